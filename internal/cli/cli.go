@@ -1,0 +1,96 @@
+// Package cli holds oomdoctor's commands, one file each, in kubectl's options
+// pattern: an options struct per command with Complete, Validate and Run,
+// output to injected streams, errors returned, never printed deep inside.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Exit codes of every command.
+const (
+	// ExitOK: the command did its job (findings are not failures for scan).
+	ExitOK = 0
+	// ExitFailure: the command could not do its job (cluster unreachable,
+	// permission denied on pods, a file could not be written).
+	ExitFailure = 1
+	// ExitUsage: the command line or an input was wrong (unknown flag or
+	// -o value, invalid kubeconfig, malformed snapshot file).
+	ExitUsage = 2
+)
+
+// usageError marks an error as the user's input being wrong: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef makes a usage error.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// asUsage marks err as a usage error.
+func asUsage(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err}
+}
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var u *usageError
+	if errors.As(err, &u) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// pluginName is what kubectl calls a plugin binary named kubectl-oomdoctor.
+const pluginName = "kubectl oomdoctor"
+
+// displayName is how help text names the program: "kubectl oomdoctor" when
+// run as the kubectl plugin, "oomdoctor" otherwise.
+func displayName(argv0 string) string {
+	if strings.HasPrefix(filepath.Base(argv0), "kubectl-") {
+		return pluginName
+	}
+	return "oomdoctor"
+}
+
+// Main runs oomdoctor with the arguments (without the program name) and
+// returns the exit code. argv0 is the program's name as invoked.
+func Main(ctx context.Context, argv0 string, args []string, streams genericiooptions.IOStreams) int {
+	root := NewRootCommand(streams, displayName(argv0))
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	}
+	return ExitCode(err)
+}
+
+// StdStreams are the process's standard streams.
+func StdStreams() genericiooptions.IOStreams {
+	return genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q; see --help", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}

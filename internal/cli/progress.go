@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// progress shows how far a long listing has come on stderr, on one line
+// rewritten in place, and only when stderr is a terminal: logs and pipes get
+// nothing.
+type progress struct {
+	w       io.Writer
+	last    time.Time
+	printed bool
+}
+
+// newProgress returns nil (no progress) unless w is a terminal.
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return &progress{w: w}
+}
+
+// Update reports n objects of a kind read so far, at most ten times a second.
+func (p *progress) Update(what string, n int) {
+	if p == nil || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.printed = true
+	fmt.Fprintf(p.w, "\r\033[Kreading %s: %d", what, n)
+}
+
+// Done clears the progress line.
+func (p *progress) Done() {
+	if p != nil && p.printed {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// func returns Update as a callback, nil when there is no terminal.
+func (p *progress) callback() func(string, int) {
+	if p == nil {
+		return nil
+	}
+	return p.Update
+}

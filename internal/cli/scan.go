@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/oomdoctor/oomdoctor/internal/report"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
+	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/source/kube"
+)
+
+// ScanOptions are the options of `oomdoctor scan`.
+type ScanOptions struct {
+	kube *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	AllNamespaces bool
+	Selector      string
+	Output        string
+	Since         time.Duration
+	Snapshot      string
+	ChunkSize     int64
+	// Now gives the current time; tests set it.
+	Now func() time.Time
+
+	namespace string
+	render    report.Renderer
+}
+
+// NewScanOptions returns scan's options with their defaults.
+func NewScanOptions(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ScanOptions {
+	return &ScanOptions{kube: kube, IOStreams: streams, Output: "table", ChunkSize: 500, Now: time.Now}
+}
+
+// NewScanCommand builds `oomdoctor scan`.
+func NewScanCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewScanOptions(kube, streams)
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "List every OOM-killed container, newest first, grouped by workload",
+		Long: `List every container that was OOM-killed, newest first, grouped by the workload
+that owns it (Deployment, StatefulSet, DaemonSet, CronJob, Job, or bare Pod).
+
+scan reads the state and last state of regular, init, native sidecar and ephemeral
+containers, pods evicted for memory pressure, and the node events SystemOOM (kubelet)
+and OOMKilling (node-problem-detector). A container killed by SIGKILL (exit code 137)
+without an OOM reason is reported as not-oom: a liveness probe or another sender
+killed it, or containerd misreported an OOM kill as Error.
+
+scan reads every namespace unless -n is given (-A is the default; the namespace of
+your kubeconfig context is not used). It works offline on a snapshot folder written
+by "oomdoctor snapshot", or on files from "kubectl get pods,events -A -o json".
+
+Findings are not errors: scan exits 0 when it could read the cluster, whatever it found.`,
+		Example: `  # every OOM kill in the cluster of the current context
+  oomdoctor scan
+
+  # one namespace, kills of the last 24 hours, with more columns
+  oomdoctor scan -n shop --since 24h -o wide
+
+  # a support bundle or kubectl output, offline
+  oomdoctor scan --snapshot examples/snapshot
+  kubectl get pods,events -A -o json > cluster.json && oomdoctor scan --snapshot cluster.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.AddFlags(cmd)
+	return cmd
+}
+
+// AddFlags binds scan's own flags; the kubeconfig flags (--kubeconfig,
+// --context, -n, --request-timeout, ...) come from the root command.
+func (o *ScanOptions) AddFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", true, "Scan every namespace. This is the default; -n NAMESPACE scans one.")
+	f.StringVarP(&o.Selector, "selector", "l", "", "Label selector for pods (e.g. -l app=web,tier!=cache), as kubectl takes it.")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(report.Formats(), "|")+". json and yaml follow the ScanReport schema (oomdoctor.io/v1alpha1).")
+	f.DurationVar(&o.Since, "since", 0, "Only kills within this long before now (or before a snapshot's capture), e.g. 30m, 24h. 0 means every kill the API still shows.")
+	f.StringVar(&o.Snapshot, "snapshot", "", "Read a snapshot folder or file instead of a live cluster.")
+	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per list request (paged lists, as kubectl's --chunk-size).")
+}
+
+// Complete resolves the namespace to scan.
+func (o *ScanOptions) Complete(cmd *cobra.Command) error {
+	nsChanged := cmd.Flags().Changed("namespace")
+	if nsChanged && !cmd.Flags().Changed("all-namespaces") {
+		o.AllNamespaces = false
+	}
+	if !o.AllNamespaces && o.kube.Namespace != nil {
+		o.namespace = *o.kube.Namespace
+	}
+	if o.Snapshot != "" {
+		for _, name := range clusterFlags {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s selects a live cluster and cannot be used with --snapshot, which reads files", name)
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the options before anything is read.
+func (o *ScanOptions) Validate() error {
+	r, err := report.Lookup(o.Output)
+	if err != nil {
+		return asUsage(err)
+	}
+	o.render = r
+	if o.Since < 0 {
+		return usagef("--since must not be negative, got %s", o.Since)
+	}
+	if o.ChunkSize <= 0 {
+		return usagef("--chunk-size must be positive, got %d", o.ChunkSize)
+	}
+	if _, err := labels.Parse(o.Selector); err != nil {
+		return usagef("invalid --selector %q: %v", o.Selector, err)
+	}
+	if !o.AllNamespaces && o.namespace == "" {
+		return usagef("-n needs a namespace name")
+	}
+	return nil
+}
+
+// Run scans and prints the report.
+func (o *ScanOptions) Run(cmd *cobra.Command) error {
+	var src source.Source
+	var live *kube.Source
+	if o.Snapshot != "" {
+		s, err := openSnapshot(o.Snapshot)
+		if err != nil {
+			return err
+		}
+		src = s
+	} else {
+		s, err := openCluster(o.kube, o.ChunkSize)
+		if err != nil {
+			return err
+		}
+		src, live = s, s
+	}
+	prog := newProgress(o.ErrOut)
+	rep, err := scan.Run(cmd.Context(), src, scan.Options{
+		Scope:    source.Scope{Namespace: o.namespace, LabelSelector: o.Selector},
+		Since:    o.Since,
+		Now:      o.Now(),
+		Progress: prog.callback(),
+	})
+	prog.Done()
+	if err != nil {
+		if live != nil {
+			return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
+		}
+		return err
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(o.ErrOut, "warning: %s\n", w.Message)
+	}
+	if err := o.render(o.Out, rep); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	if o.Output == "table" || o.Output == "wide" {
+		fmt.Fprintln(o.ErrOut, report.Summary(rep))
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package detect
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// Termination reasons the container runtimes and the kubelet write.
+const (
+	reasonOOMKilled              = "OOMKilled"
+	reasonError                  = "Error"
+	reasonContainerStatusUnknown = "ContainerStatusUnknown"
+	reasonCrashLoopBackOff       = "CrashLoopBackOff"
+)
+
+// termination is one terminated state of a container and where it was read.
+type termination struct {
+	field string // "state" or "lastState"
+	t     *corev1.ContainerStateTerminated
+}
+
+// ContainerFindings returns a finding for every container of the pod (regular,
+// init, sidecar, ephemeral) whose current or last termination was an OOM kill
+// (oom-killed) or a SIGKILL for another reason (not-oom). A container with
+// both an OOM kill and another SIGKILL is reported once, as oom-killed, with
+// the other termination as evidence.
+func ContainerFindings(pod *corev1.Pod) []model.Finding {
+	specs := containerSpecs(pod)
+	var out []model.Finding
+	for _, list := range [][]corev1.ContainerStatus{
+		pod.Status.InitContainerStatuses,
+		pod.Status.ContainerStatuses,
+		pod.Status.EphemeralContainerStatuses,
+	} {
+		for i := range list {
+			if f, ok := containerFinding(pod, specs, &list[i]); ok {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev1.ContainerStatus) (model.Finding, bool) {
+	var terms []termination
+	if t := cs.State.Terminated; t != nil {
+		terms = append(terms, termination{"state", t})
+	}
+	if t := cs.LastTerminationState.Terminated; t != nil {
+		terms = append(terms, termination{"lastState", t})
+	}
+	var ooms, sigkills []termination
+	for _, t := range terms {
+		switch {
+		case t.t.Reason == reasonOOMKilled:
+			ooms = append(ooms, t)
+		case t.t.ExitCode == sigkillExitCode:
+			sigkills = append(sigkills, t)
+		}
+	}
+	if len(ooms) == 0 && len(sigkills) == 0 {
+		return model.Finding{}, false
+	}
+
+	spec, known := specs[cs.Name]
+	if !known {
+		spec.kind = model.RegularContainer
+	}
+	f := model.Finding{
+		Namespace:     pod.Namespace,
+		Pod:           pod.Name,
+		PodUID:        string(pod.UID),
+		Container:     cs.Name,
+		ContainerKind: spec.kind,
+		Node:          pod.Spec.NodeName,
+		Restarts:      cs.RestartCount,
+		QOSClass:      qosClass(pod),
+	}
+	// The status reports what the kubelet actually applied (in-place resize);
+	// the spec what was asked for.
+	res := spec.resources
+	if cs.Resources != nil {
+		res = *cs.Resources
+	}
+	f.MemoryRequestBytes = memoryBytes(res.Requests)
+	f.MemoryLimitBytes = memoryBytes(res.Limits)
+	if pod.Spec.Resources != nil {
+		f.PodMemoryLimitBytes = memoryBytes(pod.Spec.Resources.Limits)
+	}
+	f.State, f.CrashLoop = stateOf(cs)
+
+	main := ooms
+	f.Type = model.OOMKilled
+	if len(ooms) == 0 {
+		main = sigkills
+		f.Type = model.NotOOM
+	}
+	latest := latestTermination(main)
+	f.Kills = int32(len(main))
+	f.LastKill = timeOf(latest.t.FinishedAt)
+	code := latest.t.ExitCode
+	f.ExitCode = &code
+	f.Reason = latest.t.Reason
+	f.Message = strings.TrimSpace(latest.t.Message)
+
+	for _, t := range terms {
+		f.Evidence = append(f.Evidence, describeTermination(t))
+	}
+	if f.Restarts > 0 {
+		f.Evidence = append(f.Evidence, fmt.Sprintf("restartCount=%d", f.Restarts))
+	}
+	if f.CrashLoop {
+		f.Evidence = append(f.Evidence, "state.waiting.reason=CrashLoopBackOff")
+	}
+	if f.Type == model.OOMKilled {
+		f.Explanation = explainOOM(pod, &f, latest)
+	} else {
+		f.Explanation = explainNotOOM(&f)
+	}
+	return f, true
+}
+
+func latestTermination(ts []termination) termination {
+	latest := ts[0]
+	for _, t := range ts[1:] {
+		if t.t.FinishedAt.After(latest.t.FinishedAt.Time) {
+			latest = t
+		}
+	}
+	return latest
+}
+
+func describeTermination(t termination) string {
+	s := fmt.Sprintf("%s.terminated: reason=%s exitCode=%d", t.field, orNone(t.t.Reason), t.t.ExitCode)
+	if t.t.Signal != 0 {
+		s += fmt.Sprintf(" signal=%d", t.t.Signal)
+	}
+	if !t.t.FinishedAt.IsZero() {
+		s += " finishedAt=" + t.t.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// stateOf names the container's current state the way kubectl does.
+func stateOf(cs *corev1.ContainerStatus) (state string, crashLoop bool) {
+	switch {
+	case cs.State.Running != nil:
+		return "Running", false
+	case cs.State.Waiting != nil:
+		r := cs.State.Waiting.Reason
+		if r == "" {
+			r = "Waiting"
+		}
+		return r, r == reasonCrashLoopBackOff
+	case cs.State.Terminated != nil:
+		return "Terminated", false
+	}
+	return "", false
+}
+
+func explainOOM(pod *corev1.Pod, f *model.Finding, latest termination) string {
+	var b strings.Builder
+	switch {
+	case f.MemoryLimitBytes != nil:
+		fmt.Fprintf(&b, "The kernel OOM-killed the container: its memory (anon, page cache it could not reclaim, tmpfs) reached its limit of %s.", formatBytes(*f.MemoryLimitBytes))
+	case f.PodMemoryLimitBytes != nil:
+		fmt.Fprintf(&b, "The kernel OOM-killed the container. It has no memory limit of its own, so the pod's limit of %s was reached.", formatBytes(*f.PodMemoryLimitBytes))
+	default:
+		b.WriteString("The kernel OOM-killed the container although it has no memory limit: the node ran out of memory for pods (the kubelet's allocatable cgroup or the whole node). Check the node's SystemOOM events and MemoryPressure, and give the container a limit so it cannot take the node's memory.")
+	}
+	if code := latest.t.ExitCode; code != sigkillExitCode {
+		fmt.Fprintf(&b, " The exit code is %d, not 137: the runtime saw an OOM kill in the container's cgroup, but the main process exited on its own; a child process was probably the one killed.", code)
+	}
+	switch f.ContainerKind {
+	case model.InitContainer:
+		b.WriteString(" It is an init container: the pod's other containers cannot start until it succeeds.")
+	case model.SidecarContainer:
+		b.WriteString(" It is a native sidecar (restartable init container): the kubelet restarts it while the main containers run.")
+	case model.EphemeralContainer:
+		b.WriteString(" It is an ephemeral (debug) container: it has no resources of its own and shares the pod's memory.")
+	}
+	if f.CrashLoop {
+		fmt.Fprintf(&b, " It is in CrashLoopBackOff after %s: every start is killed again.", pluralize(int64(f.Restarts), "restart"))
+	}
+	if pod.Spec.RestartPolicy == corev1.RestartPolicyNever && f.ContainerKind == model.RegularContainer {
+		b.WriteString(" The pod's restartPolicy is Never, so it stays failed.")
+	}
+	return b.String()
+}
+
+func explainNotOOM(f *model.Finding) string {
+	var b strings.Builder
+	b.WriteString("Exit code 137 means the process got SIGKILL, but the runtime did not report an OOM kill. Usual senders: a failed liveness probe (look for Unhealthy events), a termination grace period that ran out, kill -9 inside the container, or the node shutting down.")
+	switch f.Reason {
+	case reasonError:
+		b.WriteString(" With reason Error this may still be an OOM kill: containerd had a race in which the exit event beat the OOM event and the reason became Error (containerd #8180); the kernel log or oomdoctor's node agent tells them apart.")
+	case reasonContainerStatusUnknown:
+		b.WriteString(" Reason ContainerStatusUnknown: the kubelet lost track of the container (node restart, pod deleted while running) and wrote 137 itself; the process may never have received a signal.")
+	}
+	return b.String()
+}

@@ -1,0 +1,165 @@
+// Package kube reads a live cluster through client-go: paged lists in
+// protobuf for pods and events, metadata-only lists for the owners of pods.
+// One list call per kind and page, never one call per pod.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/pager"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/source"
+)
+
+// DefaultChunkSize is kubectl's page size for lists.
+const DefaultChunkSize = 500
+
+// Source reads a live cluster.
+type Source struct {
+	client    kubernetes.Interface
+	meta      metadata.Interface
+	server    string
+	context   string
+	chunkSize int64
+	requests  atomic.Int64
+}
+
+// Options configure a Source.
+type Options struct {
+	// Context is the kubeconfig context in use, for reports.
+	Context string
+	// ChunkSize is the page size of list calls; 0 means DefaultChunkSize.
+	ChunkSize int64
+}
+
+// New makes a Source from a REST config. The config is copied; pods and
+// events are read in protobuf, which the API server encodes and oomdoctor
+// decodes several times faster than JSON.
+func New(cfg *rest.Config, opts Options) (*Source, error) {
+	s := &Source{server: cfg.Host, context: opts.Context, chunkSize: opts.ChunkSize}
+	if s.chunkSize <= 0 {
+		s.chunkSize = DefaultChunkSize
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return countingTransport{next: rt, n: &s.requests}
+	})
+	metaCfg := rest.CopyConfig(cfg)
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	var err error
+	if s.client, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("creating a client for %s: %w", cfg.Host, err)
+	}
+	if s.meta, err = metadata.NewForConfig(metaCfg); err != nil {
+		return nil, fmt.Errorf("creating a metadata client for %s: %w", cfg.Host, err)
+	}
+	return s, nil
+}
+
+// Client is the typed clientset the source reads through.
+func (s *Source) Client() kubernetes.Interface { return s.client }
+
+// Requests is the number of HTTP requests sent to the API server so far.
+func (s *Source) Requests() int64 { return s.requests.Load() }
+
+// Describe implements source.Source.
+func (s *Source) Describe() model.Source {
+	return model.Source{Type: "cluster", Server: s.server, Context: s.context}
+}
+
+// AsOf implements source.Source: a live cluster is read now.
+func (s *Source) AsOf() time.Time { return time.Time{} }
+
+// each lists page by page through the pager, which falls back to one full
+// list when a continue token expires. One page is fetched ahead while the
+// previous one is processed.
+func (s *Source) each(ctx context.Context, opts metav1.ListOptions, list func(context.Context, metav1.ListOptions) (runtime.Object, error), fn func(runtime.Object) error) error {
+	p := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
+		return list(ctx, o)
+	}))
+	p.PageSize = s.chunkSize
+	p.PageBufferSize = 1
+	return p.EachListItem(ctx, opts, fn)
+}
+
+// Pods implements source.Source.
+func (s *Source) Pods(ctx context.Context, scope source.Scope, fn func(*corev1.Pod) error) error {
+	pods := s.client.CoreV1().Pods(scope.Namespace)
+	opts := metav1.ListOptions{LabelSelector: scope.LabelSelector}
+	return s.each(ctx, opts, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return pods.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*corev1.Pod))
+	})
+}
+
+// Events implements source.Source; the filter becomes a field selector.
+func (s *Source) Events(ctx context.Context, filter source.EventFilter, fn func(*corev1.Event) error) error {
+	set := fields.Set{}
+	if filter.InvolvedKind != "" {
+		set["involvedObject.kind"] = filter.InvolvedKind
+	}
+	if filter.WarningOnly {
+		set["type"] = corev1.EventTypeWarning
+	}
+	events := s.client.CoreV1().Events(filter.Namespace)
+	opts := metav1.ListOptions{FieldSelector: fields.SelectorFromSet(set).String()}
+	return s.each(ctx, opts, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return events.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*corev1.Event))
+	})
+}
+
+var ownerResources = map[source.OwnerKind]schema.GroupVersionResource{
+	source.ReplicaSets: {Group: "apps", Version: "v1", Resource: "replicasets"},
+	source.Jobs:        {Group: "batch", Version: "v1", Resource: "jobs"},
+}
+
+// ControllerOwners implements source.Source with metadata-only lists: the
+// server sends names and owner references, not whole objects.
+func (s *Source) ControllerOwners(ctx context.Context, kind source.OwnerKind, namespace string) (map[source.ObjectKey]metav1.OwnerReference, error) {
+	gvr, ok := ownerResources[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown owner kind %q", kind)
+	}
+	res := s.meta.Resource(gvr).Namespace(namespace)
+	out := map[source.ObjectKey]metav1.OwnerReference{}
+	err := s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return res.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		m := obj.(*metav1.PartialObjectMetadata)
+		if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+			out[source.ObjectKey{Namespace: m.Namespace, Name: m.Name}] = *ref
+		}
+		return nil
+	})
+	return out, err
+}
+
+type countingTransport struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.next.RoundTrip(r)
+}

@@ -1,0 +1,80 @@
+// Package source defines what oomdoctor reads a cluster's state through. A
+// live cluster (package source/kube) and a snapshot folder (package
+// source/snapshot) implement the same interface, so analysis gives the same
+// answer for the same state whichever it came from.
+package source
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// Scope selects the pods to read.
+type Scope struct {
+	// Namespace is the namespace to read; empty means every namespace.
+	Namespace string
+	// LabelSelector filters pods, in kubectl's -l syntax.
+	LabelSelector string
+}
+
+// EventFilter selects events. Every source applies it the same way: a live
+// cluster as a field selector on the server, a snapshot in memory.
+type EventFilter struct {
+	// Namespace of the events; empty means every namespace. Node events
+	// live in the "default" namespace.
+	Namespace string
+	// InvolvedKind keeps events about objects of this kind ("Node", "Pod").
+	InvolvedKind string
+	// WarningOnly keeps events of type Warning.
+	WarningOnly bool
+}
+
+// Matches tells whether an event passes the filter.
+func (f EventFilter) Matches(e *corev1.Event) bool {
+	if f.Namespace != "" && e.Namespace != f.Namespace {
+		return false
+	}
+	if f.InvolvedKind != "" && e.InvolvedObject.Kind != f.InvolvedKind {
+		return false
+	}
+	if f.WarningOnly && e.Type != corev1.EventTypeWarning {
+		return false
+	}
+	return true
+}
+
+// OwnerKind is a kind whose objects own pods and are owned in turn.
+type OwnerKind string
+
+const (
+	// ReplicaSets (apps/v1) are owned by Deployments.
+	ReplicaSets OwnerKind = "replicasets.apps"
+	// Jobs (batch/v1) are owned by CronJobs.
+	Jobs OwnerKind = "jobs.batch"
+)
+
+// ObjectKey names a namespaced object.
+type ObjectKey struct{ Namespace, Name string }
+
+// Source reads a cluster's state. Every method streams what it reads, so a
+// large cluster is never held in memory at once.
+type Source interface {
+	// Describe names the source for reports.
+	Describe() model.Source
+	// AsOf is the moment the data describes: the capture time of a
+	// snapshot, the zero time for a live cluster (meaning now).
+	AsOf() time.Time
+	// Pods calls fn for every pod in scope.
+	Pods(ctx context.Context, scope Scope, fn func(*corev1.Pod) error) error
+	// Events calls fn for every event the filter keeps.
+	Events(ctx context.Context, filter EventFilter, fn func(*corev1.Event) error) error
+	// ControllerOwners returns, for every object of the kind in the
+	// namespace (empty: all), the owner reference that has controller=true.
+	// Objects without a controller are absent from the map.
+	ControllerOwners(ctx context.Context, kind OwnerKind, namespace string) (map[ObjectKey]metav1.OwnerReference, error)
+}
