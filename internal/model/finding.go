@@ -90,10 +90,10 @@ type Finding struct {
 	// CrashLoop is true when the container is in CrashLoopBackOff.
 	CrashLoop bool `json:"crashLoop,omitempty"`
 
-	MemoryRequestBytes    *int64 `json:"memoryRequestBytes,omitempty"`
-	MemoryLimitBytes      *int64 `json:"memoryLimitBytes,omitempty"`
-	PodMemoryLimitBytes   *int64 `json:"podMemoryLimitBytes,omitempty"`
-	QOSClass              string `json:"qosClass,omitempty"`
+	MemoryRequestBytes  *int64 `json:"memoryRequestBytes,omitempty"`
+	MemoryLimitBytes    *int64 `json:"memoryLimitBytes,omitempty"`
+	PodMemoryLimitBytes *int64 `json:"podMemoryLimitBytes,omitempty"`
+	QOSClass            string `json:"qosClass,omitempty"`
 	// Process and PID name the victim when a kernel report gave them.
 	Process string `json:"process,omitempty"`
 	PID     int64  `json:"pid,omitempty"`

@@ -23,31 +23,49 @@ type Kind struct {
 // SnapshotKinds are the kinds a snapshot holds, in the order they are written.
 var SnapshotKinds = []Kind{
 	{"pods", schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Pods(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Pods(ns).List(ctx, o)
+		}
 	}},
 	{"events", schema.GroupVersionKind{Version: "v1", Kind: "Event"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Events(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Events(ns).List(ctx, o)
+		}
 	}},
 	{"nodes", schema.GroupVersionKind{Version: "v1", Kind: "Node"}, false, func(c kubernetes.Interface, _ string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Nodes().List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Nodes().List(ctx, o)
+		}
 	}},
 	{"deployments.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().Deployments(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().Deployments(ns).List(ctx, o)
+		}
 	}},
 	{"replicasets.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ReplicaSet"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().ReplicaSets(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().ReplicaSets(ns).List(ctx, o)
+		}
 	}},
 	{"statefulsets.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().StatefulSets(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().StatefulSets(ns).List(ctx, o)
+		}
 	}},
 	{"daemonsets.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "DaemonSet"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().DaemonSets(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AppsV1().DaemonSets(ns).List(ctx, o)
+		}
 	}},
 	{"jobs.batch", schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "Job"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().Jobs(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.BatchV1().Jobs(ns).List(ctx, o)
+		}
 	}},
 	{"cronjobs.batch", schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
-		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().CronJobs(ns).List(ctx, o) }
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.BatchV1().CronJobs(ns).List(ctx, o)
+		}
 	}},
 }
 
