@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -9,6 +11,11 @@ import (
 // NewRootCommand builds the oomdoctor command tree. name is "oomdoctor" or
 // "kubectl oomdoctor" (as a kubectl plugin), used in help and examples.
 func NewRootCommand(streams genericiooptions.IOStreams, name string) *cobra.Command {
+	return newRootCommand(streams, name, time.Now)
+}
+
+// newRootCommand is NewRootCommand with the clock tests set.
+func newRootCommand(streams genericiooptions.IOStreams, name string, now func() time.Time) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "oomdoctor",
 		Short: "Find out why Kubernetes containers are OOMKilled, fix them, and keep it from happening again",
@@ -25,12 +32,12 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 
-	kube := genericclioptions.NewConfigFlags(true)
-	kube.AddFlags(root.PersistentFlags())
+	flags := genericclioptions.NewConfigFlags(true)
+	flags.AddFlags(root.PersistentFlags())
 
 	root.AddCommand(
-		NewScanCommand(kube, streams),
-		NewSnapshotCommand(kube, streams),
+		newScanCommand(flags, streams, now),
+		newSnapshotCommand(flags, streams, now),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -18,7 +18,7 @@ import (
 
 // ScanOptions are the options of `oomdoctor scan`.
 type ScanOptions struct {
-	kube *genericclioptions.ConfigFlags
+	flags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
 	AllNamespaces bool
@@ -35,13 +35,18 @@ type ScanOptions struct {
 }
 
 // NewScanOptions returns scan's options with their defaults.
-func NewScanOptions(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ScanOptions {
-	return &ScanOptions{kube: kube, IOStreams: streams, Output: "table", ChunkSize: 500, Now: time.Now}
+func NewScanOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ScanOptions {
+	return &ScanOptions{flags: flags, IOStreams: streams, Output: "table", ChunkSize: kube.DefaultChunkSize, Now: time.Now}
 }
 
 // NewScanCommand builds `oomdoctor scan`.
-func NewScanCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewScanOptions(kube, streams)
+func NewScanCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newScanCommand(flags, streams, time.Now)
+}
+
+func newScanCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, now func() time.Time) *cobra.Command {
+	o := NewScanOptions(flags, streams)
+	o.Now = now
 	cmd := &cobra.Command{
 		Use:   "scan",
 		Short: "List every OOM-killed container, newest first, grouped by workload",
@@ -101,8 +106,8 @@ func (o *ScanOptions) Complete(cmd *cobra.Command) error {
 	if nsChanged && !cmd.Flags().Changed("all-namespaces") {
 		o.AllNamespaces = false
 	}
-	if !o.AllNamespaces && o.kube.Namespace != nil {
-		o.namespace = *o.kube.Namespace
+	if !o.AllNamespaces && o.flags.Namespace != nil {
+		o.namespace = *o.flags.Namespace
 	}
 	if o.Snapshot != "" {
 		for _, name := range clusterFlags {
@@ -147,7 +152,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 		src = s
 	} else {
-		s, err := openCluster(o.kube, o.ChunkSize)
+		s, err := openCluster(o.flags, o.ChunkSize)
 		if err != nil {
 			return err
 		}

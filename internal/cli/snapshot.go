@@ -23,7 +23,7 @@ import (
 
 // SnapshotOptions are the options of `oomdoctor snapshot`.
 type SnapshotOptions struct {
-	kube *genericclioptions.ConfigFlags
+	flags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
 	Dir           string
@@ -35,8 +35,12 @@ type SnapshotOptions struct {
 }
 
 // NewSnapshotCommand builds `oomdoctor snapshot`.
-func NewSnapshotCommand(kube *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SnapshotOptions{kube: kube, IOStreams: streams, AllNamespaces: true, ChunkSize: 500, Now: time.Now}
+func NewSnapshotCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newSnapshotCommand(flags, streams, time.Now)
+}
+
+func newSnapshotCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, now func() time.Time) *cobra.Command {
+	o := &SnapshotOptions{flags: flags, IOStreams: streams, AllNamespaces: true, ChunkSize: kube.DefaultChunkSize, Now: now}
 	cmd := &cobra.Command{
 		Use:   "snapshot -o DIR",
 		Short: "Save what scan needs from a live cluster into a folder, to read offline or hand to someone",
@@ -74,8 +78,8 @@ func (o *SnapshotOptions) Complete(cmd *cobra.Command) error {
 	if cmd.Flags().Changed("namespace") && !cmd.Flags().Changed("all-namespaces") {
 		o.AllNamespaces = false
 	}
-	if !o.AllNamespaces && o.kube.Namespace != nil {
-		o.namespace = *o.kube.Namespace
+	if !o.AllNamespaces && o.flags.Namespace != nil {
+		o.namespace = *o.flags.Namespace
 	}
 	if o.ChunkSize <= 0 {
 		return usagef("--chunk-size must be positive, got %d", o.ChunkSize)
@@ -86,7 +90,7 @@ func (o *SnapshotOptions) Complete(cmd *cobra.Command) error {
 // Run captures the snapshot.
 func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	src, err := openCluster(o.kube, o.ChunkSize)
+	src, err := openCluster(o.flags, o.ChunkSize)
 	if err != nil {
 		return err
 	}
@@ -144,7 +148,7 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 			}
 			return &scan.ReadError{Resource: k.Resource, Where: whereName(o.namespace), Err: err}
 		}
-		counts = append(counts, fmt.Sprintf("%d %s", n, k.Resource))
+		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
 	if err := w.Finish(info); err != nil {
 		return err

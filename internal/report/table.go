@@ -67,7 +67,7 @@ func dash(s string) string {
 }
 
 func restarts(f model.Finding) string {
-	if f.Container == "" {
+	if f.Container == "" || f.Type == model.Eviction {
 		return "-"
 	}
 	return fmt.Sprint(f.Restarts)

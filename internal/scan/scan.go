@@ -121,12 +121,18 @@ func (s *scanner) readPods(ctx context.Context) error {
 		if pod.Spec.NodeName != "" {
 			s.nodes[pod.Spec.NodeName] = true
 		}
+		eviction, evicted := detect.PodEviction(pod)
 		for _, f := range detect.ContainerFindings(pod) {
+			if evicted && f.Type == model.NotOOM {
+				// The kubelet's eviction killed it: not a separate finding.
+				eviction.Evidence = append(eviction.Evidence, f.Container+": "+f.Evidence[0])
+				continue
+			}
 			s.add(f, controller)
 		}
-		if f, ok := detect.PodEviction(pod); ok {
+		if evicted {
 			info.evicted = true
-			s.add(f, controller)
+			s.add(eviction, controller)
 		}
 		s.pods[source.ObjectKey{Namespace: pod.Namespace, Name: pod.Name}] = info
 		return nil
@@ -235,6 +241,9 @@ func (s *scanner) correlateKernelKills() {
 		if c := s.matchingContainerKill(k.f); c != nil {
 			c.Evidence = append(c.Evidence, "kernel log: "+k.f.Evidence[0])
 			continue
+		}
+		if s.opts.Scope.Namespace != "" || s.opts.Scope.LabelSelector != "" {
+			k.f.Explanation += " This scan covers only part of the cluster: the victim may also be a container outside it (scan without -n and -l to tell)."
 		}
 		kept = append(kept, k)
 	}

@@ -159,6 +159,10 @@ type countingTransport struct {
 	n    *atomic.Int64
 }
 
+// WrappedRoundTripper lets client-go reach the transport below, to cancel
+// requests that time out.
+func (t countingTransport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	return t.next.RoundTrip(r)

@@ -194,7 +194,8 @@ func jsonError(file string, data []byte, base int, err error) error {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &syn):
-		off = base + int(syn.Offset)
+		// Offset counts the bytes read, the bad one included.
+		off = base + int(syn.Offset) - 1
 		msg = "invalid JSON: " + syn.Error()
 	case errors.As(err, &typ):
 		off = base + int(typ.Offset)
@@ -323,16 +324,25 @@ func objectError(file string, data []byte, o rawObject, tm typeMeta, err error) 
 	if o.exact && errors.As(err, &typ) {
 		return jsonError(file, data, o.base, err)
 	}
-	what := tm.Kind
-	if tm.Metadata.Name != "" {
-		what += " " + strings.TrimPrefix(tm.Metadata.Namespace+"/"+tm.Metadata.Name, "/")
+	var what []string
+	if tm.Kind != "" {
+		what = append(what, tm.Kind)
 	}
-	if o.where != "" {
-		what = o.where + " (" + what + ")"
+	if tm.Metadata.Name != "" {
+		what = append(what, strings.TrimPrefix(tm.Metadata.Namespace+"/"+tm.Metadata.Name, "/"))
+	}
+	name := strings.Join(what, " ")
+	if o.where != "" && name != "" {
+		name = o.where + " (" + name + ")"
+	} else if o.where != "" {
+		name = o.where
 	}
 	msg := err.Error()
 	if errors.As(err, &typ) {
 		msg = fmt.Sprintf("field %s: cannot use a JSON %s as %s", typ.Field, typ.Value, typ.Type)
 	}
-	return &DecodeError{File: file, Line: o.line, Col: o.col, Msg: what + ": " + msg}
+	if name != "" {
+		msg = name + ": " + msg
+	}
+	return &DecodeError{File: file, Line: o.line, Col: o.col, Msg: msg}
 }

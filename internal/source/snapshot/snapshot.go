@@ -148,6 +148,7 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		return objectError(file, data, o, tm, err)
 	}
 	if tm.Kind == "" {
+		tm.Metadata.Name = ""
 		return objectError(file, data, o, tm, fmt.Errorf("object has no \"kind\": expected Kubernetes objects or a List as `kubectl get -o json` writes them"))
 	}
 	group, _, _ := strings.Cut(tm.APIVersion, "/")

@@ -1,0 +1,80 @@
+# oomdoctor's build. `make test` is the one command that installs what is
+# missing (Debian packages, the Kubernetes binaries the tests run) and passes
+# every test; .ci/run calls exactly that.
+SHELL := /bin/bash
+GO ?= go
+K8S_VERSION := v1.36.3
+CACHE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/oomdoctor
+K8S_BIN ?= $(CACHE_DIR)/k8s-$(K8S_VERSION)
+export OOMDOCTOR_K8S_BIN := $(K8S_BIN)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
+# Debian packages the tests need: etcd for the API server harness.
+APT_PACKAGES := etcd-server
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+
+.PHONY: all build install dist test unit integration deps apt k8s-bins lint examples bench bench-scan clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/oomdoctor ./cmd/oomdoctor
+	cp bin/oomdoctor bin/kubectl-oomdoctor
+
+# install puts oomdoctor and the kubectl plugin kubectl-oomdoctor in GOBIN.
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/oomdoctor
+	cp "$$($(GO) env GOPATH)/bin/oomdoctor" "$$($(GO) env GOPATH)/bin/kubectl-oomdoctor"
+
+# dist builds the release archives the krew manifest points at: one
+# kubectl-oomdoctor binary per platform, and their sha256 sums.
+dist:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do os=$${p%/*}; arch=$${p#*/}; \
+		d=dist/oomdoctor_$(VERSION)_$${os}_$${arch}; mkdir -p $$d; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$d/kubectl-oomdoctor ./cmd/oomdoctor; \
+		cp README.md $$d/; tar -C $$d -czf $$d.tar.gz .; rm -rf $$d; echo "built $$d.tar.gz"; done
+	cd dist && sha256sum *.tar.gz > SHA256SUMS
+
+deps: apt k8s-bins
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing" >&2; \
+		if [ "$$(id -u)" != 0 ]; then echo "error: need root to apt-get install$$missing (or install them yourself)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+k8s-bins:
+	test/k8s/build.sh "$(K8S_BIN)"
+
+test: deps lint
+	$(GO) test -count=1 ./...
+
+unit:
+	$(GO) test -count=1 ./internal/...
+
+integration: deps
+	$(GO) test -count=1 ./test/...
+
+lint:
+	@unformatted=$$(gofmt -l cmd internal test bench); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# examples regenerates the bundled snapshot from a real API server, then the
+# golden files made from it.
+examples: deps
+	$(GO) run ./test/cmd/mkexamples -o examples/snapshot
+	$(GO) test ./internal/cli -run Golden -update
+
+bench: bench-scan
+
+bench-scan: deps
+	$(GO) run ./bench/scan -pods 10000 -namespaces 200 -runs 5
+
+clean:
+	rm -rf bin dist
