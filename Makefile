@@ -9,13 +9,14 @@ K8S_BIN ?= $(CACHE_DIR)/k8s-$(K8S_VERSION)
 export OOMDOCTOR_K8S_BIN := $(K8S_BIN)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
-# Debian packages the tests need: etcd for the API server harness.
-APT_PACKAGES := etcd-server
+# Debian packages the tests need: etcd for the API server harness;
+# containerd, runc and the CNI plugins for the one-node cluster.
+APT_PACKAGES := etcd-server containerd runc containernetworking-plugins
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration deps apt k8s-bins lint examples bench bench-scan clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins lint examples bench bench-scan cluster-up cluster-down clean
 
 all: build
 
@@ -58,17 +59,34 @@ unit:
 	$(GO) test -count=1 ./internal/...
 
 integration: deps
-	$(GO) test -count=1 ./test/...
+	$(GO) test -count=1 ./test/integration/...
+
+# e2e runs real workloads on a real kubelet (root needed); make test runs it
+# with everything else.
+e2e: deps
+	$(GO) test -count=1 ./test/e2e/...
+
+# cluster-up starts the e2e tests' one-node cluster in the background for
+# trying oomdoctor by hand; it prints the kubeconfig to use. cluster-down
+# stops it and removes everything it made.
+cluster-up: deps
+	$(GO) build -o bin/localcluster ./test/cmd/localcluster
+	bin/localcluster up
+
+cluster-down:
+	$(GO) build -o bin/localcluster ./test/cmd/localcluster
+	bin/localcluster down
 
 lint:
 	@unformatted=$$(gofmt -l cmd internal test bench); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-# examples regenerates the bundled snapshot from a real API server, then the
-# golden files made from it.
+# examples regenerates the bundled snapshots from real servers (an API
+# server scenario, and a real kubelet's kills), the workload manifests, then
+# the golden files made from them.
 examples: deps
-	$(GO) run ./test/cmd/mkexamples -o examples/snapshot
+	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
 bench: bench-scan

@@ -67,6 +67,15 @@ func TestScanExampleGolden(t *testing.T) {
 	}
 }
 
+// The snapshot of a real kubelet's statuses (make examples).
+func TestScanKubeletExampleGolden(t *testing.T) {
+	r := run("scan", "--snapshot", "../../examples/kubelet-snapshot", "-o", "wide")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	golden(t, "scan-kubelet-example.wide", r.stdout)
+}
+
 func TestScanExampleSummary(t *testing.T) {
 	r := run("scan", "--snapshot", exampleSnapshot)
 	if !strings.Contains(r.stderr, "13 findings in 11 workloads (8 oom-killed, 1 not-oom, 2 eviction, 1 system-oom, 1 kernel-oom-kill) among 16 pods.") {

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +57,7 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 	var ooms, sigkills []termination
 	for _, t := range terms {
 		switch {
-		case t.t.Reason == reasonOOMKilled:
+		case t.t.Reason == reasonOOMKilled || killedStarting(t.t):
 			ooms = append(ooms, t)
 		case t.t.ExitCode == sigkillExitCode:
 			sigkills = append(sigkills, t)
@@ -124,6 +125,18 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 	return f, true
 }
 
+// startOOMRe matches runc's error when the kernel OOM-killed its init
+// process while it started the container: "container init was OOM-killed
+// (memory limit too low?)". The kubelet reports it as reason StartError,
+// exit code 128, so the reason alone never says OOMKilled.
+var startOOMRe = regexp.MustCompile(`(?i)init was OOM-killed|oom-kill`)
+
+// killedStarting tells whether a termination is the OOM killer striking
+// while the runtime started the container.
+func killedStarting(t *corev1.ContainerStateTerminated) bool {
+	return t.Reason != reasonOOMKilled && startOOMRe.MatchString(t.Message)
+}
+
 func latestTermination(ts []termination) termination {
 	latest := ts[0]
 	for _, t := range ts[1:] {
@@ -179,7 +192,15 @@ func explainOOM(pod *corev1.Pod, f *model.Finding, latest termination) string {
 	default:
 		b.WriteString("The kernel OOM-killed the container although it has no memory limit: the node ran out of memory for pods (the kubelet's allocatable cgroup or the whole node). Check the node's SystemOOM events and MemoryPressure, and give the container a limit so it cannot take the node's memory.")
 	}
-	if code := latest.t.ExitCode; code != sigkillExitCode {
+	switch code := latest.t.ExitCode; {
+	case killedStarting(latest.t):
+		fmt.Fprintf(&b, " It was killed while starting (%s, exit code %d: runc's init process was OOM-killed), so its cgroup had no room even to start the process.", latest.t.Reason, code)
+		if memoryVolume(pod) != "" {
+			fmt.Fprintf(&b, " The pod has a memory-backed emptyDir (%s): files a previous run wrote there stay in memory across restarts and are charged to the pod, so every new start is killed until the pod is deleted.", memoryVolume(pod))
+		} else {
+			b.WriteString(" Memory still charged to the pod (a memory-backed emptyDir, page cache of an earlier run) or a limit too small to start the runtime are the usual reasons.")
+		}
+	case code != sigkillExitCode:
 		fmt.Fprintf(&b, " The exit code is %d, not 137: the runtime saw an OOM kill in the container's cgroup, but the main process exited on its own; a child process was probably the one killed.", code)
 	}
 	switch f.ContainerKind {
@@ -197,6 +218,16 @@ func explainOOM(pod *corev1.Pod, f *model.Finding, latest termination) string {
 		b.WriteString(" The pod's restartPolicy is Never, so it stays failed.")
 	}
 	return b.String()
+}
+
+// memoryVolume names the pod's first memory-backed emptyDir, or "".
+func memoryVolume(pod *corev1.Pod) string {
+	for _, v := range pod.Spec.Volumes {
+		if v.EmptyDir != nil && v.EmptyDir.Medium == corev1.StorageMediumMemory {
+			return v.Name
+		}
+	}
+	return ""
 }
 
 func explainNotOOM(f *model.Finding) string {

@@ -94,6 +94,17 @@ func TestContainerFindings(t *testing.T) {
 		{"OOMKilled with another exit code: a child process was killed", pod(func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: term("OOMKilled", 2, 1)}}}
 		}), []want{{model.OOMKilled, "app", model.RegularContainer, 1, 2, 1, "child process", false}}},
+		{"runc's init OOM-killed while starting, tmpfs full", pod(func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}}}
+			start := term("StartError", 128, 1)
+			start.Message = "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: container init was OOM-killed (memory limit too low?): unknown"
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 2, LastTerminationState: corev1.ContainerState{Terminated: start}}}
+		}), []want{{model.OOMKilled, "app", model.RegularContainer, 1, 128, 1, "memory-backed emptyDir (scratch)", false}}},
+		{"a StartError for another reason is no kill", pod(func(p *corev1.Pod) {
+			start := term("StartError", 128, 1)
+			start.Message = `exec: "/app": stat /app: no such file or directory`
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", LastTerminationState: corev1.ContainerState{Terminated: start}}}
+		}), nil},
 		{"init container OOMKilled", pod(func(p *corev1.Pod) {
 			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", LastTerminationState: corev1.ContainerState{Terminated: term("OOMKilled", 137, 4)}}}
 		}), []want{{model.OOMKilled, "init", model.InitContainer, 1, 137, 4, "cannot start until it succeeds", false}}},

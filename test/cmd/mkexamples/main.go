@@ -1,7 +1,14 @@
-// Command mkexamples captures the bundled example snapshot from a real API
-// server: it starts etcd and kube-apiserver, writes the scenario of package
-// test/scenario, and runs `oomdoctor snapshot` against it. Run it with
-// `make examples`.
+// Command mkexamples makes the bundled examples from real servers, never by
+// hand (run it with `make examples`):
+//
+//   - -api DIR: starts etcd and kube-apiserver, writes the scenario of
+//     package test/scenario (every kind of finding, statuses written through
+//     the API as a kubelet would) and captures it with `oomdoctor snapshot`;
+//   - -kubelet DIR: starts the one-node cluster (real kubelet, containerd,
+//     kernel OOM kills), runs every scenario of test/e2e/workloads in
+//     namespace oom-lab until the kubelet reports it, and captures that;
+//   - -workloads DIR: writes those scenarios as YAML to kubectl apply on
+//     `make cluster-up`.
 package main
 
 import (
@@ -10,23 +17,42 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
 	"github.com/oomdoctor/oomdoctor/test/scenario"
 )
 
+// labNamespace is where the kubelet example runs its scenarios.
+const labNamespace = "oom-lab"
+
 func main() {
-	out := flag.String("o", "examples/snapshot", "folder to write the snapshot to (replaced)")
+	api := flag.String("api", "", "write the API-server scenario's snapshot to this folder (replaced)")
+	kubelet := flag.String("kubelet", "", "write the real-kubelet scenarios' snapshot to this folder (replaced)")
+	manifests := flag.String("workloads", "", "write the real-kubelet scenarios as YAML manifests to this folder")
 	flag.Parse()
-	if err := run(*out); err != nil {
-		fmt.Fprintln(os.Stderr, "mkexamples:", err)
-		os.Exit(1)
+	steps := []struct {
+		dir string
+		fn  func(string) error
+	}{{*manifests, writeManifests}, {*api, fromAPIServer}, {*kubelet, fromKubelet}}
+	for _, s := range steps {
+		if s.dir == "" {
+			continue
+		}
+		if err := s.fn(s.dir); err != nil {
+			fmt.Fprintln(os.Stderr, "mkexamples:", err)
+			os.Exit(1)
+		}
 	}
 }
 
-func run(out string) error {
+func fromAPIServer(out string) error {
 	ctx := context.Background()
 	cp, err := cluster.StartControlPlane(ctx, cluster.Options{})
 	if err != nil {
@@ -36,17 +62,95 @@ func run(out string) error {
 	if _, err := scenario.Populate(ctx, cp.Client, time.Now()); err != nil {
 		return err
 	}
-	// Write next to the target, then swap, so a failure leaves the old
-	// example in place.
+	return capture(cp.Kubeconfig, out)
+}
+
+func fromKubelet(out string) error {
+	ctx := context.Background()
+	n, err := cluster.StartNode(ctx, cluster.NodeOptions{})
+	if err != nil {
+		return err
+	}
+	defer n.Stop()
+	if err := n.Namespace(ctx, labNamespace); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(workloads.Scenarios))
+	for _, sc := range workloads.Scenarios {
+		if err := sc.Create(ctx, n.Client, labNamespace); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- wait(ctx, n, sc)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return capture(n.Kubeconfig, out)
+}
+
+// wait polls until a pod of the scenario is done.
+func wait(ctx context.Context, n *cluster.Node, sc workloads.Scenario) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := n.Client.CoreV1().Pods(labNamespace).List(ctx, metav1.ListOptions{LabelSelector: sc.Selector()})
+		if err != nil {
+			return err
+		}
+		for i := range list.Items {
+			if sc.Done(&list.Items[i]) {
+				fmt.Fprintf(os.Stderr, "%s: %s\n", sc.Name, sc.Reached)
+				return nil
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("scenario %s did not reach %q in 3 minutes", sc.Name, sc.Reached)
+}
+
+// capture snapshots the cluster next to out, then swaps it in, so a
+// failure leaves the old example in place.
+func capture(kubeconfig, out string) error {
 	tmp := filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".new")
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
-	if code := cli.Main(ctx, "oomdoctor", []string{"snapshot", "--kubeconfig", cp.Kubeconfig, "-o", tmp}, cli.StdStreams()); code != 0 {
+	if code := cli.Main(context.Background(), "oomdoctor", []string{"snapshot", "--kubeconfig", kubeconfig, "-o", tmp}, cli.StdStreams()); code != 0 {
 		return fmt.Errorf("oomdoctor snapshot exited %d", code)
 	}
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+func writeManifests(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: labNamespace}}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	files := map[string]func() ([]byte, error){"00-namespace.yaml": func() ([]byte, error) { return yamlOf(ns) }}
+	for i, sc := range workloads.Scenarios {
+		files[fmt.Sprintf("%02d-%s.yaml", i+1, sc.Name)] = func() ([]byte, error) { return sc.Manifest(labNamespace) }
+	}
+	for name, gen := range files {
+		data, err := gen()
+		if err != nil {
+			return err
+		}
+		header := "# Generated by `make examples` from test/e2e/workloads; apply to `make cluster-up`'s cluster.\n"
+		if err := os.WriteFile(filepath.Join(dir, name), append([]byte(header), data...), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

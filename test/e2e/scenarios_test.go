@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
+)
+
+// start runs a scenario in its own namespace and waits until the kubelet
+// reports it done; it returns the namespace and the pod.
+func start(t *testing.T, name string, timeout time.Duration) (string, *corev1.Pod) {
+	t.Helper()
+	sc := workloads.Find(name)
+	ns := namespace(t, "e2e-"+name)
+	if err := sc.Create(context.Background(), node.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns, waitPod(t, ns, sc.Selector(), timeout, sc.Reached, sc.Done)
+}
+
+// 1. A Deployment whose container exceeds its limit: OOMKilled in
+// lastState, restarts counting, CrashLoopBackOff; scan names the Deployment.
+func TestDeploymentOOMKilledCrashLoop(t *testing.T) {
+	t.Parallel()
+	ns, p := start(t, "hog", 3*time.Minute)
+	rep := scan(t, "-n", ns)
+	fs := findings(rep)
+	if len(fs) != 1 {
+		t.Fatalf("findings %+v", fs)
+	}
+	f := fs[0]
+	if f.Type != model.OOMKilled || f.Workload.String() != "Deployment/hog" || f.Pod != p.Name || f.Container != "hog" ||
+		f.Restarts < 2 || *f.MemoryLimitBytes != 64<<20 || f.QOSClass != "Burstable" || f.Node != "e2e-node" {
+		t.Errorf("finding %+v", f)
+	}
+}
+
+// 2. An init container that exceeds its limit: the pod never starts; scan
+// reports the init container.
+func TestInitContainerOOMKilled(t *testing.T) {
+	t.Parallel()
+	ns, _ := start(t, "init-hog", 2*time.Minute)
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Container != "migrate" || fs[0].ContainerKind != model.InitContainer || fs[0].Workload.String() != "Pod/init-hog" {
+		t.Errorf("findings %+v", fs)
+	}
+}
+
+// 3. A child process killed by the kernel while PID 1 keeps running: the pod
+// status shows nothing; only the cgroup's oom_kill counter does.
+func TestChildProcessKillIsInvisibleToTheAPI(t *testing.T) {
+	t.Parallel()
+	ns, p := start(t, "child-kill", time.Minute)
+	cgroup := node.ContainerCgroup(p, workloads.Status(p, "worker").ContainerID)
+	deadline := time.Now().Add(time.Minute)
+	kills := 0
+	for time.Now().Before(deadline) && kills == 0 {
+		kills = oomKills(t, cgroup)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if kills == 0 {
+		t.Fatalf("the kernel never killed the child: %s memory.oom_control has oom_kill 0", cgroup)
+	}
+	// Give the kubelet time to notice anything it would notice (it reports a
+	// kill within about a second).
+	time.Sleep(3 * time.Second)
+	p, err := node.Client.CoreV1().Pods(ns).Get(context.Background(), p.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := workloads.Status(p, "worker")
+	if cs.RestartCount != 0 || cs.State.Running == nil || cs.LastTerminationState.Terminated != nil {
+		t.Errorf("the pod status shows the kill: %+v", cs)
+	}
+	if n := oomKills(t, cgroup); n < 1 {
+		t.Errorf("oom_kill = %d", n)
+	}
+	if fs := findings(scan(t, "-n", ns)); len(fs) != 0 {
+		t.Errorf("scan found something in the pod status: %+v", fs)
+	}
+}
+
+// oomKills reads oom_kill from a v1 memory cgroup's memory.oom_control.
+func oomKills(t *testing.T, cgroup string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(cgroup, "memory.oom_control"))
+	if err != nil {
+		t.Fatalf("reading the container's cgroup: %v", err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "oom_kill "); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	t.Fatalf("no oom_kill in %s (kernel older than 4.13?)", cgroup)
+	return 0
+}
+
+// 4. Two containers, a native sidecar holding memory and an app exceeding
+// its limit: the app is reported, not the sidecar.
+func TestSidecarHoldingMemory(t *testing.T) {
+	t.Parallel()
+	ns, _ := start(t, "sidecar-holder", 2*time.Minute)
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Container != "app" || fs[0].ContainerKind != model.RegularContainer {
+		t.Errorf("findings %+v", fs)
+	}
+}
+
+// 5. A container writing into a memory-backed emptyDir until killed. The
+// file stays in the tmpfs, charged to the pod, so every restart is killed
+// while runc starts it: StartError, exit 128, "container init was
+// OOM-killed". scan reports both as oom-killed.
+func TestMemoryBackedEmptyDir(t *testing.T) {
+	t.Parallel()
+	ns, _ := start(t, "tmpfs-filler", 2*time.Minute)
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Container != "writer" || fs[0].Type != model.OOMKilled {
+		t.Errorf("findings %+v", fs)
+	}
+	waitPod(t, ns, "app=tmpfs-filler", 2*time.Minute, "a restart killed while starting", func(p *corev1.Pod) bool {
+		last := workloads.LastTerminated(workloads.Status(p, "writer"))
+		return last != nil && last.Reason == "StartError" && strings.Contains(last.Message, "OOM-killed")
+	})
+	fs = findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Type != model.OOMKilled || fs[0].Reason != "StartError" || !strings.Contains(fs[0].Explanation, "memory-backed emptyDir (scratch)") {
+		t.Errorf("a start killed by the OOM killer must be oom-killed, blaming the emptyDir: %+v", fs)
+	}
+}
+
+// 6. A container killed by its failing liveness probe: exit 137 with a
+// reason that is not OOMKilled; scan says not-oom and blames the probe.
+func TestLivenessProbeKillIsNotOOM(t *testing.T) {
+	t.Parallel()
+	ns, _ := start(t, "probe-killed", 2*time.Minute)
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Type != model.NotOOM || fs[0].Container != "web" || !strings.Contains(fs[0].Explanation, "liveness probe") {
+		t.Errorf("findings %+v", fs)
+	}
+}

@@ -1,0 +1,114 @@
+// Package workloads defines the pods the end-to-end tests run on a real
+// kubelet to get containers killed for real, one function per scenario.
+// The e2e tests and `make examples` share them.
+package workloads
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/oomdoctor/oomdoctor/test/cluster"
+)
+
+// memory gives a container a memory request and limit (and a small CPU
+// request, so pods are Burstable as most are).
+func memory(request, limit string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(request), corev1.ResourceCPU: resource.MustParse("10m")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)},
+	}
+}
+
+// app is a container running the test program with arguments.
+func app(name string, res corev1.ResourceRequirements, args ...string) corev1.Container {
+	return corev1.Container{
+		Name: name, Image: cluster.TestImage, ImagePullPolicy: corev1.PullNever,
+		Command: append([]string{"/testapp"}, args...), Resources: res,
+	}
+}
+
+// spec is a pod spec for the test node: host network (the loopback CNI
+// gives pods no IP) and a short grace period.
+func spec(containers ...corev1.Container) corev1.PodSpec {
+	return corev1.PodSpec{
+		HostNetwork:                   true,
+		TerminationGracePeriodSeconds: ptr.To[int64](1),
+		Containers:                    containers,
+	}
+}
+
+func pod(ns, name string, s corev1.PodSpec) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"app": name}}, Spec: s}
+}
+
+// Hog is a Deployment whose container allocates 200 MiB under a 64Mi
+// limit: OOMKilled, restarted, then CrashLoopBackOff.
+func Hog(ns string) *appsv1.Deployment {
+	labels := map[string]string{"app": "hog"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hog", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       spec(app("hog", memory("32Mi", "64Mi"), "-alloc", "200", "-pace", "100")),
+			},
+		},
+	}
+}
+
+// InitHog is a pod whose init container allocates 200 MiB under a 64Mi
+// limit: the pod never starts.
+func InitHog(ns string) *corev1.Pod {
+	s := spec(app("main", memory("16Mi", "32Mi")))
+	s.InitContainers = []corev1.Container{app("migrate", memory("32Mi", "64Mi"), "-alloc", "200", "-pace", "100")}
+	return pod(ns, "init-hog", s)
+}
+
+// ChildKill is a pod whose main process runs a child that allocates 200 MiB
+// under a 64Mi limit. On cgroup v1 the kernel kills only the child; PID 1
+// goes on and the pod status shows nothing.
+func ChildKill(ns string) *corev1.Pod {
+	return pod(ns, "child-kill", spec(app("worker", memory("32Mi", "64Mi"), "-child", "200", "-pace", "100")))
+}
+
+// SidecarHolder is a pod with a native sidecar that holds 40 MiB of its
+// 64Mi, and an app container that allocates 200 MiB under its 64Mi limit:
+// the app is the one killed.
+func SidecarHolder(ns string) *corev1.Pod {
+	sidecar := app("cache-sidecar", memory("48Mi", "64Mi"), "-alloc", "40")
+	sidecar.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+	s := spec(app("app", memory("32Mi", "64Mi"), "-alloc", "200", "-pace", "100"))
+	s.InitContainers = []corev1.Container{sidecar}
+	return pod(ns, "sidecar-holder", s)
+}
+
+// TmpfsFiller is a pod whose container writes 200 MiB into a memory-backed
+// emptyDir (sizeLimit 256Mi) under a 64Mi limit: tmpfs pages are charged to
+// the container, which is OOM-killed.
+func TmpfsFiller(ns string) *corev1.Pod {
+	c := app("writer", memory("32Mi", "64Mi"), "-tmpfs", "/scratch", "-tmpfs-mib", "200", "-pace", "100")
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+	s := spec(c)
+	s.Volumes = []corev1.Volume{{Name: "scratch", VolumeSource: corev1.VolumeSource{
+		EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: ptr.To(resource.MustParse("256Mi"))},
+	}}}
+	return pod(ns, "tmpfs-filler", s)
+}
+
+// ProbeKilled is a pod whose liveness probe always fails and whose process
+// ignores SIGTERM: the kubelet kills it with SIGKILL (exit 137), which is
+// not an OOM kill.
+func ProbeKilled(ns string) *corev1.Pod {
+	c := app("web", memory("16Mi", "64Mi"), "-ignore-sigterm")
+	c.LivenessProbe = &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/testapp", "-exit", "1"}}},
+		PeriodSeconds:    2,
+		FailureThreshold: 1,
+	}
+	return pod(ns, "probe-killed", spec(c))
+}
