@@ -141,12 +141,12 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			var status apierrors.APIStatus
 			if k.Resource != "pods" && errors.As(err, &status) && (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) {
-				msg := (&scan.ReadError{Resource: k.Resource, Where: whereName(o.namespace), Err: err}).Error()
+				msg := (&scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err}).Error()
 				info.Warnings = append(info.Warnings, msg)
 				fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no %s.\n", strings.TrimSuffix(msg, "."), k.Resource)
 				continue
 			}
-			return &scan.ReadError{Resource: k.Resource, Where: whereName(o.namespace), Err: err}
+			return &scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err}
 		}
 		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
@@ -155,11 +155,4 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(o.ErrOut, "Wrote %s to %s.\n", strings.Join(counts, ", "), o.Dir)
 	return nil
-}
-
-func whereName(ns string) string {
-	if ns == "" {
-		return "in every namespace"
-	}
-	return "in namespace " + ns
 }

@@ -139,7 +139,7 @@ func (s *scanner) readPods(ctx context.Context) error {
 	})
 	s.progress("pods", s.summary.Pods)
 	if err != nil {
-		return &ReadError{Resource: "pods", Where: whereText(s.opts.Scope.Namespace), Err: err}
+		return &ReadError{Resource: "pods", Where: Where(s.opts.Scope.Namespace), Err: err}
 	}
 	return nil
 }
@@ -169,7 +169,7 @@ func (s *scanner) readEvents(ctx context.Context) {
 			return nil
 		})
 		if err != nil {
-			s.warnings = append(s.warnings, readWarning("events", whereText(q.Namespace), err,
+			s.warnings = append(s.warnings, readWarning("events", Where(q.Namespace), err,
 				"SystemOOM, OOMKilling (node-problem-detector), Evicted and liveness-probe events are missing from this report"))
 		}
 	}
@@ -295,7 +295,7 @@ func (s *scanner) readOwners(ctx context.Context) *workload.Resolver {
 		}
 		owners, err := s.src.ControllerOwners(ctx, kind, ns)
 		if err != nil {
-			s.warnings = append(s.warnings, readWarning(string(kind), whereText(ns), err,
+			s.warnings = append(s.warnings, readWarning(string(kind), Where(ns), err,
 				fmt.Sprintf("pods are grouped by their %s instead of the workload that owns it", ownedKind(kind))))
 			continue
 		}

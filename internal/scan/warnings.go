@@ -59,7 +59,8 @@ func readWarning(resource, where string, err error, consequence string) model.Wa
 	return model.Warning{Source: resource, Message: msg}
 }
 
-func whereText(namespace string) string {
+// Where says where a list reads: "in every namespace" or "in namespace X".
+func Where(namespace string) string {
 	if namespace == "" {
 		return "in every namespace"
 	}

@@ -155,31 +155,27 @@ func StartNode(ctx context.Context, opts NodeOptions) (n *Node, err error) {
 
 func (n *Node) startControllers(bins map[string]string) error {
 	cp := n.ControlPlane
-	kcm, err := start(n.Dir, "kube-controller-manager", bins["kube-controller-manager"],
-		"--kubeconfig="+cp.Kubeconfig,
-		"--authentication-kubeconfig="+cp.Kubeconfig,
-		"--authorization-kubeconfig="+cp.Kubeconfig,
+	// Both talk to the API server as admin, serve nothing, and run alone.
+	common := []string{
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--authentication-kubeconfig=" + cp.Kubeconfig,
+		"--authorization-kubeconfig=" + cp.Kubeconfig,
 		"--bind-address=127.0.0.1",
 		"--secure-port=0",
 		"--leader-elect=false",
+	}
+	kcm, err := start(n.Dir, "kube-controller-manager", bins["kube-controller-manager"], append(common,
 		"--use-service-account-credentials=false",
 		"--service-account-private-key-file="+filepath.Join(cp.Dir, "sa.key"),
 		"--root-ca-file="+filepath.Join(cp.Dir, "certs", "apiserver.crt"),
 		"--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller",
 		"--node-monitor-grace-period=40s",
-	)
+	)...)
 	if err != nil {
 		return err
 	}
 	n.procs = append(n.procs, kcm)
-	sched, err := start(n.Dir, "kube-scheduler", bins["kube-scheduler"],
-		"--kubeconfig="+cp.Kubeconfig,
-		"--authentication-kubeconfig="+cp.Kubeconfig,
-		"--authorization-kubeconfig="+cp.Kubeconfig,
-		"--bind-address=127.0.0.1",
-		"--secure-port=0",
-		"--leader-elect=false",
-	)
+	sched, err := start(n.Dir, "kube-scheduler", bins["kube-scheduler"], common...)
 	if err != nil {
 		return err
 	}
