@@ -46,10 +46,20 @@ func asUsage(err error) error {
 	return &usageError{err}
 }
 
+// exitStatus ends a command with a code and no error message: lint's
+// findings have been printed already.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	var st *exitStatus
+	if errors.As(err, &st) {
+		return st.code
 	}
 	var u *usageError
 	if errors.As(err, &u) {
@@ -76,7 +86,8 @@ func Main(ctx context.Context, argv0 string, args []string, streams genericioopt
 	root := NewRootCommand(streams, displayName(argv0))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil {
+	var st *exitStatus
+	if err != nil && !errors.As(err, &st) {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	}
 	return ExitCode(err)

@@ -38,6 +38,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 	root.AddCommand(
 		newScanCommand(flags, streams, now),
 		newSnapshotCommand(flags, streams, now),
+		NewLintCommand(streams),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/oomdoctor/oomdoctor/internal/lint"
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/report"
+)
+
+// DefaultLintConfig is the config file lint reads from the current folder
+// when --config is not given.
+const DefaultLintConfig = ".oomdoctor.yaml"
+
+// RulesDocURL is where each rule's page is published.
+const RulesDocURL = "https://github.com/oomdoctor/oomdoctor/blob/main/docs/rules/"
+
+// LintOptions are the options of `oomdoctor lint`.
+type LintOptions struct {
+	genericiooptions.IOStreams
+	Files          []string
+	Output         string
+	FailOn         string
+	ConfigFile     string
+	ShowSuppressed bool
+	ListRules      bool
+
+	cfg    *lint.Config
+	render report.LintRenderer
+}
+
+// NewLintCommand builds `oomdoctor lint`.
+func NewLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &LintOptions{IOStreams: streams, Output: "text"}
+	cmd := &cobra.Command{
+		Use:   "lint -f PATH...",
+		Short: "Check manifests for what gets containers OOM-killed, before they are deployed",
+		Long: `Check Kubernetes manifests for what gets containers OOM-killed: missing limits and
+requests, JVM/Go/Node.js/.NET heap settings that do not fit the limit, memory-backed
+emptyDirs without a size, memory quantities in the wrong unit, a VPA and an HPA fighting
+over memory, and more (--list-rules; each rule has a page under docs/rules).
+
+Reads files, folders (recursively: .yaml, .yml, .json) and - for standard input, so
+"helm template CHART | oomdoctor lint -f -" and "kustomize build | oomdoctor lint -f -"
+work. Every workload kind with a pod template is checked, in multi-document YAML, JSON
+and List objects.
+
+Silence rules for one object with the annotation oomdoctor.io/ignore: "rule-a,rule-b"
+(or "all"), or for many in the config file (--config, default ./.oomdoctor.yaml).
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage or
+input error (a file that does not parse is reported with its position, never skipped).`,
+		Example: `  oomdoctor lint -f deploy/
+  helm template ./chart | oomdoctor lint -f - -o sarif > oomdoctor.sarif
+  oomdoctor lint -f k8s/ --fail-on error --show-suppressed`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Files = append(o.Files, args...)
+			if err := o.Complete(cmd); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Files, "filename", "f", nil, "Files or folders to check, or - for standard input (repeat or separate with commas).")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: "+strings.Join(report.LintFormats(), "|")+".")
+	f.StringVar(&o.FailOn, "fail-on", "", "Lowest severity that makes lint exit 1: error, warning, info or none (default warning, or failOn in the config file).")
+	f.StringVar(&o.ConfigFile, "config", "", "Config file (LintConfig); default ./"+DefaultLintConfig+" when it exists.")
+	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "List the findings that annotations or the config file silenced, and why.")
+	f.BoolVar(&o.ListRules, "list-rules", false, "List the rules with their severity and stop.")
+	return cmd
+}
+
+// Complete loads the config and checks the flags.
+func (o *LintOptions) Complete(cmd *cobra.Command) error {
+	r, err := report.LookupLint(o.Output)
+	if err != nil {
+		return asUsage(err)
+	}
+	o.render = r
+	switch {
+	case o.ConfigFile != "":
+		o.cfg, err = lint.LoadConfig(o.ConfigFile)
+		if err != nil {
+			return asUsage(fmt.Errorf("reading the lint config: %w", err))
+		}
+	default:
+		if _, statErr := os.Stat(DefaultLintConfig); statErr == nil {
+			o.cfg, err = lint.LoadConfig(DefaultLintConfig)
+			if err != nil {
+				return asUsage(fmt.Errorf("reading the lint config: %w", err))
+			}
+		} else {
+			o.cfg = lint.DefaultConfig()
+		}
+	}
+	if o.FailOn != "" {
+		o.cfg.FailOn = model.Severity(o.FailOn)
+		if err := o.cfg.Validate(); err != nil {
+			return usagef("--fail-on %q: want error, warning, info or none", o.FailOn)
+		}
+	}
+	if !o.ListRules && len(o.Files) == 0 {
+		return usagef("lint needs manifests: -f PATH (a file or folder), or -f - for standard input")
+	}
+	return nil
+}
+
+// Run lints and prints the findings.
+func (o *LintOptions) Run() error {
+	rules := lint.Rules(o.cfg)
+	infos := make([]report.RuleInfo, len(rules))
+	for i, r := range rules {
+		infos[i] = report.RuleInfo{ID: r.ID(), Summary: r.Summary(), Severity: r.DefaultSeverity(), HelpURI: RulesDocURL + r.ID() + ".md"}
+	}
+	if o.ListRules {
+		tw := tabwriter.NewWriter(o.Out, 0, 4, 3, ' ', 0)
+		fmt.Fprintln(tw, "RULE\tSEVERITY\tFINDS")
+		for _, r := range infos {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Severity, r.Summary)
+		}
+		return tw.Flush()
+	}
+	files, err := manifest.ExpandInputs(o.Files)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return usagef("cannot read %s: %v", pe.Path, pe.Err)
+		}
+		return asUsage(err)
+	}
+	if len(files) == 0 {
+		return usagef("no .yaml, .yml or .json files in %s", strings.Join(o.Files, ", "))
+	}
+	// lint streams: the live heap stays a few MiB, so the collector can
+	// let garbage grow further before it runs, spending less CPU on it.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	rep, err := lint.New(o.cfg).Run(files, o.In)
+	if err != nil {
+		var pe *manifest.ParseError
+		if errors.As(err, &pe) {
+			return asUsage(err)
+		}
+		var fe *fs.PathError
+		if errors.As(err, &fe) {
+			return usagef("cannot read %s: %v", fe.Path, fe.Err)
+		}
+		return err
+	}
+	if err := o.render(o.Out, rep, infos, o.ShowSuppressed); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	fmt.Fprintln(o.ErrOut, report.LintSummary(rep))
+	if lint.Failed(rep, o.cfg.FailOn) {
+		return &exitStatus{code: ExitFailure}
+	}
+	return nil
+}

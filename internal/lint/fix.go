@@ -1,0 +1,31 @@
+package lint
+
+import (
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// ApplyFixes makes the fixes of findings (all from the file named file,
+// whose text is data) and returns the new text. Findings without a fix are
+// left out. Each object's edits are made in finding order, on the text the
+// previous ones left.
+func ApplyFixes(file string, data []byte, findings []model.LintFinding) ([]byte, error) {
+	for _, f := range findings {
+		if f.Fix == nil || f.File != file {
+			continue
+		}
+		edits := make([]manifest.Edit, len(f.Fix.Edits))
+		for i, e := range f.Fix.Edits {
+			edits[i] = manifest.Edit{Op: manifest.EditOp(e.Op), Path: e.Path, Value: e.Value}
+			for _, kv := range e.Item {
+				edits[i].Item = append(edits[i].Item, manifest.KV{Key: kv.Key, Value: kv.Value})
+			}
+		}
+		var err error
+		data, err = manifest.ApplyEdits(file, data, manifest.ObjectRef{Doc: f.Document, Item: f.Item}, edits)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}

@@ -1,0 +1,293 @@
+// Package lint checks Kubernetes manifests for what gets containers
+// OOM-killed, before they are deployed. One file per rule; each rule has a
+// stable ID, a default severity and a doc page (docs/rules/ID.md), and
+// offers a fix where one can be made without knowing more. Manifests stream
+// through: only a handful of small objects (VPAs, HPAs, ConfigMaps, and
+// workloads waiting for a ConfigMap) are kept until the end.
+package lint
+
+import (
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
+
+// Rule is a check. Rules implement WorkloadRule, ObjectRule or both, and
+// Finisher when they judge after seeing every object.
+type Rule interface {
+	ID() string
+	DefaultSeverity() model.Severity
+	// Summary is one line saying what the rule finds.
+	Summary() string
+}
+
+// WorkloadRule checks each object that has a pod spec.
+type WorkloadRule interface {
+	Rule
+	CheckWorkload(ctx *Context, w *Workload)
+}
+
+// ObjectRule sees every object (to collect VPAs, HPAs, ...).
+type ObjectRule interface {
+	Rule
+	CheckObject(ctx *Context, o *manifest.Object)
+}
+
+// Finisher judges at the end, with everything collected.
+type Finisher interface {
+	Finish(ctx *Context)
+}
+
+// constructors of every rule, registered by each rule's file.
+var constructors []func(*Config) Rule
+
+func register(c func(*Config) Rule) { constructors = append(constructors, c) }
+
+// Rules returns one instance of every rule, sorted by ID.
+func Rules(cfg *Config) []Rule {
+	out := make([]Rule, 0, len(constructors))
+	for _, c := range constructors {
+		out = append(out, c(cfg))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
+	return out
+}
+
+// Workload is a workload with its containers' runtimes inspected.
+type Workload struct {
+	*manifest.Workload
+	runtimes map[*manifest.Container]runtimes.Info
+}
+
+// Runtime is what runs in a container.
+func (w *Workload) Runtime(c *manifest.Container) runtimes.Info { return w.runtimes[c] }
+
+// Finding is what a rule reports; the engine adds file, position and
+// object.
+type Finding struct {
+	Object *manifest.Object
+	// Path is the field the finding is about; its position is reported
+	// (or its closest existing parent's).
+	Path      string
+	Container string
+	Message   string
+	// Severity overrides the rule's default when set.
+	Severity model.Severity
+	Fix      *model.LintFix
+}
+
+// Context is what rules report to.
+type Context struct {
+	Config *Config
+	rule   Rule
+	linter *Linter
+}
+
+// Report records a finding of the current rule.
+func (c *Context) Report(f Finding) { c.linter.record(c.rule, f) }
+
+// Linter runs rules over a stream of objects.
+type Linter struct {
+	cfg      *Config
+	rules    []Rule
+	report   model.LintReport
+	stats    manifest.Stats
+	cms      map[string]map[string]string // namespace/name → data
+	deferred []*manifest.Workload
+}
+
+// New makes a linter with every rule the config enables.
+func New(cfg *Config) *Linter {
+	l := &Linter{cfg: cfg, cms: map[string]map[string]string{}}
+	for _, r := range Rules(cfg) {
+		if !cfg.disabled(r.ID()) {
+			l.rules = append(l.rules, r)
+		}
+	}
+	l.report.APIVersion = model.APIVersion
+	l.report.Kind = model.LintReportKind
+	l.report.Findings = []model.LintFinding{}
+	return l
+}
+
+// Run lints the files (as manifest.ExpandInputs gives them; "-" is stdin)
+// and returns the report. A file that does not parse is an error.
+func (l *Linter) Run(files []string, stdin io.Reader) (*model.LintReport, error) {
+	err := manifest.Read(files, stdin, &l.stats, l.object)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range l.deferred {
+		l.workload(w)
+	}
+	for _, r := range l.rules {
+		if f, ok := r.(Finisher); ok {
+			f.Finish(&Context{Config: l.cfg, rule: r, linter: l})
+		}
+	}
+	return l.finish(), nil
+}
+
+func (l *Linter) object(o *manifest.Object) error {
+	if o.Kind == "ConfigMap" {
+		data := manifest.StringMap(manifest.Child(o.Node, "data"))
+		l.cms[o.Namespace+"/"+o.Name] = data
+	}
+	for _, r := range l.rules {
+		if or, ok := r.(ObjectRule); ok {
+			or.CheckObject(&Context{Config: l.cfg, rule: r, linter: l}, o)
+		}
+	}
+	w, ok := manifest.AsWorkload(o)
+	if !ok {
+		return nil
+	}
+	l.report.Summary.Workloads++
+	if usesConfigMaps(w) {
+		// Its environment may come from a ConfigMap further down the
+		// input: judge it at the end.
+		l.deferred = append(l.deferred, w)
+		return nil
+	}
+	l.workload(w)
+	return nil
+}
+
+func usesConfigMaps(w *manifest.Workload) bool {
+	for _, c := range w.Spec.AllContainers() {
+		for _, e := range c.Env {
+			if e.ConfigMap != "" {
+				return true
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.ConfigMap != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (l *Linter) workload(mw *manifest.Workload) {
+	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}}
+	for _, c := range mw.Spec.AllContainers() {
+		w.runtimes[c] = runtimes.Inspect(l.runtimeContainer(mw, c))
+	}
+	for _, r := range l.rules {
+		if wr, ok := r.(WorkloadRule); ok {
+			wr.CheckWorkload(&Context{Config: l.cfg, rule: r, linter: l}, w)
+		}
+	}
+}
+
+// runtimeContainer converts a manifest container for runtime inspection,
+// resolving env values from ConfigMaps of the input.
+func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) runtimes.Container {
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
+	for _, src := range c.EnvFrom {
+		for k, v := range l.cms[w.Namespace+"/"+src.ConfigMap] {
+			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v})
+		}
+	}
+	for _, e := range c.Env {
+		v, path := e.Value, e.Path+".value"
+		if e.ConfigMap != "" {
+			// Read from the ConfigMap; a fix cannot be written here.
+			v, path = l.cms[w.Namespace+"/"+e.ConfigMap][e.ConfigMapKey], ""
+		} else if e.FromOther {
+			continue
+		}
+		rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: path})
+	}
+	return rc
+}
+
+func (l *Linter) record(r Rule, f Finding) {
+	sev := f.Severity
+	if sev == "" {
+		sev = r.DefaultSeverity()
+	}
+	if s := l.cfg.severity(r.ID()); s != "" {
+		sev = s
+	}
+	node, _ := manifest.Lookup(f.Object.Node, f.Path)
+	lf := model.LintFinding{
+		Rule: r.ID(), Severity: sev, Message: f.Message,
+		File: f.Object.File, Line: node.Line, Column: node.Column,
+		Document: f.Object.Doc, Item: f.Object.Item,
+		Object:    model.ObjectRef{APIVersion: f.Object.APIVersion, Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name},
+		Container: f.Container, Field: f.Path, Fix: f.Fix,
+	}
+	if s := l.cfg.suppressed(r.ID(), f.Object, f.Container); s != nil {
+		lf.Suppression = s
+		l.report.Suppressed = append(l.report.Suppressed, lf)
+		return
+	}
+	l.report.Findings = append(l.report.Findings, lf)
+}
+
+func (l *Linter) finish() *model.LintReport {
+	rep := &l.report
+	sortFindings(rep.Findings)
+	sortFindings(rep.Suppressed)
+	s := &rep.Summary
+	s.Files, s.Documents, s.Objects, s.NotObjects = l.stats.Files, l.stats.Documents, l.stats.Objects, l.stats.NotObjects
+	s.Findings = len(rep.Findings)
+	s.Suppressed = len(rep.Suppressed)
+	s.BySeverity = map[model.Severity]int{model.SeverityError: 0, model.SeverityWarning: 0, model.SeverityInfo: 0}
+	for _, f := range rep.Findings {
+		s.BySeverity[f.Severity]++
+	}
+	return rep
+}
+
+// sortFindings orders findings by input order: files in the order read (a
+// stable sort keeps it), then document, line, column, rule.
+func sortFindings(fs []model.LintFinding) {
+	order := map[string]int{}
+	for _, f := range fs {
+		if _, ok := order[f.File]; !ok {
+			order[f.File] = len(order)
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.File != b.File {
+			return order[a.File] < order[b.File]
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column < b.Column
+		}
+		return a.Rule < b.Rule
+	})
+}
+
+// Failed tells whether a report has findings at or above failOn ("none"
+// never fails).
+func Failed(rep *model.LintReport, failOn model.Severity) bool {
+	if failOn == "none" {
+		return false
+	}
+	for _, f := range rep.Findings {
+		if f.Severity.Rank() >= failOn.Rank() {
+			return true
+		}
+	}
+	return false
+}
+
+// describe names a workload and container for messages.
+func describe(w *Workload, c *manifest.Container) string {
+	if c == nil {
+		return w.Object.String()
+	}
+	return fmt.Sprintf("%s of %s", c.Describe(), w.Object.String())
+}

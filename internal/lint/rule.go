@@ -1,0 +1,107 @@
+package lint
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// rule carries the parts every rule has.
+type rule struct {
+	id       string
+	severity model.Severity
+	summary  string
+}
+
+func (r rule) ID() string                      { return r.id }
+func (r rule) DefaultSeverity() model.Severity { return r.severity }
+func (r rule) Summary() string                 { return r.summary }
+
+// fix builds a LintFix.
+func fix(description string, edits ...model.LintEdit) *model.LintFix {
+	return &model.LintFix{Description: description, Edits: edits}
+}
+
+func set(path, value string) model.LintEdit {
+	return model.LintEdit{Op: string(manifest.OpSet), Path: path, Value: value}
+}
+
+func remove(path string) model.LintEdit {
+	return model.LintEdit{Op: string(manifest.OpRemove), Path: path}
+}
+
+func appendItem(path string, kv ...string) model.LintEdit {
+	e := model.LintEdit{Op: string(manifest.OpAppend), Path: path}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e.Item = append(e.Item, model.KeyVal{Key: kv[i], Value: kv[i+1]})
+	}
+	return e
+}
+
+// limited tells whether a container has a memory limit.
+func limited(c *manifest.Container) bool { return c.Resources.MemoryLimit.Set() }
+
+// mib writes bytes as a quantity.
+func mib(b int64) string { return manifest.FormatBytes(b) }
+
+// percent writes a share as "78%".
+func percent(part, whole int64) string {
+	if whole == 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
+}
+
+// limitedContainers are the containers whose memory a limit can bound:
+// regular and sidecar containers (and init containers when withInit).
+func runningContainers(s *manifest.PodSpec) []*manifest.Container {
+	out := make([]*manifest.Container, 0, len(s.Containers)+len(s.InitContainers))
+	for _, c := range s.InitContainers {
+		if c.Kind == manifest.SidecarContainer {
+			out = append(out, c)
+		}
+	}
+	return append(out, s.Containers...)
+}
+
+// replaceFlag is the edit that swaps one flag for another in the field that
+// holds it, when that field can be edited (not a ConfigMap's).
+func replaceFlag(s *runtimes.Setting, newFlag string) (model.LintEdit, bool) {
+	if s == nil || s.Path == "" {
+		return model.LintEdit{}, false
+	}
+	return set(s.Path, strings.Replace(s.Value, s.Flag, newFlag, 1)), true
+}
+
+// where says where a setting is written, for messages.
+func where(s *runtimes.Setting) string {
+	switch s.Source {
+	case "args", "command":
+		return "in " + s.Source
+	}
+	if s.Path == "" {
+		return "in " + s.Source + " (from a ConfigMap)"
+	}
+	return "in " + s.Source
+}
+
+// envEdit sets an env variable of a container: the value of an entry
+// written in the manifest, or a new entry.
+func envEdit(c *manifest.Container, name, value string) (model.LintEdit, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			if e.ConfigMap != "" || e.FromOther {
+				return model.LintEdit{}, false
+			}
+			return set(e.Path+".value", value), true
+		}
+	}
+	return appendItem(c.Path+".env", "name", name, "value", value), true
+}
+
+// yamlNode is a manifest node.
+type yamlNode = yaml.Node

@@ -1,0 +1,842 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// EditOp is what an Edit does.
+type EditOp string
+
+const (
+	// OpSet sets a scalar field, creating the mappings on its path.
+	OpSet EditOp = "set"
+	// OpRemove removes a field (and a mapping it leaves empty).
+	OpRemove EditOp = "remove"
+	// OpAppend adds an item (a mapping of scalars) to a list, creating it.
+	OpAppend EditOp = "append"
+)
+
+// Edit is one change to one object, by field path from the object's root.
+type Edit struct {
+	Op   EditOp `json:"op"`
+	Path string `json:"path"`
+	// Value is the scalar to set.
+	Value string `json:"value,omitempty"`
+	// Item is the mapping to append, in key order.
+	Item []KV `json:"item,omitempty"`
+}
+
+// KV is one key and scalar value of an appended item.
+type KV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// EditError is an edit that cannot be made without rewriting more than the
+// field: an alias, a multi-line scalar. The file is left as it was.
+type EditError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *EditError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// ObjectRef names an object in a file: its document and List item (-1 for
+// the whole document).
+type ObjectRef struct{ Doc, Item int }
+
+// ApplyEdits makes the edits to the object ref of a file's text and returns
+// the new text. Only the bytes of the fields that change are touched:
+// comments, key order, indentation, quoting, line endings and the other
+// documents stay as they were. Each edit is made on a fresh parse of the
+// text the previous one left.
+func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, error) {
+	for _, e := range edits {
+		t, err := newText(name, data)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := t.object(ref)
+		if err != nil {
+			return nil, err
+		}
+		switch e.Op {
+		case OpSet:
+			err = t.set(obj, e.Path, e.Value)
+		case OpRemove:
+			err = t.remove(obj, e.Path)
+		case OpAppend:
+			err = t.appendItem(obj, e.Path, e.Item)
+		default:
+			err = fmt.Errorf("unknown edit %q", e.Op)
+		}
+		if err != nil {
+			return nil, err
+		}
+		data = t.result()
+	}
+	return data, nil
+}
+
+// text is a file being edited: its bytes, its parsed documents, and one
+// pending splice.
+type text struct {
+	name   string
+	data   []byte
+	lines  []int // byte offset of each line's start
+	nl     string
+	docs   []*yaml.Node
+	splice *splice
+}
+
+type splice struct {
+	start, end int
+	with       string
+}
+
+func newText(name string, data []byte) (*text, error) {
+	t := &text{name: name, data: data, nl: "\n"}
+	if bytes.Contains(data, []byte("\r\n")) {
+		t.nl = "\r\n"
+	}
+	t.lines = append(t.lines, 0)
+	for i, b := range data {
+		if b == '\n' {
+			t.lines = append(t.lines, i+1)
+		}
+	}
+	// Documents are counted as reading counts them; each is parsed by
+	// yaml.v3, which keeps every detail the edits need.
+	err := splitDocuments(bytes.NewReader(data), func(c chunk) error {
+		doc, err := parseSlow(name, c)
+		if err != nil {
+			return err
+		}
+		t.docs = append(t.docs, doc)
+		return nil
+	})
+	var pe *ParseError
+	if errors.As(err, &pe) && pe.File == "" {
+		pe.File = name
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *text) object(ref ObjectRef) (*yaml.Node, error) {
+	if ref.Doc < 0 || ref.Doc >= len(t.docs) || len(t.docs[ref.Doc].Content) == 0 {
+		return nil, &EditError{File: t.name, Msg: fmt.Sprintf("no document %d", ref.Doc)}
+	}
+	n := t.docs[ref.Doc].Content[0]
+	if ref.Item < 0 {
+		return n, nil
+	}
+	items := Items(Child(n, "items"))
+	if ref.Item >= len(items) {
+		return nil, &EditError{File: t.name, Msg: fmt.Sprintf("document %d has no item %d", ref.Doc, ref.Item)}
+	}
+	return items[ref.Item], nil
+}
+
+func (t *text) result() []byte {
+	if t.splice == nil {
+		return t.data
+	}
+	s := t.splice
+	out := make([]byte, 0, len(t.data)+len(s.with))
+	out = append(out, t.data[:s.start]...)
+	out = append(out, s.with...)
+	return append(out, t.data[s.end:]...)
+}
+
+func (t *text) replace(start, end int, with string) {
+	t.splice = &splice{start: start, end: end, with: with}
+}
+
+// offset converts a 1-based line and column (in characters) to a byte offset.
+func (t *text) offset(line, col int) int {
+	if line < 1 {
+		return 0
+	}
+	if line > len(t.lines) {
+		return len(t.data)
+	}
+	off := t.lines[line-1]
+	for c := 1; c < col && off < len(t.data) && t.data[off] != '\n'; c++ {
+		_, size := utf8.DecodeRune(t.data[off:])
+		off += size
+	}
+	return off
+}
+
+// lineEnd is the offset just past line's newline (or the end of the data).
+func (t *text) lineEnd(line int) int {
+	if line >= len(t.lines) {
+		return len(t.data)
+	}
+	return t.lines[line]
+}
+
+// lineText is a line without its line ending.
+func (t *text) lineText(line int) string {
+	if line < 1 || line > len(t.lines) {
+		return ""
+	}
+	s := string(t.data[t.lines[line-1]:t.lineEnd(line)])
+	return strings.TrimRight(s, "\r\n")
+}
+
+func (t *text) errorf(n *yaml.Node, format string, args ...any) error {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &EditError{File: t.name, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// step is one level of a path walk: the mapping (or sequence) and the node
+// found in it.
+type step struct {
+	parent *yaml.Node
+	key    *yaml.Node // nil for a sequence index
+	value  *yaml.Node
+}
+
+// walk follows path from obj as far as it exists. It refuses to go through
+// an alias: an edit there would change every place that uses the anchor.
+func (t *text) walk(obj *yaml.Node, path string) ([]step, []pathPart, error) {
+	parts := splitPath(path)
+	var steps []step
+	cur := obj
+	for i, p := range parts {
+		if p.name != "" {
+			if cur.Kind == yaml.AliasNode {
+				return nil, nil, t.errorf(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
+			}
+			if cur.Kind != yaml.MappingNode {
+				return steps, parts[i:], nil
+			}
+			k, v := ownKey(cur, p.name)
+			if k == nil {
+				return steps, parts[i:], nil
+			}
+			steps = append(steps, step{parent: cur, key: k, value: v})
+			cur = v
+		}
+		if p.index >= 0 {
+			if cur.Kind == yaml.AliasNode {
+				return nil, nil, t.errorf(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
+			}
+			if cur.Kind != yaml.SequenceNode || p.index >= len(cur.Content) {
+				return nil, nil, t.errorf(cur, "%s: no item %d", path, p.index)
+			}
+			steps = append(steps, step{parent: cur, value: cur.Content[p.index]})
+			cur = cur.Content[p.index]
+			if i+1 < len(parts) {
+				continue
+			}
+		}
+	}
+	return steps, nil, nil
+}
+
+// ownKey finds key among a mapping's own keys (not merged ones).
+func ownKey(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Value == key && k.Tag != "!!merge" {
+			return k, m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// set sets the scalar at path, creating what is missing.
+func (t *text) set(obj *yaml.Node, path, value string) error {
+	steps, missing, err := t.walk(obj, path)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		target := steps[len(steps)-1].value
+		if target.Kind == yaml.AliasNode {
+			return t.errorf(target, "%s is the alias *%s; edit the anchor &%s instead", path, target.Value, target.Value)
+		}
+		if target.Kind != yaml.ScalarNode || target.Tag == "!!null" && target.Value == "" {
+			if target.Kind == yaml.ScalarNode {
+				return t.fillEmpty(steps[len(steps)-1], nil, value)
+			}
+			return t.errorf(target, "%s is a %s, not a single value", path, kindName(target))
+		}
+		if target.Value == value {
+			return nil
+		}
+		return t.replaceScalar(target, value)
+	}
+	for _, p := range missing {
+		if p.index >= 0 {
+			return t.errorf(obj, "%s: cannot create a list item", path)
+		}
+	}
+	parent := obj
+	if len(steps) > 0 {
+		parent = steps[len(steps)-1].value
+	}
+	names := make([]string, len(missing))
+	for i, p := range missing {
+		names[i] = p.name
+	}
+	if parent.Kind == yaml.ScalarNode && parent.Tag == "!!null" && len(steps) > 0 {
+		return t.fillEmpty(steps[len(steps)-1], names, value)
+	}
+	if parent.Kind != yaml.MappingNode {
+		return t.errorf(parent, "%s: %s is a %s, not a mapping", path, strings.Join(names[:1], ""), kindName(parent))
+	}
+	return t.insertKeys(parent, names, value, nil)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "value"
+}
+
+// replaceScalar rewrites a one-line scalar, keeping its quoting style.
+func (t *text) replaceScalar(n *yaml.Node, value string) error {
+	start, end, err := t.scalarSpan(n)
+	if err != nil {
+		return err
+	}
+	var with string
+	switch n.Style {
+	case yaml.DoubleQuotedStyle:
+		with = doubleQuote(value)
+	case yaml.SingleQuotedStyle:
+		with = "'" + strings.ReplaceAll(value, "'", "''") + "'"
+	default:
+		with = scalarText(value)
+		if n.Tag != "!!str" && plainTag(value) == n.Tag {
+			// A number stays a number, a bool a bool.
+			with = value
+		}
+	}
+	t.replace(start, end, with)
+	return nil
+}
+
+// plainTag is the tag YAML gives value written plain.
+func plainTag(value string) string {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("k: "+value), &n); err != nil || len(n.Content) != 1 || len(n.Content[0].Content) != 2 {
+		return ""
+	}
+	return n.Content[0].Content[1].Tag
+}
+
+// scalarSpan is the byte range of a scalar's text, for scalars on one line.
+func (t *text) scalarSpan(n *yaml.Node) (int, int, error) {
+	if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
+		return 0, 0, t.errorf(n, "the value is a block scalar (| or >); edit it by hand")
+	}
+	start := t.offset(n.Line, n.Column)
+	line := t.data[start:t.lineEnd(n.Line)]
+	switch n.Style {
+	case yaml.DoubleQuotedStyle:
+		for i := 1; i < len(line); i++ {
+			switch line[i] {
+			case '\\':
+				i++
+			case '"':
+				return start, start + i + 1, nil
+			}
+		}
+	case yaml.SingleQuotedStyle:
+		for i := 1; i < len(line); i++ {
+			if line[i] == '\'' {
+				if i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					continue
+				}
+				return start, start + i + 1, nil
+			}
+		}
+	default:
+		// A plain scalar ends at a comment, at the end of the line, or in
+		// flow context at a , ] or }.
+		inFlow := t.inFlow(start)
+		end := 0
+		for end < len(line) {
+			c := line[end]
+			if c == '\n' || c == '\r' {
+				break
+			}
+			if c == '#' && end > 0 && (line[end-1] == ' ' || line[end-1] == '\t') {
+				break
+			}
+			if inFlow && (c == ',' || c == ']' || c == '}') {
+				break
+			}
+			end++
+		}
+		text := strings.TrimRight(string(line[:end]), " \t")
+		if text != n.Value {
+			// A plain scalar folded over several lines, or text that is
+			// not the value: not a one-line edit.
+			return 0, 0, t.errorf(n, "the value spans several lines; edit it by hand")
+		}
+		return start, start + len(text), nil
+	}
+	return 0, 0, t.errorf(n, "the value spans several lines; edit it by hand")
+}
+
+// inFlow tells whether an offset is inside a flow collection ({...} or [...]).
+func (t *text) inFlow(off int) bool {
+	depth := 0
+	// Scan the current document back to its start is costly; flow
+	// collections in manifests rarely span lines, so look at this line and
+	// the ones it continues.
+	lineStart := bytes.LastIndexByte(t.data[:off], '\n') + 1
+	for i := lineStart; i < off; i++ {
+		switch t.data[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"', '\'':
+			q := t.data[i]
+			for i++; i < off && t.data[i] != q; i++ {
+			}
+		case '#':
+			if i == lineStart || t.data[i-1] == ' ' {
+				return depth > 0
+			}
+		}
+	}
+	return depth > 0
+}
+
+// fillEmpty gives a key whose value is empty (null) the nested keys and value.
+func (t *text) fillEmpty(s step, names []string, value string) error {
+	if s.key == nil {
+		return t.errorf(s.value, "cannot fill an empty list item")
+	}
+	keyStart := t.offset(s.key.Line, s.key.Column)
+	lineEnd := t.lineEnd(s.key.Line)
+	lineText := string(t.data[keyStart:lineEnd])
+	colon := strings.Index(lineText, ":")
+	if colon < 0 {
+		return t.errorf(s.key, "cannot find the key's colon")
+	}
+	rest := strings.TrimRight(lineText[colon+1:], "\r\n")
+	comment := ""
+	if i := strings.Index(rest, "#"); i >= 0 {
+		comment = " " + strings.TrimSpace(rest[i:])
+	} else if strings.TrimSpace(rest) != "" && strings.TrimSpace(rest) != "~" && strings.TrimSpace(rest) != "null" {
+		return t.errorf(s.key, "unexpected text after the key")
+	}
+	if len(names) == 0 {
+		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+scalarText(value)+comment)
+		return nil
+	}
+	indent := s.key.Column - 1 + t.indentStep()
+	block := t.blockLines(indent, names, value)
+	t.replace(keyStart+colon+1, lineEnd, comment+t.nl+block)
+	return nil
+}
+
+// insertKeys adds the nested keys names (the last one set to value) to a
+// mapping, as block lines after its last entry or inside its braces.
+func (t *text) insertKeys(m *yaml.Node, names []string, value string, item []KV) error {
+	if m.Style&yaml.FlowStyle != 0 {
+		return t.insertFlow(m, names, value, item)
+	}
+	if len(m.Content) == 0 {
+		return t.errorf(m, "cannot add to an empty block mapping")
+	}
+	indent := m.Content[0].Column - 1
+	at := t.lineEnd(t.endLine(m))
+	var block string
+	if item != nil {
+		block = t.blockLines(indent, names, "") // the key, then the list
+		block = strings.TrimSuffix(block, t.nl)
+		block = strings.TrimSuffix(block, " ") + t.nl + t.itemLines(indent+t.seqIndent(), item)
+	} else {
+		block = t.blockLines(indent, names, value)
+	}
+	if at > 0 && t.data[at-1] != '\n' {
+		block = t.nl + block
+	}
+	t.replace(at, at, block)
+	return nil
+}
+
+// blockLines writes nested keys in block style: "a:\n  b: value\n".
+func (t *text) blockLines(indent int, names []string, value string) string {
+	var b strings.Builder
+	for i, n := range names {
+		b.WriteString(strings.Repeat(" ", indent+i*t.indentStep()))
+		b.WriteString(keyText(n))
+		b.WriteString(":")
+		if i == len(names)-1 {
+			if value != "" {
+				b.WriteString(" " + scalarText(value))
+			} else {
+				b.WriteString(" ")
+			}
+		}
+		b.WriteString(t.nl)
+	}
+	return b.String()
+}
+
+// itemLines writes one list item of scalars in block style.
+func (t *text) itemLines(dashIndent int, item []KV) string {
+	var b strings.Builder
+	for i, kv := range item {
+		if i == 0 {
+			b.WriteString(strings.Repeat(" ", dashIndent) + "- ")
+		} else {
+			b.WriteString(strings.Repeat(" ", dashIndent+2))
+		}
+		b.WriteString(keyText(kv.Key) + ": " + scalarText(kv.Value) + t.nl)
+	}
+	return b.String()
+}
+
+// insertFlow adds keys inside a flow mapping's braces.
+func (t *text) insertFlow(m *yaml.Node, names []string, value string, item []KV) error {
+	open := t.offset(m.Line, m.Column)
+	closing, err := t.flowEnd(open)
+	if err != nil {
+		return t.errorf(m, "%v", err)
+	}
+	var inner string
+	switch {
+	case item != nil:
+		parts := make([]string, len(item))
+		for i, kv := range item {
+			parts[i] = keyText(kv.Key) + ": " + scalarText(kv.Value)
+		}
+		inner = "[{" + strings.Join(parts, ", ") + "}]"
+	default:
+		inner = scalarText(value)
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if i == len(names)-1 {
+			inner = keyText(names[i]) + ": " + inner
+		} else {
+			inner = keyText(names[i]) + ": {" + inner + "}"
+		}
+	}
+	if len(m.Content) > 0 {
+		inner = ", " + inner
+	}
+	// Insert before the closing brace, after any space before it.
+	at := closing
+	for at > open+1 && (t.data[at-1] == ' ') {
+		at--
+	}
+	t.replace(at, at, inner)
+	return nil
+}
+
+// flowEnd returns the offset of the bracket closing the one at open.
+func (t *text) flowEnd(open int) (int, error) {
+	depth := 0
+	for i := open; i < len(t.data); i++ {
+		switch t.data[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i, nil
+			}
+		case '"':
+			for i++; i < len(t.data) && t.data[i] != '"'; i++ {
+				if t.data[i] == '\\' {
+					i++
+				}
+			}
+		case '\'':
+			for i++; i < len(t.data) && t.data[i] != '\''; i++ {
+			}
+		}
+	}
+	return 0, errors.New("unclosed flow collection")
+}
+
+// endLine is the last line a node's text occupies.
+func (t *text) endLine(n *yaml.Node) int {
+	switch n.Kind {
+	case yaml.MappingNode, yaml.SequenceNode:
+		if n.Style&yaml.FlowStyle != 0 {
+			if end, err := t.flowEnd(t.offset(n.Line, n.Column)); err == nil {
+				return bytes.Count(t.data[:end], []byte("\n")) + 1
+			}
+		}
+		if len(n.Content) == 0 {
+			return n.Line
+		}
+		return t.endLine(n.Content[len(n.Content)-1])
+	case yaml.ScalarNode:
+		if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle || strings.Contains(n.Value, "\n") {
+			// The scalar continues on the lines indented deeper than
+			// where it starts, blank lines included.
+			last := n.Line
+			for l := n.Line + 1; l <= len(t.lines); l++ {
+				s := t.lineText(l)
+				if strings.TrimSpace(s) == "" {
+					continue
+				}
+				if indentOf(s) < n.Column {
+					break
+				}
+				last = l
+			}
+			return last
+		}
+	}
+	return n.Line
+}
+
+func indentOf(s string) int {
+	return len(s) - len(strings.TrimLeft(s, " ")) + 1
+}
+
+// indentStep is the file's indentation step, guessed from its first nested
+// block mapping; 2 when it has none.
+func (t *text) indentStep() int {
+	for _, d := range t.docs {
+		if step := findStep(d); step > 0 {
+			return step
+		}
+	}
+	return 2
+}
+
+func findStep(n *yaml.Node) int {
+	if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v := n.Content[i+1]
+			if v.Kind == yaml.MappingNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Line > n.Content[i].Line {
+				return v.Content[0].Column - n.Content[i].Column
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if s := findStep(c); s > 0 {
+			return s
+		}
+	}
+	return 0
+}
+
+// seqIndent is how far the file indents a block list's dashes past its key
+// (0 in kubectl's style, 2 in Helm's), from its first block list.
+func (t *text) seqIndent() int {
+	for _, d := range t.docs {
+		if s, ok := t.findSeqIndent(d); ok {
+			return s
+		}
+	}
+	return 0
+}
+
+func (t *text) findSeqIndent(n *yaml.Node) (int, bool) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && len(v.Content) > 0 && v.Line > k.Line {
+				return v.Column - k.Column, true
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if s, ok := t.findSeqIndent(c); ok {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// remove deletes the field at path; a mapping it leaves empty goes too.
+func (t *text) remove(obj *yaml.Node, path string) error {
+	steps, missing, err := t.walk(obj, path)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 || len(steps) == 0 {
+		return nil // already absent
+	}
+	// Climb while the field is its mapping's only key.
+	i := len(steps) - 1
+	for i > 0 && steps[i].key != nil && len(steps[i].parent.Content) == 2 && steps[i-1].key != nil {
+		i--
+	}
+	s := steps[i]
+	if s.key == nil {
+		return t.errorf(s.value, "%s: removing list items is not supported", path)
+	}
+	m := s.parent
+	if m.Style&yaml.FlowStyle != 0 {
+		return t.removeFlow(m, s)
+	}
+	// Comment lines right above the key describe it: they go with it.
+	startLine := s.key.Line
+	if s.key.HeadComment != "" {
+		for l := s.key.Line - 1; l >= 1 && strings.HasPrefix(strings.TrimSpace(t.lineText(l)), "#"); l-- {
+			startLine = l
+		}
+	}
+	keyStart := t.offset(s.key.Line, s.key.Column)
+	end := t.lineEnd(t.endLine(s.value))
+	lineStart := t.lines[s.key.Line-1]
+	if strings.TrimSpace(string(t.data[lineStart:keyStart])) != "" {
+		// The key shares its line with a list dash ("- key: v"): the next
+		// key moves up to take its place.
+		idx := keyIndex(m, s.key)
+		if idx+2 >= len(m.Content) {
+			return t.errorf(s.key, "%s is the only field of its list item; remove the item by hand", path)
+		}
+		next := m.Content[idx+2]
+		t.replace(keyStart, t.offset(next.Line, next.Column), "")
+		return nil
+	}
+	t.replace(t.lines[startLine-1], end, "")
+	return nil
+}
+
+func keyIndex(m, key *yaml.Node) int {
+	for i := 0; i < len(m.Content); i += 2 {
+		if m.Content[i] == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// removeFlow deletes "key: value" and its comma from a flow mapping.
+func (t *text) removeFlow(m *yaml.Node, s step) error {
+	idx := keyIndex(m, s.key)
+	start := t.offset(s.key.Line, s.key.Column)
+	var end int
+	if idx+2 < len(m.Content) {
+		next := m.Content[idx+2]
+		end = t.offset(next.Line, next.Column)
+	} else {
+		closing, err := t.flowEnd(t.offset(m.Line, m.Column))
+		if err != nil {
+			return t.errorf(m, "%v", err)
+		}
+		end = closing
+		// Take the comma before it instead.
+		for start > 0 && (t.data[start-1] == ' ' || t.data[start-1] == ',') && idx > 0 {
+			start--
+		}
+	}
+	t.replace(start, end, "")
+	return nil
+}
+
+// appendItem adds a mapping of scalars to the list at path, creating it.
+func (t *text) appendItem(obj *yaml.Node, path string, item []KV) error {
+	if len(item) == 0 {
+		return t.errorf(obj, "%s: nothing to append", path)
+	}
+	steps, missing, err := t.walk(obj, path)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		parent := obj
+		if len(steps) > 0 {
+			parent = steps[len(steps)-1].value
+		}
+		names := make([]string, len(missing))
+		for i, p := range missing {
+			names[i] = p.name
+		}
+		if parent.Kind != yaml.MappingNode {
+			return t.errorf(parent, "%s: cannot add a list under a %s", path, kindName(parent))
+		}
+		return t.insertKeys(parent, names, "", item)
+	}
+	list := steps[len(steps)-1].value
+	if list.Kind != yaml.SequenceNode {
+		return t.errorf(list, "%s is a %s, not a list", path, kindName(list))
+	}
+	if list.Style&yaml.FlowStyle != 0 || len(list.Content) == 0 {
+		open := t.offset(list.Line, list.Column)
+		closing, err := t.flowEnd(open)
+		if err != nil {
+			return t.errorf(list, "%v", err)
+		}
+		parts := make([]string, len(item))
+		for i, kv := range item {
+			parts[i] = keyText(kv.Key) + ": " + scalarText(kv.Value)
+		}
+		inner := "{" + strings.Join(parts, ", ") + "}"
+		if len(list.Content) > 0 {
+			inner = ", " + inner
+		}
+		t.replace(closing, closing, inner)
+		return nil
+	}
+	first := list.Content[0]
+	dash := strings.LastIndex(t.lineText(first.Line)[:t.offset(first.Line, first.Column)-t.lines[first.Line-1]], "-")
+	if dash < 0 {
+		return t.errorf(first, "cannot find the list's dash")
+	}
+	at := t.lineEnd(t.endLine(list))
+	block := t.itemLines(dash, item)
+	if at > 0 && t.data[at-1] != '\n' {
+		block = t.nl + block
+	}
+	t.replace(at, at, block)
+	return nil
+}
+
+// scalarText writes a value plain when YAML reads it back as the same
+// string, double-quoted otherwise ("true", "0x4B", "1.0", ": ", "#").
+func scalarText(v string) string {
+	if v == "" {
+		return `""`
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("k: "+v), &n); err == nil && len(n.Content) == 1 && len(n.Content[0].Content) == 2 {
+		val := n.Content[0].Content[1]
+		if val.Kind == yaml.ScalarNode && val.Tag == "!!str" && val.Value == v && val.Style == 0 && !strings.ContainsAny(v, "\n\r\t") {
+			return v
+		}
+	}
+	return doubleQuote(v)
+}
+
+func keyText(k string) string { return scalarText(k) }
+
+// doubleQuote writes a YAML double-quoted scalar.
+func doubleQuote(v string) string {
+	q := strconv.Quote(v)
+	return q
+}

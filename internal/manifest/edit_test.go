@@ -1,0 +1,267 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestApplyEdits(t *testing.T) {
+	cases := []struct {
+		name  string
+		in    string
+		ref   ObjectRef
+		edits []Edit
+		want  string
+		err   string
+	}{
+		{
+			name: "replace a plain scalar, keep the comment",
+			in: `apiVersion: v1
+kind: Pod
+spec:
+  containers:
+  - name: app # the app
+    resources:
+      limits:
+        memory: 256Mi # too low
+`,
+			edits: []Edit{{Op: OpSet, Path: "spec.containers[0].resources.limits.memory", Value: "512Mi"}},
+			want: `apiVersion: v1
+kind: Pod
+spec:
+  containers:
+  - name: app # the app
+    resources:
+      limits:
+        memory: 512Mi # too low
+`,
+		},
+		{
+			name:  "keep double quotes",
+			in:    "spec:\n  memory: \"256Mi\"\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.memory", Value: "1Gi"}},
+			want:  "spec:\n  memory: \"1Gi\"\n",
+		},
+		{
+			name:  "keep single quotes",
+			in:    "spec:\n  memory: '256Mi'\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.memory", Value: "1Gi"}},
+			want:  "spec:\n  memory: '1Gi'\n",
+		},
+		{
+			name: "add a missing key after the last one of a block mapping",
+			in: `spec:
+  containers:
+  - name: app
+    resources:
+      requests:
+        cpu: 100m
+      # limits below
+      limits:
+        cpu: "1"
+  - name: sidecar
+`,
+			edits: []Edit{{Op: OpSet, Path: "spec.containers[0].resources.requests.memory", Value: "256Mi"}},
+			want: `spec:
+  containers:
+  - name: app
+    resources:
+      requests:
+        cpu: 100m
+        memory: 256Mi
+      # limits below
+      limits:
+        cpu: "1"
+  - name: sidecar
+`,
+		},
+		{
+			name: "create nested keys with the file's indentation",
+			in: `spec:
+    containers:
+    -   name: app
+        image: x
+`,
+			edits: []Edit{{Op: OpSet, Path: "spec.containers[0].resources.limits.memory", Value: "512Mi"}},
+			want: `spec:
+    containers:
+    -   name: app
+        image: x
+        resources:
+            limits:
+                memory: 512Mi
+`,
+		},
+		{
+			name:  "add into a flow mapping",
+			in:    "spec:\n  resources: {requests: {cpu: 100m}}\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.resources.requests.memory", Value: "256Mi"}, {Op: OpSet, Path: "spec.resources.limits.memory", Value: "512Mi"}},
+			want:  "spec:\n  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {memory: 512Mi}}\n",
+		},
+		{
+			name:  "fill an empty flow mapping",
+			in:    "spec:\n  resources: {}\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.resources.limits.memory", Value: "1Gi"}},
+			want:  "spec:\n  resources: {limits: {memory: 1Gi}}\n",
+		},
+		{
+			name:  "fill an empty value",
+			in:    "spec:\n  resources: # to do\n  image: x\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.resources.limits.memory", Value: "1Gi"}},
+			want:  "spec:\n  resources: # to do\n    limits:\n      memory: 1Gi\n  image: x\n",
+		},
+		{
+			name:  "CRLF line endings stay",
+			in:    "spec:\r\n  a: 1\r\n",
+			edits: []Edit{{Op: OpSet, Path: "spec.b", Value: "two"}},
+			want:  "spec:\r\n  a: 1\r\n  b: two\r\n",
+		},
+		{
+			name:  "quote values YAML would read as something else",
+			in:    "env:\n  a: 1\n",
+			edits: []Edit{{Op: OpSet, Path: "env.hex", Value: "0x4B"}, {Op: OpSet, Path: "env.yes", Value: "true"}, {Op: OpSet, Path: "env.flags", Value: "-Xmx512m -XX:+UseG1GC"}},
+			want:  "env:\n  a: 1\n  hex: \"0x4B\"\n  yes: \"true\"\n  flags: -Xmx512m -XX:+UseG1GC\n",
+		},
+		{
+			name: "remove a key with its comment and its block",
+			in: `spec:
+  securityContext:
+    runAsUser: 1000
+    # not a real field
+    oomScoreAdj: -999
+  image: x
+`,
+			edits: []Edit{{Op: OpRemove, Path: "spec.securityContext.oomScoreAdj"}},
+			want: `spec:
+  securityContext:
+    runAsUser: 1000
+  image: x
+`,
+		},
+		{
+			name:  "remove the only key: its mapping goes too",
+			in:    "spec:\n  securityContext:\n    oomScoreAdj: -999\n  image: x\n",
+			edits: []Edit{{Op: OpRemove, Path: "spec.securityContext.oomScoreAdj"}},
+			want:  "spec:\n  image: x\n",
+		},
+		{
+			name:  "remove the first key of a list item",
+			in:    "items:\n- oomScoreAdj: 5\n  name: a\n",
+			edits: []Edit{{Op: OpRemove, Path: "items[0].oomScoreAdj"}},
+			want:  "items:\n- name: a\n",
+		},
+		{
+			name:  "remove from a flow mapping",
+			in:    "sc: {runAsUser: 1, oomScoreAdj: 5}\n",
+			edits: []Edit{{Op: OpRemove, Path: "sc.oomScoreAdj"}},
+			want:  "sc: {runAsUser: 1}\n",
+		},
+		{
+			name: "append to a block list, Helm's indentation",
+			in: `containers:
+  - name: app
+    env:
+      - name: A
+        value: "1"
+    image: x
+`,
+			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{"name", "GOMEMLIMIT"}, {"value", "460MiB"}}}},
+			want: `containers:
+  - name: app
+    env:
+      - name: A
+        value: "1"
+      - name: GOMEMLIMIT
+        value: 460MiB
+    image: x
+`,
+		},
+		{
+			name:  "append creates the list in the file's style",
+			in:    "containers:\n- name: app\n  image: x\n",
+			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{"name", "GOMEMLIMIT"}, {"value", "460MiB"}}}},
+			want:  "containers:\n- name: app\n  image: x\n  env:\n  - name: GOMEMLIMIT\n    value: 460MiB\n",
+		},
+		{
+			name:  "append to a flow list",
+			in:    "c:\n  env: []\n",
+			edits: []Edit{{Op: OpAppend, Path: "c.env", Item: []KV{{"name", "A"}, {"value", "1"}}}},
+			want:  "c:\n  env: [{name: A, value: \"1\"}]\n",
+		},
+		{
+			name: "edit the second document and List item only",
+			in: `kind: ConfigMap
+data: {a: b}
+---
+kind: List
+items:
+- kind: Pod
+  spec: {x: 1}
+- kind: Pod
+  spec: {x: 1}
+`,
+			ref:   ObjectRef{Doc: 1, Item: 1},
+			edits: []Edit{{Op: OpSet, Path: "spec.x", Value: "2"}},
+			want: `kind: ConfigMap
+data: {a: b}
+---
+kind: List
+items:
+- kind: Pod
+  spec: {x: 1}
+- kind: Pod
+  spec: {x: 2}
+`,
+		},
+		{
+			name:  "setting the same value changes nothing",
+			in:    "a:\n  b: 1Gi   # keep\n",
+			edits: []Edit{{Op: OpSet, Path: "a.b", Value: "1Gi"}},
+			want:  "a:\n  b: 1Gi   # keep\n",
+		},
+		{
+			name:  "an alias is not edited through",
+			in:    "defaults: &res\n  limits: {memory: 1Gi}\nc:\n  resources: *res\n",
+			edits: []Edit{{Op: OpSet, Path: "c.resources.limits.memory", Value: "2Gi"}},
+			err:   "alias *res",
+		},
+		{
+			name:  "a merged key is overridden locally",
+			in:    "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n  cpu: 1\n",
+			edits: []Edit{{Op: OpSet, Path: "c.memory", Value: "2Gi"}},
+			want:  "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n  cpu: 1\n  memory: 2Gi\n",
+		},
+		{
+			name:  "a block scalar is left alone",
+			in:    "env:\n  opts: |\n    -Xmx1g\n",
+			edits: []Edit{{Op: OpSet, Path: "env.opts", Value: "-Xmx512m"}},
+			err:   "block scalar",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := tc.ref
+			if ref == (ObjectRef{}) {
+				ref = ObjectRef{Doc: 0, Item: -1}
+			}
+			got, err := ApplyEdits("m.yaml", []byte(tc.in), ref, tc.edits)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("want an error with %q, got %v\n%s", tc.err, err, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			// Idempotent: the same edits again change nothing.
+			again, err := ApplyEdits("m.yaml", got, ref, tc.edits)
+			if err == nil && tc.edits[0].Op == OpSet && string(again) != string(got) {
+				t.Errorf("a second run changed it again:\n%s", again)
+			}
+		})
+	}
+}
