@@ -7,6 +7,10 @@ K8S_VERSION := v1.36.3
 CACHE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/oomdoctor
 K8S_BIN ?= $(CACHE_DIR)/k8s-$(K8S_VERSION)
 export OOMDOCTOR_K8S_BIN := $(K8S_BIN)
+# The SARIF 2.1.0 schema lint's SARIF output is validated against, from the
+# npm registry.
+SARIF_SCHEMA := $(CACHE_DIR)/sarif-2.1.0-rtm.5.json
+export OOMDOCTOR_SARIF_SCHEMA := $(SARIF_SCHEMA)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
 # Debian packages the tests need: etcd for the API server harness;
@@ -16,7 +20,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins lint examples bench bench-scan cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema lint examples bench bench-scan bench-lint cluster-up cluster-down clean
 
 all: build
 
@@ -39,7 +43,15 @@ dist:
 		cp README.md $$d/; tar -C $$d -czf $$d.tar.gz .; rm -rf $$d; echo "built $$d.tar.gz"; done
 	cd dist && sha256sum *.tar.gz > SHA256SUMS
 
-deps: apt k8s-bins
+deps: apt k8s-bins sarif-schema
+
+sarif-schema: $(SARIF_SCHEMA)
+
+$(SARIF_SCHEMA):
+	@mkdir -p "$(CACHE_DIR)"
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @microsoft/jest-sarif@1.0.0-beta.0 >/dev/null && \
+		tar xzf microsoft-jest-sarif-1.0.0-beta.0.tgz package/lib/schemas/sarif-2.1.0-rtm.5.json && \
+		mv package/lib/schemas/sarif-2.1.0-rtm.5.json "$(SARIF_SCHEMA)" && rm -rf $$tmp
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -55,7 +67,7 @@ k8s-bins:
 test: deps lint
 	$(GO) test -count=1 ./...
 
-unit:
+unit: sarif-schema
 	$(GO) test -count=1 ./internal/...
 
 integration: deps
@@ -89,7 +101,10 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan
+bench: bench-scan bench-lint
+
+bench-lint:
+	$(GO) run ./bench/lint -n 20000 -runs 3
 
 bench-scan: deps
 	$(GO) run ./bench/scan -pods 10000 -namespaces 200 -runs 5

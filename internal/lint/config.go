@@ -101,7 +101,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%s: failOn %q: want error, warning, info or none", where, c.FailOn)
 	}
 	known := map[string]bool{}
-	for _, r := range Rules(c) {
+	for _, r := range Rules(DefaultConfig()) {
 		known[r.ID()] = true
 	}
 	for id, rc := range c.Rules {
@@ -227,8 +227,9 @@ func (c *Config) ratio() float64 {
 // goMinLimit is go-memlimit-missing's threshold.
 func (c *Config) goMinLimit() int64 {
 	if s := c.Rules[ruleGoMemLimitMissing].MinLimit; s != "" {
-		q := resource.MustParse(s)
-		return q.Value()
+		if q, err := resource.ParseQuantity(s); err == nil {
+			return q.Value()
+		}
 	}
 	return 512 << 20
 }

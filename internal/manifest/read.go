@@ -246,8 +246,8 @@ func newObject(file string, doc, item int, n *yaml.Node, path string) *Object {
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parseError gives a YAML error its file and line, and says so when the
-// input looks like an unrendered Helm template.
-func parseError(file string, err error) error {
+// document (data) looks like an unrendered Helm template.
+func parseError(file string, err error, data []byte) error {
 	msg := err.Error()
 	pe := &ParseError{File: file, Msg: msg}
 	var te *yaml.TypeError
@@ -261,17 +261,8 @@ func parseError(file string, err error) error {
 		pe.Msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	pe.Msg = "invalid YAML: " + pe.Msg
-	if bytes.Contains([]byte(msg), []byte("{{")) || strings.Contains(pe.Msg, "did not find expected") && looksTemplated(file) {
+	if bytes.Contains(data, []byte("{{")) {
 		pe.Msg += " (this looks like an unrendered Helm template: lint `helm template CHART | oomdoctor lint -f -` instead)"
 	}
 	return pe
-}
-
-// looksTemplated tells whether a file has Go template actions in it.
-func looksTemplated(file string) bool {
-	if file == StdinName {
-		return false
-	}
-	data, err := os.ReadFile(file)
-	return err == nil && bytes.Contains(data, []byte("{{"))
 }

@@ -170,7 +170,7 @@ func parseSlow(name string, c chunk) (*yaml.Node, error) {
 			Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!null", Line: c.line, Column: 1}}}, nil
 	}
 	if err != nil {
-		pe := parseError(name, err).(*ParseError)
+		pe := parseError(name, err, c.data).(*ParseError)
 		if pe.Line > 0 {
 			pe.Line += c.line - 1
 		}

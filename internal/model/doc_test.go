@@ -44,3 +44,30 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestLintReportFieldsAreDocumented does the same for docs/lint.md.
+func TestLintReportFieldsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/lint.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeOf(LintReport{}).PkgPath() || seen[typ] {
+			return
+		}
+		seen[typ] = true
+		for i := 0; i < typ.NumField(); i++ {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if !strings.Contains(string(doc), "`"+name+"`") {
+				t.Errorf("LintReport field %s.%s is not documented in docs/lint.md", typ.Name(), name)
+			}
+			walk(typ.Field(i).Type)
+		}
+	}
+	walk(reflect.TypeOf(LintReport{}))
+}
