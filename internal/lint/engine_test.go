@@ -181,7 +181,7 @@ func TestParseErrorsStopWithPosition(t *testing.T) {
 func TestLargeFileAndManyPaths(t *testing.T) {
 	dir := t.TempDir()
 	doc := strings.Replace(unlimited, "    oomdoctor.io/ignore: memory-request-missing\n", "    x: y\n", 1)
-	big := strings.Repeat("---\n"+doc, 45000) // about 12 MiB
+	big := strings.Repeat("---\n"+doc, 90000) // about 12 MiB
 	p := writeFile(t, dir, "big.yaml", big)
 	if st, _ := os.Stat(p); st.Size() < 10<<20 {
 		t.Fatalf("the big file is only %d bytes", st.Size())
@@ -190,7 +190,7 @@ func TestLargeFileAndManyPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Summary.Workloads != 45000 || len(ofRule(rep, "memory-limit-missing")) != 45000 {
+	if rep.Summary.Workloads != 90000 || len(ofRule(rep, "memory-limit-missing")) != 90000 {
 		t.Errorf("a 12 MiB file: %d workloads, %d findings", rep.Summary.Workloads, len(ofRule(rep, "memory-limit-missing")))
 	}
 	many := filepath.Join(dir, "many")
