@@ -39,6 +39,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		newScanCommand(flags, streams, now),
 		newSnapshotCommand(flags, streams, now),
 		NewLintCommand(streams),
+		NewFixCommand(flags, streams),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -14,18 +14,26 @@ func ApplyFixes(file string, data []byte, findings []model.LintFinding) ([]byte,
 		if f.Fix == nil || f.File != file {
 			continue
 		}
-		edits := make([]manifest.Edit, len(f.Fix.Edits))
-		for i, e := range f.Fix.Edits {
-			edits[i] = manifest.Edit{Op: manifest.EditOp(e.Op), Path: e.Path, Value: e.Value}
-			for _, kv := range e.Item {
-				edits[i].Item = append(edits[i].Item, manifest.KV{Key: kv.Key, Value: kv.Value})
-			}
-		}
 		var err error
-		data, err = manifest.ApplyEdits(file, data, manifest.ObjectRef{Doc: f.Document, Item: f.Item}, edits)
+		data, err = manifest.ApplyEdits(file, data, manifest.ObjectRef{Doc: f.Document, Item: f.Item}, Edits(f))
 		if err != nil {
 			return nil, err
 		}
 	}
 	return data, nil
+}
+
+// Edits are a finding's fix as manifest edits.
+func Edits(f model.LintFinding) []manifest.Edit {
+	if f.Fix == nil {
+		return nil
+	}
+	edits := make([]manifest.Edit, len(f.Fix.Edits))
+	for i, e := range f.Fix.Edits {
+		edits[i] = manifest.Edit{Op: manifest.EditOp(e.Op), Path: e.Path, Value: e.Value}
+		for _, kv := range e.Item {
+			edits[i].Item = append(edits[i].Item, manifest.KV{Key: kv.Key, Value: kv.Value})
+		}
+	}
+	return edits
 }

@@ -136,6 +136,23 @@ type pathPart struct {
 	index int
 }
 
+// PathPart is one step of a field path: a field name, and a list index
+// (-1 for none).
+type PathPart struct {
+	Name  string
+	Index int
+}
+
+// SplitPath splits a field path ("spec.containers[0].env") into its parts.
+func SplitPath(path string) []PathPart {
+	parts := splitPath(path)
+	out := make([]PathPart, len(parts))
+	for i, p := range parts {
+		out[i] = PathPart{Name: p.name, Index: p.index}
+	}
+	return out
+}
+
 // splitPath splits "a.b[2].c" into a, b[2], c. Keys with dots can be quoted
 // in brackets: metadata.annotations["oomdoctor.io/ignore"].
 func splitPath(path string) []pathPart {

@@ -1,0 +1,311 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/lint"
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+)
+
+// FixOptions are the options of `oomdoctor fix`.
+type FixOptions struct {
+	flags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Files           []string
+	Objects         []string
+	Container       string
+	MemoryRequest   string
+	MemoryLimit     string
+	FromPeak        string
+	Average         string
+	Factor          float64
+	Recommendations string
+	Lint            bool
+	Write           bool
+	PatchDir        string
+	Apply           bool
+	Wait            bool
+	Timeout         time.Duration
+
+	values fix.Values
+}
+
+// NewFixCommand builds `oomdoctor fix`.
+func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, Timeout: 5 * time.Minute}
+	cmd := &cobra.Command{
+		Use:   "fix -f PATH... [TYPE/NAME...] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
+		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
+		Long: `Write memory settings into manifests, keeping every comment, the key order, the
+indentation, the quoting and the other documents: only the fields that change differ, and a
+second run changes nothing. When a limit changes and the container's JVM, Node.js, .NET or Go
+runtime has an explicit heap setting (-Xmx, MaxRAMPercentage, --max-old-space-size,
+DOTNET_GCHeapHardLimit, GOMEMLIMIT) that no longer fits, the setting changes with it.
+
+Values come from one of:
+  --memory-request/--memory-limit   explicit quantities (for --container, or the only container)
+  --from-peak PEAK [--average AVG]  the rule of thumb: limit = --factor (1.5) x peak, request = average
+  --recommendations FILE            oomdoctor recommend -o json
+  --lint                            oomdoctor lint's automatic fixes
+
+By default fix prints a unified diff (for -f -, the whole fixed manifest, to pipe on). --write
+changes the files in place (atomically, permissions kept). --patch-dir DIR writes
+strategic-merge patches for a Kustomize base instead of touching it. Templates (Helm) are never
+edited. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
+only the memory fields (field manager oomdoctor), then it waits for the rollout.
+
+TYPE/NAME arguments (deployment/api) keep only those objects.`,
+		Example: `  oomdoctor fix -f k8s/api.yaml --memory-limit 1Gi --memory-request 512Mi
+  oomdoctor fix -f k8s/ --recommendations recs.json --write
+  oomdoctor fix -f k8s/ --lint --write
+  oomdoctor fix -f base/ --from-peak 700Mi --average 400Mi --patch-dir overlays/prod/patches
+  oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if o.Apply {
+				return o.RunApply(cmd)
+			}
+			return o.Run()
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.Files, "filename", "f", nil, "Manifests to fix: files, folders (recursive) or - for standard input.")
+	f.StringVarP(&o.Container, "container", "c", "", "The container to set (default: the workload's only container).")
+	f.StringVar(&o.MemoryRequest, "memory-request", "", "Memory request to set, e.g. 512Mi.")
+	f.StringVar(&o.MemoryLimit, "memory-limit", "", "Memory limit to set, e.g. 1Gi.")
+	f.StringVar(&o.FromPeak, "from-peak", "", "Observed peak usage: the limit becomes --factor times it.")
+	f.StringVar(&o.Average, "average", "", "With --from-peak: average usage, for the request (default: the peak).")
+	f.Float64Var(&o.Factor, "factor", o.Factor, "With --from-peak: limit = factor x peak (the guide's rule: 1.5 to 2).")
+	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json).")
+	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
+	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
+	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
+	f.BoolVar(&o.Apply, "apply", false, "Change the objects in the cluster (TYPE/NAME arguments, or the objects of -f) and wait for the rollout.")
+	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
+	return cmd
+}
+
+func parseQuantity(flag, v string) (*int64, error) {
+	if v == "" {
+		return nil, nil
+	}
+	q, err := resource.ParseQuantity(v)
+	if err != nil {
+		return nil, usagef("--%s %q: %v (write it like 512Mi or 2Gi)", flag, v, err)
+	}
+	if q.Sign() <= 0 {
+		return nil, usagef("--%s must be positive, got %s", flag, v)
+	}
+	if q.Value() < 4<<20 {
+		return nil, usagef("--%s %s is %d bytes: too small for any container (did you mean %sMi?)", flag, v, q.Value(), strings.TrimSuffix(v, "m"))
+	}
+	b := q.Value()
+	return &b, nil
+}
+
+// Complete checks the flags and builds the value source.
+func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
+	for _, a := range args {
+		if !strings.Contains(a, "/") {
+			return usagef("%q is not TYPE/NAME (e.g. deployment/api)", a)
+		}
+	}
+	o.Objects = args
+	sources := 0
+	for _, set := range []bool{o.MemoryRequest != "" || o.MemoryLimit != "", o.FromPeak != "", o.Recommendations != "", o.Lint} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations or --lint")
+	}
+	outputs := 0
+	for _, set := range []bool{o.Write, o.PatchDir != "", o.Apply} {
+		if set {
+			outputs++
+		}
+	}
+	if outputs > 1 {
+		return usagef("--write, --patch-dir and --apply exclude each other")
+	}
+	if !o.Apply && len(o.Files) == 0 {
+		return usagef("fix needs manifests (-f PATH, or -f - for standard input), or --apply with TYPE/NAME")
+	}
+	if o.Write {
+		for _, f := range o.Files {
+			if f == "-" {
+				return usagef("--write cannot write to standard input; without it fix prints the fixed manifest")
+			}
+		}
+	}
+	switch {
+	case o.MemoryRequest != "" || o.MemoryLimit != "":
+		req, err := parseQuantity("memory-request", o.MemoryRequest)
+		if err != nil {
+			return err
+		}
+		lim, err := parseQuantity("memory-limit", o.MemoryLimit)
+		if err != nil {
+			return err
+		}
+		if req != nil && lim != nil && *req > *lim {
+			return usagef("--memory-request %s is above --memory-limit %s", o.MemoryRequest, o.MemoryLimit)
+		}
+		o.values = fix.Explicit{Container: o.Container, Target: fix.Target{Request: req, Limit: lim}}
+	case o.FromPeak != "":
+		peak, err := parseQuantity("from-peak", o.FromPeak)
+		if err != nil {
+			return err
+		}
+		avg, err := parseQuantity("average", o.Average)
+		if err != nil {
+			return err
+		}
+		if o.Factor < 1 {
+			return usagef("--factor must be at least 1, got %g", o.Factor)
+		}
+		p := fix.FromPeak{Container: o.Container, Peak: *peak, Factor: o.Factor}
+		if avg != nil {
+			p.Average = *avg
+		}
+		o.values = p
+	case o.Recommendations != "":
+		r, err := fix.LoadRecommendations(o.Recommendations)
+		if err != nil {
+			return asUsage(err)
+		}
+		o.values = r
+	}
+	if o.Lint && o.Apply {
+		return usagef("--lint fixes manifests; use it with -f and --write")
+	}
+	return nil
+}
+
+// Run fixes the manifests.
+func (o *FixOptions) Run() error {
+	files, err := manifest.ExpandInputs(o.Files)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return usagef("cannot read %s: %v", pe.Path, pe.Err)
+		}
+		return asUsage(err)
+	}
+	var results []*fix.Result
+	failed := false
+	for _, f := range files {
+		r, err := o.fixFile(f)
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
+			failed = true
+			continue
+		}
+		results = append(results, r)
+	}
+	changed := 0
+	for _, r := range results {
+		for _, n := range r.Notes {
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", n.File, n.Message)
+		}
+		for _, c := range r.Changes {
+			who := c.Object
+			if c.Container != "" {
+				who += " container " + c.Container
+			}
+			fmt.Fprintf(o.ErrOut, "%s: %s: %s\n", c.File, who, c.What)
+		}
+		if !r.Changed() {
+			if r.File == manifest.StdinName {
+				o.Out.Write(r.Fixed)
+			}
+			continue
+		}
+		changed++
+		switch {
+		case o.Write:
+			if err := fix.WriteAtomic(r.File, r.Fixed); err != nil {
+				return fmt.Errorf("writing %s: %w", r.File, err)
+			}
+		case o.PatchDir != "":
+		case r.File == manifest.StdinName:
+			o.Out.Write(r.Fixed)
+		default:
+			fmt.Fprint(o.Out, fix.Diff(r))
+		}
+	}
+	if o.PatchDir != "" && changed > 0 {
+		names, err := fix.WritePatches(o.PatchDir, results)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.ErrOut, "Wrote %d patches to %s. Add them to kustomization.yaml:\npatches:\n", len(names), o.PatchDir)
+		for _, n := range names {
+			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
+		}
+	}
+	switch {
+	case changed == 0:
+		fmt.Fprintln(o.ErrOut, "Nothing to change.")
+	case o.Write:
+		fmt.Fprintf(o.ErrOut, "Wrote %d files.\n", changed)
+	case o.PatchDir == "" && !stdinOnly(files):
+		fmt.Fprintf(o.ErrOut, "%d files would change; run again with --write to change them.\n", changed)
+	}
+	if failed {
+		return &exitStatus{code: ExitUsage}
+	}
+	return nil
+}
+
+func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" }
+
+// fixFile reads and fixes one file ("-" is standard input).
+func (o *FixOptions) fixFile(path string) (*fix.Result, error) {
+	name := path
+	var data []byte
+	var err error
+	if path == "-" {
+		name = manifest.StdinName
+		data, err = io.ReadAll(o.In)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	opts := fix.Options{Values: o.values, Objects: o.Objects}
+	if o.Lint {
+		rep, err := lint.New(lint.DefaultConfig()).Run([]string{"-"}, strings.NewReader(string(data)))
+		if err != nil {
+			var pe *manifest.ParseError
+			if errors.As(err, &pe) {
+				pe.File = name
+			}
+			return nil, err
+		}
+		for i := range rep.Findings {
+			rep.Findings[i].File = name
+		}
+		opts.LintFixes = rep.Findings
+	}
+	return fix.File(name, data, opts)
+}
+

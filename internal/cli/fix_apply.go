@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+)
+
+// RunApply changes live objects: the TYPE/NAME arguments, or the workloads
+// of the -f manifests.
+func (o *FixOptions) RunApply(cmd *cobra.Command) error {
+	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return asUsage(explainKubeconfig(o.flags, err))
+	}
+	var targets []fix.ApplyTarget
+	for _, a := range o.Objects {
+		kind, name, _ := strings.Cut(a, "/")
+		k, err := fix.NormalizeKind(kind)
+		if err != nil {
+			return asUsage(err)
+		}
+		targets = append(targets, fix.ApplyTarget{Kind: k, Namespace: ns, Name: name})
+	}
+	if len(o.Files) > 0 {
+		files, err := manifest.ExpandInputs(o.Files)
+		if err != nil {
+			return asUsage(err)
+		}
+		err = manifest.Read(files, o.In, nil, func(obj *manifest.Object) error {
+			if _, ok := manifest.AsWorkload(obj); !ok {
+				return nil
+			}
+			if len(o.Objects) > 0 {
+				return nil // the arguments chose already
+			}
+			k, err := fix.NormalizeKind(obj.Kind)
+			if err != nil {
+				return fmt.Errorf("%s: %w", obj, err)
+			}
+			t := fix.ApplyTarget{Kind: k, Namespace: obj.Namespace, Name: obj.Name}
+			if t.Namespace == "" {
+				t.Namespace = ns
+			}
+			targets = append(targets, t)
+			return nil
+		})
+		if err != nil {
+			return asUsage(err)
+		}
+	}
+	if len(targets) == 0 {
+		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), or manifests with -f")
+	}
+	src, err := openCluster(o.flags, 500)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
+		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
+			Wait: o.Wait, Timeout: o.Timeout,
+			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
+		})
+		if res != nil {
+			for _, c := range res.Changes {
+				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What)
+			}
+			for _, n := range res.Notes {
+				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
+			}
+			for _, p := range res.Pods {
+				fmt.Fprintf(o.ErrOut, "  %s\n", p)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

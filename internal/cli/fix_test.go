@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const fixGolden = "../fix/testdata/golden"
+
+// TestFixGolden runs every case of internal/fix/testdata/golden: the args
+// file holds fix's arguments (RECS stands for the case's recs.json), in.yaml
+// is fixed with --write and must become want.yaml byte for byte, keeping its
+// permissions; a second run must change nothing.
+func TestFixGolden(t *testing.T) {
+	cases, err := os.ReadDir(fixGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 15 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.Name(), func(t *testing.T) {
+			dir := filepath.Join(fixGolden, c.Name())
+			argsText, err := os.ReadFile(filepath.Join(dir, "args"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, _ := os.ReadFile(filepath.Join(dir, "in.yaml"))
+			want, _ := os.ReadFile(filepath.Join(dir, "want.yaml"))
+			file := filepath.Join(t.TempDir(), "in.yaml")
+			if err := os.WriteFile(file, in, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"fix", "-f", file}
+			for _, a := range strings.Fields(string(argsText)) {
+				if a == "RECS" {
+					a = filepath.Join(dir, "recs.json")
+				}
+				args = append(args, a)
+			}
+
+			// Without --write: a diff, and the file unchanged.
+			r := runWithStdin("", args...)
+			if r.code != 0 || !strings.Contains(r.stdout, "+++ b/") {
+				t.Fatalf("diff run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if now, _ := os.ReadFile(file); string(now) != string(in) {
+				t.Fatal("fix without --write changed the file")
+			}
+
+			r = runWithStdin("", append(args, "--write")...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			got, _ := os.ReadFile(file)
+			if string(got) != string(want) {
+				t.Errorf("fixed manifest differs\n--- got\n%s\n--- want\n%s", got, want)
+			}
+			if st, _ := os.Stat(file); st.Mode().Perm() != 0o640 {
+				t.Errorf("permissions %v, want 0640", st.Mode().Perm())
+			}
+			r = runWithStdin("", append(args, "--write")...)
+			if again, _ := os.ReadFile(file); string(again) != string(got) || !strings.Contains(r.stderr, "Nothing to change") {
+				t.Errorf("a second run changed it again:\n%s\n%s", again, r.stderr)
+			}
+		})
+	}
+}
+
+func TestFixErrors(t *testing.T) {
+	dir := t.TempDir()
+	two := filepath.Join(dir, "two.yaml")
+	os.WriteFile(two, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: a}\n  - {name: b, image: b}\n"), 0o600)
+	broken := filepath.Join(dir, "broken.yaml")
+	os.WriteFile(broken, []byte("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n"), 0o600)
+	helm := filepath.Join(dir, "deployment.yaml")
+	os.WriteFile(helm, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"), 0o600)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"which container", []string{"fix", "-f", two, "--memory-limit", "1Gi"}, 2, "say which with --container"},
+		{"no such container", []string{"fix", "-f", two, "--memory-limit", "1Gi", "-c", "z"}, 2, `no container "z" (containers: a, b)`},
+		{"broken file left untouched", []string{"fix", "-f", broken, "--memory-limit", "1Gi", "--write"}, 2, broken + ":4"},
+		{"helm template not edited", []string{"fix", "-f", helm, "--memory-limit", "1Gi", "--write"}, 0, "not edited: it is a template"},
+		{"no values", []string{"fix", "-f", two}, 2, "exactly one of"},
+		{"two sources", []string{"fix", "-f", two, "--lint", "--memory-limit", "1Gi"}, 2, "exactly one of"},
+		{"request above limit", []string{"fix", "-f", two, "--memory-limit", "1Gi", "--memory-request", "2Gi", "-c", "a"}, 2, "above --memory-limit"},
+		{"millibytes", []string{"fix", "-f", two, "--memory-limit", "512m", "-c", "a"}, 2, "did you mean 512Mi"},
+		{"write to stdin", []string{"fix", "-f", "-", "--lint", "--write"}, 2, "cannot write to standard input"},
+		{"write and apply", []string{"fix", "-f", two, "--lint", "--write", "--apply"}, 2, "exclude each other"},
+		{"bad recommendations", []string{"fix", "-f", two, "--recommendations", two}, 2, "not a Recommendations document"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(broken)
+			r := runWithStdin("", tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Errorf("exit %d (want %d):\n%s%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			if after, _ := os.ReadFile(broken); string(after) != string(before) {
+				t.Error("the broken file changed")
+			}
+		})
+	}
+}
+
+func TestFixStdinPrintsTheManifest(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p} # keep\nspec:\n  containers:\n  - name: a\n    image: a\n"
+	r := runWithStdin(in, "fix", "-f", "-", "--memory-limit", "256Mi")
+	want := in + "    resources:\n      limits:\n        memory: 256Mi\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d\n--- got\n%s\n--- want\n%s\n%s", r.code, r.stdout, want, r.stderr)
+	}
+}
+
+func TestFixPatchDir(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	in, _ := os.ReadFile(filepath.Join(fixGolden, "jvm-heap-follows", "in.yaml"))
+	os.WriteFile(base, in, 0o600)
+	patches := filepath.Join(dir, "patches")
+	r := runWithStdin("", "fix", "-f", base, "--memory-limit", "1Gi", "--memory-request", "1Gi", "--patch-dir", patches)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if now, _ := os.ReadFile(base); string(now) != string(in) {
+		t.Error("--patch-dir touched the base")
+	}
+	patch, err := os.ReadFile(filepath.Join(patches, "deployment-ledger-memory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: Deployment", "name: ledger", "- name: ledger", "memory: 1Gi", "- name: JAVA_TOOL_OPTIONS", "value: -XX:+UseG1GC -Xmx768m"} {
+		if !strings.Contains(string(patch), want) {
+			t.Errorf("the patch lacks %q:\n%s", want, patch)
+		}
+	}
+	if strings.Contains(string(patch), "image:") {
+		t.Errorf("the patch carries unchanged fields:\n%s", patch)
+	}
+	if !strings.Contains(r.stderr, "- path: deployment-ledger-memory.yaml") {
+		t.Errorf("no kustomization hint: %s", r.stderr)
+	}
+}

@@ -1,0 +1,415 @@
+package fix
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+)
+
+// FieldManager is the field manager oomdoctor patches as.
+const FieldManager = "oomdoctor"
+
+// ApplyTarget names a live object.
+type ApplyTarget struct {
+	Kind, Namespace, Name string
+}
+
+func (t ApplyTarget) String() string { return strings.ToLower(t.Kind) + "/" + t.Name }
+
+// ApplyOptions say how to apply.
+type ApplyOptions struct {
+	Wait    bool
+	Timeout time.Duration
+	// Progress hears the rollout's state while waiting.
+	Progress func(string)
+}
+
+// ApplyResult is what an apply did.
+type ApplyResult struct {
+	Target  ApplyTarget
+	Changes []Change
+	Notes   []string
+	// Pods describes the workload's pods after the rollout.
+	Pods []string
+}
+
+// kinds: how to get each kind, and its apiVersion.
+var applyKinds = map[string]string{
+	"deployment": "apps/v1", "statefulset": "apps/v1", "daemonset": "apps/v1", "replicaset": "apps/v1",
+	"job": "batch/v1", "cronjob": "batch/v1",
+}
+
+// NormalizeKind turns kubectl's spellings (deploy, deployments, sts) into a
+// kind: Deployment.
+func NormalizeKind(k string) (string, error) {
+	k = strings.ToLower(k)
+	short := map[string]string{"deploy": "deployment", "sts": "statefulset", "ds": "daemonset", "rs": "replicaset", "cj": "cronjob", "po": "pod"}
+	if s, ok := short[k]; ok {
+		k = s
+	}
+	k = strings.TrimSuffix(k, "s")
+	if k == "pod" {
+		return "", fmt.Errorf("a bare pod's resources cannot be patched: fix the manifest it comes from and recreate it, or fix its controller")
+	}
+	if _, ok := applyKinds[k]; !ok {
+		return "", fmt.Errorf("cannot apply to %q: fix supports deployment, statefulset, daemonset, replicaset, job and cronjob", k)
+	}
+	names := map[string]string{"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet", "replicaset": "ReplicaSet", "job": "Job", "cronjob": "CronJob"}
+	return names[k], nil
+}
+
+// Apply sets a live object's memory: it plans the same edits as for a
+// manifest, checks them against the nodes, runs a server-side dry run,
+// patches only the changed fields as field manager oomdoctor, and waits for
+// the rollout.
+func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
+	res := &ApplyResult{Target: t}
+	obj, err := getObject(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	// Plan on the object as YAML, with the same code as for manifests.
+	doc, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var w *manifest.Workload
+	err = manifest.ReadStream(t.String(), strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
+		o.Kind, o.APIVersion, o.Namespace = t.Kind, applyKinds[strings.ToLower(t.Kind)], t.Namespace
+		w, _ = manifest.AsWorkload(o)
+		return nil
+	})
+	if err != nil || w == nil {
+		return nil, fmt.Errorf("reading %s: %v", t, err)
+	}
+	edits, changes, notes, err := planWorkload(w, values)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	res.Changes = changes
+	for _, n := range notes {
+		res.Notes = append(res.Notes, n.Message)
+	}
+	if len(edits) == 0 {
+		res.Notes = append(res.Notes, "nothing to change: the cluster already has these values")
+		return res, nil
+	}
+	if err := checkNodes(ctx, c, w, edits, res); err != nil {
+		return nil, err
+	}
+	patchYAML, err := Patch(ObjectEdits{Object: w.Object, Edits: edits})
+	if err != nil {
+		return nil, err
+	}
+	patch, err := yaml.YAMLToJSON(patchYAML)
+	if err != nil {
+		return nil, err
+	}
+	// The server checks the patch (validation, admission, quotas, limit
+	// ranges) before anything changes.
+	if err := doPatch(ctx, c, t, patch, true); err != nil {
+		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
+	}
+	if err := doPatch(ctx, c, t, patch, false); err != nil {
+		return nil, fmt.Errorf("patching %s: %w", t, err)
+	}
+	if !opts.Wait {
+		return res, nil
+	}
+	if err := waitRollout(ctx, c, t, opts); err != nil {
+		return res, err
+	}
+	res.Pods, err = describePods(ctx, c, t)
+	return res, err
+}
+
+func getObject(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (runtime.Object, error) {
+	var obj runtime.Object
+	var err error
+	switch t.Kind {
+	case "Deployment":
+		obj, err = c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	case "StatefulSet":
+		obj, err = c.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	case "DaemonSet":
+		obj, err = c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	case "ReplicaSet":
+		obj, err = c.AppsV1().ReplicaSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	case "Job":
+		obj, err = c.BatchV1().Jobs(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	case "CronJob":
+		obj, err = c.BatchV1().CronJobs(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+	default:
+		return nil, fmt.Errorf("cannot apply to a %s", t.Kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting %s in namespace %s: %w", t, t.Namespace, err)
+	}
+	return obj, nil
+}
+
+func doPatch(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, dryRun bool) error {
+	opts := metav1.PatchOptions{FieldManager: FieldManager}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	pt := types.StrategicMergePatchType
+	var err error
+	switch t.Kind {
+	case "Deployment":
+		_, err = c.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	case "StatefulSet":
+		_, err = c.AppsV1().StatefulSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	case "DaemonSet":
+		_, err = c.AppsV1().DaemonSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	case "ReplicaSet":
+		_, err = c.AppsV1().ReplicaSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	case "Job":
+		_, err = c.BatchV1().Jobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	case "CronJob":
+		_, err = c.BatchV1().CronJobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+	}
+	return err
+}
+
+// checkNodes refuses a limit above every node's allocatable memory and a
+// pod request no node can hold; it notes when no node has that much
+// unrequested memory now (the new pods may stay Pending).
+func checkNodes(ctx context.Context, c kubernetes.Interface, w *manifest.Workload, edits []manifest.Edit, res *ApplyResult) error {
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("cannot list nodes (%v): the new values were not checked against their memory", err))
+		return nil
+	}
+	if len(nodes.Items) == 0 {
+		return nil
+	}
+	var biggest int64
+	var biggestName string
+	for _, n := range nodes.Items {
+		if a := n.Status.Allocatable.Memory().Value(); a > biggest {
+			biggest, biggestName = a, n.Name
+		}
+	}
+	newValue := map[string]int64{}
+	for _, e := range edits {
+		if strings.HasSuffix(e.Path, ".memory") {
+			q := mustBytes(e.Value)
+			newValue[e.Path] = q
+			if strings.HasSuffix(e.Path, "limits.memory") && q > biggest {
+				return fmt.Errorf("refusing a memory limit of %s: the largest node (%s) has %s allocatable, so the container would be killed by the node before its limit; split the work or add larger nodes", e.Value, biggestName, manifest.FormatBytes(biggest))
+			}
+		}
+	}
+	// The pod's total request after the change.
+	var total int64
+	for _, ct := range w.Spec.Containers {
+		p := ct.Resources.Path + ".requests.memory"
+		if v, ok := newValue[p]; ok {
+			total += v
+		} else if ct.Resources.MemoryRequest.Set() {
+			total += ct.Resources.MemoryRequest.Bytes()
+		} else if v, ok := newValue[ct.Resources.Path+".limits.memory"]; ok {
+			total += v // the request defaults to the limit
+		}
+	}
+	if total > biggest {
+		return fmt.Errorf("refusing: the pod would request %s of memory, more than any node can hold (the largest, %s, has %s allocatable); it would never be scheduled", manifest.FormatBytes(total), biggestName, manifest.FormatBytes(biggest))
+	}
+	free, err := freeMemory(ctx, c, nodes.Items)
+	if err == nil && free < total {
+		res.Notes = append(res.Notes, fmt.Sprintf("no node has %s of unrequested memory right now (the most is %s): new pods may stay Pending until room is made", manifest.FormatBytes(total), manifest.FormatBytes(free)))
+	}
+	return nil
+}
+
+// freeMemory is the most unrequested allocatable memory on one node.
+func freeMemory(ctx context.Context, c kubernetes.Interface, nodes []corev1.Node) (int64, error) {
+	pods, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+	if err != nil {
+		return 0, err
+	}
+	used := map[string]int64{}
+	for _, p := range pods.Items {
+		for _, ct := range p.Spec.Containers {
+			used[p.Spec.NodeName] += ct.Resources.Requests.Memory().Value()
+		}
+	}
+	var most int64
+	for _, n := range nodes {
+		if f := n.Status.Allocatable.Memory().Value() - used[n.Name]; f > most {
+			most = f
+		}
+	}
+	return most, nil
+}
+
+func mustBytes(q string) int64 {
+	b, _ := quantityBytes(q)
+	return b
+}
+
+// waitRollout waits like `kubectl rollout status`.
+func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	undo := fmt.Sprintf("kubectl rollout undo %s -n %s", t, t.Namespace)
+	last := ""
+	for {
+		state, done, err := rolloutState(ctx, c, t)
+		if err != nil {
+			return fmt.Errorf("the rollout of %s failed: %v; to go back: %s", t, err, undo)
+		}
+		if done {
+			if opts.Progress != nil {
+				opts.Progress(state)
+			}
+			return nil
+		}
+		if state != last && opts.Progress != nil {
+			opts.Progress(state)
+			last = state
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the rollout of %s did not finish within %s (%s); look at its pods (oomdoctor scan -n %s), and to go back: %s", t, opts.Timeout, state, t.Namespace, undo)
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// rolloutState says where a rollout is, and whether it is done.
+func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (string, bool, error) {
+	switch t.Kind {
+	case "Deployment":
+		d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, err
+		}
+		return deploymentState(d)
+	case "StatefulSet":
+		s, err := c.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, err
+		}
+		want := int32(1)
+		if s.Spec.Replicas != nil {
+			want = *s.Spec.Replicas
+		}
+		if s.Status.ObservedGeneration < s.Generation {
+			return "waiting for the statefulset's controller", false, nil
+		}
+		if s.Status.UpdatedReplicas < want || s.Status.CurrentRevision != s.Status.UpdateRevision && s.Status.UpdateRevision != "" {
+			return fmt.Sprintf("%d of %d pods updated", s.Status.UpdatedReplicas, want), false, nil
+		}
+		if s.Status.ReadyReplicas < want {
+			return fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want), false, nil
+		}
+		return fmt.Sprintf("statefulset %s rolled out: %d pods ready", t.Name, want), true, nil
+	case "DaemonSet":
+		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return "", false, err
+		}
+		st := d.Status
+		if st.ObservedGeneration < d.Generation {
+			return "waiting for the daemonset's controller", false, nil
+		}
+		if st.UpdatedNumberScheduled < st.DesiredNumberScheduled {
+			return fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled), false, nil
+		}
+		if st.NumberAvailable < st.DesiredNumberScheduled {
+			return fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled), false, nil
+		}
+		return fmt.Sprintf("daemonset %s rolled out: %d pods available", t.Name, st.NumberAvailable), true, nil
+	}
+	return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil
+}
+
+func deploymentState(d *appsv1.Deployment) (string, bool, error) {
+	if d.Status.ObservedGeneration < d.Generation {
+		return "waiting for the deployment's controller", false, nil
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return "", false, fmt.Errorf("its progress deadline passed: %s", c.Message)
+		}
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	switch {
+	case st.UpdatedReplicas < want:
+		return fmt.Sprintf("%d of %d new replicas updated", st.UpdatedReplicas, want), false, nil
+	case st.Replicas > st.UpdatedReplicas:
+		return fmt.Sprintf("%d old replicas are pending termination", st.Replicas-st.UpdatedReplicas), false, nil
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return fmt.Sprintf("%d of %d updated replicas are available", st.AvailableReplicas, st.UpdatedReplicas), false, nil
+	}
+	return fmt.Sprintf("deployment %s successfully rolled out: %d replicas available", d.Name, st.AvailableReplicas), true, nil
+}
+
+// describePods reports the workload's pods: state, restarts, and any kill.
+func describePods(ctx context.Context, c kubernetes.Interface, t ApplyTarget) ([]string, error) {
+	var sel *metav1.LabelSelector
+	switch t.Kind {
+	case "Deployment":
+		d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		sel = d.Spec.Selector
+	case "StatefulSet":
+		s, err := c.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		sel = s.Spec.Selector
+	case "DaemonSet":
+		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		sel = d.Spec.Selector
+	default:
+		return nil, nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := c.CoreV1().Pods(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		line := fmt.Sprintf("pod %s: %s", p.Name, p.Status.Phase)
+		for _, cs := range p.Status.ContainerStatuses {
+			line += fmt.Sprintf("; %s restarts %d", cs.Name, cs.RestartCount)
+			if lt := cs.LastTerminationState.Terminated; lt != nil {
+				line += fmt.Sprintf(", last terminated %s (exit %d)", lt.Reason, lt.ExitCode)
+			}
+		}
+		out = append(out, line)
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,248 @@
+// Package fix writes memory settings into manifests and clusters: requests
+// and limits, the runtime heap flags that must move with the limit, and
+// lint's automatic fixes. Manifest edits go through package manifest's
+// editor, so comments, key order, indentation, quoting and the other
+// documents stay as they were; a second run changes nothing.
+package fix
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/oomdoctor/oomdoctor/internal/lint"
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
+
+// Target is the memory a container should get; nil fields stay as they are.
+type Target struct {
+	Request, Limit *int64
+	// Why says where the values come from, for messages.
+	Why string
+}
+
+// Values decides the target of each container of a workload.
+type Values interface {
+	// For returns the targets of a workload's containers, by container
+	// name; an error when the choice is ambiguous (which container?).
+	For(w *manifest.Workload) (map[string]Target, error)
+}
+
+// Change is one change to one object, described for people.
+type Change struct {
+	File      string
+	Object    string
+	Container string
+	What      string
+}
+
+// Note is something fix could not do, or did with a caveat.
+type Note struct {
+	File, Object, Message string
+}
+
+// Result is what fixing one file gives.
+type Result struct {
+	File     string
+	Original []byte
+	Fixed    []byte
+	Changes  []Change
+	Notes    []Note
+	// Objects are the edits made, per object, for patches.
+	Objects []ObjectEdits
+}
+
+// ObjectEdits are the edits made to one object.
+type ObjectEdits struct {
+	Object *manifest.Object
+	Edits  []manifest.Edit
+}
+
+// Changed tells whether the file would change.
+func (r *Result) Changed() bool { return string(r.Original) != string(r.Fixed) }
+
+// Options say what to fix.
+type Options struct {
+	// Values gives each container's request and limit (nil: none).
+	Values Values
+	// Objects keeps only these objects ("kind/name", lowercase kind, as
+	// kubectl writes them); empty keeps every workload.
+	Objects []string
+	// LintFixes applies lint's automatic fixes too.
+	LintFixes []model.LintFinding
+}
+
+// File fixes one file's text. Objects that are not workloads, and
+// workloads not selected, are left alone.
+func File(name string, data []byte, opts Options) (*Result, error) {
+	res := &Result{File: name, Original: data, Fixed: data}
+	if strings.Contains(string(data), "{{") {
+		res.Notes = append(res.Notes, Note{File: name, Message: "not edited: it is a template (Helm or Go); change the chart's values instead, or fix the rendered output"})
+		return res, nil
+	}
+	lintByObject := map[manifest.ObjectRef][]model.LintFinding{}
+	for _, f := range opts.LintFixes {
+		if f.File == name && f.Fix != nil {
+			ref := manifest.ObjectRef{Doc: f.Document, Item: f.Item}
+			lintByObject[ref] = append(lintByObject[ref], f)
+		}
+	}
+	var stats manifest.Stats
+	err := manifest.ReadStream(name, strings.NewReader(string(data)), &stats, func(o *manifest.Object) error {
+		w, ok := manifest.AsWorkload(o)
+		if !ok || !selected(o, opts.Objects) {
+			return nil
+		}
+		edits, changes, notes, err := planWorkload(w, opts.Values)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, o, err)
+		}
+		for _, f := range lintByObject[manifest.ObjectRef{Doc: o.Doc, Item: o.Item}] {
+			edits = append(edits, lint.Edits(f)...)
+			changes = append(changes, Change{File: name, Object: o.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"})
+		}
+		res.Changes = append(res.Changes, changes...)
+		res.Notes = append(res.Notes, notes...)
+		if len(edits) > 0 {
+			res.Objects = append(res.Objects, ObjectEdits{Object: o, Edits: edits})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fixed := data
+	for _, oe := range res.Objects {
+		fixed, err = manifest.ApplyEdits(name, fixed, manifest.ObjectRef{Doc: oe.Object.Doc, Item: oe.Object.Item}, oe.Edits)
+		if err != nil {
+			return nil, err
+		}
+	}
+	res.Fixed = fixed
+	return res, nil
+}
+
+// selected tells whether an object is among kind/name selections.
+func selected(o *manifest.Object, objects []string) bool {
+	if len(objects) == 0 {
+		return true
+	}
+	for _, s := range objects {
+		kind, name, ok := strings.Cut(s, "/")
+		if !ok {
+			continue
+		}
+		if kindMatches(kind, o.Kind) && name == o.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// kindMatches accepts kubectl's spellings: deployment, deployments, deploy.
+func kindMatches(given, kind string) bool {
+	g, k := strings.ToLower(given), strings.ToLower(kind)
+	if g == k || g == k+"s" {
+		return true
+	}
+	short := map[string]string{"deploy": "deployment", "sts": "statefulset", "ds": "daemonset", "rs": "replicaset", "po": "pod", "cj": "cronjob"}
+	return short[g] == k
+}
+
+// planWorkload computes the edits that give a workload's containers their
+// targets, with the heap flags that must follow a new limit.
+func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Change, []Note, error) {
+	if values == nil {
+		return nil, nil, nil, nil
+	}
+	targets, err := values.For(w)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var edits []manifest.Edit
+	var changes []Change
+	var notes []Note
+	for _, name := range names {
+		c := findContainer(w.Spec, name)
+		if c == nil {
+			return nil, nil, nil, fmt.Errorf("no container %q (containers: %s)", name, strings.Join(containerNames(w.Spec), ", "))
+		}
+		t := targets[name]
+		req, lim := t.Request, t.Limit
+		curReq, curLim := c.Resources.MemoryRequest, c.Resources.MemoryLimit
+		// A request above the limit is invalid: lower it with the limit.
+		if lim != nil && req == nil && curReq.Set() && curReq.Bytes() > *lim {
+			req = lim
+		}
+		if req != nil && lim == nil && curLim.Set() && *req > curLim.Bytes() {
+			return nil, nil, nil, fmt.Errorf("%s: the request %s would exceed the current limit %s; give a limit too", c.Describe(), manifest.FormatBytes(*req), curLim.Text)
+		}
+		obj := w.Object.String()
+		if req != nil && !sameQuantity(curReq, *req) {
+			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".requests.memory", Value: manifest.FormatBytes(*req)})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory request %s → %s%s", textOr(curReq), manifest.FormatBytes(*req), because(t.Why))})
+		}
+		if lim != nil && !sameQuantity(curLim, *lim) {
+			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".limits.memory", Value: manifest.FormatBytes(*lim)})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), manifest.FormatBytes(*lim), because(t.Why))})
+			he, hc, hn := heapEdits(w, c, *lim)
+			edits = append(edits, he...)
+			changes = append(changes, hc...)
+			notes = append(notes, hn...)
+		}
+	}
+	return edits, changes, notes, nil
+}
+
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " (" + why + ")"
+}
+
+func sameQuantity(q *manifest.Quantity, b int64) bool { return q != nil && q.Value != nil && q.Bytes() == b }
+
+func textOr(q *manifest.Quantity) string {
+	if q == nil {
+		return "none"
+	}
+	return q.Text
+}
+
+func findContainer(s *manifest.PodSpec, name string) *manifest.Container {
+	for _, c := range s.AllContainers() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func containerNames(s *manifest.PodSpec) []string {
+	var out []string
+	for _, c := range s.AllContainers() {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// runtimeContainer converts a manifest container for runtime inspection;
+// env values from ConfigMaps are unknown here.
+func runtimeContainer(c *manifest.Container) runtimes.Container {
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
+	for _, e := range c.Env {
+		if e.ConfigMap != "" || e.FromOther {
+			continue
+		}
+		rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
+	}
+	return rc
+}

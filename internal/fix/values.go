@@ -1,0 +1,155 @@
+package fix
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// Explicit gives the same request and limit to the chosen container of
+// every workload: the one named, or the only regular container.
+type Explicit struct {
+	Container string
+	Target    Target
+}
+
+// For implements Values.
+func (e Explicit) For(w *manifest.Workload) (map[string]Target, error) {
+	name, err := pickContainer(w, e.Container)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]Target{name: e.Target}, nil
+}
+
+// pickContainer returns the named container, or the workload's only
+// regular container.
+func pickContainer(w *manifest.Workload, name string) (string, error) {
+	if name != "" {
+		if findContainer(w.Spec, name) == nil {
+			return "", fmt.Errorf("no container %q (containers: %s)", name, strings.Join(containerNames(w.Spec), ", "))
+		}
+		return name, nil
+	}
+	if len(w.Spec.Containers) == 1 {
+		return w.Spec.Containers[0].Name, nil
+	}
+	return "", fmt.Errorf("it has %d containers (%s): say which with --container", len(w.Spec.Containers), strings.Join(containerNames(w.Spec), ", "))
+}
+
+// FromPeak is the rule of thumb of the troubleshooting guide users start
+// from: a limit of factor times the observed peak, a request near the
+// average (the peak when no average is known).
+type FromPeak struct {
+	Container     string
+	Peak, Average int64
+	Factor        float64
+}
+
+// Target computes the request and limit.
+func (p FromPeak) Target() Target {
+	limit := RoundUp(int64(math.Ceil(float64(p.Peak) * p.Factor)))
+	req := p.Average
+	why := fmt.Sprintf("%.2gx the peak of %s", p.Factor, manifest.FormatBytes(p.Peak))
+	if req == 0 {
+		req = p.Peak
+	}
+	req = RoundUp(req)
+	if req > limit {
+		req = limit
+	}
+	return Target{Request: &req, Limit: &limit, Why: why}
+}
+
+// For implements Values.
+func (p FromPeak) For(w *manifest.Workload) (map[string]Target, error) {
+	return Explicit{Container: p.Container, Target: p.Target()}.For(w)
+}
+
+// RoundUp rounds a size up to whole MiB.
+func RoundUp(b int64) int64 {
+	const step = 1 << 20
+	return (b + step - 1) / step * step
+}
+
+// FromRecommendations gives each container what a Recommendations document
+// says for it.
+type FromRecommendations struct {
+	byKey map[string]model.Recommendation
+}
+
+// LoadRecommendations reads `oomdoctor recommend -o json` output.
+func LoadRecommendations(path string) (*FromRecommendations, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var recs model.Recommendations
+	if err := json.Unmarshal(data, &recs); err != nil {
+		return nil, fmt.Errorf("%s: not a Recommendations document: %v", path, err)
+	}
+	if recs.Kind != model.RecommendationsKind {
+		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json writes it)", path, recs.Kind, model.RecommendationsKind)
+	}
+	f := &FromRecommendations{byKey: map[string]model.Recommendation{}}
+	for _, r := range recs.Items {
+		f.byKey[recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)] = r
+	}
+	return f, nil
+}
+
+func recKey(ns, kind, name, container string) string {
+	return ns + "/" + strings.ToLower(kind) + "/" + name + "/" + container
+}
+
+// For implements Values: workloads without recommendations are left alone.
+func (f *FromRecommendations) For(w *manifest.Workload) (map[string]Target, error) {
+	out := map[string]Target{}
+	for _, c := range w.Spec.AllContainers() {
+		r, ok := f.byKey[recKey(w.Namespace, w.Kind, w.Name, c.Name)]
+		if !ok && w.Namespace == "" {
+			// A manifest without namespace matches a recommendation in
+			// any namespace only when there is one such.
+			r, ok = f.anyNamespace(w.Kind, w.Name, c.Name)
+		}
+		if !ok {
+			continue
+		}
+		why := "recommended"
+		if len(r.Reasons) > 0 {
+			why = r.Reasons[0]
+		}
+		out[c.Name] = Target{Request: r.MemoryRequestBytes, Limit: r.MemoryLimitBytes, Why: why}
+	}
+	return out, nil
+}
+
+func (f *FromRecommendations) anyNamespace(kind, name, container string) (model.Recommendation, bool) {
+	var found []model.Recommendation
+	suffix := "/" + strings.ToLower(kind) + "/" + name + "/" + container
+	for k, r := range f.byKey {
+		if strings.HasSuffix(k, suffix) {
+			found = append(found, r)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return model.Recommendation{}, false
+}
+
+// quantityBytes parses a quantity as a number of bytes.
+func quantityBytes(s string) (int64, bool) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return 0, false
+	}
+	return q.Value(), true
+}
