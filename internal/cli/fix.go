@@ -308,4 +308,3 @@ func (o *FixOptions) fixFile(path string) (*fix.Result, error) {
 	}
 	return fix.File(name, data, opts)
 }
-

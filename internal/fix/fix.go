@@ -208,7 +208,9 @@ func because(why string) string {
 	return " (" + why + ")"
 }
 
-func sameQuantity(q *manifest.Quantity, b int64) bool { return q != nil && q.Value != nil && q.Bytes() == b }
+func sameQuantity(q *manifest.Quantity, b int64) bool {
+	return q != nil && q.Value != nil && q.Bytes() == b
+}
 
 func textOr(q *manifest.Quantity) string {
 	if q == nil {
