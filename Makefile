@@ -20,7 +20,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema lint examples bench bench-scan bench-lint cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema lint examples bench bench-scan bench-lint bench-fix cluster-up cluster-down clean
 
 all: build
 
@@ -101,7 +101,10 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan bench-lint
+bench: bench-scan bench-lint bench-fix
+
+bench-fix:
+	$(GO) test ./internal/fix -run XXX -bench 1000 -benchmem -count 6
 
 bench-lint:
 	$(GO) run ./bench/lint -n 20000 -runs 3

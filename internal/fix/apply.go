@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
@@ -81,18 +82,21 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, err
 	}
 	// Plan on the object as YAML, with the same code as for manifests.
+	obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(applyKinds[strings.ToLower(t.Kind)], t.Kind))
 	doc, err := yaml.Marshal(obj)
 	if err != nil {
 		return nil, err
 	}
 	var w *manifest.Workload
 	err = manifest.ReadStream(t.String(), strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
-		o.Kind, o.APIVersion, o.Namespace = t.Kind, applyKinds[strings.ToLower(t.Kind)], t.Namespace
 		w, _ = manifest.AsWorkload(o)
 		return nil
 	})
-	if err != nil || w == nil {
-		return nil, fmt.Errorf("reading %s: %v", t, err)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", t, err)
+	}
+	if w == nil {
+		return nil, fmt.Errorf("%s has no pod template", t)
 	}
 	edits, changes, notes, err := planWorkload(w, values)
 	if err != nil {

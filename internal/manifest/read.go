@@ -164,6 +164,9 @@ func readFile(path string, stdin io.Reader, br *bufio.Reader, stats *Stats, fn f
 
 // ReadStream reads one stream of YAML documents (or JSON) named name.
 func ReadStream(name string, r io.Reader, stats *Stats, fn func(*Object) error) error {
+	if stats == nil {
+		stats = &Stats{}
+	}
 	doc := 0
 	err := splitDocuments(r, func(c chunk) error {
 		defer func() { doc++ }()

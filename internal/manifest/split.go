@@ -24,7 +24,11 @@ type chunk struct {
 func splitDocuments(r io.Reader, fn func(chunk) error) error {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
+		size := 64 << 10
+		if l, ok := r.(interface{ Len() int }); ok && l.Len()+16 < size {
+			size = l.Len() + 16 // small inputs, small buffers
+		}
+		br = bufio.NewReaderSize(r, size)
 	}
 	var cur []byte
 	start := 1

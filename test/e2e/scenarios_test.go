@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/oomdoctor/oomdoctor/internal/cli"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
@@ -147,5 +151,59 @@ func TestLivenessProbeKillIsNotOOM(t *testing.T) {
 	fs := findings(scan(t, "-n", ns))
 	if len(fs) != 1 || fs[0].Type != model.NotOOM || fs[0].Container != "web" || !strings.Contains(fs[0].Explanation, "liveness probe") {
 		t.Errorf("findings %+v", fs)
+	}
+}
+
+// 7. The whole loop: a Deployment OOM-killed in a loop is fixed with
+// `oomdoctor fix --apply`; the rollout finishes and the new pod runs a
+// minute without a kill.
+func TestFixApplyEndsTheKills(t *testing.T) {
+	t.Parallel()
+	sc := workloads.Find("hog")
+	ns := namespace(t, "e2e-fix")
+	if err := sc.Create(context.Background(), node.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, sc.Selector(), 2*time.Minute, "OOM-killed at least once", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "hog")
+		return cs != nil && cs.RestartCount >= 1 && workloads.LastTerminated(cs) != nil && workloads.LastTerminated(cs).Reason == "OOMKilled"
+	})
+
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(context.Background(), "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns,
+		"--apply", "deployment/hog", "--memory-limit", "384Mi", "--memory-request", "256Mi", "--timeout", "2m"}, streams)
+	if code != 0 || !strings.Contains(errOut.String(), "successfully rolled out") {
+		t.Fatalf("fix --apply exited %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "memory limit 64Mi → 384Mi") {
+		t.Errorf("fix did not say what it changed: %s", out.String())
+	}
+
+	// The new pod holds its 200 MiB under the 384Mi limit for a minute.
+	list, err := node.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: sc.Selector()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "384Mi" {
+			fixed = p.Name
+		}
+	}
+	if fixed == "" {
+		t.Fatalf("no pod with the new limit: %+v", list.Items)
+	}
+	time.Sleep(time.Minute)
+	p, err := node.Client.CoreV1().Pods(ns).Get(context.Background(), fixed, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := workloads.Status(p, "hog")
+	if cs.RestartCount != 0 || cs.State.Running == nil || cs.LastTerminationState.Terminated != nil {
+		t.Errorf("the fixed pod was killed again: %+v", cs)
+	}
+	if fs := findings(scan(t, "-n", ns, "--since", "50s")); len(fs) != 0 {
+		t.Errorf("scan still finds kills in the last 50 s: %+v", fs)
 	}
 }

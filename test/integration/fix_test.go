@@ -1,0 +1,159 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+func cartDeployment(t *testing.T) *appsv1.Deployment {
+	t.Helper()
+	d, err := cp.Client.AppsV1().Deployments("shop").Get(context.Background(), "cart", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestFixApplyPatchesOnlyMemoryFields(t *testing.T) {
+	before := cartDeployment(t)
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "--apply", "deployment/cart", "-c", "cart", "--memory-limit", "512Mi", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stdout, "memory limit 256Mi → 512Mi") {
+		t.Fatalf("%s", r)
+	}
+	after := cartDeployment(t)
+	c := after.Spec.Template.Spec.Containers
+	if c[0].Resources.Limits.Memory().String() != "512Mi" || c[0].Resources.Requests.Memory().String() != "128Mi" {
+		t.Errorf("cart resources: %+v", c[0].Resources)
+	}
+	if c[1].Resources.Limits.Memory().String() != "128Mi" || c[0].Image != before.Spec.Template.Spec.Containers[0].Image {
+		t.Errorf("fields other than the limit changed: %+v", c)
+	}
+	var owned string
+	for _, mf := range after.ManagedFields {
+		if mf.Manager == "oomdoctor" {
+			owned = string(mf.FieldsV1.Raw)
+		}
+	}
+	if owned == "" {
+		t.Fatalf("no managed fields of oomdoctor: %+v", after.ManagedFields)
+	}
+	if !strings.Contains(owned, `"f:limits":{"f:memory":{}}`) || strings.Contains(owned, "f:image") || strings.Contains(owned, "f:replicas") {
+		t.Errorf("oomdoctor owns more than the memory limit: %s", owned)
+	}
+	// Again: nothing to change.
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "--apply", "deployment/cart", "-c", "cart", "--memory-limit", "512Mi", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stderr, "nothing to change") {
+		t.Errorf("second run: %s", r)
+	}
+	// The objects of manifests: the same Deployment named in a file.
+	file := filepath.Join(t.TempDir(), "cart.yaml")
+	os.WriteFile(file, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: cart, namespace: shop}\nspec:\n  template:\n    spec:\n      containers: [{name: cart, image: x}]\n"), 0o600)
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "--apply", "-f", file, "-c", "cart", "--memory-limit", "600Mi", "--wait=false")
+	if got := cartDeployment(t).Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); r.code != 0 || got != "600Mi" {
+		t.Errorf("--apply -f: limit %s\n%s", got, r)
+	}
+}
+
+func TestFixApplyRefusals(t *testing.T) {
+	ctx := context.Background()
+	// Larger than every node (the scenario's nodes have 8Gi and 16Gi).
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "--apply", "deployment/cart", "-c", "cart", "--memory-limit", "64Gi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "the largest node (node-b) has 16Gi allocatable") {
+		t.Errorf("a limit above every node: %s", r)
+	}
+	if got := cartDeployment(t).Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got == "64Gi" {
+		t.Error("the refused limit was applied")
+	}
+
+	// An admission policy the server enforces on Deployments: the dry run
+	// meets it, and nothing changes.
+	ns := "fix-policy"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"memory-policy": "strict"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cp.Client.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-memory"},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+				Rule:       admissionv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}},
+			}}}},
+			Validations: []admissionv1.Validation{{
+				Expression: "object.spec.template.spec.containers.all(c, !has(c.resources.limits) || !('memory' in c.resources.limits) || quantity(c.resources.limits['memory']).compareTo(quantity('1Gi')) <= 0)",
+				Message:    "memory limits above 1Gi need approval",
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cp.Client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "max-memory"},
+		Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        "max-memory",
+			ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+			MatchResources:    &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"memory-policy": "strict"}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "capped"}
+	capped := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "capped"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "app", Image: "app:1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}},
+			}}}}},
+	}
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, capped, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The policy takes effect within a few seconds of its creation.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		probe := capped.DeepCopy()
+		probe.Name = "probe"
+		probe.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2Gi")
+		_, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the admission policy never took effect")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/capped", "--memory-limit", "2Gi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "dry run, nothing was changed") || !strings.Contains(r.stderr, "need approval") {
+		t.Errorf("an admission policy: %s", r)
+	}
+	d, _ := cp.Client.AppsV1().Deployments(ns).Get(ctx, "capped", metav1.GetOptions{})
+	if got := d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != "512Mi" {
+		t.Errorf("the refused change was made: %s", got)
+	}
+	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/capped", "--memory-limit", "1Gi", "--wait=false"); r.code != 0 {
+		t.Errorf("an allowed change: %s", r)
+	}
+
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "--apply", "deployment/nope", "--memory-limit", "1Gi")
+	if r.code != 1 || !strings.Contains(r.stderr, "deployment/nope") {
+		t.Errorf("a missing deployment: %s", r)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "tools", "--apply", "pod/schema-migration", "--memory-limit", "1Gi")
+	if r.code != 2 || !strings.Contains(r.stderr, "bare pod") {
+		t.Errorf("a bare pod: %s", r)
+	}
+}
