@@ -42,7 +42,7 @@ func TestFixApplyPatchesOnlyMemoryFields(t *testing.T) {
 	var owned string
 	for _, mf := range after.ManagedFields {
 		if mf.Manager == "oomdoctor" {
-			owned = string(mf.FieldsV1.Raw)
+			owned = mf.FieldsV1.GetRawString()
 		}
 	}
 	if owned == "" {
