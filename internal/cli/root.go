@@ -40,6 +40,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		newSnapshotCommand(flags, streams, now),
 		NewLintCommand(streams),
 		NewFixCommand(flags, streams),
+		NewProfileCommand(streams),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/profile"
+)
+
+// tail(1) keeps a line that never ends in memory: 200 MiB of zeros is a
+// 200 MiB allocation, killed under a 32Mi limit.
+const hog = "head -c 200M /dev/zero | tail -n 1 >/dev/null"
+
+func TestProfileJSONAndFailOnKill(t *testing.T) {
+	r := run("profile", "--limit", "32Mi", "--interval", "20ms", "-o", "json", "--fail-on-kill", "--", "/bin/sh", "-c", hog)
+	if r.code != ExitFailure {
+		t.Fatalf("exit %d, want %d (--fail-on-kill); stderr %s", r.code, ExitFailure, r.stderr)
+	}
+	var rep profile.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, r.stdout)
+	}
+	if rep.Kind != "ProfileReport" || !rep.KilledByKernel || rep.LimitBytes != 32<<20 {
+		t.Errorf("report %+v", rep)
+	}
+	if len(rep.Victims) != 1 || rep.Victims[0].Name != "tail" || rep.Victims[0].MainProcess {
+		t.Errorf("victims %+v, want tail, a child of the shell", rep.Victims)
+	}
+}
+
+func TestProfileText(t *testing.T) {
+	r := run("profile", "--interval", "20ms", "--", "/bin/sh", "-c", "head -c 20M /dev/zero | tail -n 1 >/dev/null; sleep 0.2")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"oomdoctor profile: [/bin/sh -c", "memory charged to the cgroup", "peak ", "recommended: requests.memory "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "OOM-KILLED") {
+		t.Errorf("no limit, yet a kill:\n%s", r.stderr)
+	}
+}
+
+func TestProfileUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile"}, "give the command after --"},
+		{[]string{"profile", "sleep", "1"}, "give the command after --"},
+		{[]string{"profile", "--limit", "lots", "--", "true"}, `--limit "lots"`},
+		{[]string{"profile", "--limit", "1Ki", "--", "true"}, "at least 4Mi"},
+		{[]string{"profile", "-o", "yaml", "--", "true"}, `unknown output format "yaml"`},
+	} {
+		r := run(tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, ExitUsage, tc.want)
+		}
+	}
+	r := run("profile", "--", "/nonexistent/cmd")
+	if r.code == 0 || !strings.Contains(r.stderr, "/nonexistent/cmd") {
+		t.Errorf("missing command: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

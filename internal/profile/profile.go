@@ -1,0 +1,394 @@
+// Package profile runs a command in a fresh memory cgroup and measures what
+// it really uses: the peak the kernel charged (memory.max_usage_in_bytes or
+// memory.peak), the anon / page cache / shmem breakdown over time, and, with
+// a limit, whether the kernel OOM-killed it, which process, and why; or
+// whether the runtime gave up on its own first (a Java OutOfMemoryError is
+// not a kill).
+package profile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+)
+
+// Options say how to profile.
+type Options struct {
+	// Hierarchy is where to make the cgroup.
+	Hierarchy cgroup.Hierarchy
+	// Limit is the memory limit to run under (0: none).
+	Limit int64
+	// Interval between samples.
+	Interval time.Duration
+	// Load is a shell command run beside the profiled one (outside its
+	// cgroup) for as long as it runs: a load generator.
+	Load string
+	// Kmsg is the kernel log to read victims from ("" disables it).
+	Kmsg string
+	// Stdin feeds the command; Stdout and Stderr receive its output.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Sample is the cgroup's memory at one moment.
+type Sample struct {
+	// At is milliseconds from the start.
+	At    int64 `json:"atMs"`
+	Usage int64 `json:"usageBytes"`
+	Anon  int64 `json:"anonBytes"`
+	File  int64 `json:"fileBytes"`
+	Shmem int64 `json:"shmemBytes"`
+}
+
+// Victim is a process the kernel killed in the cgroup.
+type Victim struct {
+	PID          int    `json:"pid"`
+	Name         string `json:"name"`
+	MainProcess  bool   `json:"mainProcess"`
+	AnonRSSBytes int64  `json:"anonRssBytes"`
+	FileRSSBytes int64  `json:"fileRssBytes"`
+	ShmemBytes   int64  `json:"shmemRssBytes"`
+	// Scope is "own limit" when the profiled cgroup's limit was hit,
+	// "system" for a machine-wide OOM, or the cgroup that was full.
+	Scope string `json:"scope"`
+}
+
+// Breakdown is memory by kind, in bytes.
+type Breakdown struct {
+	Anon  int64 `json:"anonBytes"`
+	File  int64 `json:"fileBytes"`
+	Shmem int64 `json:"shmemBytes"`
+}
+
+// Report is what profiling found.
+type Report struct {
+	APIVersion    string   `json:"apiVersion"`
+	Kind          string   `json:"kind"`
+	Command       []string `json:"command"`
+	Cgroup        string   `json:"cgroup"`
+	CgroupVersion string   `json:"cgroupVersion"`
+	DurationMs    int64    `json:"durationMs"`
+	// ExitCode is the command's exit code; Signal the signal that ended it.
+	ExitCode int    `json:"exitCode"`
+	Signal   string `json:"signal,omitempty"`
+	// KilledByKernel is true when the kernel's OOM killer killed a process
+	// of the cgroup (counted by the cgroup's oom_kill counter).
+	KilledByKernel bool     `json:"killedByKernel"`
+	OOMKills       int64    `json:"oomKills"`
+	Victims        []Victim `json:"victims,omitempty"`
+	// RuntimeOutOfMemory is the runtime's own out-of-memory message, when
+	// it printed one (Java OutOfMemoryError, V8 heap out of memory, Go
+	// runtime: out of memory): a heap limit reached, not a kill.
+	RuntimeOutOfMemory string `json:"runtimeOutOfMemory,omitempty"`
+	LimitBytes         int64  `json:"limitBytes,omitempty"`
+	// PeakBytes is the highest charge the kernel recorded.
+	PeakBytes int64 `json:"peakBytes"`
+	// PeakAtMs and AtPeak are the sample closest to the peak.
+	PeakAtMs     int64     `json:"peakAtMs"`
+	AtPeak       Breakdown `json:"atPeak"`
+	AverageBytes int64     `json:"averageBytes"`
+	// Recommended request and limit from the peak and the average: the
+	// troubleshooting guide's rule (limit 1.5x the peak, request the
+	// average), rounded up to MiB.
+	RecommendedRequestBytes int64    `json:"recommendedRequestBytes"`
+	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes"`
+	Explanation             string   `json:"explanation"`
+	Timeline                []Sample `json:"timeline"`
+}
+
+// Run profiles argv. The cgroup is removed at the end, also when ctx is
+// cancelled (the command and what it started are killed first).
+func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("nothing to run")
+	}
+	// The command runs behind a shell that enters the cgroup first; find
+	// it here so that a typo is an error, not a report on the shell.
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		return nil, fmt.Errorf("cannot run %s: %w", argv[0], err)
+	}
+	if o.Interval <= 0 {
+		o.Interval = 100 * time.Millisecond
+	}
+	h := o.Hierarchy
+	g, err := h.Create(fmt.Sprintf("oomdoctor-profile-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6))
+	if err != nil {
+		return nil, err
+	}
+	defer g.Remove()
+	if o.Limit > 0 {
+		if err := g.SetLimit(o.Limit); err != nil {
+			return nil, fmt.Errorf("setting the limit: %w", err)
+		}
+	}
+	rep := &Report{APIVersion: "oomdoctor.io/v1alpha1", Kind: "ProfileReport", Command: argv, Cgroup: g.Path, CgroupVersion: h.Version.String(), LimitBytes: o.Limit}
+
+	// The kernel log, from now on, for the victims' names and sizes.
+	var victims []*kmsg.Report
+	var kmu sync.Mutex
+	var klog *kmsg.Reader
+	if o.Kmsg != "" {
+		if klog, err = kmsg.Open(o.Kmsg, true); err == nil {
+			go func() {
+				var a kmsg.Assembler
+				for {
+					rec, err := klog.Next()
+					if errors.Is(err, kmsg.ErrOverwritten) {
+						continue
+					}
+					if err != nil {
+						return
+					}
+					if r, ok := a.Add(rec); ok && within(r, g.Path) {
+						kmu.Lock()
+						victims = append(victims, r)
+						kmu.Unlock()
+					}
+				}
+			}()
+		}
+	}
+
+	var stderrTail tailBuffer
+	cmd := g.Command(argv[0], argv[1:]...)
+	cmd.Stdin = o.Stdin
+	cmd.Stdout = o.Stdout
+	cmd.Stderr = io.MultiWriter(o.Stderr, &stderrTail)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
+	}
+	var load *exec.Cmd
+	if o.Load != "" {
+		load = exec.Command("/bin/sh", "-c", o.Load)
+		load.Stdout, load.Stderr = io.Discard, io.Discard
+		load.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := load.Start(); err != nil {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("starting the load generator: %w", err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var waitErr error
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	sample := func() {
+		s := Sample{At: time.Since(start).Milliseconds()}
+		s.Usage, _ = g.Usage()
+		if st, err := g.Stat(); err == nil {
+			s.Anon, s.File, s.Shmem = st.Anon, st.File, st.Shmem
+		}
+		rep.Timeline = append(rep.Timeline, s)
+	}
+	sample()
+loop:
+	for {
+		select {
+		case waitErr = <-done:
+			break loop
+		case <-tick.C:
+			sample()
+		case <-ctx.Done():
+			killAll(g)
+			waitErr = <-done
+			if load != nil {
+				_ = syscall.Kill(-load.Process.Pid, syscall.SIGKILL)
+				_ = load.Wait()
+			}
+			return nil, ctx.Err()
+		}
+	}
+	rep.DurationMs = time.Since(start).Milliseconds()
+	if load != nil {
+		_ = syscall.Kill(-load.Process.Pid, syscall.SIGTERM)
+		_ = load.Wait()
+	}
+	// Children the command left behind are part of what it did; the
+	// cgroup goes now, with them.
+	sample()
+	rep.PeakBytes, _ = g.Peak()
+	rep.OOMKills, _ = g.OOMKills()
+	rep.KilledByKernel = rep.OOMKills > 0
+	killAll(g)
+
+	rep.ExitCode = cmd.ProcessState.ExitCode()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		rep.Signal = ws.Signal().String()
+		rep.ExitCode = 128 + int(ws.Signal())
+	}
+	_ = waitErr
+	if rep.KilledByKernel && klog != nil {
+		// The kernel writes its report as it kills; give it a moment.
+		deadline := time.Now().Add(500 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			kmu.Lock()
+			n := len(victims)
+			kmu.Unlock()
+			if int64(n) >= rep.OOMKills {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if klog != nil {
+		klog.Close()
+	}
+	kmu.Lock()
+	for _, v := range victims {
+		rep.Victims = append(rep.Victims, victimOf(v, g.Path, cmd.Process.Pid))
+	}
+	kmu.Unlock()
+	rep.RuntimeOutOfMemory = runtimeOOM(stderrTail.Bytes())
+	summarize(rep)
+	return rep, nil
+}
+
+// within tells whether an OOM report concerns the cgroup at path.
+func within(r *kmsg.Report, path string) bool {
+	return strings.HasSuffix(r.TaskMemcg, path) || strings.HasSuffix(r.OOMMemcg, path)
+}
+
+func victimOf(r *kmsg.Report, path string, mainPID int) Victim {
+	v := Victim{PID: r.Victim.PID, Name: r.Victim.Name, AnonRSSBytes: r.Victim.AnonRSS, FileRSSBytes: r.Victim.FileRSS, ShmemBytes: r.Victim.ShmemRSS}
+	// The profiled command runs as the shell's exec, so its PID is the
+	// shell's.
+	v.MainProcess = r.Victim.PID == mainPID
+	switch {
+	case r.Scope == kmsg.ScopeSystem:
+		v.Scope = "system"
+	case strings.HasSuffix(r.OOMMemcg, path):
+		v.Scope = "own limit"
+	default:
+		v.Scope = r.OOMMemcg
+	}
+	return v
+}
+
+func killAll(g *cgroup.Group) {
+	pids, _ := g.Procs()
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+}
+
+var runtimeOOMRe = regexp.MustCompile(`java\.lang\.OutOfMemoryError[^\n]*|JavaScript heap out of memory|fatal error: runtime: out of memory|System\.OutOfMemoryException[^\n]*|MemoryError`)
+
+// runtimeOOM finds a runtime's own out-of-memory message.
+func runtimeOOM(stderr []byte) string {
+	return runtimeOOMRe.FindString(string(stderr))
+}
+
+func summarize(rep *Report) {
+	var sum int64
+	best := -1
+	for i, s := range rep.Timeline {
+		sum += s.Usage
+		if best < 0 || s.Usage > rep.Timeline[best].Usage {
+			best = i
+		}
+	}
+	if n := int64(len(rep.Timeline)); n > 0 {
+		rep.AverageBytes = sum / n
+	}
+	if best >= 0 {
+		s := rep.Timeline[best]
+		rep.PeakAtMs = s.At
+		rep.AtPeak = Breakdown{Anon: s.Anon, File: s.File, Shmem: s.Shmem}
+		if rep.PeakBytes < s.Usage {
+			rep.PeakBytes = s.Usage
+		}
+	}
+	t := fix.FromPeak{Peak: rep.PeakBytes, Average: rep.AverageBytes, Factor: 1.5}.Target()
+	rep.RecommendedRequestBytes, rep.RecommendedLimitBytes = *t.Request, *t.Limit
+	rep.Explanation = explain(rep)
+}
+
+func explain(rep *Report) string {
+	var b strings.Builder
+	switch {
+	case rep.KilledByKernel:
+		fmt.Fprintf(&b, "The kernel's OOM killer killed %d process(es) in the cgroup: its charge reached the %s limit (anon %s, page cache %s, shmem/tmpfs %s at the highest sample).",
+			rep.OOMKills, mib(rep.LimitBytes), mib(rep.AtPeak.Anon), mib(rep.AtPeak.File), mib(rep.AtPeak.Shmem))
+		for _, v := range rep.Victims {
+			who := "a child process"
+			if v.MainProcess {
+				who = "the main process"
+			}
+			fmt.Fprintf(&b, " Victim: %s %s (pid %d, anon-rss %s, shmem-rss %s; %s).", who, v.Name, v.PID, mib(v.AnonRSSBytes), mib(v.ShmemBytes), v.Scope)
+		}
+		if rep.Signal == "" && rep.ExitCode != 137 {
+			fmt.Fprintf(&b, " The command itself exited with code %d: a process it started was the one killed.", rep.ExitCode)
+		}
+		if rep.AtPeak.Shmem > rep.AtPeak.Anon {
+			b.WriteString(" Most of the charge was shmem/tmpfs: files in a memory-backed folder count against the limit and cannot be reclaimed.")
+		}
+	case rep.RuntimeOutOfMemory != "":
+		fmt.Fprintf(&b, "No kernel kill: the runtime ran out of its own heap first (%s) and exited with code %d. Its heap limit is below the memory limit, so it fails with an out-of-memory error, not an OOM kill; the peak charge was %s.",
+			rep.RuntimeOutOfMemory, rep.ExitCode, mib(rep.PeakBytes))
+	case rep.LimitBytes > 0:
+		fmt.Fprintf(&b, "It ran under the %s limit without an OOM kill; the peak charge was %s (%s of the limit).", mib(rep.LimitBytes), mib(rep.PeakBytes), pct(rep.PeakBytes, rep.LimitBytes))
+	default:
+		fmt.Fprintf(&b, "The peak charge was %s (anon %s, page cache %s, shmem/tmpfs %s at the highest sample), the average %s.", mib(rep.PeakBytes), mib(rep.AtPeak.Anon), mib(rep.AtPeak.File), mib(rep.AtPeak.Shmem), mib(rep.AverageBytes))
+	}
+	fmt.Fprintf(&b, " From this run: request %s, limit %s (1.5x the peak); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes))
+	return b.String()
+}
+
+// Human prints a measured size for people: 19.9Mi, 1.2Gi.
+func Human(b int64) string {
+	switch {
+	case b <= 0:
+		return "0"
+	case b >= 10<<30:
+		return fmt.Sprintf("%.1fGi", float64(b)/(1<<30))
+	default:
+		return fmt.Sprintf("%.1fMi", float64(b)/(1<<20))
+	}
+}
+
+func mib(b int64) string { return Human(b) }
+
+func pct(a, b int64) string {
+	if b <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(a)/float64(b))
+}
+
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if t.buf.Len() > 64<<10 {
+		rest := t.buf.Bytes()[t.buf.Len()-64<<10:]
+		t.buf = *bytes.NewBuffer(append([]byte(nil), rest...))
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]byte(nil), t.buf.Bytes()...)
+}

@@ -1,0 +1,281 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+)
+
+// The test binary doubles as the Go allocator: with OOMDOCTOR_ALLOC_MIB set
+// it allocates that many MiB, touching every page, holds them a moment and
+// exits 0.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
+		n, _ := strconv.Atoi(v)
+		keep := make([][]byte, 0, n)
+		for i := 0; i < n; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		time.Sleep(300 * time.Millisecond)
+		fmt.Println("allocated", len(keep), "MiB")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func hierarchy(t *testing.T) cgroup.Hierarchy {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("profile tests need root: they create memory cgroups (run them as root, as make test does)")
+	}
+	h, err := cgroup.Detect("/", cgroup.RealStatFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func run(t *testing.T, argv []string, o Options) *Report {
+	t.Helper()
+	o.Hierarchy = hierarchy(t)
+	o.Kmsg = "/dev/kmsg"
+	o.Interval = 20 * time.Millisecond
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, argv, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rep.Cgroup); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s left behind (%v)", rep.Cgroup, err)
+	}
+	return rep
+}
+
+func allocator(mib int) []string {
+	return []string{"/usr/bin/env", fmt.Sprintf("OOMDOCTOR_ALLOC_MIB=%d", mib), os.Args[0], "-test.run=^$"}
+}
+
+func TestGoAllocatorWithoutLimit(t *testing.T) {
+	rep := run(t, allocator(48), Options{})
+	if rep.KilledByKernel || rep.ExitCode != 0 {
+		t.Fatalf("exit %d, killed %v", rep.ExitCode, rep.KilledByKernel)
+	}
+	if rep.PeakBytes < 48<<20 || rep.PeakBytes > 160<<20 {
+		t.Errorf("peak %s, want a little above 48Mi", Human(rep.PeakBytes))
+	}
+	if rep.AtPeak.Anon < 40<<20 {
+		t.Errorf("anon at peak %s, want most of the 48Mi", Human(rep.AtPeak.Anon))
+	}
+	if len(rep.Timeline) < 5 {
+		t.Errorf("only %d samples over %dms", len(rep.Timeline), rep.DurationMs)
+	}
+	if rep.RecommendedLimitBytes < rep.PeakBytes*3/2 || rep.RecommendedLimitBytes > rep.PeakBytes*3/2+(1<<20) {
+		t.Errorf("limit %d for peak %d, want 1.5x rounded up to MiB", rep.RecommendedLimitBytes, rep.PeakBytes)
+	}
+	if rep.RecommendedRequestBytes <= 0 || rep.RecommendedRequestBytes > rep.RecommendedLimitBytes {
+		t.Errorf("request %d, limit %d", rep.RecommendedRequestBytes, rep.RecommendedLimitBytes)
+	}
+	if !strings.Contains(rep.Explanation, "The peak charge was "+Human(rep.PeakBytes)) {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
+func TestGoAllocatorKilledUnderLimit(t *testing.T) {
+	rep := run(t, allocator(400), Options{Limit: 64 << 20})
+	if !rep.KilledByKernel || rep.OOMKills != 1 {
+		t.Fatalf("killed %v (%d kills), exit %d", rep.KilledByKernel, rep.OOMKills, rep.ExitCode)
+	}
+	if rep.Signal != "killed" || rep.ExitCode != 137 {
+		t.Errorf("signal %q exit %d, want SIGKILL and 137", rep.Signal, rep.ExitCode)
+	}
+	if rep.PeakBytes < 60<<20 || rep.PeakBytes > 64<<20+64<<10 {
+		t.Errorf("peak %s, want the 64Mi limit", Human(rep.PeakBytes))
+	}
+	if len(rep.Victims) != 1 {
+		t.Fatalf("victims %+v, want the allocator", rep.Victims)
+	}
+	v := rep.Victims[0]
+	if !v.MainProcess || v.Scope != "own limit" || v.AnonRSSBytes < 40<<20 {
+		t.Errorf("victim %+v, want the main process, own limit, most of 64Mi anon", v)
+	}
+	if !strings.Contains(rep.Explanation, "OOM killer killed 1 process") || !strings.Contains(rep.Explanation, "the main process") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
+// A child is killed and PID 1 lives on: the exit code is 0, the kill is
+// still reported, and the victim is not the main process.
+func TestChildKilledMainSurvives(t *testing.T) {
+	child := strings.Join(allocator(400), " ")
+	rep := run(t, []string{"/bin/sh", "-c", child + "; echo child gone; exit 0"}, Options{Limit: 64 << 20})
+	if !rep.KilledByKernel || rep.ExitCode != 0 || rep.Signal != "" {
+		t.Fatalf("killed %v, exit %d %q", rep.KilledByKernel, rep.ExitCode, rep.Signal)
+	}
+	if len(rep.Victims) != 1 || rep.Victims[0].MainProcess {
+		t.Fatalf("victims %+v, want one child", rep.Victims)
+	}
+	if !strings.Contains(rep.Explanation, "a process it started was the one killed") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
+// Files in tmpfs are charged to the cgroup as shmem and cannot be
+// reclaimed: the writer is killed and the report says why.
+func TestTmpfsWriterKilled(t *testing.T) {
+	hierarchy(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256m"); err != nil {
+		t.Fatalf("mounting a tmpfs: %v", err)
+	}
+	defer func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Error(err)
+		}
+	}()
+	rep := run(t, []string{"/bin/dd", "if=/dev/zero", "of=" + filepath.Join(dir, "fill"), "bs=1M", "count=200"}, Options{Limit: 48 << 20})
+	if !rep.KilledByKernel {
+		t.Fatalf("not killed: exit %d, peak %s", rep.ExitCode, Human(rep.PeakBytes))
+	}
+	if rep.AtPeak.Shmem < 24<<20 || rep.AtPeak.Shmem < rep.AtPeak.Anon {
+		t.Errorf("at peak %+v, want mostly shmem", rep.AtPeak)
+	}
+	if !strings.Contains(rep.Explanation, "memory-backed folder") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
+func javaClass(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("javac"); err != nil {
+		t.Fatal("javac is missing: make deps installs openjdk-17-jdk-headless")
+	}
+	dir := t.TempDir()
+	src := `import java.util.ArrayList;
+public class Hog {
+    public static void main(String[] a) {
+        ArrayList<byte[]> keep = new ArrayList<>();
+        for (int n = 0; n < 2048; n++) {
+            byte[] b = new byte[1 << 20];
+            for (int i = 0; i < b.length; i += 4096) b[i] = 1;
+            keep.add(b);
+        }
+        System.out.println(keep.size());
+    }
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "Hog.java"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("javac", "-d", dir, filepath.Join(dir, "Hog.java")).CombinedOutput(); err != nil {
+		t.Fatalf("javac: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// The JVM's heap above the limit: the kernel kills it. Below: the JVM
+// throws OutOfMemoryError and exits 1, which is not an OOM kill.
+func TestJVMHeapAboveVersusBelowLimit(t *testing.T) {
+	cp := javaClass(t)
+	above := run(t, []string{"java", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-cp", cp, "Hog"}, Options{Limit: 256 << 20})
+	if !above.KilledByKernel || above.ExitCode != 137 || above.RuntimeOutOfMemory != "" {
+		t.Errorf("-Xmx512m under 256Mi: killed %v, exit %d, runtime OOM %q; want a kernel kill", above.KilledByKernel, above.ExitCode, above.RuntimeOutOfMemory)
+	}
+	if len(above.Victims) == 0 || above.Victims[0].Name != "java" {
+		t.Errorf("victims %+v, want java", above.Victims)
+	}
+	below := run(t, []string{"java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-cp", cp, "Hog"}, Options{Limit: 256 << 20})
+	if below.KilledByKernel || below.ExitCode != 1 {
+		t.Errorf("-Xmx128m under 256Mi: killed %v, exit %d; want exit 1 without a kill", below.KilledByKernel, below.ExitCode)
+	}
+	if !strings.HasPrefix(below.RuntimeOutOfMemory, "java.lang.OutOfMemoryError") {
+		t.Errorf("runtime OOM %q", below.RuntimeOutOfMemory)
+	}
+	if !strings.Contains(below.Explanation, "not an OOM kill") {
+		t.Errorf("explanation: %s", below.Explanation)
+	}
+	if below.PeakBytes >= 256<<20 {
+		t.Errorf("peak %s reached the limit without a kill", Human(below.PeakBytes))
+	}
+}
+
+// The load generator runs beside the command, outside its cgroup, and is
+// stopped when the command ends.
+func TestLoadGeneratorRunsAndStops(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "load")
+	load := fmt.Sprintf("echo $$ > %s; while :; do sleep 0.05; done", mark)
+	rep := run(t, allocator(16), Options{Load: load})
+	if rep.ExitCode != 0 {
+		t.Fatalf("exit %d", rep.ExitCode)
+	}
+	b, err := os.ReadFile(mark)
+	if err != nil {
+		t.Fatalf("the load generator never ran: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if pid <= 0 {
+		t.Fatalf("pid %q", b)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for unix.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			t.Fatalf("load generator %d still runs after the command ended", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Its memory is not the command's: 16Mi of allocation, not more than
+	// the runtime on top.
+	if rep.PeakBytes > 120<<20 {
+		t.Errorf("peak %s", Human(rep.PeakBytes))
+	}
+}
+
+// Cancelling (Ctrl-C) kills everything in the cgroup and removes it.
+func TestCancelRemovesCgroup(t *testing.T) {
+	h := hierarchy(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	_, err := Run(ctx, []string{"/bin/sh", "-c", "sleep 60 & sleep 60"}, Options{Hierarchy: h, Stdout: io.Discard, Stderr: io.Discard})
+	if err != context.Canceled {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(h.Dir, fmt.Sprintf("oomdoctor-profile-%d-*", os.Getpid())))
+	if len(left) != 0 {
+		t.Errorf("cgroups left: %v", left)
+	}
+}
+
+func TestRuntimeOOMMessages(t *testing.T) {
+	for in, want := range map[string]string{
+		"Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n\tat Hog.main": "java.lang.OutOfMemoryError: Java heap space",
+		"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory":       "JavaScript heap out of memory",
+		"fatal error: runtime: out of memory\n\nruntime stack:":                                   "fatal error: runtime: out of memory",
+		"Killed": "",
+	} {
+		if got := runtimeOOM([]byte(in)); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
