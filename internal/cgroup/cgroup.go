@@ -328,5 +328,3 @@ func (g *Group) Command(name string, args ...string) *exec.Cmd {
 	script := `echo $$ > "$1/cgroup.procs" && shift && exec "$@"`
 	return exec.Command("/bin/sh", append([]string{"-c", script, "sh", g.Dir(), name}, args...)...)
 }
-
-func timeNow() time.Time { return time.Now() }

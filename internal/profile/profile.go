@@ -184,7 +184,6 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 
-	var waitErr error
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	sample := func() {
@@ -199,13 +198,13 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 loop:
 	for {
 		select {
-		case waitErr = <-done:
+		case <-done:
 			break loop
 		case <-tick.C:
 			sample()
 		case <-ctx.Done():
 			killAll(g)
-			waitErr = <-done
+			<-done
 			if load != nil {
 				_ = syscall.Kill(-load.Process.Pid, syscall.SIGKILL)
 				_ = load.Wait()
@@ -231,7 +230,6 @@ loop:
 		rep.Signal = ws.Signal().String()
 		rep.ExitCode = 128 + int(ws.Signal())
 	}
-	_ = waitErr
 	if rep.KilledByKernel && klog != nil {
 		// The kernel writes its report as it kills; give it a moment.
 		deadline := time.Now().Add(500 * time.Millisecond)
