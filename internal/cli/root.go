@@ -41,6 +41,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		NewLintCommand(streams),
 		NewFixCommand(flags, streams),
 		NewProfileCommand(streams),
+		NewAlertsCommand(flags, streams),
 		NewVersionCommand(streams),
 	)
 	return root
