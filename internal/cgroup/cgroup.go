@@ -60,6 +60,32 @@ func RealStatFS(path string) (int64, error) {
 	return int64(st.Type), nil
 }
 
+// FSVersion tells the cgroup version of root's /sys/fs/cgroup by its
+// filesystem magic alone: 2 for cgroup2, 1 for a tmpfs of v1 controllers.
+func FSVersion(root string, statfs StatFS) (Version, error) {
+	base := filepath.Join(root, "sys", "fs", "cgroup")
+	magic, err := statfs(base)
+	if err != nil {
+		return 0, fmt.Errorf("no cgroup filesystem at %s: %w", base, err)
+	}
+	switch magic {
+	case cgroup2Magic:
+		return V2, nil
+	case tmpfsMagic:
+		return V1, nil
+	}
+	return 0, fmt.Errorf("%s is neither cgroup v2 nor a cgroup v1 tmpfs (filesystem magic %#x)", base, magic)
+}
+
+// IsCgroup2 tells whether a filesystem magic is cgroup2's.
+func IsCgroup2(magic int64) bool { return magic == cgroup2Magic }
+
+// Magic numbers for tests that fake statfs.
+const (
+	MagicCgroup2 = cgroup2Magic
+	MagicTmpfs   = tmpfsMagic
+)
+
 // Detect finds the memory hierarchy under root ("/" on a machine): cgroup v2
 // when /sys/fs/cgroup is a cgroup2 filesystem with the memory controller,
 // v1 when it is a tmpfs of per-controller mounts with memory among them.

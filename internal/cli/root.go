@@ -42,6 +42,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		NewFixCommand(flags, streams),
 		NewProfileCommand(streams),
 		NewAlertsCommand(flags, streams),
+		newNodeCommand(flags, streams, now),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -78,3 +78,10 @@ type Source interface {
 	// Objects without a controller are absent from the map.
 	ControllerOwners(ctx context.Context, kind OwnerKind, namespace string) (map[ObjectKey]metav1.OwnerReference, error)
 }
+
+// NodeSource reads nodes. Both a live cluster and a snapshot have them; it
+// is apart from Source because scan does not need it.
+type NodeSource interface {
+	// Nodes calls fn for every node.
+	Nodes(ctx context.Context, fn func(*corev1.Node) error) error
+}

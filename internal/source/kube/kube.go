@@ -110,6 +110,16 @@ func (s *Source) Pods(ctx context.Context, scope source.Scope, fn func(*corev1.P
 	})
 }
 
+// Nodes implements source.NodeSource.
+func (s *Source) Nodes(ctx context.Context, fn func(*corev1.Node) error) error {
+	nodes := s.client.CoreV1().Nodes()
+	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return nodes.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*corev1.Node))
+	})
+}
+
 // Events implements source.Source; the filter becomes a field selector.
 func (s *Source) Events(ctx context.Context, filter source.EventFilter, fn func(*corev1.Event) error) error {
 	set := fields.Set{}

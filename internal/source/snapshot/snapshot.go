@@ -249,6 +249,16 @@ func (s *Snapshot) Pods(_ context.Context, scope source.Scope, fn func(*corev1.P
 	return nil
 }
 
+// Nodes implements source.NodeSource.
+func (s *Snapshot) Nodes(_ context.Context, fn func(*corev1.Node) error) error {
+	for i := range s.Objects.Nodes {
+		if err := fn(&s.Objects.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Events implements source.Source.
 func (s *Snapshot) Events(_ context.Context, filter source.EventFilter, fn func(*corev1.Event) error) error {
 	for i := range s.Objects.Events {
