@@ -157,6 +157,23 @@ func (g *Group) Dir() string { return filepath.Join(g.H.Dir, g.Path) }
 
 func (g *Group) file(name string) string { return filepath.Join(g.Dir(), name) }
 
+// File is the path of one of the cgroup's files.
+func (g *Group) File(name string) string { return g.file(name) }
+
+// Events reads the OOM counters: memory.oom_control (v1: oom_kill,
+// under_oom) or memory.events (v2: oom, oom_kill, max, high, ...).
+func (g *Group) Events() (map[string]int64, error) {
+	name := "memory.oom_control"
+	if g.H.Version == V2 {
+		name = "memory.events"
+	}
+	data, err := os.ReadFile(g.file(name))
+	if err != nil {
+		return nil, err
+	}
+	return ParseKeyed(data), nil
+}
+
 func (g *Group) readInt(name string) (int64, error) {
 	data, err := os.ReadFile(g.file(name))
 	if err != nil {

@@ -72,6 +72,20 @@ func (g *Group) newNotifier() (*Notifier, error) {
 	return n, nil
 }
 
+// OOMEventFD registers a v1 cgroup for OOM notifications and returns the
+// eventfd that becomes readable on each (and on the cgroup's removal), for
+// callers that poll many cgroups at once. release closes both descriptors.
+func (g *Group) OOMEventFD() (efd int, release func(), err error) {
+	if g.H.Version != V1 {
+		return -1, nil, fmt.Errorf("OOM eventfds are cgroup v1's; on v2 watch %s with inotify", g.File("memory.events"))
+	}
+	n, err := g.newNotifier()
+	if err != nil {
+		return -1, nil, err
+	}
+	return n.fd, func() { unix.Close(n.fd); unix.Close(n.oomFd) }, nil
+}
+
 // ErrClosed is returned by Wait after Close.
 var ErrClosed = errors.New("notifier closed")
 

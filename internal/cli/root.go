@@ -43,6 +43,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		NewProfileCommand(streams),
 		NewAlertsCommand(flags, streams),
 		newNodeCommand(flags, streams, now),
+		NewAgentCommand(flags, streams),
 		NewVersionCommand(streams),
 	)
 	return root

@@ -1,0 +1,468 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+	"github.com/oomdoctor/oomdoctor/internal/podcgroup"
+)
+
+// Config says what the agent watches and where kills go.
+type Config struct {
+	// Node is this node's name, for metrics, Events and the pod watch.
+	Node string
+	// Hierarchy is the memory cgroup hierarchy (cgroup.Detect under the
+	// host's root).
+	Hierarchy cgroup.Hierarchy
+	// KubeletCgroupRoot is the kubelet's --cgroup-root ("/" by default):
+	// kubepods (or kubepods.slice) is looked for under it.
+	KubeletCgroupRoot string
+	// Proc is the host's /proc (the agent needs the host's PID namespace
+	// to tell a container's main process).
+	Proc string
+	// Kmsg is the kernel log ("" to run on counters alone: no victim
+	// names, sizes or scopes).
+	Kmsg string
+	// Pods finds pods by UID.
+	Pods PodIndex
+	// Sinks get every kill.
+	Sinks []Sink
+	// MatchWait is how long a kill counted by a cgroup waits for its
+	// kernel report before it is told without one.
+	MatchWait time.Duration
+	// ResolveWait is how long a kill waits for its pod or container to
+	// appear in Pods (a container that just started).
+	ResolveWait time.Duration
+	// Rescan is how often the whole tree is walked again, besides the
+	// inotify watches that see new cgroups at once.
+	Rescan time.Duration
+	// Warn receives problems that do not stop the agent.
+	Warn func(string)
+}
+
+// Agent watches for OOM kills; see the package doc.
+type Agent struct {
+	cfg Config
+	w   *watcher
+
+	pending map[string][]pendingKill // counted kills waiting for their kernel report
+	debt    map[string]int           // kills told without a report whose report may still come
+	do      chan func()
+	done    chan struct{}
+
+	ready    atomic.Bool
+	watching atomic.Int64
+	lost     atomic.Int64
+	kills    atomic.Int64
+}
+
+type pendingKill struct {
+	c      *watched
+	ownOOM bool
+	at     time.Time
+}
+
+// retries are the delays after a notification at which the counters are
+// read again when they have not moved yet: a v1 eventfd fires as the OOM
+// begins, before the kill.
+var retries = []time.Duration{time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond}
+
+// New checks the config.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Pods == nil {
+		cfg.Pods = StaticPods{}
+	}
+	if cfg.Proc == "" {
+		cfg.Proc = "/proc"
+	}
+	if cfg.KubeletCgroupRoot == "" {
+		cfg.KubeletCgroupRoot = "/"
+	}
+	if cfg.MatchWait == 0 {
+		cfg.MatchWait = 100 * time.Millisecond
+	}
+	if cfg.ResolveWait == 0 {
+		cfg.ResolveWait = 3 * time.Second
+	}
+	if cfg.Rescan == 0 {
+		cfg.Rescan = 30 * time.Second
+	}
+	if cfg.Warn == nil {
+		cfg.Warn = func(string) {}
+	}
+	if cfg.Hierarchy.Dir == "" {
+		return nil, errors.New("no memory cgroup hierarchy")
+	}
+	return &Agent{cfg: cfg, pending: map[string][]pendingKill{}, debt: map[string]int{}, do: make(chan func(), 256), done: make(chan struct{})}, nil
+}
+
+// Ready tells whether the agent watches (for /readyz).
+func (a *Agent) Ready() bool { return a.ready.Load() }
+
+// Watching is the number of container cgroups watched.
+func (a *Agent) Watching() int64 { return a.watching.Load() }
+
+// KmsgLost counts the times the kernel log overwrote records before the
+// agent read them.
+func (a *Agent) KmsgLost() int64 { return a.lost.Load() }
+
+// Kills counts the kills told.
+func (a *Agent) Kills() int64 { return a.kills.Load() }
+
+// Run watches until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	w, err := newWatcher(a.cfg.Hierarchy, a.cfg.KubeletCgroupRoot, a.cfg.Proc, a.cfg.Warn)
+	if err != nil {
+		return err
+	}
+	a.w = w
+	go w.poll()
+	defer close(a.done)
+	defer func() {
+		w.stop()
+		for range w.events {
+		}
+		w.close()
+	}()
+
+	reports := make(chan *kmsg.Report, 64)
+	if a.cfg.Kmsg != "" {
+		klog, err := kmsg.Open(a.cfg.Kmsg, true)
+		if err != nil {
+			return err
+		}
+		defer klog.Close()
+		go a.readKmsg(klog, reports)
+	} else {
+		a.cfg.MatchWait = 0
+	}
+
+	for _, c := range w.scan() {
+		a.started(c)
+	}
+	a.watching.Store(int64(len(w.byPath)))
+	a.ready.Store(true)
+	rescan := time.NewTicker(a.cfg.Rescan)
+	defer rescan.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch, ok := <-w.events:
+			if !ok {
+				return errors.New("the cgroup watch stopped")
+			}
+			a.handle(batch)
+		case r := <-reports:
+			a.report(r)
+		case f := <-a.do:
+			f()
+		case <-rescan.C:
+			for _, c := range w.scan() {
+				a.started(c)
+			}
+			for _, c := range w.byPath {
+				if _, err := os.Stat(c.g.Dir()); err != nil {
+					a.gone(c)
+				} else if c.mainPID == 0 || !a.alive(c.mainPID) {
+					c.mainPID = w.mainPID(c)
+				}
+			}
+		}
+		a.watching.Store(int64(len(w.byPath)))
+	}
+}
+
+// after runs f in the agent's loop after d.
+func (a *Agent) after(d time.Duration, f func()) {
+	time.AfterFunc(d, func() {
+		select {
+		case a.do <- f:
+		case <-a.done:
+		}
+	})
+}
+
+func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- *kmsg.Report) {
+	var asm kmsg.Assembler
+	for {
+		rec, err := klog.Next()
+		if errors.Is(err, kmsg.ErrOverwritten) {
+			a.lost.Add(1)
+			a.cfg.Warn("the kernel log overwrote records before they were read; kills are still counted from the cgroups")
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if r, ok := asm.Add(rec); ok {
+			out <- r
+		}
+	}
+}
+
+// started looks after a newly watched cgroup: its main process may not
+// have started yet.
+func (a *Agent) started(c *watched) {
+	if c.mainPID != 0 {
+		return
+	}
+	for _, d := range []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second} {
+		a.after(d, func() {
+			if !c.gone && c.mainPID == 0 {
+				c.mainPID = a.w.mainPID(c)
+			}
+		})
+	}
+}
+
+func (a *Agent) alive(pid int) bool {
+	_, err := os.Stat(filepath.Join(a.cfg.Proc, strconv.Itoa(pid)))
+	return err == nil
+}
+
+func (a *Agent) handle(batch []event) {
+	w := a.w
+	for _, e := range batch {
+		if e.efd >= 0 {
+			c := w.byEfd[e.efd]
+			if c == nil {
+				continue
+			}
+			if _, err := os.Stat(c.g.Dir()); err != nil {
+				a.gone(c)
+				continue
+			}
+			// The eventfd fires as the OOM begins: the main process is
+			// still there to be seen.
+			if m := w.mainPID(c); m != 0 {
+				c.mainPID = m
+			}
+			a.observe(c, 0)
+			continue
+		}
+		if e.mask&unix.IN_Q_OVERFLOW != 0 {
+			for _, c := range w.scan() {
+				a.started(c)
+			}
+			continue
+		}
+		if c := w.files[e.wd]; c != nil {
+			if e.mask&unix.IN_IGNORED != 0 {
+				a.gone(c)
+			} else {
+				a.observe(c, 0)
+			}
+			continue
+		}
+		dir, ok := w.dirs[e.wd]
+		if !ok {
+			continue
+		}
+		switch {
+		case e.mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 && e.mask&unix.IN_ISDIR != 0:
+			for _, c := range w.walk(filepath.Join(dir, e.name)) {
+				a.started(c)
+			}
+		case e.mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0 && e.mask&unix.IN_ISDIR != 0:
+			for _, c := range w.removed(filepath.Join(dir, e.name)) {
+				a.flush(c)
+			}
+		case e.mask&unix.IN_IGNORED != 0:
+			for _, c := range w.removed(dir) {
+				a.flush(c)
+			}
+		}
+	}
+}
+
+// gone stops watching a removed cgroup and tells its pending kills.
+func (a *Agent) gone(c *watched) {
+	a.w.unwatch(c)
+	a.flush(c)
+}
+
+func (a *Agent) flush(c *watched) {
+	for _, p := range a.pending[c.path] {
+		a.tell(a.counterOnly(p))
+	}
+	delete(a.pending, c.path)
+	delete(a.debt, c.path)
+}
+
+// observe reads a cgroup's counters after a notification; while they have
+// not moved, it reads them again a little later.
+func (a *Agent) observe(c *watched, attempt int) {
+	if c.gone {
+		return
+	}
+	kills, ownOOM, err := a.w.read(c)
+	if err != nil {
+		return
+	}
+	for i := int64(0); i < kills; i++ {
+		a.counted(c, ownOOM)
+	}
+	if kills == 0 && attempt < len(retries) {
+		a.after(retries[attempt], func() { a.observe(c, attempt+1) })
+	}
+}
+
+// counted takes a kill a cgroup counted: it waits for its kernel report.
+func (a *Agent) counted(c *watched, ownOOM bool) {
+	p := pendingKill{c: c, ownOOM: ownOOM, at: time.Now()}
+	if a.cfg.MatchWait <= 0 {
+		a.tell(a.counterOnly(p))
+		return
+	}
+	a.pending[c.path] = append(a.pending[c.path], p)
+	a.after(a.cfg.MatchWait, func() {
+		q := a.pending[c.path]
+		if len(q) == 0 || q[0].at != p.at {
+			return // matched, or flushed
+		}
+		a.pending[c.path] = q[1:]
+		a.debt[c.path]++
+		a.tell(a.counterOnly(p))
+	})
+}
+
+// report takes a kernel OOM report.
+func (a *Agent) report(r *kmsg.Report) {
+	path := r.TaskMemcg
+	ref := podcgroup.Parse(path)
+	c := a.w.byPath[path]
+	if c == nil && ref.Level == podcgroup.Container {
+		c = a.w.byPath[ref.ContainerPath] // a cgroup nested in the container's
+	}
+	if c == nil {
+		if ref.Level == podcgroup.Outside && r.Scope != kmsg.ScopeSystem {
+			return // a cgroup that is not the kubelet's: not a pod's kill
+		}
+		a.tell(a.merge(nil, false, r))
+		return
+	}
+	if q := a.pending[c.path]; len(q) > 0 {
+		a.pending[c.path] = q[1:]
+		a.tell(a.merge(c, q[0].ownOOM, r))
+		return
+	}
+	// The counter moved before the report was printed: read it now.
+	kills, ownOOM, err := a.w.read(c)
+	switch {
+	case err == nil && kills > 0:
+		a.tell(a.merge(c, ownOOM, r))
+		for i := int64(1); i < kills; i++ {
+			a.counted(c, ownOOM)
+		}
+	case a.debt[c.path] > 0:
+		a.debt[c.path]-- // told already, from the counter, without the report
+	default:
+		// Counted before the agent watched the cgroup, or not counted
+		// at all: the report is the kill.
+		a.tell(a.merge(c, false, r))
+	}
+}
+
+func (a *Agent) counterOnly(p pendingKill) *Kill {
+	k := &Kill{At: time.Now(), Cgroup: p.c.path, Node: a.cfg.Node, Scope: "unknown", MainProcess: "unknown", FromCounter: true}
+	if p.ownOOM {
+		k.Scope = "container"
+	}
+	return k
+}
+
+func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report) *Kill {
+	k := &Kill{At: time.Now(), KernelSince: r.Since, Cgroup: r.TaskMemcg, Node: a.cfg.Node, FromKernelLog: true, FromCounter: c != nil,
+		VictimPID: r.Victim.PID, VictimName: r.Victim.Name, AnonRSSBytes: r.Victim.AnonRSS, FileRSSBytes: r.Victim.FileRSS, ShmemBytes: r.Victim.ShmemRSS,
+		LimitBytes: r.Limit, UsageBytes: r.Usage, MainProcess: "unknown"}
+	if c != nil {
+		k.Cgroup = c.path
+	}
+	st := r.Stats
+	k.AnonBytes = first(st, "anon", "total_rss", "rss")
+	k.FileBytes = first(st, "file", "total_cache", "cache")
+	k.ShmemStat = first(st, "shmem", "total_shmem")
+	k.KernelBytes = first(st, "kernel")
+	ref := podcgroup.Parse(k.Cgroup)
+	switch {
+	case r.Scope == kmsg.ScopeSystem:
+		k.Scope = "system"
+	case r.OOMMemcg != "":
+		k.Scope = podcgroup.Scope(r.OOMMemcg, ref)
+	case ownOOM:
+		k.Scope = "container"
+	default:
+		k.Scope = "unknown"
+	}
+	if c != nil && r.Victim.PID > 0 {
+		main := c.mainPID
+		if main == 0 || main != r.Victim.PID && !a.alive(main) {
+			main = a.w.mainPID(c)
+		}
+		switch {
+		case main == 0:
+			k.MainProcess = "true" // nothing left in the container
+		default:
+			k.MainProcess = strconv.FormatBool(main == r.Victim.PID)
+		}
+	}
+	return k
+}
+
+func first(m map[string]int64, keys ...string) int64 {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return v
+		}
+	}
+	return 0
+}
+
+// tell finds the kill's pod and container, waiting a little for a pod or
+// container the agent has not seen yet, and hands it to the sinks.
+func (a *Agent) tell(k *Kill) {
+	a.resolve(k, time.Now())
+}
+
+func (a *Agent) resolve(k *Kill, since time.Time) {
+	ref := podcgroup.Parse(k.Cgroup)
+	k.PodUID, k.ContainerID = ref.PodUID, ref.ContainerID
+	if ref.PodUID != "" {
+		if p := a.cfg.Pods.Lookup(ref.PodUID); p != nil {
+			k.Namespace, k.Pod = p.Namespace, p.Name
+			if name, ok := p.Containers[ref.ContainerID]; ok || ref.ContainerID == "" {
+				k.Container = name
+			} else if time.Since(since) < a.cfg.ResolveWait {
+				a.after(100*time.Millisecond, func() { a.resolve(k, since) })
+				return
+			}
+		} else if time.Since(since) < a.cfg.ResolveWait {
+			a.after(100*time.Millisecond, func() { a.resolve(k, since) })
+			return
+		}
+	}
+	a.kills.Add(1)
+	for _, s := range a.cfg.Sinks {
+		s.Kill(k)
+	}
+}
+
+// String describes a kill for logs.
+func (k *Kill) String() string {
+	who := k.Cgroup
+	if k.Pod != "" {
+		who = fmt.Sprintf("%s/%s container %q", k.Namespace, k.Pod, k.Container)
+	}
+	return fmt.Sprintf("OOM kill of %s (pid %d) in %s, scope %s, main process %s", k.VictimName, k.VictimPID, who, k.Scope, k.MainProcess)
+}

@@ -1,0 +1,338 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+)
+
+// The test binary doubles as the allocator: with OOMDOCTOR_ALLOC_MIB it
+// allocates that many MiB, touching every page.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
+		n, _ := strconv.Atoi(v)
+		keep := make([][]byte, 0, n)
+		for i := 0; i < n; i++ {
+			b := make([]byte, 1<<20)
+			for j := 0; j < len(b); j += 4096 {
+				b[j] = 1
+			}
+			keep = append(keep, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+		fmt.Println(len(keep))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// tree is a kubelet-like cgroup tree (cgroupfs driver) under a cgroup root
+// of its own, removed at the end.
+type tree struct {
+	t    *testing.T
+	h    cgroup.Hierarchy
+	root string // the kubelet's --cgroup-root
+	made []*cgroup.Group
+}
+
+func newTree(t *testing.T) *tree {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("the agent tests need root: they make memory cgroups and read /dev/kmsg (run them as root, as make test does)")
+	}
+	h, err := cgroup.Detect("/", cgroup.RealStatFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &tree{t: t, h: h, root: fmt.Sprintf("/oomdoctor-agent-test-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)}
+	tr.mk("")
+	tr.mk("/kubepods")
+	tr.mk("/kubepods/burstable")
+	tr.mk("/kubepods/besteffort")
+	t.Cleanup(tr.cleanup)
+	return tr
+}
+
+func (tr *tree) mk(rel string) *cgroup.Group {
+	tr.t.Helper()
+	g, err := tr.h.Create(tr.root + rel)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	tr.made = append(tr.made, g)
+	return g
+}
+
+func (tr *tree) cleanup() {
+	for i := len(tr.made) - 1; i >= 0; i-- {
+		if err := tr.made[i].Remove(); err != nil && !os.IsNotExist(err) {
+			tr.t.Errorf("removing %s: %v", tr.made[i].Path, err)
+		}
+	}
+}
+
+func podUID(n int) string { return fmt.Sprintf("0a1b2c3d-0000-4000-8000-%012d", n) }
+func containerID(n int) string {
+	return strings.Repeat("c", 56) + fmt.Sprintf("%08d", n)
+}
+
+// run starts the agent on the tree; kills arrive on the returned channel.
+func (tr *tree) run(pods StaticPods, kmsgPath string) (<-chan *Kill, *Agent) {
+	tr.t.Helper()
+	kills := make(chan *Kill, 100)
+	a, err := New(Config{Node: "node-1", Hierarchy: tr.h, KubeletCgroupRoot: tr.root, Kmsg: kmsgPath, Pods: pods,
+		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, ResolveWait: 200 * time.Millisecond,
+		Warn: func(s string) { tr.t.Log("agent: " + s) }})
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Run(ctx); err != nil {
+			tr.t.Error(err)
+		}
+	}()
+	tr.t.Cleanup(func() { cancel(); wg.Wait() })
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.Ready() {
+		if time.Now().After(deadline) {
+			tr.t.Fatal("the agent did not get ready")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return kills, a
+}
+
+func allocator(mib int) []string {
+	return []string{"/usr/bin/env", fmt.Sprintf("OOMDOCTOR_ALLOC_MIB=%d", mib), os.Args[0], "-test.run=^$"}
+}
+
+// start runs argv in the cgroup and returns when it has ended.
+func start(t *testing.T, g *cgroup.Group, argv ...string) *exec.Cmd {
+	t.Helper()
+	cmd := g.Command(argv[0], argv[1:]...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return cmd
+}
+
+func waitKill(t *testing.T, kills <-chan *Kill) *Kill {
+	t.Helper()
+	select {
+	case k := <-kills:
+		return k
+	case <-time.After(5 * time.Second):
+		t.Fatal("no kill reported within 5s")
+	}
+	return nil
+}
+
+func noMoreKills(t *testing.T, kills <-chan *Kill) {
+	t.Helper()
+	select {
+	case k := <-kills:
+		t.Errorf("an extra kill was reported: %+v", k)
+	case <-time.After(400 * time.Millisecond):
+	}
+}
+
+// Real kills in cgroups laid out like the kubelet's, one per QoS class and
+// scope: the container's own limit (Guaranteed), a child process while PID 1
+// lives (Burstable), the pod's limit, and the node's allocatable
+// (kubepods) with a BestEffort pod under its own (absent) limit.
+func TestRealKillsInAKubeletTree(t *testing.T) {
+	tr := newTree(t)
+	pods := StaticPods{}
+	for i, name := range []string{"guaranteed", "burstable", "podlimit", "besteffort"} {
+		pods[podUID(i)] = &PodInfo{Namespace: "shop", Name: name, UID: podUID(i), Containers: map[string]string{containerID(i): "app"}}
+	}
+	g := tr.mk("/kubepods/pod" + podUID(0))
+	gc := tr.mk("/kubepods/pod" + podUID(0) + "/" + containerID(0))
+	b := tr.mk("/kubepods/burstable/pod" + podUID(1))
+	bc := tr.mk("/kubepods/burstable/pod" + podUID(1) + "/" + containerID(1))
+	p := tr.mk("/kubepods/burstable/pod" + podUID(2))
+	pc := tr.mk("/kubepods/burstable/pod" + podUID(2) + "/" + containerID(2))
+	be := tr.mk("/kubepods/besteffort/pod" + podUID(3))
+	bec := tr.mk("/kubepods/besteffort/pod" + podUID(3) + "/" + containerID(3))
+	_ = g
+	_ = b
+	_ = be
+	for _, c := range []*cgroup.Group{gc, bc} {
+		if err := c.SetLimit(48 << 20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.SetLimit(40 << 20); err != nil {
+		t.Fatal(err)
+	}
+	kills, a := tr.run(pods, "/dev/kmsg")
+	if a.Watching() != 4 {
+		t.Errorf("watching %d cgroups, want 4", a.Watching())
+	}
+
+	t.Run("own limit, main process", func(t *testing.T) {
+		cmd := start(t, gc, allocator(300)...)
+		if cmd.ProcessState.ExitCode() != -1 {
+			t.Fatalf("the allocator was not killed: %v", cmd.ProcessState)
+		}
+		k := waitKill(t, kills)
+		if k.Namespace != "shop" || k.Pod != "guaranteed" || k.Container != "app" || k.Scope != "container" || k.MainProcess != "true" {
+			t.Errorf("kill %+v", k)
+		}
+		if k.VictimPID != cmd.Process.Pid || k.AnonRSSBytes < 30<<20 || k.LimitBytes != 48<<20 || !k.FromCounter || !k.FromKernelLog {
+			t.Errorf("victim %d (want %d), anon-rss %d, limit %d, sources %v %v", k.VictimPID, cmd.Process.Pid, k.AnonRSSBytes, k.LimitBytes, k.FromCounter, k.FromKernelLog)
+		}
+		noMoreKills(t, kills)
+	})
+
+	t.Run("a child killed, PID 1 lives", func(t *testing.T) {
+		cmd := start(t, bc, "/bin/sh", "-c", strings.Join(allocator(300), " ")+"; sleep 0.5; echo survived")
+		if cmd.ProcessState.ExitCode() != 0 {
+			t.Fatalf("the shell should survive its child: %v", cmd.ProcessState)
+		}
+		k := waitKill(t, kills)
+		if k.Pod != "burstable" || k.Scope != "container" || k.MainProcess != "false" || k.VictimPID == cmd.Process.Pid {
+			t.Errorf("kill %+v (shell pid %d)", k, cmd.Process.Pid)
+		}
+		if !strings.Contains(Message(k), "not its main process") {
+			t.Errorf("message: %s", Message(k))
+		}
+		noMoreKills(t, kills)
+	})
+
+	t.Run("the pod's limit", func(t *testing.T) {
+		start(t, pc, allocator(300)...)
+		k := waitKill(t, kills)
+		if k.Pod != "podlimit" || k.Scope != "pod" || k.LimitBytes != 40<<20 {
+			t.Errorf("kill %+v", k)
+		}
+		noMoreKills(t, kills)
+	})
+
+	t.Run("the node's allocatable", func(t *testing.T) {
+		kp := tr.h.Open(tr.root + "/kubepods")
+		if err := kp.SetLimit(56 << 20); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := kp.SetLimit(-1); err != nil {
+				t.Error(err)
+			}
+		}()
+		start(t, bec, allocator(300)...)
+		k := waitKill(t, kills)
+		if k.Pod != "besteffort" || k.Scope != "node" || k.MainProcess != "true" {
+			t.Errorf("kill %+v", k)
+		}
+		if !strings.Contains(Message(k), "node-level OOM") {
+			t.Errorf("message: %s", Message(k))
+		}
+		noMoreKills(t, kills)
+	})
+
+	// Every kill the kernel counted was told once.
+	var sum int64
+	for _, c := range []*cgroup.Group{gc, bc, pc, bec} {
+		n, err := c.OOMKills()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	if sum != 4 || a.Kills() != 4 {
+		t.Errorf("kernel counted %d kills, the agent told %d", sum, a.Kills())
+	}
+}
+
+// New pods appear while the agent runs: the inotify watches pick them up,
+// and a kill in a container the agent knows no pod for is still told.
+func TestNewCgroupsAndUnknownPods(t *testing.T) {
+	tr := newTree(t)
+	kills, a := tr.run(StaticPods{}, "/dev/kmsg")
+	tr.mk("/kubepods/burstable/pod" + podUID(7))
+	c := tr.mk("/kubepods/burstable/pod" + podUID(7) + "/" + containerID(7))
+	if err := c.SetLimit(32 << 20); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for a.Watching() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the new container cgroup was not picked up (watching %d)", a.Watching())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start(t, c, allocator(200)...)
+	k := waitKill(t, kills)
+	if k.PodUID != podUID(7) || k.ContainerID != containerID(7) || k.Pod != "" || k.Scope != "container" || k.MainProcess != "true" {
+		t.Errorf("kill %+v", k)
+	}
+	// The cgroup goes away with its pod: the agent lets it go.
+	if err := c.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for a.Watching() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a removed cgroup is still watched (%d)", a.Watching())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Without the kernel log the counters still count every kill, without a
+// victim or a scope.
+func TestCountersWithoutTheKernelLog(t *testing.T) {
+	tr := newTree(t)
+	tr.mk("/kubepods/burstable/pod" + podUID(8))
+	c := tr.mk("/kubepods/burstable/pod" + podUID(8) + "/" + containerID(8))
+	if err := c.SetLimit(32 << 20); err != nil {
+		t.Fatal(err)
+	}
+	kills, a := tr.run(StaticPods{podUID(8): {Namespace: "ns", Name: "p", UID: podUID(8), Containers: map[string]string{containerID(8): "app"}}}, "")
+	for i := 0; i < 3; i++ {
+		start(t, c, allocator(200)...)
+		k := waitKill(t, kills)
+		if k.Pod != "p" || k.Container != "app" || k.FromKernelLog || !k.FromCounter || k.VictimPID != 0 {
+			t.Errorf("kill %d: %+v", i, k)
+		}
+	}
+	noMoreKills(t, kills)
+	if n, _ := c.OOMKills(); n != 3 || a.Kills() != 3 {
+		t.Errorf("kernel %d, agent %d", n, a.Kills())
+	}
+}
+
+// Kills from before the agent started are not counted again.
+func TestCountersReadAtStart(t *testing.T) {
+	tr := newTree(t)
+	tr.mk("/kubepods/burstable/pod" + podUID(9))
+	c := tr.mk("/kubepods/burstable/pod" + podUID(9) + "/" + containerID(9))
+	if err := c.SetLimit(32 << 20); err != nil {
+		t.Fatal(err)
+	}
+	start(t, c, allocator(200)...)
+	time.Sleep(50 * time.Millisecond) // its kernel report is written before the agent starts reading
+	kills, a := tr.run(StaticPods{}, "/dev/kmsg")
+	noMoreKills(t, kills)
+	start(t, c, allocator(200)...)
+	waitKill(t, kills)
+	noMoreKills(t, kills)
+	if n, _ := c.OOMKills(); n != 2 || a.Kills() != 1 {
+		t.Errorf("kernel %d, agent %d: want 2 and 1", n, a.Kills())
+	}
+	_ = filepath.Join
+}

@@ -1,0 +1,345 @@
+package agent
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/podcgroup"
+)
+
+// watched is one container cgroup the agent watches.
+type watched struct {
+	path string // from the hierarchy's root
+	ref  podcgroup.Ref
+	g    *cgroup.Group
+	// v1: the eventfd and its release; v2: the inotify watch on
+	// memory.events.
+	efd     int
+	release func()
+	wd      int
+	// last and lastOOM are the oom_kill and (v2) oom counters last read.
+	last, lastOOM int64
+	// mainPID is the container's main process, as last seen: the process
+	// of the cgroup whose parent is outside it.
+	mainPID int
+	gone    bool
+}
+
+// event is what the watcher's poller saw.
+type event struct {
+	// efd: a v1 eventfd fired.
+	efd int
+	// An inotify event: watch, mask, name.
+	wd   int
+	mask uint32
+	name string
+}
+
+// watcher finds container cgroups under the kubelet's tree and watches
+// them: one epoll for every v1 eventfd, one inotify for the folders (new
+// and removed cgroups) and v2's memory.events files.
+type watcher struct {
+	h        cgroup.Hierarchy
+	kubepods []string // kubepods folders (from the hierarchy's root) to watch
+	proc     string
+	epfd     int
+	ifd      int
+	wake     int
+	dirs     map[int]string   // inotify watch -> folder (from the hierarchy's root)
+	dirWDs   map[string]int   // folder -> watch
+	files    map[int]*watched // inotify watch on memory.events (v2)
+	byEfd    map[int]*watched
+	byPath   map[string]*watched
+	events   chan []event
+	warnings func(string)
+}
+
+func newWatcher(h cgroup.Hierarchy, kubeletCgroupRoot, proc string, warn func(string)) (*watcher, error) {
+	w := &watcher{h: h, proc: proc, dirs: map[int]string{}, dirWDs: map[string]int{}, files: map[int]*watched{},
+		byEfd: map[int]*watched{}, byPath: map[string]*watched{}, events: make(chan []event, 64), warnings: warn}
+	root := "/" + strings.Trim(kubeletCgroupRoot, "/")
+	for _, name := range []string{"kubepods", "kubepods.slice"} {
+		w.kubepods = append(w.kubepods, filepath.Join(root, name))
+	}
+	var err error
+	if w.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("epoll: %w", err)
+	}
+	if w.ifd, err = unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK); err != nil {
+		unix.Close(w.epfd)
+		return nil, fmt.Errorf("inotify: %w", err)
+	}
+	if w.wake, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		unix.Close(w.epfd)
+		unix.Close(w.ifd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	for _, fd := range []int{w.ifd, w.wake} {
+		if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}); err != nil {
+			return nil, fmt.Errorf("epoll_ctl: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// poll runs the epoll loop until stop; it only reads and forwards.
+func (w *watcher) poll() {
+	evs := make([]unix.EpollEvent, 64)
+	buf := make([]byte, 64*1024)
+	var eight [8]byte
+	for {
+		n, err := unix.EpollWait(w.epfd, evs, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			close(w.events)
+			return
+		}
+		var batch []event
+		for _, ev := range evs[:n] {
+			fd := int(ev.Fd)
+			switch fd {
+			case w.wake:
+				close(w.events)
+				return
+			case w.ifd:
+				for {
+					m, err := unix.Read(w.ifd, buf)
+					if m <= 0 || err != nil {
+						break
+					}
+					batch = append(batch, parseInotify(buf[:m])...)
+				}
+			default:
+				_, _ = unix.Read(fd, eight[:])
+				batch = append(batch, event{efd: fd, wd: -1})
+			}
+		}
+		if len(batch) > 0 {
+			w.events <- batch
+		}
+	}
+}
+
+func parseInotify(b []byte) []event {
+	var out []event
+	for len(b) >= unix.SizeofInotifyEvent {
+		raw := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
+		size := unix.SizeofInotifyEvent + int(raw.Len)
+		if size > len(b) {
+			break
+		}
+		name := strings.TrimRight(string(b[unix.SizeofInotifyEvent:size]), "\x00")
+		out = append(out, event{efd: -1, wd: int(raw.Wd), mask: raw.Mask, name: name})
+		b = b[size:]
+	}
+	return out
+}
+
+// stop ends poll.
+func (w *watcher) stop() {
+	var one [8]byte
+	binary.LittleEndian.PutUint64(one[:], 1)
+	_, _ = unix.Write(w.wake, one[:])
+}
+
+// close frees every descriptor (after poll returned).
+func (w *watcher) close() {
+	for _, c := range w.byPath {
+		w.unwatch(c)
+	}
+	unix.Close(w.ifd)
+	unix.Close(w.epfd)
+	unix.Close(w.wake)
+}
+
+// scan walks the kubelet's tree and watches what is new; it returns the
+// cgroups it started to watch.
+func (w *watcher) scan() []*watched {
+	var added []*watched
+	for _, kp := range w.kubepods {
+		if _, err := os.Stat(filepath.Join(w.h.Dir, kp)); err != nil {
+			continue
+		}
+		added = append(added, w.walk(kp)...)
+	}
+	return added
+}
+
+func (w *watcher) walk(dir string) []*watched {
+	ref := podcgroup.Parse(dir)
+	if ref.Level == podcgroup.Container {
+		if c := w.watch(dir, ref); c != nil {
+			return []*watched{c}
+		}
+		return nil
+	}
+	if ref.Level == podcgroup.Outside {
+		return nil
+	}
+	w.watchDir(dir)
+	entries, err := os.ReadDir(filepath.Join(w.h.Dir, dir))
+	if err != nil {
+		return nil
+	}
+	var added []*watched
+	for _, e := range entries {
+		if e.IsDir() {
+			added = append(added, w.walk(filepath.Join(dir, e.Name()))...)
+		}
+	}
+	return added
+}
+
+func (w *watcher) watchDir(dir string) {
+	if _, ok := w.dirWDs[dir]; ok {
+		return
+	}
+	wd, err := unix.InotifyAddWatch(w.ifd, filepath.Join(w.h.Dir, dir), unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_ONLYDIR)
+	if err != nil {
+		w.warnings(fmt.Sprintf("watching %s: %v", dir, err))
+		return
+	}
+	w.dirs[wd], w.dirWDs[dir] = dir, wd
+}
+
+// watch starts watching one container cgroup, reading its counters first
+// so that kills from before are not counted.
+func (w *watcher) watch(path string, ref podcgroup.Ref) *watched {
+	if c := w.byPath[path]; c != nil {
+		return nil
+	}
+	c := &watched{path: path, ref: ref, g: w.h.Open(path), efd: -1, wd: -1}
+	ev, err := c.g.Events()
+	if err != nil {
+		return nil // gone already, or not a memory cgroup
+	}
+	c.last, c.lastOOM = ev["oom_kill"], ev["oom"]
+	if w.h.Version == cgroup.V1 {
+		efd, release, err := c.g.OOMEventFD()
+		if err != nil {
+			w.warnings(err.Error())
+			return nil
+		}
+		if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {
+			release()
+			w.warnings(fmt.Sprintf("epoll_ctl: %v", err))
+			return nil
+		}
+		c.efd, c.release = efd, release
+		w.byEfd[efd] = c
+	} else {
+		wd, err := unix.InotifyAddWatch(w.ifd, c.g.File("memory.events"), unix.IN_MODIFY)
+		if err != nil {
+			return nil
+		}
+		c.wd = wd
+		w.files[wd] = c
+	}
+	c.mainPID = w.mainPID(c)
+	w.byPath[path] = c
+	return c
+}
+
+func (w *watcher) unwatch(c *watched) {
+	if c.gone {
+		return
+	}
+	c.gone = true
+	if c.efd >= 0 {
+		_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, c.efd, nil)
+		delete(w.byEfd, c.efd)
+		c.release()
+	}
+	if c.wd >= 0 {
+		_, _ = unix.InotifyRmWatch(w.ifd, uint32(c.wd))
+		delete(w.files, c.wd)
+	}
+	delete(w.byPath, c.path)
+}
+
+// removed forgets a folder and everything under it.
+func (w *watcher) removed(dir string) []*watched {
+	var gone []*watched
+	for p, c := range w.byPath {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			gone = append(gone, c)
+			w.unwatch(c)
+		}
+	}
+	for d, wd := range w.dirWDs {
+		if d == dir || strings.HasPrefix(d, dir+"/") {
+			_, _ = unix.InotifyRmWatch(w.ifd, uint32(wd))
+			delete(w.dirWDs, d)
+			delete(w.dirs, wd)
+		}
+	}
+	return gone
+}
+
+// read reads a cgroup's counters; it returns the new kills and whether the
+// cgroup's own OOM counter moved (v2: its own or a child's limit was hit).
+func (w *watcher) read(c *watched) (kills int64, ownOOM bool, err error) {
+	ev, err := c.g.Events()
+	if err != nil {
+		return 0, false, err
+	}
+	k, o := ev["oom_kill"], ev["oom"]
+	if k > c.last {
+		kills = k - c.last
+	}
+	ownOOM = o > c.lastOOM
+	c.last, c.lastOOM = k, o
+	return kills, ownOOM, nil
+}
+
+// mainPID finds the container's main process: the one whose parent is
+// not in the cgroup (the runtime's shim is outside). 0 when none.
+func (w *watcher) mainPID(c *watched) int {
+	pids, err := c.g.Procs()
+	if err != nil || len(pids) == 0 {
+		return 0
+	}
+	in := map[int]bool{}
+	for _, p := range pids {
+		in[p] = true
+	}
+	sort.Ints(pids)
+	for _, p := range pids {
+		if pp := w.ppid(p); pp > 0 && !in[pp] {
+			return p
+		}
+	}
+	return 0
+}
+
+// ppid reads a process's parent from /proc/PID/stat.
+func (w *watcher) ppid(pid int) int {
+	b, err := os.ReadFile(filepath.Join(w.proc, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	// The command name is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	pp, _ := strconv.Atoi(f[1])
+	return pp
+}
