@@ -33,6 +33,9 @@ type Config struct {
 	// Kmsg is the kernel log ("" to run on counters alone: no victim
 	// names, sizes or scopes).
 	Kmsg string
+	// Reports, when set, is where kernel OOM reports come from instead of
+	// Kmsg (reports parsed elsewhere; tests).
+	Reports <-chan *kmsg.Report
 	// Pods finds pods by UID.
 	Pods PodIndex
 	// Sinks get every kill.
@@ -136,14 +139,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 
 	reports := make(chan *kmsg.Report, 64)
-	if a.cfg.Kmsg != "" {
+	switch {
+	case a.cfg.Reports != nil:
+		go func() {
+			for r := range a.cfg.Reports {
+				reports <- r
+			}
+		}()
+	case a.cfg.Kmsg != "":
 		klog, err := kmsg.Open(a.cfg.Kmsg, true)
 		if err != nil {
 			return err
 		}
 		defer klog.Close()
 		go a.readKmsg(klog, reports)
-	} else {
+	default:
 		a.cfg.MatchWait = 0
 	}
 
@@ -411,8 +421,10 @@ func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report) *Kill {
 			main = a.w.mainPID(c)
 		}
 		switch {
+		case main == 0 && c.seen:
+			k.MainProcess = "true" // nothing is left in the container
 		case main == 0:
-			k.MainProcess = "true" // nothing left in the container
+			// never saw a process in it
 		default:
 			k.MainProcess = strconv.FormatBool(main == r.Victim.PID)
 		}

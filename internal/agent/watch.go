@@ -32,7 +32,9 @@ type watched struct {
 	// mainPID is the container's main process, as last seen: the process
 	// of the cgroup whose parent is outside it.
 	mainPID int
-	gone    bool
+	// seen is set once a process was seen in the cgroup.
+	seen bool
+	gone bool
 }
 
 // event is what the watcher's poller saw.
@@ -295,7 +297,13 @@ func (w *watcher) read(c *watched) (kills int64, ownOOM bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	k, o := ev["oom_kill"], ev["oom"]
+	k, ok := ev["oom_kill"]
+	if !ok {
+		// Read while it was being written (files in tests), or a kernel
+		// without the counter (before 4.13): the kernel log counts.
+		return 0, false, fmt.Errorf("%s: no oom_kill counter", c.path)
+	}
+	o := ev["oom"]
 	if k > c.last {
 		kills = k - c.last
 	}
@@ -311,6 +319,7 @@ func (w *watcher) mainPID(c *watched) int {
 	if err != nil || len(pids) == 0 {
 		return 0
 	}
+	c.seen = true
 	in := map[int]bool{}
 	for _, p := range pids {
 		in[p] = true

@@ -331,7 +331,7 @@ func ParseStat(r io.Reader, v Version) (Stat, error) {
 	s := Stat{Raw: raw}
 	if v == V2 {
 		s.Anon = get("anon")
-		s.File = get("file") - get("shmem")
+		s.File = max(get("file")-get("shmem"), 0)
 		s.Shmem = get("shmem")
 		s.Kernel = get("kernel")
 		if s.Kernel == 0 {
@@ -340,9 +340,10 @@ func ParseStat(r io.Reader, v Version) (Stat, error) {
 		s.InactiveFile = get("inactive_file")
 		return s, nil
 	}
-	s.Anon = get("total_rss", "rss") + get("total_rss_huge", "rss_huge")
+	// rss already holds transparent huge pages (rss_huge is a part).
+	s.Anon = get("total_rss", "rss")
 	s.Shmem = get("total_shmem", "shmem")
-	s.File = get("total_cache", "cache") - s.Shmem
+	s.File = max(get("total_cache", "cache")-s.Shmem, 0)
 	s.InactiveFile = get("total_inactive_file", "inactive_file")
 	return s, nil
 }
@@ -357,8 +358,9 @@ func ParseKeyed(data []byte) map[string]int64 {
 		if !ok {
 			continue
 		}
-		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-			out[k] = n
+		// Counters and sizes are unsigned; anything else is not one.
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 63); err == nil {
+			out[k] = int64(n)
 		}
 	}
 	return out

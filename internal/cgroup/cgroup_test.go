@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -156,4 +157,25 @@ func TestRealOOMKillV1(t *testing.T) {
 		t.Errorf("peak %d, want about the 32 MiB limit", peak)
 	}
 	n.Close()
+}
+
+// memory.stat of either version: never a panic, never a negative size, and
+// totals win over the local v1 values when both are there.
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte("cache 4096\nrss 8192\nshmem 0\ntotal_cache 8192\ntotal_rss 16384\ntotal_shmem 4096\n"), 1)
+	f.Add([]byte("anon 1048576\nfile 2097152\nkernel 65536\nshmem 0\nfile_dirty 0\n"), 2)
+	f.Add([]byte("anon\nfile x\n\n  \nrss -5\n"), 1)
+	f.Fuzz(func(t *testing.T, data []byte, v int) {
+		ver := V1
+		if v%2 == 0 {
+			ver = V2
+		}
+		st, err := ParseStat(bytes.NewReader(data), ver)
+		if err != nil {
+			return
+		}
+		if st.Anon < 0 || st.File < 0 || st.Shmem < 0 {
+			t.Errorf("negative size from %q: %+v", data, st)
+		}
+	})
 }

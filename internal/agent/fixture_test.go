@@ -1,0 +1,197 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+)
+
+// A cgroup v2 tree of the systemd driver, as files in a temporary folder:
+// the machine has no v2 memory controller, and the code under test only
+// reads files and watches them with inotify, which works on any folder.
+type fixture struct {
+	t   *testing.T
+	dir string
+}
+
+const sysUID = "5f8c2a1e-3b4d-4e6f-8a9b-0c1d2e3f4a5b"
+
+func sysPodDir(uid string) string {
+	return "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + strings.ReplaceAll(uid, "-", "_") + ".slice"
+}
+
+// container makes a container cgroup atomically (a rename into place, as
+// the kernel makes a cgroup with its files at once).
+func (f *fixture) container(uid, id string, oom, kills int) string {
+	f.t.Helper()
+	rel := filepath.Join(sysPodDir(uid), "cri-containerd-"+id+".scope")
+	stage := filepath.Join(f.dir, ".stage-"+id)
+	if err := os.MkdirAll(stage, 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	f.write(filepath.Join(stage, "memory.events"), oom, kills)
+	if err := os.WriteFile(filepath.Join(stage, "cgroup.procs"), nil, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.dir, sysPodDir(uid)), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Rename(stage, filepath.Join(f.dir, rel)); err != nil {
+		f.t.Fatal(err)
+	}
+	return "/" + rel
+}
+
+func (f *fixture) write(path string, oom, kills int) {
+	f.t.Helper()
+	data := []byte("low 0\nhigh 0\nmax 12\noom " + itoa(oom) + "\noom_kill " + itoa(kills) + "\noom_group_kill 0\n")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) events(rel string, oom, kills int) {
+	f.write(filepath.Join(f.dir, rel, "memory.events"), oom, kills)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestCgroupV2SystemdFixture(t *testing.T) {
+	f := &fixture{t: t, dir: t.TempDir()}
+	id1 := strings.Repeat("a", 64)
+	id2 := strings.Repeat("b", 64)
+	c1 := f.container(sysUID, id1, 1, 2) // two kills from before the agent
+
+	kills := make(chan *Kill, 10)
+	m := NewMetrics()
+	pods := StaticPods{sysUID: {Namespace: "shop", Name: "api-7d9", UID: sysUID, Containers: map[string]string{id1: "api", id2: "sidecar"}}}
+	reports := make(chan *kmsg.Report)
+	a, err := New(Config{Node: "node-v2", Hierarchy: cgroup.Hierarchy{Version: cgroup.V2, Dir: f.dir}, Pods: pods, Reports: reports,
+		Sinks: []Sink{m, SinkFunc(func(k *Kill) { kills <- k })}, MatchWait: 50 * time.Millisecond, ResolveWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Watch(a)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = a.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	for !a.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	if a.Watching() != 1 {
+		t.Fatalf("watching %d", a.Watching())
+	}
+
+	// The container's own OOM (oom and oom_kill move together), counted
+	// without a kernel report: it waits MatchWait, then is told.
+	f.events(c1, 2, 3)
+	k := waitKill(t, kills)
+	if k.Pod != "api-7d9" || k.Container != "api" || k.Scope != "container" || k.MainProcess != "unknown" || !k.FromCounter || k.FromKernelLog {
+		t.Errorf("kill %+v", k)
+	}
+
+	// A kernel report arriving after its counter moved: told once, with
+	// the victim and the scope from the report.
+	f.events(c1, 2, 4)
+	reports <- &kmsg.Report{Scope: kmsg.ScopeCgroup, OOMMemcg: "/" + sysPodDir(sysUID), TaskMemcg: c1, Limit: 512 << 20, Usage: 512 << 20,
+		Victim: kmsg.Victim{PID: 4242, Name: "java", AnonRSS: 400 << 20}, Stats: map[string]int64{"anon": 480 << 20, "file": 20 << 20, "shmem": 0}}
+	k = waitKill(t, kills)
+	if k.Scope != "pod" || k.VictimName != "java" || !k.FromKernelLog || !k.FromCounter || k.AnonBytes != 480<<20 {
+		t.Errorf("kill %+v", k)
+	}
+	noMoreKills(t, kills)
+
+	// A new container appears (picked up by inotify), then is killed.
+	c2 := f.container(sysUID, id2, 0, 0)
+	deadline := time.Now().Add(2 * time.Second)
+	for a.Watching() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the new container was not picked up")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.events(c2, 1, 1)
+	k = waitKill(t, kills)
+	if k.Container != "sidecar" {
+		t.Errorf("kill %+v", k)
+	}
+
+	// Metrics: the counter by labels, promlint-clean, served over HTTP.
+	if got := testutil.ToFloat64(m.kills.WithLabelValues("node-v2", "shop", "api-7d9", "api", "container", "unknown")); got != 1 {
+		t.Errorf("container-scope kills of api: %v", got)
+	}
+	if got := testutil.ToFloat64(m.kills.WithLabelValues("node-v2", "shop", "api-7d9", "api", "pod", "unknown")); got != 1 {
+		t.Errorf("pod-scope kills of api: %v", got)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, m)).Lint()
+	if err != nil || len(problems) > 0 {
+		t.Errorf("promlint: %v %v", problems, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = Serve(ctx, ln, m, func() error { return nil }) }()
+	body := get(t, "http://"+ln.Addr().String()+"/metrics")
+	if !strings.Contains(body, `oomdoctor_oom_kills_total{container="sidecar",main_process="unknown",namespace="shop",node="node-v2",pod="api-7d9",scope="container"} 1`) ||
+		!strings.Contains(body, "oomdoctor_agent_watched_cgroups 2") {
+		t.Errorf("/metrics:\n%s", body)
+	}
+	if get(t, "http://"+ln.Addr().String()+"/readyz") != "ok\n" || get(t, "http://"+ln.Addr().String()+"/healthz") != "ok\n" {
+		t.Error("probes")
+	}
+
+	// The pod goes away: its cgroups are let go, its series dropped later.
+	if err := os.RemoveAll(filepath.Join(f.dir, sysPodDir(sysUID))); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(2 * time.Second)
+	for a.Watching() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("still watching %d", a.Watching())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	m.Forget(sysUID, 0)
+	time.Sleep(50 * time.Millisecond)
+	if n := testutil.CollectAndCount(m.kills); n != 0 {
+		t.Errorf("%d series left after the pod was forgotten", n)
+	}
+}
+
+func mustGather(t *testing.T, m *Metrics) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
