@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +60,8 @@ type Agent struct {
 	w   *watcher
 
 	pending map[string][]pendingKill // counted kills waiting for their kernel report
-	debt    map[string]int           // kills told without a report whose report may still come
+	loose   []kreport                // reports whose cgroup is not known yet
+	pidCg   map[int]string           // processes last seen in watched cgroups
 	do      chan func()
 	done    chan struct{}
 
@@ -73,6 +75,21 @@ type pendingKill struct {
 	c      *watched
 	ownOOM bool
 	at     time.Time
+	// pids and stat are the cgroup's processes and memory.stat when the
+	// kill was counted: the victim is among the pids (a v1 eventfd fires
+	// before the kill), and the stat is the breakdown when the kernel's
+	// report was rate-limited down to its last line.
+	pids map[int]bool
+	stat *cgroup.Stat
+}
+
+// kreport is a kernel report with the victim's cgroup as /proc told it when
+// the report was read (the kernel rate-limits its reports to the last line,
+// which names the victim's PID but not its cgroup).
+type kreport struct {
+	r       *kmsg.Report
+	procCg  string
+	arrived time.Time
 }
 
 // retries are the delays after a notification at which the counters are
@@ -106,7 +123,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Hierarchy.Dir == "" {
 		return nil, errors.New("no memory cgroup hierarchy")
 	}
-	return &Agent{cfg: cfg, pending: map[string][]pendingKill{}, debt: map[string]int{}, do: make(chan func(), 256), done: make(chan struct{})}, nil
+	return &Agent{cfg: cfg, pending: map[string][]pendingKill{}, pidCg: map[int]string{}, do: make(chan func(), 256), done: make(chan struct{})}, nil
 }
 
 // Ready tells whether the agent watches (for /readyz).
@@ -138,12 +155,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		w.close()
 	}()
 
-	reports := make(chan *kmsg.Report, 64)
+	reports := make(chan kreport, 64)
 	switch {
 	case a.cfg.Reports != nil:
 		go func() {
 			for r := range a.cfg.Reports {
-				reports <- r
+				reports <- kreport{r: r, arrived: time.Now()}
 			}
 		}()
 	case a.cfg.Kmsg != "":
@@ -203,7 +220,7 @@ func (a *Agent) after(d time.Duration, f func()) {
 	})
 }
 
-func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- *kmsg.Report) {
+func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- kreport) {
 	var asm kmsg.Assembler
 	for {
 		rec, err := klog.Next()
@@ -216,7 +233,12 @@ func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- *kmsg.Report) {
 			return
 		}
 		if r, ok := asm.Add(rec); ok {
-			out <- r
+			k := kreport{r: r, arrived: time.Now()}
+			if r.TaskMemcg == "" && r.Victim.PID > 0 {
+				// Read at once: the victim is being killed.
+				k.procCg, _ = cgroup.OfPID(a.cfg.Proc, r.Victim.PID, a.cfg.Hierarchy.Version)
+			}
+			out <- k
 		}
 	}
 }
@@ -224,6 +246,11 @@ func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- *kmsg.Report) {
 // started looks after a newly watched cgroup: its main process may not
 // have started yet.
 func (a *Agent) started(c *watched) {
+	if a.ready.Load() {
+		// Found after the first scan: a new container, whose kills so far
+		// (if any) happened while the agent was running.
+		c.unclaimed = c.last
+	}
 	if c.mainPID != 0 {
 		return
 	}
@@ -253,11 +280,9 @@ func (a *Agent) handle(batch []event) {
 				a.gone(c)
 				continue
 			}
-			// The eventfd fires as the OOM begins: the main process is
-			// still there to be seen.
-			if m := w.mainPID(c); m != 0 {
-				c.mainPID = m
-			}
+			// The eventfd fires as the OOM begins: the main process and
+			// the victim are still there to be seen.
+			a.remember(c)
 			a.observe(c, 0)
 			continue
 		}
@@ -296,6 +321,22 @@ func (a *Agent) handle(batch []event) {
 	}
 }
 
+// remember notes the cgroup's processes (to place a victim the kernel
+// names only by PID) and its main process.
+func (a *Agent) remember(c *watched) {
+	if len(a.pidCg) > 50000 {
+		a.pidCg = map[int]string{}
+	}
+	if pids, err := c.g.Procs(); err == nil {
+		for _, pid := range pids {
+			a.pidCg[pid] = c.path
+		}
+	}
+	if m := a.w.mainPID(c); m != 0 {
+		c.mainPID = m
+	}
+}
+
 // gone stops watching a removed cgroup and tells its pending kills.
 func (a *Agent) gone(c *watched) {
 	a.w.unwatch(c)
@@ -307,7 +348,6 @@ func (a *Agent) flush(c *watched) {
 		a.tell(a.counterOnly(p))
 	}
 	delete(a.pending, c.path)
-	delete(a.debt, c.path)
 }
 
 // observe reads a cgroup's counters after a notification; while they have
@@ -330,7 +370,33 @@ func (a *Agent) observe(c *watched, attempt int) {
 
 // counted takes a kill a cgroup counted: it waits for its kernel report.
 func (a *Agent) counted(c *watched, ownOOM bool) {
-	p := pendingKill{c: c, ownOOM: ownOOM, at: time.Now()}
+	p := pendingKill{c: c, ownOOM: ownOOM, at: time.Now(), pids: map[int]bool{}}
+	if pids, err := c.g.Procs(); err == nil {
+		for _, pid := range pids {
+			p.pids[pid] = true
+			a.pidCg[pid] = c.path
+		}
+	}
+	if st, err := c.g.Stat(); err == nil {
+		p.stat = &st
+	}
+	// A rate-limited report may have come first: its victim was among
+	// the cgroup's processes, or else, the kernel killing one process at
+	// a time, it is the oldest report no cgroup claimed.
+	if len(a.loose) > 0 {
+		i := 0
+		for j, l := range a.loose {
+			if p.pids[l.r.Victim.PID] {
+				i = j
+				break
+			}
+		}
+		l := a.loose[i]
+		a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
+		l.r.TaskMemcg = c.path
+		a.tell(a.merge(c, ownOOM, l.r, p.stat))
+		return
+	}
 	if a.cfg.MatchWait <= 0 {
 		a.tell(a.counterOnly(p))
 		return
@@ -342,13 +408,23 @@ func (a *Agent) counted(c *watched, ownOOM bool) {
 			return // matched, or flushed
 		}
 		a.pending[c.path] = q[1:]
-		a.debt[c.path]++
 		a.tell(a.counterOnly(p))
 	})
 }
 
 // report takes a kernel OOM report.
-func (a *Agent) report(r *kmsg.Report) {
+func (a *Agent) report(kr kreport) {
+	r := kr.r
+	if r.TaskMemcg == "" && r.Victim.PID > 0 {
+		path := a.victimCgroup(r.Victim.PID, kr.procCg)
+		if path == "" {
+			// Wait for the counter that will say where it was.
+			a.loose = append(a.loose, kr)
+			a.after(a.cfg.MatchWait+10*time.Millisecond, func() { a.expire(kr) })
+			return
+		}
+		r.TaskMemcg = path
+	}
 	path := r.TaskMemcg
 	ref := podcgroup.Parse(path)
 	c := a.w.byPath[path]
@@ -359,28 +435,98 @@ func (a *Agent) report(r *kmsg.Report) {
 		if ref.Level == podcgroup.Outside && r.Scope != kmsg.ScopeSystem {
 			return // a cgroup that is not the kubelet's: not a pod's kill
 		}
-		a.tell(a.merge(nil, false, r))
+		a.tell(a.merge(nil, false, r, nil))
 		return
 	}
 	if q := a.pending[c.path]; len(q) > 0 {
 		a.pending[c.path] = q[1:]
-		a.tell(a.merge(c, q[0].ownOOM, r))
+		a.tell(a.merge(c, q[0].ownOOM, r, q[0].stat))
 		return
 	}
 	// The counter moved before the report was printed: read it now.
 	kills, ownOOM, err := a.w.read(c)
 	switch {
 	case err == nil && kills > 0:
-		a.tell(a.merge(c, ownOOM, r))
+		var stat *cgroup.Stat
+		if st, err := c.g.Stat(); err == nil {
+			stat = &st
+		}
+		a.tell(a.merge(c, ownOOM, r, stat))
 		for i := int64(1); i < kills; i++ {
 			a.counted(c, ownOOM)
 		}
-	case a.debt[c.path] > 0:
-		a.debt[c.path]-- // told already, from the counter, without the report
+	case c.unclaimed > 0:
+		// A new cgroup whose first kills came before the agent watched
+		// it: its starting counter holds them, the report tells them.
+		c.unclaimed--
+		a.tell(a.merge(c, false, r, nil))
 	default:
-		// Counted before the agent watched the cgroup, or not counted
-		// at all: the report is the kill.
-		a.tell(a.merge(c, false, r))
+		// The counter did not move: this kill was told already (from
+		// the counter, its report late or placed elsewhere). Counting
+		// is the counters' job in watched cgroups; nothing is told twice.
+	}
+}
+
+// victimCgroup finds the cgroup of a victim named only by its PID: among
+// the processes of the kills waiting for a report, those last seen in
+// watched cgroups, or what /proc said when the report was read.
+func (a *Agent) victimCgroup(pid int, procCg string) string {
+	for path, q := range a.pending {
+		for _, p := range q {
+			if p.pids[pid] {
+				return path
+			}
+		}
+	}
+	if path, ok := a.pidCg[pid]; ok && a.w.byPath[path] != nil {
+		return path
+	}
+	// (An exiting process may already show the root cgroup: only a
+	// watched path says anything.)
+	if a.w.byPath[procCg] != nil {
+		return procCg
+	}
+	if ref := podcgroup.Parse(procCg); ref.Level == podcgroup.Container && a.w.byPath[ref.ContainerPath] != nil {
+		return ref.ContainerPath
+	}
+	if strings.HasPrefix(procCg, "/..") {
+		// A path from another cgroup namespace: match its tail.
+		tail := procCg
+		for strings.HasPrefix(tail, "/..") {
+			tail = strings.TrimPrefix(tail, "/..")
+		}
+		for path := range a.w.byPath {
+			if strings.HasSuffix(path, tail) {
+				return path
+			}
+		}
+	}
+	// The kernel kills one process at a time, in the order the counters
+	// moved: the oldest kill still waiting for its report is this one.
+	var oldest *pendingKill
+	for _, q := range a.pending {
+		if len(q) > 0 && (oldest == nil || q[0].at.Before(oldest.at)) {
+			oldest = &q[0]
+		}
+	}
+	if oldest != nil {
+		return oldest.c.path
+	}
+	return ""
+}
+
+// expire lets a report go that no counter claimed: a kill outside the
+// watched cgroups. A system-wide OOM is still told (the node ran out);
+// others were not pods' kills.
+func (a *Agent) expire(kr kreport) {
+	for i, l := range a.loose {
+		if l.arrived == kr.arrived && l.r == kr.r {
+			a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
+			if kr.r.Scope == kmsg.ScopeSystem {
+				a.tell(a.merge(nil, false, kr.r, nil))
+			}
+			return
+		}
 	}
 }
 
@@ -389,10 +535,13 @@ func (a *Agent) counterOnly(p pendingKill) *Kill {
 	if p.ownOOM {
 		k.Scope = "container"
 	}
+	if p.stat != nil {
+		k.AnonBytes, k.FileBytes, k.ShmemStat, k.KernelBytes = p.stat.Anon, p.stat.File, p.stat.Shmem, p.stat.Kernel
+	}
 	return k
 }
 
-func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report) *Kill {
+func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report, stat *cgroup.Stat) *Kill {
 	k := &Kill{At: time.Now(), KernelSince: r.Since, Cgroup: r.TaskMemcg, Node: a.cfg.Node, FromKernelLog: true, FromCounter: c != nil,
 		VictimPID: r.Victim.PID, VictimName: r.Victim.Name, AnonRSSBytes: r.Victim.AnonRSS, FileRSSBytes: r.Victim.FileRSS, ShmemBytes: r.Victim.ShmemRSS,
 		LimitBytes: r.Limit, UsageBytes: r.Usage, MainProcess: "unknown"}
@@ -404,6 +553,11 @@ func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report) *Kill {
 	k.FileBytes = first(st, "file", "total_cache", "cache")
 	k.ShmemStat = first(st, "shmem", "total_shmem")
 	k.KernelBytes = first(st, "kernel")
+	if len(st) == 0 && stat != nil {
+		// A rate-limited report has no stats: the cgroup's own, read as
+		// the kill was counted.
+		k.AnonBytes, k.FileBytes, k.ShmemStat, k.KernelBytes = stat.Anon, stat.File, stat.Shmem, stat.Kernel
+	}
 	ref := podcgroup.Parse(k.Cgroup)
 	switch {
 	case r.Scope == kmsg.ScopeSystem:
@@ -421,10 +575,11 @@ func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report) *Kill {
 			main = a.w.mainPID(c)
 		}
 		switch {
-		case main == 0 && c.seen:
-			k.MainProcess = "true" // nothing is left in the container
 		case main == 0:
-			// never saw a process in it
+			// Nothing is left in the container: its main process is gone
+			// (in a container of its own PID namespace the others die
+			// with it).
+			k.MainProcess = "true"
 		default:
 			k.MainProcess = strconv.FormatBool(main == r.Victim.PID)
 		}

@@ -32,9 +32,10 @@ type watched struct {
 	// mainPID is the container's main process, as last seen: the process
 	// of the cgroup whose parent is outside it.
 	mainPID int
-	// seen is set once a process was seen in the cgroup.
-	seen bool
-	gone bool
+	// unclaimed are kills in the starting counter of a cgroup found while
+	// the agent ran: their reports may still come, and tell them.
+	unclaimed int64
+	gone      bool
 }
 
 // event is what the watcher's poller saw.
@@ -319,7 +320,6 @@ func (w *watcher) mainPID(c *watched) int {
 	if err != nil || len(pids) == 0 {
 		return 0
 	}
-	c.seen = true
 	in := map[int]bool{}
 	for _, p := range pids {
 		in[p] = true

@@ -373,3 +373,31 @@ func (g *Group) Command(name string, args ...string) *exec.Cmd {
 	script := `echo $$ > "$1/cgroup.procs" && shift && exec "$@"`
 	return exec.Command("/bin/sh", append([]string{"-c", script, "sh", g.Dir(), name}, args...)...)
 }
+
+// OfPID reads a process's memory cgroup from /proc/PID/cgroup (proc is
+// the /proc to read): the v1 line of the memory controller, or the v2
+// unified line. Paths are from the reader's cgroup namespace root; under a
+// namespace other than the host's they start with "/..".
+func OfPID(proc string, pid int, v Version) (string, error) {
+	data, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case v == V2 && parts[0] == "0" && parts[1] == "":
+			return parts[2], nil
+		case v == V1:
+			for _, c := range strings.Split(parts[1], ",") {
+				if c == "memory" {
+					return parts[2], nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("process %d has no memory cgroup in %s", pid, filepath.Join(proc, strconv.Itoa(pid), "cgroup"))
+}

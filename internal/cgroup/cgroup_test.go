@@ -179,3 +179,38 @@ func FuzzParseStat(f *testing.F) {
 		}
 	})
 }
+
+func TestOfPID(t *testing.T) {
+	dir := t.TempDir()
+	write := func(pid, content string) {
+		if err := os.MkdirAll(filepath.Join(dir, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, pid, "cgroup"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("10", "12:pids:/kubepods/x\n5:memory:/kubepods/burstable/podA/abc\n1:name=systemd:/\n0::/\n")
+	write("11", "0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope\n")
+	write("12", "4:cpu,cpuacct:/\n")
+	if p, err := OfPID(dir, 10, V1); err != nil || p != "/kubepods/burstable/podA/abc" {
+		t.Errorf("v1: %q %v", p, err)
+	}
+	if p, err := OfPID(dir, 11, V2); err != nil || p != "/kubepods.slice/kubepods-pod1.slice/cri-containerd-abc.scope" {
+		t.Errorf("v2: %q %v", p, err)
+	}
+	if _, err := OfPID(dir, 12, V1); err == nil {
+		t.Error("no memory line, yet a path")
+	}
+	if _, err := OfPID(dir, 13, V1); err == nil {
+		t.Error("no such process, yet a path")
+	}
+	// This very process, for real.
+	h, err := Detect("/", RealStatFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := OfPID("/proc", os.Getpid(), h.Version); err != nil || !strings.HasPrefix(p, "/") {
+		t.Errorf("self: %q %v", p, err)
+	}
+}

@@ -24,8 +24,17 @@ func TestProfileJSONAndFailOnKill(t *testing.T) {
 	if rep.Kind != "ProfileReport" || !rep.KilledByKernel || rep.LimitBytes != 32<<20 {
 		t.Errorf("report %+v", rep)
 	}
-	if len(rep.Victims) != 1 || rep.Victims[0].Name != "tail" || rep.Victims[0].MainProcess {
-		t.Errorf("victims %+v, want tail, a child of the shell", rep.Victims)
+	// tail holds the memory; on a busy machine the kernel may take head
+	// too before tail's memory is freed. Never the shell.
+	tail := false
+	for _, v := range rep.Victims {
+		tail = tail || v.Name == "tail"
+		if v.MainProcess {
+			t.Errorf("victim %+v is the main process", v)
+		}
+	}
+	if !tail || int64(len(rep.Victims)) != rep.OOMKills {
+		t.Errorf("victims %+v, want tail, a child of the shell, one per kill (%d; kernel log records lost: %d)", rep.Victims, rep.OOMKills, rep.KernelLogLost)
 	}
 }
 

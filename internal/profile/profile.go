@@ -93,6 +93,9 @@ type Report struct {
 	// it printed one (Java OutOfMemoryError, V8 heap out of memory, Go
 	// runtime: out of memory): a heap limit reached, not a kill.
 	RuntimeOutOfMemory string `json:"runtimeOutOfMemory,omitempty"`
+	// KernelLogLost counts the times the kernel log overwrote records
+	// before they were read (a busy machine): victims may be missing.
+	KernelLogLost int `json:"kernelLogLost,omitempty"`
 	LimitBytes         int64  `json:"limitBytes,omitempty"`
 	// PeakBytes is the highest charge the kernel recorded.
 	PeakBytes int64 `json:"peakBytes"`
@@ -139,6 +142,21 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 	// The kernel log, from now on, for the victims' names and sizes.
 	var victims []*kmsg.Report
 	var kmu sync.Mutex
+	var lost int
+	// seen holds every process seen in the cgroup: past ten reports in
+	// five seconds the kernel prints only the "Killed process" line, which
+	// names the victim's PID but not its cgroup.
+	seen := map[int]bool{}
+	var loose []*kmsg.Report
+	ours := func() []*kmsg.Report { // under kmu
+		out := append([]*kmsg.Report(nil), victims...)
+		for _, r := range loose {
+			if seen[r.Victim.PID] {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
 	var klog *kmsg.Reader
 	if o.Kmsg != "" {
 		if klog, err = kmsg.Open(o.Kmsg, true); err == nil {
@@ -147,12 +165,32 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 				for {
 					rec, err := klog.Next()
 					if errors.Is(err, kmsg.ErrOverwritten) {
+						kmu.Lock()
+						lost++
+						kmu.Unlock()
 						continue
 					}
 					if err != nil {
 						return
 					}
-					if r, ok := a.Add(rec); ok && within(r, g.Path) {
+					r, ok := a.Add(rec)
+					if !ok {
+						continue
+					}
+					if r.TaskMemcg == "" && r.Victim.PID > 0 {
+						// An exiting process may already show the root
+						// cgroup: only a path of ours says anything.
+						if cg, err := cgroup.OfPID("/proc", r.Victim.PID, h.Version); err == nil && strings.HasSuffix(cg, g.Path) {
+							r.TaskMemcg = cg
+						} else {
+							// Placed at the end, by the processes seen.
+							kmu.Lock()
+							loose = append(loose, r)
+							kmu.Unlock()
+							continue
+						}
+					}
+					if within(r, g.Path) {
 						kmu.Lock()
 						victims = append(victims, r)
 						kmu.Unlock()
@@ -160,6 +198,26 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 				}
 			}()
 		}
+	}
+
+	// The cgroup's OOM notifications: on v1 the eventfd fires as the OOM
+	// begins, on v2 as the kill is counted; either way the victim is still
+	// among the cgroup's processes, to be placed when the kernel's report
+	// names it only by PID.
+	if n, err := g.NewNotifier(); err == nil {
+		go func() {
+			defer n.Release()
+			for n.Wait() == nil {
+				if pids, err := g.Procs(); err == nil {
+					kmu.Lock()
+					for _, p := range pids {
+						seen[p] = true
+					}
+					kmu.Unlock()
+				}
+			}
+		}()
+		defer n.Close()
 	}
 
 	var stderrTail tailBuffer
@@ -189,6 +247,13 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 	sample := func() {
 		s := Sample{At: time.Since(start).Milliseconds()}
 		s.Usage, _ = g.Usage()
+		if pids, err := g.Procs(); err == nil {
+			kmu.Lock()
+			for _, p := range pids {
+				seen[p] = true
+			}
+			kmu.Unlock()
+		}
 		if st, err := g.Stat(); err == nil {
 			s.Anon, s.File, s.Shmem = st.Anon, st.File, st.Shmem
 		}
@@ -231,11 +296,12 @@ loop:
 		rep.ExitCode = 128 + int(ws.Signal())
 	}
 	if rep.KilledByKernel && klog != nil {
-		// The kernel writes its report as it kills; give it a moment.
-		deadline := time.Now().Add(500 * time.Millisecond)
+		// The kernel writes its report as it kills; give it a moment
+		// (more on a busy machine).
+		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
 			kmu.Lock()
-			n := len(victims)
+			n := len(ours())
 			kmu.Unlock()
 			if int64(n) >= rep.OOMKills {
 				break
@@ -245,9 +311,16 @@ loop:
 	}
 	if klog != nil {
 		klog.Close()
+		kmu.Lock()
+		rep.KernelLogLost = lost
+		kmu.Unlock()
 	}
 	kmu.Lock()
-	for _, v := range victims {
+	for _, v := range ours() {
+		if v.TaskMemcg == "" {
+			v.TaskMemcg = g.Path
+			v.Scope = kmsg.ScopeCgroup
+		}
 		rep.Victims = append(rep.Victims, victimOf(v, g.Path, cmd.Process.Pid))
 	}
 	kmu.Unlock()
@@ -269,7 +342,9 @@ func victimOf(r *kmsg.Report, path string, mainPID int) Victim {
 	switch {
 	case r.Scope == kmsg.ScopeSystem:
 		v.Scope = "system"
-	case strings.HasSuffix(r.OOMMemcg, path):
+	case strings.HasSuffix(r.OOMMemcg, path), r.OOMMemcg == "" && r.Scope == kmsg.ScopeCgroup:
+		// (A rate-limited report does not say whose limit; the profiled
+		// cgroup is the only one with a limit on its way to the root.)
 		v.Scope = "own limit"
 	default:
 		v.Scope = r.OOMMemcg

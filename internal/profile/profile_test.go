@@ -134,7 +134,7 @@ func TestChildKilledMainSurvives(t *testing.T) {
 		t.Fatalf("killed %v, exit %d %q", rep.KilledByKernel, rep.ExitCode, rep.Signal)
 	}
 	if len(rep.Victims) != 1 || rep.Victims[0].MainProcess {
-		t.Fatalf("victims %+v, want one child", rep.Victims)
+		t.Fatalf("victims %+v, want one child (kernel log records lost: %d)", rep.Victims, rep.KernelLogLost)
 	}
 	if !strings.Contains(rep.Explanation, "a process it started was the one killed") {
 		t.Errorf("explanation: %s", rep.Explanation)
