@@ -95,8 +95,8 @@ type Report struct {
 	RuntimeOutOfMemory string `json:"runtimeOutOfMemory,omitempty"`
 	// KernelLogLost counts the times the kernel log overwrote records
 	// before they were read (a busy machine): victims may be missing.
-	KernelLogLost int `json:"kernelLogLost,omitempty"`
-	LimitBytes         int64  `json:"limitBytes,omitempty"`
+	KernelLogLost int   `json:"kernelLogLost,omitempty"`
+	LimitBytes    int64 `json:"limitBytes,omitempty"`
 	// PeakBytes is the highest charge the kernel recorded.
 	PeakBytes int64 `json:"peakBytes"`
 	// PeakAtMs and AtPeak are the sample closest to the peak.
