@@ -17,10 +17,14 @@ LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
 # containerd, runc and the CNI plugins for the one-node cluster.
 APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# helm, built from the Go module proxy once, for the chart's tests.
+HELM_VERSION := v3.22.0
+HELM ?= $(CACHE_DIR)/bin/helm-$(HELM_VERSION)
+export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema lint examples bench bench-scan bench-lint bench-fix cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests lint examples bench bench-scan bench-lint bench-fix cluster-up cluster-down clean
 
 all: build
 
@@ -43,7 +47,21 @@ dist:
 		cp README.md $$d/; tar -C $$d -czf $$d.tar.gz .; rm -rf $$d; echo "built $$d.tar.gz"; done
 	cd dist && sha256sum *.tar.gz > SHA256SUMS
 
-deps: apt k8s-bins sarif-schema
+deps: apt k8s-bins sarif-schema helm
+
+helm: $(HELM)
+
+$(HELM):
+	@mkdir -p "$(CACHE_DIR)/bin"
+	tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) && mv $$tmp/helm "$(HELM)" && rm -rf $$tmp
+
+# manifests renders the agent's chart into the plain manifests of
+# deploy/agent (a test checks they match).
+manifests: helm
+	{ echo "# The oomdoctor node agent, rendered from deploy/helm/oomdoctor-agent with its default"; \
+	  echo "# values by make manifests. Apply: kubectl apply -f deploy/agent/oomdoctor-agent.yaml"; \
+	  echo "apiVersion: v1"; echo "kind: Namespace"; echo "metadata:"; echo "  name: oomdoctor"; \
+	  "$(HELM)" template oomdoctor-agent deploy/helm/oomdoctor-agent --namespace oomdoctor; } > deploy/agent/oomdoctor-agent.yaml
 
 sarif-schema: $(SARIF_SCHEMA)
 
@@ -67,7 +85,7 @@ k8s-bins:
 test: deps lint
 	$(GO) test -count=1 ./...
 
-unit: sarif-schema
+unit: sarif-schema helm
 	$(GO) test -count=1 ./internal/...
 
 integration: deps

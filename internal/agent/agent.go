@@ -201,9 +201,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			for _, c := range w.byPath {
 				if _, err := os.Stat(c.g.Dir()); err != nil {
 					a.gone(c)
-				} else if c.mainPID == 0 || !a.alive(c.mainPID) {
+					continue
+				}
+				if c.mainPID == 0 || !a.alive(c.mainPID) {
 					c.mainPID = w.mainPID(c)
 				}
+				// A kill whose notification and report were both missed
+				// is still counted, late.
+				a.observe(c, len(retries))
 			}
 		}
 		a.watching.Store(int64(len(w.byPath)))

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -394,5 +395,57 @@ func TestBurstBeyondTheKernelsRateLimit(t *testing.T) {
 	}
 	if sum != n || a.Kills() != n {
 		t.Errorf("kernel counted %d, agent told %d, want %d (%v)", sum, a.Kills(), n, got)
+	}
+}
+
+// The DaemonSet mounts the cgroup filesystem read-only: no v1 eventfd can
+// be registered. The kernel log and the counters read on each report still
+// tell every kill.
+func TestReadOnlyCgroupMount(t *testing.T) {
+	tr := newTree(t)
+	if tr.h.Version != cgroup.V1 {
+		t.Fatalf("this test needs cgroup v1 (eventfds); the machine has %s", tr.h.Version)
+	}
+	tr.mk("/kubepods/burstable/pod" + podUID(30))
+	c := tr.mk("/kubepods/burstable/pod" + podUID(30) + "/" + containerID(30))
+	if err := c.SetLimit(32 << 20); err != nil {
+		t.Fatal(err)
+	}
+	ro := t.TempDir()
+	if err := unix.Mount(tr.h.Dir, ro, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := unix.Unmount(ro, 0); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := unix.Mount("", ro, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Fatal(err)
+	}
+	roTree := &tree{t: t, h: cgroup.Hierarchy{Version: cgroup.V1, Dir: ro}, root: tr.root}
+	var warned []string
+	kills := make(chan *Kill, 10)
+	a, err := New(Config{Node: "n", Hierarchy: roTree.h, KubeletCgroupRoot: tr.root, Kmsg: "/dev/kmsg",
+		Pods:  StaticPods{podUID(30): {Namespace: "ro", Name: "p", UID: podUID(30), Containers: map[string]string{containerID(30): "app"}}},
+		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, Warn: func(s string) { warned = append(warned, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for !a.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	start(t, c, allocator(200)...)
+	k := waitKill(t, kills)
+	if k.Pod != "p" || k.VictimName == "" || !k.FromCounter {
+		t.Errorf("kill %+v", k)
+	}
+	noMoreKills(t, kills)
+	if len(warned) == 0 || !strings.Contains(warned[0], "no OOM eventfds") {
+		t.Errorf("warnings %v", warned)
 	}
 }

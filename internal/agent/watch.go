@@ -65,6 +65,8 @@ type watcher struct {
 	byPath   map[string]*watched
 	events   chan []event
 	warnings func(string)
+	// noEventfd is set when v1 eventfds cannot be registered.
+	noEventfd bool
 }
 
 func newWatcher(h cgroup.Hierarchy, kubeletCgroupRoot, proc string, warn func(string)) (*watcher, error) {
@@ -231,17 +233,23 @@ func (w *watcher) watch(path string, ref podcgroup.Ref) *watched {
 	c.last, c.lastOOM = ev["oom_kill"], ev["oom"]
 	if w.h.Version == cgroup.V1 {
 		efd, release, err := c.g.OOMEventFD()
-		if err != nil {
-			w.warnings(err.Error())
-			return nil
+		switch {
+		case err != nil:
+			// A read-only cgroup mount: no eventfd. The counters are read
+			// on each kernel report and every rescan instead.
+			if !w.noEventfd {
+				w.noEventfd = true
+				w.warnings(fmt.Sprintf("no OOM eventfds (%v): counting from the kernel log and the counters read at each report and rescan; mount the cgroup filesystem read-write for eventfds", err))
+			}
+		default:
+			if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {
+				release()
+				w.warnings(fmt.Sprintf("epoll_ctl: %v", err))
+				return nil
+			}
+			c.efd, c.release = efd, release
+			w.byEfd[efd] = c
 		}
-		if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {
-			release()
-			w.warnings(fmt.Sprintf("epoll_ctl: %v", err))
-			return nil
-		}
-		c.efd, c.release = efd, release
-		w.byEfd[efd] = c
 	} else {
 		wd, err := unix.InotifyAddWatch(w.ifd, c.g.File("memory.events"), unix.IN_MODIFY)
 		if err != nil {

@@ -26,6 +26,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The agent test runs this binary as its allocator.
+	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
+		allocate(v)
+		return
+	}
 	os.Exit(run(m))
 }
 

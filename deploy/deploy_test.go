@@ -1,0 +1,168 @@
+// Package deploy holds the agent's Helm chart and plain manifests; its
+// tests lint and render the chart with a real helm and check what it
+// renders.
+package deploy
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+const chart = "helm/oomdoctor-agent"
+
+func helm(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := os.Getenv("OOMDOCTOR_HELM")
+	if bin == "" {
+		bin = "helm"
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Fatalf("helm is missing (%s): make helm builds it from the Go module proxy, or set OOMDOCTOR_HELM", bin)
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helm %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return out.String()
+}
+
+// docs splits rendered YAML into objects by kind.
+func docs(t *testing.T, rendered string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, d := range strings.Split(rendered, "\n---") {
+		var meta struct{ Kind string }
+		if err := yaml.Unmarshal([]byte(d), &meta); err != nil {
+			t.Fatalf("%v\n%s", err, d)
+		}
+		if meta.Kind != "" {
+			out[meta.Kind] = []byte(d)
+		}
+	}
+	return out
+}
+
+func TestChartLints(t *testing.T) {
+	for _, set := range []string{"", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,events=false"} {
+		args := []string{"lint", "--strict", chart}
+		if set != "" {
+			args = append(args, "--set", set)
+		}
+		if out := helm(t, args...); !strings.Contains(out, "0 chart(s) failed") {
+			t.Errorf("helm lint %s:\n%s", set, out)
+		}
+	}
+}
+
+func TestChartRendersALeastPrivilegeDaemonSet(t *testing.T) {
+	objs := docs(t, helm(t, "template", "oomdoctor-agent", chart, "--namespace", "oomdoctor"))
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
+		t.Fatalf("the DaemonSet does not decode strictly: %v", err)
+	}
+	spec := ds.Spec.Template.Spec
+	if !spec.HostPID || spec.PriorityClassName != "system-node-critical" || len(spec.Containers) != 1 {
+		t.Errorf("pod spec: hostPID %v, priority %q, %d containers", spec.HostPID, spec.PriorityClassName, len(spec.Containers))
+	}
+	c := spec.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
+		len(sc.Capabilities.Add) != 1 || sc.Capabilities.Add[0] != "SYSLOG" || sc.Privileged != nil && *sc.Privileged {
+		t.Errorf("security context %+v", sc)
+	}
+	for _, m := range c.VolumeMounts {
+		if !m.ReadOnly {
+			t.Errorf("mount %s is writable", m.Name)
+		}
+	}
+	hostPaths := map[string]corev1.HostPathType{}
+	for _, v := range spec.Volumes {
+		if v.HostPath == nil {
+			t.Errorf("volume %s is not a hostPath", v.Name)
+			continue
+		}
+		hostPaths[v.HostPath.Path] = *v.HostPath.Type
+	}
+	if len(hostPaths) != 2 || hostPaths["/sys/fs/cgroup"] != corev1.HostPathDirectory || hostPaths["/dev/kmsg"] != corev1.HostPathCharDev {
+		t.Errorf("host paths %v, want only the cgroup root and /dev/kmsg", hostPaths)
+	}
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
+		t.Errorf("resources %+v", c.Resources)
+	}
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Error("probes")
+	}
+	if len(c.Env) != 1 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+		t.Errorf("env %+v", c.Env)
+	}
+	args := strings.Join(c.Args, " ")
+	for _, want := range []string{"agent", "--root=/host", "--kmsg=/dev/kmsg", "--listen=:9710"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if len(spec.Tolerations) != 1 || spec.Tolerations[0].Operator != corev1.TolerationOpExists {
+		t.Errorf("tolerations %+v: the agent must run on every node", spec.Tolerations)
+	}
+
+	var role rbacv1.ClusterRole
+	if err := yaml.UnmarshalStrict(objs["ClusterRole"], &role); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range role.Rules {
+		for _, res := range r.Resources {
+			got[strings.Join(r.APIGroups, ",")+"/"+res] = strings.Join(r.Verbs, ",")
+		}
+	}
+	want := map[string]string{"/pods": "get,list,watch", "/events": "create,patch"}
+	if len(got) != len(want) || got["/pods"] != want["/pods"] || got["/events"] != want["/events"] {
+		t.Errorf("ClusterRole rules %v, want exactly %v", got, want)
+	}
+	if _, ok := objs["PodMonitor"]; ok {
+		t.Error("a PodMonitor by default")
+	}
+}
+
+func TestChartOptions(t *testing.T) {
+	objs := docs(t, helm(t, "template", "x", chart, "--set", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,kubeletCgroupRoot=/custom"))
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
+		t.Fatal(err)
+	}
+	c := ds.Spec.Template.Spec.Containers[0]
+	for _, m := range c.VolumeMounts {
+		if m.Name == "cgroup" && m.ReadOnly {
+			t.Error("writableForV1Eventfd left the cgroup mount read-only")
+		}
+	}
+	if !strings.Contains(strings.Join(c.Args, " "), "--kubelet-cgroup-root=/custom") {
+		t.Errorf("args %v", c.Args)
+	}
+	if _, ok := objs["PodMonitor"]; !ok {
+		t.Error("no PodMonitor")
+	}
+}
+
+// deploy/agent holds the chart rendered with its defaults (make manifests).
+func TestPlainManifestsMatchTheChart(t *testing.T) {
+	want := helm(t, "template", "oomdoctor-agent", chart, "--namespace", "oomdoctor")
+	got, err := os.ReadFile("agent/oomdoctor-agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(got), want) || !strings.Contains(string(got), "kind: Namespace") {
+		t.Error("deploy/agent/oomdoctor-agent.yaml is not the chart's rendering: run make manifests")
+	}
+}
