@@ -569,6 +569,15 @@ func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report, stat *cgroup.Stat
 		k.Scope = "system"
 	case r.OOMMemcg != "":
 		k.Scope = podcgroup.Scope(r.OOMMemcg, ref)
+		if k.Scope == "pod" && c != nil && r.Limit > 0 {
+			// The kubelet sets the pod's limit to the sum of its
+			// containers': with one container the two are equal and the
+			// kernel may hit either first. A container whose own limit is
+			// not below the pod's reached it alone.
+			if own, err := c.g.Limit(); err == nil && own > 0 && own >= r.Limit {
+				k.Scope = "container"
+			}
+		}
 	case ownOOM:
 		k.Scope = "container"
 	default:

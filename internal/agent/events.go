@@ -108,8 +108,11 @@ func size(b int64) string {
 	if b <= 0 {
 		return "0"
 	}
-	if b%(1<<20) == 0 {
+	switch {
+	case b%(1<<20) == 0:
 		return manifest.FormatBytes(b)
+	case b < 1<<20:
+		return fmt.Sprintf("%.0fKi", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%.1fMi", float64(b)/(1<<20))
 }

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
@@ -61,9 +62,11 @@ func TestInitContainerOOMKilled(t *testing.T) {
 }
 
 // 3. A child process killed by the kernel while PID 1 keeps running: the pod
-// status shows nothing; only the cgroup's oom_kill counter does.
+// status shows nothing; only the cgroup's oom_kill counter does, and the
+// oomdoctor agent running beside the kubelet, which tells it.
 func TestChildProcessKillIsInvisibleToTheAPI(t *testing.T) {
 	t.Parallel()
+	addr, agentLog := startAgent(t)
 	ns, p := start(t, "child-kill", time.Minute)
 	cgroup := node.ContainerCgroup(p, workloads.Status(p, "worker").ContainerID)
 	deadline := time.Now().Add(time.Minute)
@@ -91,6 +94,32 @@ func TestChildProcessKillIsInvisibleToTheAPI(t *testing.T) {
 	}
 	if fs := findings(scan(t, "-n", ns)); len(fs) != 0 {
 		t.Errorf("scan found something in the pod status: %+v", fs)
+	}
+
+	// The agent saw it: an Event on the pod and the counter.
+	var msg string
+	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		l, err := node.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range l.Items {
+			if e.InvolvedObject.Name == p.Name && e.Reason == "ProcessOOMKilled" {
+				msg = e.Message
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no ProcessOOMKilled event on %s/%s: %v\nagent log:\n%s", ns, p.Name, err, agentLog.String())
+	}
+	if !strings.Contains(msg, "in container worker, not its main process") || !strings.Contains(msg, "own memory limit of 64Mi") {
+		t.Errorf("event message: %s", msg)
+	}
+	want := `oomdoctor_oom_kills_total{container="worker",main_process="false",namespace="` + ns + `",node="e2e-node",pod="` + p.Name + `",scope="container"}`
+	if m := metrics(t, addr); !strings.Contains(m, want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }
 
