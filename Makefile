@@ -24,13 +24,19 @@ export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests lint examples bench bench-scan bench-lint bench-fix cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent cluster-up cluster-down clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/oomdoctor ./cmd/oomdoctor
 	cp bin/oomdoctor bin/kubectl-oomdoctor
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/oomdoctor-agent ./cmd/oomdoctor-agent
+
+# image builds the agent's image (needs a Docker daemon; the DaemonSet of
+# deploy/ runs it).
+image: build
+	docker build -t oomdoctor/oomdoctor-agent:$(VERSION) .
 
 # install puts oomdoctor and the kubectl plugin kubectl-oomdoctor in GOBIN.
 install:
@@ -119,7 +125,12 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan bench-lint bench-fix
+bench: bench-scan bench-lint bench-fix bench-agent
+
+# bench-agent measures the node agent on this kernel (root): latency from
+# the kernel's kill to the metric and the Event, a burst of kills, idle cost.
+bench-agent: deps
+	$(GO) run ./bench/agent
 
 bench-fix:
 	$(GO) test ./internal/fix -run XXX -bench 1000 -benchmem -count 6

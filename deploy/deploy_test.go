@@ -103,11 +103,18 @@ func TestChartRendersALeastPrivilegeDaemonSet(t *testing.T) {
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
 		t.Error("probes")
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != "NODE_NAME" || c.Env[0].ValueFrom.FieldRef.FieldPath != "spec.nodeName" {
+	env := map[string]corev1.EnvVar{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	if n := env["NODE_NAME"]; n.ValueFrom == nil || n.ValueFrom.FieldRef.FieldPath != "spec.nodeName" || env["GOMEMLIMIT"].Value != "48MiB" {
 		t.Errorf("env %+v", c.Env)
 	}
+	if !strings.HasSuffix(c.Image, "oomdoctor-agent:0.1.0") {
+		t.Errorf("image %s", c.Image)
+	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"agent", "--root=/host", "--kmsg=/dev/kmsg", "--listen=:9710"} {
+	for _, want := range []string{"--root=/host", "--kmsg=/dev/kmsg", "--listen=:9710"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
 		}

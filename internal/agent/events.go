@@ -5,13 +5,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
-
-	"github.com/oomdoctor/oomdoctor/internal/manifest"
 )
 
 // Event reasons.
@@ -35,11 +32,12 @@ type Events struct {
 	rec record.EventRecorder
 }
 
-// NewEvents starts the recorder.
-func NewEvents(client kubernetes.Interface, node string) *Events {
+// NewEvents starts the recorder, writing through a core/v1 REST client
+// (NewRESTClient).
+func NewEvents(rc rest.Interface, node string) *Events {
 	b := record.NewBroadcaster()
-	b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
-	return &Events{b: b, rec: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "oomdoctor-agent", Host: node})}
+	b.StartRecordingToSink(eventSink{rc})
+	return &Events{b: b, rec: b.NewRecorder(Scheme, corev1.EventSource{Component: "oomdoctor-agent", Host: node})}
 }
 
 // Stop flushes and stops the recorder.
@@ -110,7 +108,7 @@ func size(b int64) string {
 	}
 	switch {
 	case b%(1<<20) == 0:
-		return manifest.FormatBytes(b)
+		return resource.NewQuantity(b, resource.BinarySI).String()
 	case b < 1<<20:
 		return fmt.Sprintf("%.0fKi", float64(b)/(1<<10))
 	}

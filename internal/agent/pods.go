@@ -9,9 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -44,30 +42,29 @@ func (s StaticPods) Lookup(uid string) *PodInfo { return s[uid] }
 // watch limited to spec.nodeName; objects are cut down to what the agent
 // needs as they arrive.
 type Informer struct {
-	mu      sync.RWMutex
-	pods    map[string]*PodInfo
-	synced  func() bool
-	onGone  func(*PodInfo)
-	factory informers.SharedInformerFactory
+	mu     sync.RWMutex
+	pods   map[string]*PodInfo
+	onGone func(*PodInfo)
+	inf    cache.SharedIndexInformer
 }
 
-// NewInformer watches the pods of node.
-func NewInformer(client kubernetes.Interface, node string, onGone func(*PodInfo)) (*Informer, error) {
+// NewInformer watches the pods of node through a core/v1 REST client
+// (NewRESTClient).
+func NewInformer(rc rest.Interface, node string, onGone func(*PodInfo)) (*Informer, error) {
 	if node == "" {
 		return nil, fmt.Errorf("the agent needs its node's name (--node-name, usually from the downward API: spec.nodeName)")
 	}
 	in := &Informer{pods: map[string]*PodInfo{}, onGone: onGone}
-	in.factory = informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", node).String()
-		}),
-		informers.WithTransform(func(obj any) (any, error) {
-			if p, ok := obj.(*corev1.Pod); ok {
-				return trim(p), nil
-			}
-			return obj, nil
-		}))
-	inf := in.factory.Core().V1().Pods().Informer()
+	inf := cache.NewSharedIndexInformer(podListWatch(rc, node), &corev1.Pod{}, 0, cache.Indexers{})
+	if err := inf.SetTransform(func(obj any) (any, error) {
+		if p, ok := obj.(*corev1.Pod); ok {
+			return trim(p), nil
+		}
+		return obj, nil
+	}); err != nil {
+		return nil, err
+	}
+	in.inf = inf
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { in.put(obj) },
 		UpdateFunc: func(_, obj any) { in.put(obj) },
@@ -90,19 +87,18 @@ func NewInformer(client kubernetes.Interface, node string, onGone func(*PodInfo)
 	}); err != nil {
 		return nil, err
 	}
-	in.synced = inf.HasSynced
 	return in, nil
 }
 
 // Start runs the watch until ctx ends.
-func (in *Informer) Start(ctx context.Context) { in.factory.Start(ctx.Done()) }
+func (in *Informer) Start(ctx context.Context) { go in.inf.RunWithContext(ctx) }
 
 // Synced tells whether the first list arrived.
-func (in *Informer) Synced() bool { return in.synced() }
+func (in *Informer) Synced() bool { return in.inf.HasSynced() }
 
 // WaitSynced waits for the first list.
 func (in *Informer) WaitSynced(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), in.synced)
+	return cache.WaitForCacheSync(ctx.Done(), in.inf.HasSynced)
 }
 
 func (in *Informer) put(obj any) {
