@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,7 +23,9 @@ func helm(t *testing.T, args ...string) string {
 	t.Helper()
 	bin := os.Getenv("OOMDOCTOR_HELM")
 	if bin == "" {
-		bin = "helm"
+		// Where make helm puts it.
+		home, _ := os.UserHomeDir()
+		bin = filepath.Join(home, ".cache", "oomdoctor", "bin", "helm-v3.22.0")
 	}
 	if _, err := exec.LookPath(bin); err != nil {
 		t.Fatalf("helm is missing (%s): make helm builds it from the Go module proxy, or set OOMDOCTOR_HELM", bin)
