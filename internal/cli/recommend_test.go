@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+const slice = "../replay/testdata/slice.csv.gz"
+
+func TestReplayTable(t *testing.T) {
+	r := run("replay", "--trace", slice)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"train 7d, replay the next 7d", "STRATEGY", "tail", "krr", "vpa", "peak-2x", "10 series read"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = run("replay", "--trace", slice, "--rolling", "1w", "--strategies", "tail,krr", "-o", "json")
+	var rep struct {
+		Mode       string
+		Strategies []struct{ Strategy string }
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Mode != "rolling" || len(rep.Strategies) != 2 {
+		t.Errorf("rolling json: exit %d %s", r.code, r.stdout)
+	}
+}
+
+func TestReplayAndRecommendErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay"}, "--trace FILE"},
+		{[]string{"replay", "--trace", slice, "--strategies", "magic"}, `unknown strategy "magic"`},
+		{[]string{"replay", "--trace", slice, "--train", "a week"}, `"a week" is not a duration`},
+		{[]string{"replay", "--trace", slice, "--rolling", "7d", "--train", "3d"}, "--rolling replaces --train"},
+		{[]string{"replay", "--trace", "/nonexistent.csv"}, "/nonexistent.csv"},
+		{[]string{"recommend"}, "--trace FILE"},
+		{[]string{"recommend", "--trace", slice, "--strategy", "x"}, `unknown strategy "x"`},
+		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
+	} {
+		r := run(tc.args...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, ExitUsage, tc.want)
+		}
+	}
+}
+
+// recommend's JSON is what fix reads: a series named after a workload's
+// container sizes that container in its manifest.
+func TestRecommendFeedsFix(t *testing.T) {
+	dir := t.TempDir()
+	var trace strings.Builder
+	trace.WriteString("series,unix_seconds,usage_bytes\n")
+	for i := 0; i < 14*288; i++ {
+		u := 300 << 20
+		if i%288 == 100 {
+			u = 400 << 20
+		}
+		fmt.Fprintf(&trace, "shop/Deployment/api/app,%d,%d\n", 1_700_000_000+i*300, u)
+	}
+	tracePath := filepath.Join(dir, "usage.csv")
+	if err := os.WriteFile(tracePath, []byte(trace.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("recommend", "--trace", tracePath, "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc model.Recommendations
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || len(doc.Items) != 1 {
+		t.Fatalf("%v %s", err, r.stdout)
+	}
+	it := doc.Items[0]
+	if it.Workload.Namespace != "shop" || it.Workload.Kind != "Deployment" || it.Workload.Name != "api" || it.Container != "app" ||
+		*it.MemoryLimitBytes < 440<<20 || *it.MemoryRequestBytes < 300<<20 || len(it.Reasons) == 0 {
+		t.Errorf("recommendation %+v limit %d request %d", it, *it.MemoryLimitBytes, *it.MemoryRequestBytes)
+	}
+	recs := filepath.Join(dir, "recs.json")
+	if err := os.WriteFile(recs, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifestPath := filepath.Join(dir, "api.yaml")
+	if err := os.WriteFile(manifestPath, []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          resources:
+            limits:
+              memory: 256Mi # too low: OOMKilled
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run("fix", "-f", manifestPath, "--recommendations", recs, "--write")
+	if r.code != 0 {
+		t.Fatalf("fix: exit %d: %s", r.code, r.stderr)
+	}
+	out, _ := os.ReadFile(manifestPath)
+	if !strings.Contains(string(out), "# too low: OOMKilled") || strings.Contains(string(out), "memory: 256Mi") || !strings.Contains(string(out), "requests:") {
+		t.Errorf("fixed manifest:\n%s", out)
+	}
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/replay"
+	"github.com/oomdoctor/oomdoctor/internal/usage"
+)
+
+// days is a duration flag that also takes d (days) and w (weeks).
+type days struct{ d *time.Duration }
+
+func (v days) String() string {
+	if *v.d%(24*time.Hour) == 0 && *v.d > 0 {
+		return fmt.Sprintf("%dd", *v.d/(24*time.Hour))
+	}
+	return v.d.String()
+}
+func (v days) Type() string { return "duration" }
+func (v days) Set(s string) error {
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil || f < 0 {
+				return fmt.Errorf("%q is not a duration like 7d, 2w or 36h", s)
+			}
+			*v.d = time.Duration(f * float64(unit))
+			return nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return fmt.Errorf("%q is not a duration like 7d, 2w or 36h", s)
+	}
+	*v.d = d
+	return nil
+}
+
+// ReplayOptions are the options of `oomdoctor replay`.
+type ReplayOptions struct {
+	genericiooptions.IOStreams
+	Trace       string
+	Train, Test time.Duration
+	Rolling     time.Duration
+	Strategies  []string
+	DropFactor  float64
+	Output      string
+}
+
+// NewReplayCommand builds `oomdoctor replay`.
+func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, Output: "table"}
+	cmd := &cobra.Command{
+		Use:   "replay --trace FILE [--train 7d --test 7d | --rolling 7d]",
+		Short: "Compare sizing strategies on a usage trace: OOM kills and slack side by side",
+		Long: `Replay memory-sizing strategies on a trace (CSV: series,unix_seconds,usage_bytes
+[,provisioned_bytes], gzip or not, sorted by series).
+
+Train/test (the default): each series trains on its first --train, the limit is set, and the
+next --test is counted against it: a series "has an OOM" when its usage goes above the limit at
+least once; the relative slack is the mean of (limit - usage) / limit. --rolling instead trains
+on the first period and recommends again every period and after every kill, the way each
+strategy would run (usage above the limit is a kill; the strategy then sees the usage capped at
+the limit, as monitoring would).
+
+Samples above --drop-factor x the provisioned memory are dropped (trace quirks); series whose
+training window is all zero, and series too short for the replayed window, are skipped; the
+counts are reported. Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
+		Example: `  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz
+  oomdoctor replay --trace trace.csv --rolling 7d --strategies tail,peak-2x -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return o.Run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Trace, "trace", "", "The trace file.")
+	f.Var(days{&o.Train}, "train", "Training window (train/test mode).")
+	f.Var(days{&o.Test}, "test", "Replayed window (train/test mode).")
+	f.Var(days{&o.Rolling}, "rolling", "Rolling mode: recommend again every period.")
+	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
+	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
+	return cmd
+}
+
+// Run replays.
+func (o *ReplayOptions) Run(cmd *cobra.Command) error {
+	if o.Trace == "" {
+		return usagef("give the trace: --trace FILE")
+	}
+	switch o.Output {
+	case "table", "json", "yaml":
+	default:
+		return usagef("unknown output format %q: valid formats are json, table, yaml", o.Output)
+	}
+	strategies, err := pickStrategies(o.Strategies)
+	if err != nil {
+		return err
+	}
+	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor}
+	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
+		return usagef("--rolling replaces --train and --test: give one or the other")
+	}
+	start := time.Now()
+	rep, err := replay.Run(func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(o.Trace, fn) }, strategies, opts)
+	if err != nil {
+		return asUsage(err)
+	}
+	switch o.Output {
+	case "json":
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case "yaml":
+		b, err := yaml.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	}
+	writeReplay(o.Out, rep, opts)
+	fmt.Fprintf(o.ErrOut, "replayed %d samples of %d series in %v\n", rep.Samples, rep.SeriesRead, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func pickStrategies(names []string) ([]recommend.Strategy, error) {
+	if len(names) == 0 {
+		return recommend.All(), nil
+	}
+	var out []recommend.Strategy
+	for _, n := range names {
+		s, err := recommend.Lookup(n)
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
+	if rep.Mode == "rolling" {
+		fmt.Fprintf(w, "rolling replay, a new recommendation every %s and after each kill\n", days{&o.Rolling})
+	} else {
+		fmt.Fprintf(w, "train %s, replay the next %s against the limit\n", days{&o.Train}, days{&o.Test})
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	head := "STRATEGY\tSERIES\tWITH AN OOM\tMEAN RELATIVE SLACK\tSTATE/CONTAINER"
+	if rep.Mode == "rolling" {
+		head += "\tOOM EPISODES\tLIMIT CHANGES"
+	}
+	fmt.Fprintln(tw, head)
+	for _, r := range rep.Rows {
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%d B", r.Strategy, r.Series, 100*r.OOMShare, 100*r.Slack, r.StateBytes)
+		if rep.Mode == "rolling" {
+			fmt.Fprintf(tw, "\t%d\t%d", r.Episodes, r.LimitChanges)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d series read; %d samples above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
+		rep.SeriesRead, rep.DroppedSamples, rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
+}

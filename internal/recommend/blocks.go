@@ -1,0 +1,99 @@
+package recommend
+
+import (
+	"math"
+	"sort"
+)
+
+const (
+	blockSeconds = 6 * 3600
+	// ringBlocks covers 28 days of 6-hour blocks.
+	ringBlocks = 112
+)
+
+// blocks keeps, for the last 28 days, each 6-hour block's peak, sum and
+// count: 1.1 KiB. The newest block is the one being filled.
+type blocks struct {
+	peak   [ringBlocks]float32
+	sum    [ringBlocks]float32
+	count  [ringBlocks]uint16
+	newest int64 // index (t / blockSeconds) of the newest block; 0: none
+	first  int64 // index of the first block ever seen
+}
+
+func (b *blocks) add(t int64, u float64) {
+	i := t / blockSeconds
+	switch {
+	case b.newest == 0:
+		b.newest, b.first = i, i
+	case i > b.newest:
+		for j := b.newest + 1; j <= i && j <= b.newest+ringBlocks; j++ {
+			k := j % ringBlocks
+			b.peak[k], b.sum[k], b.count[k] = 0, 0, 0
+		}
+		b.newest = i
+	case i <= b.newest-ringBlocks:
+		return // older than the ring
+	}
+	k := i % ringBlocks
+	if float32(u) > b.peak[k] {
+		b.peak[k] = float32(u)
+	}
+	b.sum[k] += float32(u)
+	if b.count[k] < math.MaxUint16 {
+		b.count[k]++
+	}
+}
+
+// peaks returns the peaks of the blocks with data in the last n blocks.
+func (b *blocks) peaks(n int) []float64 {
+	var out []float64
+	for j := b.newest; j > b.newest-int64(n) && j >= b.first; j-- {
+		k := j % ringBlocks
+		if b.count[k] > 0 {
+			out = append(out, float64(b.peak[k]))
+		}
+	}
+	return out
+}
+
+func (b *blocks) max(n int) float64 {
+	m := 0.0
+	for _, p := range b.peaks(n) {
+		m = math.Max(m, p)
+	}
+	return m
+}
+
+func (b *blocks) mean(n int) float64 {
+	var s float64
+	var c float64
+	for j := b.newest; j > b.newest-int64(n) && j >= b.first; j-- {
+		k := j % ringBlocks
+		s += float64(b.sum[k])
+		c += float64(b.count[k])
+	}
+	if c == 0 {
+		return 0
+	}
+	return s / c
+}
+
+// span is how many blocks of history there are (up to the ring).
+func (b *blocks) span() int {
+	if b.newest == 0 {
+		return 0
+	}
+	return int(min(b.newest-b.first+1, ringBlocks))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[(len(s)-1)/2]
+}
+
+const blocksBytes = ringBlocks*(4+4+2) + 16

@@ -1,0 +1,51 @@
+package recommend
+
+import (
+	"fmt"
+	"math"
+)
+
+// Guardrails bound a recommendation.
+type Guardrails struct {
+	// Floor is the smallest limit that works for the container's runtime
+	// (runtimes.Floor: a JVM under 128Mi rarely starts).
+	Floor float64
+	// FloorWhy names the runtime behind the floor.
+	FloorWhy string
+	// MaxAllocatable is the largest node's allocatable memory (0: unknown).
+	MaxAllocatable float64
+}
+
+// Round rounds a size up to a unit that reads well: 4Mi steps below
+// 128Mi, 16Mi below 1Gi, 64Mi below 8Gi, 256Mi above.
+func Round(b float64) int64 {
+	step := float64(256 << 20)
+	switch {
+	case b < 128<<20:
+		step = 4 << 20
+	case b < 1<<30:
+		step = 16 << 20
+	case b < 8<<30:
+		step = 64 << 20
+	}
+	return int64(math.Ceil(b/step) * step)
+}
+
+// Apply rounds the values and applies the guardrails; it returns the
+// request, the limit and what it changed, in words.
+func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
+	l := v.Limit
+	if g.Floor > 0 && l < g.Floor {
+		notes = append(notes, fmt.Sprintf("raised the limit from %s to the floor %s (%s)", mib(l), mib(g.Floor), g.FloorWhy))
+		l = g.Floor
+	}
+	limit = Round(l)
+	if g.MaxAllocatable > 0 && float64(limit) > g.MaxAllocatable {
+		notes = append(notes, fmt.Sprintf("the limit %s is above the largest node's allocatable memory %s: no node can hold it at its peak; split the work or add a bigger node", mib(float64(limit)), mib(g.MaxAllocatable)))
+	}
+	request = Round(math.Min(v.Request, float64(limit)))
+	if request > limit {
+		request = limit
+	}
+	return request, limit, notes
+}

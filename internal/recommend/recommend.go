@@ -1,0 +1,81 @@
+// Package recommend sizes a container's memory from its usage history.
+// Each strategy is a small estimator fed one sample at a time (streaming,
+// a few hundred bytes to a few KiB per container), told about OOM kills
+// (censored observations: the demand was above the limit at that moment),
+// and asked for a request and a limit. The peers' strategies are here too,
+// from their published constants, so that replay compares them in one run.
+package recommend
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Values are a recommendation, in bytes.
+type Values struct {
+	Request, Limit float64
+}
+
+// Estimator is one container's state under one strategy.
+type Estimator interface {
+	// Add feeds a usage sample (t in unix seconds, usage in bytes), in
+	// time order.
+	Add(t int64, usage float64)
+	// OOM says the container was OOM-killed at t with this limit: its
+	// demand was above the limit then.
+	OOM(t int64, limit float64)
+	// Recommend gives the request and limit for the time after the last
+	// sample (0, 0 when there is no data yet).
+	Recommend() Values
+	// Explain says how the last recommendation was made, in words and
+	// numbers.
+	Explain() []string
+	// StateBytes is the size of the state kept.
+	StateBytes() int
+}
+
+// Strategy makes estimators.
+type Strategy struct {
+	Name        string
+	Description string
+	New         func() Estimator
+}
+
+var strategies = map[string]Strategy{}
+
+func register(s Strategy) { strategies[s.Name] = s }
+
+// Default is the strategy recommend uses unless told otherwise.
+const Default = "tail"
+
+// Lookup finds a strategy by name.
+func Lookup(name string) (Strategy, error) {
+	s, ok := strategies[name]
+	if !ok {
+		return Strategy{}, fmt.Errorf("unknown strategy %q: valid strategies are %v", name, Names())
+	}
+	return s, nil
+}
+
+// Names lists the strategies.
+func Names() []string {
+	var out []string
+	for n := range strategies {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// All returns every strategy, default first.
+func All() []Strategy {
+	out := []Strategy{strategies[Default]}
+	for _, n := range Names() {
+		if n != Default {
+			out = append(out, strategies[n])
+		}
+	}
+	return out
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.0fMi", b/(1<<20)) }

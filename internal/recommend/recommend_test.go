@@ -1,0 +1,193 @@
+package recommend
+
+import (
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+const mi = 1 << 20
+
+// feed adds samples every 5 minutes from t0, usage from f(i).
+func feed(e Estimator, t0 int64, n int, f func(i int) float64) int64 {
+	t := t0
+	for i := 0; i < n; i++ {
+		e.Add(t, f(i))
+		t += 300
+	}
+	return t
+}
+
+const day = 288 // samples of 5 minutes
+
+func TestPeakMultiples(t *testing.T) {
+	s, _ := Lookup("peak-2x")
+	e := s.New()
+	feed(e, 1_000_000, 2*day, func(i int) float64 {
+		if i == 100 {
+			return 300 * mi
+		}
+		return 100 * mi
+	})
+	v := e.Recommend()
+	if v.Limit != 600*mi {
+		t.Errorf("limit %v, want 2x the 300Mi peak", v.Limit/mi)
+	}
+	if math.Abs(v.Request-100*mi) > 1*mi {
+		t.Errorf("request %v, want the average (about 100Mi)", v.Request/mi)
+	}
+	e.OOM(2_000_000, 400*mi)
+	if v := e.Recommend(); v.Limit != 800*mi {
+		t.Errorf("after a kill at 400Mi: limit %v, want 2x 400Mi", v.Limit/mi)
+	}
+}
+
+func TestKrrLooksBack14Days(t *testing.T) {
+	s, _ := Lookup("krr")
+	e := s.New()
+	// A 1Gi peak on day 0, then 20 days at 100Mi: the peak is out of the
+	// 14-day window.
+	tt := feed(e, 0, day, func(i int) float64 { return 1024 * mi })
+	feed(e, tt, 20*day, func(int) float64 { return 100 * mi })
+	if v := e.Recommend(); math.Abs(v.Limit-115*mi) > 0.01*mi || v.Request != v.Limit {
+		t.Errorf("limit %v request %v, want 1.15 x 100Mi for both", v.Limit/mi, v.Request/mi)
+	}
+	e.OOM(21*86400, 200*mi)
+	if v := e.Recommend(); v.Limit != 250*mi {
+		t.Errorf("after a kill at 200Mi: %v, want 1.25 x 200Mi", v.Limit/mi)
+	}
+}
+
+func TestVPATarget(t *testing.T) {
+	s, _ := Lookup("vpa")
+	e := s.New()
+	// Ten days with a daily peak of 1000 MB (10^9 bytes).
+	feed(e, 0, 10*day, func(i int) float64 {
+		if i%day == 10 {
+			return 1e9
+		}
+		return 5e8
+	})
+	v := e.Recommend()
+	// The bucket holding 1e9 ends at the next bucket start; x 1.15.
+	end := vpaBucketStart(vpaBucket(1e9) + 1)
+	if math.Abs(v.Limit-end*1.15) > 1 || end < 1e9 || end > 1.05e9+vpaFirst {
+		t.Errorf("target %v, want the end of 1e9's bucket (%v) x 1.15", v.Limit, end)
+	}
+	// Small usage: the 250Mi floor.
+	small := s.New()
+	feed(small, 0, day, func(int) float64 { return 20 * mi })
+	if v := small.Recommend(); v.Limit != vpaMinMemory {
+		t.Errorf("target %v, want the 250Mi minimum", v.Limit/mi)
+	}
+	// A kill at 1000Mi adds max(used+100Mi, used x 1.2) = 1200Mi to the
+	// current day, which outweighs the rest once it is a tenth of the
+	// decayed weight.
+	e.OOM(10*86400+10, 1000*mi)
+	if v := e.Recommend(); v.Limit <= end*1.15 {
+		t.Errorf("after a kill: %v, not above %v", v.Limit, end*1.15)
+	}
+}
+
+func TestTail(t *testing.T) {
+	s, _ := Lookup("tail")
+	// A flat workload: the tail is light, the limit is the 1.1x floor.
+	flat := s.New()
+	feed(flat, 0, 14*day, func(i int) float64 { return 500*mi + float64(i%7)*mi })
+	if v := flat.Recommend(); math.Abs(v.Limit-1.1*506*mi) > 1 {
+		t.Errorf("flat: limit %v, want 1.1 x 506Mi", v.Limit/mi)
+	}
+	// A spiky one: peaks of varying height: much more headroom.
+	rng := rand.New(rand.NewSource(1))
+	spiky := s.New()
+	feed(spiky, 0, 14*day, func(i int) float64 {
+		if i%50 == 0 {
+			return 200*mi + rng.ExpFloat64()*100*mi
+		}
+		return 200 * mi
+	})
+	v := spiky.Recommend()
+	peak := spiky.(*tail).peak
+	if v.Limit < 1.3*peak {
+		t.Errorf("spiky: limit %v for a peak %v: want more headroom than a flat workload", v.Limit/mi, peak/mi)
+	}
+	if !strings.Contains(strings.Join(spiky.Explain(), " "), "six-hour peaks over 14 days") {
+		t.Errorf("explain: %v", spiky.Explain())
+	}
+	// Two days: too few peaks to model: 2x.
+	short := s.New()
+	feed(short, 0, 2*day, func(int) float64 { return 100 * mi })
+	if v := short.Recommend(); v.Limit != 200*mi {
+		t.Errorf("short: %v, want 2x", v.Limit/mi)
+	}
+	// A kill at 2Gi: a censored peak above everything.
+	flat.OOM(14*86400, 2048*mi)
+	if v := flat.Recommend(); v.Limit < 1.1*2048*mi {
+		t.Errorf("after a kill at 2Gi: %v", v.Limit/mi)
+	}
+}
+
+// Properties every strategy keeps: more usage never lowers the limit, a
+// kill never lowers it, and the state stays small. For tail, "more usage"
+// is a higher peak: a limit that gives spikier usage more headroom cannot
+// be monotone in every sample (lowering everything but the peak makes the
+// usage spikier, so raising it back may lower the limit), and tail is
+// meant to do just that.
+func TestProperties(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for _, s := range All() {
+		for trial := 0; trial < 30; trial++ {
+			n := day*3 + rng.Intn(20*day)
+			base := make([]float64, n)
+			level := 50*mi + rng.Float64()*2000*mi
+			for i := range base {
+				base[i] = level * (0.5 + rng.Float64()*0.5)
+				if rng.Intn(200) == 0 {
+					base[i] *= 1 + rng.ExpFloat64()
+				}
+			}
+			more := append([]float64(nil), base...)
+			j := rng.Intn(n)
+			if s.Name == "tail" {
+				for i := range base {
+					if base[i] > base[j] {
+						j = i
+					}
+				}
+			}
+			more[j] *= 1 + rng.Float64()*3
+			a, b := s.New(), s.New()
+			end := feed(a, 0, n, func(i int) float64 { return base[i] })
+			feed(b, 0, n, func(i int) float64 { return more[i] })
+			la, lb := a.Recommend().Limit, b.Recommend().Limit
+			if lb < la*(1-1e-6) {
+				t.Errorf("%s: raising sample %d of %d lowered the limit from %v to %v", s.Name, j, n, la, lb)
+			}
+			a.OOM(end, la)
+			if l := a.Recommend().Limit; l < la*(1-1e-6) {
+				t.Errorf("%s: a kill at the limit lowered it from %v to %v", s.Name, la, l)
+			}
+			if a.StateBytes() > 4096 {
+				t.Errorf("%s keeps %d bytes per container", s.Name, a.StateBytes())
+			}
+		}
+	}
+}
+
+func TestRoundAndGuardrails(t *testing.T) {
+	for in, want := range map[float64]int64{1: 4 * mi, 100 * mi: 100 * mi, 101 * mi: 104 * mi, 130 * mi: 144 * mi, 1100 * mi: 1152 * mi, 9000 * mi: 9216 * mi} {
+		if got := Round(in); got != want {
+			t.Errorf("Round(%v Mi) = %v Mi, want %v", in/mi, got/mi, want/mi)
+		}
+	}
+	g := Guardrails{Floor: 128 * mi, FloorWhy: "JVM", MaxAllocatable: 1024 * mi}
+	req, lim, notes := g.Apply(Values{Request: 300 * mi, Limit: 90 * mi})
+	if lim != 128*mi || req != 128*mi || len(notes) != 1 || !strings.Contains(notes[0], "JVM") {
+		t.Errorf("floor: %v %v %v", req/mi, lim/mi, notes)
+	}
+	_, lim, notes = g.Apply(Values{Request: 10 * mi, Limit: 2000 * mi})
+	if lim != 2048*mi || len(notes) != 1 || !strings.Contains(notes[0], "largest node") {
+		t.Errorf("cap: %v %v", lim/mi, notes)
+	}
+}

@@ -1,0 +1,221 @@
+// Package replay measures sizing strategies on usage traces: train on a
+// series' first days, set the limit, and count what the following days
+// would have done against it (OOM kills, slack); or re-recommend every
+// period, the way each strategy would run in a cluster, bumping after a
+// kill.
+package replay
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/usage"
+)
+
+// Options say how to replay.
+type Options struct {
+	// Train and Test are the windows of train/test mode, from each series'
+	// first sample.
+	Train, Test time.Duration
+	// Rolling, when set, replaces train/test: the first Rolling of each
+	// series trains, then every Rolling the limit is recommended again,
+	// and after each kill at once.
+	Rolling time.Duration
+	// DropFactor drops samples above this many times the provisioned
+	// memory (trace quirks); 0 keeps every sample.
+	DropFactor float64
+}
+
+// Row is one strategy's result.
+type Row struct {
+	Strategy string `json:"strategy"`
+	Series   int    `json:"series"`
+	// OOMSeries counts the series whose usage went above the limit at
+	// least once in the replayed window.
+	OOMSeries int     `json:"oomSeries"`
+	OOMShare  float64 `json:"oomShare"`
+	// Slack is the mean over series of the mean over the replayed window
+	// of (limit - usage) / limit.
+	Slack float64 `json:"meanRelativeSlack"`
+	// Episodes and LimitChanges are the rolling mode's kills and changes
+	// of the limit.
+	Episodes     int `json:"oomEpisodes,omitempty"`
+	LimitChanges int `json:"limitChanges,omitempty"`
+	// StateBytes is the per-container state the strategy keeps.
+	StateBytes int `json:"stateBytesPerContainer"`
+
+	slackSum float64
+}
+
+// Report is a replay's result.
+type Report struct {
+	Mode           string  `json:"mode"`
+	Samples        int     `json:"samples"`
+	SeriesRead     int     `json:"seriesRead"`
+	DroppedSamples int     `json:"droppedSamples"`
+	DropFactor     float64 `json:"dropFactor,omitempty"`
+	// SkippedZero are series whose training window is all zero;
+	// SkippedShort those without data in the replayed window.
+	SkippedZero  int   `json:"skippedZeroSeries"`
+	SkippedShort int   `json:"skippedShortSeries"`
+	Rows         []Row `json:"strategies"`
+}
+
+// Run replays every strategy on the series read reads.
+func Run(read func(func(*usage.Series) error) error, strategies []recommend.Strategy, o Options) (*Report, error) {
+	if o.Rolling == 0 && (o.Train <= 0 || o.Test <= 0) {
+		return nil, fmt.Errorf("give --train and --test, or --rolling")
+	}
+	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor}
+	if o.Rolling > 0 {
+		rep.Mode = "rolling"
+	}
+	rows := make([]Row, len(strategies))
+	for i, s := range strategies {
+		rows[i].Strategy = s.Name
+		rows[i].StateBytes = s.New().StateBytes()
+	}
+	var kept []usage.Sample
+	err := read(func(s *usage.Series) error {
+		rep.SeriesRead++
+		rep.Samples += len(s.Samples)
+		kept = kept[:0]
+		for _, x := range s.Samples {
+			if o.DropFactor > 0 && x.Provisioned > 0 && x.Usage > o.DropFactor*x.Provisioned {
+				rep.DroppedSamples++
+				continue
+			}
+			kept = append(kept, x)
+		}
+		if len(kept) == 0 {
+			rep.SkippedZero++
+			return nil
+		}
+		start := kept[0].T
+		train := int64(o.Train.Seconds())
+		if o.Rolling > 0 {
+			train = int64(o.Rolling.Seconds())
+		}
+		end := start + train + int64(o.Test.Seconds())
+		if o.Rolling > 0 {
+			end = kept[len(kept)-1].T + 1
+		}
+		zero, short := true, true
+		for _, x := range kept {
+			if x.T < start+train && x.Usage > 0 {
+				zero = false
+			}
+			if x.T >= start+train && x.T < end {
+				short = false
+			}
+		}
+		switch {
+		case zero:
+			rep.SkippedZero++
+			return nil
+		case short:
+			rep.SkippedShort++
+			return nil
+		}
+		for i, st := range strategies {
+			if o.Rolling > 0 {
+				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()))
+			} else {
+				trainTest(&rows[i], st, kept, start+train, end)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if rows[i].Series > 0 {
+			rows[i].Slack = rows[i].slackSum / float64(rows[i].Series)
+			rows[i].OOMShare = float64(rows[i].OOMSeries) / float64(rows[i].Series)
+		}
+	}
+	rep.Rows = rows
+	return rep, nil
+}
+
+func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, from, to int64) {
+	e := st.New()
+	i := 0
+	for ; i < len(s) && s[i].T < from; i++ {
+		e.Add(s[i].T, s[i].Usage)
+	}
+	limit := floor(e.Recommend().Limit)
+	oom := false
+	slack, n := 0.0, 0
+	for ; i < len(s) && s[i].T < to; i++ {
+		if s[i].Usage > limit {
+			oom = true
+		}
+		slack += (limit - s[i].Usage) / limit
+		n++
+	}
+	r.Series++
+	if oom {
+		r.OOMSeries++
+	}
+	r.slackSum += slack / float64(n)
+}
+
+// rolling re-recommends every period and after each kill. What the
+// strategy sees after a kill is the usage as monitoring would: capped at
+// the limit (the container was killed there).
+func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int64) {
+	e := st.New()
+	i := 0
+	for ; i < len(s) && s[i].T < start+period; i++ {
+		e.Add(s[i].T, s[i].Usage)
+	}
+	limit := floor(e.Recommend().Limit)
+	next := start + 2*period
+	oom := false
+	slack, n := 0.0, 0
+	for ; i < len(s); i++ {
+		x := s[i]
+		for x.T >= next {
+			if l := floor(e.Recommend().Limit); changed(l, limit) {
+				limit = l
+				r.LimitChanges++
+			}
+			next += period
+		}
+		u := x.Usage
+		if u > limit {
+			oom = true
+			r.Episodes++
+			e.OOM(x.T, limit)
+			u = limit
+			n++ // no slack while it is killed
+			e.Add(x.T, u)
+			if l := floor(e.Recommend().Limit); changed(l, limit) {
+				limit = l
+				r.LimitChanges++
+			}
+			continue
+		}
+		slack += (limit - u) / limit
+		n++
+		e.Add(x.T, u)
+	}
+	r.Series++
+	if oom {
+		r.OOMSeries++
+	}
+	if n > 0 {
+		r.slackSum += slack / float64(n)
+	}
+}
+
+// MinLimit is the smallest limit replayed: no container runs in less, and a
+// strategy that saw only zeros would otherwise recommend 0.
+const MinLimit = 1 << 20
+
+func floor(l float64) float64 { return max(l, MinLimit) }
+
+func changed(a, b float64) bool { return a > b*1.01 || a < b*0.99 }

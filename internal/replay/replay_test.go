@@ -1,0 +1,128 @@
+package replay
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/usage"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+const week = 7 * 24 * time.Hour
+
+func readSlice(fn func(*usage.Series) error) error {
+	return usage.ReadTraceFile("testdata/slice.csv.gz", fn)
+}
+
+func table(rep *Report) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s: %d series read, %d samples, %d dropped, %d zero, %d short\n", rep.Mode, rep.SeriesRead, rep.Samples, rep.DroppedSamples, rep.SkippedZero, rep.SkippedShort)
+	for _, r := range rep.Rows {
+		fmt.Fprintf(&b, "%-10s series %d oom %d (%.1f%%) slack %.2f%% episodes %d changes %d\n", r.Strategy, r.Series, r.OOMSeries, 100*r.OOMShare, 100*r.Slack, r.Episodes, r.LimitChanges)
+	}
+	return b.String()
+}
+
+// The replay of ten real series, every strategy, both modes, against a
+// table checked in (go test ./internal/replay -update rewrites it after a
+// deliberate change).
+func TestGoldenReplay(t *testing.T) {
+	var got strings.Builder
+	for _, o := range []Options{{Train: week, Test: week, DropFactor: 4}, {Rolling: week, DropFactor: 4}} {
+		rep, err := Run(readSlice, recommend.All(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString(table(rep))
+	}
+	if *update {
+		if err := os.WriteFile("testdata/slice.golden", []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("testdata/slice.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("replay changed:\n--- got\n%s--- want\n%s", got.String(), want)
+	}
+}
+
+// A hand-made series: 100 for a week, then 130 for a week. krr (1.15x)
+// is killed, 2x is not; the slack is computed by hand.
+func TestTrainTestByHand(t *testing.T) {
+	read := func(fn func(*usage.Series) error) error {
+		s := &usage.Series{Name: "x"}
+		for i := int64(0); i < 2*7*288; i++ {
+			u := 100.0 * (1 << 20)
+			if i >= 7*288 {
+				u = 130 * (1 << 20)
+			}
+			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u})
+		}
+		return fn(s)
+	}
+	krr, _ := recommend.Lookup("krr")
+	two, _ := recommend.Lookup("peak-2x")
+	rep, err := Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, p := rep.Rows[0], rep.Rows[1]
+	if k.OOMSeries != 1 || p.OOMSeries != 0 {
+		t.Errorf("krr oom %d, 2x oom %d", k.OOMSeries, p.OOMSeries)
+	}
+	if want := (200.0 - 130) / 200; abs(p.Slack-want) > 1e-9 {
+		t.Errorf("2x slack %v, want %v", p.Slack, want)
+	}
+	// Rolling: krr is killed at once in the second week and bumps to
+	// 1.25x the limit it was killed at.
+	rep, err = Run(read, []recommend.Strategy{krr}, Options{Rolling: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Rows[0]; r.Episodes != 1 || r.LimitChanges != 1 {
+		t.Errorf("rolling krr: %d episodes, %d limit changes; want 1 and 1", r.Episodes, r.LimitChanges)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// The whole shared trace, every strategy: how long a replay takes.
+func BenchmarkReplaySharedTrace(b *testing.B) {
+	const path = "../../../shared/traces/bitbrains-rnd-2013-7.csv.gz"
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("the shared trace is not here")
+	}
+	for i := 0; i < b.N; i++ {
+		if _, err := Run(func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(path, fn) }, recommend.All(), Options{Train: week, Test: week, DropFactor: 4}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The baseline for it: reading the trace alone.
+func BenchmarkReadSharedTrace(b *testing.B) {
+	const path = "../../../shared/traces/bitbrains-rnd-2013-7.csv.gz"
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("the shared trace is not here")
+	}
+	for i := 0; i < b.N; i++ {
+		if err := usage.ReadTraceFile(path, func(*usage.Series) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

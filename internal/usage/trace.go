@@ -1,0 +1,185 @@
+// Package usage reads containers' memory usage over time: trace files
+// (CSV: series,unix_seconds,usage_bytes[,provisioned_bytes], gzip or not)
+// and, for the recommender, Prometheus. Series stream one at a time, in
+// time order, so that memory stays that of one series.
+package usage
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// Sample is one observation of a series.
+type Sample struct {
+	// T is unix seconds.
+	T int64
+	// Usage is the memory in use (bytes); Provisioned the memory the
+	// series was given (its limit; 0 when unknown).
+	Usage, Provisioned float64
+}
+
+// Series is one series of a trace.
+type Series struct {
+	Name    string
+	Samples []Sample
+}
+
+// ReadTraceFile reads a trace file (.csv or .csv.gz) and calls fn for each
+// series. The Samples slice is reused after fn returns.
+func ReadTraceFile(path string, fn func(*Series) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
+	br := r.(*bufio.Reader)
+	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	if err := ReadTrace(r, fn); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadTrace reads CSV records "series,unix_seconds,usage_bytes" with an
+// optional fourth column provisioned_bytes and an optional header line.
+// Rows of a series must be together (a trace sorted by series); within a
+// series they are sorted by time if they are not.
+func ReadTrace(r io.Reader, fn func(*Series) error) error {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var cur Series
+	seen := map[string]bool{}
+	flush := func() error {
+		if cur.Name == "" {
+			return nil
+		}
+		seen[cur.Name] = true
+		sortSamples(cur.Samples)
+		err := fn(&cur)
+		cur.Samples = cur.Samples[:0]
+		return err
+	}
+	line := 0
+	for {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fmt.Errorf("line %d is longer than 1 MiB: not a trace", line+1)
+		}
+		if len(raw) == 0 && err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+		line++
+		raw = bytes.TrimRight(raw, "\r\n")
+		if len(raw) == 0 {
+			if err == io.EOF {
+				break
+			}
+			continue
+		}
+		name, t, u, p, perr := parseRow(raw)
+		if perr != nil {
+			if line == 1 {
+				continue // the header
+			}
+			return fmt.Errorf("line %d: %v (want series,unix_seconds,usage_bytes[,provisioned_bytes])", line, perr)
+		}
+		if string(name) != cur.Name {
+			if err := flush(); err != nil {
+				return err
+			}
+			cur.Name = string(name)
+			if seen[cur.Name] {
+				return fmt.Errorf("line %d: series %q appears again after other series: sort the trace by series first (sort -s -t, -k1,1)", line, cur.Name)
+			}
+		}
+		cur.Samples = append(cur.Samples, Sample{T: t, Usage: u, Provisioned: p})
+		if err == io.EOF {
+			break
+		}
+	}
+	return flush()
+}
+
+func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
+	i := bytes.IndexByte(b, ',')
+	if i <= 0 {
+		return nil, 0, 0, 0, errors.New("no series name")
+	}
+	name, b = b[:i], b[i+1:]
+	i = bytes.IndexByte(b, ',')
+	if i < 0 {
+		return nil, 0, 0, 0, errors.New("no usage column")
+	}
+	t, ok := atoi(b[:i])
+	if !ok {
+		return nil, 0, 0, 0, fmt.Errorf("time %q is not unix seconds", b[:i])
+	}
+	b = b[i+1:]
+	field := b
+	if j := bytes.IndexByte(b, ','); j >= 0 {
+		field, b = b[:j], b[j+1:]
+		if p, ok = number(b); !ok {
+			return nil, 0, 0, 0, fmt.Errorf("provisioned %q is not a number", b)
+		}
+	}
+	if u, ok = number(field); !ok {
+		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number", field)
+	}
+	return name, t, u, p, nil
+}
+
+// atoi parses a non-negative decimal integer without allocating.
+func atoi(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// number parses an integer fast, anything else with strconv.
+func number(b []byte) (float64, bool) {
+	if n, ok := atoi(b); ok {
+		return float64(n), true
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	return f, err == nil && f >= 0
+}
+
+func sortSamples(s []Sample) {
+	sorted := true
+	for i := 1; i < len(s); i++ {
+		if s[i].T < s[i-1].T {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
+		return
+	}
+	// Insertion sort is fine for nearly sorted data; fall back to the
+	// standard sort otherwise.
+	sortByTime(s)
+}

@@ -1,0 +1,46 @@
+package usage
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestReadTrace(t *testing.T) {
+	in := "series,unix_seconds,usage_bytes,provisioned_bytes\n" +
+		"a,100,10,80\na,400,20.5,80\r\n" +
+		"b,300,5,0\nb,0,1,0\n\n"
+	var got []string
+	err := ReadTrace(strings.NewReader(in), func(s *Series) error {
+		for _, x := range s.Samples {
+			got = append(got, s.Name+":"+strings.TrimSpace(strings.Join([]string{itoa(x.T), ftoa(x.Usage), ftoa(x.Provisioned)}, "/")))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a:100/10/80 a:400/20.5/80 b:0/1/0 b:300/5/0"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
+func TestReadTraceErrors(t *testing.T) {
+	for in, want := range map[string]string{
+		"a,1,2\nb,1,2\na,2,3\n": `series "a" appears again`,
+		"a,1,2\na,x,3\n":        `line 2: time "x"`,
+		"a,1,2\na,2,-3\n":       `usage "-3"`,
+		"a,1,2\na,2\n":          "no usage column",
+	} {
+		err := ReadTrace(strings.NewReader(in), func(*Series) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
+func itoa(n int64) string   { return strings.TrimSuffix(ftoa(float64(n)), ".0") }
+func ftoa(f float64) string { return strings.TrimRight(strings.TrimRight(strconvF(f), "0"), ".") }
+
+func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
