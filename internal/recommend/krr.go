@@ -16,7 +16,7 @@ func init() {
 	register(Strategy{Name: "krr", Description: "krr simple: request = limit = max of 14 days x 1.15, at least 1.25x the limit of a kill", New: func() Estimator { return &krr{} }})
 }
 
-func (k *krr) Add(t int64, u float64)      { k.b.add(t, u) }
+func (k *krr) Add(t int64, u float64)     { k.b.add(t, u) }
 func (k *krr) OOM(t int64, limit float64) { k.oom = math.Max(k.oom, limit) }
 func (k *krr) Recommend() Values {
 	l := math.Max(1.15*k.b.max(56), 1.25*k.oom)
