@@ -79,14 +79,6 @@ func (b *blocks) mean(n int) float64 {
 	return s / c
 }
 
-// span is how many blocks of history there are (up to the ring).
-func (b *blocks) span() int {
-	if b.newest == 0 {
-		return 0
-	}
-	return int(min(b.newest-b.first+1, ringBlocks))
-}
-
 func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
