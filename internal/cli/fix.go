@@ -17,6 +17,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
 // FixOptions are the options of `oomdoctor fix`.
@@ -33,6 +34,8 @@ type FixOptions struct {
 	Average         string
 	Factor          float64
 	Recommendations string
+	Strategy        string
+	prom            *promFlags
 	Lint            bool
 	Write           bool
 	PatchDir        string
@@ -45,7 +48,7 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, Timeout: 5 * time.Minute}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, Timeout: 5 * time.Minute, prom: newPromFlags(), Strategy: recommend.Default}
 	cmd := &cobra.Command{
 		Use:   "fix -f PATH... [TYPE/NAME...] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
@@ -59,6 +62,8 @@ Values come from one of:
   --memory-request/--memory-limit   explicit quantities (for --container, or the only container)
   --from-peak PEAK [--average AVG]  the rule of thumb: limit = --factor (1.5) x peak, request = average
   --recommendations FILE            oomdoctor recommend -o json
+  --prometheus-url URL              recommended live from the usage history in Prometheus (as
+                                    oomdoctor recommend does; -n limits it to one namespace)
   --lint                            oomdoctor lint's automatic fixes
 
 By default fix prints a unified diff (for -f -, the whole fixed manifest, to pipe on). --write
@@ -70,6 +75,7 @@ only the memory fields (field manager oomdoctor), then it waits for the rollout.
 TYPE/NAME arguments (deployment/api) keep only those objects.`,
 		Example: `  oomdoctor fix -f k8s/api.yaml --memory-limit 1Gi --memory-request 512Mi
   oomdoctor fix -f k8s/ --recommendations recs.json --write
+  oomdoctor fix -f k8s/ --prometheus-url http://127.0.0.1:9090 -n shop --write
   oomdoctor fix -f k8s/ --lint --write
   oomdoctor fix -f base/ --from-peak 700Mi --average 400Mi --patch-dir overlays/prod/patches
   oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi`,
@@ -92,6 +98,8 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.StringVar(&o.Average, "average", "", "With --from-peak: average usage, for the request (default: the peak).")
 	f.Float64Var(&o.Factor, "factor", o.Factor, "With --from-peak: limit = factor x peak (the guide's rule: 1.5 to 2).")
 	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json).")
+	f.StringVar(&o.Strategy, "strategy", o.Strategy, "With --prometheus-url: the sizing strategy (see oomdoctor recommend).")
+	o.prom.add(f)
 	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
 	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
@@ -128,13 +136,13 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	o.Objects = args
 	sources := 0
-	for _, set := range []bool{o.MemoryRequest != "" || o.MemoryLimit != "", o.FromPeak != "", o.Recommendations != "", o.Lint} {
+	for _, set := range []bool{o.MemoryRequest != "" || o.MemoryLimit != "", o.FromPeak != "", o.Recommendations != "", o.Lint, o.prom.set()} {
 		if set {
 			sources++
 		}
 	}
 	if sources != 1 {
-		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations or --lint")
+		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations, --prometheus-url or --lint")
 	}
 	outputs := 0
 	for _, set := range []bool{o.Write, o.PatchDir != "", o.Apply} {
@@ -192,6 +200,23 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 			return asUsage(err)
 		}
 		o.values = r
+	case o.prom.set():
+		st, err := recommend.Lookup(o.Strategy)
+		if err != nil {
+			return asUsage(err)
+		}
+		ns := ""
+		if o.flags.Namespace != nil {
+			ns = *o.flags.Namespace
+		}
+		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, st, time.Now(), o.ErrOut)
+		if err != nil {
+			return err
+		}
+		for _, n := range doc.Notes {
+			fmt.Fprintln(o.ErrOut, "note:", n)
+		}
+		o.values = fix.NewFromRecommendations(doc)
 	}
 	if o.Lint && o.Apply {
 		return usagef("--lint fixes manifests; use it with -f and --write")

@@ -1,58 +1,89 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
 // RecommendOptions are the options of `oomdoctor recommend`.
 type RecommendOptions struct {
 	genericiooptions.IOStreams
-	Trace    string
-	Strategy string
-	Output   string
+	Trace         string
+	Strategy      string
+	Output        string
+	Namespace     string
+	AllNamespaces bool
+	PerPod        bool
+	Workload      string
+	prom          *promFlags
+	now           func() time.Time
 }
 
 // NewRecommendCommand builds `oomdoctor recommend`.
 func NewRecommendCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RecommendOptions{IOStreams: streams, Strategy: recommend.Default, Output: "table"}
+	o := &RecommendOptions{IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "recommend --trace FILE",
+		Use:   "recommend (--prometheus-url URL [-n NS] [TYPE/NAME] | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
-		Long: `Recommend a memory request and limit per series of usage history, with the reasons in
-numbers. The default strategy, tail, sizes the limit for the rare peak: it models the upper
-tail of the 6-hour peaks of the last 28 days and takes the level a week's peaks exceed with
-probability 1e-4, at least 1.1x the highest peak; OOM kills count as peaks at least as high as
-the limit they happened at. Other strategies (` + fmt.Sprint(recommend.Names()) + `) are the peers'
+		Long: `Recommend a memory request and limit per container of each workload (all its replicas
+together: the limit has to hold the largest), from usage history in Prometheus (cAdvisor's
+working set, kube-state-metrics' limits, restarts and termination reasons) or in a trace file,
+with the reasons in numbers. The default strategy, tail, sizes the limit for the rare peak: it
+models the upper tail of the 6-hour peaks of the last 28 days and takes the level a week's peaks
+exceed with probability 1e-4, at least 1.1x the highest peak; OOM kills count as peaks at least
+as high as the limit they happened at. Other strategies (` + fmt.Sprint(recommend.Names()) + `) are the peers'
 and the rule of thumb; oomdoctor replay compares them on a trace.
 
+From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
+server (the highest value within each --step), so that a large cluster does not overload it;
+a limit above the largest node's allocatable memory (kube_node_status_allocatable) is flagged.
+A query that fails or times out becomes a note (on stderr, and in -o json|yaml) about the
+containers it leaves out.
+
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
-		Example: `  oomdoctor recommend --trace usage.csv
-  oomdoctor recommend --trace usage.csv -o json > recs.json && oomdoctor fix -f k8s/ --recommendations recs.json`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return o.Run() },
+		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
+  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop deployment/cart --history 28d
+  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -o json > recs.json && oomdoctor fix -f k8s/ --recommendations recs.json
+  oomdoctor recommend --trace usage.csv`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Workload = args[0]
+			}
+			return o.Run(cmd.Context())
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Trace, "trace", "", "Usage history: CSV series,unix_seconds,usage_bytes[,provisioned_bytes] (gzip or not); a series is named namespace/kind/name/container or anything.")
 	f.StringVar(&o.Strategy, "strategy", o.Strategy, "Sizing strategy.")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
+	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url: one recommendation per pod's container instead of per workload.")
+	o.prom.add(f)
 	return cmd
 }
 
 // Run recommends.
-func (o *RecommendOptions) Run() error {
-	if o.Trace == "" {
-		return usagef("give the usage history: --trace FILE")
+func (o *RecommendOptions) Run(ctx context.Context) error {
+	if (o.Trace == "") == (!o.prom.set()) {
+		return usagef("give the usage history: --prometheus-url URL, or --trace FILE (one of them)")
 	}
 	switch o.Output {
 	case "table", "json", "yaml":
@@ -63,25 +94,38 @@ func (o *RecommendOptions) Run() error {
 	if err != nil {
 		return asUsage(err)
 	}
-	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
-	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
-	err = usage.ReadTraceFile(o.Trace, func(s *usage.Series) error {
-		e := st.New()
-		for _, x := range s.Samples {
-			e.Add(x.T, x.Usage)
+	var doc model.Recommendations
+	if o.Trace != "" {
+		if o.Namespace != "" || o.Workload != "" || o.PerPod {
+			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url, not --trace")
 		}
-		v := e.Recommend()
-		if v.Limit <= 0 {
-			return nil
+		doc, err = recommendTrace(o.Trace, st)
+	} else {
+		if o.Namespace != "" && o.AllNamespaces {
+			return usagef("-n and -A exclude each other")
 		}
-		req, lim, notes := guard.Apply(v)
-		r := model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name), MemoryRequestBytes: &req, MemoryLimitBytes: &lim}
-		r.Reasons = append(e.Explain(), notes...)
-		doc.Items = append(doc.Items, r)
-		return nil
-	})
+		var want *model.WorkloadRef
+		if o.Workload != "" {
+			kind, name, ok := strings.Cut(o.Workload, "/")
+			if !ok || name == "" || kind == "" {
+				return usagef("%q is not TYPE/NAME (e.g. deployment/cart)", o.Workload)
+			}
+			if o.Namespace == "" {
+				return usagef("%s: say its namespace with -n", o.Workload)
+			}
+			k, err := canonicalKind(kind)
+			if err != nil {
+				return usagef("%s: %v", o.Workload, err)
+			}
+			want = &model.WorkloadRef{Namespace: o.Namespace, Kind: k, Name: name}
+		}
+		doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, st, o.now(), o.ErrOut)
+	}
 	if err != nil {
-		return asUsage(err)
+		return err
+	}
+	for _, n := range doc.Notes {
+		fmt.Fprintln(o.ErrOut, "note:", n)
 	}
 	switch o.Output {
 	case "json":
@@ -97,15 +141,146 @@ func (o *RecommendOptions) Run() error {
 		return err
 	}
 	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tREQUEST\tLIMIT\tWHY")
+	if o.Trace != "" {
+		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tREQUEST\tLIMIT\tWHY")
+	} else {
+		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
+	}
 	for _, r := range doc.Items {
 		why := ""
 		if len(r.Reasons) > 0 {
 			why = r.Reasons[len(r.Reasons)-1]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes), why)
+		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
+		if o.Trace != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, req, lim, why)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), why)
 	}
 	return tw.Flush()
+}
+
+// change shows "old -> new" when the current value is known and differs.
+func change(cur *int64, to string) string {
+	if cur == nil {
+		return to
+	}
+	from := manifest.FormatBytes(*cur)
+	if from == to {
+		return to
+	}
+	return from + " -> " + to
+}
+
+func recommendTrace(path string, st recommend.Strategy) (model.Recommendations, error) {
+	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
+	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
+	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
+		req, lim, reasons, ok := recommend.Size(st, guard, len(s.Samples), func(i int) (int64, float64) { return s.Samples[i].T, s.Samples[i].Usage }, nil)
+		if !ok {
+			return nil
+		}
+		doc.Items = append(doc.Items, model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name), MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: reasons})
+		return nil
+	})
+	if err != nil {
+		return doc, asUsage(err)
+	}
+	return doc, nil
+}
+
+// recommendPrometheus reads the history of a namespace (all when ns is
+// empty) from Prometheus and recommends per workload container (or per
+// pod's container).
+func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, st recommend.Strategy, now time.Time, errOut io.Writer) (model.Recommendations, error) {
+	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
+	c, err := pf.client()
+	if err != nil {
+		return doc, err
+	}
+	start, end, step, err := pf.window(now)
+	if err != nil {
+		return doc, err
+	}
+	q := prom.Query{Start: start, End: end, Step: step}
+	if ns != "" {
+		q.Namespaces = []string{ns}
+	}
+	alloc, err := c.MaxAllocatable(ctx, end)
+	if err != nil {
+		return doc, err
+	}
+	if alloc == 0 {
+		doc.Notes = append(doc.Notes, "kube_node_status_allocatable is not in Prometheus: limits are not checked against the nodes' allocatable memory")
+	}
+	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxAllocatable: alloc}
+	bar := newProgress(errOut)
+	var onNS func(done, total int)
+	if bar != nil {
+		onNS = func(done, total int) {
+			bar.Update(fmt.Sprintf("history from Prometheus, namespaces of %d", total), done)
+		}
+	}
+	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
+		for _, g := range prom.Merge(cs, perPod) {
+			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
+				continue
+			}
+			if r, ok := recommendGroup(st, guard, g); ok {
+				doc.Items = append(doc.Items, r)
+			}
+		}
+		return nil
+	}, onNS)
+	bar.Done()
+	doc.Notes = append(doc.Notes, notes...)
+	if err != nil {
+		return doc, err
+	}
+	if want != nil && len(doc.Items) == 0 {
+		return doc, usagef("no history for %s/%s in namespace %s between %s and %s: check the name, or that its pods ran then", want.Kind, want.Name, want.Namespace, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return doc, nil
+}
+
+func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
+	kills := make([]recommend.Kill, 0, len(g.Kills))
+	n := 0
+	for _, k := range g.Kills {
+		lim := k.Limit
+		if lim == 0 {
+			// Unknown limit: the demand was at least the highest usage
+			// seen around the kill.
+			for _, p := range g.WorkingSet {
+				if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
+					lim = p.V
+				}
+			}
+		}
+		for i := 0; i < max(1, k.Count); i++ {
+			kills = append(kills, recommend.Kill{T: k.T, Limit: lim})
+		}
+		n += max(1, k.Count)
+	}
+	ws := g.WorkingSet
+	req, lim, reasons, ok := recommend.Size(st, guard, len(ws), func(i int) (int64, float64) { return ws[i].T, ws[i].V }, kills)
+	if !ok {
+		return model.Recommendation{}, false
+	}
+	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: reasons, Pods: len(g.Pods), OOMKills: n}
+	if g.Request > 0 {
+		v := int64(g.Request)
+		r.CurrentRequestBytes = &v
+	}
+	if g.Limit > 0 {
+		v := int64(g.Limit)
+		r.CurrentLimitBytes = &v
+	}
+	if g.Guessed {
+		r.Reasons = append(r.Reasons, "the workload is guessed from the pod names (kube_pod_owner is missing)")
+	}
+	return r, true
 }
 
 // A series named namespace/kind/name/container names a workload's
@@ -144,4 +319,13 @@ func workloadName(w model.WorkloadRef) string {
 		return w.Kind + "/" + w.Name
 	}
 	return w.Namespace + "/" + w.Kind + "/" + w.Name
+}
+
+// canonicalKind turns kubectl's spellings (deploy, pods, sts) into a kind.
+func canonicalKind(k string) (string, error) {
+	switch strings.ToLower(k) {
+	case "po", "pod", "pods":
+		return "Pod", nil
+	}
+	return fix.NormalizeKind(k)
 }

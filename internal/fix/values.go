@@ -98,11 +98,16 @@ func LoadRecommendations(path string) (*FromRecommendations, error) {
 	if recs.Kind != model.RecommendationsKind {
 		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json writes it)", path, recs.Kind, model.RecommendationsKind)
 	}
+	return NewFromRecommendations(recs), nil
+}
+
+// NewFromRecommendations gives each container what recs says for it.
+func NewFromRecommendations(recs model.Recommendations) *FromRecommendations {
 	f := &FromRecommendations{byKey: map[string]model.Recommendation{}}
 	for _, r := range recs.Items {
 		f.byKey[recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)] = r
 	}
-	return f, nil
+	return f
 }
 
 func recKey(ns, kind, name, container string) string {

@@ -9,6 +9,9 @@ type Recommendations struct {
 	APIVersion string           `json:"apiVersion"`
 	Kind       string           `json:"kind"`
 	Items      []Recommendation `json:"items"`
+	// Notes say what data was missing or partial (a query that timed
+	// out, series that are not there).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Recommendation is the memory request and limit one container should have.
@@ -19,6 +22,14 @@ type Recommendation struct {
 	// missing one is left as it is.
 	MemoryRequestBytes *int64 `json:"memoryRequestBytes,omitempty"`
 	MemoryLimitBytes   *int64 `json:"memoryLimitBytes,omitempty"`
+	// CurrentRequestBytes and CurrentLimitBytes are what the container
+	// has now, when the history says (kube-state-metrics).
+	CurrentRequestBytes *int64 `json:"currentRequestBytes,omitempty"`
+	CurrentLimitBytes   *int64 `json:"currentLimitBytes,omitempty"`
+	// Pods is how many pods' history went into it (all the replicas of a
+	// workload); OOMKills how many kills the history shows.
+	Pods     int `json:"pods,omitempty"`
+	OOMKills int `json:"oomKills,omitempty"`
 	// Reasons say why, in words and numbers.
 	Reasons []string `json:"reasons,omitempty"`
 }

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+	"github.com/spf13/pflag"
+
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+)
+
+// promFlags are the flags of every command that reads usage history from
+// Prometheus.
+type promFlags struct {
+	URL, Token, TokenFile     string
+	CAFile, CertFile, KeyFile string
+	Insecure                  bool
+	Timeout                   time.Duration
+	Labels, Selector          string
+	History, Step             string
+	Concurrency               int
+}
+
+func newPromFlags() *promFlags {
+	return &promFlags{Timeout: 2 * time.Minute, History: "14d", Step: "5m", Concurrency: 2}
+}
+
+func (p *promFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&p.URL, "prometheus-url", "", "Prometheus (or a compatible API: Thanos, Mimir, VictoriaMetrics) to read usage history from, e.g. http://127.0.0.1:9090.")
+	f.StringVar(&p.Token, "prometheus-token", "", "Bearer token for Prometheus.")
+	f.StringVar(&p.TokenFile, "prometheus-token-file", "", "File holding the bearer token for Prometheus (read at every request).")
+	f.StringVar(&p.CAFile, "prometheus-ca-file", "", "CA certificate to verify Prometheus' TLS certificate.")
+	f.StringVar(&p.CertFile, "prometheus-cert-file", "", "Client certificate for Prometheus.")
+	f.StringVar(&p.KeyFile, "prometheus-key-file", "", "Client key for Prometheus.")
+	f.BoolVar(&p.Insecure, "prometheus-insecure-skip-tls-verify", false, "Do not verify Prometheus' TLS certificate.")
+	f.DurationVar(&p.Timeout, "prometheus-timeout", p.Timeout, "Timeout of one Prometheus query; a query that times out becomes a note about the data it leaves out.")
+	f.StringVar(&p.Labels, "prometheus-labels", "", "Label names when the series are relabeled: namespace=NAME,pod=NAME,container=NAME (default namespace, pod, container).")
+	f.StringVar(&p.Selector, "prometheus-selector", "", "Label matchers added to every query, e.g. cluster=\"prod\" on a server that holds several clusters.")
+	f.StringVar(&p.History, "history", p.History, "How much usage history to read, e.g. 7d, 14d, 2w.")
+	f.StringVar(&p.Step, "step", p.Step, "Resolution of the history: each point is the highest value within a step (max_over_time), so no peak is lost.")
+	f.IntVar(&p.Concurrency, "prometheus-concurrency", p.Concurrency, "Queries to run at once.")
+}
+
+func (p *promFlags) set() bool { return p.URL != "" }
+
+func (p *promFlags) client() (*prom.Client, error) {
+	labels, err := prom.ParseLabels(p.Labels)
+	if err != nil {
+		return nil, usagef("--prometheus-labels: %v", err)
+	}
+	if p.Concurrency < 1 {
+		return nil, usagef("--prometheus-concurrency must be at least 1")
+	}
+	c, err := prom.New(prom.Config{URL: p.URL, BearerToken: p.Token, BearerTokenFile: p.TokenFile, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile,
+		InsecureSkipTLSVerify: p.Insecure, Timeout: p.Timeout, Labels: labels, Selector: p.Selector, Concurrency: p.Concurrency})
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return c, nil
+}
+
+// window returns the history's start, end and step, ending now.
+func (p *promFlags) window(now time.Time) (start, end time.Time, step time.Duration, err error) {
+	h, err := pmodel.ParseDuration(p.History)
+	if err != nil || h <= 0 {
+		return start, end, 0, usagef("--history %q: want a duration like 7d, 14d or 36h", p.History)
+	}
+	s, err := pmodel.ParseDuration(p.Step)
+	if err != nil || s <= 0 {
+		return start, end, 0, usagef("--step %q: want a duration like 30s, 1m or 5m", p.Step)
+	}
+	if time.Duration(s) < time.Second || time.Duration(s) > time.Duration(h)/2 {
+		return start, end, 0, usagef("--step %s must be at least 1s and at most half of --history %s", p.Step, p.History)
+	}
+	end = now.Truncate(time.Duration(s))
+	return end.Add(-time.Duration(h)), end, time.Duration(s), nil
+}

@@ -1,0 +1,439 @@
+package prom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// Point is one value of a series: T in unix seconds.
+type Point struct {
+	T int64
+	V float64
+}
+
+// Kill is an OOM kill seen in the history.
+type Kill struct {
+	// T is when it was seen (unix seconds): within one step before.
+	T int64
+	// Count is how many kills that step saw.
+	Count int
+	// Limit is the container's memory limit then (0: unknown).
+	Limit float64
+	// Source names the series it was seen in.
+	Source string
+}
+
+// Container is one container of one pod, with its history.
+type Container struct {
+	Namespace, Pod, Name string
+	// Workload is the pod's owner, from kube-state-metrics' kube_pod_owner
+	// (and kube_replicaset_owner, kube_job_owner); WorkloadGuessed says it
+	// was guessed from the pod's name because those series are missing.
+	Workload        model.WorkloadRef
+	WorkloadGuessed bool
+	// WorkingSet is the highest working set within each step; RSS, Cache
+	// and Swap are there when asked for (Query.Detail).
+	WorkingSet, RSS, Cache, Swap []Point
+	// Request and Limit are the memory request and limit over time (from
+	// kube-state-metrics; empty when it is missing).
+	Request, Limit []Point
+	Kills          []Kill
+
+	// raw series kills are made from
+	restarts, oomReason, oomEvents []Point
+}
+
+// At returns the value of a step series at or before t (0, false when none).
+func At(ps []Point, t int64) (float64, bool) {
+	i := sort.Search(len(ps), func(i int) bool { return ps[i].T > t })
+	if i == 0 {
+		return 0, false
+	}
+	return ps[i-1].V, true
+}
+
+// Query says what history to read.
+type Query struct {
+	// Namespaces to read; empty reads every namespace that has container
+	// series.
+	Namespaces []string
+	// Pods, when set, reads only these pods (of the one namespace given).
+	Pods       []string
+	Start, End time.Time
+	// Step is the resolution; each point is the highest value within its
+	// step. 0 means 5m.
+	Step time.Duration
+	// Detail reads RSS, cache and swap too.
+	Detail bool
+	// BatchPods is how many pods one query covers at most; 0 means 100.
+	BatchPods int
+}
+
+// Stats count the work done.
+type Stats struct {
+	Namespaces, Pods, Containers, Queries int
+	Points                                int64
+}
+
+// maxPoints is below Prometheus' 11,000 points per series of a range query.
+const maxPoints = 10000
+
+var podNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// History reads the memory history of the containers q names, one
+// namespace at a time, and calls fn with each namespace's containers
+// (workloads whole: all the replicas of a workload come in one call).
+// Failed or partial queries become notes; the error is for when
+// Prometheus cannot be asked at all (or fn fails).
+func (c *Client) History(ctx context.Context, q Query, fn func(ns string, cs []*Container) error, progress func(done, total int)) (notes []string, st Stats, err error) {
+	if q.Step <= 0 {
+		q.Step = 5 * time.Minute
+	}
+	if q.BatchPods <= 0 {
+		q.BatchPods = 100
+	}
+	if !q.End.After(q.Start) {
+		return nil, st, fmt.Errorf("the history's end %s is not after its start %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339))
+	}
+	if len(q.Pods) > 0 && len(q.Namespaces) != 1 {
+		return nil, st, fmt.Errorf("reading given pods needs exactly one namespace")
+	}
+	for _, p := range q.Pods {
+		if !podNameRE.MatchString(p) {
+			return nil, st, fmt.Errorf("%q is not a pod name", p)
+		}
+	}
+	r := &run{c: c, q: q}
+	nss := q.Namespaces
+	if len(nss) == 0 {
+		nss, err = r.namespaces(ctx)
+		if err != nil {
+			return nil, st, err
+		}
+	} else if len(q.Pods) == 0 {
+		// Check Prometheus answers before going on.
+		if _, err := r.labelValues(ctx, c.cfg.Labels.Namespace, r.wsMatcher("")); err != nil {
+			return nil, st, err
+		}
+	}
+	st.Namespaces = len(nss)
+	for i, ns := range nss {
+		cs := r.namespace(ctx, ns)
+		if ctx.Err() != nil {
+			return r.notes, r.stats(st), ctx.Err()
+		}
+		if len(cs) > 0 {
+			if err := fn(ns, cs); err != nil {
+				return r.notes, r.stats(st), err
+			}
+		}
+		if progress != nil {
+			progress(i+1, len(nss))
+		}
+	}
+	return r.notes, r.stats(st), nil
+}
+
+type run struct {
+	c *Client
+	q Query
+
+	mu                  sync.Mutex
+	notes               []string
+	queries, pods, ctrs int
+	points              int64
+	ownersMissing       bool
+	warnings            map[string]bool
+}
+
+func (r *run) stats(st Stats) Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.Queries, st.Pods, st.Containers, st.Points = r.queries, r.pods, r.ctrs, r.points
+	return st
+}
+
+func (r *run) note(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+func (r *run) warn(ws v1.Warnings) {
+	if len(ws) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.warnings == nil {
+		r.warnings = map[string]bool{}
+	}
+	for _, w := range ws {
+		if !r.warnings[w] {
+			r.warnings[w] = true
+			r.notes = append(r.notes, "Prometheus warned: "+w+" (the data may be partial)")
+		}
+	}
+}
+
+// reach turns a transport error into one that says what to check.
+func (r *run) reach(err error) error {
+	var pe *v1.Error
+	if errors.As(err, &pe) {
+		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, pe.Msg)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer from Prometheus at %s within %s: check --prometheus-url, or raise --prometheus-timeout", r.c.url, r.c.cfg.Timeout)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("cannot reach Prometheus at %s: %v (check --prometheus-url and the network; behind kubectl port-forward use http://127.0.0.1:PORT)", r.c.url, ue.Err)
+	}
+	return fmt.Errorf("asking Prometheus at %s: %v", r.c.url, err)
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// sel builds the matchers for a namespace and optionally some pods.
+func (r *run) sel(ns string, pods []string) string {
+	L := r.c.cfg.Labels
+	var parts []string
+	if ns != "" {
+		parts = append(parts, L.Namespace+"="+quote(ns))
+	}
+	if len(pods) > 0 {
+		q := make([]string, len(pods))
+		for i, p := range pods {
+			q[i] = regexp.QuoteMeta(p)
+		}
+		parts = append(parts, L.Pod+"=~"+quote(strings.Join(q, "|")))
+	}
+	if r.c.cfg.Selector != "" {
+		parts = append(parts, r.c.cfg.Selector)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (r *run) wsMatcher(sel string) string {
+	C := r.c.cfg.Labels.Container
+	s := fmt.Sprintf(`container_memory_working_set_bytes{%s!="",%s!="POD"`, C, C)
+	if sel != "" {
+		s += "," + sel
+	}
+	return s + "}"
+}
+
+func (r *run) labelValues(ctx context.Context, label, match string) ([]string, error) {
+	cctx, cancel := r.c.ctx(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.queries++
+	r.mu.Unlock()
+	vals, ws, err := r.c.api.LabelValues(cctx, label, []string{match}, r.q.Start, r.q.End)
+	if err != nil {
+		return nil, r.reach(err)
+	}
+	r.warn(ws)
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		out = append(out, string(v))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (r *run) namespaces(ctx context.Context) ([]string, error) {
+	nss, err := r.labelValues(ctx, r.c.cfg.Labels.Namespace, r.wsMatcher(r.sel("", nil)))
+	if err != nil {
+		return nil, err
+	}
+	if len(nss) == 0 {
+		return nil, fmt.Errorf("no container_memory_working_set_bytes series with a %q label in Prometheus at %s between %s and %s: is it scraping the kubelets' cAdvisor endpoint (/metrics/cadvisor)? If the series are relabeled, set --prometheus-labels",
+			r.c.cfg.Labels.Namespace, r.c.url, r.q.Start.Format(time.RFC3339), r.q.End.Format(time.RFC3339))
+	}
+	return nss, nil
+}
+
+// namespace reads one namespace's history.
+func (r *run) namespace(ctx context.Context, ns string) []*Container {
+	pods := r.q.Pods
+	if len(pods) == 0 {
+		var err error
+		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)))
+		if err != nil {
+			r.note("namespace %s: listing its pods failed: %v; it is left out", ns, err)
+			return nil
+		}
+	}
+	owners := r.owners(ctx, ns, pods)
+	// Batches of whole workloads, so that a workload's replicas come in
+	// the same queries when they fit.
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := owners[pods[i]], owners[pods[j]]
+		if a.Kind+a.Name != b.Kind+b.Name {
+			return a.Kind+"/"+a.Name < b.Kind+"/"+b.Name
+		}
+		return pods[i] < pods[j]
+	})
+	ctrs := map[[2]string]*Container{}
+	get := func(pod, name string) *Container {
+		k := [2]string{pod, name}
+		c := ctrs[k]
+		if c == nil {
+			w := owners[pod]
+			c = &Container{Namespace: ns, Pod: pod, Name: name, Workload: model.WorkloadRef{Namespace: ns, Kind: w.Kind, Name: w.Name}, WorkloadGuessed: w.guessed}
+			ctrs[k] = c
+		}
+		return c
+	}
+	var mu sync.Mutex
+	sem := make(chan struct{}, r.c.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for start := 0; start < len(pods); start += r.q.BatchPods {
+		batch := pods[start:min(start+r.q.BatchPods, len(pods))]
+		for _, m := range r.metrics() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				series, err := r.rangeQuery(ctx, m.query(r, r.sel(ns, batch)))
+				if err != nil {
+					r.note("namespace %s, %d pods from %s: %s failed: %v; %s", ns, len(batch), batch[0], m.name, err, m.without)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for key, ps := range series {
+					m.set(get(key[0], key[1]), ps)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	out := make([]*Container, 0, len(ctrs))
+	podSeen := map[string]bool{}
+	for _, c := range ctrs {
+		if len(c.WorkingSet) == 0 {
+			continue
+		}
+		c.Kills = kills(c)
+		out = append(out, c)
+		podSeen[c.Pod] = true
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Workload != b.Workload {
+			return a.Workload.Kind+"/"+a.Workload.Name < b.Workload.Kind+"/"+b.Workload.Name
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Pod < b.Pod
+	})
+	r.mu.Lock()
+	r.pods += len(podSeen)
+	r.ctrs += len(out)
+	r.mu.Unlock()
+	return out
+}
+
+// metric is one range query per batch and what it fills in.
+type metric struct {
+	name    string
+	query   func(r *run, sel string) string
+	set     func(c *Container, ps []Point)
+	without string
+}
+
+func (r *run) metrics() []metric {
+	L := r.c.cfg.Labels
+	by := L.Namespace + "," + L.Pod + "," + L.Container
+	step := pmodel.Duration(r.q.Step).String()
+	peak := func(name string) func(r *run, sel string) string {
+		return func(r *run, sel string) string {
+			return fmt.Sprintf(`max by (%s) (max_over_time(%s{%s!="",%s!="POD",%s}[%s]))`, by, name, L.Container, L.Container, sel, step)
+		}
+	}
+	gauge := func(expr string) func(r *run, sel string) string {
+		return func(r *run, sel string) string { return fmt.Sprintf(`max by (%s) (%s)`, by, fmt.Sprintf(expr, sel)) }
+	}
+	ms := []metric{
+		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
+		{name: "memory limits", query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits (and the limit at each kill) are unknown"},
+		{name: "memory requests", query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
+		{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.restarts = ps }, without: "kills seen by kube-state-metrics are missing"},
+		{name: "termination reasons", query: gauge(`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%s}`), set: func(c *Container, ps []Point) { c.oomReason = ps }, without: "kills seen by kube-state-metrics are missing"},
+		{name: "OOM events", query: func(r *run, sel string) string {
+			return fmt.Sprintf(`max by (%s) (increase(container_oom_events_total{%s!="",%s!="POD",%s}[%s])) > 0`, by, L.Container, L.Container, sel, pmodel.Duration(2*r.q.Step))
+		}, set: func(c *Container, ps []Point) { c.oomEvents = ps }, without: "kills seen by cAdvisor are missing"},
+	}
+	if r.q.Detail {
+		ms = append(ms,
+			metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"},
+			metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"},
+			metric{name: "swap", query: peak("container_memory_swap"), set: func(c *Container, ps []Point) { c.Swap = ps }, without: "their swap is unknown"},
+		)
+	}
+	return ms
+}
+
+// rangeQuery runs a range query over the whole history, in chunks of at
+// most maxPoints steps, and returns the series by (pod, container).
+func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Point, error) {
+	L := r.c.cfg.Labels
+	out := map[[2]string][]Point{}
+	step := r.q.Step
+	for s := r.q.Start; !s.After(r.q.End); s = s.Add(maxPoints * step) {
+		e := s.Add((maxPoints - 1) * step)
+		if e.After(r.q.End) {
+			e = r.q.End
+		}
+		cctx, cancel := r.c.ctx(ctx)
+		val, ws, err := r.c.api.QueryRange(cctx, query, v1.Range{Start: s, End: e, Step: step}, v1.WithTimeout(r.c.cfg.Timeout))
+		cancel()
+		r.mu.Lock()
+		r.queries++
+		r.mu.Unlock()
+		if err != nil {
+			return nil, r.reach(err)
+		}
+		r.warn(ws)
+		m, ok := val.(pmodel.Matrix)
+		if !ok {
+			return nil, fmt.Errorf("the answer is a %s, not a matrix", val.Type())
+		}
+		var n int64
+		for _, ss := range m {
+			k := [2]string{string(ss.Metric[pmodel.LabelName(L.Pod)]), string(ss.Metric[pmodel.LabelName(L.Container)])}
+			ps := out[k]
+			for _, v := range ss.Values {
+				if math.IsNaN(float64(v.Value)) {
+					continue
+				}
+				ps = append(ps, Point{T: int64(v.Timestamp) / 1000, V: float64(v.Value)})
+			}
+			n += int64(len(ss.Values))
+			out[k] = ps
+		}
+		r.mu.Lock()
+		r.points += n
+		r.mu.Unlock()
+	}
+	return out, nil
+}

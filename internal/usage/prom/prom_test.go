@@ -1,0 +1,320 @@
+package prom
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fake is a Prometheus HTTP API that answers from functions (a unit-test
+// fake: the real server is in test/integration).
+type fake struct {
+	mu     sync.Mutex
+	ranges []url3
+	// rangeFn answers a range query: the series (labels → values at each
+	// step), or an error type and message.
+	rangeFn func(q string, start, end, step int64) (map[string][]float64, string)
+	pods    []string
+	owners  []map[string]string
+}
+
+type url3 struct {
+	q                string
+	start, end, step int64
+}
+
+func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	w.Header().Set("Content-Type", "application/json")
+	ok := func(data any, warnings ...string) {
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data, "warnings": warnings})
+	}
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/v1/label/namespace/values"):
+		ok([]string{"shop"})
+	case strings.HasPrefix(r.URL.Path, "/api/v1/label/"):
+		ok(append([]string{}, f.pods...))
+	case r.URL.Path == "/api/v1/series":
+		if strings.HasPrefix(r.Form.Get("match[]"), "kube_pod_owner") {
+			ok(append([]map[string]string{}, f.owners...))
+			return
+		}
+		ok([]any{})
+	case r.URL.Path == "/api/v1/query":
+		ok(map[string]any{"resultType": "vector", "result": []any{}})
+	case r.URL.Path == "/api/v1/query_range":
+		q := r.Form.Get("query")
+		start, _ := strconv.ParseFloat(r.Form.Get("start"), 64)
+		end, _ := strconv.ParseFloat(r.Form.Get("end"), 64)
+		step, _ := strconv.ParseFloat(r.Form.Get("step"), 64)
+		f.mu.Lock()
+		f.ranges = append(f.ranges, url3{q, int64(start), int64(end), int64(step)})
+		f.mu.Unlock()
+		series, fail := f.rangeFn(q, int64(start), int64(end), int64(step))
+		if fail != "" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "timeout", "error": fail})
+			return
+		}
+		result := []any{}
+		for ls, vs := range series {
+			metric := map[string]string{}
+			for _, kv := range strings.Split(ls, ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				metric[k] = v
+			}
+			values := [][2]any{}
+			for i, v := range vs {
+				values = append(values, [2]any{start + float64(i)*step, strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+			result = append(result, map[string]any{"metric": metric, "values": values})
+		}
+		ok(map[string]any{"resultType": "matrix", "result": result}, "some store was down")
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func newFake(t *testing.T, f *fake, cfg Config) *Client {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	cfg.URL = srv.URL
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestHistoryChunksLongRanges(t *testing.T) {
+	f := &fake{pods: []string{"web-6d5c9b8f4-h5xlp"}, rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+		if !strings.HasPrefix(q, "max by (namespace,pod,container) (max_over_time(container_memory_working_set_bytes") {
+			return nil, ""
+		}
+		n := (end-start)/step + 1
+		return map[string][]float64{"namespace=shop,pod=web-6d5c9b8f4-h5xlp,container=web": make([]float64, n)}, ""
+	}}
+	c := newFake(t, f, Config{})
+	end := time.Unix(1_800_000_000, 0)
+	start := end.Add(-14 * 24 * time.Hour)
+	var got []*Container
+	notes, st, err := c.History(context.Background(), Query{Start: start, End: end, Step: 30 * time.Second}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 14 days at 30 s is 40,321 points: five queries of at most 10,000.
+	var ws []url3
+	for _, r := range f.ranges {
+		if strings.Contains(r.q, "working_set") {
+			ws = append(ws, r)
+		}
+	}
+	if len(ws) != 5 {
+		t.Fatalf("want 5 chunks, got %d: %+v", len(ws), ws)
+	}
+	next := start.Unix()
+	for _, r := range ws {
+		if r.start != next || (r.end-r.start)/r.step+1 > maxPoints {
+			t.Errorf("chunk %+v: want it to start at %d and hold at most %d points", r, next, maxPoints)
+		}
+		next = r.end + r.step
+	}
+	if len(got) != 1 || len(got[0].WorkingSet) != 40321 || st.Points < 40321 {
+		t.Errorf("want one container with 40,321 points, got %d containers, stats %+v", len(got), st)
+	}
+	if len(notes) != 2 || !strings.Contains(notes[0], "kube_pod_owner has no series") || !strings.Contains(notes[1], "some store was down") {
+		t.Errorf("want a note on the guessed owners and one (not one per query) on Prometheus' warning: %q", notes)
+	}
+	if got[0].Workload.Kind != "Deployment" || got[0].Workload.Name != "web" || !got[0].WorkloadGuessed {
+		t.Errorf("without kube_pod_owner the workload is guessed from the name: %+v", got[0].Workload)
+	}
+}
+
+func TestHistoryFailedQueriesBecomeNotes(t *testing.T) {
+	f := &fake{
+		pods:   []string{"a-0", "b-0"},
+		owners: []map[string]string{{"namespace": "shop", "pod": "a-0", "owner_kind": "StatefulSet", "owner_name": "a"}, {"namespace": "shop", "pod": "b-0", "owner_kind": "StatefulSet", "owner_name": "b"}},
+		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+			if strings.Contains(q, "kube_pod_container_resource_limits") {
+				return nil, "query timed out in expression evaluation"
+			}
+			if strings.Contains(q, "working_set") {
+				if strings.Contains(q, `pod=~"b-0"`) {
+					return nil, "query timed out in expression evaluation"
+				}
+				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {1, 2, 3}}, ""
+			}
+			return nil, ""
+		}}
+	c := newFake(t, f, Config{})
+	end := time.Unix(1_800_000_000, 0)
+	var got []*Container
+	notes, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Start: end.Add(-10 * time.Minute), End: end, BatchPods: 1}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatalf("a failed query is a note, not an error: %v", err)
+	}
+	if len(got) != 1 || got[0].Pod != "a-0" || got[0].Workload.Kind != "StatefulSet" || got[0].WorkloadGuessed {
+		t.Fatalf("want a-0 of StatefulSet a, got %+v", got)
+	}
+	text := strings.Join(notes, "\n")
+	for _, want := range []string{"1 pods from b-0: working set failed", "these pods are left out", "memory limits failed", "limit at each kill) are unknown"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("notes lack %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestRelabeledSeries(t *testing.T) {
+	f := &fake{pods: []string{"x"}, rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+		if strings.Contains(q, "working_set") {
+			return map[string][]float64{"kubernetes_namespace=shop,pod_name=x,container_name=app": {5}}, ""
+		}
+		return nil, ""
+	}}
+	l, err := ParseLabels("namespace=kubernetes_namespace,pod=pod_name,container=container_name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newFake(t, f, Config{Labels: l, Selector: `cluster="prod"`})
+	end := time.Unix(1_800_000_000, 0)
+	var got []*Container
+	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Start: end.Add(-time.Hour), End: end}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Pod != "x" || got[0].Name != "app" {
+		t.Fatalf("relabeled series not read: %+v", got)
+	}
+	for _, r := range f.ranges {
+		if !strings.Contains(r.q, "by (kubernetes_namespace,pod_name,container_name)") || !strings.Contains(r.q, `cluster="prod"`) || !strings.Contains(r.q, `kubernetes_namespace="shop"`) {
+			t.Errorf("query does not use the configured labels and selector: %s", r.q)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{URL: "prometheus:9090"}, "want http(s)://"},
+		{Config{URL: "http://p", Selector: "cluster=prod"}, "quote each value"},
+		{Config{URL: "http://p", Selector: `cluster="prod" region="eu"`}, "separate matchers with commas"},
+		{Config{URL: "http://p", Selector: `="prod"`}, "want label matchers"},
+		{Config{URL: "http://p", BearerToken: "a", BearerTokenFile: "b"}, "not both"},
+		{Config{URL: "http://p", BearerTokenFile: "/nonexistent/token"}, "--prometheus-token-file"},
+		{Config{URL: "http://p", CertFile: "c.pem"}, "both --prometheus-cert-file and --prometheus-key-file"},
+		{Config{URL: "http://p", CAFile: "/nonexistent/ca.pem"}, "--prometheus-ca-file"},
+	} {
+		_, err := New(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: want an error saying %q, got %v", tc.cfg, tc.want, err)
+		}
+	}
+	if _, err := New(Config{URL: "https://p:9090/prom", Selector: `cluster="prod",region=~"eu-.*"`}); err != nil {
+		t.Errorf("valid config refused: %v", err)
+	}
+	for _, bad := range []string{"pod", "pod=", "pod=a b", "node=x"} {
+		if _, err := ParseLabels(bad); err == nil {
+			t.Errorf("ParseLabels(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Authorization")
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"8589934592"]}]}}`)
+	}))
+	defer srv.Close()
+	c, err := New(Config{URL: srv.URL, BearerToken: "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.MaxAllocatable(context.Background(), time.Now())
+	if err != nil || v != 8<<30 || got != "Bearer s3cret" {
+		t.Errorf("allocatable %v, err %v, Authorization %q", v, err, got)
+	}
+}
+
+func TestGuessOwner(t *testing.T) {
+	for pod, want := range map[string]string{
+		"web-6d5c9b8f4-h5xlp":    "Deployment/web",
+		"my-app-7c9d8f6b5-x2kqp": "Deployment/my-app",
+		"db-0":                   "StatefulSet/db",
+		"kafka-broker-12":        "StatefulSet/kafka-broker",
+		"fluentd-abcde":          "Pod/fluentd-abcde",
+		"standalone":             "Pod/standalone",
+	} {
+		o := guessOwner(pod)
+		if got := o.Kind + "/" + o.Name; got != want || !o.guessed {
+			t.Errorf("guessOwner(%s) = %s, want %s", pod, got, want)
+		}
+	}
+}
+
+func TestKills(t *testing.T) {
+	pts := func(vs ...float64) []Point {
+		out := make([]Point, len(vs))
+		for i, v := range vs {
+			out[i] = Point{T: int64(i) * 300, V: v}
+		}
+		return out
+	}
+	c := &Container{
+		WorkingSet: pts(1, 2, 3, 4, 5, 6, 7, 8),
+		Limit:      pts(256, 256, 256, 256, 512, 512, 512, 512),
+		restarts:   pts(0, 0, 1, 1, 3, 3, 4, 4),
+		// OOMKilled was the last reason from step 2 to 4; step 6's restart
+		// was something else.
+		oomReason: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 1200, V: 1}},
+		// cAdvisor saw step 2's kill (twice: increase over two steps) and
+		// one at step 7 kube-state-metrics did not.
+		oomEvents: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 2100, V: 1}},
+	}
+	ks := kills(c)
+	want := []Kill{{T: 600, Count: 1, Limit: 256}, {T: 1200, Count: 2, Limit: 512}, {T: 2100, Count: 1, Limit: 512}}
+	if len(ks) != len(want) {
+		t.Fatalf("kills %+v, want %+v", ks, want)
+	}
+	for i := range want {
+		if ks[i].T != want[i].T || ks[i].Count != want[i].Count || ks[i].Limit != want[i].Limit {
+			t.Errorf("kill %d: %+v, want %+v", i, ks[i], want[i])
+		}
+	}
+}
+
+func TestMergeTakesTheLargestReplica(t *testing.T) {
+	a := &Container{Namespace: "shop", Pod: "web-1", Name: "web", WorkingSet: []Point{{0, 10}, {300, 30}}, Limit: []Point{{0, 100}}, Kills: []Kill{{T: 300}}}
+	a.Workload.Kind, a.Workload.Name = "Deployment", "web"
+	b := &Container{Namespace: "shop", Pod: "web-2", Name: "web", WorkingSet: []Point{{300, 20}, {600, 40}}, Limit: []Point{{300, 200}}}
+	b.Workload = a.Workload
+	gs := Merge([]*Container{a, b}, false)
+	if len(gs) != 1 {
+		t.Fatalf("want one group, got %d", len(gs))
+	}
+	g := gs[0]
+	if fmt.Sprint(g.WorkingSet) != "[{0 10} {300 30} {600 40}]" || g.Limit != 200 || len(g.Pods) != 2 || len(g.Kills) != 1 {
+		t.Errorf("merged %+v", g)
+	}
+	if gs := Merge([]*Container{a, b}, true); len(gs) != 2 || gs[0].Workload.Kind != "Pod" {
+		t.Errorf("per pod: %+v", gs)
+	}
+}

@@ -1,0 +1,233 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/promserver"
+)
+
+const mi = 1 << 20
+
+var (
+	promOnce  sync.Once
+	promSrv   *promserver.Server
+	promKills promserver.Kills
+	promErr   error
+)
+
+// noise is a deterministic wobble in [-1, 1].
+func noise(t int64) float64 {
+	x := uint64(t) * 0x9E3779B97F4A7C15
+	x ^= x >> 29
+	return float64(x%2001)/1000 - 1
+}
+
+// prometheusHistory starts one real Prometheus for the package's tests over
+// three days of a small cluster's history ending now.
+func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
+	t.Helper()
+	promOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "oomdoctor-prom-")
+		if err != nil {
+			promErr = err
+			return
+		}
+		end := time.Now().Unix() / 60 * 60
+		sim := promserver.Sim{Start: end - 3*86400, End: end, NodeAllocatable: 8 << 30}
+		day := func(t int64) float64 { return math.Sin(2 * math.Pi * float64(t%86400) / 86400) }
+		cart := promserver.Container{Name: "cart", Request: 128 * mi, Limit: 256 * mi, Usage: func(t, age int64) float64 {
+			u := 200*mi + 20*mi*day(t) + 4*mi*noise(t)
+			if t%(9*3600) < 120 { // a burst every nine hours
+				u += 60 * mi
+			}
+			return u
+		}}
+		web := promserver.Container{Name: "web", Request: 512 * mi, Limit: 1024 * mi, Usage: func(t, age int64) float64 { return 100*mi + 5*mi*noise(t) }}
+		ledger := promserver.Container{Name: "ledger", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 { return 50*mi + 2*mi*noise(t) }}
+		worker := promserver.Container{Name: "worker", Request: 256 * mi, Limit: 512 * mi, Usage: func(t, age int64) float64 { return 300*mi + 30*mi*day(t) + 5*mi*noise(t+7) }}
+		sim.Pods = []promserver.Pod{
+			{Namespace: "shop", Name: "cart-7c9d8f6b5-x2kqp", OwnerKind: "ReplicaSet", OwnerName: "cart-7c9d8f6b5", Deployment: "cart", Containers: []promserver.Container{cart}},
+			{Namespace: "shop", Name: "cart-7c9d8f6b5-m8zvt", OwnerKind: "ReplicaSet", OwnerName: "cart-7c9d8f6b5", Deployment: "cart", Containers: []promserver.Container{cart}},
+			{Namespace: "shop", Name: "web-6d5c9b8f4-h5xlp", OwnerKind: "ReplicaSet", OwnerName: "web-6d5c9b8f4", Deployment: "web", Containers: []promserver.Container{web}},
+			{Namespace: "shop", Name: "ledger", Containers: []promserver.Container{ledger}},
+			{Namespace: "batch", Name: "worker-0", OwnerKind: "StatefulSet", OwnerName: "worker", Containers: []promserver.Container{worker}},
+		}
+		om := filepath.Join(dir, "history.om")
+		promKills, promErr = sim.WriteFile(om)
+		if promErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		promSrv, promErr = promserver.Start(ctx, dir, om)
+	})
+	if promErr != nil {
+		t.Fatalf("the Prometheus tests need a real Prometheus: %v", promErr)
+	}
+	return promSrv, promKills
+}
+
+func recommendations(t *testing.T, r result) model.Recommendations {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("recommend failed: %s", r)
+	}
+	var doc model.Recommendations
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("recommend -o json: %v\n%s", err, r)
+	}
+	return doc
+}
+
+func TestRecommendFromPrometheus(t *testing.T) {
+	srv, kills := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-o", "json"))
+	if len(doc.Notes) > 0 {
+		t.Errorf("notes on a complete history: %q", doc.Notes)
+	}
+	by := map[string]model.Recommendation{}
+	for _, r := range doc.Items {
+		by[r.Workload.Namespace+"/"+r.Workload.Kind+"/"+r.Workload.Name+"/"+r.Container] = r
+	}
+	if len(by) != 4 {
+		t.Fatalf("want 4 workload containers (cart, web, ledger, worker), got %d: %+v", len(by), doc.Items)
+	}
+	cart, ok := by["shop/Deployment/cart/cart"]
+	if !ok {
+		t.Fatalf("no recommendation for Deployment cart (owners through kube_pod_owner and kube_replicaset_owner): %+v", doc.Items)
+	}
+	simKills := len(kills["shop/cart-7c9d8f6b5-x2kqp/cart"]) + len(kills["shop/cart-7c9d8f6b5-m8zvt/cart"])
+	if simKills == 0 {
+		t.Fatal("the simulated cart was never killed: the test's history is wrong")
+	}
+	if cart.Pods != 2 || cart.OOMKills != simKills {
+		t.Errorf("cart: pods %d kills %d, want 2 pods (both replicas together) and the %d kills kube-state-metrics saw", cart.Pods, cart.OOMKills, simKills)
+	}
+	if cart.CurrentLimitBytes == nil || *cart.CurrentLimitBytes != 256*mi {
+		t.Errorf("cart: current limit %v, want 256Mi", cart.CurrentLimitBytes)
+	}
+	// Killed at 256Mi: the demand was above it, so the new limit is too.
+	if *cart.MemoryLimitBytes <= 256*mi {
+		t.Errorf("cart: limit %d MiB after %d kills at 256Mi, want above 256Mi", *cart.MemoryLimitBytes/mi, simKills)
+	}
+	web := by["shop/Deployment/web/web"]
+	if web.MemoryLimitBytes == nil || *web.MemoryLimitBytes >= 512*mi || *web.MemoryLimitBytes < 110*mi {
+		t.Errorf("web uses 95-105Mi under a 1Gi limit: want a limit between 110Mi and 512Mi, got %+v", web)
+	}
+	if web.OOMKills != 0 {
+		t.Errorf("web was never killed, got %d kills", web.OOMKills)
+	}
+	if _, ok := by["shop/Pod/ledger/ledger"]; !ok {
+		t.Errorf("a pod without owner is its own workload: %+v", doc.Items)
+	}
+	if _, ok := by["batch/StatefulSet/worker/worker"]; !ok {
+		t.Errorf("worker-0 belongs to StatefulSet worker: %+v", doc.Items)
+	}
+
+	// One workload of one namespace.
+	one := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/cart", "-o", "json"))
+	if len(one.Items) != 1 || *one.Items[0].MemoryLimitBytes != *cart.MemoryLimitBytes {
+		t.Errorf("recommend -n shop deploy/cart: %+v, want the same cart recommendation alone", one.Items)
+	}
+	// Per pod: each replica on its own.
+	perPod := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "--per-pod", "-o", "json"))
+	pods := 0
+	for _, r := range perPod.Items {
+		if r.Workload.Kind == "Pod" && strings.HasPrefix(r.Workload.Name, "cart-") {
+			pods++
+		}
+	}
+	if pods != 2 {
+		t.Errorf("--per-pod: want the 2 cart pods apart, got %+v", perPod.Items)
+	}
+	// The table.
+	tab := oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop")
+	if tab.code != 0 || !strings.Contains(tab.stdout, "256Mi -> ") || !strings.Contains(tab.stdout, "shop/Deployment/cart") {
+		t.Errorf("table: %s", tab)
+	}
+}
+
+func TestRecommendFromPrometheusErrors(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--prometheus-url", "http://127.0.0.1:1"}, "cannot reach Prometheus"},
+		{[]string{"--prometheus-url", "localhost:9090"}, "want http(s)://"},
+		{[]string{"--prometheus-url", srv.URL, "--history", "3x"}, "--history"},
+		{[]string{"--prometheus-url", srv.URL, "--prometheus-labels", "pod=pod name"}, "--prometheus-labels"},
+		{[]string{"--prometheus-url", srv.URL, "--prometheus-selector", "cluster=prod"}, "quote each value"},
+		{[]string{"--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/nope"}, "no history for Deployment/nope"},
+		{[]string{"--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `cluster="elsewhere"`}, "no container_memory_working_set_bytes series"},
+	} {
+		r := oomdoctor(t, append([]string{"recommend"}, tc.args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("recommend %q: want a failure saying %q, got %s", tc.args, tc.want, r)
+		}
+	}
+}
+
+// fix computes the values live from Prometheus: into a manifest (comments
+// kept), and into the cluster.
+func TestFixFromPrometheus(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/cart", "-o", "json"))
+	want := manifestQuantity(*doc.Items[0].MemoryLimitBytes)
+	file := filepath.Join(t.TempDir(), "cart.yaml")
+	src := `# the cart service
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cart
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: cart # the shop's cart
+          image: example/cart:1.4
+          resources:
+            requests:
+              memory: 128Mi
+            limits:
+              memory: 256Mi # raised after the Black Friday kills
+`
+	if err := os.WriteFile(file, []byte(src), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	r := oomdoctor(t, "fix", "-f", file, "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "--write")
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	got, _ := os.ReadFile(file)
+	if !strings.Contains(string(got), "memory: "+want+" # raised after the Black Friday kills") || !strings.Contains(string(got), "# the shop's cart") {
+		t.Errorf("want the limit %s with the comments kept, got:\n%s\n%s", want, got, r)
+	}
+	// The live Deployment, as field manager oomdoctor.
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "--apply", "deployment/cart", "--prometheus-url", srv.URL, "--history", "3d", "--wait=false")
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	c := cartDeployment(t).Spec.Template.Spec.Containers[0]
+	if c.Resources.Limits.Memory().Value() != *doc.Items[0].MemoryLimitBytes {
+		t.Errorf("live cart limit %s, want %s\n%s", c.Resources.Limits.Memory(), want, r)
+	}
+}
+
+func manifestQuantity(b int64) string {
+	if b%(1<<30) == 0 {
+		return strconv.FormatInt(b>>30, 10) + "Gi"
+	}
+	return strconv.FormatInt(b>>20, 10) + "Mi"
+}

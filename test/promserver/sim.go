@@ -1,0 +1,178 @@
+package promserver
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+// Sim simulates a cluster's history as cAdvisor and kube-state-metrics
+// would have scraped it: per container the working set, RSS and page
+// cache, the request and limit, restarts and the last termination reason
+// (an OOM kill when usage reaches the limit), and the pods' owners.
+type Sim struct {
+	Start, End int64 // unix seconds
+	Scrape     int64 // seconds between scrapes (default 30)
+	Pods       []Pod
+	// NodeAllocatable is kube_node_status_allocatable of one node (0: none).
+	NodeAllocatable float64
+	// NoOwners leaves out kube_pod_owner and friends.
+	NoOwners bool
+}
+
+// Pod is one pod over the whole history.
+type Pod struct {
+	Namespace, Name string
+	// OwnerKind/OwnerName own the pod (ReplicaSet → Deployment when
+	// Deployment is set).
+	OwnerKind, OwnerName string
+	Deployment           string
+	Containers           []Container
+}
+
+// Container is one container; Usage gives its memory demand (bytes)
+// age seconds after it (re)started, at time t.
+type Container struct {
+	Name           string
+	Request, Limit float64
+	Usage          func(t, age int64) float64
+	// CacheShare is the part of the working set that is page cache.
+	CacheShare float64
+}
+
+type series struct {
+	labels string
+	pts    []pt
+}
+
+type pt struct {
+	t int64
+	v float64
+}
+
+// Kills are the OOM kills the simulation made, by namespace/pod/container.
+type Kills map[string][]int64
+
+// WriteFile writes the history as OpenMetrics into path and returns the
+// kills it simulated.
+func (s *Sim) WriteFile(path string) (Kills, error) {
+	if s.Scrape == 0 {
+		s.Scrape = 30
+	}
+	fam := map[string][]*series{}
+	add := func(name string, l Labels) *series {
+		x := &series{labels: l.String()}
+		fam[name] = append(fam[name], x)
+		return x
+	}
+	kills := Kills{}
+	for _, p := range s.Pods {
+		for _, c := range p.Containers {
+			l := Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name}
+			ws := add("container_memory_working_set_bytes", merge(l, Labels{"image": "example/" + c.Name, "id": "/kubepods/" + p.Name + "/" + c.Name}))
+			rss := add("container_memory_rss", l)
+			cache := add("container_memory_cache", l)
+			var req, lim, restarts, reason *series
+			if c.Request > 0 {
+				req = add("kube_pod_container_resource_requests", merge(l, Labels{"resource": "memory", "unit": "byte"}))
+			}
+			if c.Limit > 0 {
+				lim = add("kube_pod_container_resource_limits", merge(l, Labels{"resource": "memory", "unit": "byte"}))
+			}
+			restarts = add("kube_pod_container_status_restarts_total", l)
+			reason = add("kube_pod_container_status_last_terminated_reason", merge(l, Labels{"reason": "OOMKilled"}))
+			born, n, oomLast := s.Start, 0, false
+			key := p.Namespace + "/" + p.Name + "/" + c.Name
+			for t := s.Start; t <= s.End; t += s.Scrape {
+				u := c.Usage(t, t-born)
+				if c.Limit > 0 && u >= c.Limit {
+					kills[key] = append(kills[key], t)
+					n++
+					oomLast = true
+					born = t
+					u = c.Usage(t, 0)
+				}
+				if c.Limit > 0 && u > c.Limit {
+					u = c.Limit // restarted straight into the limit: killed again
+				}
+				ws.pts = append(ws.pts, pt{t, u})
+				rss.pts = append(rss.pts, pt{t, u * (1 - c.CacheShare)})
+				cache.pts = append(cache.pts, pt{t, u * c.CacheShare})
+				if (t-s.Start)%60 == 0 {
+					if req != nil {
+						req.pts = append(req.pts, pt{t, c.Request})
+					}
+					if lim != nil {
+						lim.pts = append(lim.pts, pt{t, c.Limit})
+					}
+					restarts.pts = append(restarts.pts, pt{t, float64(n)})
+					if oomLast {
+						reason.pts = append(reason.pts, pt{t, 1})
+					}
+				}
+			}
+		}
+		if !s.NoOwners {
+			if p.Deployment != "" {
+				rs := add("kube_replicaset_owner", Labels{"namespace": p.Namespace, "replicaset": p.OwnerName, "owner_kind": "Deployment", "owner_name": p.Deployment, "owner_is_controller": "true"})
+				sparse(rs, s.Start, s.End)
+			}
+			kind, name := p.OwnerKind, p.OwnerName
+			if kind == "" {
+				kind, name = "<none>", "<none>"
+			}
+			sparse(add("kube_pod_owner", Labels{"namespace": p.Namespace, "pod": p.Name, "owner_kind": kind, "owner_name": name, "owner_is_controller": "true"}), s.Start, s.End)
+		}
+	}
+	if s.NodeAllocatable > 0 {
+		n := add("kube_node_status_allocatable", Labels{"node": "node-1", "resource": "memory", "unit": "byte"})
+		for t := s.Start; t <= s.End; t += 60 {
+			n.pts = append(n.pts, pt{t, s.NodeAllocatable})
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	w := NewWriter(f)
+	names := make([]string, 0, len(fam))
+	for n := range fam {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	for _, n := range names {
+		w.Family(n)
+		for _, x := range fam[n] {
+			if seen[n+x.labels] {
+				continue // replicas of one ReplicaSet share its owner series
+			}
+			seen[n+x.labels] = true
+			for _, p := range x.pts {
+				w.SampleLabels(x.labels, p.v, p.t)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return kills, f.Close()
+}
+
+func sparse(x *series, start, end int64) {
+	for t := start; t <= end; t += 600 {
+		x.pts = append(x.pts, pt{t, 1})
+	}
+}
+
+func merge(a, b Labels) Labels {
+	out := Labels{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
