@@ -19,10 +19,11 @@ type promFlags struct {
 	Labels, Selector          string
 	History, Step             string
 	Concurrency               int
+	OOMEvents                 bool
 }
 
 func newPromFlags() *promFlags {
-	return &promFlags{Timeout: 2 * time.Minute, History: "14d", Step: "5m", Concurrency: 2}
+	return &promFlags{Timeout: 2 * time.Minute, History: "14d", Step: "auto", Concurrency: 2}
 }
 
 func (p *promFlags) add(f *pflag.FlagSet) {
@@ -37,8 +38,9 @@ func (p *promFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&p.Labels, "prometheus-labels", "", "Label names when the series are relabeled: namespace=NAME,pod=NAME,container=NAME (default namespace, pod, container).")
 	f.StringVar(&p.Selector, "prometheus-selector", "", "Label matchers added to every query, e.g. cluster=\"prod\" on a server that holds several clusters.")
 	f.StringVar(&p.History, "history", p.History, "How much usage history to read, e.g. 7d, 14d, 2w.")
-	f.StringVar(&p.Step, "step", p.Step, "Resolution of the history: each point is the highest value within a step (max_over_time), so no peak is lost.")
+	f.StringVar(&p.Step, "step", p.Step, "Resolution of the history: each point is the highest value within a step (max_over_time), so no peak is lost; auto is the coarsest the strategy loses nothing on (6h for tail and krr, which keep 6-hour peaks; 5m for the others).")
 	f.IntVar(&p.Concurrency, "prometheus-concurrency", p.Concurrency, "Queries to run at once.")
+	f.BoolVar(&p.OOMEvents, "oom-events", false, "Also read cAdvisor's container_oom_events_total: kills of child processes that kube-state-metrics never sees (reads every container's counter: about twice the work for Prometheus).")
 }
 
 func (p *promFlags) set() bool { return p.URL != "" }
@@ -59,19 +61,27 @@ func (p *promFlags) client() (*prom.Client, error) {
 	return c, nil
 }
 
-// window returns the history's start, end and step, ending now.
-func (p *promFlags) window(now time.Time) (start, end time.Time, step time.Duration, err error) {
+// window returns the history's start, end and step, ending now; auto is
+// the step --step auto means (0: 5m).
+func (p *promFlags) window(now time.Time, auto time.Duration) (start, end time.Time, step time.Duration, err error) {
 	h, err := pmodel.ParseDuration(p.History)
 	if err != nil || h <= 0 {
 		return start, end, 0, usagef("--history %q: want a duration like 7d, 14d or 36h", p.History)
 	}
-	s, err := pmodel.ParseDuration(p.Step)
+	spec := p.Step
+	if spec == "auto" {
+		spec = "5m"
+		if auto > 0 {
+			spec = pmodel.Duration(auto).String()
+		}
+	}
+	s, err := pmodel.ParseDuration(spec)
 	if err != nil || s <= 0 {
-		return start, end, 0, usagef("--step %q: want a duration like 30s, 1m or 5m", p.Step)
+		return start, end, 0, usagef("--step %q: want auto or a duration like 30s, 1m or 5m", p.Step)
 	}
 	if time.Duration(s) < time.Second || time.Duration(s) > time.Duration(h)/2 {
-		return start, end, 0, usagef("--step %s must be at least 1s and at most half of --history %s", p.Step, p.History)
+		return start, end, 0, usagef("--step %s must be at least 1s and at most half of --history %s", spec, p.History)
 	}
-	end = now.Truncate(time.Duration(s))
+	end = now.Truncate(time.Minute)
 	return end.Add(-time.Duration(h)), end, time.Duration(s), nil
 }

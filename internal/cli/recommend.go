@@ -199,11 +199,11 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if err != nil {
 		return doc, err
 	}
-	start, end, step, err := pf.window(now)
+	start, end, step, err := pf.window(now, st.Resolution)
 	if err != nil {
 		return doc, err
 	}
-	q := prom.Query{Start: start, End: end, Step: step}
+	q := prom.Query{Start: start, End: end, Step: step, OOMEvents: pf.OOMEvents}
 	if ns != "" {
 		q.Namespaces = []string{ns}
 	}
@@ -263,8 +263,13 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 		}
 		n += max(1, k.Count)
 	}
+	// A point is the peak of the step that ends at its time: the
+	// estimator files it a second earlier, in the step it belongs to.
+	for i := range kills {
+		kills[i].T--
+	}
 	ws := g.WorkingSet
-	req, lim, reasons, ok := recommend.Size(st, guard, len(ws), func(i int) (int64, float64) { return ws[i].T, ws[i].V }, kills)
+	req, lim, reasons, ok := recommend.Size(st, guard, len(ws), func(i int) (int64, float64) { return ws[i].T - 1, ws[i].V }, kills)
 	if !ok {
 		return model.Recommendation{}, false
 	}

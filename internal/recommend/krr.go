@@ -3,6 +3,7 @@ package recommend
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // krr is krr's "simple" strategy: request = limit = the peak of the last 14
@@ -13,7 +14,7 @@ type krr struct {
 }
 
 func init() {
-	register(Strategy{Name: "krr", Description: "krr simple: request = limit = max of 14 days x 1.15, at least 1.25x the limit of a kill", New: func() Estimator { return &krr{} }})
+	register(Strategy{Name: "krr", Description: "krr simple: request = limit = max of 14 days x 1.15, at least 1.25x the limit of a kill", New: func() Estimator { return &krr{} }, Resolution: blockSeconds * time.Second})
 }
 
 func (k *krr) Add(t int64, u float64)     { k.b.add(t, u) }

@@ -9,6 +9,7 @@ package recommend
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Values are a recommendation, in bytes.
@@ -39,6 +40,11 @@ type Strategy struct {
 	Name        string
 	Description string
 	New         func() Estimator
+	// Resolution is the coarsest history the strategy loses nothing on,
+	// when each sample is the peak of its interval: 6 hours for the
+	// strategies that keep only 6-hour peaks; 0 for those that want the
+	// samples themselves (an average, a histogram).
+	Resolution time.Duration
 }
 
 var strategies = map[string]Strategy{}

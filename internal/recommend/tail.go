@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 )
 
 // tail, the default, sizes the limit for the rare peak, not the usual one.
@@ -42,7 +43,7 @@ const (
 )
 
 func init() {
-	register(Strategy{Name: "tail", Description: "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 1e-4, at least 1.1x the peak; kills are censored peaks", New: func() Estimator { return &tail{} }})
+	register(Strategy{Name: "tail", Description: "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 1e-4, at least 1.1x the peak; kills are censored peaks", New: func() Estimator { return &tail{} }, Resolution: blockSeconds * time.Second})
 }
 
 func (x *tail) Add(t int64, u float64) { x.b.add(t, u) }

@@ -42,6 +42,15 @@ func Start(ctx context.Context, dir, om string) (*Server, error) {
 	if out, err := exec.CommandContext(ctx, "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, tail(out))
 	}
+	return StartDir(ctx, dir, data)
+}
+
+// StartDir starts Prometheus over the TSDB in data (its config and log
+// go into dir), with extra flags.
+func StartDir(ctx context.Context, dir, data string, flags ...string) (*Server, error) {
+	if _, err := exec.LookPath("prometheus"); err != nil {
+		return nil, fmt.Errorf("prometheus is not installed: run make deps (apt-get install -y prometheus)")
+	}
 	conf := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(conf, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
 		return nil, err
@@ -56,9 +65,10 @@ func Start(ctx context.Context, dir, om string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("prometheus", "--config.file="+conf, "--storage.tsdb.path="+data,
-		"--storage.tsdb.retention.time=3650d", "--web.listen-address="+addr, "--log.level=warn",
-		"--query.timeout=2m")
+	args := append([]string{"--config.file=" + conf, "--storage.tsdb.path=" + data,
+		"--storage.tsdb.retention.time=3650d", "--web.listen-address=" + addr, "--log.level=warn",
+		"--query.timeout=2m"}, flags...)
+	cmd := exec.Command("prometheus", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -100,30 +110,27 @@ func (s *Server) Stop() {
 	s.log.Close()
 }
 
-// RSS is Prometheus' resident memory in bytes now.
-func (s *Server) RSS() (int64, error) {
-	return statusKiB(s.cmd.Process.Pid, "VmRSS:")
-}
-
-// HWM is the highest resident memory Prometheus has had, in bytes.
-func (s *Server) HWM() (int64, error) {
-	return statusKiB(s.cmd.Process.Pid, "VmHWM:")
-}
-
-func statusKiB(pid int, key string) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+// Status reads Prometheus' memory figures from /proc/PID/status
+// (VmRSS:, VmHWM:, RssAnon:, RssFile: ...), in bytes.
+func (s *Server) Status() (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
+	out := map[string]int64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
-			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kib << 10, err
+		k, v, ok := strings.Cut(sc.Text(), "\t")
+		if !ok || !strings.HasSuffix(v, " kB") {
+			continue
+		}
+		kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 10, 64)
+		if err == nil {
+			out[k] = kib << 10
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", key, pid)
+	return out, sc.Err()
 }
 
 func tail(b []byte) string {

@@ -2,6 +2,7 @@ package prom
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -47,13 +48,15 @@ type Container struct {
 	// WorkingSet is the highest working set within each step; RSS, Cache
 	// and Swap are there when asked for (Query.Detail).
 	WorkingSet, RSS, Cache, Swap []Point
-	// Request and Limit are the memory request and limit over time (from
-	// kube-state-metrics; empty when it is missing).
+	// Request and Limit are the memory request and limit (from
+	// kube-state-metrics; empty when it is missing): over time with
+	// Query.Detail, else only the last value.
 	Request, Limit []Point
 	Kills          []Kill
 
-	// raw series kills are made from
-	restarts, oomReason, oomEvents []Point
+	// the series kills are made from: restarts in steps with an OOM kill,
+	// cAdvisor's OOM events, the limit in those steps
+	kubeKills, oomEvents, killLimits, eventLimits []Point
 }
 
 // At returns the value of a step series at or before t (0, false when none).
@@ -76,8 +79,14 @@ type Query struct {
 	// Step is the resolution; each point is the highest value within its
 	// step. 0 means 5m.
 	Step time.Duration
-	// Detail reads RSS, cache and swap too.
+	// Detail reads RSS, cache and swap too, the request and limit over
+	// time, and cAdvisor's OOM events.
 	Detail bool
+	// OOMEvents reads cAdvisor's container_oom_events_total (kills of a
+	// container's child processes that kube-state-metrics never sees);
+	// it reads every container's counter, as much work for Prometheus as
+	// the working set.
+	OOMEvents bool
 	// BatchPods is how many pods one query covers at most; 0 means 100.
 	BatchPods int
 }
@@ -193,7 +202,14 @@ func (r *run) warn(ws v1.Warnings) {
 func (r *run) reach(err error) error {
 	var pe *v1.Error
 	if errors.As(err, &pe) {
-		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, pe.Msg)
+		msg := pe.Msg
+		var body struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal([]byte(pe.Detail), &body) == nil && body.Error != "" {
+			msg = body.Error // a 503's reason is in the body: a timeout, the sample limit
+		}
+		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, msg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("no answer from Prometheus at %s within %s: check --prometheus-url, or raise --prometheus-timeout", r.c.url, r.c.cfg.Timeout)
@@ -304,15 +320,32 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	var mu sync.Mutex
 	sem := make(chan struct{}, r.c.cfg.Concurrency)
 	var wg sync.WaitGroup
+	killed := r.killedPods(ctx, ns)
 	for start := 0; start < len(pods); start += r.q.BatchPods {
-		batch := pods[start:min(start+r.q.BatchPods, len(pods))]
+		all := pods[start:min(start+r.q.BatchPods, len(pods))]
+		var someKilled []string
+		for _, p := range all {
+			if killed == nil || killed[p] {
+				someKilled = append(someKilled, p)
+			}
+		}
 		for _, m := range r.metrics() {
+			batch := all
+			if m.killedOnly {
+				if batch = someKilled; len(batch) == 0 {
+					continue
+				}
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				series, err := r.rangeQuery(ctx, m.query(r, r.sel(ns, batch)))
+				query := r.rangeQuery
+				if m.instant {
+					query = r.instantQuery
+				}
+				series, err := query(ctx, m.query(r, r.sel(ns, batch)))
 				if err != nil {
 					r.note("namespace %s, %d pods from %s: %s failed: %v; %s", ns, len(batch), batch[0], m.name, err, m.without)
 					return
@@ -359,6 +392,33 @@ type metric struct {
 	query   func(r *run, sel string) string
 	set     func(c *Container, ps []Point)
 	without string
+	// instant asks for one value at the end of the history.
+	instant bool
+	// killedOnly asks only about the pods kube-state-metrics saw
+	// OOM-killed.
+	killedOnly bool
+}
+
+// killedPods lists the pods of a namespace whose last termination reason
+// was OOMKilled at some time in the history: kube-state-metrics exports
+// that series only then, so the series API (the index, no samples) finds
+// them. nil means it could not tell (ask about every pod).
+func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
+	cctx, cancel := r.c.ctx(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.queries++
+	r.mu.Unlock()
+	sets, ws, err := r.c.api.Series(cctx, []string{`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",` + r.sel(ns, r.q.Pods) + "}"}, r.q.Start, r.q.End)
+	if err != nil {
+		return nil
+	}
+	r.warn(ws)
+	out := map[string]bool{}
+	for _, ls := range sets {
+		out[string(ls[pmodel.LabelName(r.c.cfg.Labels.Pod)])] = true
+	}
+	return out
 }
 
 func (r *run) metrics() []metric {
@@ -373,21 +433,48 @@ func (r *run) metrics() []metric {
 	gauge := func(expr string) func(r *run, sel string) string {
 		return func(r *run, sel string) string { return fmt.Sprintf(`max by (%s) (%s)`, by, fmt.Sprintf(expr, sel)) }
 	}
+	// The kills are found on the server, so that only the steps with a
+	// kill come back: the restart count grew within the step while the
+	// last termination reason is OOMKilled...
+	kubeKills := func(sel string) string {
+		return fmt.Sprintf(`(max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s}) - max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s} offset %[3]s)) > 0 and on (%[1]s) (max by (%[1]s) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}) > 0)`, by, sel, step)
+	}
+	// ...or cAdvisor counted an OOM event (over two steps: the counter
+	// of a container that dies is seldom scraped twice).
+	oomEvents := func(sel string) string {
+		return fmt.Sprintf(`max by (%s) (increase(container_oom_events_total{%s!="",%s!="POD",%s}[%s])) > 0`, by, L.Container, L.Container, sel, pmodel.Duration(2*r.q.Step))
+	}
 	ms := []metric{
 		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
-		{name: "memory limits", query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits (and the limit at each kill) are unknown"},
-		{name: "memory requests", query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
-		{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.restarts = ps }, without: "kills seen by kube-state-metrics are missing"},
-		{name: "termination reasons", query: gauge(`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%s}`), set: func(c *Container, ps []Point) { c.oomReason = ps }, without: "kills seen by kube-state-metrics are missing"},
-		{name: "OOM events", query: func(r *run, sel string) string {
-			return fmt.Sprintf(`max by (%s) (increase(container_oom_events_total{%s!="",%s!="POD",%s}[%s])) > 0`, by, L.Container, L.Container, sel, pmodel.Duration(2*r.q.Step))
-		}, set: func(c *Container, ps []Point) { c.oomEvents = ps }, without: "kills seen by cAdvisor are missing"},
+		{name: "OOM kills (kube-state-metrics)", killedOnly: true, query: func(r *run, sel string) string { return kubeKills(sel) }, set: func(c *Container, ps []Point) { c.kubeKills = ps }, without: "kills seen by kube-state-metrics are missing"},
+		{name: "limits at the kills", killedOnly: true, query: func(r *run, sel string) string {
+			return fmt.Sprintf(`max by (%[1]s) (kube_pod_container_resource_limits{resource="memory",%[2]s}) and on (%[1]s) (%[3]s)`, by, sel, kubeKills(sel))
+		}, set: func(c *Container, ps []Point) { c.killLimits = ps }, without: "the limits at their kills are unknown"},
+	}
+	if r.q.OOMEvents || r.q.Detail {
+		// Every container's counter is read: as much work for Prometheus
+		// as the working set.
+		ms = append(ms,
+			metric{name: "OOM events (cAdvisor)", query: func(r *run, sel string) string { return oomEvents(sel) }, set: func(c *Container, ps []Point) { c.oomEvents = ps }, without: "kills seen by cAdvisor are missing"},
+			metric{name: "limits at the OOM events", query: func(r *run, sel string) string {
+				return fmt.Sprintf(`max by (%[1]s) (kube_pod_container_resource_limits{resource="memory",%[2]s}) and on (%[1]s) (%[3]s)`, by, sel, oomEvents(sel))
+			}, set: func(c *Container, ps []Point) { c.eventLimits = ps }, without: "the limits at their OOM events are unknown"},
+		)
 	}
 	if r.q.Detail {
 		ms = append(ms,
+			metric{name: "memory limits", query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
+			metric{name: "memory requests", query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
 			metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"},
 			metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"},
 			metric{name: "swap", query: peak("container_memory_swap"), set: func(c *Container, ps []Point) { c.Swap = ps }, without: "their swap is unknown"},
+		)
+	} else {
+		// Only the current request and limit (of the pods running at the
+		// end): one value per container, a few samples read.
+		ms = append(ms,
+			metric{name: "memory limits", instant: true, query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
+			metric{name: "memory requests", instant: true, query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
 		)
 	}
 	return ms
@@ -434,6 +521,32 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 		r.mu.Lock()
 		r.points += n
 		r.mu.Unlock()
+	}
+	return out, nil
+}
+
+// instantQuery asks for the value at the end of the history, by (pod,
+// container).
+func (r *run) instantQuery(ctx context.Context, query string) (map[[2]string][]Point, error) {
+	L := r.c.cfg.Labels
+	cctx, cancel := r.c.ctx(ctx)
+	val, ws, err := r.c.api.Query(cctx, query, r.q.End, v1.WithTimeout(r.c.cfg.Timeout))
+	cancel()
+	r.mu.Lock()
+	r.queries++
+	r.mu.Unlock()
+	if err != nil {
+		return nil, r.reach(err)
+	}
+	r.warn(ws)
+	v, ok := val.(pmodel.Vector)
+	if !ok {
+		return nil, fmt.Errorf("the answer is a %s, not a vector", val.Type())
+	}
+	out := map[[2]string][]Point{}
+	for _, s := range v {
+		k := [2]string{string(s.Metric[pmodel.LabelName(L.Pod)]), string(s.Metric[pmodel.LabelName(L.Container)])}
+		out[k] = []Point{{T: int64(s.Timestamp) / 1000, V: float64(s.Value)}}
 	}
 	return out, nil
 }

@@ -23,6 +23,7 @@ type fake struct {
 	rangeFn func(q string, start, end, step int64) (map[string][]float64, string)
 	pods    []string
 	owners  []map[string]string
+	killed  []map[string]string
 }
 
 type url3 struct {
@@ -46,8 +47,19 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ok(append([]map[string]string{}, f.owners...))
 			return
 		}
+		if strings.HasPrefix(r.Form.Get("match[]"), "kube_pod_container_status_last_terminated_reason") {
+			ok(append([]map[string]string{}, f.killed...))
+			return
+		}
 		ok([]any{})
 	case r.URL.Path == "/api/v1/query":
+		if f.rangeFn != nil {
+			if _, fail := f.rangeFn(r.Form.Get("query"), 0, 0, 1); fail != "" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "timeout", "error": fail})
+				return
+			}
+		}
 		ok(map[string]any{"resultType": "vector", "result": []any{}})
 	case r.URL.Path == "/api/v1/query_range":
 		q := r.Form.Get("query")
@@ -171,7 +183,7 @@ func TestHistoryFailedQueriesBecomeNotes(t *testing.T) {
 		t.Fatalf("want a-0 of StatefulSet a, got %+v", got)
 	}
 	text := strings.Join(notes, "\n")
-	for _, want := range []string{"1 pods from b-0: working set failed", "these pods are left out", "memory limits failed", "limit at each kill) are unknown"} {
+	for _, want := range []string{"1 pods from b-0: working set failed", "query timed out in expression evaluation; these pods are left out", "memory limits failed", "their limits are unknown"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("notes lack %q:\n%s", want, text)
 		}
@@ -280,11 +292,9 @@ func TestKills(t *testing.T) {
 	}
 	c := &Container{
 		WorkingSet: pts(1, 2, 3, 4, 5, 6, 7, 8),
-		Limit:      pts(256, 256, 256, 256, 512, 512, 512, 512),
-		restarts:   pts(0, 0, 1, 1, 3, 3, 4, 4),
-		// OOMKilled was the last reason from step 2 to 4; step 6's restart
-		// was something else.
-		oomReason: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 1200, V: 1}},
+		// kube-state-metrics: one kill in step 2, two in step 4.
+		kubeKills:  []Point{{T: 600, V: 1}, {T: 1200, V: 2}},
+		killLimits: []Point{{T: 600, V: 256}, {T: 1200, V: 512}, {T: 2100, V: 512}},
 		// cAdvisor saw step 2's kill (twice: increase over two steps) and
 		// one at step 7 kube-state-metrics did not.
 		oomEvents: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 2100, V: 1}},
@@ -316,5 +326,49 @@ func TestMergeTakesTheLargestReplica(t *testing.T) {
 	}
 	if gs := Merge([]*Container{a, b}, true); len(gs) != 2 || gs[0].Workload.Kind != "Pod" {
 		t.Errorf("per pod: %+v", gs)
+	}
+}
+
+// Kills are asked for only about the pods whose last termination reason
+// was OOMKilled in the range (found in the index).
+func TestKillQueriesOnlyForKilledPods(t *testing.T) {
+	f := &fake{
+		pods:   []string{"a-0", "b-0", "c-0"},
+		killed: []map[string]string{{"namespace": "shop", "pod": "b-0", "container": "app", "reason": "OOMKilled"}},
+		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+			switch {
+			case strings.Contains(q, "working_set"):
+				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {1, 2}, "namespace=shop,pod=b-0,container=app": {1, 2}}, ""
+			case strings.HasPrefix(q, "(max by (namespace,pod,container) (kube_pod_container_status_restarts_total"):
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1}}, ""
+			}
+			return nil, ""
+		}}
+	c := newFake(t, f, Config{})
+	end := time.Unix(1_800_000_000, 0)
+	var got []*Container
+	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Start: end.Add(-5 * time.Minute), End: end}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	kq := 0
+	for _, r := range f.ranges {
+		if strings.Contains(r.q, "restarts_total") {
+			kq++
+			if !strings.Contains(r.q, `pod=~"b-0"`) {
+				t.Errorf("kill query about pods never killed: %s", r.q)
+			}
+		}
+		if strings.Contains(r.q, "container_oom_events_total") {
+			t.Errorf("cAdvisor's OOM events read without being asked for: %s", r.q)
+		}
+	}
+	if kq != 2 {
+		t.Errorf("want 2 kill queries (kills, limits at kills) about b-0, got %d", kq)
+	}
+	if len(got) != 2 || got[1].Pod != "b-0" || len(got[1].Kills) != 1 || len(got[0].Kills) != 0 {
+		t.Errorf("want b-0 killed once: %+v", got)
 	}
 }

@@ -1,0 +1,432 @@
+// Command prometheus benchmarks `oomdoctor recommend --prometheus-url`
+// against a real Prometheus (the Debian package) holding a large cluster's
+// history, backfilled with promtool tsdb create-blocks-from openmetrics:
+//
+//   - the history: -containers containers (one per pod, -replicas pods per
+//     Deployment, -namespaces namespaces) over -days at -scrape, cAdvisor's
+//     working set at every scrape, kube-state-metrics' requests, limits,
+//     restarts and termination reasons every 5 minutes, owners; steady,
+//     daily-cycle, spiky and leaking (killed at the limit) containers.
+//     Written as one OpenMetrics file per 2 hours (promtool re-reads its
+//     whole input for every 2-hour block it makes), each turned into a
+//     block;
+//
+//   - the run: oomdoctor recommend over every namespace as a separate
+//     process: its wall time and peak RSS, and Prometheus' RSS (anonymous
+//     and file-backed, sampled every 100 ms) before and during it;
+//
+//   - the baseline, in the same run: one instant query that reads every
+//     working-set sample once (count_over_time over the whole range), the
+//     least any tool that looks at all the history asks of Prometheus.
+//
+//     go run ./bench/prometheus -containers 5000 -days 14
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/test/promserver"
+)
+
+var (
+	containers = flag.Int("containers", 5000, "containers (one per pod)")
+	namespaces = flag.Int("namespaces", 50, "namespaces")
+	replicas   = flag.Int("replicas", 4, "pods per Deployment")
+	days       = flag.Float64("days", 14, "days of history")
+	scrape     = flag.Duration("scrape", 30*time.Second, "scrape interval of the working set")
+	dir        = flag.String("dir", "", "work folder (default: a temporary one, removed at the end)")
+	keep       = flag.Bool("keep", false, "keep the work folder")
+	workers    = flag.Int("promtool-workers", runtime.NumCPU(), "promtool processes at once")
+)
+
+const mi = 1 << 20
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+type ctr struct {
+	ns, pod, rs, deploy string
+	wsLabels, ksmLabels string
+	base, amp, leak     float64 // bytes, bytes, bytes per second
+	spikeEvery          int64
+	request, limit      float64
+	born                int64
+	restarts            int
+	oomLast             bool
+	phase               int64
+}
+
+func run() error {
+	for _, bin := range []string{"prometheus", "promtool"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not installed: make deps (apt-get install -y prometheus)", bin)
+		}
+	}
+	work := *dir
+	if work == "" {
+		var err error
+		if work, err = os.MkdirTemp("", "oomdoctor-bench-prom-"); err != nil {
+			return err
+		}
+	}
+	if !*keep {
+		defer os.RemoveAll(work)
+	}
+	data := filepath.Join(work, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		return err
+	}
+	step := int64(scrape.Seconds())
+	// The history ends now, as a live Prometheus' does.
+	end := time.Now().Unix() / step * step
+	start := end - int64(*days*86400)/7200*7200
+	cs := cluster(start)
+
+	// Backfill, 2 hours per file.
+	t0 := time.Now()
+	type job struct{ file string }
+	jobs := make(chan job, *workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < *workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for j := range jobs {
+				out := filepath.Join(work, fmt.Sprintf("blocks-%d", w))
+				if b, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", j.file, out).CombinedOutput(); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("promtool on %s: %v: %s", j.file, err, b)
+					}
+					mu.Unlock()
+				}
+				os.Remove(j.file)
+			}
+		}(w)
+	}
+	var samples int64
+	nFiles := int((end - start) / 7200)
+	for i := 0; i < nFiles; i++ {
+		from := start + int64(i)*7200
+		file := filepath.Join(work, fmt.Sprintf("h-%04d.om", i))
+		n, err := writeWindow(file, cs, from, min(from+7200, end+1), step)
+		if err != nil {
+			return err
+		}
+		samples += n
+		jobs <- job{file}
+		if term() {
+			fmt.Fprintf(os.Stderr, "\rbackfilling: %d/%d two-hour blocks", i+1, nFiles)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if term() {
+		fmt.Fprint(os.Stderr, "\r\033[K")
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	for w := 0; w < *workers; w++ {
+		blocks, _ := filepath.Glob(filepath.Join(work, fmt.Sprintf("blocks-%d", w), "*"))
+		for _, b := range blocks {
+			if err := os.Rename(b, filepath.Join(data, filepath.Base(b))); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Printf("history: %d containers in %d namespaces, %.0f days, working set every %s: %d samples in %d blocks, backfilled in %s\n",
+		len(cs), *namespaces, *days, *scrape, samples, nFiles, time.Since(t0).Round(time.Second))
+
+	// Prometheus over the blocks; compaction off so that it does not run
+	// during the measurement (the queries then read 2-hour blocks: more
+	// work for them than compacted blocks).
+	srv, err := promserver.StartDir(context.Background(), work, data, "--storage.tsdb.min-block-duration=2h", "--storage.tsdb.max-block-duration=2h")
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	time.Sleep(5 * time.Second)
+	before, err := memOf(srv)
+	if err != nil {
+		return err
+	}
+
+	// The run, as its own process.
+	bin := filepath.Join(work, "oomdoctor")
+	if b, err := exec.Command("go", "build", "-o", bin, "./cmd/oomdoctor").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v: %s", err, b)
+	}
+	hist := fmt.Sprintf("%dh", int64(*days*24))
+	stop := make(chan struct{})
+	peak := make(chan mem)
+	go sample(srv, stop, peak)
+	t1 := time.Now()
+	cmd := exec.Command(bin, "recommend", "--prometheus-url", srv.URL, "--history", hist, "-o", "json")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("oomdoctor recommend: %v", err)
+	}
+	took := time.Since(t1)
+	close(stop)
+	during := <-peak
+	var doc struct {
+		Items []struct {
+			Pods     int `json:"pods"`
+			OOMKills int `json:"oomKills"`
+		} `json:"items"`
+		Notes []string `json:"notes"`
+	}
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
+		return fmt.Errorf("recommend -o json: %v", err)
+	}
+	pods, kills := 0, 0
+	for _, it := range doc.Items {
+		pods += it.Pods
+		kills += it.OOMKills
+	}
+	clientRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+
+	// The baseline: every working-set sample read once.
+	stop2 := make(chan struct{})
+	peak2 := make(chan mem)
+	go sample(srv, stop2, peak2)
+	t2 := time.Now()
+	q := fmt.Sprintf(`count(count_over_time(container_memory_working_set_bytes[%s]))`, hist)
+	if err := instant(srv.URL, q, end); err != nil {
+		return fmt.Errorf("baseline query: %v", err)
+	}
+	base := time.Since(t2)
+	close(stop2)
+	basePeak := <-peak2
+
+	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
+		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
+	fmt.Printf("Prometheus RSS before: %s (anon %s, file %s); peak during recommend: %s (anon %s, file %s): grew %s\n",
+		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
+	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))
+	fmt.Printf("ratio recommend / baseline: time %.2f\n", took.Seconds()/base.Seconds())
+	for _, n := range doc.Notes {
+		fmt.Println("note:", n)
+	}
+	return nil
+}
+
+func term() bool {
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/mi) }
+
+// cluster lays out the containers: Deployments of -replicas pods in
+// -namespaces namespaces, a fifth each steady, daily-cycle, spiky,
+// leaking, and large.
+func cluster(start int64) []*ctr {
+	var cs []*ctr
+	for i := 0; i < *containers; i++ {
+		ns := fmt.Sprintf("team-%02d", i%*namespaces)
+		d := i / *namespaces / *replicas
+		deploy := fmt.Sprintf("svc-%03d", d)
+		rs := deploy + "-7c9d8f6b5"
+		pod := fmt.Sprintf("%s-%05d", rs, i)
+		c := &ctr{ns: ns, pod: pod, rs: rs, deploy: deploy, born: start, phase: int64(i * 7919 % 86400)}
+		r := rnd(uint64(i))
+		c.base = (64 + 700*r) * mi
+		c.request = math.Ceil(c.base*0.8/mi) * mi
+		c.limit = math.Ceil(c.base*1.6/mi) * mi
+		switch d % 5 {
+		case 1:
+			c.amp = c.base * 0.3
+		case 2:
+			c.spikeEvery = 3600 * int64(3+i%9)
+		case 3:
+			c.leak = c.base * 0.6 / (36 * 3600) // reaches the limit in ~36 h
+		case 4:
+			c.base *= 3
+			c.limit *= 3
+		}
+		lbl := fmt.Sprintf(`{container="app",namespace="%s",pod="%s"}`, ns, pod)
+		c.ksmLabels = lbl
+		c.wsLabels = fmt.Sprintf(`{container="app",id="/kubepods/burstable/pod%d/app",image="example/svc:1",namespace="%s",pod="%s"}`, i, ns, pod)
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func rnd(x uint64) float64 {
+	x = (x + 1) * 0x9E3779B97F4A7C15
+	x ^= x >> 31
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 29
+	return float64(x%1_000_000) / 1_000_000
+}
+
+func (c *ctr) usage(t int64) float64 {
+	u := c.base + c.amp*math.Sin(2*math.Pi*float64((t+c.phase)%86400)/86400)
+	u += c.base * 0.03 * (rnd(uint64(t)^uint64(c.phase)) - 0.5)
+	if c.spikeEvery > 0 && (t+c.phase)%c.spikeEvery < 90 {
+		u += c.base * 0.4
+	}
+	if c.leak > 0 {
+		u += c.leak * float64(t-c.born)
+	}
+	return u
+}
+
+// writeWindow writes [from, to) as one OpenMetrics file and returns the
+// number of samples.
+func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 4<<20)
+	var n int64
+	var buf []byte
+	line := func(name, labels string, v float64, t int64) {
+		buf = append(buf[:0], name...)
+		buf = append(buf, labels...)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, int64(v), 10)
+		buf = append(buf, ' ')
+		buf = strconv.AppendInt(buf, t, 10)
+		buf = append(buf, '\n')
+		w.Write(buf)
+		n++
+	}
+	const ksmStep = 300
+	type ksm struct {
+		restarts int
+		oom      bool
+	}
+	state := make([][]ksm, len(cs))
+	w.WriteString("# TYPE container_memory_working_set_bytes gauge\n")
+	for i, c := range cs {
+		for t := from; t < to; t += step {
+			u := c.usage(t)
+			if u >= c.limit {
+				c.restarts++
+				c.oomLast = true
+				c.born = t
+				u = c.usage(t)
+			}
+			line("container_memory_working_set_bytes", c.wsLabels, u, t)
+			if (t-from)%ksmStep == 0 {
+				state[i] = append(state[i], ksm{c.restarts, c.oomLast})
+			}
+		}
+	}
+	family := func(name, extra string, val func(i int, k ksm) (float64, bool)) {
+		w.WriteString("# TYPE " + name + " gauge\n")
+		for i, c := range cs {
+			labels := c.ksmLabels
+			if extra != "" {
+				labels = labels[:len(labels)-1] + "," + extra + "}"
+			}
+			for j, k := range state[i] {
+				if v, ok := val(i, k); ok {
+					line(name, labels, v, from+int64(j)*ksmStep)
+				}
+			}
+		}
+	}
+	family("kube_pod_container_resource_limits", `resource="memory",unit="byte"`, func(i int, _ ksm) (float64, bool) { return cs[i].limit, true })
+	family("kube_pod_container_resource_requests", `resource="memory",unit="byte"`, func(i int, _ ksm) (float64, bool) { return cs[i].request, true })
+	family("kube_pod_container_status_restarts_total", "", func(_ int, k ksm) (float64, bool) { return float64(k.restarts), true })
+	family("kube_pod_container_status_last_terminated_reason", `reason="OOMKilled"`, func(_ int, k ksm) (float64, bool) { return 1, k.oom })
+	// Owners every 30 minutes: the series API needs them in the range.
+	w.WriteString("# TYPE kube_pod_owner gauge\n")
+	for _, c := range cs {
+		for t := from; t < to; t += 1800 {
+			line("kube_pod_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="ReplicaSet",owner_name="%s",pod="%s"}`, c.ns, c.rs, c.pod), 1, t)
+		}
+	}
+	w.WriteString("# TYPE kube_replicaset_owner gauge\n")
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if seen[c.ns+c.rs] {
+			continue
+		}
+		seen[c.ns+c.rs] = true
+		for t := from; t < to; t += 1800 {
+			line("kube_replicaset_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="Deployment",owner_name="%s",replicaset="%s"}`, c.ns, c.deploy, c.rs), 1, t)
+		}
+	}
+	w.WriteString("# TYPE kube_node_status_allocatable gauge\n")
+	for t := from; t < to; t += 60 {
+		line("kube_node_status_allocatable", `{node="node-1",resource="memory",unit="byte"}`, 64<<30, t)
+	}
+	w.WriteString("# EOF\n")
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	return n, f.Close()
+}
+
+type mem struct{ rss, anon, file float64 }
+
+func memOf(s *promserver.Server) (mem, error) {
+	st, err := s.Status()
+	if err != nil {
+		return mem{}, err
+	}
+	return mem{rss: float64(st["VmRSS:"]), anon: float64(st["RssAnon:"]), file: float64(st["RssFile:"])}, nil
+}
+
+// sample keeps Prometheus' highest RSS until stop.
+func sample(s *promserver.Server, stop chan struct{}, out chan mem) {
+	var hi mem
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if m, err := memOf(s); err == nil && m.rss > hi.rss {
+			hi = m
+		}
+		select {
+		case <-stop:
+			out <- hi
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func instant(base, q string, at int64) error {
+	resp, err := http.PostForm(base+"/api/v1/query", url.Values{"query": {q}, "time": {strconv.FormatInt(at, 10)}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return nil
+}
