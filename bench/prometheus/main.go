@@ -129,11 +129,18 @@ func run() error {
 		}(w)
 	}
 	var samples int64
-	nFiles := int((end - start) / 7200)
-	for i := 0; i < nFiles; i++ {
-		from := start + int64(i)*7200
+	// Files on promtool's 2-hour block boundaries: a file that straddles
+	// one is read once per block.
+	var windows [][2]int64
+	for from := start; from <= end; {
+		to := min((from/7200+1)*7200, end+1)
+		windows = append(windows, [2]int64{from, to})
+		from = to
+	}
+	nFiles := len(windows)
+	for i, win := range windows {
 		file := filepath.Join(work, fmt.Sprintf("h-%04d.om", i))
-		n, err := writeWindow(file, cs, from, min(from+7200, end+1), step)
+		n, err := writeWindow(file, cs, win[0], win[1], step)
 		if err != nil {
 			return err
 		}
