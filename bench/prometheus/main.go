@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,15 +170,19 @@ func run() error {
 	fmt.Printf("history: %d containers in %d namespaces, %.0f days, working set every %s: %d samples in %d blocks, backfilled in %s\n",
 		len(cs), *namespaces, *days, *scrape, samples, nFiles, time.Since(t0).Round(time.Second))
 
-	// Prometheus over the blocks; compaction off so that it does not run
-	// during the measurement (the queries then read 2-hour blocks: more
-	// work for them than compacted blocks).
-	srv, err := promserver.StartDir(context.Background(), work, data, "--storage.tsdb.min-block-duration=2h", "--storage.tsdb.max-block-duration=2h")
+	// Prometheus over the blocks, with its default 15-day retention; it
+	// first compacts the 2-hour blocks (to 18 hours at most: a tenth of
+	// the retention), as a Prometheus that scraped these 14 days would
+	// have. The measurement starts once the blocks stop changing.
+	qlog := filepath.Join(work, "queries.log")
+	t3 := time.Now()
+	srv, err := promserver.StartDir(context.Background(), work, data, "query_log_file: "+qlog, "--storage.tsdb.retention.time=15d")
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	time.Sleep(5 * time.Second)
+	blocks := settle(data)
+	fmt.Printf("Prometheus compacted them into %d blocks in %s\n", blocks, time.Since(t3).Round(time.Second))
 	before, err := memOf(srv)
 	if err != nil {
 		return err
@@ -193,7 +198,7 @@ func run() error {
 	peak := make(chan mem)
 	go sample(srv, stop, peak)
 	t1 := time.Now()
-	cmd := exec.Command(bin, "recommend", "--prometheus-url", srv.URL, "--history", hist, "-o", "json")
+	cmd := exec.Command(bin, "recommend", "--prometheus-url", srv.URL, "--history", hist, "--until", time.Unix(end, 0).UTC().Format(time.RFC3339), "-o", "json")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -202,6 +207,7 @@ func run() error {
 	took := time.Since(t1)
 	close(stop)
 	during := <-peak
+	byKind := queryLog(qlog)
 	var doc struct {
 		Items []struct {
 			Pods     int `json:"pods"`
@@ -238,10 +244,33 @@ func run() error {
 		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
 	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))
 	fmt.Printf("ratio recommend / baseline: time %.2f\n", took.Seconds()/base.Seconds())
+	fmt.Println("Prometheus' own evaluation time during recommend, by query (from its query log):")
+	for _, k := range byKind {
+		fmt.Printf("  %-60s %4d queries %8.2fs\n", k.name, k.n, k.secs)
+	}
 	for _, n := range doc.Notes {
 		fmt.Println("note:", n)
 	}
 	return nil
+}
+
+// settle waits until the folder's blocks have not changed for 20 s and
+// returns their number.
+func settle(data string) int {
+	last, same := "", 0
+	for {
+		bs, _ := filepath.Glob(filepath.Join(data, "01*"))
+		now := strings.Join(bs, ",")
+		if now == last {
+			same++
+		} else {
+			same, last = 0, now
+		}
+		if same >= 20 {
+			return len(bs)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func term() bool {
@@ -436,4 +465,61 @@ func instant(base, q string, at int64) error {
 		return fmt.Errorf("%s: %s", resp.Status, b)
 	}
 	return nil
+}
+
+type kind struct {
+	name string
+	n    int
+	secs float64
+}
+
+// queryLog sums Prometheus' query log by the query's first metric name.
+func queryLog(path string) []kind {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	sums := map[string]*kind{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var e struct {
+			Params struct {
+				Query string `json:"query"`
+				Step  int    `json:"step"`
+			} `json:"params"`
+			Stats struct {
+				Timings struct {
+					Eval float64 `json:"evalTotalTime"`
+				} `json:"timings"`
+			} `json:"stats"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		name := e.Params.Query
+		for _, m := range []string{"container_memory_working_set_bytes", "kube_pod_container_status_restarts_total", "kube_pod_container_resource_limits", "kube_pod_container_resource_requests", "kube_node_status_allocatable", "count_over_time"} {
+			if strings.Contains(name, m) {
+				name = m
+				break
+			}
+		}
+		if e.Params.Step > 0 {
+			name += " (range)"
+		}
+		k := sums[name]
+		if k == nil {
+			k = &kind{name: name}
+			sums[name] = k
+		}
+		k.n++
+		k.secs += e.Stats.Timings.Eval
+	}
+	var out []kind
+	for _, k := range sums {
+		out = append(out, *k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].secs > out[j].secs })
+	return out
 }

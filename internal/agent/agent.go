@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -637,13 +636,4 @@ func (a *Agent) resolve(k *Kill, since time.Time) {
 	for _, s := range a.cfg.Sinks {
 		s.Kill(k)
 	}
-}
-
-// String describes a kill for logs.
-func (k *Kill) String() string {
-	who := k.Cgroup
-	if k.Pod != "" {
-		who = fmt.Sprintf("%s/%s container %q", k.Namespace, k.Pod, k.Container)
-	}
-	return fmt.Sprintf("OOM kill of %s (pid %d) in %s, scope %s, main process %s", k.VictimName, k.VictimPID, who, k.Scope, k.MainProcess)
 }

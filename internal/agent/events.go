@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/record"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 // Event reasons.
@@ -59,7 +62,13 @@ func (e *Events) Kill(k *Kill) {
 	case "false":
 		reason = ReasonProcessKill
 	}
-	e.rec.Event(ref, corev1.EventTypeWarning, reason, Message(k))
+	// The record itself rides along as an annotation, so that oomdoctor
+	// scan and explain read the scope and the breakdown, not the prose.
+	ann := map[string]string{}
+	if b, err := json.Marshal(k); err == nil {
+		ann[model.KillAnnotation] = string(b)
+	}
+	e.rec.AnnotatedEventf(ref, ann, corev1.EventTypeWarning, reason, "%s", Message(k))
 }
 
 // Message tells a kill in one sentence.

@@ -17,7 +17,7 @@ type promFlags struct {
 	Insecure                  bool
 	Timeout                   time.Duration
 	Labels, Selector          string
-	History, Step             string
+	History, Step, Until      string
 	Concurrency               int
 	OOMEvents                 bool
 }
@@ -38,6 +38,7 @@ func (p *promFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&p.Labels, "prometheus-labels", "", "Label names when the series are relabeled: namespace=NAME,pod=NAME,container=NAME (default namespace, pod, container).")
 	f.StringVar(&p.Selector, "prometheus-selector", "", "Label matchers added to every query, e.g. cluster=\"prod\" on a server that holds several clusters.")
 	f.StringVar(&p.History, "history", p.History, "How much usage history to read, e.g. 7d, 14d, 2w.")
+	f.StringVar(&p.Until, "until", "", "End of the history (RFC 3339, e.g. 2026-11-20T14:00:00Z): look at the days before an incident. Default: now.")
 	f.StringVar(&p.Step, "step", p.Step, "Resolution of the history: each point is the highest value within a step (max_over_time), so no peak is lost; auto is the coarsest the strategy loses nothing on (6h for tail and krr, which keep 6-hour peaks; 5m for the others).")
 	f.IntVar(&p.Concurrency, "prometheus-concurrency", p.Concurrency, "Queries to run at once.")
 	f.BoolVar(&p.OOMEvents, "oom-events", false, "Also read cAdvisor's container_oom_events_total: kills of child processes that kube-state-metrics never sees (reads every container's counter: about twice the work for Prometheus).")
@@ -83,5 +84,15 @@ func (p *promFlags) window(now time.Time, auto time.Duration) (start, end time.T
 		return start, end, 0, usagef("--step %s must be at least 1s and at most half of --history %s", spec, p.History)
 	}
 	end = now.Truncate(time.Minute)
+	if p.Until != "" {
+		u, err := time.Parse(time.RFC3339, p.Until)
+		if err != nil {
+			return start, end, 0, usagef("--until %q: want a time like 2026-11-20T14:00:00Z", p.Until)
+		}
+		if u.After(now) {
+			return start, end, 0, usagef("--until %s is in the future", p.Until)
+		}
+		end = u
+	}
 	return end.Add(-time.Duration(h)), end, time.Duration(s), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -238,6 +239,13 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if err != nil {
 		return doc, err
 	}
+	sort.SliceStable(doc.Items, func(i, j int) bool {
+		a, b := doc.Items[i], doc.Items[j]
+		if x, y := workloadName(a.Workload), workloadName(b.Workload); x != y {
+			return x < y
+		}
+		return a.Container < b.Container
+	})
 	if want != nil && len(doc.Items) == 0 {
 		return doc, usagef("no history for %s/%s in namespace %s between %s and %s: check the name, or that its pods ran then", want.Kind, want.Name, want.Namespace, start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}

@@ -27,6 +27,7 @@ type ScanOptions struct {
 	Since         time.Duration
 	Snapshot      string
 	ChunkSize     int64
+	prom          *promFlags
 	// Now gives the current time; tests set it.
 	Now func() time.Time
 
@@ -36,7 +37,7 @@ type ScanOptions struct {
 
 // NewScanOptions returns scan's options with their defaults.
 func NewScanOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ScanOptions {
-	return &ScanOptions{flags: flags, IOStreams: streams, Output: "table", ChunkSize: kube.DefaultChunkSize, Now: time.Now}
+	return &ScanOptions{flags: flags, IOStreams: streams, Output: "table", ChunkSize: kube.DefaultChunkSize, Now: time.Now, prom: newPromFlags()}
 }
 
 // NewScanCommand builds `oomdoctor scan`.
@@ -98,6 +99,7 @@ func (o *ScanOptions) AddFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.Since, "since", 0, "Only kills within this long before now (or before a snapshot's capture), e.g. 30m, 24h. 0 means every kill the API still shows.")
 	f.StringVar(&o.Snapshot, "snapshot", "", "Read a snapshot folder or file instead of a live cluster.")
 	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per list request (paged lists, as kubectl's --chunk-size).")
+	o.prom.add(f)
 }
 
 // Complete resolves the namespace to scan.
@@ -158,13 +160,26 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 		src, live = s, s
 	}
-	prog := newProgress(o.ErrOut)
-	rep, err := scan.Run(cmd.Context(), src, scan.Options{
+	opts := scan.Options{
 		Scope:    source.Scope{Namespace: o.namespace, LabelSelector: o.Selector},
 		Since:    o.Since,
 		Now:      o.Now(),
-		Progress: prog.callback(),
-	})
+		Diagnose: true,
+	}
+	if o.prom.set() {
+		now := o.Now()
+		if a := src.AsOf(); !a.IsZero() && o.prom.Until == "" {
+			now = a // a snapshot: the history up to its capture
+		}
+		h, err := promHistory(o.prom, now)
+		if err != nil {
+			return err
+		}
+		opts.History = h
+	}
+	prog := newProgress(o.ErrOut)
+	opts.Progress = prog.callback()
+	rep, err := scan.Run(cmd.Context(), src, opts)
 	prog.Done()
 	if err != nil {
 		if live != nil {

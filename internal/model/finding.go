@@ -103,4 +103,18 @@ type Finding struct {
 	// Evidence lists the facts the finding rests on, one per entry, each
 	// naming where it was read (e.g. "lastState.terminated.reason=OOMKilled").
 	Evidence []string `json:"evidence,omitempty"`
+
+	// Causes say why, surest first (package diagnose).
+	Causes []Cause `json:"causes,omitempty"`
+	// Undecided are the causes the data could neither show nor rule out,
+	// with what data would decide them.
+	Undecided []Undecided `json:"undecided,omitempty"`
+}
+
+// TopCause is the surest cause, nil when none was found.
+func (f *Finding) TopCause() *Cause {
+	if len(f.Causes) == 0 {
+		return nil
+	}
+	return &f.Causes[0]
 }

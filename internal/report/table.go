@@ -24,9 +24,9 @@ func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
 		return nil
 	}
 	w := printers.GetNewTabWriter(out)
-	cols := []string{"NAMESPACE", "WORKLOAD", "POD", "CONTAINER", "RESTARTS", "LAST KILL", "REQUEST", "LIMIT", "FINDING"}
+	cols := []string{"NAMESPACE", "WORKLOAD", "POD", "CONTAINER", "RESTARTS", "LAST KILL", "REQUEST", "LIMIT", "FINDING", "CAUSE"}
 	if wide {
-		cols = append(cols, "TYPE", "QOS", "STATE", "EXIT", "REASON", "NODE", "KILLED AT")
+		cols = append(cols, "TYPE", "QOS", "STATE", "EXIT", "REASON", "NODE", "KILLED AT", "EVIDENCE")
 	}
 	fmt.Fprintln(w, strings.Join(cols, "\t"))
 	for _, g := range rep.Workloads {
@@ -41,6 +41,7 @@ func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
 				memory(f.MemoryRequestBytes, f),
 				memory(f.MemoryLimitBytes, f),
 				string(f.Type),
+				cause(f),
 			}
 			if wide {
 				row = append(row,
@@ -51,6 +52,7 @@ func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
 					dash(f.Reason),
 					dash(f.Node),
 					killedAt(f),
+					evidence(f),
 				)
 			}
 			fmt.Fprintln(w, strings.Join(row, "\t"))
@@ -106,4 +108,42 @@ func exitCode(c *int32) string {
 		return "-"
 	}
 	return fmt.Sprint(*c)
+}
+
+// cause names the surest cause, with how many more there are: "memory-leak",
+// "limit-too-low +1"; "?" when none was found but some could not be
+// decided.
+func cause(f model.Finding) string {
+	c := f.TopCause()
+	if c == nil {
+		if len(f.Undecided) > 0 {
+			return "?"
+		}
+		return "-"
+	}
+	s := string(c.ID)
+	if c.Runtime != "" {
+		s += "(" + c.Runtime + ")"
+	}
+	if c.Confidence == model.Low {
+		s += "?"
+	}
+	if n := len(f.Causes) - 1; n > 0 {
+		s += fmt.Sprintf(" +%d", n)
+	}
+	return s
+}
+
+// evidence is the surest cause's first fact, short.
+func evidence(f model.Finding) string {
+	c := f.TopCause()
+	if c == nil || len(c.Evidence) == 0 {
+		return "-"
+	}
+	e := c.Evidence[0]
+	s := e.What + ": " + e.Value
+	if r := []rune(s); len(r) > 90 {
+		s = string(r[:87]) + "..."
+	}
+	return s
 }

@@ -29,6 +29,11 @@ type Options struct {
 	Now time.Time
 	// Progress, when set, hears how many objects have been read so far.
 	Progress func(what string, n int)
+	// Diagnose says why each container was killed (package diagnose),
+	// from the pods, nodes, events and, with History, usage history.
+	Diagnose bool
+	// History reads the killed containers' usage history (nil: none).
+	History HistoryFunc
 }
 
 // kernelKillWindow is how far apart a kernel log kill (node-problem-detector)
@@ -61,6 +66,12 @@ type scanner struct {
 	probes   map[string][]string // ns/pod/container → liveness failures
 	warnings []model.Warning
 	summary  model.ScanSummary
+
+	// for diagnosis
+	specs      map[source.ObjectKey]*corev1.Pod
+	nodeSums   map[string]*nodeSums
+	nodeEvents map[string][]corev1.Event
+	kernel     map[string][]model.KernelKill
 }
 
 // Run scans the source and returns the report. It fails only when pods
@@ -73,6 +84,11 @@ func Run(ctx context.Context, src source.Source, opts Options) (*model.ScanRepor
 		pods:   map[source.ObjectKey]podInfo{},
 		nodes:  map[string]bool{},
 		probes: map[string][]string{},
+
+		specs:      map[source.ObjectKey]*corev1.Pod{},
+		nodeSums:   map[string]*nodeSums{},
+		nodeEvents: map[string][]corev1.Event{},
+		kernel:     map[string][]model.KernelKill{},
 	}
 	if s.asOf.IsZero() {
 		s.asOf = opts.Now
@@ -84,6 +100,7 @@ func Run(ctx context.Context, src source.Source, opts Options) (*model.ScanRepor
 	s.readEvents(ctx)
 	s.attachProbeFailures()
 	s.correlateKernelKills()
+	s.diagnoseFindings(ctx)
 	resolver := s.readOwners(ctx)
 	return s.report(resolver), nil
 }
@@ -122,7 +139,9 @@ func (s *scanner) readPods(ctx context.Context) error {
 			s.nodes[pod.Spec.NodeName] = true
 		}
 		eviction, evicted := detect.PodEviction(pod)
-		for _, f := range detect.ContainerFindings(pod) {
+		found := detect.ContainerFindings(pod)
+		s.notePod(pod, evicted || len(found) > 0)
+		for _, f := range found {
 			if evicted && f.Type == model.NotOOM {
 				// The kubelet's eviction killed it: not a separate finding.
 				eviction.Evidence = append(eviction.Evidence, f.Container+": "+f.Evidence[0])
@@ -176,9 +195,23 @@ func (s *scanner) readEvents(ctx context.Context) {
 }
 
 func (s *scanner) event(e *corev1.Event, scoped bool) {
+	s.noteEvent(e)
 	if e.InvolvedObject.Kind == "Node" {
 		if f, ok := detect.NodeEventFinding(e); ok && (!scoped || s.nodes[f.Node]) {
 			s.add(f, nil)
+		}
+		return
+	}
+	if k, ok := detect.AgentKill(e); ok {
+		if f, ok := detect.ChildKillFinding(e, k); ok {
+			key := source.ObjectKey{Namespace: f.Namespace, Name: f.Pod}
+			info, exists := s.pods[key]
+			if exists || s.opts.Scope.LabelSelector == "" {
+				if exists && f.Node == "" {
+					f.Node = info.node
+				}
+				s.add(f, info.controller)
+			}
 		}
 		return
 	}
@@ -234,7 +267,8 @@ func (s *scanner) attachProbeFailures() {
 func (s *scanner) correlateKernelKills() {
 	kept := s.findings[:0]
 	for _, k := range s.findings {
-		if k.f.Type != model.KernelOOMKill || k.f.LastKill == nil {
+		if k.f.Type != model.KernelOOMKill || k.f.LastKill == nil || k.f.Pod != "" {
+			// The node agent's child kills already name their container.
 			kept = append(kept, k)
 			continue
 		}

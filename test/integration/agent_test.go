@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/cli"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 // allocate is the allocator the agent test runs in its cgroups.
@@ -256,6 +258,11 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 		if e.Reason != w.reason || !strings.Contains(e.Message, w.text) || e.Type != corev1.EventTypeWarning ||
 			e.Source.Component != "oomdoctor-agent" || e.Source.Host != node || e.InvolvedObject.UID == "" || !strings.HasPrefix(e.InvolvedObject.FieldPath, "spec.containers{") {
 			t.Errorf("event for %s: reason %s, message %q, source %+v, object %+v", e.InvolvedObject.Name, e.Reason, e.Message, e.Source, e.InvolvedObject)
+		}
+		// The record rides along for scan and explain.
+		var k model.KernelKill
+		if err := json.Unmarshal([]byte(e.Annotations[model.KillAnnotation]), &k); err != nil || k.Pod != e.InvolvedObject.Name || k.Scope == "" || k.VictimPID == 0 {
+			t.Errorf("event for %s: annotation %s = %q (%v)", e.InvolvedObject.Name, model.KillAnnotation, e.Annotations[model.KillAnnotation], err)
 		}
 		delete(want, e.InvolvedObject.Name)
 	}

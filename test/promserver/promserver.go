@@ -42,17 +42,24 @@ func Start(ctx context.Context, dir, om string) (*Server, error) {
 	if out, err := exec.CommandContext(ctx, "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, tail(out))
 	}
-	return StartDir(ctx, dir, data)
+	return StartDir(ctx, dir, data, "")
 }
 
 // StartDir starts Prometheus over the TSDB in data (its config and log
-// go into dir), with extra flags.
-func StartDir(ctx context.Context, dir, data string, flags ...string) (*Server, error) {
+// go into dir), with extra global settings (YAML lines under global:,
+// e.g. "query_log_file: /tmp/q.log") and extra flags.
+func StartDir(ctx context.Context, dir, data, global string, flags ...string) (*Server, error) {
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		return nil, fmt.Errorf("prometheus is not installed: run make deps (apt-get install -y prometheus)")
 	}
 	conf := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(conf, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
+	cfg := "global:\n  scrape_interval: 1h\n"
+	for _, l := range strings.Split(strings.TrimSpace(global), "\n") {
+		if l != "" {
+			cfg += "  " + l + "\n"
+		}
+	}
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -65,9 +72,11 @@ func StartDir(ctx context.Context, dir, data string, flags ...string) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"--config.file=" + conf, "--storage.tsdb.path=" + data,
-		"--storage.tsdb.retention.time=3650d", "--web.listen-address=" + addr, "--log.level=warn",
-		"--query.timeout=2m"}, flags...)
+	args := []string{"--config.file=" + conf, "--storage.tsdb.path=" + data, "--web.listen-address=" + addr, "--log.level=warn", "--query.timeout=2m"}
+	if !strings.Contains(strings.Join(flags, " "), "--storage.tsdb.retention.time") {
+		args = append(args, "--storage.tsdb.retention.time=3650d")
+	}
+	args = append(args, flags...)
 	cmd := exec.Command("prometheus", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -20,10 +20,7 @@ import (
 )
 
 // Point is one value of a series: T in unix seconds.
-type Point struct {
-	T int64
-	V float64
-}
+type Point = model.Point
 
 // Kill is an OOM kill seen in the history.
 type Kill struct {
@@ -125,7 +122,7 @@ func (c *Client) History(ctx context.Context, q Query, fn func(ns string, cs []*
 			return nil, st, fmt.Errorf("%q is not a pod name", p)
 		}
 	}
-	r := &run{c: c, q: q}
+	r := &run{c: c, q: q, sem: make(chan struct{}, c.cfg.Concurrency)}
 	nss := q.Namespaces
 	if len(nss) == 0 {
 		nss, err = r.namespaces(ctx)
@@ -139,21 +136,52 @@ func (c *Client) History(ctx context.Context, q Query, fn func(ns string, cs []*
 		}
 	}
 	st.Namespaces = len(nss)
-	for i, ns := range nss {
-		cs := r.namespace(ctx, ns)
-		if ctx.Err() != nil {
-			return r.notes, r.stats(st), ctx.Err()
-		}
-		if len(cs) > 0 {
-			if err := fn(ns, cs); err != nil {
-				return r.notes, r.stats(st), err
+	// Namespaces overlap (one's listing while another's range queries
+	// run); the queries in flight stay within Concurrency, and fn is
+	// called for one namespace at a time.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan string)
+	var fnMu sync.Mutex
+	var fnErr error
+	done := 0
+	var wg sync.WaitGroup
+	for w := 0; w < min(r.c.cfg.Concurrency, len(nss)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ns := range next {
+				cs := r.namespace(ctx, ns)
+				fnMu.Lock()
+				if fnErr == nil && ctx.Err() == nil && len(cs) > 0 {
+					if err := fn(ns, cs); err != nil {
+						fnErr = err
+						cancel()
+					}
+				}
+				done++
+				if progress != nil && fnErr == nil {
+					progress(done, len(nss))
+				}
+				fnMu.Unlock()
 			}
+		}()
+	}
+	for _, ns := range nss {
+		select {
+		case next <- ns:
+		case <-ctx.Done():
 		}
-		if progress != nil {
-			progress(i+1, len(nss))
+		if ctx.Err() != nil {
+			break
 		}
 	}
-	return r.notes, r.stats(st), nil
+	close(next)
+	wg.Wait()
+	if fnErr != nil {
+		return r.notes, r.stats(st), fnErr
+	}
+	return r.notes, r.stats(st), ctx.Err()
 }
 
 type run struct {
@@ -166,6 +194,7 @@ type run struct {
 	points              int64
 	ownersMissing       bool
 	warnings            map[string]bool
+	sem                 chan struct{}
 }
 
 func (r *run) stats(st Stats) Stats {
@@ -255,12 +284,14 @@ func (r *run) wsMatcher(sel string) string {
 }
 
 func (r *run) labelValues(ctx context.Context, label, match string) ([]string, error) {
+	r.sem <- struct{}{}
 	cctx, cancel := r.c.ctx(ctx)
 	defer cancel()
 	r.mu.Lock()
 	r.queries++
 	r.mu.Unlock()
 	vals, ws, err := r.c.api.LabelValues(cctx, label, []string{match}, r.q.Start, r.q.End)
+	<-r.sem
 	if err != nil {
 		return nil, r.reach(err)
 	}
@@ -318,7 +349,6 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 		return c
 	}
 	var mu sync.Mutex
-	sem := make(chan struct{}, r.c.cfg.Concurrency)
 	var wg sync.WaitGroup
 	killed := r.killedPods(ctx, ns)
 	for start := 0; start < len(pods); start += r.q.BatchPods {
@@ -339,13 +369,15 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
 				query := r.rangeQuery
 				if m.instant {
 					query = r.instantQuery
 				}
-				series, err := query(ctx, m.query(r, r.sel(ns, batch)))
+				sel := r.sel(ns, batch)
+				if len(batch) == len(pods) && len(r.q.Pods) == 0 {
+					sel = r.sel(ns, nil) // the whole namespace: no pod matcher to evaluate
+				}
+				series, err := query(ctx, m.query(r, sel))
 				if err != nil {
 					r.note("namespace %s, %d pods from %s: %s failed: %v; %s", ns, len(batch), batch[0], m.name, err, m.without)
 					return
@@ -404,12 +436,14 @@ type metric struct {
 // that series only then, so the series API (the index, no samples) finds
 // them. nil means it could not tell (ask about every pod).
 func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
+	r.sem <- struct{}{}
 	cctx, cancel := r.c.ctx(ctx)
 	defer cancel()
 	r.mu.Lock()
 	r.queries++
 	r.mu.Unlock()
 	sets, ws, err := r.c.api.Series(cctx, []string{`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",` + r.sel(ns, r.q.Pods) + "}"}, r.q.Start, r.q.End)
+	<-r.sem
 	if err != nil {
 		return nil
 	}
@@ -491,8 +525,10 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 		if e.After(r.q.End) {
 			e = r.q.End
 		}
-		cctx, cancel := r.c.ctx(ctx)
+		r.sem <- struct{}{}
+	cctx, cancel := r.c.ctx(ctx)
 		val, ws, err := r.c.api.QueryRange(cctx, query, v1.Range{Start: s, End: e, Step: step}, v1.WithTimeout(r.c.cfg.Timeout))
+		<-r.sem
 		cancel()
 		r.mu.Lock()
 		r.queries++
@@ -529,8 +565,10 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 // container).
 func (r *run) instantQuery(ctx context.Context, query string) (map[[2]string][]Point, error) {
 	L := r.c.cfg.Labels
+	r.sem <- struct{}{}
 	cctx, cancel := r.c.ctx(ctx)
 	val, ws, err := r.c.api.Query(cctx, query, r.q.End, v1.WithTimeout(r.c.cfg.Timeout))
+	<-r.sem
 	cancel()
 	r.mu.Lock()
 	r.queries++

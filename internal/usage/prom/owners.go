@@ -60,12 +60,14 @@ func (r *run) owners(ctx context.Context, ns string, pods []string) map[string]o
 
 // series returns owner_kind/owner_name by the value of key.
 func (r *run) series(ctx context.Context, match, key string) map[string]owner {
+	r.sem <- struct{}{}
 	cctx, cancel := r.c.ctx(ctx)
 	defer cancel()
 	r.mu.Lock()
 	r.queries++
 	r.mu.Unlock()
 	sets, ws, err := r.c.api.Series(cctx, []string{match}, r.q.Start, r.q.End)
+	<-r.sem
 	if err != nil {
 		r.note("%s: %v; owners are guessed from pod names", match, r.reach(err))
 		return nil

@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/diagnose"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+)
+
+// promHistory reads the targets' pods from Prometheus, in full detail
+// (working set, RSS, cache, swap, requests and limits over time, kills),
+// for diagnosis.
+func promHistory(pf *promFlags, now time.Time) (scan.HistoryFunc, error) {
+	c, err := pf.client()
+	if err != nil {
+		return nil, err
+	}
+	start, end, step, err := pf.window(now, 0)
+	if err != nil {
+		return nil, err
+	}
+	source := "Prometheus " + pf.URL
+	return func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
+		pods := map[string]map[string]bool{}
+		for _, t := range targets {
+			if pods[t.Namespace] == nil {
+				pods[t.Namespace] = map[string]bool{}
+			}
+			pods[t.Namespace][t.Pod] = true
+		}
+		nss := make([]string, 0, len(pods))
+		for ns := range pods {
+			nss = append(nss, ns)
+		}
+		sort.Strings(nss)
+		out := map[scan.Target]*diagnose.History{}
+		var notes []string
+		for _, ns := range nss {
+			var names []string
+			for p := range pods[ns] {
+				names = append(names, p)
+			}
+			sort.Strings(names)
+			q := prom.Query{Namespaces: []string{ns}, Pods: names, Start: start, End: end, Step: step, Detail: true}
+			n, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
+				for t, h := range histories(cs, source, step) {
+					out[t] = h
+				}
+				return nil
+			}, nil)
+			notes = append(notes, n...)
+			if err != nil {
+				return out, notes, err
+			}
+		}
+		return out, notes, nil
+	}, nil
+}
+
+// histories turns Prometheus' containers into diagnosis histories, each
+// with its pod's other containers as siblings.
+func histories(cs []*prom.Container, source string, step time.Duration) map[scan.Target]*diagnose.History {
+	out := map[scan.Target]*diagnose.History{}
+	byPod := map[string][]*prom.Container{}
+	for _, c := range cs {
+		byPod[c.Pod] = append(byPod[c.Pod], c)
+	}
+	for _, c := range cs {
+		h := &diagnose.History{Source: source, Step: step, WorkingSet: c.WorkingSet, RSS: c.RSS, Cache: c.Cache, Swap: c.Swap, Limit: c.Limit, Request: c.Request}
+		for _, k := range c.Kills {
+			h.Kills = append(h.Kills, diagnose.Kill{T: k.T, Count: k.Count, Limit: k.Limit, Source: k.Source})
+		}
+		for _, o := range byPod[c.Pod] {
+			if o != c {
+				if h.Siblings == nil {
+					h.Siblings = map[string][]prom.Point{}
+				}
+				h.Siblings[o.Name] = o.WorkingSet
+			}
+		}
+		out[scan.Target{Namespace: c.Namespace, Pod: c.Pod, Container: c.Name}] = h
+	}
+	return out
+}

@@ -1,0 +1,298 @@
+// Package diagnose says why a container was killed. Each cause has its own
+// detector (one file each, a stable ID from model.CauseIDs) that looks at
+// what is known about the kill: the finding scan made, the pod's spec, the
+// node's state and events, the usage history (Prometheus or files) and
+// the node agent's kernel OOM records. A detector that fires gives a
+// model.Cause with its confidence and why, the evidence as numbers with
+// units and times, and the fix; one that lacks the data to decide says
+// what data would (model.Undecided). Detectors never know where the data
+// came from.
+package diagnose
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// Input is what is known about one finding.
+type Input struct {
+	Finding *model.Finding
+	// Pod is the pod's current object (nil when it is gone).
+	Pod *corev1.Pod
+	// ConfigMaps of the pod's namespace by name, for env from ConfigMaps
+	// (nil or partial when they could not be read).
+	ConfigMaps map[string]*corev1.ConfigMap
+	// Node is the state of the pod's node (nil when unknown).
+	Node *Node
+	// Events about the pod and its node, oldest first.
+	Events []corev1.Event
+	// History of the container's usage (nil when there is none).
+	History *History
+	// KernelKills are the node agent's records of this pod's kills.
+	KernelKills []model.KernelKill
+	// Now is the data's time.
+	Now time.Time
+}
+
+// Node is what the detectors need of the pod's node.
+type Node struct {
+	Name             string
+	AllocatableBytes int64
+	// RequestsBytes and LimitsBytes sum the memory requests and limits of
+	// the pods running on the node; Unlimited counts its containers
+	// without a memory limit.
+	RequestsBytes, LimitsBytes int64
+	Pods, Unlimited            int
+	// Complete says the sums cover every pod of the node (a scan of one
+	// namespace sees only its own).
+	Complete bool
+	// MemoryPressure is the node's condition now.
+	MemoryPressure bool
+}
+
+// Kill is an OOM kill in the history.
+type Kill struct {
+	T      int64 // unix seconds
+	Count  int
+	Limit  float64
+	Source string
+}
+
+// History is a container's usage over time. Each point of WorkingSet, RSS,
+// Cache and Swap is the highest value within the step that ends at T.
+type History struct {
+	// Source names where it came from: "Prometheus http://...".
+	Source string
+	Step   time.Duration
+	// WorkingSet, RSS, Cache, Swap in bytes; Limit and Request over time.
+	WorkingSet, RSS, Cache, Swap, Limit, Request []model.Point
+	Kills                                        []Kill
+	// Siblings are the working sets of the pod's other containers.
+	Siblings map[string][]model.Point
+}
+
+// Detector finds one cause.
+type Detector interface {
+	ID() model.CauseID
+	// Detect returns the cause when it applies; when the data cannot
+	// decide it returns nil and what data would decide it.
+	Detect(in *Input) (cause *model.Cause, needs string)
+}
+
+var detectors []Detector
+
+func register(d Detector) { detectors = append(detectors, d) }
+
+// Detectors lists the detectors in the order of model.CauseIDs.
+func Detectors() []Detector {
+	out := append([]Detector(nil), detectors...)
+	order := map[model.CauseID]int{}
+	for i, id := range model.CauseIDs {
+		order[id] = i
+	}
+	sort.SliceStable(out, func(i, j int) bool { return order[out[i].ID()] < order[out[j].ID()] })
+	return out
+}
+
+// Diagnose runs every detector over the input: the causes, surest first,
+// and the causes the data could not decide.
+func Diagnose(in *Input) ([]model.Cause, []model.Undecided) {
+	var causes []model.Cause
+	var undecided []model.Undecided
+	for _, d := range Detectors() {
+		c, needs := d.Detect(in)
+		switch {
+		case c != nil:
+			c.ID = d.ID()
+			causes = append(causes, *c)
+		case needs != "":
+			undecided = append(undecided, model.Undecided{ID: d.ID(), Needs: needs})
+		}
+	}
+	sort.SliceStable(causes, func(i, j int) bool { return causes[i].Confidence.Rank() > causes[j].Confidence.Rank() })
+	return causes, undecided
+}
+
+// isOOM tells whether the finding is a kill by the kernel (not an
+// eviction, not a SIGKILL for another reason).
+func (in *Input) isOOM() bool {
+	switch in.Finding.Type {
+	case model.OOMKilled, model.KernelOOMKill, model.SystemOOM:
+		return true
+	}
+	return false
+}
+
+// container returns the finding's container in the pod spec (nil when the
+// pod or the container is not known).
+func (in *Input) container() *corev1.Container {
+	if in.Pod == nil {
+		return nil
+	}
+	for i := range in.Pod.Spec.Containers {
+		if in.Pod.Spec.Containers[i].Name == in.Finding.Container {
+			return &in.Pod.Spec.Containers[i]
+		}
+	}
+	for i := range in.Pod.Spec.InitContainers {
+		if in.Pod.Spec.InitContainers[i].Name == in.Finding.Container {
+			return &in.Pod.Spec.InitContainers[i]
+		}
+	}
+	return nil
+}
+
+// limit is the container's memory limit in bytes (0: none or unknown):
+// from the finding, else the spec, else the history.
+func (in *Input) limit() float64 {
+	if l := in.Finding.MemoryLimitBytes; l != nil && *l > 0 {
+		return float64(*l)
+	}
+	if c := in.container(); c != nil {
+		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+			return float64(q.Value())
+		}
+	}
+	if in.History != nil && len(in.History.Limit) > 0 {
+		return in.History.Limit[len(in.History.Limit)-1].V
+	}
+	return 0
+}
+
+// request is the container's memory request in bytes (0: none or unknown).
+func (in *Input) request() float64 {
+	if r := in.Finding.MemoryRequestBytes; r != nil && *r > 0 {
+		return float64(*r)
+	}
+	if c := in.container(); c != nil {
+		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+			return float64(q.Value())
+		}
+	}
+	if in.History != nil && len(in.History.Request) > 0 {
+		return in.History.Request[len(in.History.Request)-1].V
+	}
+	return 0
+}
+
+// kills are the kill times known: the history's, else the finding's last.
+func (in *Input) kills() []Kill {
+	if in.History != nil && len(in.History.Kills) > 0 {
+		return in.History.Kills
+	}
+	if in.Finding.LastKill != nil && in.isOOM() {
+		return []Kill{{T: in.Finding.LastKill.Unix(), Count: 1, Limit: in.limit()}}
+	}
+	return nil
+}
+
+// hasUsage tells whether the history has working set data.
+func (in *Input) hasUsage() bool { return in.History != nil && len(in.History.WorkingSet) > 0 }
+
+// window returns the points of ps with T in [from, to].
+func window(ps []model.Point, from, to int64) []model.Point {
+	i := sort.Search(len(ps), func(i int) bool { return ps[i].T >= from })
+	j := sort.Search(len(ps), func(i int) bool { return ps[i].T > to })
+	return ps[i:j]
+}
+
+func peak(ps []model.Point) float64 {
+	m := 0.0
+	for _, p := range ps {
+		m = math.Max(m, p.V)
+	}
+	return m
+}
+
+// at returns the value of ps at or before t.
+func at(ps []model.Point, t int64) (float64, bool) {
+	i := sort.Search(len(ps), func(i int) bool { return ps[i].T > t })
+	if i == 0 {
+		return 0, false
+	}
+	return ps[i-1].V, true
+}
+
+func quantile(ps []model.Point, q float64) float64 {
+	if len(ps) == 0 {
+		return 0
+	}
+	v := make([]float64, len(ps))
+	for i, p := range ps {
+		v[i] = p.V
+	}
+	sort.Float64s(v)
+	return v[int(q*float64(len(v)-1))]
+}
+
+// preKill is how far before a kill its usage is looked at: the kill's
+// step and the one before, at least 10 minutes.
+func (in *Input) preKill() int64 {
+	s := int64(10 * 60)
+	if in.History != nil && 2*int64(in.History.Step.Seconds()) > s {
+		s = 2 * int64(in.History.Step.Seconds())
+	}
+	return s
+}
+
+// Formatting: sizes in Mi/Gi as kubectl shows them, times in UTC.
+
+func size(b float64) string {
+	switch {
+	case b >= 10<<30:
+		return fmt.Sprintf("%.0fGi", b/(1<<30))
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1fGi", b/(1<<30))
+	case b >= 10<<20:
+		return fmt.Sprintf("%.0fMi", b/(1<<20))
+	}
+	return fmt.Sprintf("%.1fMi", b/(1<<20))
+}
+
+func pct(a, b float64) string {
+	if b <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f%%", 100*a/b)
+}
+
+func ts(t int64) *time.Time {
+	u := time.Unix(t, 0).UTC()
+	return &u
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// resourcesYAML is the snippet that sets a container's memory.
+func resourcesYAML(container string, request, limit int64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "containers:\n- name: %s\n  resources:\n", container)
+	if request > 0 {
+		fmt.Fprintf(&b, "    requests:\n      memory: %s\n", quantity(request))
+	}
+	if limit > 0 {
+		fmt.Fprintf(&b, "    limits:\n      memory: %s\n", quantity(limit))
+	}
+	return b.String()
+}
+
+func quantity(b int64) string {
+	if b%(1<<30) == 0 {
+		return fmt.Sprintf("%dGi", b>>30)
+	}
+	return fmt.Sprintf("%dMi", (b+(1<<20)-1)>>20)
+}
+
+const historyNeeded = "usage history: --prometheus-url (cAdvisor and kube-state-metrics), or a snapshot with series"

@@ -1,0 +1,204 @@
+package diagnose
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
+
+// runtimeHeap fires when the container's JVM, Go, Node.js or .NET runtime
+// has a heap setting that does not fit the limit, by the rule lint and fix
+// use (package runtimes), or a JVM too old to read the limit at all. Flags
+// are read from command, args and the environment, including values from
+// ConfigMaps.
+type runtimeHeap struct{}
+
+func init() { register(runtimeHeap{}) }
+
+func (runtimeHeap) ID() model.CauseID { return model.CauseRuntimeHeap }
+
+// runtime inspects the finding's container (Runtime Unknown when the spec
+// is not known).
+func (in *Input) runtime() runtimes.Info {
+	c := in.container()
+	if c == nil {
+		return runtimes.Info{}
+	}
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef == nil {
+			continue
+		}
+		if cm := in.ConfigMaps[ef.ConfigMapRef.Name]; cm != nil {
+			for k, v := range cm.Data {
+				rc.Env = append(rc.Env, runtimes.Env{Name: ef.Prefix + k, Value: v, Path: "configmap " + cm.Name})
+			}
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			if cm := in.ConfigMaps[ref.Name]; cm != nil {
+				if v, ok := cm.Data[ref.Key]; ok {
+					rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: "configmap " + ref.Name + " key " + ref.Key})
+				}
+			}
+		}
+	}
+	return runtimes.Inspect(rc)
+}
+
+// unresolvedEnv names env entries from ConfigMaps that were not read.
+func (in *Input) unresolvedEnv() []string {
+	c := in.container()
+	if c == nil {
+		return nil
+	}
+	var out []string
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef != nil && in.ConfigMaps[ef.ConfigMapRef.Name] == nil {
+			out = append(out, "envFrom configmap "+ef.ConfigMapRef.Name)
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil && in.ConfigMaps[e.ValueFrom.ConfigMapKeyRef.Name] == nil {
+			out = append(out, e.Name+" from configmap "+e.ValueFrom.ConfigMapKeyRef.Name)
+		}
+	}
+	return out
+}
+
+func (d runtimeHeap) Detect(in *Input) (*model.Cause, string) {
+	if in.Finding.Type == model.NotOOM || in.Finding.Type == model.Eviction {
+		return nil, ""
+	}
+	if in.container() == nil {
+		return nil, "the pod's spec (the pod is gone: a snapshot taken while it ran, or its workload's manifest through oomdoctor lint)"
+	}
+	info := in.runtime()
+	limit := int64(in.limit())
+	if info.Runtime == runtimes.Unknown || limit <= 0 {
+		return nil, ""
+	}
+	missing := in.unresolvedEnv()
+	c := d.judge(in, info, limit)
+	if c == nil && len(missing) > 0 {
+		return nil, fmt.Sprintf("the ConfigMaps its environment comes from (%s): grant list on configmaps, or take a snapshot that holds them", strings.Join(missing, ", "))
+	}
+	if c != nil {
+		c.Runtime = string(info.Runtime)
+		c.Evidence = append([]model.Evidence{{What: "runtime", Value: fmt.Sprintf("%s (%s)", info.Runtime, info.Why), Source: "pod spec"}}, c.Evidence...)
+	}
+	return c, ""
+}
+
+func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Cause {
+	lim := float64(limit)
+	where := func(s *runtimes.Setting) string {
+		if s.Path != "" && strings.HasPrefix(s.Path, "configmap ") {
+			return "in " + s.Source + ", from " + s.Path
+		}
+		return "in " + s.Source
+	}
+	fit := runtimes.FitHeap(info.Runtime, limit)
+	switch info.Runtime {
+	case runtimes.JVM:
+		if info.ContainerSupportOff != nil {
+			return &model.Cause{Confidence: model.High, ConfidenceWhy: "the flag is in the spec",
+				Summary:  fmt.Sprintf("The JVM runs with %s: it sizes its heap from the node's memory, not the %s limit.", info.ContainerSupportOff.Flag, size(lim)),
+				Evidence: []model.Evidence{{What: "JVM flag", Value: info.ContainerSupportOff.Flag + " " + where(info.ContainerSupportOff), Source: "pod spec"}},
+				Fix:      model.Fix{Text: fmt.Sprintf("Remove %s and set the heap: %s.", info.ContainerSupportOff.Flag, runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+		}
+		if info.Heap == nil {
+			switch info.JDK.Cgroups() {
+			case runtimes.SupportNone:
+				return &model.Cause{Confidence: model.Medium, ConfidenceWhy: "the JDK version comes from the image tag",
+					Summary:  fmt.Sprintf("The image's JDK (%s) does not read container memory limits: with no -Xmx it sizes the heap from the node's memory, far above the %s limit.", info.JDK, size(lim)),
+					Evidence: []model.Evidence{{What: "JDK", Value: info.JDK.String() + " (" + info.Why + ")", Source: "pod spec"}},
+					Fix:      model.Fix{Text: fmt.Sprintf("Set the heap explicitly (%s in JAVA_TOOL_OPTIONS) or move to a JDK that reads cgroups (8u372+, 11.0.16+, 17+).", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+			case runtimes.SupportV1:
+				return &model.Cause{Confidence: model.Low, ConfidenceWhy: "it matters only on cgroup v2 nodes (oomdoctor node tells a node's version)",
+					Summary:  fmt.Sprintf("The image's JDK (%s) reads only cgroup v1 limits: on a cgroup v2 node it sizes the heap from the node's memory, above the %s limit.", info.JDK, size(lim)),
+					Evidence: []model.Evidence{{What: "JDK", Value: info.JDK.String() + " (" + info.Why + ")", Source: "pod spec"}},
+					Fix:      model.Fix{Text: fmt.Sprintf("Set the heap explicitly (%s) or move to 8u372+, 11.0.16+ or 17+.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+			}
+			return nil
+		}
+		heap := runtimes.EffectiveJVMHeap(info, limit)
+		v := runtimes.JudgeHeap(runtimes.JVM, heap, limit)
+		if v == runtimes.HeapFits {
+			return nil
+		}
+		c := &model.Cause{
+			Summary:  fmt.Sprintf("The JVM heap %s (%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), info.Heap.Flag, pct(float64(heap), lim), size(lim)),
+			Evidence: []model.Evidence{{What: "JVM heap setting", Value: fmt.Sprintf("%s %s = %s (%s of the limit)", info.Heap.Flag, where(info.Heap), size(float64(heap)), pct(float64(heap), lim)), Source: "pod spec"}},
+			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)},
+		}
+		if info.HeapPercent > 0 && info.HeapBytes == 0 {
+			c.Fix.Flag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/lim)
+			c.Fix.Text = fmt.Sprintf("Lower the heap to %s, or raise the limit.", c.Fix.Flag)
+		}
+		if v == runtimes.HeapTooBig {
+			c.Confidence, c.ConfidenceWhy = model.High, "a heap at 90% of the limit or closer than 64Mi to it leaves the rest of the JVM no room: a kill is close to certain"
+		} else {
+			c.Confidence, c.ConfidenceWhy = model.Medium, "a heap above 75% of the limit leaves the JVM little room: under load the rest of it pushes the container over"
+		}
+		return c
+	case runtimes.Go:
+		if info.GoMemLimitSet != nil && info.GoMemLimit > 0 && float64(info.GoMemLimit) > runtimes.GoMemLimitShare*lim {
+			target := int64(runtimes.GoMemLimitShare * lim)
+			return &model.Cause{Confidence: model.High, ConfidenceWhy: "GOMEMLIMIT is in the spec",
+				Summary:  fmt.Sprintf("GOMEMLIMIT %s is %s of the %s limit: the Go runtime lets the heap grow past what the container may use before it collects hard.", size(float64(info.GoMemLimit)), pct(float64(info.GoMemLimit), lim), size(lim)),
+				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: fmt.Sprintf("%s %s (%s of the limit)", info.GoMemLimitSet.Value, where(info.GoMemLimitSet), pct(float64(info.GoMemLimit), lim)), Source: "pod spec"}},
+				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit.", Flag: "GOMEMLIMIT=" + runtimes.GoMemLimitValue(target)}}
+		}
+		if info.GoMemLimitSet == nil {
+			target := int64(runtimes.GoMemLimitShare * lim)
+			return &model.Cause{Confidence: model.Low, ConfidenceWhy: "a missing GOMEMLIMIT only kills when the live heap is over about half the limit; usage history shows whether it is",
+				Summary:  fmt.Sprintf("The Go program runs without GOMEMLIMIT: the runtime never reads the %s limit and lets the heap reach twice the live heap (GOGC=%s) before collecting.", size(lim), orDefault(info.GOGC, "100")),
+				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: "not set (" + info.Why + ")", Source: "pod spec"}},
+				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit so the GC works harder before the container is killed.", Flag: "GOMEMLIMIT=" + runtimes.GoMemLimitValue(target)}}
+		}
+	case runtimes.Node, runtimes.DotNet:
+		if info.Heap == nil {
+			return nil
+		}
+		heap := info.HeapBytes
+		if heap == 0 && info.HeapPercent > 0 {
+			heap = int64(info.HeapPercent / 100 * lim)
+		}
+		v := runtimes.JudgeHeap(info.Runtime, heap, limit)
+		if v == runtimes.HeapFits {
+			return nil
+		}
+		flag := runtimes.NodeHeapFlag(fit)
+		name := "Node.js old space"
+		if info.Runtime == runtimes.DotNet {
+			flag = "DOTNET_GCHeapHardLimitPercent=" + runtimes.DotNetPercentValue(int(float64(fit)*100/lim))
+			name = ".NET GC heap limit"
+		}
+		c := &model.Cause{
+			Summary:  fmt.Sprintf("The %s %s (%s) is %s of the %s limit: the runtime's own memory does not fit beside it.", name, size(float64(heap)), info.Heap.Flag, pct(float64(heap), lim), size(lim)),
+			Evidence: []model.Evidence{{What: name, Value: fmt.Sprintf("%s %s", info.Heap.Flag, where(info.Heap)), Source: "pod spec"}},
+			Fix:      model.Fix{Text: fmt.Sprintf("Lower it to %s, or raise the limit.", size(float64(fit))), Flag: flag},
+		}
+		c.Confidence, c.ConfidenceWhy = model.Medium, "a heap above 75% of the limit leaves the runtime little room"
+		if v == runtimes.HeapTooBig {
+			c.Confidence, c.ConfidenceWhy = model.High, "the heap setting is at 90% of the limit or more"
+		}
+		return c
+	}
+	return nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
