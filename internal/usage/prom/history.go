@@ -526,7 +526,7 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 			e = r.q.End
 		}
 		r.sem <- struct{}{}
-	cctx, cancel := r.c.ctx(ctx)
+		cctx, cancel := r.c.ctx(ctx)
 		val, ws, err := r.c.api.QueryRange(cctx, query, v1.Range{Start: s, End: e, Step: step}, v1.WithTimeout(r.c.cfg.Timeout))
 		<-r.sem
 		cancel()

@@ -312,9 +312,9 @@ func TestKills(t *testing.T) {
 }
 
 func TestMergeTakesTheLargestReplica(t *testing.T) {
-	a := &Container{Namespace: "shop", Pod: "web-1", Name: "web", WorkingSet: []Point{{0, 10}, {300, 30}}, Limit: []Point{{0, 100}}, Kills: []Kill{{T: 300}}}
+	a := &Container{Namespace: "shop", Pod: "web-1", Name: "web", WorkingSet: []Point{{T: 0, V: 10}, {T: 300, V: 30}}, Limit: []Point{{T: 0, V: 100}}, Kills: []Kill{{T: 300}}}
 	a.Workload.Kind, a.Workload.Name = "Deployment", "web"
-	b := &Container{Namespace: "shop", Pod: "web-2", Name: "web", WorkingSet: []Point{{300, 20}, {600, 40}}, Limit: []Point{{300, 200}}}
+	b := &Container{Namespace: "shop", Pod: "web-2", Name: "web", WorkingSet: []Point{{T: 300, V: 20}, {T: 600, V: 40}}, Limit: []Point{{T: 300, V: 200}}}
 	b.Workload = a.Workload
 	gs := Merge([]*Container{a, b}, false)
 	if len(gs) != 1 {
@@ -338,7 +338,7 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
 			switch {
 			case strings.Contains(q, "working_set"):
-				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {1, 2}, "namespace=shop,pod=b-0,container=app": {1, 2}}, ""
+				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {T: 1, V: 2}, "namespace=shop,pod=b-0,container=app": {T: 1, V: 2}}, ""
 			case strings.HasPrefix(q, "(max by (namespace,pod,container) (kube_pod_container_status_restarts_total"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1}}, ""
 			}
