@@ -338,7 +338,7 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
 			switch {
 			case strings.Contains(q, "working_set"):
-				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {T: 1, V: 2}, "namespace=shop,pod=b-0,container=app": {T: 1, V: 2}}, ""
+				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {1, 2}, "namespace=shop,pod=b-0,container=app": {1, 2}}, ""
 			case strings.HasPrefix(q, "(max by (namespace,pod,container) (kube_pod_container_status_restarts_total"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1}}, ""
 			}
