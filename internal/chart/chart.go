@@ -27,6 +27,9 @@ type Options struct {
 	// with their letter (K for a kill).
 	Markers map[float64]rune
 	Title   string
+	// StartLabel and EndLabel name the ends of the time axis (default:
+	// 0s and the seconds at the end).
+	StartLabel, EndLabel string
 }
 
 // Render draws the points.
@@ -123,6 +126,10 @@ func Render(w io.Writer, pts []Point, o Options) {
 			}
 		}
 		fmt.Fprintf(w, "%*s  %s\n", labelWidth, "", string(marks))
+	}
+	if o.StartLabel != "" || o.EndLabel != "" {
+		fmt.Fprintf(w, "%*s  %s%*s\n", labelWidth, "", o.StartLabel, max(1, o.Width-len([]rune(o.StartLabel))), o.EndLabel)
+		return
 	}
 	fmt.Fprintf(w, "%*s  0s%*s\n", labelWidth, "", o.Width-2, fmt.Sprintf("%.1fs", end))
 }

@@ -37,6 +37,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 
 	root.AddCommand(
 		newScanCommand(flags, streams, now),
+		newExplainCommand(flags, streams, now),
 		newSnapshotCommand(flags, streams, now),
 		NewLintCommand(streams),
 		NewFixCommand(flags, streams),

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -112,11 +113,15 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	}
 	prog := newProgress(o.ErrOut)
 	var counts []string
+	cmRefs := map[source.ObjectKey]bool{}
 	for _, k := range kube.SnapshotKinds {
 		file := strings.SplitN(k.Resource, ".", 2)[0] + ".json"
 		n, err := w.WriteList(file, func(emit func(runtime.Object) error) error {
 			count := 0
 			each := func(obj runtime.Object) error {
+				if p, ok := obj.(*corev1.Pod); ok {
+					configMapRefs(p, cmRefs)
+				}
 				count++
 				if count%500 == 0 {
 					prog.Update(k.Resource, count)
@@ -150,9 +155,62 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 		}
 		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
+	// The ConfigMaps the pods' env comes from (heap flags live there), and
+	// only those.
+	keys := make([]source.ObjectKey, 0, len(cmRefs))
+	for k := range cmRefs {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Namespace+"/"+keys[i].Name < keys[j].Namespace+"/"+keys[j].Name })
+	var cmErrs []string
+	n, err := w.WriteList("configmaps.json", func(emit func(runtime.Object) error) error {
+		for _, k := range keys {
+			cm, err := src.ConfigMap(ctx, k.Namespace, k.Name)
+			if err != nil {
+				if !apierrors.IsNotFound(err) {
+					cmErrs = append(cmErrs, k.Namespace+"/"+k.Name+": "+err.Error())
+				}
+				continue
+			}
+			cm.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+			if err := emit(cm); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(cmErrs) > 0 {
+		msg := "reading the ConfigMaps the pods' env comes from: " + strings.Join(cmErrs, "; ")
+		info.Warnings = append(info.Warnings, msg)
+		fmt.Fprintf(o.ErrOut, "warning: %s; heap flags set through them are not in the snapshot.\n", msg)
+	}
+	counts = append(counts, fmt.Sprintf("%d configmaps", n))
 	if err := w.Finish(info); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.ErrOut, "Wrote %s to %s.\n", strings.Join(counts, ", "), o.Dir)
 	return nil
+}
+
+// configMapRefs adds the ConfigMaps a pod's containers take env from.
+func configMapRefs(p *corev1.Pod, into map[source.ObjectKey]bool) {
+	add := func(cs []corev1.Container) {
+		for _, c := range cs {
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil {
+					into[source.ObjectKey{Namespace: p.Namespace, Name: ef.ConfigMapRef.Name}] = true
+				}
+			}
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+					into[source.ObjectKey{Namespace: p.Namespace, Name: e.ValueFrom.ConfigMapKeyRef.Name}] = true
+				}
+			}
+		}
+	}
+	add(p.Spec.Containers)
+	add(p.Spec.InitContainers)
 }

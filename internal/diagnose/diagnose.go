@@ -116,8 +116,22 @@ func Diagnose(in *Input) ([]model.Cause, []model.Undecided) {
 			undecided = append(undecided, model.Undecided{ID: d.ID(), Needs: needs})
 		}
 	}
-	sort.SliceStable(causes, func(i, j int) bool { return causes[i].Confidence.Rank() > causes[j].Confidence.Rank() })
+	sort.SliceStable(causes, func(i, j int) bool {
+		a, b := causes[i].Confidence.Rank(), causes[j].Confidence.Rank()
+		if a != b {
+			return a > b
+		}
+		return specificity[causes[i].ID] < specificity[causes[j].ID]
+	})
 	return causes, undecided
+}
+
+// specificity orders causes of equal confidence: the one that names a
+// setting or a mechanism comes before the generic "the limit is too low",
+// which is true of every kill at some level.
+var specificity = map[model.CauseID]int{
+	model.CauseNotOOM: 0, model.CauseRuntimeHeap: 1, model.CauseMemoryLeak: 2, model.CauseTmpfsVolume: 3, model.CausePageCache: 4,
+	model.CauseExtraProcesses: 5, model.CauseNodePressure: 6, model.CauseRequestLimitGap: 7, model.CauseLimitTooLow: 8,
 }
 
 // isOOM tells whether the finding is a kill by the kernel (not an
@@ -295,4 +309,4 @@ func quantity(b int64) string {
 	return fmt.Sprintf("%dMi", (b+(1<<20)-1)>>20)
 }
 
-const historyNeeded = "usage history: --prometheus-url (cAdvisor and kube-state-metrics), or a snapshot with series"
+const historyNeeded = "usage history (--prometheus-url, or series files in a snapshot)"

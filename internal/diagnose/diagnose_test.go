@@ -124,6 +124,12 @@ func TestLimitTooLow(t *testing.T) {
 		"a leak is not this":    {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: saw}, want{}},
 		"no history":            {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi)}, want{needs: "--prometheus-url"}},
 		"not an OOM":            {&Input{Finding: finding(model.NotOOM, 128*mi, 256*mi), History: steady()}, want{}},
+		"page cache, not the process": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: func() *History {
+			h := steady()
+			h.RSS = series(3*24*60, time.Minute, func(int64) float64 { return 70 * mi })
+			h.Cache = series(3*24*60, time.Minute, func(int64) float64 { return 180 * mi })
+			return h
+		}()}, want{}},
 		"no limit, no question": {&Input{Finding: &model.Finding{Type: model.OOMKilled, Container: "cart"}, History: steady()}, want{}},
 	} {
 		check(t, limitTooLow{}, name, tc.in, tc.w)

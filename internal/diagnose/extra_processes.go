@@ -100,7 +100,7 @@ func (d extraProcesses) Detect(in *Input) (*model.Cause, string) {
 	}
 	if conf == "" {
 		if len(in.KernelKills) == 0 && in.isOOM() {
-			return nil, "the node agent's kernel records (oomdoctor agent): which process was killed and whose limit was hit"
+			return nil, "the node agent's kernel records (oomdoctor agent), to see which process was killed and whose limit was hit"
 		}
 		return nil, ""
 	}

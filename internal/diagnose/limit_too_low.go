@@ -30,7 +30,7 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 		return nil, ""
 	}
 	if !in.hasUsage() {
-		return nil, historyNeeded + " shows whether usage sat at the limit before the kills"
+		return nil, historyNeeded + ", to see whether usage sat at the limit before the kills"
 	}
 	if leaking(in) != nil {
 		return nil, "" // growth within each lifetime: memory-leak says it
@@ -49,6 +49,13 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 			lim = limit
 		}
 		p := peak(pts)
+		if len(h.RSS) > 0 {
+			// The processes' own memory well under the limit: page cache
+			// or tmpfs filled it, which page-cache and tmpfs-volume say.
+			if rss := peak(window(h.RSS, k.T-in.preKill(), k.T+int64(h.Step.Seconds()))); rss > 0 && rss < 0.7*lim {
+				continue
+			}
+		}
 		if p >= nearLimit*lim {
 			near++
 			if len(ev) < 3 {

@@ -52,7 +52,7 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 		return nil, ""
 	}
 	if !in.hasUsage() {
-		return nil, historyNeeded + " shows whether usage grows within each container lifetime"
+		return nil, historyNeeded + ", to see whether usage grows within each container lifetime"
 	}
 	ls := leaking(in)
 	if len(ls) == 0 {
@@ -86,7 +86,7 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 	summary := fmt.Sprintf("The working set grows about %.1fMi per hour within each container lifetime and the kills come at the top: a leak (or an unbounded cache).", slope*3600/(1<<20))
 	if limit > 0 {
 		now := last.pts[len(last.pts)-1]
-		if now.V < limit {
+		if now.V < 0.95*limit {
 			toLimit := (limit - now.V) / slope
 			ev = append(ev, model.Evidence{What: "projected time to the limit", Value: fmt.Sprintf("%s from %s now to the %s limit", hours(int64(toLimit)), size(now.V), size(limit)), At: ts(now.T), Source: h.Source})
 		}

@@ -81,7 +81,7 @@ func (d nodePressure) Detect(in *Input) (*model.Cause, string) {
 	}
 	if conf == "" {
 		if len(in.KernelKills) == 0 && in.isOOM() && in.Node == nil {
-			return nil, "the node's events and state (list nodes and events), or the node agent's kernel records, show whether the node ran out"
+			return nil, "the node's events and state (read access to nodes and events), or the node agent's kernel records, to see whether the node ran out"
 		}
 		return nil, ""
 	}

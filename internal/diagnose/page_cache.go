@@ -34,7 +34,7 @@ func (d pageCache) Detect(in *Input) (*model.Cause, string) {
 	h := in.History
 	if conf == "" {
 		if h == nil || len(h.Cache) == 0 || len(h.RSS) == 0 {
-			return nil, "page cache and RSS over time (container_memory_cache and container_memory_rss from Prometheus), or the node agent's breakdown at the kill"
+			return nil, "page cache and RSS over time (container_memory_cache and container_memory_rss from Prometheus), or the node agent's breakdown at the kill, to see what filled the limit"
 		}
 		if limit <= 0 {
 			return nil, ""

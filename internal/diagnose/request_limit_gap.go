@@ -29,7 +29,7 @@ func (d requestLimitGap) Detect(in *Input) (*model.Cause, string) {
 		return nil, ""
 	}
 	if in.Node == nil || in.Node.AllocatableBytes <= 0 {
-		return nil, "the node's allocatable memory and the requests and limits of its pods (list nodes and pods on it) show whether it is overcommitted"
+		return nil, "the node's allocatable memory and its pods' requests and limits (read access to nodes), to see whether it is overcommitted"
 	}
 	n := in.Node
 	if !n.Complete {
@@ -90,7 +90,7 @@ func (d requestLimitGap) Detect(in *Input) (*model.Cause, string) {
 	default:
 		// Overcommitted, but nothing says this kill came from the node
 		// or that usage passed the request.
-		return nil, "usage history (usage above the request?) or the node agent's kill scope (did the node run out?)"
+		return nil, "usage history (was usage above the request?) or the node agent's kill scope (did the node run out?)"
 	}
 	newReq := int64(used)
 	if newReq <= int64(req) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/promserver"
+	"github.com/oomdoctor/oomdoctor/test/scenario"
 )
 
 const mi = 1 << 20
@@ -23,6 +24,7 @@ var (
 	promSrv   *promserver.Server
 	promKills promserver.Kills
 	promErr   error
+	promSim   *promserver.Sim
 )
 
 // noise is a deterministic wobble in [-1, 1].
@@ -55,6 +57,7 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		web := promserver.Container{Name: "web", Request: 512 * mi, Limit: 1024 * mi, Usage: func(t, age int64) float64 { return 100*mi + 5*mi*noise(t) }}
 		ledger := promserver.Container{Name: "ledger", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 { return 50*mi + 2*mi*noise(t) }}
 		worker := promserver.Container{Name: "worker", Request: 256 * mi, Limit: 512 * mi, Usage: func(t, age int64) float64 { return 300*mi + 30*mi*day(t) + 5*mi*noise(t+7) }}
+		promSim = &sim
 		sim.Pods = []promserver.Pod{
 			{Namespace: "shop", Name: "cart-7c9d8f6b5-x2kqp", OwnerKind: "ReplicaSet", OwnerName: "cart-7c9d8f6b5", Deployment: "cart", Containers: []promserver.Container{cart}},
 			{Namespace: "shop", Name: "cart-7c9d8f6b5-m8zvt", OwnerKind: "ReplicaSet", OwnerName: "cart-7c9d8f6b5", Deployment: "cart", Containers: []promserver.Container{cart}},
@@ -62,6 +65,8 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			{Namespace: "shop", Name: "ledger", Containers: []promserver.Container{ledger}},
 			{Namespace: "batch", Name: "worker-0", OwnerKind: "StatefulSet", OwnerName: "worker", Containers: []promserver.Container{worker}},
 		}
+		// The diagnosis namespace's pods (test/scenario) have their history here too.
+		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
 		promKills, promErr = sim.WriteFile(om)
 		if promErr != nil {

@@ -160,6 +160,24 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 	return kills, f.Close()
 }
 
+// KillTimes runs one container through the history as WriteFile does and
+// returns when it was killed.
+func (s *Sim) KillTimes(c Container) []int64 {
+	scrape := s.Scrape
+	if scrape == 0 {
+		scrape = 30
+	}
+	var out []int64
+	born := s.Start
+	for t := s.Start; t <= s.End; t += scrape {
+		if c.Limit > 0 && c.Usage(t, t-born) >= c.Limit {
+			out = append(out, t)
+			born = t
+		}
+	}
+	return out
+}
+
 func sparse(x *series, start, end int64) {
 	for t := start; t <= end; t += 600 {
 		x.pts = append(x.pts, pt{t, 1})

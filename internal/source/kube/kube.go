@@ -177,3 +177,9 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	return t.next.RoundTrip(r)
 }
+
+// ConfigMap reads one ConfigMap (for env that comes from it).
+func (s *Source) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+	s.requests.Add(1)
+	return s.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+}

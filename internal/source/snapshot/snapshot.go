@@ -37,6 +37,7 @@ type Objects struct {
 	DaemonSets   []appsv1.DaemonSet
 	Jobs         []batchv1.Job
 	CronJobs     []batchv1.CronJob
+	ConfigMaps   []corev1.ConfigMap
 }
 
 // Snapshot is a loaded snapshot; it implements source.Source.
@@ -168,6 +169,8 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		}
 		s.Objects.Events = append(s.Objects.Events, fromEventsV1(&ev))
 		return nil
+	case "/ConfigMap":
+		return decodeInto(l, file, data, o, tm, &s.Objects.ConfigMaps, func(p *corev1.ConfigMap) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/Node":
 		return decodeInto(l, file, data, o, tm, &s.Objects.Nodes, func(p *corev1.Node) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "apps/Deployment":
@@ -257,6 +260,16 @@ func (s *Snapshot) Nodes(_ context.Context, fn func(*corev1.Node) error) error {
 		}
 	}
 	return nil
+}
+
+// ConfigMap returns a ConfigMap the snapshot holds.
+func (s *Snapshot) ConfigMap(_ context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+	for i := range s.Objects.ConfigMaps {
+		if c := &s.Objects.ConfigMaps[i]; c.Namespace == namespace && c.Name == name {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("configmap %s/%s is not in the snapshot (oomdoctor snapshot keeps the ConfigMaps the pods' env refers to)", namespace, name)
 }
 
 // Events implements source.Source.

@@ -1,0 +1,143 @@
+// This file runs last (go test runs files in name order): it adds the
+// diagnosis namespace, which the scan and snapshot tests do not expect.
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/scenario"
+)
+
+var (
+	diagOnce sync.Once
+	diagErr  error
+)
+
+// diagnosis writes the diagnosis namespace into the API server, its
+// history being in the package's Prometheus.
+func diagnosis(t *testing.T) string {
+	t.Helper()
+	srv, _ := prometheusHistory(t)
+	diagOnce.Do(func() { diagErr = scenario.PopulateDiagnosis(context.Background(), cp.Client, promSim) })
+	if diagErr != nil {
+		t.Fatalf("writing the diagnosis scenario: %v", diagErr)
+	}
+	return srv.URL
+}
+
+// scan with a real Prometheus finds each pod's cause.
+func TestScanDiagnosesWithPrometheus(t *testing.T) {
+	url := diagnosis(t)
+	r := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", url, "--history", "3d", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	var rep model.ScanReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	byPod := map[string]model.Finding{}
+	for _, g := range rep.Workloads {
+		for _, f := range g.Findings {
+			byPod[f.Pod+"/"+f.Container] = f
+		}
+	}
+	for _, c := range scenario.DiagnosisCases {
+		f, ok := byPod[c.Pod+"/"+c.Container]
+		if !ok {
+			t.Errorf("%s/%s: no finding", c.Pod, c.Container)
+			continue
+		}
+		var ids []string
+		found := false
+		for i, cause := range f.Causes {
+			ids = append(ids, string(cause.ID)+":"+string(cause.Confidence))
+			if cause.ID == c.Cause && (!c.Top || i == 0) {
+				found = true
+				if len(cause.Evidence) == 0 || cause.Fix.Text == "" {
+					t.Errorf("%s: %s without evidence or fix", c.Pod, c.Cause)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s/%s: want %s (first: %v), got causes %v, undecided %+v", c.Pod, c.Container, c.Cause, c.Top, ids, f.Undecided)
+		}
+	}
+	for _, w := range rep.Warnings {
+		if w.Source == "usage history" {
+			t.Errorf("warning about the history of a complete Prometheus: %s", w.Message)
+		}
+	}
+	// The table's cause column.
+	tab := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", url, "--history", "3d")
+	if !strings.Contains(tab.stdout, "memory-leak") || !strings.Contains(tab.stdout, "runtime-heap(jvm)") || !strings.Contains(tab.stdout, "CAUSE") {
+		t.Errorf("table: %s", tab)
+	}
+}
+
+// explain: text with the chart and the causes, and the HTML page.
+func TestExplainWithPrometheus(t *testing.T) {
+	url := diagnosis(t)
+	page := filepath.Join(t.TempDir(), "leaky.html")
+	r := oomdoctor(t, "explain", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "leaky-6f7d8c9b5-q2w4e", "--prometheus-url", url, "--history", "3d", "--html", page)
+	if r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	for _, want := range []string{"Pod diag/leaky-6f7d8c9b5-q2w4e, container app (Deployment/leaky) on node-a", "1. memory-leak, high confidence", "OOM kill at the limit 256Mi", " limit\n", "K"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("explain lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `<polyline class="ws"`) || strings.Count(string(html), `class="kill"`) < 5 {
+		t.Errorf("the HTML page lacks the working set or the kills")
+	}
+	// By workload, and JSON.
+	r = oomdoctor(t, "explain", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "deploy/billing", "--prometheus-url", url, "--history", "3d", "-o", "json")
+	var e struct {
+		Items []struct {
+			Finding model.Finding `json:"finding"`
+			History *struct {
+				WorkingSet []model.Point `json:"workingSet"`
+			} `json:"history"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &e); err != nil || len(e.Items) != 1 {
+		t.Fatalf("explain deploy/billing -o json: %v\n%s", err, r)
+	}
+	it := e.Items[0]
+	if c := it.Finding.TopCause(); c == nil || c.ID != model.CauseRuntimeHeap || c.Runtime != "jvm" || !strings.Contains(c.Fix.Flag, "-Xmx384m") {
+		t.Errorf("billing: top cause %+v, want runtime-heap (jvm) with -Xmx384m", c)
+	}
+	if it.History == nil || len(it.History.WorkingSet) < 100 {
+		t.Errorf("billing: no history in the JSON")
+	}
+	// Errors say what to do.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "svc/x"}, "cannot"},
+		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "a/b/c"}, "name a pod"},
+		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "nope", "-o", "xml"}, "unknown output format"},
+	} {
+		r := oomdoctor(t, tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: want a failure saying %q, got %s", tc.args, tc.want, r)
+		}
+	}
+	r = oomdoctor(t, "explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "nope")
+	if r.code != 0 || !strings.Contains(r.stdout, "No OOM kill, eviction or SIGKILL found for pod diag/nope") {
+		t.Errorf("a pod without kills: %s", r)
+	}
+}
