@@ -14,8 +14,10 @@ export OOMDOCTOR_SARIF_SCHEMA := $(SARIF_SCHEMA)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
 # Debian packages the tests need: etcd for the API server harness;
-# containerd, runc and the CNI plugins for the one-node cluster.
-APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus
+# containerd, runc and the CNI plugins for the one-node cluster; the JDK for
+# the JVM tests; Prometheus and promtool for the usage-history tests;
+# Chromium (headless) for the HTML report test.
+APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus chromium
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # helm, built from the Go module proxy once, for the chart's tests.
 HELM_VERSION := v3.22.0

@@ -55,6 +55,7 @@ var (
 	dir        = flag.String("dir", "", "work folder (default: a temporary one, removed at the end)")
 	keep       = flag.Bool("keep", false, "keep the work folder")
 	workers    = flag.Int("promtool-workers", runtime.NumCPU(), "promtool processes at once")
+	reuse      = flag.Bool("reuse", false, "with -dir: reuse the TSDB an earlier run left there (its history ends when that run's did)")
 )
 
 const mi = 1 << 20
@@ -105,70 +106,85 @@ func run() error {
 	start := end - int64(*days*86400)/7200*7200
 	cs := cluster(start)
 
-	// Backfill, 2 hours per file.
-	t0 := time.Now()
-	type job struct{ file string }
-	jobs := make(chan job, *workers)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for w := 0; w < *workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for j := range jobs {
-				out := filepath.Join(work, fmt.Sprintf("blocks-%d", w))
-				if b, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", j.file, out).CombinedOutput(); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("promtool on %s: %v: %s", j.file, err, b)
-					}
-					mu.Unlock()
-				}
-				os.Remove(j.file)
+	endFile := filepath.Join(work, "end")
+	reused := false
+	if *reuse {
+		if b, err := os.ReadFile(endFile); err == nil {
+			if e, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				end, start, reused = e, e-int64(*days*86400)/7200*7200, true
+				fmt.Printf("history: reusing the TSDB in %s (ending %s)\n", work, time.Unix(end, 0).UTC().Format(time.RFC3339))
 			}
-		}(w)
-	}
-	var samples int64
-	// Files on promtool's 2-hour block boundaries: a file that straddles
-	// one is read once per block.
-	var windows [][2]int64
-	for from := start; from <= end; {
-		to := min((from/7200+1)*7200, end+1)
-		windows = append(windows, [2]int64{from, to})
-		from = to
-	}
-	nFiles := len(windows)
-	for i, win := range windows {
-		file := filepath.Join(work, fmt.Sprintf("h-%04d.om", i))
-		n, err := writeWindow(file, cs, win[0], win[1], step)
-		if err != nil {
-			return err
-		}
-		samples += n
-		jobs <- job{file}
-		if term() {
-			fmt.Fprintf(os.Stderr, "\rbackfilling: %d/%d two-hour blocks", i+1, nFiles)
 		}
 	}
-	close(jobs)
-	wg.Wait()
-	if term() {
-		fmt.Fprint(os.Stderr, "\r\033[K")
-	}
-	if firstErr != nil {
-		return firstErr
-	}
-	for w := 0; w < *workers; w++ {
-		blocks, _ := filepath.Glob(filepath.Join(work, fmt.Sprintf("blocks-%d", w), "*"))
-		for _, b := range blocks {
-			if err := os.Rename(b, filepath.Join(data, filepath.Base(b))); err != nil {
+	if !reused {
+		// Backfill, 2 hours per file.
+		t0 := time.Now()
+		type job struct{ file string }
+		jobs := make(chan job, *workers)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for w := 0; w < *workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for j := range jobs {
+					out := filepath.Join(work, fmt.Sprintf("blocks-%d", w))
+					if b, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", "-q", j.file, out).CombinedOutput(); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("promtool on %s: %v: %s", j.file, err, b)
+						}
+						mu.Unlock()
+					}
+					os.Remove(j.file)
+				}
+			}(w)
+		}
+		var samples int64
+		// Files on promtool's 2-hour block boundaries: a file that straddles
+		// one is read once per block.
+		var windows [][2]int64
+		for from := start; from <= end; {
+			to := min((from/7200+1)*7200, end+1)
+			windows = append(windows, [2]int64{from, to})
+			from = to
+		}
+		nFiles := len(windows)
+		for i, win := range windows {
+			file := filepath.Join(work, fmt.Sprintf("h-%04d.om", i))
+			n, err := writeWindow(file, cs, win[0], win[1], step)
+			if err != nil {
 				return err
 			}
+			samples += n
+			jobs <- job{file}
+			if term() {
+				fmt.Fprintf(os.Stderr, "\rbackfilling: %d/%d two-hour blocks", i+1, nFiles)
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		if term() {
+			fmt.Fprint(os.Stderr, "\r\033[K")
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+		for w := 0; w < *workers; w++ {
+			blocks, _ := filepath.Glob(filepath.Join(work, fmt.Sprintf("blocks-%d", w), "*"))
+			for _, b := range blocks {
+				if err := os.Rename(b, filepath.Join(data, filepath.Base(b))); err != nil {
+					return err
+				}
+			}
+		}
+		fmt.Printf("history: %d containers in %d namespaces, %.0f days, working set every %s: %d samples in %d blocks, backfilled in %s\n",
+			len(cs), *namespaces, *days, *scrape, samples, nFiles, time.Since(t0).Round(time.Second))
+		if err := os.WriteFile(endFile, []byte(strconv.FormatInt(end, 10)), 0o644); err != nil {
+			return err
 		}
 	}
-	fmt.Printf("history: %d containers in %d namespaces, %.0f days, working set every %s: %d samples in %d blocks, backfilled in %s\n",
-		len(cs), *namespaces, *days, *scrape, samples, nFiles, time.Since(t0).Round(time.Second))
 
 	// Prometheus over the blocks, with its default 15-day retention; it
 	// first compacts the 2-hour blocks (to 18 hours at most: a tenth of
@@ -254,7 +270,8 @@ func run() error {
 	return nil
 }
 
-// settle waits until the folder's blocks have not changed for 20 s and
+// settle waits until the folder's blocks have not changed for a minute
+// and a half (Prometheus looks for blocks to compact once a minute) and
 // returns their number.
 func settle(data string) int {
 	last, same := "", 0
@@ -266,7 +283,7 @@ func settle(data string) int {
 		} else {
 			same, last = 0, now
 		}
-		if same >= 20 {
+		if same >= 90 {
 			return len(bs)
 		}
 		time.Sleep(time.Second)

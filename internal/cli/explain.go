@@ -21,6 +21,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
 // ExplainOptions are the options of `oomdoctor explain`.
@@ -161,11 +162,18 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	// up; the findings are then narrowed to the target.
 	opts := scan.Options{Now: o.Now(), Diagnose: true}
 	var hists map[scan.Target]*diagnose.History
-	if o.prom.set() {
-		h, err := promHistory(o.prom, now)
-		if err != nil {
-			return err
-		}
+	var h scan.HistoryFunc
+	var err error
+	switch files := prom.HistoryFiles(o.Snapshot); {
+	case o.prom.set():
+		h, err = promHistory(o.prom, now)
+	case o.Snapshot != "" && len(files) > 0:
+		h, err = filesHistory(files, o.prom, now)
+	}
+	if err != nil {
+		return err
+	}
+	if h != nil {
 		// Only the target's pods, and keep what was read for the chart.
 		opts.History = func(ctx context.Context, ts []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
 			var mine []scan.Target

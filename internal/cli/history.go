@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
@@ -84,4 +86,34 @@ func histories(cs []*prom.Container, source string, step time.Duration) map[scan
 		out[scan.Target{Namespace: c.Namespace, Pod: c.Pod, Container: c.Name}] = h
 	}
 	return out
+}
+
+// filesHistory reads the targets' history from series files of a snapshot
+// (OpenMetrics or CSV traces), the same way as from Prometheus.
+func filesHistory(paths []string, pf *promFlags, now time.Time) (scan.HistoryFunc, error) {
+	labels, err := prom.ParseLabels(pf.Labels)
+	if err != nil {
+		return nil, usagef("--prometheus-labels: %v", err)
+	}
+	start, end, step, err := pf.window(now, 0)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = filepath.Base(p)
+	}
+	source := "files " + strings.Join(names, ", ")
+	f := &prom.Files{Paths: paths, Labels: labels}
+	return func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
+		pods := map[string]bool{}
+		for _, t := range targets {
+			pods[t.Namespace+"/"+t.Pod] = true
+		}
+		cs, err := f.Read(pods, start, end, step)
+		if err != nil {
+			return nil, nil, err
+		}
+		return histories(cs, source, step), nil, nil
+	}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
 // ScanOptions are the options of `oomdoctor scan`.
@@ -172,6 +173,12 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 			now = a // a snapshot: the history up to its capture
 		}
 		h, err := promHistory(o.prom, now)
+		if err != nil {
+			return err
+		}
+		opts.History = h
+	} else if files := prom.HistoryFiles(o.Snapshot); o.Snapshot != "" && len(files) > 0 {
+		h, err := filesHistory(files, o.prom, src.AsOf())
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,81 @@
+package prom
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/test/promserver"
+)
+
+// Series files give what Prometheus gives: the same sim written as
+// OpenMetrics reads back with its kills, limits and peaks on the grid.
+func TestFilesOpenMetrics(t *testing.T) {
+	dir := t.TempDir()
+	end := int64(1_800_000_000)
+	leak := promserver.Container{Name: "app", Request: 128 << 20, Limit: 256 << 20, CacheShare: 0.1,
+		Usage: func(t, age int64) float64 { return 100<<20 + 26<<20*float64(age)/3600 }}
+	sim := promserver.Sim{Start: end - 86400, End: end, Pods: []promserver.Pod{
+		{Namespace: "shop", Name: "leaky-1", Containers: []promserver.Container{leak}},
+		{Namespace: "shop", Name: "other", Containers: []promserver.Container{leak}},
+	}}
+	if _, err := sim.WriteFile(filepath.Join(dir, "history.om")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "pods.json"), []byte("{}"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "history"), 0o755)
+	os.WriteFile(filepath.Join(dir, "history", "trace.csv"), []byte("series,t,usage,provisioned\nshop/tracey/app,1799990000,1048576,2097152\nshop/tracey/app,1799990300,3145728,2097152\n"), 0o644)
+	paths := HistoryFiles(dir)
+	if len(paths) != 2 {
+		t.Fatalf("want the .om and the history/*.csv, got %v", paths)
+	}
+	f := &Files{Paths: paths}
+	cs, err := f.Read(map[string]bool{"shop/leaky-1": true, "shop/tracey": true}, time.Unix(end-86400, 0), time.Unix(end, 0), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Pod != "leaky-1" || cs[1].Pod != "tracey" {
+		t.Fatalf("want leaky-1 and tracey only, got %d containers", len(cs))
+	}
+	c := cs[0]
+	want := sim.KillTimes(leak)
+	n := 0
+	for _, k := range c.Kills {
+		n += k.Count
+		if k.Limit != 256<<20 {
+			t.Errorf("kill at %d: limit %v, want 256Mi", k.T, k.Limit)
+		}
+	}
+	if n != len(want) || len(want) < 3 {
+		t.Errorf("%d kills read, the sim made %d", n, len(want))
+	}
+	if len(c.WorkingSet) != 289 || peakOf(c.WorkingSet) < 250<<20 {
+		t.Errorf("working set: %d points on the 5m grid, peak %.0f", len(c.WorkingSet), peakOf(c.WorkingSet))
+	}
+	if len(c.Cache) == 0 || len(c.RSS) == 0 || len(c.Request) == 0 {
+		t.Error("RSS, cache or requests missing")
+	}
+	if cs[1].WorkingSet[len(cs[1].WorkingSet)-1].V != 3<<20 || cs[1].Limit[0].V != 2<<20 {
+		t.Errorf("the trace's usage and provisioned: %+v %+v", cs[1].WorkingSet, cs[1].Limit)
+	}
+}
+
+func peakOf(ps []Point) float64 {
+	m := 0.0
+	for _, p := range ps {
+		m = max(m, p.V)
+	}
+	return m
+}
+
+func TestFilesErrorsNameTheLine(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bad.om")
+	os.WriteFile(p, []byte("# TYPE x gauge\ncontainer_memory_working_set_bytes{namespace=\"a\",pod=\"b\",container=\"c\"} 12\n"), 0o644)
+	_, err := (&Files{Paths: []string{p}}).Read(map[string]bool{"a/b": true}, time.Unix(0, 0), time.Unix(2e9, 0), time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "bad.om:2") || !strings.Contains(err.Error(), "timestamp") {
+		t.Errorf("want an error naming bad.om:2 and the missing timestamp, got %v", err)
+	}
+}
