@@ -117,7 +117,9 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 	}
 	defer func() {
 		// No kubelet runs here: delete at once so that other tests see
-		// only the scenario's pods.
+		// only the scenario's pods, and the agent's events (a child kill is
+		// a finding of its own).
+		_ = cp.Client.CoreV1().Events(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 		_ = cp.Client.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}, metav1.ListOptions{})
 		_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
 			l, err := cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})

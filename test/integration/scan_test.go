@@ -262,7 +262,8 @@ func TestScanPermissions(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Warnings) != 1 || rep.Warnings[0].Source != "events" {
+	// events, and the nodes the diagnosis reads.
+	if len(rep.Warnings) != 2 || rep.Warnings[0].Source != "events" || rep.Warnings[1].Source != "nodes" || !strings.Contains(rep.Warnings[1].Message, "request-limit-gap, node-pressure") {
 		t.Errorf("warnings = %+v", rep.Warnings)
 	}
 	sameKeys(t, keys(&rep), expectedKeys(func(e scenario.Expected) bool {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -130,7 +132,32 @@ func PopulateDiagnosis(ctx context.Context, c kubernetes.Interface, sim *promser
 		}
 		restarts := int32(max(1, len(kills)))
 		killedAt := metav1.NewTime(time.Unix(last, 0).UTC())
-		w.pod(ns, p.Name, map[string]string{"app": p.Name}, nil, spec, func(st *corev1.PodStatus) {
+		// The pod's owners, as its controllers made it.
+		labels := map[string]string{"app": p.OwnerName}
+		var owner []metav1.OwnerReference
+		switch {
+		case p.Deployment != "":
+			labels = map[string]string{"app": p.Deployment}
+			d := create(w, "deployment "+p.Deployment, func() (*appsv1.Deployment, error) {
+				return c.AppsV1().Deployments(ns).Create(ctx, deployment(ns, p.Deployment, 1, labels, spec), metav1.CreateOptions{})
+			})
+			if d != nil {
+				rs := create(w, "replicaset "+p.OwnerName, func() (*appsv1.ReplicaSet, error) {
+					return c.AppsV1().ReplicaSets(ns).Create(ctx, replicaSet(d, strings.TrimPrefix(p.OwnerName, p.Deployment+"-")), metav1.CreateOptions{})
+				})
+				if rs != nil {
+					owner, labels = controllerRef("apps/v1", "ReplicaSet", rs.Name, string(rs.UID)), rs.Spec.Template.Labels
+				}
+			}
+		case p.OwnerKind == "StatefulSet":
+			st := create(w, "statefulset "+p.OwnerName, func() (*appsv1.StatefulSet, error) {
+				return c.AppsV1().StatefulSets(ns).Create(ctx, statefulSet(ns, p.OwnerName, 1, labels, spec), metav1.CreateOptions{})
+			})
+			if st != nil {
+				owner = controllerRef("apps/v1", "StatefulSet", st.Name, string(st.UID))
+			}
+		}
+		w.pod(ns, p.Name, labels, owner, spec, func(st *corev1.PodStatus) {
 			s := containerStatus(st, victim.Name)
 			s.State = running(killedAt)
 			s.LastTerminationState = terminated("OOMKilled", 137, metav1.NewTime(killedAt.Add(-time.Hour)), killedAt)
