@@ -209,7 +209,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.flags.Namespace != nil {
 			ns = *o.flags.Namespace
 		}
-		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, st, time.Now(), o.ErrOut)
+		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, st, time.Now(), o.ErrOut, nil)
 		if err != nil {
 			return err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
@@ -32,6 +33,7 @@ type RecommendOptions struct {
 	AllNamespaces bool
 	PerPod        bool
 	Workload      string
+	Snapshot      string
 	prom          *promFlags
 	now           func() time.Time
 }
@@ -76,15 +78,22 @@ containers it leaves out.
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
-	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url: one recommendation per pod's container instead of per workload.")
+	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
+	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: the pods' specs (for the runtime floors and the heap flags that go with each limit) and, without --prometheus-url, the history in its series files (*.om, *.csv).")
 	o.prom.add(f)
 	return cmd
 }
 
 // Run recommends.
 func (o *RecommendOptions) Run(ctx context.Context) error {
-	if (o.Trace == "") == (!o.prom.set()) {
-		return usagef("give the usage history: --prometheus-url URL, or --trace FILE (one of them)")
+	sources := 0
+	for _, set := range []bool{o.Trace != "", o.prom.set(), o.Snapshot != "" && !o.prom.set()} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usagef("give the usage history: --prometheus-url URL (with --snapshot DIR for the pods' specs), --snapshot DIR with series files, or --trace FILE")
 	}
 	switch o.Output {
 	case "table", "json", "yaml":
@@ -98,7 +107,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	var doc model.Recommendations
 	if o.Trace != "" {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod {
-			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url, not --trace")
+			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
 		doc, err = recommendTrace(o.Trace, st)
 	} else {
@@ -120,7 +129,40 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 			want = &model.WorkloadRef{Namespace: o.Namespace, Kind: k, Name: name}
 		}
-		doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, st, o.now(), o.ErrOut)
+		var sp *specs
+		if o.Snapshot != "" {
+			snap, err := openSnapshot(o.Snapshot)
+			if err != nil {
+				return err
+			}
+			if sp, err = loadSpecs(ctx, snap, o.Namespace); err != nil {
+				return asUsage(err)
+			}
+			if !o.prom.set() {
+				files := prom.HistoryFiles(o.Snapshot)
+				if len(files) == 0 {
+					return usagef("snapshot %s has no series files (*.om, *.openmetrics, *.csv, gzip or not, in it or its history/ folder): give --prometheus-url for the history", o.Snapshot)
+				}
+				groups, err := snapshotGroups(ctx, snap, sp, files, o.prom, o.Namespace, o.PerPod)
+				if err != nil {
+					return err
+				}
+				doc = model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
+				guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
+				for _, g := range groups {
+					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
+						continue
+					}
+					if r, ok := recommendGroup(st, guard, g, sp); ok {
+						doc.Items = append(doc.Items, r)
+					}
+				}
+				sortRecommendations(doc.Items)
+			}
+		}
+		if o.prom.set() {
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, st, o.now(), o.ErrOut, sp)
+		}
 	}
 	if err != nil {
 		return err
@@ -142,9 +184,16 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
-	if o.Trace != "" {
+	flags := false
+	for _, r := range doc.Items {
+		flags = flags || len(r.RuntimeFlags) > 0
+	}
+	switch {
+	case o.Trace != "":
 		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tREQUEST\tLIMIT\tWHY")
-	} else {
+	case flags:
+		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tRUNTIME FLAGS\tWHY")
+	default:
 		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
 	}
 	for _, r := range doc.Items {
@@ -153,11 +202,18 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			why = r.Reasons[len(r.Reasons)-1]
 		}
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
-		if o.Trace != "" {
+		switch {
+		case o.Trace != "":
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, req, lim, why)
-			continue
+		case flags:
+			f := strings.Join(r.RuntimeFlags, " ")
+			if f == "" {
+				f = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), f, why)
+		default:
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), why)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), why)
 	}
 	return tw.Flush()
 }
@@ -194,7 +250,7 @@ func recommendTrace(path string, st recommend.Strategy) (model.Recommendations, 
 // recommendPrometheus reads the history of a namespace (all when ns is
 // empty) from Prometheus and recommends per workload container (or per
 // pod's container).
-func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, st recommend.Strategy, now time.Time, errOut io.Writer) (model.Recommendations, error) {
+func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, st recommend.Strategy, now time.Time, errOut io.Writer, sp *specs) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	c, err := pf.client()
 	if err != nil {
@@ -228,7 +284,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 				continue
 			}
-			if r, ok := recommendGroup(st, guard, g); ok {
+			if r, ok := recommendGroup(st, guard, g, sp); ok {
 				doc.Items = append(doc.Items, r)
 			}
 		}
@@ -239,20 +295,31 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if err != nil {
 		return doc, err
 	}
-	sort.SliceStable(doc.Items, func(i, j int) bool {
-		a, b := doc.Items[i], doc.Items[j]
-		if x, y := workloadName(a.Workload), workloadName(b.Workload); x != y {
-			return x < y
-		}
-		return a.Container < b.Container
-	})
+	sortRecommendations(doc.Items)
 	if want != nil && len(doc.Items) == 0 {
 		return doc, usagef("no history for %s/%s in namespace %s between %s and %s: check the name, or that its pods ran then", want.Kind, want.Name, want.Namespace, start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	return doc, nil
 }
 
-func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
+func sortRecommendations(items []model.Recommendation) {
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if x, y := workloadName(a.Workload), workloadName(b.Workload); x != y {
+			return x < y
+		}
+		return a.Container < b.Container
+	})
+}
+
+func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.Group, sp *specs) (model.Recommendation, bool) {
+	var info runtimes.Info
+	if sp != nil {
+		info = sp.runtime(g.Workload, g.Container)
+		if f := runtimes.Floor(info.Runtime); float64(f) > guard.Floor {
+			guard.Floor, guard.FloorWhy = float64(f), "a "+string(info.Runtime)+" rarely works in less"
+		}
+	}
 	kills := make([]recommend.Kill, 0, len(g.Kills))
 	n := 0
 	for _, k := range g.Kills {
@@ -292,6 +359,17 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 	}
 	if g.Guessed {
 		r.Reasons = append(r.Reasons, "the workload is guessed from the pod names (kube_pod_owner is missing)")
+	}
+	if info.Runtime != runtimes.Unknown {
+		r.Runtime = string(info.Runtime)
+		// A flag where the runtime needs one: the JVM and Node.js or .NET
+		// when they already set their heap, Go always (it never reads the
+		// limit), a JVM too old to read cgroups.
+		need := info.Heap != nil || info.Runtime == runtimes.Go || info.Runtime == runtimes.JVM && info.JDK.Cgroups() == runtimes.SupportNone
+		if need {
+			r.RuntimeFlags = runtimeFlags(info, lim)
+			r.Reasons = append(r.Reasons, fmt.Sprintf("%s (%s): %s goes with the %s limit", info.Runtime, info.Why, strings.Join(r.RuntimeFlags, " "), manifest.FormatBytes(lim)))
+		}
 	}
 	return r, true
 }

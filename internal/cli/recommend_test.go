@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/promserver"
 )
 
 const slice = "../replay/testdata/slice.csv.gz"
@@ -113,5 +114,57 @@ spec:
 	out, _ := os.ReadFile(manifestPath)
 	if !strings.Contains(string(out), "# too low: OOMKilled") || strings.Contains(string(out), "memory: 256Mi") || !strings.Contains(string(out), "requests:") {
 		t.Errorf("fixed manifest:\n%s", out)
+	}
+}
+
+// recommend --snapshot: history from the snapshot's series files, specs
+// from its pods: the runtime floor and the heap flag that goes with the
+// new limit.
+func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
+	dir := t.TempDir()
+	end := int64(1_790_000_000)
+	sim := promserver.Sim{Start: end - 3*86400, End: end, Pods: []promserver.Pod{
+		{Namespace: "shop", Name: "billing-5c6d7e8f9-k3l4m", OwnerKind: "ReplicaSet", OwnerName: "billing-5c6d7e8f9", Deployment: "billing",
+			Containers: []promserver.Container{{Name: "billing", Request: 512 << 20, Limit: 512 << 20, Usage: func(t, age int64) float64 { return 600 << 20 }}}},
+		{Namespace: "shop", Name: "api-0", OwnerKind: "StatefulSet", OwnerName: "api",
+			Containers: []promserver.Container{{Name: "api", Request: 64 << 20, Limit: 128 << 20, Usage: func(t, age int64) float64 { return 20 << 20 }}}},
+	}}
+	if _, err := sim.WriteFile(filepath.Join(dir, "history.om")); err != nil {
+		t.Fatal(err)
+	}
+	pods := fmt.Sprintf(`{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"v1","kind":"Pod","metadata":{"name":"billing-5c6d7e8f9-k3l4m","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"billing-5c6d7e8f9","uid":"u1","controller":true}]},
+  "spec":{"containers":[{"name":"billing","image":"eclipse-temurin:17-jre","env":[{"name":"JAVA_TOOL_OPTIONS","value":"-Xmx480m"}],"resources":{"limits":{"memory":"512Mi"}}}]}},
+ {"apiVersion":"v1","kind":"Pod","metadata":{"name":"api-0","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"StatefulSet","name":"api","uid":"u2","controller":true}]},
+  "spec":{"containers":[{"name":"api","image":"example/api:1","env":[{"name":"GOGC","value":"100"}],"resources":{"limits":{"memory":"128Mi"}}}]}},
+ {"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"billing-5c6d7e8f9","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"billing","uid":"u3","controller":true}]}}
+]}`)
+	if err := os.WriteFile(filepath.Join(dir, "pods.json"), []byte(pods), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var doc model.Recommendations
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]model.Recommendation{}
+	for _, it := range doc.Items {
+		by[it.Workload.Kind+"/"+it.Workload.Name] = it
+	}
+	b, g := by["Deployment/billing"], by["StatefulSet/api"]
+	if b.Runtime != "jvm" || len(b.RuntimeFlags) != 1 || !strings.HasPrefix(b.RuntimeFlags[0], "-Xmx") || *b.MemoryLimitBytes <= 512<<20 {
+		t.Errorf("billing: %+v", b)
+	}
+	if g.Runtime != "go" || len(g.RuntimeFlags) != 1 || !strings.HasPrefix(g.RuntimeFlags[0], "GOMEMLIMIT=") {
+		t.Errorf("api: %+v", g)
+	}
+	bare := t.TempDir()
+	os.WriteFile(filepath.Join(bare, "pods.json"), []byte(pods), 0o644)
+	r = run("recommend", "--snapshot", bare)
+	if r.code != 2 || !strings.Contains(r.stderr, "series files") {
+		t.Errorf("a snapshot without series: %d %s", r.code, r.stderr)
 	}
 }

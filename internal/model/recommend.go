@@ -30,6 +30,11 @@ type Recommendation struct {
 	// workload); OOMKills how many kills the history shows.
 	Pods     int `json:"pods,omitempty"`
 	OOMKills int `json:"oomKills,omitempty"`
+	// Runtime is the language runtime the container runs (jvm, go, node,
+	// dotnet) when its spec was known; RuntimeFlags the heap settings that
+	// go with the limit (-Xmx768m, GOMEMLIMIT=921MiB, ...).
+	Runtime      string   `json:"runtime,omitempty"`
+	RuntimeFlags []string `json:"runtimeFlags,omitempty"`
 	// Reasons say why, in words and numbers.
 	Reasons []string `json:"reasons,omitempty"`
 }

@@ -92,8 +92,10 @@ func TestChildProcessKillIsInvisibleToTheAPI(t *testing.T) {
 	if n := oomKills(t, cgroup); n < 1 {
 		t.Errorf("oom_kill = %d", n)
 	}
-	if fs := findings(scan(t, "-n", ns)); len(fs) != 0 {
-		t.Errorf("scan found something in the pod status: %+v", fs)
+	for _, f := range findings(scan(t, "-n", ns)) {
+		if f.Type != model.KernelOOMKill {
+			t.Errorf("scan found something in the pod status: %+v", f)
+		}
 	}
 
 	// The agent saw it: an Event on the pod and the counter.
@@ -120,6 +122,15 @@ func TestChildProcessKillIsInvisibleToTheAPI(t *testing.T) {
 	want := `oomdoctor_oom_kills_total{container="worker",main_process="false",namespace="` + ns + `",node="e2e-node",pod="` + p.Name + `",scope="container"}`
 	if m := metrics(t, addr); !strings.Contains(m, want) {
 		t.Errorf("/metrics lacks %s", want)
+	}
+	// scan reads the agent's record off the Event: a finding the pod
+	// status never had, its cause a child process.
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 || fs[0].Type != model.KernelOOMKill || fs[0].Container != "worker" || fs[0].Pod != p.Name {
+		t.Fatalf("want the agent's child kill as a finding: %+v", fs)
+	}
+	if c := fs[0].TopCause(); c == nil || c.ID != model.CauseExtraProcesses || c.Confidence != model.High {
+		t.Errorf("child kill: top cause %+v, want extra-processes, high", c)
 	}
 }
 
@@ -168,7 +179,16 @@ func TestMemoryBackedEmptyDir(t *testing.T) {
 	})
 	fs = findings(scan(t, "-n", ns))
 	if len(fs) != 1 || fs[0].Type != model.OOMKilled || fs[0].Reason != "StartError" || !strings.Contains(fs[0].Explanation, "memory-backed emptyDir (scratch)") {
-		t.Errorf("a start killed by the OOM killer must be oom-killed, blaming the emptyDir: %+v", fs)
+		t.Fatalf("a start killed by the OOM killer must be oom-killed, blaming the emptyDir: %+v", fs)
+	}
+	if c := fs[0].TopCause(); c == nil || c.ID != model.CauseTmpfsVolume || c.Confidence != model.High || !strings.Contains(c.Fix.YAML, "sizeLimit") {
+		t.Errorf("tmpfs-filler: top cause %+v, want tmpfs-volume, high, with a sizeLimit fix", c)
+	}
+	// explain says the same in words.
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), "oomdoctor", []string{"explain", "--kubeconfig", node.Kubeconfig, "-n", ns, fs[0].Pod}, genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+	if code != 0 || !strings.Contains(out.String(), "1. tmpfs-volume, high confidence") || !strings.Contains(out.String(), "sizeLimit") {
+		t.Errorf("explain %s: exit %d\n%s\n%s", fs[0].Pod, code, out.String(), errOut.String())
 	}
 }
 
@@ -179,7 +199,10 @@ func TestLivenessProbeKillIsNotOOM(t *testing.T) {
 	ns, _ := start(t, "probe-killed", 2*time.Minute)
 	fs := findings(scan(t, "-n", ns))
 	if len(fs) != 1 || fs[0].Type != model.NotOOM || fs[0].Container != "web" || !strings.Contains(fs[0].Explanation, "liveness probe") {
-		t.Errorf("findings %+v", fs)
+		t.Fatalf("findings %+v", fs)
+	}
+	if c := fs[0].TopCause(); c == nil || c.ID != model.CauseNotOOM || c.Confidence != model.High {
+		t.Errorf("probe-killed: top cause %+v, want not-oom, high (the probe's failures)", c)
 	}
 }
 

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
+)
+
+// specs are the containers' specs by workload and container name, from a
+// snapshot: what runtime each runs and its heap settings.
+type specs struct {
+	byKey  map[string]*corev1.Container
+	cms    map[string]map[string]*corev1.ConfigMap
+	owners map[string]model.WorkloadRef // namespace/pod → workload
+}
+
+func specKey(w model.WorkloadRef, container string) string {
+	return w.Namespace + "/" + w.Kind + "/" + w.Name + "/" + container
+}
+
+// loadSpecs reads the pods of a snapshot and resolves their workloads.
+func loadSpecs(ctx context.Context, snap *snapshot.Snapshot, namespace string) (*specs, error) {
+	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
+	for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
+		o, err := snap.ControllerOwners(ctx, k, namespace)
+		if err != nil {
+			return nil, err
+		}
+		r.Owners[k] = o
+	}
+	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}}
+	err := snap.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
+		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
+		s.owners[p.Namespace+"/"+p.Name] = w
+		for i := range p.Spec.Containers {
+			c := p.Spec.Containers[i]
+			s.byKey[specKey(w, c.Name)] = &c
+			s.byKey[specKey(model.WorkloadRef{Namespace: p.Namespace, Kind: "Pod", Name: p.Name}, c.Name)] = &c
+		}
+		return nil
+	})
+	for _, cm := range snap.Objects.ConfigMaps {
+		if s.cms[cm.Namespace] == nil {
+			s.cms[cm.Namespace] = map[string]*corev1.ConfigMap{}
+		}
+		c := cm
+		s.cms[cm.Namespace][cm.Name] = &c
+	}
+	return s, err
+}
+
+// runtime inspects a workload container's spec.
+func (s *specs) runtime(w model.WorkloadRef, container string) runtimes.Info {
+	c := s.byKey[specKey(w, container)]
+	if c == nil {
+		return runtimes.Info{}
+	}
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef != nil {
+			if cm := s.cms[w.Namespace][ef.ConfigMapRef.Name]; cm != nil {
+				for k, v := range cm.Data {
+					rc.Env = append(rc.Env, runtimes.Env{Name: ef.Prefix + k, Value: v})
+				}
+			}
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			if cm := s.cms[w.Namespace][e.ValueFrom.ConfigMapKeyRef.Name]; cm != nil {
+				if v, ok := cm.Data[e.ValueFrom.ConfigMapKeyRef.Key]; ok {
+					rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v})
+				}
+			}
+		}
+	}
+	return runtimes.Inspect(rc)
+}
+
+// runtimeFlags are the heap settings that go with a limit for the runtime,
+// by the rule lint and fix use: a JVM heap at 75% of the limit (at least
+// 128Mi below it), GOMEMLIMIT at 90%, Node's old space and .NET's heap at
+// 75%. The form the container already uses is kept (MaxRAMPercentage,
+// DOTNET_GCHeapHardLimitPercent).
+func runtimeFlags(info runtimes.Info, limit int64) []string {
+	fit := runtimes.FitHeap(info.Runtime, limit)
+	switch info.Runtime {
+	case runtimes.JVM:
+		if info.HeapPercent > 0 && info.HeapBytes == 0 {
+			return []string{fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))}
+		}
+		return []string{runtimes.JVMSizeFlag(fit)}
+	case runtimes.Go:
+		return []string{"GOMEMLIMIT=" + runtimes.GoMemLimitValue(int64(runtimes.GoMemLimitShare*float64(limit)))}
+	case runtimes.Node:
+		return []string{"NODE_OPTIONS=" + runtimes.NodeHeapFlag(fit)}
+	case runtimes.DotNet:
+		return []string{"DOTNET_GCHeapHardLimitPercent=" + runtimes.DotNetPercentValue(int(float64(fit)*100/float64(limit)))}
+	}
+	return nil
+}
+
+// snapshotGroups reads the history of a snapshot's pods from its series
+// files and groups it by workload container (or pod container).
+func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, paths []string, pf *promFlags, namespace string, perPod bool) ([]*prom.Group, error) {
+	labels, err := prom.ParseLabels(pf.Labels)
+	if err != nil {
+		return nil, usagef("--prometheus-labels: %v", err)
+	}
+	at := snap.AsOf()
+	if at.IsZero() {
+		at = time.Now()
+	}
+	start, end, step, err := pf.window(at, 0)
+	if err != nil {
+		return nil, err
+	}
+	pods := map[string]bool{}
+	for k := range sp.owners {
+		pods[k] = true
+	}
+	cs, err := (&prom.Files{Paths: paths, Labels: labels}).Read(pods, start, end, step)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	byNS := map[string][]*prom.Container{}
+	var order []string
+	for _, c := range cs {
+		if namespace != "" && c.Namespace != namespace {
+			continue
+		}
+		c.Workload = sp.owners[c.Namespace+"/"+c.Pod]
+		if byNS[c.Namespace] == nil {
+			order = append(order, c.Namespace)
+		}
+		byNS[c.Namespace] = append(byNS[c.Namespace], c)
+	}
+	var out []*prom.Group
+	for _, ns := range order {
+		out = append(out, prom.Merge(byNS[ns], perPod)...)
+	}
+	return out, nil
+}
