@@ -132,13 +132,13 @@ func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
 	if _, err := sim.WriteFile(filepath.Join(dir, "history.om")); err != nil {
 		t.Fatal(err)
 	}
-	pods := fmt.Sprintf(`{"apiVersion":"v1","kind":"List","items":[
+	pods := `{"apiVersion":"v1","kind":"List","items":[
  {"apiVersion":"v1","kind":"Pod","metadata":{"name":"billing-5c6d7e8f9-k3l4m","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"billing-5c6d7e8f9","uid":"u1","controller":true}]},
   "spec":{"containers":[{"name":"billing","image":"eclipse-temurin:17-jre","env":[{"name":"JAVA_TOOL_OPTIONS","value":"-Xmx480m"}],"resources":{"limits":{"memory":"512Mi"}}}]}},
  {"apiVersion":"v1","kind":"Pod","metadata":{"name":"api-0","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"StatefulSet","name":"api","uid":"u2","controller":true}]},
   "spec":{"containers":[{"name":"api","image":"example/api:1","env":[{"name":"GOGC","value":"100"}],"resources":{"limits":{"memory":"128Mi"}}}]}},
  {"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"billing-5c6d7e8f9","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"billing","uid":"u3","controller":true}]}}
-]}`)
+]}`
 	if err := os.WriteFile(filepath.Join(dir, "pods.json"), []byte(pods), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -225,15 +225,6 @@ func peak(ps []model.Point) float64 {
 	return m
 }
 
-// at returns the value of ps at or before t.
-func at(ps []model.Point, t int64) (float64, bool) {
-	i := sort.Search(len(ps), func(i int) bool { return ps[i].T > t })
-	if i == 0 {
-		return 0, false
-	}
-	return ps[i-1].V, true
-}
-
 func quantile(ps []model.Point, q float64) float64 {
 	if len(ps) == 0 {
 		return 0

@@ -118,12 +118,12 @@ func TestLimitTooLow(t *testing.T) {
 		in *Input
 		w  want
 	}{
-		"steady at the limit":   {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: steady()}, want{conf: model.High, text: "Raise the memory limit to"}},
-		"one kill":              {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: one}, want{conf: model.Medium, text: "255Mi (100% of the 256Mi limit)"}},
-		"far below the limit":   {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: low}, want{}},
-		"a leak is not this":    {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: saw}, want{}},
-		"no history":            {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi)}, want{needs: "--prometheus-url"}},
-		"not an OOM":            {&Input{Finding: finding(model.NotOOM, 128*mi, 256*mi), History: steady()}, want{}},
+		"steady at the limit": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: steady()}, want{conf: model.High, text: "Raise the memory limit to"}},
+		"one kill":            {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: one}, want{conf: model.Medium, text: "255Mi (100% of the 256Mi limit)"}},
+		"far below the limit": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: low}, want{}},
+		"a leak is not this":  {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: saw}, want{}},
+		"no history":          {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi)}, want{needs: "--prometheus-url"}},
+		"not an OOM":          {&Input{Finding: finding(model.NotOOM, 128*mi, 256*mi), History: steady()}, want{}},
 		"page cache, not the process": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: func() *History {
 			h := steady()
 			h.RSS = series(3*24*60, time.Minute, func(int64) float64 { return 70 * mi })

@@ -29,7 +29,7 @@ func WriteHTML(w io.Writer, e *Explanation) error {
 }
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"when": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02 15:04:05") },
+	"when":  func(t interface{ Format(string) string }) string { return t.Format("2006-01-02 15:04:05") },
 	"lines": func(s string) []string { return strings.Split(strings.TrimRight(s, "\n"), "\n") },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
