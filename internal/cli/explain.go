@@ -19,7 +19,6 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/explain"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
-	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
@@ -139,20 +138,9 @@ func isKindWord(s string) bool {
 
 // Run explains.
 func (o *ExplainOptions) Run(ctx context.Context) error {
-	var src source.Source
-	var live *kube.Source
-	if o.Snapshot != "" {
-		s, err := openSnapshot(o.Snapshot)
-		if err != nil {
-			return err
-		}
-		src = s
-	} else {
-		s, err := openCluster(o.flags, kube.DefaultChunkSize)
-		if err != nil {
-			return err
-		}
-		src, live = s, s
+	src, live, err := openSource(o.Snapshot, o.flags, kube.DefaultChunkSize)
+	if err != nil {
+		return err
 	}
 	now := o.Now()
 	if a := src.AsOf(); !a.IsZero() {
@@ -163,7 +151,6 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	opts := scan.Options{Now: o.Now(), Diagnose: true}
 	var hists map[scan.Target]*diagnose.History
 	var h scan.HistoryFunc
-	var err error
 	switch files := prom.HistoryFiles(o.Snapshot); {
 	case o.prom.set():
 		h, err = promHistory(o.prom, now)

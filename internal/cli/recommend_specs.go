@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/source"
@@ -65,29 +66,7 @@ func (s *specs) runtime(w model.WorkloadRef, container string) runtimes.Info {
 	if c == nil {
 		return runtimes.Info{}
 	}
-	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
-	for _, ef := range c.EnvFrom {
-		if ef.ConfigMapRef != nil {
-			if cm := s.cms[w.Namespace][ef.ConfigMapRef.Name]; cm != nil {
-				for k, v := range cm.Data {
-					rc.Env = append(rc.Env, runtimes.Env{Name: ef.Prefix + k, Value: v})
-				}
-			}
-		}
-	}
-	for _, e := range c.Env {
-		switch {
-		case e.ValueFrom == nil:
-			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
-		case e.ValueFrom.ConfigMapKeyRef != nil:
-			if cm := s.cms[w.Namespace][e.ValueFrom.ConfigMapKeyRef.Name]; cm != nil {
-				if v, ok := cm.Data[e.ValueFrom.ConfigMapKeyRef.Key]; ok {
-					rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v})
-				}
-			}
-		}
-	}
-	return runtimes.Inspect(rc)
+	return diagnose.RuntimeOf(c, s.cms[w.Namespace])
 }
 
 // runtimeFlags are the heap settings that go with a limit for the runtime,

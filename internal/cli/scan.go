@@ -146,20 +146,9 @@ func (o *ScanOptions) Validate() error {
 
 // Run scans and prints the report.
 func (o *ScanOptions) Run(cmd *cobra.Command) error {
-	var src source.Source
-	var live *kube.Source
-	if o.Snapshot != "" {
-		s, err := openSnapshot(o.Snapshot)
-		if err != nil {
-			return err
-		}
-		src = s
-	} else {
-		s, err := openCluster(o.flags, o.ChunkSize)
-		if err != nil {
-			return err
-		}
-		src, live = s, s
+	src, live, err := openSource(o.Snapshot, o.flags, o.ChunkSize)
+	if err != nil {
+		return err
 	}
 	opts := scan.Options{
 		Scope:    source.Scope{Namespace: o.namespace, LabelSelector: o.Selector},

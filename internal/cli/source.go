@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
 )
@@ -59,4 +60,21 @@ func openSnapshot(path string) (*snapshot.Snapshot, error) {
 		return nil, asUsage(err)
 	}
 	return s, nil
+}
+
+// openSource opens the snapshot when one is named, else the cluster; live
+// is the cluster (nil for a snapshot), for naming its server in errors.
+func openSource(snap string, flags *genericclioptions.ConfigFlags, chunkSize int64) (src source.Source, live *kube.Source, err error) {
+	if snap != "" {
+		s, err := openSnapshot(snap)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, nil, nil
+	}
+	s, err := openCluster(flags, chunkSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s, nil
 }

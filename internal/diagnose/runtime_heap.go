@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -26,12 +28,19 @@ func (in *Input) runtime() runtimes.Info {
 	if c == nil {
 		return runtimes.Info{}
 	}
+	return RuntimeOf(c, in.ConfigMaps)
+}
+
+// RuntimeOf inspects a container spec: its runtime and heap settings, with
+// the env it takes from the ConfigMaps given (by name; those missing are
+// left out).
+func RuntimeOf(c *corev1.Container, cms map[string]*corev1.ConfigMap) runtimes.Info {
 	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
 	for _, ef := range c.EnvFrom {
 		if ef.ConfigMapRef == nil {
 			continue
 		}
-		if cm := in.ConfigMaps[ef.ConfigMapRef.Name]; cm != nil {
+		if cm := cms[ef.ConfigMapRef.Name]; cm != nil {
 			for k, v := range cm.Data {
 				rc.Env = append(rc.Env, runtimes.Env{Name: ef.Prefix + k, Value: v, Path: "configmap " + cm.Name})
 			}
@@ -43,7 +52,7 @@ func (in *Input) runtime() runtimes.Info {
 			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
 		case e.ValueFrom.ConfigMapKeyRef != nil:
 			ref := e.ValueFrom.ConfigMapKeyRef
-			if cm := in.ConfigMaps[ref.Name]; cm != nil {
+			if cm := cms[ref.Name]; cm != nil {
 				if v, ok := cm.Data[ref.Key]; ok {
 					rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: "configmap " + ref.Name + " key " + ref.Key})
 				}
