@@ -26,7 +26,7 @@ export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose cluster-up cluster-down clean
 
 all: build
 
@@ -127,7 +127,17 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan bench-lint bench-fix bench-agent
+bench: bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose
+
+# bench-prometheus backfills 5,000 containers x 14 days into a real
+# Prometheus and times recommend against it (about 20 minutes).
+bench-prometheus: apt
+	$(GO) run ./bench/prometheus -containers 5000 -days 14
+
+# bench-diagnose runs the cause detectors over 5,000 containers x 14 days
+# of history read from a CSV file.
+bench-diagnose:
+	$(GO) run ./bench/diagnose -containers 5000 -days 14
 
 # bench-agent measures the node agent on this kernel (root): latency from
 # the kernel's kill to the metric and the Event, a burst of kills, idle cost.

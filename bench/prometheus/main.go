@@ -55,7 +55,7 @@ var (
 	dir        = flag.String("dir", "", "work folder (default: a temporary one, removed at the end)")
 	keep       = flag.Bool("keep", false, "keep the work folder")
 	workers    = flag.Int("promtool-workers", runtime.NumCPU(), "promtool processes at once")
-	reuse      = flag.Bool("reuse", false, "with -dir: reuse the TSDB an earlier run left there (its history ends when that run's did)")
+	reuse      = flag.Bool("reuse", false, "with -dir: reuse the TSDB an earlier run with -dir and -keep left there (its history ends when that run's did)")
 )
 
 const mi = 1 << 20
