@@ -39,7 +39,12 @@ func lifetimes(h *History) []lifetime {
 	killAfter := map[int]bool{}
 	for _, k := range h.Kills {
 		j := sort.Search(len(ws), func(i int) bool { return ws[i].T >= k.T })
-		if j < len(ws) {
+		switch {
+		case j >= len(ws):
+		case j > 0 && ws[j].V < 0.5*ws[j-1].V:
+			// That step already holds the restarted container only.
+			killAfter[j-1] = true
+		default:
 			killAfter[j] = true
 		}
 	}

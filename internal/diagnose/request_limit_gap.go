@@ -63,6 +63,9 @@ func (d requestLimitGap) Detect(in *Input) (*model.Cause, string) {
 	if used > 0 && used <= req {
 		return nil, ""
 	}
+	if !nodeScope && limit > 0 && used >= nearLimit*limit {
+		return nil, "" // at its own limit before the kill: its own limit killed it
+	}
 	var ev []model.Evidence
 	lim := "no limit"
 	if limit > 0 {

@@ -36,11 +36,12 @@ func main() {
 	api := flag.String("api", "", "write the API-server scenario's snapshot to this folder (replaced)")
 	kubelet := flag.String("kubelet", "", "write the real-kubelet scenarios' snapshot to this folder (replaced)")
 	manifests := flag.String("workloads", "", "write the real-kubelet scenarios as YAML manifests to this folder")
+	history := flag.String("history", "", "add a usage history (history/history.om.gz) to the API-server snapshot in this folder")
 	flag.Parse()
 	steps := []struct {
 		dir string
 		fn  func(string) error
-	}{{*manifests, writeManifests}, {*api, fromAPIServer}, {*kubelet, fromKubelet}}
+	}{{*manifests, writeManifests}, {*api, fromAPIServer}, {*api, writeHistory}, {*history, writeHistory}, {*kubelet, fromKubelet}}
 	for _, s := range steps {
 		if s.dir == "" {
 			continue
