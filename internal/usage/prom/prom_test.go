@@ -3,9 +3,12 @@ package prom
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -370,5 +373,38 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 	}
 	if len(got) != 2 || got[1].Pod != "b-0" || len(got[1].Kills) != 1 || len(got[0].Kills) != 0 {
 		t.Errorf("want b-0 killed once: %+v", got)
+	}
+}
+
+// TLS: the server's CA verifies it; without it the error says what to
+// check; --prometheus-insecure-skip-tls-verify skips the check.
+func TestTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"1073741824"]}]}}`)
+	}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{URL: srv.URL, CAFile: ca}, ""},
+		{Config{URL: srv.URL, InsecureSkipTLSVerify: true}, ""},
+		{Config{URL: srv.URL}, "certificate"},
+	} {
+		c, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := c.MaxAllocatable(context.Background(), time.Now())
+		switch {
+		case tc.want == "" && (err != nil || v != 1<<30):
+			t.Errorf("%+v: %v %v", tc.cfg, v, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "cannot reach Prometheus")):
+			t.Errorf("%+v: want an error about the %s, got %v", tc.cfg, tc.want, err)
+		}
 	}
 }
