@@ -283,19 +283,34 @@ func (r *run) wsMatcher(sel string) string {
 	return s + "}"
 }
 
-func (r *run) labelValues(ctx context.Context, label, match string) ([]string, error) {
+// ask runs one API call within the query budget (Concurrency) and the
+// timeout, counts it, and passes Prometheus' warnings on; the error says
+// what to check.
+func (r *run) ask(ctx context.Context, call func(ctx context.Context) (v1.Warnings, error)) error {
 	r.sem <- struct{}{}
+	defer func() { <-r.sem }()
 	cctx, cancel := r.c.ctx(ctx)
 	defer cancel()
 	r.mu.Lock()
 	r.queries++
 	r.mu.Unlock()
-	vals, ws, err := r.c.api.LabelValues(cctx, label, []string{match}, r.q.Start, r.q.End)
-	<-r.sem
+	ws, err := call(cctx)
 	if err != nil {
-		return nil, r.reach(err)
+		return r.reach(err)
 	}
 	r.warn(ws)
+	return nil
+}
+
+func (r *run) labelValues(ctx context.Context, label, match string) ([]string, error) {
+	var vals pmodel.LabelValues
+	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
+		vals, ws, err = r.c.api.LabelValues(ctx, label, []string{match}, r.q.Start, r.q.End)
+		return ws, err
+	})
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, 0, len(vals))
 	for _, v := range vals {
 		out = append(out, string(v))
@@ -436,18 +451,14 @@ type metric struct {
 // that series only then, so the series API (the index, no samples) finds
 // them. nil means it could not tell (ask about every pod).
 func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
-	r.sem <- struct{}{}
-	cctx, cancel := r.c.ctx(ctx)
-	defer cancel()
-	r.mu.Lock()
-	r.queries++
-	r.mu.Unlock()
-	sets, ws, err := r.c.api.Series(cctx, []string{`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",` + r.sel(ns, r.q.Pods) + "}"}, r.q.Start, r.q.End)
-	<-r.sem
+	var sets []pmodel.LabelSet
+	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
+		sets, ws, err = r.c.api.Series(ctx, []string{`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",` + r.sel(ns, r.q.Pods) + "}"}, r.q.Start, r.q.End)
+		return ws, err
+	})
 	if err != nil {
 		return nil
 	}
-	r.warn(ws)
 	out := map[string]bool{}
 	for _, ls := range sets {
 		out[string(ls[pmodel.LabelName(r.c.cfg.Labels.Pod)])] = true
@@ -525,18 +536,14 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 		if e.After(r.q.End) {
 			e = r.q.End
 		}
-		r.sem <- struct{}{}
-		cctx, cancel := r.c.ctx(ctx)
-		val, ws, err := r.c.api.QueryRange(cctx, query, v1.Range{Start: s, End: e, Step: step}, v1.WithTimeout(r.c.cfg.Timeout))
-		<-r.sem
-		cancel()
-		r.mu.Lock()
-		r.queries++
-		r.mu.Unlock()
+		var val pmodel.Value
+		err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
+			val, ws, err = r.c.api.QueryRange(ctx, query, v1.Range{Start: s, End: e, Step: step}, v1.WithTimeout(r.c.cfg.Timeout))
+			return ws, err
+		})
 		if err != nil {
-			return nil, r.reach(err)
+			return nil, err
 		}
-		r.warn(ws)
 		m, ok := val.(pmodel.Matrix)
 		if !ok {
 			return nil, fmt.Errorf("the answer is a %s, not a matrix", val.Type())
@@ -565,18 +572,14 @@ func (r *run) rangeQuery(ctx context.Context, query string) (map[[2]string][]Poi
 // container).
 func (r *run) instantQuery(ctx context.Context, query string) (map[[2]string][]Point, error) {
 	L := r.c.cfg.Labels
-	r.sem <- struct{}{}
-	cctx, cancel := r.c.ctx(ctx)
-	val, ws, err := r.c.api.Query(cctx, query, r.q.End, v1.WithTimeout(r.c.cfg.Timeout))
-	<-r.sem
-	cancel()
-	r.mu.Lock()
-	r.queries++
-	r.mu.Unlock()
+	var val pmodel.Value
+	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
+		val, ws, err = r.c.api.Query(ctx, query, r.q.End, v1.WithTimeout(r.c.cfg.Timeout))
+		return ws, err
+	})
 	if err != nil {
-		return nil, r.reach(err)
+		return nil, err
 	}
-	r.warn(ws)
 	v, ok := val.(pmodel.Vector)
 	if !ok {
 		return nil, fmt.Errorf("the answer is a %s, not a vector", val.Type())

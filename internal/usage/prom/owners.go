@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	pmodel "github.com/prometheus/common/model"
 )
 
@@ -60,19 +61,15 @@ func (r *run) owners(ctx context.Context, ns string, pods []string) map[string]o
 
 // series returns owner_kind/owner_name by the value of key.
 func (r *run) series(ctx context.Context, match, key string) map[string]owner {
-	r.sem <- struct{}{}
-	cctx, cancel := r.c.ctx(ctx)
-	defer cancel()
-	r.mu.Lock()
-	r.queries++
-	r.mu.Unlock()
-	sets, ws, err := r.c.api.Series(cctx, []string{match}, r.q.Start, r.q.End)
-	<-r.sem
+	var sets []pmodel.LabelSet
+	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
+		sets, ws, err = r.c.api.Series(ctx, []string{match}, r.q.Start, r.q.End)
+		return ws, err
+	})
 	if err != nil {
-		r.note("%s: %v; owners are guessed from pod names", match, r.reach(err))
+		r.note("%s: %v; owners are guessed from pod names", match, err)
 		return nil
 	}
-	r.warn(ws)
 	out := map[string]owner{}
 	for _, ls := range sets {
 		k := string(ls[pmodel.LabelName(key)])
