@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
@@ -34,13 +36,15 @@ type RecommendOptions struct {
 	PerPod        bool
 	Workload      string
 	Snapshot      string
+	FromCluster   bool
+	flags         *genericclioptions.ConfigFlags
 	prom          *promFlags
 	now           func() time.Time
 }
 
 // NewRecommendCommand builds `oomdoctor recommend`.
-func NewRecommendCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RecommendOptions{IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now}
+func NewRecommendCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "recommend (--prometheus-url URL [-n NS] [TYPE/NAME] | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
@@ -79,6 +83,7 @@ containers it leaves out.
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
+	f.BoolVar(&o.FromCluster, "from-cluster", false, "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit.")
 	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: the pods' specs (for the runtime floors and the heap flags that go with each limit) and, without --prometheus-url, the history in its series files (*.om, *.csv).")
 	o.prom.add(f)
 	return cmd
@@ -94,6 +99,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	}
 	if sources != 1 {
 		return usagef("give the usage history: --prometheus-url URL (with --snapshot DIR for the pods' specs), --snapshot DIR with series files, or --trace FILE")
+	}
+	if o.FromCluster && (o.Snapshot != "" || !o.prom.set()) {
+		return usagef("--from-cluster goes with --prometheus-url, instead of --snapshot")
 	}
 	switch o.Output {
 	case "table", "json", "yaml":
@@ -130,12 +138,22 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			want = &model.WorkloadRef{Namespace: o.Namespace, Kind: k, Name: name}
 		}
 		var sp *specs
+		var specNotes []string
+		if o.FromCluster {
+			live, err := openCluster(o.flags, kube.DefaultChunkSize)
+			if err != nil {
+				return err
+			}
+			if sp, specNotes, err = loadSpecs(ctx, live, o.Namespace); err != nil {
+				return fmt.Errorf("reading the pods' specs from %s: %w", live.Describe().Server, err)
+			}
+		}
 		if o.Snapshot != "" {
 			snap, err := openSnapshot(o.Snapshot)
 			if err != nil {
 				return err
 			}
-			if sp, err = loadSpecs(ctx, snap, o.Namespace); err != nil {
+			if sp, specNotes, err = loadSpecs(ctx, snap, o.Namespace); err != nil {
 				return asUsage(err)
 			}
 			if !o.prom.set() {
@@ -163,6 +181,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		if o.prom.set() {
 			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, st, o.now(), o.ErrOut, sp)
 		}
+		doc.Notes = append(specNotes, doc.Notes...)
 	}
 	if err != nil {
 		return err

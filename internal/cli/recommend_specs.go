@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
@@ -29,18 +31,21 @@ func specKey(w model.WorkloadRef, container string) string {
 	return w.Namespace + "/" + w.Kind + "/" + w.Name + "/" + container
 }
 
-// loadSpecs reads the pods of a snapshot and resolves their workloads.
-func loadSpecs(ctx context.Context, snap *snapshot.Snapshot, namespace string) (*specs, error) {
+// loadSpecs reads the pods of a source (a snapshot, or the live cluster)
+// and the ConfigMaps their env comes from, and resolves their workloads.
+// ConfigMaps that cannot be read become notes.
+func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs, []string, error) {
 	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
 	for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
-		o, err := snap.ControllerOwners(ctx, k, namespace)
+		o, err := src.ControllerOwners(ctx, k, namespace)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.Owners[k] = o
 	}
 	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}}
-	err := snap.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
+	refs := map[source.ObjectKey]bool{}
+	err := src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
 		s.owners[p.Namespace+"/"+p.Name] = w
 		for i := range p.Spec.Containers {
@@ -48,16 +53,30 @@ func loadSpecs(ctx context.Context, snap *snapshot.Snapshot, namespace string) (
 			s.byKey[specKey(w, c.Name)] = &c
 			s.byKey[specKey(model.WorkloadRef{Namespace: p.Namespace, Kind: "Pod", Name: p.Name}, c.Name)] = &c
 		}
+		configMapRefs(p, refs)
 		return nil
 	})
-	for _, cm := range snap.Objects.ConfigMaps {
-		if s.cms[cm.Namespace] == nil {
-			s.cms[cm.Namespace] = map[string]*corev1.ConfigMap{}
-		}
-		c := cm
-		s.cms[cm.Namespace][cm.Name] = &c
+	if err != nil {
+		return nil, nil, err
 	}
-	return s, err
+	var notes []string
+	cmSrc, ok := src.(scan.ConfigMapSource)
+	for k := range refs {
+		if !ok {
+			break
+		}
+		cm, err := cmSrc.ConfigMap(ctx, k.Namespace, k.Name)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("ConfigMap %s/%s: %v; heap flags set there are not seen", k.Namespace, k.Name, err))
+			continue
+		}
+		if s.cms[k.Namespace] == nil {
+			s.cms[k.Namespace] = map[string]*corev1.ConfigMap{}
+		}
+		s.cms[k.Namespace][k.Name] = cm
+	}
+	sort.Strings(notes)
+	return s, notes, nil
 }
 
 // runtime inspects a workload container's spec.

@@ -46,7 +46,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		newNodeCommand(flags, streams, now),
 		NewAgentCommand(flags, streams),
 		NewReplayCommand(streams),
-		NewRecommendCommand(streams),
+		NewRecommendCommand(flags, streams),
 		NewVersionCommand(streams),
 	)
 	return root

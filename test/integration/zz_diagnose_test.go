@@ -141,3 +141,26 @@ func TestExplainWithPrometheus(t *testing.T) {
 		t.Errorf("a pod without kills: %s", r)
 	}
 }
+
+// recommend --from-cluster reads the pods' specs (and the JVM's ConfigMap)
+// from the API server: the heap flag that goes with the new limit.
+func TestRecommendFromClusterSpecs(t *testing.T) {
+	url := diagnosis(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--history", "3d", "-n", scenario.DiagnosisNamespace, "--from-cluster", "-o", "json"))
+	var billing *model.Recommendation
+	for i := range doc.Items {
+		if doc.Items[i].Workload.Name == "billing" {
+			billing = &doc.Items[i]
+		}
+	}
+	if billing == nil || billing.Runtime != "jvm" || len(billing.RuntimeFlags) != 1 || !strings.HasPrefix(billing.RuntimeFlags[0], "-Xmx") {
+		t.Fatalf("billing: %+v (notes %q)", billing, doc.Notes)
+	}
+	if *billing.MemoryLimitBytes <= 512<<20 {
+		t.Errorf("billing was killed at 512Mi: want a higher limit, got %d", *billing.MemoryLimitBytes)
+	}
+	r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--trace", "x.csv", "--from-cluster")
+	if r.code != 2 || !strings.Contains(r.stderr, "--from-cluster goes with --prometheus-url") {
+		t.Errorf("--from-cluster without Prometheus: %s", r)
+	}
+}
