@@ -164,3 +164,33 @@ func TestRecommendFromClusterSpecs(t *testing.T) {
 		t.Errorf("--from-cluster without Prometheus: %s", r)
 	}
 }
+
+// An unreachable Prometheus leaves the report whole, says so, and the
+// causes that need the history stay undecided.
+func TestScanWithUnreachablePrometheus(t *testing.T) {
+	diagnosis(t)
+	r := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", "http://127.0.0.1:1", "-o", "json")
+	if r.code != 0 || !strings.Contains(r.stderr, "cannot reach Prometheus at http://127.0.0.1:1") {
+		t.Fatalf("%s", r)
+	}
+	var rep model.ScanReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rep.Workloads {
+		for _, f := range g.Findings {
+			if f.Pod != "leaky-6f7d8c9b5-q2w4e" {
+				continue
+			}
+			undecided := false
+			for _, u := range f.Undecided {
+				undecided = undecided || u.ID == model.CauseMemoryLeak
+			}
+			if !undecided {
+				t.Errorf("leaky without history: memory-leak should be undecided: %+v", f.Undecided)
+			}
+			return
+		}
+	}
+	t.Error("no finding for leaky")
+}
