@@ -106,7 +106,7 @@ func (tr *tree) run(pods StaticPods, kmsgPath string) (<-chan *Kill, *Agent) {
 		}
 	}()
 	tr.t.Cleanup(func() { cancel(); wg.Wait() })
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !a.Ready() {
 		if time.Now().After(deadline) {
 			tr.t.Fatal("the agent did not get ready")
@@ -136,8 +136,8 @@ func waitKill(t *testing.T, kills <-chan *Kill) *Kill {
 	select {
 	case k := <-kills:
 		return k
-	case <-time.After(5 * time.Second):
-		t.Fatal("no kill reported within 5s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("no kill reported within 30s")
 	}
 	return nil
 }
