@@ -257,6 +257,8 @@ func TestRuntimeHeap(t *testing.T) {
 		"go without memlimit":      {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "example/api", Env: env("GOGC", "200")})}, want{conf: model.Low, text: "GOGC=200"}},
 		"node old space":           {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "node:20", Command: []string{"node", "--max-old-space-size=1000", "server.js"}})}, want{conf: model.High, text: "--max-old-space-size"}},
 		"dotnet percent":           {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "mcr.microsoft.com/dotnet/aspnet:8.0", Env: env("DOTNET_GCHeapHardLimitPercent", "0x5F")})}, want{conf: model.High, text: ".NET GC heap limit"}},
+		"jvm thread stacks":        {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xmx256m", "-Xss4m", "-jar", "app.jar"}})}, want{conf: model.Low, text: "-Xss4m in args"}},
+		"jvm default stacks":       {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xmx256m", "-Xss1m", "-jar", "app.jar"}})}, want{}},
 		"python has no heap":       {&Input{Finding: f, Pod: pod(corev1.Container{Image: "python:3.12", Command: []string{"python", "app.py"}})}, want{}},
 		"pod gone":                 {&Input{Finding: f}, want{needs: "the pod's spec"}},
 		"not an OOM":               {&Input{Finding: finding(model.NotOOM, 128*mi, 256*mi), Pod: pod(fromCM), ConfigMaps: cms}, want{}},

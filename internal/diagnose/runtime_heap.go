@@ -136,12 +136,12 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 					Evidence: []model.Evidence{{What: "JDK", Value: info.JDK.String() + " (" + info.Why + ")", Source: "pod spec"}},
 					Fix:      model.Fix{Text: fmt.Sprintf("Set the heap explicitly (%s) or move to 8u372+, 11.0.16+ or 17+.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
 			}
-			return nil
+			return d.stacks(info, runtimes.EffectiveJVMHeap(info, limit), limit, where)
 		}
 		heap := runtimes.EffectiveJVMHeap(info, limit)
 		v := runtimes.JudgeHeap(runtimes.JVM, heap, limit)
 		if v == runtimes.HeapFits {
-			return nil
+			return d.stacks(info, heap, limit, where)
 		}
 		c := &model.Cause{
 			Summary:  fmt.Sprintf("The JVM heap %s (%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), info.Heap.Flag, pct(float64(heap), lim), size(lim)),
@@ -156,6 +156,9 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 			c.Confidence, c.ConfidenceWhy = model.High, "a heap at 90% of the limit or closer than 64Mi to it leaves the rest of the JVM no room: a kill is close to certain"
 		} else {
 			c.Confidence, c.ConfidenceWhy = model.Medium, "a heap above 75% of the limit leaves the JVM little room: under load the rest of it pushes the container over"
+		}
+		if info.Stack != nil {
+			c.Evidence = append(c.Evidence, model.Evidence{What: "JVM thread stacks", Value: fmt.Sprintf("%s %s: %s a thread, %s for %d threads", info.Stack.Flag, where(info.Stack), size(float64(info.StackBytes)), size(float64(assumedThreads*info.StackBytes)), assumedThreads), Source: "pod spec"})
 		}
 		return c
 	case runtimes.Go:
@@ -203,6 +206,32 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		return c
 	}
 	return nil
+}
+
+// assumedThreads is the thread count thread stacks are sized for: a
+// typical server's pool (Tomcat's default maximum).
+const assumedThreads = 200
+
+// stacks fires when the heap fits but an explicit thread stack size, for a
+// server's usual thread count, fills what the heap leaves: stacks are
+// committed as deep as each thread has ever gone, so it is a risk rather
+// than a certainty.
+func (runtimeHeap) stacks(info runtimes.Info, heap, limit int64, where func(*runtimes.Setting) string) *model.Cause {
+	if info.Stack == nil || info.StackBytes <= 1<<20 {
+		return nil
+	}
+	stacks := assumedThreads * info.StackBytes
+	if heap+stacks+runtimes.MinOverhead(runtimes.JVM) <= limit {
+		return nil
+	}
+	lim := float64(limit)
+	return &model.Cause{Confidence: model.Low, ConfidenceWhy: fmt.Sprintf("stacks are committed as deep as threads go; with %d threads at full depth they would not fit", assumedThreads),
+		Summary: fmt.Sprintf("The JVM's thread stacks (%s each) for %d threads could take %s beside a %s heap, more than the %s limit leaves.", size(float64(info.StackBytes)), assumedThreads, size(float64(stacks)), size(float64(heap)), size(lim)),
+		Evidence: []model.Evidence{
+			{What: "JVM thread stacks", Value: fmt.Sprintf("%s %s: %s a thread", info.Stack.Flag, where(info.Stack), size(float64(info.StackBytes))), Source: "pod spec"},
+			{What: "heap, stacks and the rest", Value: fmt.Sprintf("%s + %d x %s + %s > %s", size(float64(heap)), assumedThreads, size(float64(info.StackBytes)), size(float64(runtimes.MinOverhead(runtimes.JVM))), size(lim)), Source: "pod spec"},
+		},
+		Fix: model.Fix{Text: "Drop -Xss back to the default (1m) unless deep recursion needs it, bound the thread pools, or raise the limit.", Flag: "-Xss1m"}}
 }
 
 func orDefault(s, d string) string {

@@ -77,6 +77,12 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 			}
 			set := &Setting{Flag: w.text, Source: w.source, Path: w.path, Value: w.value}
 			switch {
+			case xssRe.MatchString(w.text):
+				info.StackBytes, info.Stack = jvmSize(xssRe.FindStringSubmatch(w.text)[1]), set
+			case threadStackRe.MatchString(w.text):
+				// -XX:ThreadStackSize is in KiB.
+				n, _ := strconv.ParseInt(threadStackRe.FindStringSubmatch(w.text)[1], 10, 64)
+				info.StackBytes, info.Stack = n<<10, set
 			case xmxRe.MatchString(w.text):
 				info.HeapBytes = jvmSize(xmxRe.FindStringSubmatch(w.text)[1])
 				explicit = set
@@ -100,6 +106,11 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 		info.Heap = percent
 	}
 }
+
+var (
+	xssRe         = regexp.MustCompile(`^-Xss(\d+[kKmMgG]?)$`)
+	threadStackRe = regexp.MustCompile(`^-XX:ThreadStackSize=(\d+)$`)
+)
 
 // jvmSize reads a JVM size: bytes, or k/m/g/t (powers of 1024).
 func jvmSize(s string) int64 {

@@ -64,6 +64,10 @@ type Info struct {
 	HeapBytes   int64
 	HeapPercent float64
 	Heap        *Setting
+	// JVM: the thread stack size (-Xss, -XX:ThreadStackSize), with the
+	// setting; 0 when not set (1 MiB on 64-bit Linux).
+	StackBytes int64
+	Stack      *Setting
 	// JVM: MaxRAM caps what the JVM thinks the machine has.
 	MaxRAMBytes int64
 	// JVM: -XX:-UseContainerSupport makes it ignore the cgroup limit.

@@ -102,3 +102,25 @@ func TestFit(t *testing.T) {
 		t.Error(DotNetPercentValue(75))
 	}
 }
+
+func TestJVMThreadStacks(t *testing.T) {
+	for _, tc := range []struct {
+		c    Container
+		want int64
+		flag string
+	}{
+		{Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xss512k", "-jar", "a.jar"}}, 512 << 10, "-Xss512k"},
+		{Container{Image: "eclipse-temurin:17", Env: []Env{{Name: "JAVA_TOOL_OPTIONS", Value: "-Xmx1g -XX:ThreadStackSize=2048"}}}, 2 << 20, "-XX:ThreadStackSize=2048"},
+		{Container{Image: "eclipse-temurin:17", Env: []Env{{Name: "JAVA_TOOL_OPTIONS", Value: "-Xss4m"}}, Args: []string{"java", "-Xss1m", "-jar", "a.jar"}}, 1 << 20, "-Xss1m"},
+		{Container{Image: "eclipse-temurin:17", Args: []string{"java", "-jar", "a.jar"}}, 0, ""},
+	} {
+		info := Inspect(tc.c)
+		flag := ""
+		if info.Stack != nil {
+			flag = info.Stack.Flag
+		}
+		if info.StackBytes != tc.want || flag != tc.flag {
+			t.Errorf("%+v: stack %d (%s), want %d (%s)", tc.c, info.StackBytes, flag, tc.want, tc.flag)
+		}
+	}
+}
