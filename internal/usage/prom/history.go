@@ -53,7 +53,7 @@ type Container struct {
 
 	// the series kills are made from: restarts in steps with an OOM kill,
 	// cAdvisor's OOM events, the limit in those steps
-	kubeKills, oomEvents, killLimits, eventLimits []Point
+	kubeKills, oomEvents, killLimits, eventLimits, agentKills []Point
 }
 
 // At returns the value of a step series at or before t (0, false when none).
@@ -496,6 +496,13 @@ func (r *run) metrics() []metric {
 			return fmt.Sprintf(`max by (%[1]s) (kube_pod_container_resource_limits{resource="memory",%[2]s}) and on (%[1]s) (%[3]s)`, by, sel, kubeKills(sel))
 		}, set: func(c *Container, ps []Point) { c.killLimits = ps }, without: "the limits at their kills are unknown"},
 	}
+	// The node agent's counter exists only for containers it saw killed
+	// (child processes too, and kills whose container restarted before a
+	// scrape): cheap to read everywhere. The agent labels its series
+	// namespace, pod and container.
+	ms = append(ms, metric{name: "OOM kills (node agent)", query: func(r *run, sel string) string {
+		return fmt.Sprintf(`sum by (%s) (increase(oomdoctor_oom_kills_total{%s}[%s])) > 0`, by, sel, pmodel.Duration(2*r.q.Step))
+	}, set: func(c *Container, ps []Point) { c.agentKills = ps }, without: "kills seen by the node agent are missing"})
 	if r.q.OOMEvents || r.q.Detail {
 		// Every container's counter is read: as much work for Prometheus
 		// as the working set.

@@ -19,6 +19,7 @@ func kills(c *Container) []Kill {
 	if len(c.WorkingSet) > 1 {
 		step = c.WorkingSet[1].T - c.WorkingSet[0].T
 	}
+	out = addUnexplained(out, c.agentKills, step, "oomdoctor_oom_kills_total (node agent)", c.killLimits)
 	for i, p := range c.oomEvents {
 		// increase() over two steps sees a kill in two points: keep the
 		// first of a run.
@@ -60,4 +61,31 @@ func sortKills(ks []Kill) {
 			ks[j], ks[j-1] = ks[j-1], ks[j]
 		}
 	}
+}
+
+// addUnexplained adds the kills of a counter's increase series (each kill
+// seen in two consecutive points: keep the first of a run) that no kill
+// already in out explains, within two steps.
+func addUnexplained(out []Kill, ps []Point, step int64, source string, limits []Point) []Kill {
+	base := len(out)
+	for i, p := range ps {
+		if i > 0 && p.T-ps[i-1].T <= step {
+			continue
+		}
+		explained := false
+		for _, k := range out[:base] {
+			if k.T >= p.T-2*step && k.T <= p.T+2*step {
+				explained = true
+				break
+			}
+		}
+		if !explained {
+			k := Kill{T: p.T, Count: max(1, int(math.Round(p.V))), Source: source}
+			if v, ok := At(limits, p.T); ok {
+				k.Limit = v
+			}
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -301,9 +301,12 @@ func TestKills(t *testing.T) {
 		// cAdvisor saw step 2's kill (twice: increase over two steps) and
 		// one at step 7 kube-state-metrics did not.
 		oomEvents: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 2100, V: 1}},
+		// The node agent saw step 2's kill too, and a child kill at step
+		// 10 that nothing else did.
+		agentKills: []Point{{T: 600, V: 1}, {T: 900, V: 1}, {T: 3000, V: 1}},
 	}
 	ks := kills(c)
-	want := []Kill{{T: 600, Count: 1, Limit: 256}, {T: 1200, Count: 2, Limit: 512}, {T: 2100, Count: 1, Limit: 512}}
+	want := []Kill{{T: 600, Count: 1, Limit: 256}, {T: 1200, Count: 2, Limit: 512}, {T: 2100, Count: 1, Limit: 512}, {T: 3000, Count: 1, Limit: 512}}
 	if len(ks) != len(want) {
 		t.Fatalf("kills %+v, want %+v", ks, want)
 	}
