@@ -1,11 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/explain"
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
@@ -221,7 +221,11 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return hists[scan.Target{Namespace: f.Namespace, Pod: f.Pod, Container: f.Container}]
 	}, rep.Warnings)
 	if o.HTML != "" {
-		if err := writeFileAtomic(o.HTML, func(f *os.File) error { return explain.WriteHTML(f, e) }); err != nil {
+		var page bytes.Buffer
+		if err := explain.WriteHTML(&page, e); err != nil {
+			return err
+		}
+		if err := fix.WriteAtomic(o.HTML, page.Bytes()); err != nil {
 			return fmt.Errorf("writing %s: %w", o.HTML, err)
 		}
 		fmt.Fprintf(o.ErrOut, "wrote %s\n", o.HTML)
@@ -253,27 +257,4 @@ func (o *ExplainOptions) matches(f *model.Finding) bool {
 		return f.Pod == o.name
 	}
 	return f.Workload.Kind == o.kind && f.Workload.Name == o.name
-}
-
-// writeFileAtomic writes a file through a temporary file in the same
-// folder and a rename, so a reader never sees half of it.
-func writeFileAtomic(path string, write func(*os.File) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

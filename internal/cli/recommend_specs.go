@@ -53,7 +53,9 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 			s.byKey[specKey(w, c.Name)] = &c
 			s.byKey[specKey(model.WorkloadRef{Namespace: p.Namespace, Kind: "Pod", Name: p.Name}, c.Name)] = &c
 		}
-		configMapRefs(p, refs)
+		for _, k := range source.ConfigMapRefs(p) {
+			refs[k] = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -89,26 +91,17 @@ func (s *specs) runtime(w model.WorkloadRef, container string) runtimes.Info {
 }
 
 // runtimeFlags are the heap settings that go with a limit for the runtime,
-// by the rule lint and fix use: a JVM heap at 75% of the limit (at least
-// 128Mi below it), GOMEMLIMIT at 90%, Node's old space and .NET's heap at
-// 75%. The form the container already uses is kept (MaxRAMPercentage,
-// DOTNET_GCHeapHardLimitPercent).
+// by the rule lint and fix use (runtimes.HeapFlag); Node's goes in
+// NODE_OPTIONS.
 func runtimeFlags(info runtimes.Info, limit int64) []string {
-	fit := runtimes.FitHeap(info.Runtime, limit)
-	switch info.Runtime {
-	case runtimes.JVM:
-		if info.HeapPercent > 0 && info.HeapBytes == 0 {
-			return []string{fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))}
-		}
-		return []string{runtimes.JVMSizeFlag(fit)}
-	case runtimes.Go:
-		return []string{"GOMEMLIMIT=" + runtimes.GoMemLimitValue(int64(runtimes.GoMemLimitShare*float64(limit)))}
-	case runtimes.Node:
-		return []string{"NODE_OPTIONS=" + runtimes.NodeHeapFlag(fit)}
-	case runtimes.DotNet:
-		return []string{"DOTNET_GCHeapHardLimitPercent=" + runtimes.DotNetPercentValue(int(float64(fit)*100/float64(limit)))}
+	f := runtimes.HeapFlag(info, limit)
+	switch {
+	case f == "":
+		return nil
+	case info.Runtime == runtimes.Node:
+		return []string{"NODE_OPTIONS=" + f}
 	}
-	return nil
+	return []string{f}
 }
 
 // snapshotGroups reads the history of a snapshot's pods from its series

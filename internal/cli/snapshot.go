@@ -120,7 +120,9 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 			count := 0
 			each := func(obj runtime.Object) error {
 				if p, ok := obj.(*corev1.Pod); ok {
-					configMapRefs(p, cmRefs)
+					for _, k := range source.ConfigMapRefs(p) {
+						cmRefs[k] = true
+					}
 				}
 				count++
 				if count%500 == 0 {
@@ -193,24 +195,4 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(o.ErrOut, "Wrote %s to %s.\n", strings.Join(counts, ", "), o.Dir)
 	return nil
-}
-
-// configMapRefs adds the ConfigMaps a pod's containers take env from.
-func configMapRefs(p *corev1.Pod, into map[source.ObjectKey]bool) {
-	add := func(cs []corev1.Container) {
-		for _, c := range cs {
-			for _, ef := range c.EnvFrom {
-				if ef.ConfigMapRef != nil {
-					into[source.ObjectKey{Namespace: p.Namespace, Name: ef.ConfigMapRef.Name}] = true
-				}
-			}
-			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-					into[source.ObjectKey{Namespace: p.Namespace, Name: e.ValueFrom.ConfigMapKeyRef.Name}] = true
-				}
-			}
-		}
-	}
-	add(p.Spec.Containers)
-	add(p.Spec.InitContainers)
 }

@@ -39,6 +39,22 @@ type Input struct {
 	KernelKills []model.KernelKill
 	// Now is the data's time.
 	Now time.Time
+
+	// the history split into lifetimes, and those that leak: worked out
+	// once, read by several detectors
+	lives, leaks []lifetime
+	split        bool
+}
+
+// lifetimes splits the history once (see lifetimes) and finds the leaking
+// lifetimes (see leaking).
+func (in *Input) lifetimes() (all, leaking []lifetime) {
+	if !in.split && in.hasUsage() {
+		in.split = true
+		in.lives = lifetimes(in.History)
+		in.leaks = in.leakingOf(in.lives)
+	}
+	return in.lives, in.leaks
 }
 
 // Node is what the detectors need of the pod's node.

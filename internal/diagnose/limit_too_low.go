@@ -32,7 +32,7 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 	if !in.hasUsage() {
 		return nil, historyNeeded + ", to see whether usage sat at the limit before the kills"
 	}
-	if leaking(in) != nil {
+	if _, leaks := in.lifetimes(); leaks != nil {
 		return nil, "" // growth within each lifetime: memory-leak says it
 	}
 	h := in.History
@@ -69,8 +69,7 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 	if near == 0 {
 		return nil, ""
 	}
-	ls := lifetimes(h)
-	if len(ls) > 0 {
+	if ls, _ := in.lifetimes(); len(ls) > 0 {
 		l := ls[len(ls)-1]
 		if len(l.pts) >= 3 {
 			ev = append(ev, model.Evidence{What: "trend within the container's lifetime", Value: fmt.Sprintf("%+.1fMi/h (fit r² %.2f): no steady growth", l.slope*3600/(1<<20), l.r2), Source: h.Source})

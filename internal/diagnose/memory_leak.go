@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
@@ -23,16 +24,13 @@ const (
 	leakPoints = 6
 )
 
-// leaking returns the lifetimes that grow like a leak, nil when none does
-// or the history is too short to tell.
-func leaking(in *Input) []lifetime {
-	if !in.hasUsage() {
-		return nil
-	}
+// leakingOf returns the lifetimes that grow like a leak, nil when none
+// does or the history is too short to tell.
+func (in *Input) leakingOf(lives []lifetime) []lifetime {
 	limit := in.limit()
 	step := int64(in.History.Step.Seconds())
 	var out []lifetime
-	for _, l := range lifetimes(in.History) {
+	for _, l := range lives {
 		if len(l.pts) < leakPoints || l.duration() < max(1800, 6*step) {
 			continue
 		}
@@ -54,13 +52,12 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 	if !in.hasUsage() {
 		return nil, historyNeeded + ", to see whether usage grows within each container lifetime"
 	}
-	ls := leaking(in)
+	all, ls := in.lifetimes()
 	if len(ls) == 0 {
 		return nil, ""
 	}
 	h := in.History
 	limit := in.limit()
-	all := lifetimes(h)
 	killed := 0
 	var slopes []float64
 	minR2 := 1.0
@@ -111,11 +108,7 @@ func median(v []float64) float64 {
 		return 0
 	}
 	s := append([]float64(nil), v...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	sort.Float64s(s)
 	return s[len(s)/2]
 }
 

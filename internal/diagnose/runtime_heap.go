@@ -146,10 +146,9 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		c := &model.Cause{
 			Summary:  fmt.Sprintf("The JVM heap %s (%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), info.Heap.Flag, pct(float64(heap), lim), size(lim)),
 			Evidence: []model.Evidence{{What: "JVM heap setting", Value: fmt.Sprintf("%s %s = %s (%s of the limit)", info.Heap.Flag, where(info.Heap), size(float64(heap)), pct(float64(heap), lim)), Source: "pod spec"}},
-			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)},
+			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.HeapFlag(info, limit)},
 		}
 		if info.HeapPercent > 0 && info.HeapBytes == 0 {
-			c.Fix.Flag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/lim)
 			c.Fix.Text = fmt.Sprintf("Lower the heap to %s, or raise the limit.", c.Fix.Flag)
 		}
 		if v == runtimes.HeapTooBig {
@@ -163,18 +162,16 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		return c
 	case runtimes.Go:
 		if info.GoMemLimitSet != nil && info.GoMemLimit > 0 && float64(info.GoMemLimit) > runtimes.GoMemLimitShare*lim {
-			target := int64(runtimes.GoMemLimitShare * lim)
 			return &model.Cause{Confidence: model.High, ConfidenceWhy: "GOMEMLIMIT is in the spec",
 				Summary:  fmt.Sprintf("GOMEMLIMIT %s is %s of the %s limit: the Go runtime lets the heap grow past what the container may use before it collects hard.", size(float64(info.GoMemLimit)), pct(float64(info.GoMemLimit), lim), size(lim)),
 				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: fmt.Sprintf("%s %s (%s of the limit)", info.GoMemLimitSet.Value, where(info.GoMemLimitSet), pct(float64(info.GoMemLimit), lim)), Source: "pod spec"}},
-				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit.", Flag: "GOMEMLIMIT=" + runtimes.GoMemLimitValue(target)}}
+				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit.", Flag: runtimes.HeapFlag(info, limit)}}
 		}
 		if info.GoMemLimitSet == nil {
-			target := int64(runtimes.GoMemLimitShare * lim)
 			return &model.Cause{Confidence: model.Low, ConfidenceWhy: "a missing GOMEMLIMIT only kills when the live heap is over about half the limit; usage history shows whether it is",
 				Summary:  fmt.Sprintf("The Go program runs without GOMEMLIMIT: the runtime never reads the %s limit and lets the heap reach twice the live heap (GOGC=%s) before collecting.", size(lim), orDefault(info.GOGC, "100")),
 				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: "not set (" + info.Why + ")", Source: "pod spec"}},
-				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit so the GC works harder before the container is killed.", Flag: "GOMEMLIMIT=" + runtimes.GoMemLimitValue(target)}}
+				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit so the GC works harder before the container is killed.", Flag: runtimes.HeapFlag(info, limit)}}
 		}
 	case runtimes.Node, runtimes.DotNet:
 		if info.Heap == nil {
@@ -188,10 +185,9 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		if v == runtimes.HeapFits {
 			return nil
 		}
-		flag := runtimes.NodeHeapFlag(fit)
+		flag := runtimes.HeapFlag(info, limit)
 		name := "Node.js old space"
 		if info.Runtime == runtimes.DotNet {
-			flag = "DOTNET_GCHeapHardLimitPercent=" + runtimes.DotNetPercentValue(int(float64(fit)*100/lim))
 			name = ".NET GC heap limit"
 		}
 		c := &model.Cause{

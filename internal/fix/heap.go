@@ -28,11 +28,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, limit int64) ([]mani
 		if runtimes.JudgeHeap(runtimes.JVM, heap, limit) != runtimes.HeapTooBig {
 			return nil, nil, nil
 		}
-		fit := runtimes.FitHeap(runtimes.JVM, limit)
-		set, newFlag = info.Heap, runtimes.JVMSizeFlag(fit)
-		if info.HeapBytes == 0 {
-			newFlag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))
-		}
+		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
 	case runtimes.Node:
 		if info.Heap == nil {
 			return nil, nil, nil
@@ -40,7 +36,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, limit int64) ([]mani
 		if runtimes.JudgeHeap(runtimes.Node, info.HeapBytes, limit) != runtimes.HeapTooBig {
 			return nil, nil, nil
 		}
-		set, newFlag = info.Heap, runtimes.NodeHeapFlag(runtimes.FitHeap(runtimes.Node, limit))
+		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
 	case runtimes.DotNet:
 		if info.Heap == nil || info.HeapBytes == 0 {
 			return nil, nil, nil // a percentage moves with the limit
@@ -48,8 +44,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, limit int64) ([]mani
 		if runtimes.JudgeHeap(runtimes.DotNet, info.HeapBytes, limit) != runtimes.HeapTooBig {
 			return nil, nil, nil
 		}
-		set = info.Heap
-		newFlag = strings.SplitN(set.Flag, "=", 2)[0] + "=" + fmt.Sprintf("0x%X", runtimes.FitHeap(runtimes.DotNet, limit))
+		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
 	case runtimes.Go:
 		if info.GoMemLimitSet == nil || info.GoMemLimit == 0 {
 			return nil, nil, nil
@@ -60,7 +55,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, limit int64) ([]mani
 		if info.GoMemLimit>>20 == want>>20 {
 			return nil, nil, nil
 		}
-		set, newFlag = info.GoMemLimitSet, "GOMEMLIMIT="+runtimes.GoMemLimitValue(want)
+		set, newFlag = info.GoMemLimitSet, runtimes.HeapFlag(info, limit)
 	default:
 		return nil, nil, nil
 	}

@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,12 +28,15 @@ func Diff(r *Result) string {
 	return s
 }
 
-// WriteAtomic replaces a file with data: a temporary file in the same
-// folder, with the file's permissions, synced, then renamed over it, so a
-// reader sees the old or the new manifest, never half of one.
+// WriteAtomic replaces (or creates) a file with data: a temporary file in
+// the same folder, with the file's permissions (0644 for a new one),
+// synced, then renamed over it, so a reader sees the old or the new file,
+// never half of one.
 func WriteAtomic(path string, data []byte) (err error) {
-	st, err := os.Stat(path)
-	if err != nil {
+	perm := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		perm = st.Mode().Perm()
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".oomdoctor-*")
@@ -48,7 +52,7 @@ func WriteAtomic(path string, data []byte) (err error) {
 	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
-	if err = tmp.Chmod(st.Mode().Perm()); err != nil {
+	if err = tmp.Chmod(perm); err != nil {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {

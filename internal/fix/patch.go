@@ -141,23 +141,11 @@ func WritePatches(dir string, results []*Result) ([]string, error) {
 			name := strings.ToLower(oe.Object.Kind) + "-" + oe.Object.Name + "-memory.yaml"
 			header := fmt.Sprintf("# Written by oomdoctor fix: memory settings for %s (from %s).\n# Apply with kustomize: add it under patches: in kustomization.yaml.\n", oe.Object, r.File)
 			path := filepath.Join(dir, name)
-			if err := writeNew(path, append([]byte(header), data...)); err != nil {
+			if err := WriteAtomic(path, append([]byte(header), data...)); err != nil {
 				return nil, err
 			}
 			names = append(names, name)
 		}
 	}
 	return names, nil
-}
-
-// writeNew writes a file atomically, replacing an earlier one.
-func writeNew(path string, data []byte) error {
-	if _, err := os.Stat(path); err == nil {
-		return WriteAtomic(path, data)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

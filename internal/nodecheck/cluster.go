@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/oomdoctor/oomdoctor/internal/source"
 )
@@ -93,21 +92,10 @@ func RunCluster(ctx context.Context, c Cluster, o ClusterOptions) ([]NodeRow, []
 			return nil
 		}
 		row.Pods++
-		req := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
-		lim := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
-		if q, ok := req[corev1.ResourceMemory]; ok {
-			row.RequestsBytes += q.Value()
-		}
-		if q, ok := lim[corev1.ResourceMemory]; ok {
-			row.LimitsBytes += q.Value()
-		}
-		if p.Spec.Resources == nil || p.Spec.Resources.Limits.Memory().IsZero() {
-			for _, ct := range p.Spec.Containers {
-				if ct.Resources.Limits.Memory().IsZero() {
-					row.UnboundedContainers++
-				}
-			}
-		}
+		req, lim, unbounded := source.PodMemory(p)
+		row.RequestsBytes += req
+		row.LimitsBytes += lim
+		row.UnboundedContainers += unbounded
 		if p.Status.QOSClass == corev1.PodQOSBestEffort {
 			row.BestEffortPods++
 		}

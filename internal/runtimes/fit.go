@@ -1,5 +1,10 @@
 package runtimes
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Fit is the rule every oomdoctor command uses to fit a runtime's heap in a
 // container's memory limit. A heap needs room beside it: JVM metaspace, code
 // cache, thread stacks and GC structures; V8's new space, code and buffers;
@@ -73,4 +78,31 @@ func Floor(r Runtime) int64 {
 		return 64 << 20
 	}
 	return 0
+}
+
+// HeapFlag is the heap setting that fits limit for the container's
+// runtime, in the form the container already uses: -Xmx (or
+// -XX:MaxRAMPercentage when that is what it sets) at FitHeap for a JVM,
+// GOMEMLIMIT at GoMemLimitShare for Go, --max-old-space-size for Node.js,
+// and for .NET the variable it sets in bytes, else
+// DOTNET_GCHeapHardLimitPercent. "" for other runtimes.
+func HeapFlag(info Info, limit int64) string {
+	fit := FitHeap(info.Runtime, limit)
+	switch info.Runtime {
+	case JVM:
+		if info.HeapPercent > 0 && info.HeapBytes == 0 {
+			return fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))
+		}
+		return JVMSizeFlag(fit)
+	case Go:
+		return "GOMEMLIMIT=" + GoMemLimitValue(int64(GoMemLimitShare*float64(limit)))
+	case Node:
+		return NodeHeapFlag(fit)
+	case DotNet:
+		if info.Heap != nil && info.HeapBytes > 0 {
+			return strings.SplitN(info.Heap.Flag, "=", 2)[0] + "=" + fmt.Sprintf("0x%X", fit)
+		}
+		return "DOTNET_GCHeapHardLimitPercent=" + DotNetPercentValue(int(float64(fit)*100/float64(limit)))
+	}
+	return ""
 }

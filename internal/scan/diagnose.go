@@ -53,26 +53,10 @@ func (s *scanner) notePod(pod *corev1.Pod, hasFindings bool) {
 		s.nodeSums[pod.Spec.NodeName] = n
 	}
 	n.pods++
-	add := func(c *corev1.Container) {
-		if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-			n.requests += q.Value()
-		} else if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-			n.requests += q.Value() // the request defaults to the limit
-		}
-		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-			n.limits += q.Value()
-		} else {
-			n.unlimited++
-		}
-	}
-	for i := range pod.Spec.Containers {
-		add(&pod.Spec.Containers[i])
-	}
-	for i := range pod.Spec.InitContainers {
-		if c := &pod.Spec.InitContainers[i]; c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			add(c)
-		}
-	}
+	req, lim, unbounded := source.PodMemory(pod)
+	n.requests += req
+	n.limits += lim
+	n.unlimited += unbounded
 }
 
 // noteEvent keeps the events diagnosis reads: the node's, and the node
@@ -187,18 +171,9 @@ func (s *scanner) readConfigMaps(ctx context.Context) map[string]map[string]*cor
 		return out
 	}
 	want := map[source.ObjectKey]bool{}
-	for key, pod := range s.specs {
-		for _, c := range pod.Spec.Containers {
-			for _, ef := range c.EnvFrom {
-				if ef.ConfigMapRef != nil {
-					want[source.ObjectKey{Namespace: key.Namespace, Name: ef.ConfigMapRef.Name}] = true
-				}
-			}
-			for _, e := range c.Env {
-				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-					want[source.ObjectKey{Namespace: key.Namespace, Name: e.ValueFrom.ConfigMapKeyRef.Name}] = true
-				}
-			}
+	for _, pod := range s.specs {
+		for _, k := range source.ConfigMapRefs(pod) {
+			want[k] = true
 		}
 	}
 	keys := make([]source.ObjectKey, 0, len(want))

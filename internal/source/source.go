@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
@@ -84,4 +85,53 @@ type Source interface {
 type NodeSource interface {
 	// Nodes calls fn for every node.
 	Nodes(ctx context.Context, fn func(*corev1.Node) error) error
+}
+
+// ConfigMapRefs lists the ConfigMaps a pod's containers (and init
+// containers) take env from.
+func ConfigMapRefs(p *corev1.Pod) []ObjectKey {
+	seen := map[string]bool{}
+	var out []ObjectKey
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, ObjectKey{Namespace: p.Namespace, Name: name})
+		}
+	}
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for _, c := range cs {
+			for _, ef := range c.EnvFrom {
+				if ef.ConfigMapRef != nil {
+					add(ef.ConfigMapRef.Name)
+				}
+			}
+			for _, e := range c.Env {
+				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+					add(e.ValueFrom.ConfigMapKeyRef.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PodMemory is what a pod asks of its node's memory, as the scheduler and
+// the kubelet count it (init containers, sidecars, pod overhead and
+// pod-level resources included): its request and limit, and how many of
+// its containers have no memory limit when the pod has none either.
+func PodMemory(p *corev1.Pod) (request, limit int64, unbounded int) {
+	if q, ok := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})[corev1.ResourceMemory]; ok {
+		request = q.Value()
+	}
+	if q, ok := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})[corev1.ResourceMemory]; ok {
+		limit = q.Value()
+	}
+	if p.Spec.Resources == nil || p.Spec.Resources.Limits.Memory().IsZero() {
+		for _, c := range p.Spec.Containers {
+			if c.Resources.Limits.Memory().IsZero() {
+				unbounded++
+			}
+		}
+	}
+	return request, limit, unbounded
 }

@@ -27,13 +27,6 @@ var (
 	promSim   *promserver.Sim
 )
 
-// noise is a deterministic wobble in [-1, 1].
-func noise(t int64) float64 {
-	x := uint64(t) * 0x9E3779B97F4A7C15
-	x ^= x >> 29
-	return float64(x%2001)/1000 - 1
-}
-
 // prometheusHistory starts one real Prometheus for the package's tests over
 // three days of a small cluster's history ending now.
 func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
@@ -48,15 +41,15 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		sim := promserver.Sim{Start: end - 3*86400, End: end, NodeAllocatable: 8 << 30}
 		day := func(t int64) float64 { return math.Sin(2 * math.Pi * float64(t%86400) / 86400) }
 		cart := promserver.Container{Name: "cart", Request: 128 * mi, Limit: 256 * mi, Usage: func(t, age int64) float64 {
-			u := 200*mi + 20*mi*day(t) + 4*mi*noise(t)
+			u := 200*mi + 20*mi*day(t) + 4*mi*promserver.Noise(t)
 			if t%(9*3600) < 120 { // a burst every nine hours
 				u += 60 * mi
 			}
 			return u
 		}}
-		web := promserver.Container{Name: "web", Request: 512 * mi, Limit: 1024 * mi, Usage: func(t, age int64) float64 { return 100*mi + 5*mi*noise(t) }}
-		ledger := promserver.Container{Name: "ledger", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 { return 50*mi + 2*mi*noise(t) }}
-		worker := promserver.Container{Name: "worker", Request: 256 * mi, Limit: 512 * mi, Usage: func(t, age int64) float64 { return 300*mi + 30*mi*day(t) + 5*mi*noise(t+7) }}
+		web := promserver.Container{Name: "web", Request: 512 * mi, Limit: 1024 * mi, Usage: func(t, age int64) float64 { return 100*mi + 5*mi*promserver.Noise(t) }}
+		ledger := promserver.Container{Name: "ledger", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 { return 50*mi + 2*mi*promserver.Noise(t) }}
+		worker := promserver.Container{Name: "worker", Request: 256 * mi, Limit: 512 * mi, Usage: func(t, age int64) float64 { return 300*mi + 30*mi*day(t) + 5*mi*promserver.Noise(t+7) }}
 		promSim = &sim
 		sim.Pods = []promserver.Pod{
 			{Namespace: "shop", Name: "cart-7c9d8f6b5-x2kqp", OwnerKind: "ReplicaSet", OwnerName: "cart-7c9d8f6b5", Deployment: "cart", Containers: []promserver.Container{cart}},

@@ -194,3 +194,10 @@ func merge(a, b Labels) Labels {
 	}
 	return out
 }
+
+// Noise is a deterministic wobble in [-1, 1] for simulated usage.
+func Noise(t int64) float64 {
+	x := uint64(t) * 0x9E3779B97F4A7C15
+	x ^= x >> 29
+	return float64(x%2001)/1000 - 1
+}

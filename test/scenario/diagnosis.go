@@ -33,11 +33,7 @@ type DiagnosisCase struct {
 
 const mi = 1 << 20
 
-func wobble(t int64) float64 {
-	x := uint64(t) * 0x9E3779B97F4A7C15
-	x ^= x >> 29
-	return (float64(x%2001)/1000 - 1) * mi
-}
+func wobble(t int64) float64 { return promserver.Noise(t) * mi }
 
 // DiagnosisPods are the diagnosis namespace's pods as the history
 // simulation sees them (on node-a).

@@ -1,6 +1,9 @@
 package prom
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // kills finds the OOM kills in a container's history. kube-state-metrics
 // counts restarts and keeps the last termination's reason: a step where
@@ -19,28 +22,8 @@ func kills(c *Container) []Kill {
 	if len(c.WorkingSet) > 1 {
 		step = c.WorkingSet[1].T - c.WorkingSet[0].T
 	}
-	out = addUnexplained(out, c.agentKills, step, "oomdoctor_oom_kills_total (node agent)", c.killLimits)
-	for i, p := range c.oomEvents {
-		// increase() over two steps sees a kill in two points: keep the
-		// first of a run.
-		if i > 0 && p.T-c.oomEvents[i-1].T <= step {
-			continue
-		}
-		explained := false
-		for _, k := range out {
-			if k.T >= p.T-2*step && k.T <= p.T+2*step {
-				explained = true
-				break
-			}
-		}
-		if !explained {
-			k := Kill{T: p.T, Count: max(1, int(math.Round(p.V))), Source: "container_oom_events_total"}
-			if v, ok := At(c.eventLimits, p.T); ok {
-				k.Limit = v
-			}
-			out = append(out, k)
-		}
-	}
+	out = addUnexplained(out, c.agentKills, step, "oomdoctor_oom_kills_total (node agent)", nil)
+	out = addUnexplained(out, c.oomEvents, step, "container_oom_events_total", c.eventLimits)
 	for i := range out {
 		if out[i].Limit > 0 {
 			continue
@@ -51,29 +34,20 @@ func kills(c *Container) []Kill {
 			out[i].Limit = v
 		}
 	}
-	sortKills(out)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].T < out[j].T })
 	return out
 }
 
-func sortKills(ks []Kill) {
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j].T < ks[j-1].T; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
-}
-
-// addUnexplained adds the kills of a counter's increase series (each kill
-// seen in two consecutive points: keep the first of a run) that no kill
-// already in out explains, within two steps.
+// addUnexplained adds the kills of a counter's increase over two steps
+// (each kill seen in two consecutive points: keep the first of a run) that
+// no kill in out explains, within two steps; limits give the limit at each.
 func addUnexplained(out []Kill, ps []Point, step int64, source string, limits []Point) []Kill {
-	base := len(out)
 	for i, p := range ps {
 		if i > 0 && p.T-ps[i-1].T <= step {
 			continue
 		}
 		explained := false
-		for _, k := range out[:base] {
+		for _, k := range out {
 			if k.T >= p.T-2*step && k.T <= p.T+2*step {
 				explained = true
 				break

@@ -39,11 +39,7 @@ var usages = map[string]struct {
 	"envoy": {func(t, age int64) float64 { return 40*mi + wob(t)/4 }, 0.1},
 }
 
-func wob(t int64) float64 {
-	x := uint64(t) * 0x9E3779B97F4A7C15
-	x ^= x >> 29
-	return (float64(x%2001)/1000 - 1) * mi
-}
+func wob(t int64) float64 { return promserver.Noise(t) * mi }
 
 func burst(t, every int64, by float64) float64 {
 	if t%every < 600 {
