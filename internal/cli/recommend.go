@@ -279,6 +279,9 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if err != nil {
 		return doc, err
 	}
+	if sp != nil {
+		sp.win = window{from: start, to: end, step: step}
+	}
 	q := prom.Query{Start: start, End: end, Step: step, OOMEvents: pf.OOMEvents}
 	if ns != "" {
 		q.Namespaces = []string{ns}
@@ -340,7 +343,7 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 		}
 	}
 	kills := make([]recommend.Kill, 0, len(g.Kills))
-	n := 0
+	var pods []string
 	for _, k := range g.Kills {
 		lim := k.Limit
 		if lim == 0 {
@@ -354,20 +357,27 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 		}
 		for i := 0; i < max(1, k.Count); i++ {
 			kills = append(kills, recommend.Kill{T: k.T, Limit: lim})
+			pods = append(pods, k.Pod)
 		}
-		n += max(1, k.Count)
+	}
+	var extra []recommend.Kill
+	var killNotes []string
+	if sp != nil {
+		kills, extra, killNotes = sp.kills.merge(g.Workload, g.Container, kills, pods, sp.win)
 	}
 	// A point is the peak of the step that ends at its time: the
 	// estimator files it a second earlier, in the step it belongs to.
 	for i := range kills {
 		kills[i].T--
 	}
+	kills = append(kills, extra...)
+	n := len(kills)
 	ws := g.WorkingSet
 	req, lim, reasons, ok := recommend.Size(st, guard, len(ws), func(i int) (int64, float64) { return ws[i].T - 1, ws[i].V }, kills)
 	if !ok {
 		return model.Recommendation{}, false
 	}
-	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: reasons, Pods: len(g.Pods), OOMKills: n}
+	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
 	if g.Request > 0 {
 		v := int64(g.Request)
 		r.CurrentRequestBytes = &v

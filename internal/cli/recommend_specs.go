@@ -20,11 +20,15 @@ import (
 )
 
 // specs are the containers' specs by workload and container name, from a
-// snapshot: what runtime each runs and its heap settings.
+// snapshot or the live cluster: what runtime each runs and its heap
+// settings, and the OOM kills the pods' status and the node agent's events
+// show (recommend_kills.go).
 type specs struct {
 	byKey  map[string]*corev1.Container
 	cms    map[string]map[string]*corev1.ConfigMap
 	owners map[string]model.WorkloadRef // namespace/pod → workload
+	kills  knownKills
+	win    window // the history read, for the kills
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -43,7 +47,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		}
 		r.Owners[k] = o
 	}
-	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}}
+	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	refs := map[source.ObjectKey]bool{}
 	err := src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
@@ -56,6 +60,14 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		for _, k := range source.ConfigMapRefs(p) {
 			refs[k] = true
 		}
+		s.kills.fromStatus(p, w)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	err = src.Events(ctx, source.EventFilter{Namespace: namespace, InvolvedKind: "Pod", WarningOnly: true}, func(e *corev1.Event) error {
+		s.kills.fromAgent(e, s.owners)
 		return nil
 	})
 	if err != nil {
@@ -119,6 +131,7 @@ func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, pat
 	if err != nil {
 		return nil, err
 	}
+	sp.win = window{from: start, to: end, step: step}
 	pods := map[string]bool{}
 	for k := range sp.owners {
 		pods[k] = true

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/promserver"
@@ -166,5 +167,40 @@ func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
 	r = run("recommend", "--snapshot", bare)
 	if r.code != 2 || !strings.Contains(r.stderr, "series files") {
 		t.Errorf("a snapshot without series: %d %s", r.code, r.stderr)
+	}
+}
+
+// A kill only the pod's status shows (kube-state-metrics missed the
+// restart) is still a kill: the demand was above 128Mi then, so the limit
+// goes above it, where the usage alone (20Mi) would give a small one.
+func TestRecommendTakesKillsFromPodStatus(t *testing.T) {
+	end := int64(1_790_000_000)
+	sim := promserver.Sim{Start: end - 3*86400, End: end, Pods: []promserver.Pod{
+		{Namespace: "shop", Name: "api-0", OwnerKind: "StatefulSet", OwnerName: "api",
+			Containers: []promserver.Container{{Name: "api", Request: 64 << 20, Limit: 128 << 20, Usage: func(t, age int64) float64 { return 20 << 20 }}}},
+	}}
+	limit := func(status string) (int64, model.Recommendation) {
+		dir := t.TempDir()
+		if _, err := sim.WriteFile(filepath.Join(dir, "history.om")); err != nil {
+			t.Fatal(err)
+		}
+		pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"api-0","namespace":"shop","ownerReferences":[{"apiVersion":"apps/v1","kind":"StatefulSet","name":"api","uid":"u2","controller":true}]},
+  "spec":{"containers":[{"name":"api","image":"example/api:1","resources":{"limits":{"memory":"128Mi"}}}]}` + status + `}`
+		if err := os.WriteFile(filepath.Join(dir, "pods.json"), []byte(pod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := run("recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z", "-o", "json")
+		var doc model.Recommendations
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil || len(doc.Items) != 1 {
+			t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
+		return *doc.Items[0].MemoryLimitBytes, doc.Items[0]
+	}
+	quiet, _ := limit("")
+	killedAt := time.Unix(end-3600, 0).UTC().Format(time.RFC3339)
+	killed, rec := limit(`,"status":{"containerStatuses":[{"name":"api","restartCount":1,"ready":true,"image":"example/api:1","imageID":"","state":{"running":{}},
+  "lastState":{"terminated":{"reason":"OOMKilled","exitCode":137,"finishedAt":"` + killedAt + `"}}}]}`)
+	if quiet >= 64<<20 || killed <= 128<<20 || rec.OOMKills != 1 || !strings.Contains(strings.Join(rec.Reasons, "\n"), "1 OOM kill(s) from the pods' status") {
+		t.Errorf("limit without the kill %d, with it %d (want above 128Mi); %+v", quiet, killed, rec)
 	}
 }

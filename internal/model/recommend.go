@@ -27,7 +27,8 @@ type Recommendation struct {
 	CurrentRequestBytes *int64 `json:"currentRequestBytes,omitempty"`
 	CurrentLimitBytes   *int64 `json:"currentLimitBytes,omitempty"`
 	// Pods is how many pods' history went into it (all the replicas of a
-	// workload); OOMKills how many kills the history shows.
+	// workload); OOMKills how many kills were taken as demand above the
+	// limit (Prometheus', the pods' status' and the node agent's, each once).
 	Pods     int `json:"pods,omitempty"`
 	OOMKills int `json:"oomKills,omitempty"`
 	// Runtime is the language runtime the container runs (jvm, go, node,

@@ -159,6 +159,27 @@ func TestRecommendFromClusterSpecs(t *testing.T) {
 	if *billing.MemoryLimitBytes <= 512<<20 {
 		t.Errorf("billing was killed at 512Mi: want a higher limit, got %d", *billing.MemoryLimitBytes)
 	}
+	// The pods' status and the node agent's events join Prometheus' kills:
+	// leaky's last kill is one Prometheus has (counted once); the gateway's
+	// the agent saw at the pod's limit (the sidecar's doing), so it is not
+	// the app's demand.
+	alone := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", url, "--history", "3d", "-n", scenario.DiagnosisNamespace, "-o", "json"))
+	kills := func(d model.Recommendations, name, container string) *model.Recommendation {
+		for i := range d.Items {
+			if d.Items[i].Workload.Name == name && d.Items[i].Container == container {
+				return &d.Items[i]
+			}
+		}
+		t.Fatalf("no recommendation for %s/%s", name, container)
+		return nil
+	}
+	if a, b := kills(alone, "leaky", "app"), kills(doc, "leaky", "app"); a.OOMKills == 0 || a.OOMKills != b.OOMKills {
+		t.Errorf("leaky: %d kills from Prometheus, %d with the cluster's: the status' kill is one of Prometheus'", a.OOMKills, b.OOMKills)
+	}
+	gw := kills(doc, "gateway", "app")
+	if gw.OOMKills != 0 || !strings.Contains(strings.Join(gw.Reasons, "\n"), "the node agent saw the pod's limit hit") || *gw.MemoryLimitBytes > *kills(alone, "gateway", "app").MemoryLimitBytes {
+		t.Errorf("gateway/app: %+v", gw)
+	}
 	r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--trace", "x.csv", "--from-cluster")
 	if r.code != 2 || !strings.Contains(r.stderr, "--from-cluster goes with --prometheus-url") {
 		t.Errorf("--from-cluster without Prometheus: %s", r)

@@ -32,6 +32,8 @@ type Kill struct {
 	Limit float64
 	// Source names the series it was seen in.
 	Source string
+	// Pod is whose it was (set by Merge).
+	Pod string
 }
 
 // Container is one container of one pod, with its history.

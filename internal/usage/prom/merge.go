@@ -56,7 +56,10 @@ func Merge(cs []*Container, perPod bool) []*Group {
 			}
 		}
 		g.WorkingSet = maxMerge(g.WorkingSet, c.WorkingSet)
-		g.Kills = append(g.Kills, c.Kills...)
+		for _, k := range c.Kills {
+			k.Pod = c.Pod
+			g.Kills = append(g.Kills, k)
+		}
 	}
 	for _, g := range out {
 		sort.SliceStable(g.Kills, func(i, j int) bool { return g.Kills[i].T < g.Kills[j].T })

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/detect"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+)
+
+// knownKill is an OOM kill the cluster itself shows: a container's status
+// (its last termination) or the node agent's event. Prometheus may lack
+// it: kube-state-metrics sees a kill only when a scrape catches the
+// restart, the agent's counter only when Prometheus scrapes the agent.
+type knownKill struct {
+	t     int64
+	pod   string
+	limit float64 // the limit hit (0: unknown)
+	from  string
+	scope string // the node agent's: whose limit was hit
+}
+
+// knownKills are kept by workload container and by pod container (the
+// keys specKey makes), so both recommend modes find theirs. own are kills
+// at the container's own limit: its demand was above it. foreign are the
+// node agent's records of kills at the pod's, the node's or the machine's
+// limit: the container may have used far less than its limit, so such a
+// kill (and the same kill seen in the status or in Prometheus) is not
+// evidence of its demand.
+type knownKills struct {
+	own, foreign map[string][]knownKill
+}
+
+func (k knownKills) add(m map[string][]knownKill, w model.WorkloadRef, namespace, container string, x knownKill) {
+	m[specKey(w, container)] = append(m[specKey(w, container)], x)
+	m[specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)] = append(m[specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)], x)
+}
+
+// fromStatus keeps the pod's OOM kills its containers' status shows (the
+// last one of each: the status keeps no more).
+func (k knownKills) fromStatus(p *corev1.Pod, w model.WorkloadRef) {
+	for _, f := range detect.ContainerFindings(p) {
+		if f.Type != model.OOMKilled || f.LastKill == nil {
+			continue
+		}
+		x := knownKill{t: f.LastKill.Unix(), pod: p.Name, from: "status"}
+		if f.MemoryLimitBytes != nil {
+			x.limit = float64(*f.MemoryLimitBytes)
+		}
+		k.add(k.own, w, p.Namespace, f.Container, x)
+	}
+}
+
+// fromAgent keeps the kill the node agent recorded in an event, if the
+// event is one and its pod is known.
+func (k knownKills) fromAgent(e *corev1.Event, owners map[string]model.WorkloadRef) {
+	a, ok := detect.AgentKill(e)
+	if !ok || a.Container == "" || a.At.IsZero() {
+		return
+	}
+	w, ok := owners[a.Namespace+"/"+a.Pod]
+	if !ok {
+		return
+	}
+	x := knownKill{t: a.At.Unix(), pod: a.Pod, limit: float64(a.LimitBytes), from: "node agent", scope: a.Scope}
+	if a.Scope == "container" {
+		k.add(k.own, w, a.Namespace, a.Container, x)
+	} else {
+		k.add(k.foreign, w, a.Namespace, a.Container, x)
+	}
+}
+
+// killSlack is how far apart two records of one kill may be: the status
+// and the agent stamp it within seconds of each other.
+const killSlack = 5 * 60
+
+// merge takes a group's kills from Prometheus (or series files: each at
+// the end of the step it was seen in, with its pod) and returns those the
+// node agent does not say hit another limit than the container's, and
+// the kills the cluster shows within the history (exact times) that
+// Prometheus did not have. reasons say what it did.
+func (k knownKills) merge(w model.WorkloadRef, container string, steps []recommend.Kill, pods []string, win window) (kept, extra []recommend.Kill, reasons []string) {
+	key := specKey(w, container)
+	st := int64(win.step.Seconds())
+	// inStep: a record at t is the kill Prometheus reported at the end of
+	// the step ending at end.
+	inStep := func(t, end int64) bool { return t > end-st-killSlack && t <= end+killSlack }
+	foreign := func(pod string, t int64, stepEnd bool) *knownKill {
+		for i, f := range k.foreign[key] {
+			if f.pod == pod && (stepEnd && inStep(f.t, t) || !stepEnd && abs64(f.t-t) <= killSlack) {
+				return &k.foreign[key][i]
+			}
+		}
+		return nil
+	}
+	var why *knownKill
+	dropped := 0
+	for i, x := range steps {
+		if f := foreign(pods[i], x.T, true); f != nil {
+			dropped++
+			why = f
+			continue
+		}
+		kept = append(kept, x)
+	}
+	own := append([]knownKill(nil), k.own[key]...)
+	sort.SliceStable(own, func(i, j int) bool { return own[i].t < own[j].t })
+	added := map[string]int{}
+	var extraPods []string
+	for _, x := range own {
+		if x.t <= win.from.Unix() || x.t > win.to.Unix() || x.limit <= 0 {
+			continue // outside the history, or no limit of its own (the node's memory ran out, not its demand)
+		}
+		if f := foreign(x.pod, x.t, false); f != nil {
+			if x.from == "status" {
+				dropped++
+				why = f
+			}
+			continue
+		}
+		dup := false
+		for i, y := range steps {
+			dup = dup || pods[i] == x.pod && inStep(x.t, y.T)
+		}
+		for i, y := range extra {
+			dup = dup || extraPods[i] == x.pod && abs64(y.T-x.t) <= killSlack
+		}
+		if dup {
+			continue
+		}
+		extra = append(extra, recommend.Kill{T: x.t, Limit: x.limit})
+		extraPods = append(extraPods, x.pod)
+		added[x.from]++
+	}
+	if n := added["status"]; n > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) from the pods' status that the history did not show", n))
+	}
+	if n := added["node agent"]; n > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) from the node agent's events that the history did not show", n))
+	}
+	if dropped > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) not taken as this container's demand: the node agent saw the %s's limit hit (%s), not the container's", dropped, why.scope, time.Unix(why.t, 0).UTC().Format(time.RFC3339)))
+	}
+	return kept, extra, reasons
+}
+
+// window is the history recommend reads.
+type window struct {
+	from, to time.Time
+	step     time.Duration
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+)
+
+func killedPod(name, limit string, at time.Time) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}}
+	c := corev1.Container{Name: "app"}
+	if limit != "" {
+		c.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)}
+	}
+	p.Spec.Containers = []corev1.Container{c}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 1,
+		State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at)}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137, FinishedAt: metav1.NewTime(at)}}}}
+	return p
+}
+
+func agentEvent(pod, scope string, at time.Time, limit int64) *corev1.Event {
+	raw, _ := json.Marshal(model.KernelKill{At: at, Namespace: "shop", Pod: pod, Container: "app", Scope: scope, MainProcess: "true", LimitBytes: limit})
+	return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: pod + ".1", Annotations: map[string]string{model.KillAnnotation: string(raw)}},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: pod}, Type: corev1.EventTypeWarning}
+}
+
+// The kills the cluster shows join those Prometheus had, once each; a
+// kill the node agent saw at the pod's limit is not the container's
+// demand, whichever source reported it.
+func TestKnownKillsMerge(t *testing.T) {
+	web := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "web"}
+	base := time.Unix(1_790_000_000, 0)
+	step := 6 * time.Hour
+	win := window{from: base.Add(-14 * 24 * time.Hour), to: base, step: step}
+	k := knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}
+	owners := map[string]model.WorkloadRef{}
+	status := func(name, limit string, at time.Time) {
+		p := killedPod(name, limit, at)
+		owners["shop/"+name] = web
+		k.fromStatus(p, web)
+	}
+	t1 := base.Add(-50 * time.Hour)  // web-1: status only
+	t2 := base.Add(-30 * time.Hour)  // web-2: status and Prometheus (end of its step)
+	t3 := base.Add(-20 * time.Hour)  // web-3: status and the agent at the pod's limit, and Prometheus
+	t4 := base.Add(-10 * time.Hour)  // web-4: a child kill only the agent saw
+	t5 := base.Add(-400 * time.Hour) // web-5: before the history
+	status("web-1", "256Mi", t1)
+	status("web-2", "256Mi", t2)
+	status("web-3", "256Mi", t3)
+	status("web-5", "256Mi", t5)
+	status("web-6", "", base.Add(-5*time.Hour)) // no limit: the node's memory ran out
+	owners["shop/web-4"] = web
+	k.fromAgent(agentEvent("web-1", "container", t1.Add(2*time.Second), 256<<20), owners) // the same kill as web-1's status
+	k.fromAgent(agentEvent("web-3", "pod", t3.Add(time.Second), 640<<20), owners)
+	k.fromAgent(agentEvent("web-4", "container", t4, 256<<20), owners)
+	k.fromAgent(agentEvent("gone", "container", t4, 256<<20), owners) // a pod no longer there
+
+	stepEnd := func(t time.Time) int64 { return (t.Unix()/int64(step.Seconds()) + 1) * int64(step.Seconds()) }
+	steps := []recommend.Kill{{T: stepEnd(t2), Limit: 256 << 20}, {T: stepEnd(t3), Limit: 256 << 20}, {T: stepEnd(t2), Limit: 256 << 20}}
+	pods := []string{"web-2", "web-3", "web-7"} // web-7 killed in web-2's step: another kill
+
+	kept, extra, reasons := k.merge(web, "app", steps, pods, win)
+	if len(kept) != 2 || kept[0].T != stepEnd(t2) || kept[1].T != stepEnd(t2) {
+		t.Errorf("kept %+v: want web-2's and web-7's (web-3's hit the pod's limit)", kept)
+	}
+	want := []recommend.Kill{{T: t1.Unix(), Limit: 256 << 20}, {T: t4.Unix(), Limit: 256 << 20}}
+	if len(extra) != 2 || extra[0] != want[0] || extra[1] != want[1] {
+		t.Errorf("extra %+v, want %+v", extra, want)
+	}
+	all := strings.Join(reasons, "\n")
+	for _, w := range []string{"1 OOM kill(s) from the pods' status", "1 OOM kill(s) from the node agent's events", "2 OOM kill(s) not taken as this container's demand: the node agent saw the pod's limit hit"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("reasons lack %q:\n%s", w, all)
+		}
+	}
+	// Per pod: web-1's kill is web-1's alone.
+	_, extra, _ = k.merge(model.WorkloadRef{Namespace: "shop", Kind: "Pod", Name: "web-1"}, "app", nil, nil, win)
+	if len(extra) != 1 || extra[0].T != t1.Unix() {
+		t.Errorf("pod web-1: %+v", extra)
+	}
+	// Nothing known: Prometheus' kills pass as they are.
+	kept, extra, reasons = k.merge(web, "sidecar", steps, pods, win)
+	if len(kept) != 3 || len(extra) != 0 || len(reasons) != 0 {
+		t.Errorf("another container: %v %v %v", kept, extra, reasons)
+	}
+}
