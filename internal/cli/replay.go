@@ -169,6 +169,11 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+	per := "the replayed window's"
+	if rep.Mode == "rolling" {
+		per = "each week's"
+	}
+	fmt.Fprintf(w, "hindsight: a limit at %s own peak, known only afterwards, leaves %.1f%% slack with no OOM: no strategy without OOMs can leave less\n", per, 100*rep.HindsightSlack)
 	fmt.Fprintf(w, "%d series read; %d samples above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
 		rep.SeriesRead, rep.DroppedSamples, rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
 }

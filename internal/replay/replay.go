@@ -60,6 +60,14 @@ type Report struct {
 	SkippedZero  int   `json:"skippedZeroSeries"`
 	SkippedShort int   `json:"skippedShortSeries"`
 	Rows         []Row `json:"strategies"`
+	// HindsightSlack is the mean relative slack of a limit set, after the
+	// fact, at each replayed window's own peak (each week's in rolling
+	// mode): no OOM, and the least slack any limit that avoids one can
+	// leave. What a strategy could gain is its slack minus this.
+	HindsightSlack float64 `json:"hindsightSlack"`
+
+	hindsightSum float64
+	series       int
 }
 
 // Run replays every strategy on the series read reads.
@@ -118,6 +126,12 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 			rep.SkippedShort++
 			return nil
 		}
+		rep.series++
+		if o.Rolling > 0 {
+			rep.hindsightSum += hindsight(kept, start+train, end, int64(o.Rolling.Seconds()))
+		} else {
+			rep.hindsightSum += hindsight(kept, start+train, end, end-start-train)
+		}
 		for i, st := range strategies {
 			if o.Rolling > 0 {
 				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()))
@@ -137,7 +151,35 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		}
 	}
 	rep.Rows = rows
+	if rep.series > 0 {
+		rep.HindsightSlack = rep.hindsightSum / float64(rep.series)
+	}
 	return rep, nil
+}
+
+// hindsight is the mean relative slack over [from, to) of a limit at each
+// period's own peak (periods from from).
+func hindsight(s []usage.Sample, from, to, period int64) float64 {
+	i := 0
+	for i < len(s) && s[i].T < from {
+		i++
+	}
+	sum, n := 0.0, 0
+	for p := from; p < to && i < len(s); p += period {
+		j, peak := i, 0.0
+		for ; j < len(s) && s[j].T < min(p+period, to); j++ {
+			peak = max(peak, s[j].Usage)
+		}
+		limit := floor(peak)
+		for ; i < j; i++ {
+			sum += (limit - s[i].Usage) / limit
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
 }
 
 func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, from, to int64) {

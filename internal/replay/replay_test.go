@@ -23,7 +23,7 @@ func readSlice(fn func(*usage.Series) error) error {
 
 func table(rep *Report) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s: %d series read, %d samples, %d dropped, %d zero, %d short\n", rep.Mode, rep.SeriesRead, rep.Samples, rep.DroppedSamples, rep.SkippedZero, rep.SkippedShort)
+	fmt.Fprintf(&b, "%s: %d series read, %d samples, %d dropped, %d zero, %d short; hindsight slack %.2f%%\n", rep.Mode, rep.SeriesRead, rep.Samples, rep.DroppedSamples, rep.SkippedZero, rep.SkippedShort, 100*rep.HindsightSlack)
 	for _, r := range rep.Rows {
 		fmt.Fprintf(&b, "%-10s series %d oom %d (%.1f%%) slack %.2f%% episodes %d changes %d\n", r.Strategy, r.Series, r.OOMSeries, 100*r.OOMShare, 100*r.Slack, r.Episodes, r.LimitChanges)
 	}
@@ -124,5 +124,40 @@ func BenchmarkReadSharedTrace(b *testing.B) {
 		if err := usage.ReadTraceFile(path, func(*usage.Series) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Hindsight by hand: the replayed week alternates 65 and 130, so a limit
+// at its peak (130) leaves (65/130 + 0)/2 = 25% slack; rolling over three
+// weeks (the third at 40 and 80) leaves 25% too, each week at its own peak.
+func TestHindsightByHand(t *testing.T) {
+	read := func(fn func(*usage.Series) error) error {
+		s := &usage.Series{Name: "x"}
+		for i := int64(0); i < 3*7*288; i++ {
+			u := 100.0
+			switch {
+			case i >= 14*288:
+				u = 40 + 40*float64(i%2)
+			case i >= 7*288:
+				u = 65 + 65*float64(i%2)
+			}
+			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u * (1 << 20)})
+		}
+		return fn(s)
+	}
+	two, _ := recommend.Lookup("peak-2x")
+	rep, err := Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if abs(rep.HindsightSlack-0.25) > 1e-9 {
+		t.Errorf("train/test hindsight %v, want 0.25", rep.HindsightSlack)
+	}
+	rep, err = Run(read, []recommend.Strategy{two}, Options{Rolling: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if abs(rep.HindsightSlack-0.25) > 1e-9 {
+		t.Errorf("rolling hindsight %v, want 0.25", rep.HindsightSlack)
 	}
 }
