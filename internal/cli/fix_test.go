@@ -94,7 +94,8 @@ func TestFixErrors(t *testing.T) {
 		{"millibytes", []string{"fix", "-f", two, "--memory-limit", "512m", "-c", "a"}, 2, "did you mean 512Mi"},
 		{"write to stdin", []string{"fix", "-f", "-", "--lint", "--write"}, 2, "cannot write to standard input"},
 		{"write and apply", []string{"fix", "-f", two, "--lint", "--write", "--apply"}, 2, "exclude each other"},
-		{"bad recommendations", []string{"fix", "-f", two, "--recommendations", two}, 2, "not a Recommendations document"},
+		{"bad recommendations", []string{"fix", "-f", two, "--recommendations", two}, 2, "want Recommendations (oomdoctor recommend"},
+		{"not a document", []string{"fix", "-f", two, "--recommendations", broken}, 2, "not a Recommendations document"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -91,7 +91,7 @@ func TestRecommendFeedsFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifestPath := filepath.Join(dir, "api.yaml")
-	if err := os.WriteFile(manifestPath, []byte(`apiVersion: apps/v1
+	before := `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: api
@@ -105,7 +105,8 @@ spec:
           resources:
             limits:
               memory: 256Mi # too low: OOMKilled
-`), 0o644); err != nil {
+`
+	if err := os.WriteFile(manifestPath, []byte(before), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = run("fix", "-f", manifestPath, "--recommendations", recs, "--write")
@@ -115,6 +116,22 @@ spec:
 	out, _ := os.ReadFile(manifestPath)
 	if !strings.Contains(string(out), "# too low: OOMKilled") || strings.Contains(string(out), "memory: 256Mi") || !strings.Contains(string(out), "requests:") {
 		t.Errorf("fixed manifest:\n%s", out)
+	}
+	// -o yaml is the same document: fix reads it too, to the same result.
+	r = run("recommend", "--trace", tracePath, "-o", "yaml")
+	recsYAML := filepath.Join(dir, "recs.yaml")
+	if err := os.WriteFile(recsYAML, []byte(r.stdout), 0o644); err != nil || r.code != 0 || !strings.Contains(r.stdout, "kind: Recommendations") {
+		t.Fatalf("yaml: exit %d %v\n%s", r.code, err, r.stdout)
+	}
+	again := filepath.Join(dir, "again.yaml")
+	if err := os.WriteFile(again, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r = run("fix", "-f", again, "--recommendations", recsYAML, "--write"); r.code != 0 {
+		t.Fatalf("fix from yaml: exit %d: %s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(again); string(got) != string(out) {
+		t.Errorf("fixed from the yaml:\n%s\nfrom the json:\n%s", got, out)
 	}
 }
 

@@ -1,13 +1,13 @@
 package fix
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -85,18 +85,19 @@ type FromRecommendations struct {
 	byKey map[string]model.Recommendation
 }
 
-// LoadRecommendations reads `oomdoctor recommend -o json` output.
+// LoadRecommendations reads `oomdoctor recommend -o json` (or `-o yaml`)
+// output.
 func LoadRecommendations(path string) (*FromRecommendations, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var recs model.Recommendations
-	if err := json.Unmarshal(data, &recs); err != nil {
-		return nil, fmt.Errorf("%s: not a Recommendations document: %v", path, err)
+	if err := yaml.Unmarshal(data, &recs); err != nil {
+		return nil, fmt.Errorf("%s: not a Recommendations document (oomdoctor recommend -o json or -o yaml writes one): %v", path, err)
 	}
 	if recs.Kind != model.RecommendationsKind {
-		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json writes it)", path, recs.Kind, model.RecommendationsKind)
+		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json or -o yaml writes one)", path, recs.Kind, model.RecommendationsKind)
 	}
 	return NewFromRecommendations(recs), nil
 }

@@ -7,20 +7,24 @@ import (
 	"testing"
 )
 
-// TestReportFieldsAreDocumented keeps docs/scan-report.md honest: every JSON
-// field of ScanReport must appear there.
-func TestReportFieldsAreDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/scan-report.md")
+// undocumented lists the JSON fields of root (and of the structs of this
+// package it holds) that the document never names as `field` or
+// `parent.field`.
+func undocumented(t *testing.T, docPath string, root reflect.Type) []string {
+	t.Helper()
+	raw, err := os.ReadFile(docPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	doc := string(raw)
 	seen := map[reflect.Type]bool{}
+	var missing []string
 	var walk func(reflect.Type, string)
 	walk = func(typ reflect.Type, path string) {
 		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
 			typ = typ.Elem()
 		}
-		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeOf(ScanReport{}).PkgPath() || seen[typ] {
+		if typ.Kind() != reflect.Struct || typ.PkgPath() != root.PkgPath() || seen[typ] {
 			return
 		}
 		seen[typ] = true
@@ -28,46 +32,37 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 			f := typ.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			if name == "" || name == "-" {
-				t.Errorf("%s.%s has no JSON name", typ.Name(), f.Name)
+				missing = append(missing, typ.Name()+"."+f.Name+" (no JSON name)")
 				continue
 			}
-			if !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "."+name+"`") {
-				t.Errorf("field %s%s is not documented in docs/scan-report.md", path, name)
+			if !strings.Contains(doc, "`"+name+"`") && !strings.Contains(doc, "."+name+"`") {
+				missing = append(missing, path+name)
 			}
 			walk(f.Type, path+name+".")
 		}
 	}
-	walk(reflect.TypeOf(ScanReport{}), "")
+	walk(root, "")
+	return missing
+}
+
+// The machine-readable documents are documented field by field.
+func TestReportFieldsAreDocumented(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		root reflect.Type
+	}{
+		{"../../docs/scan-report.md", reflect.TypeOf(ScanReport{})},
+		{"../../docs/lint.md", reflect.TypeOf(LintReport{})},
+		{"../../docs/recommendations.md", reflect.TypeOf(Recommendations{})},
+	} {
+		for _, f := range undocumented(t, tc.doc, tc.root) {
+			t.Errorf("%s field %s is not documented in %s", tc.root.Name(), f, tc.doc)
+		}
+	}
+	doc, _ := os.ReadFile("../../docs/scan-report.md")
 	for _, ft := range FindingTypes {
 		if !strings.Contains(string(doc), "| `"+string(ft)+"` |") {
 			t.Errorf("finding type %s is not documented", ft)
 		}
 	}
-}
-
-// TestLintReportFieldsAreDocumented does the same for docs/lint.md.
-func TestLintReportFieldsAreDocumented(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/lint.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[reflect.Type]bool{}
-	var walk func(reflect.Type)
-	walk = func(typ reflect.Type) {
-		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
-			typ = typ.Elem()
-		}
-		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeOf(LintReport{}).PkgPath() || seen[typ] {
-			return
-		}
-		seen[typ] = true
-		for i := 0; i < typ.NumField(); i++ {
-			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
-			if !strings.Contains(string(doc), "`"+name+"`") {
-				t.Errorf("LintReport field %s.%s is not documented in docs/lint.md", typ.Name(), name)
-			}
-			walk(typ.Field(i).Type)
-		}
-	}
-	walk(reflect.TypeOf(LintReport{}))
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,24 @@ func TestHindsightByHand(t *testing.T) {
 	}
 	if abs(rep.HindsightSlack-0.25) > 1e-9 {
 		t.Errorf("rolling hindsight %v, want 0.25", rep.HindsightSlack)
+	}
+}
+
+// Every JSON field of the replay report is in docs/recommendations.md.
+func TestReportFieldsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/recommendations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeOf(Report{}), reflect.TypeOf(Row{})} {
+		for i := 0; i < typ.NumField(); i++ {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if !typ.Field(i).IsExported() {
+				continue
+			}
+			if name == "" || !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "."+name+"`") {
+				t.Errorf("%s.%s (%q) is not documented in docs/recommendations.md", typ.Name(), typ.Field(i).Name, name)
+			}
+		}
 	}
 }
