@@ -216,9 +216,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
 	}
 	for _, r := range doc.Items {
-		why := ""
+		why := "" // how the limit was made; every reason is in -o json|yaml
 		if len(r.Reasons) > 0 {
-			why = r.Reasons[len(r.Reasons)-1]
+			why = r.Reasons[0]
 		}
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
 		switch {

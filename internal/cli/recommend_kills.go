@@ -75,8 +75,10 @@ func (k knownKills) fromAgent(e *corev1.Event, owners map[string]model.WorkloadR
 }
 
 // killSlack is how far apart two records of one kill may be: the status
-// and the agent stamp it within seconds of each other.
-const killSlack = 5 * 60
+// and the agent stamp it within seconds of each other; kube-state-metrics
+// sees the restart after the crash-loop back-off (up to 5 minutes) and a
+// scrape.
+const killSlack = 10 * 60
 
 // merge takes a group's kills from Prometheus (or series files: each at
 // the end of the step it was seen in, with its pod) and returns those the

@@ -120,8 +120,8 @@ func sizeFromHistory(in *Input) (request, limit int64, why string) {
 		return 0, 0, ""
 	}
 	why = "oomdoctor recommend's " + recommend.Default + " strategy"
-	if len(reasons) > 1 {
-		why = reasons[1]
+	if len(reasons) > 0 {
+		why = reasons[0] // how the limit was made
 	}
 	return req, lim, why
 }

@@ -17,15 +17,16 @@ type blocks struct {
 	peak   [ringBlocks]float32
 	sum    [ringBlocks]float32
 	count  [ringBlocks]uint16
-	newest int64 // index (t / blockSeconds) of the newest block; 0: none
+	newest int64 // index (t / blockSeconds) of the newest block
 	first  int64 // index of the first block ever seen
+	seen   bool  // a sample came
 }
 
 func (b *blocks) add(t int64, u float64) {
 	i := t / blockSeconds
 	switch {
-	case b.newest == 0:
-		b.newest, b.first = i, i
+	case !b.seen:
+		b.newest, b.first, b.seen = i, i, true
 	case i > b.newest:
 		for j := b.newest + 1; j <= i && j <= b.newest+ringBlocks; j++ {
 			k := j % ringBlocks
@@ -88,4 +89,4 @@ func median(v []float64) float64 {
 	return s[(len(s)-1)/2]
 }
 
-const blocksBytes = ringBlocks*(4+4+2) + 16
+const blocksBytes = ringBlocks*(4+4+2) + 24

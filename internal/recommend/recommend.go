@@ -1,9 +1,11 @@
 // Package recommend sizes a container's memory from its usage history.
-// Each strategy is a small estimator fed one sample at a time (streaming,
-// a few hundred bytes to a few KiB per container), told about OOM kills
-// (censored observations: the demand was above the limit at that moment),
-// and asked for a request and a limit. The peers' strategies are here too,
-// from their published constants, so that replay compares them in one run.
+// A strategy is composed of pieces (pieces.go, tail.go, daily.go), the way
+// the VPA composes its estimators: statistics of a streaming History (a
+// few hundred bytes to about a KiB per container) that is fed one sample
+// at a time and told about OOM kills (censored observations: the demand
+// was above the limit at that moment), and pieces that combine them. The
+// peers' strategies are composed from their published constants too, so
+// that replay compares them in one run (strategies.go).
 package recommend
 
 import (
@@ -45,6 +47,9 @@ type Strategy struct {
 	// strategies that keep only 6-hour peaks; 0 for those that want the
 	// samples themselves (an average, a histogram).
 	Resolution time.Duration
+	// Limit and Request are the pieces it is composed of (Request nil:
+	// the request is the limit).
+	Limit, Request Piece
 }
 
 var strategies = map[string]Strategy{}

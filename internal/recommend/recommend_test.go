@@ -108,7 +108,7 @@ func TestTail(t *testing.T) {
 		return 200 * mi
 	})
 	v := spiky.Recommend()
-	peak := spiky.(*tail).peak
+	peak := TailPeak().Value(&spiky.(*composed).h)
 	if v.Limit < 1.3*peak {
 		t.Errorf("spiky: limit %v for a peak %v: want more headroom than a flat workload", v.Limit/mi, peak/mi)
 	}
@@ -189,5 +189,47 @@ func TestRoundAndGuardrails(t *testing.T) {
 	_, lim, notes = g.Apply(Values{Request: 10 * mi, Limit: 2000 * mi})
 	if lim != 2048*mi || len(notes) != 1 || !strings.Contains(notes[0], "largest node") {
 		t.Errorf("cap: %v %v", lim/mi, notes)
+	}
+}
+
+// Pieces compose by hand-checked numbers, and Why names the piece that
+// decided.
+func TestPiecesCompose(t *testing.T) {
+	h := newHistory(needBlocks)
+	feed(&composed{h: h}, 0, 0, nil) // an empty composed estimator recommends nothing
+	if v := (&composed{h: newHistory(needBlocks), limit: Peak(14)}).Recommend(); v != (Values{}) {
+		t.Errorf("no samples: %+v", v)
+	}
+	for i := int64(0); i < 2*day; i++ {
+		u := 100.0 * mi
+		if i == 50 {
+			u = 200 * mi
+		}
+		h.Add(i*300, u)
+	}
+	krr := Max(Times(1.15, Peak(14)), Times(1.25, KillLimit()))
+	if v := krr.Value(&h); math.Abs(v-230*mi) > 1 || krr.Why(&h) != "the peak of 14 days 200Mi x 1.15" {
+		t.Errorf("krr before a kill: %v %q", v/mi, krr.Why(&h))
+	}
+	h.OOM(2*86400, 256*mi)
+	if v := krr.Value(&h); v != 320*mi || krr.Why(&h) != "the limit 256Mi it was OOM-killed at x 1.25" {
+		t.Errorf("krr after a kill at 256Mi: %v %q", v/mi, krr.Why(&h))
+	}
+	floor := AtLeast(250*mi, Mean(14))
+	if v := floor.Value(&h); v != 250*mi || !strings.HasPrefix(floor.Why(&h), "the minimum 250Mi (the average of 14 days 100Mi") {
+		t.Errorf("AtLeast: %v %q", v/mi, floor.Why(&h))
+	}
+	// Two days are 8 blocks: with a kill, 9 observations, one more than
+	// k=8: enough for the tail; without it the fallback says why.
+	tl := WithTail(8, Max(TailLevel(8, 1e-4, 28), Times(1.1, TailPeak())), Times(2, TailPeak()))
+	if !strings.Contains(tl.Why(&h), "the level a week's 6-hour peaks exceed") {
+		t.Errorf("with 8 peaks and a kill: %q", tl.Why(&h))
+	}
+	h2 := newHistory(needBlocks)
+	for i := int64(0); i < 2*day; i++ {
+		h2.Add(i*300, 100*mi)
+	}
+	if v := tl.Value(&h2); v != 200*mi || tl.Why(&h2) != "the highest 6-hour peak 100Mi x 2 (8 six-hour peaks only: 9 needed to model the tail)" {
+		t.Errorf("fallback: %v %q", v/mi, tl.Why(&h2))
 	}
 }

@@ -4,110 +4,128 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"time"
 )
 
-// tail, the default, sizes the limit for the rare peak, not the usual one.
-// It takes the peaks of 6-hour blocks over the last 28 days and models
+// The tail pieces size the limit for the rare peak, not the usual one.
+// They take the peaks of 6-hour blocks over the last 28 days and model
 // their upper tail as exponential above the k-th highest (peaks over a
 // threshold, as in extreme value statistics): the mean excess of the top k
-// says how heavy the tail is. The limit is the level the next week's peaks
-// exceed with probability p, and at least 1.1x the highest peak seen. A
-// flat workload (a light tail) gets little headroom; a spiky one much more.
-// An OOM kill is a censored peak: the demand was above the limit at the
-// kill, so it enters the tail at that level and counts as an excess
-// without adding to the number of observed peaks, which makes the tail
-// heavier, as a lower bound should. With under k+1 blocks of history the
-// limit is 2x the peak. A higher peak or a kill never lowers the limit;
-// higher usage below the peak may (the tail then looks lighter): an
-// estimator that gives spikier usage more headroom cannot be monotone in
-// every sample.
-type tail struct {
-	b    blocks
-	kill [8]struct {
-		t     int64
-		limit float32
-	}
-	kills int
+// says how heavy the tail is. TailLevel is the level the next horizon's
+// peaks exceed with probability p. An OOM kill is a censored peak: the
+// demand was above the limit at the kill, so it enters the tail at that
+// level and counts as an excess without adding to the number of observed
+// peaks, which makes the tail heavier, as a lower bound should. A higher
+// peak or a kill never lowers the level; higher usage below the peak may
+// (the tail then looks lighter): a piece that gives spikier usage more
+// headroom cannot be monotone in every sample.
 
-	// the last recommendation's numbers, for Explain
-	threshold, excess, level, peak float64
-	n                              int
-}
-
-const (
-	tailK       = 8
-	tailP       = 1e-4
-	tailHorizon = 28 // blocks: a week until the next review
-	tailFloor   = 1.1
-)
-
-func init() {
-	register(Strategy{Name: "tail", Description: "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 1e-4, at least 1.1x the peak; kills are censored peaks", New: func() Estimator { return &tail{} }, Resolution: blockSeconds * time.Second})
-}
-
-func (x *tail) Add(t int64, u float64) { x.b.add(t, u) }
-
-func (x *tail) OOM(t int64, limit float64) {
-	x.kill[x.kills%len(x.kill)].t = t
-	x.kill[x.kills%len(x.kill)].limit = float32(limit)
-	x.kills++
-}
-
-type obs struct {
+type tailObs struct {
 	v        float64
 	censored bool
 }
 
-func (x *tail) Recommend() Values {
-	peaks := x.b.peaks(ringBlocks)
-	if len(peaks) == 0 {
-		return Values{}
+// tailSample is the 28 days' block peaks and the kills within them,
+// highest first, and how many of them are peaks (not kills).
+func tailSample(h *History) (o []tailObs, peaks int) {
+	ps := h.blocks.peaks(ringBlocks)
+	for _, p := range ps {
+		o = append(o, tailObs{v: p})
 	}
-	var o []obs
-	for _, p := range peaks {
-		o = append(o, obs{v: p})
-	}
-	oldest := (x.b.newest - ringBlocks) * blockSeconds
-	for i := 0; i < min(x.kills, len(x.kill)); i++ {
-		if k := x.kill[i]; k.t > oldest {
-			o = append(o, obs{v: float64(k.limit), censored: true})
-		}
+	for _, k := range h.killsSince((h.blocks.newest - ringBlocks) * blockSeconds) {
+		o = append(o, tailObs{v: k, censored: true})
 	}
 	sort.Slice(o, func(i, j int) bool { return o[i].v > o[j].v })
-	x.peak = o[0].v
-	x.n = len(peaks)
-	req := median(peaks)
-	if len(o) <= tailK {
-		x.threshold, x.excess, x.level = 0, 0, 0
-		return Values{Request: req, Limit: 2 * x.peak}
+	return o, len(ps)
+}
+
+// TailLevel is the level the next horizon blocks' peaks exceed with
+// probability p, from an exponential tail fitted to the top k of 28 days'
+// block peaks (kills as censored peaks); 0 with k peaks or fewer.
+func TailLevel(k int, p float64, horizon int) Piece { return tailLevel{k, p, horizon} }
+
+type tailLevel struct {
+	k       int
+	p       float64
+	horizon int
+}
+
+// fit returns the threshold (the k+1-th highest), the mean excess of the
+// top k over it, the level and the number of peaks.
+func (x tailLevel) fit(h *History) (threshold, excess, level float64, n int) {
+	o, n := tailSample(h)
+	if len(o) <= x.k {
+		return 0, 0, 0, n
 	}
-	u := o[tailK].v
+	u := o[x.k].v
 	sum, observed := 0.0, 0
-	for _, ob := range o[:tailK] {
+	for _, ob := range o[:x.k] {
 		sum += ob.v - u
 		if !ob.censored {
 			observed++
 		}
 	}
 	e := sum / float64(max(observed, 1))
-	arg := float64(tailHorizon*tailK) / (float64(x.n) * tailP)
-	level := u
+	arg := float64(x.horizon*x.k) / (float64(n) * x.p)
+	level = u
 	if arg > 1 {
 		level = u + e*math.Log(arg)
 	}
-	x.threshold, x.excess, x.level = u, e, level
-	return Values{Request: req, Limit: math.Max(level, tailFloor*x.peak)}
+	return u, e, level, n
 }
 
-func (x *tail) Explain() []string {
-	if x.level == 0 {
-		return []string{fmt.Sprintf("%d six-hour peaks only (%d needed to model the tail): limit 2x the peak %s", x.n, tailK+1, mib(x.peak))}
+func (x tailLevel) Value(h *History) float64 { _, _, l, _ := x.fit(h); return l }
+func (x tailLevel) Why(h *History) string {
+	u, e, l, n := x.fit(h)
+	return fmt.Sprintf("the level a week's 6-hour peaks exceed with probability %g: %s (the top %d of %d six-hour peaks over %.0f days exceed %s by %s on average)", x.p, mib(l), x.k, n, float64(n)/4, mib(u), mib(e))
+}
+func (tailLevel) needs() need { return needBlocks }
+
+// TailPeak is the highest of 28 days' block peaks and the limits of the
+// kills among them.
+func TailPeak() Piece { return tailPeak{} }
+
+type tailPeak struct{}
+
+func (tailPeak) Value(h *History) float64 {
+	o, _ := tailSample(h)
+	if len(o) == 0 {
+		return 0
 	}
-	return []string{
-		fmt.Sprintf("%d six-hour peaks over %.0f days; the top %d exceed %s by %s on average", x.n, float64(x.n)/4, tailK, mib(x.threshold), mib(x.excess)),
-		fmt.Sprintf("the level a week's peaks exceed with probability %g: %s; the highest peak: %s (limit at least %gx it)", tailP, mib(x.level), mib(x.peak), tailFloor),
+	return o[0].v
+}
+func (x tailPeak) Why(h *History) string {
+	o, _ := tailSample(h)
+	if len(o) > 0 && o[0].censored {
+		return fmt.Sprintf("the limit %s it was OOM-killed at", mib(o[0].v))
 	}
+	return fmt.Sprintf("the highest 6-hour peak %s", mib(x.Value(h)))
+}
+func (tailPeak) needs() need { return needBlocks }
+
+// WithTail is then when the 28 days hold more than k block peaks and kills
+// (enough to fit a tail), else otherwise.
+func WithTail(k int, then, otherwise Piece) Piece { return withTail{k, then, otherwise} }
+
+type withTail struct {
+	k               int
+	then, otherwise Piece
 }
 
-func (x *tail) StateBytes() int { return blocksBytes + 8*16 + 48 }
+func (w withTail) enough(h *History) (bool, int) {
+	o, n := tailSample(h)
+	return len(o) > w.k, n
+}
+func (w withTail) Value(h *History) float64 {
+	if ok, _ := w.enough(h); ok {
+		return w.then.Value(h)
+	}
+	return w.otherwise.Value(h)
+}
+func (w withTail) Why(h *History) string {
+	ok, n := w.enough(h)
+	if ok {
+		return w.then.Why(h)
+	}
+	return fmt.Sprintf("%s (%d six-hour peaks only: %d needed to model the tail)", w.otherwise.Why(h), n, w.k+1)
+}
+func (w withTail) needs() need { return needBlocks | w.then.needs() | w.otherwise.needs() }

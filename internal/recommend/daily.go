@@ -5,14 +5,14 @@ import (
 	"math"
 )
 
-// vpa is the VPA recommender's memory target: one sample per container per
-// 24-hour interval, its peak; a histogram of exponential buckets (10 MB,
-// growing 5%, up to 1 TB) whose weights decay with a 24-hour half-life;
-// target = the 90th percentile x 1.15, at least 250 MiB. An OOM kill adds a
-// sample of max(used + 100 MiB, used x 1.2), used being the larger of the
-// limit at the kill and the interval's peak. (kubernetes/autoscaler
-// vertical-pod-autoscaler/pkg/recommender, logic/ and model/.)
-type vpa struct {
+// daily is the VPA recommender's memory history: one sample per container
+// per 24-hour interval, its peak; a histogram of exponential buckets (10
+// MB, growing 5%, up to 1 TB) whose weights decay with a 24-hour
+// half-life. An OOM kill adds a sample of max(used + 100 MiB, used x 1.2),
+// used being the larger of the limit at the kill and the interval's peak.
+// (kubernetes/autoscaler vertical-pod-autoscaler/pkg/recommender, logic/
+// and model/.)
+type daily struct {
 	weights   [vpaBuckets]float32
 	total     float64
 	ref       int64 // reference time of the weights
@@ -32,10 +32,6 @@ const (
 	vpaMinMemory = 250 << 20
 )
 
-func init() {
-	register(Strategy{Name: "vpa", Description: "VPA target: p90 of daily peaks in a decaying histogram (24h half-life) x 1.15, OOM bump max(+100Mi, x1.2)", New: func() Estimator { return &vpa{} }})
-}
-
 func vpaBucket(v float64) int {
 	if v < vpaFirst {
 		return 0
@@ -48,7 +44,7 @@ func vpaBucketStart(b int) float64 {
 	return vpaFirst * (math.Pow(vpaRatio, float64(b)) - 1) / (vpaRatio - 1)
 }
 
-func (v *vpa) weight(t int64) float64 {
+func (v *daily) weight(t int64) float64 {
 	if float64(t-v.ref)/vpaHalfLife > 40 {
 		// Move the reference so that the weights stay in range.
 		shift := math.Exp2(-float64(t-v.ref) / vpaHalfLife)
@@ -63,19 +59,19 @@ func (v *vpa) weight(t int64) float64 {
 	return math.Exp2(float64(t-v.ref) / vpaHalfLife)
 }
 
-func (v *vpa) addSample(value, w float64) {
+func (v *daily) addSample(value, w float64) {
 	v.weights[vpaBucket(value)] += float32(w)
 	v.total += w
 }
 
-func (v *vpa) subtractSample(value, w float64) {
+func (v *daily) subtractSample(value, w float64) {
 	b := vpaBucket(value)
 	v.weights[b] = float32(math.Max(0, float64(v.weights[b])-w))
 	v.total = math.Max(0, v.total-w)
 }
 
 // peak puts value in the current interval, replacing its peak if larger.
-func (v *vpa) peak(t int64, value float64) {
+func (v *daily) peak(t int64, value float64) {
 	if !v.started {
 		v.started, v.ref, v.winStart = true, t, t
 	}
@@ -94,14 +90,12 @@ func (v *vpa) peak(t int64, value float64) {
 	v.winPeak, v.winWeight = value, w
 }
 
-func (v *vpa) Add(t int64, u float64) { v.peak(t, u) }
-
-func (v *vpa) OOM(t int64, limit float64) {
+func (v *daily) oom(t int64, limit float64) {
 	used := math.Max(limit, v.winPeak)
 	v.peak(t, math.Max(used+100<<20, used*1.2))
 }
 
-func (v *vpa) percentile(p float64) float64 {
+func (v *daily) percentile(p float64) float64 {
 	if v.total <= 0 {
 		return 0
 	}
@@ -120,16 +114,16 @@ func (v *vpa) percentile(p float64) float64 {
 	return vpaBucketStart(b)
 }
 
-func (v *vpa) Recommend() Values {
-	if !v.started {
-		return Values{}
-	}
-	t := math.Max(v.percentile(0.9)*1.15, vpaMinMemory)
-	return Values{Request: t, Limit: t}
-}
+const dailyBytes = vpaBuckets*4 + 48
 
-func (v *vpa) Explain() []string {
-	return []string{fmt.Sprintf("90th percentile of daily peaks %s x 1.15, at least 250Mi (VPA target)", mib(v.percentile(0.9)))}
-}
+// Percentile is the p-th percentile of the daily peaks in the VPA's
+// decaying histogram (the end of the bucket it falls in).
+func Percentile(p float64) Piece { return percentile{p} }
 
-func (v *vpa) StateBytes() int { return vpaBuckets*4 + 48 }
+type percentile struct{ p float64 }
+
+func (x percentile) Value(h *History) float64 { return h.daily.percentile(x.p) }
+func (x percentile) Why(h *History) string {
+	return fmt.Sprintf("the %gth percentile of daily peaks %s", 100*x.p, mib(x.Value(h)))
+}
+func (percentile) needs() need { return needDaily }

@@ -1,0 +1,114 @@
+package recommend
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Piece is one step of a strategy, composed the way the VPA composes its
+// estimators (a percentile, then a margin, then a minimum): a statistic of
+// the history, or a piece that turns another's value into a new one.
+// Value is in bytes; Why says it in words and numbers, naming the piece
+// that decided when several compete.
+type Piece interface {
+	Value(h *History) float64
+	Why(h *History) string
+	needs() need
+}
+
+// Peak is the highest 6-hour block peak of the last days.
+func Peak(days int) Piece { return peak{days} }
+
+type peak struct{ days int }
+
+func (p peak) Value(h *History) float64 { return h.blocks.max(4 * p.days) }
+func (p peak) Why(h *History) string {
+	return fmt.Sprintf("the peak of %d days %s", p.days, mib(p.Value(h)))
+}
+func (peak) needs() need { return needBlocks }
+
+// Mean is the average usage of the last days.
+func Mean(days int) Piece { return mean{days} }
+
+type mean struct{ days int }
+
+func (m mean) Value(h *History) float64 { return h.blocks.mean(4 * m.days) }
+func (m mean) Why(h *History) string {
+	return fmt.Sprintf("the average of %d days %s", m.days, mib(m.Value(h)))
+}
+func (mean) needs() need { return needBlocks }
+
+// MedianPeak is the median 6-hour block peak of the last days.
+func MedianPeak(days int) Piece { return medianPeak{days} }
+
+type medianPeak struct{ days int }
+
+func (m medianPeak) Value(h *History) float64 { return median(h.blocks.peaks(4 * m.days)) }
+func (m medianPeak) Why(h *History) string {
+	return fmt.Sprintf("the median 6-hour peak of %d days %s", m.days, mib(m.Value(h)))
+}
+func (medianPeak) needs() need { return needBlocks }
+
+// KillLimit is the largest limit a kill happened at (0 without kills).
+func KillLimit() Piece { return killLimit{} }
+
+type killLimit struct{}
+
+func (killLimit) Value(h *History) float64 { return h.killMax }
+func (k killLimit) Why(h *History) string {
+	return fmt.Sprintf("the limit %s it was OOM-killed at", mib(h.killMax))
+}
+func (killLimit) needs() need { return 0 }
+
+// Times is f times another piece.
+func Times(f float64, p Piece) Piece { return times{f, p} }
+
+type times struct {
+	f float64
+	p Piece
+}
+
+func (x times) Value(h *History) float64 { return x.f * x.p.Value(h) }
+func (x times) Why(h *History) string    { return fmt.Sprintf("%s x %g", x.p.Why(h), x.f) }
+func (x times) needs() need              { return x.p.needs() }
+
+// Max is the largest of pieces; its Why is the deciding piece's.
+func Max(ps ...Piece) Piece { return maxOf(ps) }
+
+type maxOf []Piece
+
+func (m maxOf) pick(h *History) (Piece, float64) {
+	best, v := m[0], m[0].Value(h)
+	for _, p := range m[1:] {
+		if w := p.Value(h); w > v {
+			best, v = p, w
+		}
+	}
+	return best, v
+}
+func (m maxOf) Value(h *History) float64 { _, v := m.pick(h); return v }
+func (m maxOf) Why(h *History) string    { p, _ := m.pick(h); return p.Why(h) }
+func (m maxOf) needs() need {
+	var n need
+	for _, p := range m {
+		n |= p.needs()
+	}
+	return n
+}
+
+// AtLeast is a piece, never below min bytes.
+func AtLeast(min float64, p Piece) Piece { return atLeast{min, p} }
+
+type atLeast struct {
+	min float64
+	p   Piece
+}
+
+func (a atLeast) Value(h *History) float64 { return math.Max(a.min, a.p.Value(h)) }
+func (a atLeast) Why(h *History) string {
+	if a.p.Value(h) < a.min {
+		return fmt.Sprintf("the minimum %s (%s is less)", mib(a.min), a.p.Why(h))
+	}
+	return fmt.Sprintf("%s, at least %s", a.p.Why(h), mib(a.min))
+}
+func (a atLeast) needs() need { return a.p.needs() }
