@@ -216,9 +216,12 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
 	}
 	for _, r := range doc.Items {
-		why := "" // how the limit was made; every reason is in -o json|yaml
+		why := "" // how the limit was made, and warnings; every reason is in -o json|yaml
 		if len(r.Reasons) > 0 {
 			why = r.Reasons[0]
+		}
+		for _, w := range r.Warnings {
+			why += "; WARNING: " + w
 		}
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
 		switch {
@@ -378,6 +381,9 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 		return model.Recommendation{}, false
 	}
 	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
+	if w := guard.AboveAllocatable(lim); w != "" {
+		r.Warnings = append(r.Warnings, w)
+	}
 	if g.Request > 0 {
 		v := int64(g.Request)
 		r.CurrentRequestBytes = &v

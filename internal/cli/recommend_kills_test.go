@@ -12,6 +12,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
 func killedPod(name, limit string, at time.Time) *corev1.Pod {
@@ -91,5 +92,23 @@ func TestKnownKillsMerge(t *testing.T) {
 	kept, extra, reasons = k.merge(web, "sidecar", steps, pods, win)
 	if len(kept) != 3 || len(extra) != 0 || len(reasons) != 0 {
 		t.Errorf("another container: %v %v %v", kept, extra, reasons)
+	}
+}
+
+// A limit no node can hold is a warning of its own, not one reason among
+// many: the table shows it beside the limit's reason.
+func TestRecommendWarnsAboveAllocatable(t *testing.T) {
+	g := &prom.Group{Workload: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "big"}, Container: "app", Pods: []string{"big-1"}}
+	for i := int64(0); i < 4*24*12; i++ {
+		g.WorkingSet = append(g.WorkingSet, prom.Point{T: 1_790_000_000 + i*300, V: 10 << 30})
+	}
+	st, _ := recommend.Lookup(recommend.Default)
+	r, ok := recommendGroup(st, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 8 << 30}, g, nil)
+	if !ok || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "above the largest node's allocatable memory 8192Mi") {
+		t.Fatalf("%+v", r)
+	}
+	r, _ = recommendGroup(st, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 64 << 30}, g, nil)
+	if len(r.Warnings) != 0 {
+		t.Errorf("room on a node, yet %q", r.Warnings)
 	}
 }

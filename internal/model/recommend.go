@@ -38,4 +38,7 @@ type Recommendation struct {
 	RuntimeFlags []string `json:"runtimeFlags,omitempty"`
 	// Reasons say why, in words and numbers.
 	Reasons []string `json:"reasons,omitempty"`
+	// Warnings say what to look at before applying it: a limit no node
+	// can hold.
+	Warnings []string `json:"warnings,omitempty"`
 }

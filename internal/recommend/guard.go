@@ -31,6 +31,15 @@ func Round(b float64) int64 {
 	return int64(math.Ceil(b/step) * step)
 }
 
+// AboveAllocatable says, when the limit is above the largest node's
+// allocatable memory, so.
+func (g Guardrails) AboveAllocatable(limit int64) string {
+	if g.MaxAllocatable > 0 && float64(limit) > g.MaxAllocatable {
+		return fmt.Sprintf("the limit %s is above the largest node's allocatable memory %s: no node can hold it at its peak; split the work or add a bigger node", mib(float64(limit)), mib(g.MaxAllocatable))
+	}
+	return ""
+}
+
 // Apply rounds the values and applies the guardrails; it returns the
 // request, the limit and what it changed, in words.
 func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
@@ -40,8 +49,8 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 		l = g.Floor
 	}
 	limit = Round(l)
-	if g.MaxAllocatable > 0 && float64(limit) > g.MaxAllocatable {
-		notes = append(notes, fmt.Sprintf("the limit %s is above the largest node's allocatable memory %s: no node can hold it at its peak; split the work or add a bigger node", mib(float64(limit)), mib(g.MaxAllocatable)))
+	if w := g.AboveAllocatable(limit); w != "" {
+		notes = append(notes, w)
 	}
 	request = Round(math.Min(v.Request, float64(limit)))
 	if request > limit {
