@@ -35,9 +35,11 @@ type knownKills struct {
 	own, foreign map[string][]knownKill
 }
 
-func (k knownKills) add(m map[string][]knownKill, w model.WorkloadRef, namespace, container string, x knownKill) {
-	m[specKey(w, container)] = append(m[specKey(w, container)], x)
-	m[specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)] = append(m[specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)], x)
+// addKill files x under its workload container and its pod container.
+func addKill(m map[string][]knownKill, w model.WorkloadRef, namespace, container string, x knownKill) {
+	for _, key := range []string{specKey(w, container), specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)} {
+		m[key] = append(m[key], x)
+	}
 }
 
 // fromStatus keeps the pod's OOM kills its containers' status shows (the
@@ -51,7 +53,7 @@ func (k knownKills) fromStatus(p *corev1.Pod, w model.WorkloadRef) {
 		if f.MemoryLimitBytes != nil {
 			x.limit = float64(*f.MemoryLimitBytes)
 		}
-		k.add(k.own, w, p.Namespace, f.Container, x)
+		addKill(k.own, w, p.Namespace, f.Container, x)
 	}
 }
 
@@ -68,9 +70,9 @@ func (k knownKills) fromAgent(e *corev1.Event, owners map[string]model.WorkloadR
 	}
 	x := knownKill{t: a.At.Unix(), pod: a.Pod, limit: float64(a.LimitBytes), from: "node agent", scope: a.Scope}
 	if a.Scope == "container" {
-		k.add(k.own, w, a.Namespace, a.Container, x)
+		addKill(k.own, w, a.Namespace, a.Container, x)
 	} else {
-		k.add(k.foreign, w, a.Namespace, a.Container, x)
+		addKill(k.foreign, w, a.Namespace, a.Container, x)
 	}
 }
 
