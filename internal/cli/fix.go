@@ -35,6 +35,8 @@ type FixOptions struct {
 	Factor          float64
 	Recommendations string
 	Strategy        string
+	FromCluster     bool
+	MinChange       float64
 	prom            *promFlags
 	Lint            bool
 	Write           bool
@@ -48,7 +50,7 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, Timeout: 5 * time.Minute, prom: newPromFlags(), Strategy: recommend.Default}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, Timeout: 5 * time.Minute, prom: newPromFlags(), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
 		Use:   "fix -f PATH... [TYPE/NAME...] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
@@ -99,6 +101,8 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.Float64Var(&o.Factor, "factor", o.Factor, "With --from-peak: limit = factor x peak (the guide's rule: 1.5 to 2).")
 	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json).")
 	f.StringVar(&o.Strategy, "strategy", o.Strategy, "With --prometheus-url: the sizing strategy (see oomdoctor recommend).")
+	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp+" Implied by --apply.")
+	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: "+minChangeHelp)
 	o.prom.add(f)
 	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
@@ -209,7 +213,18 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.flags.Namespace != nil {
 			ns = *o.flags.Namespace
 		}
-		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, st, time.Now(), o.ErrOut, nil)
+		sz := sizing{st: st, minChange: o.MinChange}
+		if o.FromCluster || o.Apply {
+			var notes []string
+			var err error
+			if sz.sp, notes, err = clusterSpecs(cmd.Context(), o.flags, ns); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(o.ErrOut, "note:", n)
+			}
+		}
+		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, sz, time.Now(), o.ErrOut)
 		if err != nil {
 			return err
 		}

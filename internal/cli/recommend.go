@@ -20,7 +20,6 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
-	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
@@ -37,6 +36,7 @@ type RecommendOptions struct {
 	Workload      string
 	Snapshot      string
 	FromCluster   bool
+	MinChange     float64
 	flags         *genericclioptions.ConfigFlags
 	prom          *promFlags
 	now           func() time.Time
@@ -44,7 +44,7 @@ type RecommendOptions struct {
 
 // NewRecommendCommand builds `oomdoctor recommend`.
 func NewRecommendCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now}
+	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
 		Use:   "recommend (--prometheus-url URL [-n NS] [TYPE/NAME] | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
@@ -62,6 +62,10 @@ server (the highest value within each --step), so that a large cluster does not 
 a limit above the largest node's allocatable memory (kube_node_status_allocatable) is flagged.
 A query that fails or times out becomes a note (on stderr, and in -o json|yaml) about the
 containers it leaves out.
+
+Where the current request or limit is known (kube-state-metrics) and the new one is within
+--min-change (10%) of it, the current one is kept: every change rolls the pods. A container
+OOM-killed in the history gets any rise of its limit.
 
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
@@ -83,11 +87,17 @@ containers it leaves out.
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
-	f.BoolVar(&o.FromCluster, "from-cluster", false, "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit.")
+	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp)
+	f.Var(percent{&o.MinChange}, "min-change", minChangeHelp)
 	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: the pods' specs (for the runtime floors and the heap flags that go with each limit) and, without --prometheus-url, the history in its series files (*.om, *.csv).")
 	o.prom.add(f)
 	return cmd
 }
+
+const (
+	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, and the OOM kills in the pods' status and the node agent's events."
+	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
+)
 
 // Run recommends.
 func (o *RecommendOptions) Run(ctx context.Context) error {
@@ -140,12 +150,8 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		var sp *specs
 		var specNotes []string
 		if o.FromCluster {
-			live, err := openCluster(o.flags, kube.DefaultChunkSize)
-			if err != nil {
+			if sp, specNotes, err = clusterSpecs(ctx, o.flags, o.Namespace); err != nil {
 				return err
-			}
-			if sp, specNotes, err = loadSpecs(ctx, live, o.Namespace); err != nil {
-				return fmt.Errorf("reading the pods' specs from %s: %w", live.Describe().Server, err)
 			}
 		}
 		if o.Snapshot != "" {
@@ -171,7 +177,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 						continue
 					}
-					if r, ok := recommendGroup(st, guard, g, sp); ok {
+					if r, ok := recommendGroup(sizing{st, o.MinChange, sp}, guard, g); ok {
 						doc.Items = append(doc.Items, r)
 					}
 				}
@@ -179,7 +185,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 		}
 		if o.prom.set() {
-			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, st, o.now(), o.ErrOut, sp)
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st, o.MinChange, sp}, o.now(), o.ErrOut)
 		}
 		doc.Notes = append(specNotes, doc.Notes...)
 	}
@@ -216,9 +222,11 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
 	}
 	for _, r := range doc.Items {
-		why := "" // how the limit was made, and warnings; every reason is in -o json|yaml
-		if len(r.Reasons) > 0 {
-			why = r.Reasons[0]
+		why := "" // how the limit was made (or why it was kept), and warnings; every reason is in -o json|yaml
+		for i, x := range r.Reasons {
+			if i == 0 || strings.HasPrefix(x, keptLimitPrefix) {
+				why = x
+			}
 		}
 		for _, w := range r.Warnings {
 			why += "; WARNING: " + w
@@ -272,7 +280,8 @@ func recommendTrace(path string, st recommend.Strategy) (model.Recommendations, 
 // recommendPrometheus reads the history of a namespace (all when ns is
 // empty) from Prometheus and recommends per workload container (or per
 // pod's container).
-func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, st recommend.Strategy, now time.Time, errOut io.Writer, sp *specs) (model.Recommendations, error) {
+func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, sz sizing, now time.Time, errOut io.Writer) (model.Recommendations, error) {
+	st, sp := sz.st, sz.sp
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	c, err := pf.client()
 	if err != nil {
@@ -309,7 +318,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 				continue
 			}
-			if r, ok := recommendGroup(st, guard, g, sp); ok {
+			if r, ok := recommendGroup(sz, guard, g); ok {
 				doc.Items = append(doc.Items, r)
 			}
 		}
@@ -337,7 +346,17 @@ func sortRecommendations(items []model.Recommendation) {
 	})
 }
 
-func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.Group, sp *specs) (model.Recommendation, bool) {
+// sizing is how recommendations are made: the strategy, the band within
+// which the current values are kept (recommend.Settle), and the pods'
+// specs and kills (nil without --from-cluster or --snapshot).
+type sizing struct {
+	st        recommend.Strategy
+	minChange float64
+	sp        *specs
+}
+
+func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
+	st, sp := sz.st, sz.sp
 	var info runtimes.Info
 	if sp != nil {
 		info = sp.runtime(g.Workload, g.Container)
@@ -379,6 +398,12 @@ func recommendGroup(st recommend.Strategy, guard recommend.Guardrails, g *prom.G
 	req, lim, reasons, ok := recommend.Size(st, guard, len(ws), func(i int) (int64, float64) { return ws[i].T - 1, ws[i].V }, kills)
 	if !ok {
 		return model.Recommendation{}, false
+	}
+	req, lim, keptLimit, keptRequest := keepCurrent(sz.minChange, g.Request, g.Limit, req, lim, n > 0, guard.Floor)
+	for _, k := range []string{keptLimit, keptRequest} {
+		if k != "" {
+			reasons = append(reasons, k)
+		}
 	}
 	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
 	if w := guard.AboveAllocatable(lim); w != "" {

@@ -103,11 +103,11 @@ func TestRecommendWarnsAboveAllocatable(t *testing.T) {
 		g.WorkingSet = append(g.WorkingSet, prom.Point{T: 1_790_000_000 + i*300, V: 10 << 30})
 	}
 	st, _ := recommend.Lookup(recommend.Default)
-	r, ok := recommendGroup(st, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 8 << 30}, g, nil)
+	r, ok := recommendGroup(sizing{st: st}, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 8 << 30}, g)
 	if !ok || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "above the largest node's allocatable memory 8192Mi") {
 		t.Fatalf("%+v", r)
 	}
-	r, _ = recommendGroup(st, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 64 << 30}, g, nil)
+	r, _ = recommendGroup(sizing{st: st}, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 64 << 30}, g)
 	if len(r.Warnings) != 0 {
 		t.Errorf("room on a node, yet %q", r.Warnings)
 	}

@@ -8,12 +8,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 	"github.com/oomdoctor/oomdoctor/internal/workload"
@@ -94,6 +96,21 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 }
 
 // runtime inspects a workload container's spec.
+// clusterSpecs reads the pods' specs, the ConfigMaps their env comes from
+// and the kills in their status and the node agent's events from the
+// cluster of the kubeconfig flags (all namespaces when ns is empty).
+func clusterSpecs(ctx context.Context, flags *genericclioptions.ConfigFlags, ns string) (*specs, []string, error) {
+	live, err := openCluster(flags, kube.DefaultChunkSize)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, notes, err := loadSpecs(ctx, live, ns)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the pods' specs from %s: %w", live.Describe().Server, err)
+	}
+	return sp, notes, nil
+}
+
 func (s *specs) runtime(w model.WorkloadRef, container string) runtimes.Info {
 	c := s.byKey[specKey(w, container)]
 	if c == nil {

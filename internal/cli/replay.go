@@ -55,12 +55,13 @@ type ReplayOptions struct {
 	Rolling     time.Duration
 	Strategies  []string
 	DropFactor  float64
+	MinChange   float64
 	Output      string
 }
 
 // NewReplayCommand builds `oomdoctor replay`.
 func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, Output: "table"}
+	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table"}
 	cmd := &cobra.Command{
 		Use:   "replay --trace FILE [--train 7d --test 7d | --rolling 7d]",
 		Short: "Compare sizing strategies on a usage trace: OOM kills and slack side by side",
@@ -72,7 +73,8 @@ next --test is counted against it: a series "has an OOM" when its usage goes abo
 least once; the relative slack is the mean of (limit - usage) / limit. --rolling instead trains
 on the first period and recommends again every period and after every kill, the way each
 strategy would run (usage above the limit is a kill; the strategy then sees the usage capped at
-the limit, as monitoring would).
+the limit, as monitoring would). A new limit within --min-change of the current one keeps the
+current one, unless a kill asks for more, as oomdoctor recommend does.
 
 Samples above --drop-factor x the provisioned memory are dropped (trace quirks); series whose
 training window is all zero, and series too short for the replayed window, are skipped; the
@@ -87,6 +89,7 @@ counts are reported. Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (
 	f.Var(days{&o.Train}, "train", "Training window (train/test mode).")
 	f.Var(days{&o.Test}, "test", "Replayed window (train/test mode).")
 	f.Var(days{&o.Rolling}, "rolling", "Rolling mode: recommend again every period.")
+	f.Var(percent{&o.MinChange}, "min-change", "Rolling mode: keep the limit when the new one is within this much of it (as recommend does); 0 counts every change above 1%.")
 	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
@@ -107,7 +110,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor}
+	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor, MinChange: o.MinChange}
 	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
 		return usagef("--rolling replaces --train and --test: give one or the other")
 	}
@@ -151,7 +154,7 @@ func pickStrategies(names []string) ([]recommend.Strategy, error) {
 
 func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 	if rep.Mode == "rolling" {
-		fmt.Fprintf(w, "rolling replay, a new recommendation every %s and after each kill\n", days{&o.Rolling})
+		fmt.Fprintf(w, "rolling replay, a new recommendation every %s and after each kill; limits within %s of the current one are kept\n", days{&o.Rolling}, percent{&rep.MinChange})
 	} else {
 		fmt.Fprintf(w, "train %s, replay the next %s against the limit\n", days{&o.Train}, days{&o.Test})
 	}

@@ -233,3 +233,29 @@ func TestPiecesCompose(t *testing.T) {
 		t.Errorf("fallback: %v %q", v/mi, tl.Why(&h2))
 	}
 }
+
+func TestSettle(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		cur, rec, band float64
+		rise           bool
+		want           float64
+		kept           bool
+	}{
+		{"unknown current", 0, 540, 0.1, false, 540, false},
+		{"no band", 512, 540, 0, false, 540, false},
+		{"within the band above", 512, 540, 0.1, false, 512, true},
+		{"within the band below", 512, 470, 0.1, false, 512, true},
+		{"on the band's edge", 500, 550, 0.1, false, 500, true},
+		{"above the band", 512, 600, 0.1, false, 600, false},
+		{"below the band", 512, 400, 0.1, false, 400, false},
+		{"killed at the current: any rise", 512, 540, 0.1, true, 540, false},
+		{"killed at the current: no drop inside the band", 512, 500, 0.1, true, 512, true},
+		{"same value", 512, 512, 0.1, false, 512, false},
+	} {
+		got, kept := Settle(c.cur, c.rec, c.band, c.rise)
+		if got != c.want || kept != c.kept {
+			t.Errorf("%s: Settle(%g, %g, %g, %v) = %g, %v; want %g, %v", c.name, c.cur, c.rec, c.band, c.rise, got, kept, c.want, c.kept)
+		}
+	}
+}

@@ -25,6 +25,11 @@ type Options struct {
 	// DropFactor drops samples above this many times the provisioned
 	// memory (trace quirks); 0 keeps every sample.
 	DropFactor float64
+	// MinChange is the rolling mode's smallest change of the limit worth
+	// a rollout (recommend.Settle): a new limit within it of the current
+	// one keeps the current, unless a kill asks for more. Below 1% it is
+	// 1%: smaller changes of an unrounded limit are noise.
+	MinChange float64
 }
 
 // Row is one strategy's result.
@@ -55,6 +60,9 @@ type Report struct {
 	SeriesRead     int     `json:"seriesRead"`
 	DroppedSamples int     `json:"droppedSamples"`
 	DropFactor     float64 `json:"dropFactor,omitempty"`
+	// MinChange is the rolling mode's band: a new limit within it of the
+	// current one kept the current one (recommend.Settle).
+	MinChange float64 `json:"minChange,omitempty"`
 	// SkippedZero are series whose training window is all zero;
 	// SkippedShort those without data in the replayed window.
 	SkippedZero  int   `json:"skippedZeroSeries"`
@@ -78,6 +86,7 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor}
 	if o.Rolling > 0 {
 		rep.Mode = "rolling"
+		rep.MinChange = max(o.MinChange, 0.01)
 	}
 	rows := make([]Row, len(strategies))
 	for i, s := range strategies {
@@ -134,7 +143,7 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		}
 		for i, st := range strategies {
 			if o.Rolling > 0 {
-				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()))
+				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()), max(o.MinChange, 0.01))
 			} else {
 				trainTest(&rows[i], st, kept, start+train, end)
 			}
@@ -208,7 +217,7 @@ func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, from, to int64) 
 // rolling re-recommends every period and after each kill. What the
 // strategy sees after a kill is the usage as monitoring would: capped at
 // the limit (the container was killed there).
-func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int64) {
+func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int64, band float64) {
 	e := st.New()
 	i := 0
 	for ; i < len(s) && s[i].T < start+period; i++ {
@@ -221,7 +230,7 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int6
 	for ; i < len(s); i++ {
 		x := s[i]
 		for x.T >= next {
-			if l := floor(e.Recommend().Limit); changed(l, limit) {
+			if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, false); l != limit {
 				limit = l
 				r.LimitChanges++
 			}
@@ -235,7 +244,7 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int6
 			u = limit
 			n++ // no slack while it is killed
 			e.Add(x.T, u)
-			if l := floor(e.Recommend().Limit); changed(l, limit) {
+			if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
 				limit = l
 				r.LimitChanges++
 			}
@@ -259,5 +268,3 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int6
 const MinLimit = 1 << 20
 
 func floor(l float64) float64 { return max(l, MinLimit) }
-
-func changed(a, b float64) bool { return a > b*1.01 || a < b*0.99 }

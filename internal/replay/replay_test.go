@@ -36,7 +36,7 @@ func table(rep *Report) string {
 // deliberate change).
 func TestGoldenReplay(t *testing.T) {
 	var got strings.Builder
-	for _, o := range []Options{{Train: week, Test: week, DropFactor: 4}, {Rolling: week, DropFactor: 4}} {
+	for _, o := range []Options{{Train: week, Test: week, DropFactor: 4}, {Rolling: week, DropFactor: 4, MinChange: recommend.MinChange}} {
 		rep, err := Run(readSlice, recommend.All(), o)
 		if err != nil {
 			t.Fatal(err)
@@ -92,6 +92,39 @@ func TestTrainTestByHand(t *testing.T) {
 	}
 	if r := rep.Rows[0]; r.Episodes != 1 || r.LimitChanges != 1 {
 		t.Errorf("rolling krr: %d episodes, %d limit changes; want 1 and 1", r.Episodes, r.LimitChanges)
+	}
+}
+
+// Rolling with a band: 100, 108, 130, 130 Mi a week under peak-2x. The
+// limit 200 is kept at week 3 (216 is within 10%) and raised to 260 at
+// week 4; without the band it changes both times.
+func TestRollingBandByHand(t *testing.T) {
+	read := func(fn func(*usage.Series) error) error {
+		s := &usage.Series{Name: "x"}
+		for i := int64(0); i < 4*7*288; i++ {
+			u := []float64{100, 108, 130, 130}[i/(7*288)] * (1 << 20)
+			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u})
+		}
+		return fn(s)
+	}
+	two, _ := recommend.Lookup("peak-2x")
+	for band, want := range map[float64]int{0.10: 1, 0: 2} {
+		rep, err := Run(read, []recommend.Strategy{two}, Options{Rolling: week, MinChange: band})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rep.Rows[0]
+		if r.LimitChanges != want || r.Episodes != 0 {
+			t.Errorf("band %g: %d limit changes, %d episodes; want %d and 0", band, r.LimitChanges, r.Episodes, want)
+		}
+		// Weeks 2-4: 200 throughout with the band until week 4's 260.
+		slack := ((200.0-108)/200 + (200.0-130)/200 + (260.0-130)/260) / 3
+		if band == 0 {
+			slack = ((200.0-108)/200 + (216.0-130)/216 + (260.0-130)/260) / 3
+		}
+		if abs(r.Slack-slack) > 1e-9 {
+			t.Errorf("band %g: slack %v, want %v", band, r.Slack, slack)
+		}
 	}
 }
 

@@ -10,6 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/scenario"
@@ -183,6 +189,84 @@ func TestRecommendFromClusterSpecs(t *testing.T) {
 	r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--trace", "x.csv", "--from-cluster")
 	if r.code != 2 || !strings.Contains(r.stderr, "--from-cluster goes with --prometheus-url") {
 		t.Errorf("--from-cluster without Prometheus: %s", r)
+	}
+}
+
+// fix --prometheus-url --from-cluster takes the kills only the cluster
+// shows: a second indexer pod, killed at 1Gi an hour ago, that Prometheus
+// never saw. Without --from-cluster the limit stays near the indexer's
+// peak; with it, above the 1Gi it was killed at, as recommend says.
+func TestFixFromPrometheusWithClusterKills(t *testing.T) {
+	url := diagnosis(t)
+	ctx := context.Background()
+	ns := scenario.DiagnosisNamespace
+	st, err := cp.Client.AppsV1().StatefulSets(ns).Get(ctx, "indexer", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "indexer-1", Namespace: ns, Labels: map[string]string{"app": "indexer"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: st.Name, UID: st.UID, Controller: ptr.To(true)}}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "indexer", Image: "registry.example/indexer:2.1", Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}}}}},
+	}
+	pod, err = cp.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cp.Client.CoreV1().Pods(ns).Delete(ctx, "indexer-1", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))}); err != nil {
+			t.Errorf("removing indexer-1: %v", err)
+		}
+	})
+	killed := time.Unix(promSim.End, 0).Add(-time.Hour)
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "indexer", Ready: true, RestartCount: 1, Image: "registry.example/indexer:2.1",
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(killed)}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
+			StartedAt: metav1.NewTime(killed.Add(-2 * time.Hour)), FinishedAt: metav1.NewTime(killed)}}}}
+	if _, err := cp.Client.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	src := `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: indexer
+  namespace: diag
+spec:
+  template:
+    spec:
+      containers:
+        - name: indexer
+          resources:
+            limits:
+              memory: 512Mi # page cache fills it
+`
+	limitOf := func(args ...string) int64 {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "indexer.yaml")
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := oomdoctor(t, append([]string{"fix", "-f", file, "--prometheus-url", url, "--history", "3d", "-n", ns, "--write"}, args...)...)
+		got, _ := os.ReadFile(file)
+		_, after, ok := strings.Cut(string(got), "memory: ")
+		v, _, _ := strings.Cut(after, " ")
+		q, err := resource.ParseQuantity(v)
+		if r.code != 0 || !ok || err != nil || !strings.Contains(string(got), " # page cache fills it") {
+			t.Fatalf("fix %q: %s\n%s", args, r, got)
+		}
+		return q.Value()
+	}
+	alone := limitOf()
+	withCluster := limitOf("--kubeconfig", cp.Kubeconfig, "--from-cluster")
+	if alone >= 1<<30 || withCluster <= 1<<30 {
+		t.Errorf("indexer's limit: %dMi from Prometheus alone (want under 1Gi), %dMi with the cluster's kill (want above the 1Gi it was killed at)", alone>>20, withCluster>>20)
+	}
+	doc := recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--history", "3d", "-n", ns, "statefulset/indexer", "--from-cluster", "-o", "json"))
+	if len(doc.Items) != 1 || *doc.Items[0].MemoryLimitBytes != withCluster {
+		t.Errorf("recommend --from-cluster says %+v; fix wrote %dMi", doc.Items, withCluster>>20)
 	}
 }
 
