@@ -148,6 +148,13 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	if sources != 1 {
 		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations, --prometheus-url or --lint")
 	}
+	if !o.prom.set() {
+		for _, name := range []string{"from-cluster", "min-change", "strategy"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s goes with --prometheus-url (the values then come from Prometheus' history)", name)
+			}
+		}
+	}
 	outputs := 0
 	for _, set := range []bool{o.Write, o.PatchDir != "", o.Apply} {
 		if set {

@@ -96,6 +96,8 @@ func TestFixErrors(t *testing.T) {
 		{"write and apply", []string{"fix", "-f", two, "--lint", "--write", "--apply"}, 2, "exclude each other"},
 		{"bad recommendations", []string{"fix", "-f", two, "--recommendations", two}, 2, "want Recommendations (oomdoctor recommend"},
 		{"not a document", []string{"fix", "-f", two, "--recommendations", broken}, 2, "not a Recommendations document"},
+		{"from-cluster without Prometheus", []string{"fix", "-f", two, "--memory-limit", "1Gi", "-c", "a", "--from-cluster"}, 2, "--from-cluster goes with --prometheus-url"},
+		{"min-change without Prometheus", []string{"fix", "-f", two, "--lint", "--min-change", "5%"}, 2, "--min-change goes with --prometheus-url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
