@@ -71,9 +71,10 @@ type Agent struct {
 }
 
 type pendingKill struct {
-	c      *watched
-	ownOOM bool
-	at     time.Time
+	c *watched
+	// hit is the limit the counters say was reached.
+	hit limitHit
+	at  time.Time
 	// pids and stat are the cgroup's processes and memory.stat when the
 	// kill was counted: the victim is among the pids (a v1 eventfd fires
 	// before the kill), and the stat is the breakdown when the kernel's
@@ -360,12 +361,12 @@ func (a *Agent) observe(c *watched, attempt int) {
 	if c.gone {
 		return
 	}
-	kills, ownOOM, err := a.w.read(c)
+	kills, hit, err := a.w.read(c)
 	if err != nil {
 		return
 	}
 	for i := int64(0); i < kills; i++ {
-		a.counted(c, ownOOM)
+		a.counted(c, hit)
 	}
 	if kills == 0 && attempt < len(retries) {
 		a.after(retries[attempt], func() { a.observe(c, attempt+1) })
@@ -373,8 +374,8 @@ func (a *Agent) observe(c *watched, attempt int) {
 }
 
 // counted takes a kill a cgroup counted: it waits for its kernel report.
-func (a *Agent) counted(c *watched, ownOOM bool) {
-	p := pendingKill{c: c, ownOOM: ownOOM, at: time.Now(), pids: map[int]bool{}}
+func (a *Agent) counted(c *watched, hit limitHit) {
+	p := pendingKill{c: c, hit: hit, at: time.Now(), pids: map[int]bool{}}
 	if pids, err := c.g.Procs(); err == nil {
 		for _, pid := range pids {
 			p.pids[pid] = true
@@ -398,7 +399,7 @@ func (a *Agent) counted(c *watched, ownOOM bool) {
 		l := a.loose[i]
 		a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
 		l.r.TaskMemcg = c.path
-		a.tell(a.merge(c, ownOOM, l.r, p.stat))
+		a.tell(a.merge(c, hit, l.r, p.stat))
 		return
 	}
 	if a.cfg.MatchWait <= 0 {
@@ -422,9 +423,19 @@ func (a *Agent) report(kr kreport) {
 	if r.TaskMemcg == "" && r.Victim.PID > 0 {
 		path := a.victimCgroup(r.Victim.PID, kr.procCg)
 		if path == "" {
-			// Wait for the counter that will say where it was.
+			// Wait for the counter that will say where it was. The kernel
+			// prints the memcg only in the rate-limited header of a report
+			// (ten every five seconds), so a burst of kills leaves reports
+			// without it. Without eventfds (a read-only v1 mount) no
+			// notification reads the counters before the rescan: read
+			// them now.
 			a.loose = append(a.loose, kr)
 			a.after(a.cfg.MatchWait+10*time.Millisecond, func() { a.expire(kr) })
+			if a.w.noEventfd {
+				for _, c := range a.w.byPath {
+					a.observe(c, len(retries))
+				}
+			}
 			return
 		}
 		r.TaskMemcg = path
@@ -439,31 +450,31 @@ func (a *Agent) report(kr kreport) {
 		if ref.Level == podcgroup.Outside && r.Scope != kmsg.ScopeSystem {
 			return // a cgroup that is not the kubelet's: not a pod's kill
 		}
-		a.tell(a.merge(nil, false, r, nil))
+		a.tell(a.merge(nil, limitHit{}, r, nil))
 		return
 	}
 	if q := a.pending[c.path]; len(q) > 0 {
 		a.pending[c.path] = q[1:]
-		a.tell(a.merge(c, q[0].ownOOM, r, q[0].stat))
+		a.tell(a.merge(c, q[0].hit, r, q[0].stat))
 		return
 	}
 	// The counter moved before the report was printed: read it now.
-	kills, ownOOM, err := a.w.read(c)
+	kills, hit, err := a.w.read(c)
 	switch {
 	case err == nil && kills > 0:
 		var stat *cgroup.Stat
 		if st, err := c.g.Stat(); err == nil {
 			stat = &st
 		}
-		a.tell(a.merge(c, ownOOM, r, stat))
+		a.tell(a.merge(c, hit, r, stat))
 		for i := int64(1); i < kills; i++ {
-			a.counted(c, ownOOM)
+			a.counted(c, hit)
 		}
 	case c.unclaimed > 0:
 		// A new cgroup whose first kills came before the agent watched
 		// it: its starting counter holds them, the report tells them.
 		c.unclaimed--
-		a.tell(a.merge(c, false, r, nil))
+		a.tell(a.merge(c, limitHit{}, r, nil))
 	default:
 		// The counter did not move: this kill was told already (from
 		// the counter, its report late or placed elsewhere). Counting
@@ -527,7 +538,7 @@ func (a *Agent) expire(kr kreport) {
 		if l.arrived == kr.arrived && l.r == kr.r {
 			a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
 			if kr.r.Scope == kmsg.ScopeSystem {
-				a.tell(a.merge(nil, false, kr.r, nil))
+				a.tell(a.merge(nil, limitHit{}, kr.r, nil))
 			}
 			return
 		}
@@ -536,8 +547,8 @@ func (a *Agent) expire(kr kreport) {
 
 func (a *Agent) counterOnly(p pendingKill) *Kill {
 	k := &Kill{At: time.Now(), Cgroup: p.c.path, Node: a.cfg.Node, Scope: "unknown", MainProcess: "unknown", FromCounter: true}
-	if p.ownOOM {
-		k.Scope = "container"
+	if p.hit.scope != "" {
+		k.Scope, k.LimitBytes = p.hit.scope, p.hit.limit
 	}
 	if p.stat != nil {
 		k.AnonBytes, k.FileBytes, k.ShmemStat, k.KernelBytes = p.stat.Anon, p.stat.File, p.stat.Shmem, p.stat.Kernel
@@ -545,7 +556,7 @@ func (a *Agent) counterOnly(p pendingKill) *Kill {
 	return k
 }
 
-func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report, stat *cgroup.Stat) *Kill {
+func (a *Agent) merge(c *watched, hit limitHit, r *kmsg.Report, stat *cgroup.Stat) *Kill {
 	k := &Kill{At: time.Now(), KernelSince: r.Since, Cgroup: r.TaskMemcg, Node: a.cfg.Node, FromKernelLog: true, FromCounter: c != nil,
 		VictimPID: r.Victim.PID, VictimName: r.Victim.Name, AnonRSSBytes: r.Victim.AnonRSS, FileRSSBytes: r.Victim.FileRSS, ShmemBytes: r.Victim.ShmemRSS,
 		LimitBytes: r.Limit, UsageBytes: r.Usage, MainProcess: "unknown"}
@@ -577,8 +588,12 @@ func (a *Agent) merge(c *watched, ownOOM bool, r *kmsg.Report, stat *cgroup.Stat
 				k.Scope = "container"
 			}
 		}
-	case ownOOM:
-		k.Scope = "container"
+	case hit.scope != "":
+		// A report past the kernel's rate limit: the counters tell.
+		k.Scope = hit.scope
+		if k.LimitBytes == 0 {
+			k.LimitBytes = hit.limit
+		}
 	default:
 		k.Scope = "unknown"
 	}

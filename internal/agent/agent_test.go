@@ -381,6 +381,11 @@ func TestBurstBeyondTheKernelsRateLimit(t *testing.T) {
 		if k.VictimName != "" && k.VictimPID != 0 {
 			named++
 		}
+		// Reports past the rate limit print neither scope nor limit: the
+		// container's failcnt and limit tell them.
+		if k.Scope != "container" || k.LimitBytes != 24<<20 {
+			t.Errorf("kill %d: scope %q, limit %d; want container, 24Mi", i, k.Scope, k.LimitBytes)
+		}
 	}
 	// Victims named only by PID are placed by the processes seen in each
 	// cgroup and by order; a rare one may stay unnamed, never uncounted.
@@ -426,7 +431,8 @@ func TestReadOnlyCgroupMount(t *testing.T) {
 	roTree := &tree{t: t, h: cgroup.Hierarchy{Version: cgroup.V1, Dir: ro}, root: tr.root}
 	var warned []string
 	kills := make(chan *Kill, 10)
-	a, err := New(Config{Node: "n", Hierarchy: roTree.h, KubeletCgroupRoot: tr.root, Kmsg: "/dev/kmsg",
+	// No rescan within the test: the reports alone must tell every kill.
+	a, err := New(Config{Node: "n", Hierarchy: roTree.h, KubeletCgroupRoot: tr.root, Kmsg: "/dev/kmsg", Rescan: time.Hour,
 		Pods:  StaticPods{podUID(30): {Namespace: "ro", Name: "p", UID: podUID(30), Containers: map[string]string{containerID(30): "app"}}},
 		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, Warn: func(s string) { warned = append(warned, s) }})
 	if err != nil {
@@ -443,6 +449,19 @@ func TestReadOnlyCgroupMount(t *testing.T) {
 	k := waitKill(t, kills)
 	if k.Pod != "p" || k.VictimName == "" || !k.FromCounter {
 		t.Errorf("kill %+v", k)
+	}
+	// A burst past the kernel's rate limit (ten full reports in five
+	// seconds): the reports without a cgroup are placed by the counters
+	// read at once, not at the next rescan.
+	const burst = 14
+	for i := 0; i < burst; i++ {
+		cmd := c.Command(allocator(200)[0], allocator(200)[1:]...)
+		_ = cmd.Run()
+	}
+	for i := 0; i < burst; i++ {
+		if k := waitKill(t, kills); k.Pod != "p" || k.Scope != "container" || k.LimitBytes != 32<<20 {
+			t.Errorf("burst kill %d: %+v", i, k)
+		}
 	}
 	noMoreKills(t, kills)
 	if len(warned) == 0 || !strings.Contains(warned[0], "no OOM eventfds") {

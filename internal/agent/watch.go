@@ -27,8 +27,13 @@ type watched struct {
 	efd     int
 	release func()
 	wd      int
-	// last and lastOOM are the oom_kill and (v2) oom counters last read.
+	// last is the oom_kill counter last read; lastOOM v2's oom counter,
+	// or v1's failcnt (no oom counter there): both grow when the
+	// cgroup's own limit is hit.
 	last, lastOOM int64
+	// up are the enclosing levels whose limit a kill may reach: the pod,
+	// the QoS class and kubepods (the node's allocatable).
+	up []level
 	// mainPID is the container's main process, as last seen: the process
 	// of the cgroup whose parent is outside it.
 	mainPID int
@@ -36,6 +41,21 @@ type watched struct {
 	// the agent ran: their reports may still come, and tell them.
 	unclaimed int64
 	gone      bool
+}
+
+// level is an enclosing cgroup of a container and its counter of its own
+// limit (cgroup.AtLimit) as last read.
+type level struct {
+	scope string // pod or node
+	g     *cgroup.Group
+	last  int64
+}
+
+// limitHit is the limit the counters say a kill reached: its scope
+// (container, pod, node; "" unknown) and size.
+type limitHit struct {
+	scope string
+	limit int64
 }
 
 // event is what the watcher's poller saw.
@@ -230,7 +250,16 @@ func (w *watcher) watch(path string, ref podcgroup.Ref) *watched {
 	if err != nil {
 		return nil // gone already, or not a memory cgroup
 	}
-	c.last, c.lastOOM = ev["oom_kill"], ev["oom"]
+	c.last, c.lastOOM = ev["oom_kill"], ownCount(c.g, ev)
+	if ref.Level == podcgroup.Container && ref.PodPath != "" {
+		c.up = append(c.up, level{scope: "pod", g: w.h.Open(ref.PodPath)})
+		for p := filepath.Dir(ref.PodPath); ref.KubepodsPath != "" && strings.HasPrefix(p, ref.KubepodsPath); p = filepath.Dir(p) {
+			c.up = append(c.up, level{scope: "node", g: w.h.Open(p)})
+		}
+		for i := range c.up {
+			c.up[i].last, _ = c.up[i].g.AtLimit()
+		}
+	}
 	if w.h.Version == cgroup.V1 {
 		efd, release, err := c.g.OOMEventFD()
 		switch {
@@ -299,26 +328,65 @@ func (w *watcher) removed(dir string) []*watched {
 	return gone
 }
 
-// read reads a cgroup's counters; it returns the new kills and whether the
-// cgroup's own OOM counter moved (v2: its own or a child's limit was hit).
-func (w *watcher) read(c *watched) (kills int64, ownOOM bool, err error) {
+// read reads a cgroup's counters; it returns the new kills and the limit
+// the counters say was reached since the last kill: "container" (its own,
+// or on v2 a child's), "pod", or "" (unknown: the node's, or the pod's
+// without a counter). The kernel's report says which when it is printed
+// whole; this is for the reports past its rate limit.
+func (w *watcher) read(c *watched) (kills int64, hit limitHit, err error) {
 	ev, err := c.g.Events()
 	if err != nil {
-		return 0, false, err
+		return 0, hit, err
 	}
 	k, ok := ev["oom_kill"]
 	if !ok {
 		// Read while it was being written (files in tests), or a kernel
 		// without the counter (before 4.13): the kernel log counts.
-		return 0, false, fmt.Errorf("%s: no oom_kill counter", c.path)
+		return 0, hit, fmt.Errorf("%s: no oom_kill counter", c.path)
 	}
-	o := ev["oom"]
-	if k > c.last {
-		kills = k - c.last
+	switch {
+	case k < c.last: // a new cgroup under the same path
+		c.last, c.lastOOM = k, ownCount(c.g, ev)
+		return 0, hit, nil
+	case k == c.last:
+		// No kill yet: the limits' counters may already have moved for
+		// the kill to come (read at the notification); keep them for then.
+		return 0, hit, nil
 	}
-	ownOOM = o > c.lastOOM
+	kills = k - c.last
+	o := ownCount(c.g, ev)
+	if o > c.lastOOM {
+		hit = limitHit{scope: "container", limit: limitOf(c.g)}
+	}
+	for i := range c.up {
+		u := &c.up[i]
+		n, _ := u.g.AtLimit()
+		if n > u.last && hit.scope == "" {
+			hit = limitHit{scope: u.scope, limit: limitOf(u.g)}
+		}
+		u.last = n
+	}
 	c.last, c.lastOOM = k, o
-	return kills, ownOOM, nil
+	return kills, hit, nil
+}
+
+func limitOf(g *cgroup.Group) int64 {
+	if l, err := g.Limit(); err == nil && l > 0 {
+		return l
+	}
+	return 0
+}
+
+// ownCount is the counter that grows when the cgroup's own limit is hit:
+// v2's oom event; v1 has none, its failcnt grows at the limit (reclaim may
+// still have saved the charge, so it says the limit was reached, which is
+// what a kill's scope needs when the kernel's report was rate-limited).
+func ownCount(g *cgroup.Group, ev map[string]int64) int64 {
+	if g.H.Version == cgroup.V2 {
+		return ev["oom"]
+	}
+	n, _ := g.AtLimit()
+	return n
 }
 
 // mainPID finds the container's main process: the one whose parent is

@@ -208,6 +208,17 @@ func (g *Group) Limit() (int64, error) {
 	return v, err
 }
 
+// AtLimit counts the times the cgroup's own limit stopped a charge: v1's
+// memory.failcnt, v2's "max" event. A charge stopped higher up (at a pod's
+// limit) counts there, not here.
+func (g *Group) AtLimit() (int64, error) {
+	if g.H.Version == V2 {
+		ev, err := g.Events()
+		return ev["max"], err
+	}
+	return g.readInt("memory.failcnt")
+}
+
 // Usage is the memory charged now (memory.usage_in_bytes or memory.current).
 func (g *Group) Usage() (int64, error) {
 	if g.H.Version == V2 {
