@@ -40,14 +40,12 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+	"github.com/oomdoctor/oomdoctor/test/alloc"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
 
 func main() {
-	if v := os.Getenv("BENCH_ALLOC_MIB"); v != "" {
-		allocate(v)
-		return
-	}
+	alloc.IfAsked(0)
 	if os.Getenv("BENCH_SLEEP") != "" {
 		time.Sleep(time.Hour)
 		return
@@ -69,19 +67,6 @@ func main() {
 type opts struct {
 	pods, latency, burst, burstCgroups int
 	idle, burstTime                    time.Duration
-}
-
-func allocate(mib string) {
-	n, _ := strconv.Atoi(mib)
-	keep := make([][]byte, 0, n)
-	for i := 0; i < n; i++ {
-		b := make([]byte, 1<<20)
-		for j := 0; j < len(b); j += 4096 {
-			b[j] = 1
-		}
-		keep = append(keep, b)
-	}
-	fmt.Println(len(keep))
 }
 
 func mono() time.Duration {
@@ -423,7 +408,7 @@ func run(o opts) error {
 // returns its PID.
 func killIn(c *cgroup.Group, self string) int {
 	cmd := c.Command(self)
-	cmd.Env = append(os.Environ(), "BENCH_ALLOC_MIB=100")
+	cmd.Env = append(os.Environ(), alloc.Env+"=100")
 	if err := cmd.Start(); err != nil {
 		return 0
 	}

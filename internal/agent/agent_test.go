@@ -3,36 +3,23 @@ package agent
 import (
 	"context"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/test/alloc"
 )
 
-// The test binary doubles as the allocator: with OOMDOCTOR_ALLOC_MIB it
-// allocates that many MiB, touching every page.
+// The test binary doubles as the allocator (test/alloc).
 func TestMain(m *testing.M) {
-	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
-		n, _ := strconv.Atoi(v)
-		keep := make([][]byte, 0, n)
-		for i := 0; i < n; i++ {
-			b := make([]byte, 1<<20)
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
-			}
-			keep = append(keep, b)
-		}
-		time.Sleep(200 * time.Millisecond)
-		fmt.Println(len(keep))
-		os.Exit(0)
-	}
+	alloc.IfAsked(200 * time.Millisecond)
 	os.Exit(m.Run())
 }
 
@@ -116,10 +103,6 @@ func (tr *tree) run(pods StaticPods, kmsgPath string) (<-chan *Kill, *Agent) {
 	return kills, a
 }
 
-func allocator(mib int) []string {
-	return []string{"/usr/bin/env", fmt.Sprintf("OOMDOCTOR_ALLOC_MIB=%d", mib), os.Args[0], "-test.run=^$"}
-}
-
 // start runs argv in the cgroup and returns when it has ended.
 func start(t *testing.T, g *cgroup.Group, argv ...string) *exec.Cmd {
 	t.Helper()
@@ -186,7 +169,7 @@ func TestRealKillsInAKubeletTree(t *testing.T) {
 	}
 
 	t.Run("own limit, main process", func(t *testing.T) {
-		cmd := start(t, gc, allocator(300)...)
+		cmd := start(t, gc, alloc.Argv(300)...)
 		if cmd.ProcessState.ExitCode() != -1 {
 			t.Fatalf("the allocator was not killed: %v", cmd.ProcessState)
 		}
@@ -201,7 +184,7 @@ func TestRealKillsInAKubeletTree(t *testing.T) {
 	})
 
 	t.Run("a child killed, PID 1 lives", func(t *testing.T) {
-		cmd := start(t, bc, "/bin/sh", "-c", strings.Join(allocator(300), " ")+"; sleep 0.5; echo survived")
+		cmd := start(t, bc, "/bin/sh", "-c", strings.Join(alloc.Argv(300), " ")+"; sleep 0.5; echo survived")
 		if cmd.ProcessState.ExitCode() != 0 {
 			t.Fatalf("the shell should survive its child: %v", cmd.ProcessState)
 		}
@@ -216,7 +199,7 @@ func TestRealKillsInAKubeletTree(t *testing.T) {
 	})
 
 	t.Run("the pod's limit", func(t *testing.T) {
-		start(t, pc, allocator(300)...)
+		start(t, pc, alloc.Argv(300)...)
 		k := waitKill(t, kills)
 		if k.Pod != "podlimit" || k.Scope != "pod" || k.LimitBytes != 40<<20 {
 			t.Errorf("kill %+v", k)
@@ -234,7 +217,7 @@ func TestRealKillsInAKubeletTree(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		start(t, bec, allocator(300)...)
+		start(t, bec, alloc.Argv(300)...)
 		k := waitKill(t, kills)
 		if k.Pod != "besteffort" || k.Scope != "node" || k.MainProcess != "true" {
 			t.Errorf("kill %+v", k)
@@ -276,7 +259,7 @@ func TestNewCgroupsAndUnknownPods(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	start(t, c, allocator(200)...)
+	start(t, c, alloc.Argv(200)...)
 	k := waitKill(t, kills)
 	if k.PodUID != podUID(7) || k.ContainerID != containerID(7) || k.Pod != "" || k.Scope != "container" || k.MainProcess != "true" {
 		t.Errorf("kill %+v", k)
@@ -305,7 +288,7 @@ func TestCountersWithoutTheKernelLog(t *testing.T) {
 	}
 	kills, a := tr.run(StaticPods{podUID(8): {Namespace: "ns", Name: "p", UID: podUID(8), Containers: map[string]string{containerID(8): "app"}}}, "")
 	for i := 0; i < 3; i++ {
-		start(t, c, allocator(200)...)
+		start(t, c, alloc.Argv(200)...)
 		k := waitKill(t, kills)
 		if k.Pod != "p" || k.Container != "app" || k.FromKernelLog || !k.FromCounter || k.VictimPID != 0 {
 			t.Errorf("kill %d: %+v", i, k)
@@ -325,11 +308,11 @@ func TestCountersReadAtStart(t *testing.T) {
 	if err := c.SetLimit(32 << 20); err != nil {
 		t.Fatal(err)
 	}
-	start(t, c, allocator(200)...)
+	start(t, c, alloc.Argv(200)...)
 	time.Sleep(50 * time.Millisecond) // its kernel report is written before the agent starts reading
 	kills, a := tr.run(StaticPods{}, "/dev/kmsg")
 	noMoreKills(t, kills)
-	start(t, c, allocator(200)...)
+	start(t, c, alloc.Argv(200)...)
 	waitKill(t, kills)
 	noMoreKills(t, kills)
 	if n, _ := c.OOMKills(); n != 2 || a.Kills() != 1 {
@@ -362,7 +345,7 @@ func TestBurstBeyondTheKernelsRateLimit(t *testing.T) {
 		wg.Add(1)
 		go func(c *cgroup.Group) {
 			defer wg.Done()
-			cmd := c.Command(allocator(100)[0], allocator(100)[1:]...)
+			cmd := c.Command(alloc.Argv(100)[0], alloc.Argv(100)[1:]...)
 			_ = cmd.Run()
 		}(cs[i%3])
 		if i%3 == 2 {
@@ -445,7 +428,7 @@ func TestReadOnlyCgroupMount(t *testing.T) {
 	for !a.Ready() {
 		time.Sleep(time.Millisecond)
 	}
-	start(t, c, allocator(200)...)
+	start(t, c, alloc.Argv(200)...)
 	k := waitKill(t, kills)
 	if k.Pod != "p" || k.VictimName == "" || !k.FromCounter {
 		t.Errorf("kill %+v", k)
@@ -455,7 +438,7 @@ func TestReadOnlyCgroupMount(t *testing.T) {
 	// read at once, not at the next rescan.
 	const burst = 14
 	for i := 0; i < burst; i++ {
-		cmd := c.Command(allocator(200)[0], allocator(200)[1:]...)
+		cmd := c.Command(alloc.Argv(200)[0], alloc.Argv(200)[1:]...)
 		_ = cmd.Run()
 	}
 	for i := 0; i < burst; i++ {

@@ -221,21 +221,17 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 			ns = *o.flags.Namespace
 		}
 		sz := sizing{st: st, minChange: o.MinChange}
+		var specNotes []string
 		if o.FromCluster || o.Apply {
-			var notes []string
-			var err error
-			if sz.sp, notes, err = clusterSpecs(cmd.Context(), o.flags, ns); err != nil {
+			if sz.sp, specNotes, err = clusterSpecs(cmd.Context(), o.flags, ns); err != nil {
 				return err
-			}
-			for _, n := range notes {
-				fmt.Fprintln(o.ErrOut, "note:", n)
 			}
 		}
 		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, sz, time.Now(), o.ErrOut)
 		if err != nil {
 			return err
 		}
-		for _, n := range doc.Notes {
+		for _, n := range append(specNotes, doc.Notes...) {
 			fmt.Fprintln(o.ErrOut, "note:", n)
 		}
 		o.values = fix.NewFromRecommendations(doc)

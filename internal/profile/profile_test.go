@@ -15,26 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/test/alloc"
 )
 
-// The test binary doubles as the Go allocator: with OOMDOCTOR_ALLOC_MIB set
-// it allocates that many MiB, touching every page, holds them a moment and
-// exits 0.
+// The test binary doubles as the Go allocator (test/alloc).
 func TestMain(m *testing.M) {
-	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
-		n, _ := strconv.Atoi(v)
-		keep := make([][]byte, 0, n)
-		for i := 0; i < n; i++ {
-			b := make([]byte, 1<<20)
-			for j := 0; j < len(b); j += 4096 {
-				b[j] = 1
-			}
-			keep = append(keep, b)
-		}
-		time.Sleep(300 * time.Millisecond)
-		fmt.Println("allocated", len(keep), "MiB")
-		os.Exit(0)
-	}
+	alloc.IfAsked(300 * time.Millisecond)
 	os.Exit(m.Run())
 }
 
@@ -73,12 +59,8 @@ func run(t *testing.T, argv []string, o Options) *Report {
 	return rep
 }
 
-func allocator(mib int) []string {
-	return []string{"/usr/bin/env", fmt.Sprintf("OOMDOCTOR_ALLOC_MIB=%d", mib), os.Args[0], "-test.run=^$"}
-}
-
 func TestGoAllocatorWithoutLimit(t *testing.T) {
-	rep := run(t, allocator(48), Options{})
+	rep := run(t, alloc.Argv(48), Options{})
 	if rep.KilledByKernel || rep.ExitCode != 0 {
 		t.Fatalf("exit %d, killed %v", rep.ExitCode, rep.KilledByKernel)
 	}
@@ -103,7 +85,7 @@ func TestGoAllocatorWithoutLimit(t *testing.T) {
 }
 
 func TestGoAllocatorKilledUnderLimit(t *testing.T) {
-	rep := run(t, allocator(400), Options{Limit: 64 << 20})
+	rep := run(t, alloc.Argv(400), Options{Limit: 64 << 20})
 	if !rep.KilledByKernel || rep.OOMKills != 1 {
 		t.Fatalf("killed %v (%d kills), exit %d", rep.KilledByKernel, rep.OOMKills, rep.ExitCode)
 	}
@@ -128,7 +110,7 @@ func TestGoAllocatorKilledUnderLimit(t *testing.T) {
 // A child is killed and PID 1 lives on: the exit code is 0, the kill is
 // still reported, and the victim is not the main process.
 func TestChildKilledMainSurvives(t *testing.T) {
-	child := strings.Join(allocator(400), " ")
+	child := strings.Join(alloc.Argv(400), " ")
 	rep := run(t, []string{"/bin/sh", "-c", child + "; echo child gone; exit 0"}, Options{Limit: 64 << 20})
 	if !rep.KilledByKernel || rep.ExitCode != 0 || rep.Signal != "" {
 		t.Fatalf("killed %v, exit %d %q", rep.KilledByKernel, rep.ExitCode, rep.Signal)
@@ -225,7 +207,7 @@ func TestJVMHeapAboveVersusBelowLimit(t *testing.T) {
 func TestLoadGeneratorRunsAndStops(t *testing.T) {
 	mark := filepath.Join(t.TempDir(), "load")
 	load := fmt.Sprintf("echo $$ > %s; while :; do sleep 0.05; done", mark)
-	rep := run(t, allocator(16), Options{Load: load})
+	rep := run(t, alloc.Argv(16), Options{Load: load})
 	if rep.ExitCode != 0 {
 		t.Fatalf("exit %d", rep.ExitCode)
 	}

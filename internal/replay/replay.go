@@ -143,7 +143,7 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		}
 		for i, st := range strategies {
 			if o.Rolling > 0 {
-				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()), max(o.MinChange, 0.01))
+				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()), rep.MinChange)
 			} else {
 				trainTest(&rows[i], st, kept, start+train, end)
 			}

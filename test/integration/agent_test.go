@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,10 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,40 +24,9 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/cli"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/alloc"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
-
-// allocate is the allocator the agent test runs in its cgroups.
-func allocate(mib string) {
-	n, _ := strconv.Atoi(mib)
-	keep := make([][]byte, 0, n)
-	for i := 0; i < n; i++ {
-		b := make([]byte, 1<<20)
-		for j := 0; j < len(b); j += 4096 {
-			b[j] = 1
-		}
-		keep = append(keep, b)
-	}
-	time.Sleep(200 * time.Millisecond)
-	fmt.Println(len(keep))
-}
-
-// syncBuffer is written by the agent and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // agentRules are the ClusterRole rules deploy/agent ships.
 func agentRules(t *testing.T) []rbacv1.PolicyRule {
@@ -184,7 +149,7 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	actx, cancel := context.WithCancel(ctx)
-	var stdout, stderr syncBuffer
+	var stdout, stderr cluster.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- cli.Main(actx, "oomdoctor", []string{"agent", "--node-name", node, "--kubeconfig", kubeconfig, "--kubelet-cgroup-root", root, "--listen", "127.0.0.1:0"},
@@ -196,27 +161,14 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 			t.Errorf("the agent exited %d: %s", code, stderr.String())
 		}
 	}()
-	var addr string
-	addrRe := regexp.MustCompile(`metrics on (\S+)`)
-	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		m := addrRe.FindStringSubmatch(stderr.String())
-		if m == nil {
-			return false, nil
-		}
-		addr = m[1]
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, nil
-	}); err != nil {
+	addr, err := cluster.AgentReady(ctx, &stderr, 10*time.Second)
+	if err != nil {
 		t.Fatalf("the agent did not get ready: %v\n%s", err, stderr.String())
 	}
 
 	run := func(g *cgroup.Group, argv ...string) {
 		cmd := g.Command(argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(), "OOMDOCTOR_ALLOC_MIB=300")
+		cmd.Env = append(os.Environ(), alloc.Env+"=300")
 		_ = cmd.Run()
 	}
 	self := os.Args[0]

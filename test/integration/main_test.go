@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
+	"github.com/oomdoctor/oomdoctor/test/alloc"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
 	"github.com/oomdoctor/oomdoctor/test/scenario"
 )
@@ -27,10 +28,7 @@ var (
 
 func TestMain(m *testing.M) {
 	// The agent test runs this binary as its allocator.
-	if v := os.Getenv("OOMDOCTOR_ALLOC_MIB"); v != "" {
-		allocate(v)
-		return
-	}
+	alloc.IfAsked(200 * time.Millisecond)
 	os.Exit(run(m))
 }
 
