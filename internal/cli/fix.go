@@ -102,7 +102,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json).")
 	f.StringVar(&o.Strategy, "strategy", o.Strategy, "With --prometheus-url: the sizing strategy (see oomdoctor recommend).")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp+" Implied by --apply.")
-	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: "+minChangeHelp)
+	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: keep the current request or limit when the new one is within this much of it (0 changes every value).")
 	o.prom.add(f)
 	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
