@@ -33,6 +33,15 @@ func TestReplayTable(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Mode != "rolling" || len(rep.Strategies) != 2 {
 		t.Errorf("rolling json: exit %d %s", r.code, r.stdout)
 	}
+	r = run("replay", "--trace", slice, "--offset", "1w")
+	if r.code != 0 || !strings.Contains(r.stdout, "train 7d (each series from 7d after its first sample), replay the next 7d") {
+		t.Errorf("offset: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = run("replay", "--trace", slice, "--offset", "7d", "-o", "json")
+	var off struct{ OffsetSeconds int64 }
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &off) != nil || off.OffsetSeconds != 7*86400 {
+		t.Errorf("offset json: exit %d %s", r.code, r.stdout)
+	}
 }
 
 func TestReplayAndRecommendErrors(t *testing.T) {
@@ -44,6 +53,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "--strategies", "magic"}, `unknown strategy "magic"`},
 		{[]string{"replay", "--trace", slice, "--train", "a week"}, `"a week" is not a duration`},
 		{[]string{"replay", "--trace", slice, "--rolling", "7d", "--train", "3d"}, "--rolling replaces --train"},
+		{[]string{"replay", "--trace", slice, "--offset", "-7d"}, `"-7d" is not a duration`},
 		{[]string{"replay", "--trace", "/nonexistent.csv"}, "/nonexistent.csv"},
 		{[]string{"recommend"}, "--trace FILE"},
 		{[]string{"recommend", "--trace", slice, "--strategy", "x"}, `unknown strategy "x"`},

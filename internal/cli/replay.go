@@ -56,6 +56,7 @@ type ReplayOptions struct {
 	Strategies  []string
 	DropFactor  float64
 	MinChange   float64
+	Offset      time.Duration
 	Output      string
 }
 
@@ -78,8 +79,10 @@ current one, unless a kill asks for more, as oomdoctor recommend does.
 
 Samples above --drop-factor x the provisioned memory are dropped (trace quirks); series whose
 training window is all zero, and series too short for the replayed window, are skipped; the
-counts are reported. Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
+counts are reported. --offset skips the start of every series, to replay its later weeks.
+Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 		Example: `  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz
+  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz --offset 14d
   oomdoctor replay --trace trace.csv --rolling 7d --strategies tail,peak-2x -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.Run(cmd) },
@@ -89,6 +92,7 @@ counts are reported. Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (
 	f.Var(days{&o.Train}, "train", "Training window (train/test mode).")
 	f.Var(days{&o.Test}, "test", "Replayed window (train/test mode).")
 	f.Var(days{&o.Rolling}, "rolling", "Rolling mode: recommend again every period.")
+	f.Var(days{&o.Offset}, "offset", "Skip the first DURATION of each series; training starts there (--offset 7d trains on the second week: weeks no constant was chosen on).")
 	f.Var(percent{&o.MinChange}, "min-change", "Rolling mode: keep the limit when the new one is within this much of it (as recommend does); 0 counts every change above 1%.")
 	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
@@ -110,7 +114,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor, MinChange: o.MinChange}
+	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor, MinChange: o.MinChange, Offset: o.Offset}
 	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
 		return usagef("--rolling replaces --train and --test: give one or the other")
 	}
@@ -153,10 +157,14 @@ func pickStrategies(names []string) ([]recommend.Strategy, error) {
 }
 
 func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
+	from := ""
+	if o.Offset > 0 {
+		from = fmt.Sprintf(" (each series from %s after its first sample)", days{&o.Offset})
+	}
 	if rep.Mode == "rolling" {
-		fmt.Fprintf(w, "rolling replay, a new recommendation every %s and after each kill; limits within %s of the current one are kept\n", days{&o.Rolling}, percent{&rep.MinChange})
+		fmt.Fprintf(w, "rolling replay%s, a new recommendation every %s and after each kill; limits within %s of the current one are kept\n", from, days{&o.Rolling}, percent{&rep.MinChange})
 	} else {
-		fmt.Fprintf(w, "train %s, replay the next %s against the limit\n", days{&o.Train}, days{&o.Test})
+		fmt.Fprintf(w, "train %s%s, replay the next %s against the limit\n", days{&o.Train}, from, days{&o.Test})
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	head := "STRATEGY\tSERIES\tWITH AN OOM\tMEAN RELATIVE SLACK\tSTATE/CONTAINER"

@@ -7,6 +7,7 @@ package replay
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
@@ -30,6 +31,10 @@ type Options struct {
 	// one keeps the current, unless a kill asks for more. Below 1% it is
 	// 1%: smaller changes of an unrounded limit are noise.
 	MinChange float64
+	// Offset skips the first Offset of each series (from its first kept
+	// sample): training starts there, so later weeks of a trace, which
+	// no constant was chosen on, can be replayed too.
+	Offset time.Duration
 }
 
 // Row is one strategy's result.
@@ -60,6 +65,8 @@ type Report struct {
 	SeriesRead     int     `json:"seriesRead"`
 	DroppedSamples int     `json:"droppedSamples"`
 	DropFactor     float64 `json:"dropFactor,omitempty"`
+	// OffsetSeconds is how much of each series' start was skipped.
+	OffsetSeconds int64 `json:"offsetSeconds,omitempty"`
 	// MinChange is the rolling mode's band: a new limit within it of the
 	// current one kept the current one (recommend.Settle).
 	MinChange float64 `json:"minChange,omitempty"`
@@ -83,7 +90,11 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 	if o.Rolling == 0 && (o.Train <= 0 || o.Test <= 0) {
 		return nil, fmt.Errorf("give --train and --test, or --rolling")
 	}
-	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor}
+	if o.Offset < 0 {
+		return nil, fmt.Errorf("the offset %v is negative: give 0 or more, like 7d", o.Offset)
+	}
+	offset := int64(o.Offset.Seconds())
+	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor, OffsetSeconds: offset}
 	if o.Rolling > 0 {
 		rep.Mode = "rolling"
 		rep.MinChange = max(o.MinChange, 0.01)
@@ -109,17 +120,23 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 			rep.SkippedZero++
 			return nil
 		}
-		start := kept[0].T
+		start := kept[0].T + offset
+		skip := sort.Search(len(kept), func(i int) bool { return kept[i].T >= start })
+		if skip == len(kept) {
+			rep.SkippedShort++
+			return nil
+		}
+		ks := kept[skip:]
 		train := int64(o.Train.Seconds())
 		if o.Rolling > 0 {
 			train = int64(o.Rolling.Seconds())
 		}
 		end := start + train + int64(o.Test.Seconds())
 		if o.Rolling > 0 {
-			end = kept[len(kept)-1].T + 1
+			end = ks[len(ks)-1].T + 1
 		}
 		zero, short := true, true
-		for _, x := range kept {
+		for _, x := range ks {
 			if x.T < start+train && x.Usage > 0 {
 				zero = false
 			}
@@ -137,15 +154,15 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		}
 		rep.series++
 		if o.Rolling > 0 {
-			rep.hindsightSum += hindsight(kept, start+train, end, int64(o.Rolling.Seconds()))
+			rep.hindsightSum += hindsight(ks, start+train, end, int64(o.Rolling.Seconds()))
 		} else {
-			rep.hindsightSum += hindsight(kept, start+train, end, end-start-train)
+			rep.hindsightSum += hindsight(ks, start+train, end, end-start-train)
 		}
 		for i, st := range strategies {
 			if o.Rolling > 0 {
-				rolling(&rows[i], st, kept, start, int64(o.Rolling.Seconds()), rep.MinChange)
+				rolling(&rows[i], st, ks, start, int64(o.Rolling.Seconds()), rep.MinChange)
 			} else {
-				trainTest(&rows[i], st, kept, start+train, end)
+				trainTest(&rows[i], st, ks, start+train, end)
 			}
 		}
 		return nil

@@ -214,3 +214,51 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// --offset: 300 for a week, 100 for a week, 130 for a week. From the
+// start, peak-2x trains on 300 (limit 600) and is never killed; from a
+// week on, it trains on 100 (limit 200) and replays the 130 week:
+// slack (200-130)/200, no kill; krr (115) is killed there. An offset past
+// the series' end skips it as too short.
+func TestOffsetByHand(t *testing.T) {
+	read := func(fn func(*usage.Series) error) error {
+		s := &usage.Series{Name: "x"}
+		for i := int64(0); i < 3*7*288; i++ {
+			u := []float64{300, 100, 130}[i/(7*288)] * (1 << 20)
+			s.Samples = append(s.Samples, usage.Sample{T: 1e9 + i*300, Usage: u})
+		}
+		return fn(s)
+	}
+	krr, _ := recommend.Lookup("krr")
+	two, _ := recommend.Lookup("peak-2x")
+	rep, err := Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, p := rep.Rows[0], rep.Rows[1]; k.OOMSeries != 0 || p.OOMSeries != 0 || abs(p.Slack-(600.0-100)/600) > 1e-9 {
+		t.Errorf("no offset: krr oom %d, 2x oom %d slack %v; want 0, 0, %v", k.OOMSeries, p.OOMSeries, p.Slack, (600.0-100)/600)
+	}
+	rep, err = Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week, Offset: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OffsetSeconds != int64(week.Seconds()) {
+		t.Errorf("offsetSeconds %d", rep.OffsetSeconds)
+	}
+	if k, p := rep.Rows[0], rep.Rows[1]; k.OOMSeries != 1 || p.OOMSeries != 0 || abs(p.Slack-(200.0-130)/200) > 1e-9 {
+		t.Errorf("offset a week: krr oom %d, 2x oom %d slack %v; want 1, 0, %v", k.OOMSeries, p.OOMSeries, p.Slack, (200.0-130)/200)
+	}
+	if want := (130.0 - 130) / 130; abs(rep.HindsightSlack-want) > 1e-9 {
+		t.Errorf("hindsight %v, want %v", rep.HindsightSlack, want)
+	}
+	rep, err = Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week, Offset: 3 * week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.SkippedShort != 1 || rep.Rows[0].Series != 0 {
+		t.Errorf("offset past the end: %d short, %d replayed; want 1 and 0", rep.SkippedShort, rep.Rows[0].Series)
+	}
+	if _, err := Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week, Offset: -week}); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("negative offset: %v", err)
+	}
+}
