@@ -222,7 +222,7 @@ func TestPiecesCompose(t *testing.T) {
 	// Two days are 8 blocks: with a kill, 9 observations, one more than
 	// k=8: enough for the tail; without it the fallback says why.
 	tl := WithTail(8, Max(TailLevel(8, 1e-4, 28), Times(1.1, TailPeak())), Times(2, TailPeak()))
-	if !strings.Contains(tl.Why(&h), "the level a week's 6-hour peaks exceed") {
+	if !strings.Contains(tl.Why(&h), "the level a week's 6-hour peaks exceed with probability 0.0001") {
 		t.Errorf("with 8 peaks and a kill: %q", tl.Why(&h))
 	}
 	h2 := newHistory(needBlocks)
@@ -231,6 +231,11 @@ func TestPiecesCompose(t *testing.T) {
 	}
 	if v := tl.Value(&h2); v != 200*mi || tl.Why(&h2) != "the highest 6-hour peak 100Mi x 2 (8 six-hour peaks only: 9 needed to model the tail)" {
 		t.Errorf("fallback: %v %q", v/mi, tl.Why(&h2))
+	}
+	for p, want := range map[float64]string{1e-4: "0.0001", 2e-5: "2e-5", 1e-10: "1e-10", 0.25: "0.25"} {
+		if got := prob(p); got != want {
+			t.Errorf("prob(%g) = %q, want %q", p, got, want)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 )
 
 // The tail pieces size the limit for the rare peak, not the usual one.
@@ -76,9 +77,12 @@ func (x tailLevel) fit(h *History) (threshold, excess, level float64, n int) {
 func (x tailLevel) Value(h *History) float64 { _, _, l, _ := x.fit(h); return l }
 func (x tailLevel) Why(h *History) string {
 	u, e, l, n := x.fit(h)
-	return fmt.Sprintf("the level a week's 6-hour peaks exceed with probability %g: %s (the top %d of %d six-hour peaks over %.0f days exceed %s by %s on average)", x.p, mib(l), x.k, n, float64(n)/4, mib(u), mib(e))
+	return fmt.Sprintf("the level a week's 6-hour peaks exceed with probability %s: %s (the top %d of %d six-hour peaks over %.0f days exceed %s by %s on average)", prob(x.p), mib(l), x.k, n, float64(n)/4, mib(u), mib(e))
 }
 func (tailLevel) needs() need { return needBlocks }
+
+// prob writes a small probability as people do: 2e-5, not 2e-05.
+func prob(p float64) string { return strings.Replace(fmt.Sprintf("%g", p), "e-0", "e-", 1) }
 
 // TailPeak is the highest of 28 days' block peaks and the limits of the
 // kills among them.
