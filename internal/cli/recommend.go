@@ -127,7 +127,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod {
 			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
-		doc, err = recommendTrace(o.Trace, st)
+		doc, err = recommendTrace(o.Trace, st, o.MinChange)
 	} else {
 		if o.Namespace != "" && o.AllNamespaces {
 			return usagef("-n and -A exclude each other")
@@ -234,7 +234,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
 		switch {
 		case o.Trace != "":
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, req, lim, why)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, req, change(r.CurrentLimitBytes, lim), why)
 		case flags:
 			f := strings.Join(r.RuntimeFlags, " ")
 			if f == "" {
@@ -260,7 +260,10 @@ func change(cur *int64, to string) string {
 	return from + " -> " + to
 }
 
-func recommendTrace(path string, st recommend.Strategy) (model.Recommendations, error) {
+// recommendTrace sizes every series of a trace file. A series' latest
+// provisioned_bytes is its current limit, as in a snapshot's CSV files: the
+// table shows the change, and a new limit within band of it keeps it.
+func recommendTrace(path string, st recommend.Strategy, band float64) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
@@ -268,7 +271,18 @@ func recommendTrace(path string, st recommend.Strategy) (model.Recommendations, 
 		if !ok {
 			return nil
 		}
-		doc.Items = append(doc.Items, model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name), MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: reasons})
+		r := model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name)}
+		if cur := s.Samples[len(s.Samples)-1].Provisioned; cur > 0 {
+			var kept string
+			req, lim, kept, _ = keepCurrent(band, 0, cur, req, lim, false, guard.Floor)
+			if kept != "" {
+				reasons = append(reasons, kept)
+			}
+			v := int64(cur)
+			r.CurrentLimitBytes = &v
+		}
+		r.MemoryRequestBytes, r.MemoryLimitBytes, r.Reasons = &req, &lim, reasons
+		doc.Items = append(doc.Items, r)
 		return nil
 	})
 	if err != nil {

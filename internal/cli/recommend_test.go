@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,70 @@ func TestRecommendTakesKillsFromPodStatus(t *testing.T) {
   "lastState":{"terminated":{"reason":"OOMKilled","exitCode":137,"finishedAt":"` + killedAt + `"}}}]}`)
 	if quiet >= 64<<20 || killed <= 128<<20 || rec.OOMKills != 1 || !strings.Contains(strings.Join(rec.Reasons, "\n"), "1 OOM kill(s) from the pods' status") {
 		t.Errorf("limit without the kill %d, with it %d (want above 128Mi); %+v", quiet, killed, rec)
+	}
+}
+
+// A trace's provisioned_bytes is the current limit: the table shows the
+// change, a recommendation within --min-change keeps it (not with
+// --min-change 0), and a mostly idle series still gets the floor as its
+// request.
+func TestRecommendTraceCurrentLimit(t *testing.T) {
+	var trace strings.Builder
+	trace.WriteString("series,unix_seconds,usage_bytes,provisioned_bytes\n")
+	for i := 0; i < 14*288; i++ {
+		u := 300 << 20
+		if i%288 == 100 {
+			u = 400 << 20
+		}
+		fmt.Fprintf(&trace, "shop/Deployment/api/app,%d,%d,%d\n", 1_700_000_000+i*300, u, 2<<30)
+	}
+	for i := 0; i < 14*288; i++ {
+		u := 0
+		if i%288 == 100 {
+			u = 50 << 20
+		}
+		fmt.Fprintf(&trace, "shop/Deployment/batch/job,%d,%d,0\n", 1_700_000_000+i*300, u)
+	}
+	path := filepath.Join(t.TempDir(), "usage.csv")
+	if err := os.WriteFile(path, []byte(trace.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("recommend", "--trace", path, "-o", "json")
+	var doc model.Recommendations
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil || len(doc.Items) != 2 {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	byName := map[string]model.Recommendation{}
+	for _, it := range doc.Items {
+		byName[it.Workload.Name] = it
+	}
+	api, batch := byName["api"], byName["batch"]
+	if api.CurrentLimitBytes == nil || *api.CurrentLimitBytes != 2<<30 || *api.MemoryLimitBytes >= 2<<30 {
+		t.Errorf("api: current %v, limit %d; want current 2Gi and a lower limit", api.CurrentLimitBytes, *api.MemoryLimitBytes)
+	}
+	if batch.CurrentLimitBytes != nil || *batch.MemoryRequestBytes != 4<<20 || !slices.ContainsFunc(batch.Reasons, func(s string) bool { return strings.HasPrefix(s, "raised the request from 0Mi to the floor 4Mi") }) {
+		t.Errorf("idle batch: current %v, request %d, reasons %q", batch.CurrentLimitBytes, *batch.MemoryRequestBytes, batch.Reasons)
+	}
+	r = run("recommend", "--trace", path)
+	if r.code != 0 || !strings.Contains(r.stdout, "2Gi -> ") {
+		t.Errorf("table: exit %d\n%s", r.code, r.stdout)
+	}
+	// A current limit just above the recommendation is kept.
+	rec := *api.MemoryLimitBytes
+	kept := strings.ReplaceAll(trace.String(), fmt.Sprintf(",%d\n", 2<<30), fmt.Sprintf(",%d\n", rec+rec/20))
+	if err := os.WriteFile(path, []byte(kept), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for band, want := range map[string]int64{"10%": rec + rec/20, "0": rec} {
+		r = run("recommend", "--trace", path, "--min-change", band, "-o", "json")
+		doc = model.Recommendations{}
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {
+			t.Fatalf("--min-change %s: exit %d %s", band, r.code, r.stderr)
+		}
+		for _, it := range doc.Items {
+			if it.Workload.Name == "api" && *it.MemoryLimitBytes != want {
+				t.Errorf("--min-change %s: limit %d, want %d", band, *it.MemoryLimitBytes, want)
+			}
+		}
 	}
 }

@@ -52,7 +52,14 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 	if w := g.AboveAllocatable(limit); w != "" {
 		notes = append(notes, w)
 	}
-	request = Round(math.Min(v.Request, float64(limit)))
+	r := v.Request
+	if g.Floor > 0 && r < g.Floor {
+		// A request of nothing (a median peak of 0, usage mostly idle)
+		// reserves nothing for a container that needs the floor to run.
+		notes = append(notes, fmt.Sprintf("raised the request from %s to the floor %s (%s)", mib(r), mib(g.Floor), g.FloorWhy))
+		r = g.Floor
+	}
+	request = Round(math.Min(r, float64(limit)))
 	if request > limit {
 		request = limit
 	}

@@ -186,9 +186,13 @@ func TestRoundAndGuardrails(t *testing.T) {
 	if lim != 128*mi || req != 128*mi || len(notes) != 1 || !strings.Contains(notes[0], "JVM") {
 		t.Errorf("floor: %v %v %v", req/mi, lim/mi, notes)
 	}
-	_, lim, notes = g.Apply(Values{Request: 10 * mi, Limit: 2000 * mi})
-	if lim != 2048*mi || len(notes) != 1 || !strings.Contains(notes[0], "largest node") {
-		t.Errorf("cap: %v %v", lim/mi, notes)
+	req, lim, notes = g.Apply(Values{Request: 200 * mi, Limit: 2000 * mi})
+	if lim != 2048*mi || req != 208*mi || len(notes) != 1 || !strings.Contains(notes[0], "largest node") {
+		t.Errorf("cap: %v %v %v", req/mi, lim/mi, notes)
+	}
+	req, lim, notes = g.Apply(Values{Request: 0, Limit: 300 * mi})
+	if req != 128*mi || lim != 304*mi || len(notes) != 1 || notes[0] != "raised the request from 0Mi to the floor 128Mi (JVM)" {
+		t.Errorf("request under the floor: %v %v %q", req/mi, lim/mi, notes)
 	}
 }
 
