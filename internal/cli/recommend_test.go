@@ -72,14 +72,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 func TestRecommendFeedsFix(t *testing.T) {
 	dir := t.TempDir()
 	var trace strings.Builder
-	trace.WriteString("series,unix_seconds,usage_bytes\n")
-	for i := 0; i < 14*288; i++ {
-		u := 300 << 20
-		if i%288 == 100 {
-			u = 400 << 20
-		}
-		fmt.Fprintf(&trace, "shop/Deployment/api/app,%d,%d\n", 1_700_000_000+i*300, u)
-	}
+	trace.WriteString("series,unix_seconds,usage_bytes,provisioned_bytes\n")
+	dailySpike(&trace, "shop/Deployment/api/app", 300<<20, 400<<20, 0)
 	tracePath := filepath.Join(dir, "usage.csv")
 	if err := os.WriteFile(tracePath, []byte(trace.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -240,20 +234,8 @@ func TestRecommendTakesKillsFromPodStatus(t *testing.T) {
 func TestRecommendTraceCurrentLimit(t *testing.T) {
 	var trace strings.Builder
 	trace.WriteString("series,unix_seconds,usage_bytes,provisioned_bytes\n")
-	for i := 0; i < 14*288; i++ {
-		u := 300 << 20
-		if i%288 == 100 {
-			u = 400 << 20
-		}
-		fmt.Fprintf(&trace, "shop/Deployment/api/app,%d,%d,%d\n", 1_700_000_000+i*300, u, 2<<30)
-	}
-	for i := 0; i < 14*288; i++ {
-		u := 0
-		if i%288 == 100 {
-			u = 50 << 20
-		}
-		fmt.Fprintf(&trace, "shop/Deployment/batch/job,%d,%d,0\n", 1_700_000_000+i*300, u)
-	}
+	dailySpike(&trace, "shop/Deployment/api/app", 300<<20, 400<<20, 2<<30)
+	dailySpike(&trace, "shop/Deployment/batch/job", 0, 50<<20, 0)
 	path := filepath.Join(t.TempDir(), "usage.csv")
 	if err := os.WriteFile(path, []byte(trace.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -295,5 +277,17 @@ func TestRecommendTraceCurrentLimit(t *testing.T) {
 				t.Errorf("--min-change %s: limit %d, want %d", band, *it.MemoryLimitBytes, want)
 			}
 		}
+	}
+}
+
+// dailySpike writes 14 days of a series to a trace at 5-minute steps: base,
+// and spike once a day.
+func dailySpike(b *strings.Builder, name string, base, spike, provisioned int64) {
+	for i := int64(0); i < 14*288; i++ {
+		u := base
+		if i%288 == 100 {
+			u = spike
+		}
+		fmt.Fprintf(b, "%s,%d,%d,%d\n", name, 1_700_000_000+i*300, u, provisioned)
 	}
 }

@@ -31,6 +31,18 @@ func table(rep *Report) string {
 	return b.String()
 }
 
+// weekly is a read of one series "x" at 5-minute steps from t0, a week
+// at each level (MiB).
+func weekly(t0 int64, mib ...float64) func(func(*usage.Series) error) error {
+	return func(fn func(*usage.Series) error) error {
+		s := &usage.Series{Name: "x"}
+		for i := int64(0); i < int64(len(mib))*7*288; i++ {
+			s.Samples = append(s.Samples, usage.Sample{T: t0 + i*300, Usage: mib[i/(7*288)] * (1 << 20)})
+		}
+		return fn(s)
+	}
+}
+
 // The replay of ten real series, every strategy, both modes, against a
 // table checked in (go test ./internal/replay -update rewrites it after a
 // deliberate change).
@@ -60,17 +72,7 @@ func TestGoldenReplay(t *testing.T) {
 // A hand-made series: 100 for a week, then 130 for a week. krr (1.15x)
 // is killed, 2x is not; the slack is computed by hand.
 func TestTrainTestByHand(t *testing.T) {
-	read := func(fn func(*usage.Series) error) error {
-		s := &usage.Series{Name: "x"}
-		for i := int64(0); i < 2*7*288; i++ {
-			u := 100.0 * (1 << 20)
-			if i >= 7*288 {
-				u = 130 * (1 << 20)
-			}
-			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u})
-		}
-		return fn(s)
-	}
+	read := weekly(0, 100, 130)
 	krr, _ := recommend.Lookup("krr")
 	two, _ := recommend.Lookup("peak-2x")
 	rep, err := Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week})
@@ -99,14 +101,7 @@ func TestTrainTestByHand(t *testing.T) {
 // limit 200 is kept at week 3 (216 is within 10%) and raised to 260 at
 // week 4; without the band it changes both times.
 func TestRollingBandByHand(t *testing.T) {
-	read := func(fn func(*usage.Series) error) error {
-		s := &usage.Series{Name: "x"}
-		for i := int64(0); i < 4*7*288; i++ {
-			u := []float64{100, 108, 130, 130}[i/(7*288)] * (1 << 20)
-			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u})
-		}
-		return fn(s)
-	}
+	read := weekly(0, 100, 108, 130, 130)
 	two, _ := recommend.Lookup("peak-2x")
 	for band, want := range map[float64]int{0.10: 1, 0: 2} {
 		rep, err := Run(read, []recommend.Strategy{two}, Options{Rolling: week, MinChange: band})
@@ -221,14 +216,7 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 // slack (200-130)/200, no kill; krr (115) is killed there. An offset past
 // the series' end skips it as too short.
 func TestOffsetByHand(t *testing.T) {
-	read := func(fn func(*usage.Series) error) error {
-		s := &usage.Series{Name: "x"}
-		for i := int64(0); i < 3*7*288; i++ {
-			u := []float64{300, 100, 130}[i/(7*288)] * (1 << 20)
-			s.Samples = append(s.Samples, usage.Sample{T: 1e9 + i*300, Usage: u})
-		}
-		return fn(s)
-	}
+	read := weekly(1e9, 300, 100, 130)
 	krr, _ := recommend.Lookup("krr")
 	two, _ := recommend.Lookup("peak-2x")
 	rep, err := Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week})
