@@ -160,7 +160,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	case a.cfg.Reports != nil:
 		go func() {
 			for r := range a.cfg.Reports {
-				reports <- kreport{r: r, arrived: time.Now()}
+				reports <- a.kreport(r)
 			}
 		}()
 	case a.cfg.Kmsg != "":
@@ -238,14 +238,29 @@ func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- kreport) {
 			return
 		}
 		if r, ok := asm.Add(rec); ok {
-			k := kreport{r: r, arrived: time.Now()}
-			if r.TaskMemcg == "" && r.Victim.PID > 0 {
-				// Read at once: the victim is being killed.
-				k.procCg, _ = cgroup.OfPID(a.cfg.Proc, r.Victim.PID, a.cfg.Hierarchy.Version)
-			}
-			out <- k
+			out <- a.kreport(r)
 		}
 	}
+}
+
+// kreport stamps a kernel report as it arrives. A report without the
+// victim's memcg (past the kernel's rate limit) gets the cgroup /proc
+// shows for the victim, read at once: it is being killed.
+func (a *Agent) kreport(r *kmsg.Report) kreport {
+	k := kreport{r: r, arrived: time.Now()}
+	if r.TaskMemcg == "" && r.Victim.PID > 0 {
+		k.procCg, _ = cgroup.OfPID(a.cfg.Proc, r.Victim.PID, a.cfg.Hierarchy.Version)
+	}
+	return k
+}
+
+// outsideKubelet says whether /proc placed a victim in a cgroup outside
+// the kubelet's tree: not a pod's process. An exiting process shows the
+// root (or is gone), never another cgroup, so only a path of some other
+// cgroup proves it; a path from another cgroup namespace (/..) proves
+// nothing.
+func outsideKubelet(procCg string) bool {
+	return procCg != "" && procCg != "/" && !strings.HasPrefix(procCg, "/..") && podcgroup.Parse(procCg).Level == podcgroup.Outside
 }
 
 // started looks after a newly watched cgroup: its main process may not
@@ -420,6 +435,15 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 // report takes a kernel OOM report.
 func (a *Agent) report(kr kreport) {
 	r := kr.r
+	if r.TaskMemcg == "" && r.Victim.PID > 0 && outsideKubelet(kr.procCg) {
+		// Another cgroup's kill (a host service's, a test's): it must not
+		// claim a pod's count by kill order.
+		if r.Scope == kmsg.ScopeSystem {
+			r.TaskMemcg = kr.procCg
+			a.tell(a.merge(nil, limitHit{}, r, nil))
+		}
+		return
+	}
 	if r.TaskMemcg == "" && r.Victim.PID > 0 {
 		path := a.victimCgroup(r.Victim.PID, kr.procCg)
 		if path == "" {

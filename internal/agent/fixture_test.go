@@ -196,3 +196,65 @@ func get(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// Reports past the kernel's rate limit name only the victim. One whose
+// victim /proc shows in a cgroup outside the kubelet's tree (a host
+// service's) is not a pod's kill: it must not lend its victim to the
+// container's count, whether it comes before the count or after; one
+// whose victim /proc shows in the container is that container's.
+func TestForeignShortReportIsNotAPodsKill(t *testing.T) {
+	f := &fixture{t: t, dir: t.TempDir()}
+	id := strings.Repeat("d", 64)
+	c := f.container(sysUID, id, 0, 0)
+	proc := t.TempDir()
+	for pid, cg := range map[int]string{777: "/system.slice/backup.service", 778: c} {
+		if err := os.MkdirAll(filepath.Join(proc, itoa(pid)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, itoa(pid), "cgroup"), []byte("0::"+cg+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kills := make(chan *Kill, 10)
+	reports := make(chan *kmsg.Report)
+	pods := StaticPods{sysUID: {Namespace: "shop", Name: "api-7d9", UID: sysUID, Containers: map[string]string{id: "api"}}}
+	a, err := New(Config{Node: "n", Hierarchy: cgroup.Hierarchy{Version: cgroup.V2, Dir: f.dir}, Proc: proc, Pods: pods, Reports: reports,
+		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, MatchWait: 300 * time.Millisecond, ResolveWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = a.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	for !a.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	short := func(pid int, name string) *kmsg.Report {
+		return &kmsg.Report{Victim: kmsg.Victim{PID: pid, Name: name, AnonRSS: 100 << 20}}
+	}
+
+	// The foreign report first, then the container's count.
+	reports <- short(777, "backup")
+	time.Sleep(50 * time.Millisecond)
+	f.events(c, 1, 1)
+	if k := waitKill(t, kills); k.Container != "api" || k.VictimName == "backup" || k.FromKernelLog {
+		t.Errorf("count after a foreign report: %+v", k)
+	}
+	// The count first, then the foreign report.
+	f.events(c, 2, 2)
+	time.Sleep(50 * time.Millisecond)
+	reports <- short(777, "backup")
+	if k := waitKill(t, kills); k.Container != "api" || k.VictimName == "backup" || k.FromKernelLog {
+		t.Errorf("count before a foreign report: %+v", k)
+	}
+	// The container's own victim, its report short too: matched.
+	f.events(c, 3, 3)
+	time.Sleep(50 * time.Millisecond)
+	reports <- short(778, "worker")
+	if k := waitKill(t, kills); k.Container != "api" || k.VictimName != "worker" || !k.FromKernelLog {
+		t.Errorf("the container's own short report: %+v", k)
+	}
+	noMoreKills(t, kills)
+}
