@@ -51,3 +51,14 @@ func (p *progress) callback() func(string, int) {
 	}
 	return p.Update
 }
+
+// namespaces reports the namespaces whose history was read from Prometheus;
+// nil (no reports) when there is no bar.
+func (p *progress) namespaces() func(done, total int) {
+	if p == nil {
+		return nil
+	}
+	return func(done, total int) {
+		p.Update(fmt.Sprintf("history from Prometheus, namespaces of %d", total), done)
+	}
+}

@@ -321,12 +321,6 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	}
 	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxAllocatable: alloc}
 	bar := newProgress(errOut)
-	var onNS func(done, total int)
-	if bar != nil {
-		onNS = func(done, total int) {
-			bar.Update(fmt.Sprintf("history from Prometheus, namespaces of %d", total), done)
-		}
-	}
 	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 		for _, g := range prom.Merge(cs, perPod) {
 			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
@@ -337,7 +331,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			}
 		}
 		return nil
-	}, onNS)
+	}, bar.namespaces())
 	bar.Done()
 	doc.Notes = append(doc.Notes, notes...)
 	if err != nil {
@@ -369,6 +363,20 @@ type sizing struct {
 	sp        *specs
 }
 
+// killLimit is the limit a kill happened at; unknown, the demand was at
+// least the highest usage seen in the hour before.
+func killLimit(g *prom.Group, k prom.Kill) float64 {
+	lim := k.Limit
+	if lim == 0 {
+		for _, p := range g.WorkingSet {
+			if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
+				lim = p.V
+			}
+		}
+	}
+	return lim
+}
+
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
 	var info runtimes.Info
@@ -381,16 +389,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	kills := make([]recommend.Kill, 0, len(g.Kills))
 	var pods []string
 	for _, k := range g.Kills {
-		lim := k.Limit
-		if lim == 0 {
-			// Unknown limit: the demand was at least the highest usage
-			// seen around the kill.
-			for _, p := range g.WorkingSet {
-				if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
-					lim = p.V
-				}
-			}
-		}
+		lim := killLimit(g, k)
 		for i := 0; i < max(1, k.Count); i++ {
 			kills = append(kills, recommend.Kill{T: k.T, Limit: lim})
 			pods = append(pods, k.Pod)

@@ -58,16 +58,21 @@ type ReplayOptions struct {
 	MinChange   float64
 	Offset      time.Duration
 	Output      string
+	Namespace   string
+	prom        *promFlags
+	now         func() time.Time
 }
 
 // NewReplayCommand builds `oomdoctor replay`.
 func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table"}
+	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table", prom: newPromFlags(), now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "replay --trace FILE [--train 7d --test 7d | --rolling 7d]",
-		Short: "Compare sizing strategies on a usage trace: OOM kills and slack side by side",
+		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS]) [--train 7d --test 7d | --rolling 7d]",
+		Short: "Compare sizing strategies on a usage trace or a cluster's history: OOM kills and slack side by side",
 		Long: `Replay memory-sizing strategies on a trace (CSV: series,unix_seconds,usage_bytes
-[,provisioned_bytes], gzip or not, sorted by series).
+[,provisioned_bytes], gzip or not, sorted by series), or on a cluster's own history in
+Prometheus (--prometheus-url): one series per workload container, all replicas together, with
+the OOM kills kube-state-metrics saw.
 
 Train/test (the default): each series trains on its first --train, the limit is set, and the
 next --test is counted against it: a series "has an OOM" when its usage goes above the limit at
@@ -80,9 +85,16 @@ current one, unless a kill asks for more, as oomdoctor recommend does.
 Samples above --drop-factor x the provisioned memory are dropped (trace quirks); series whose
 training window is all zero, and series too short for the replayed window, are skipped; the
 counts are reported. --offset skips the start of every series, to replay its later weeks.
+
+From Prometheus, the usage was lived under the limits of the time: demand above them was never
+seen. A real kill is demand above the limit it happened at: in training it enters each strategy
+as a kill; in the replayed window it is an OOM of every strategy whose limit was at or below
+that limit (above it nobody knows, and it is not counted). --history (default: the replayed
+windows, 28d rolling) ends at --until or now.
 Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 		Example: `  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz
   oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz --offset 14d
+  oomdoctor replay --prometheus-url http://127.0.0.1:9090 -n shop --rolling 7d
   oomdoctor replay --trace trace.csv --rolling 7d --strategies tail,peak-2x -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.Run(cmd) },
@@ -97,13 +109,22 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace (default: every namespace).")
+	o.prom.add(f)
 	return cmd
 }
 
 // Run replays.
 func (o *ReplayOptions) Run(cmd *cobra.Command) error {
-	if o.Trace == "" {
-		return usagef("give the trace: --trace FILE")
+	if (o.Trace == "") == !o.prom.set() {
+		return usagef("give the usage history: --trace FILE or --prometheus-url URL (one of them)")
+	}
+	if o.Trace != "" {
+		for _, name := range []string{"namespace", "history", "until", "step", "oom-events", "prometheus-selector", "prometheus-labels"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s goes with --prometheus-url, not --trace", name)
+			}
+		}
 	}
 	switch o.Output {
 	case "table", "json", "yaml":
@@ -118,10 +139,40 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
 		return usagef("--rolling replaces --train and --test: give one or the other")
 	}
-	start := time.Now()
-	rep, err := replay.Run(func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(o.Trace, fn) }, strategies, opts)
-	if err != nil {
+	if err := opts.Check(); err != nil {
 		return asUsage(err)
+	}
+	read := func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(o.Trace, fn) }
+	var pr *promReplay
+	if o.prom.set() {
+		need := o.Offset + o.Train + o.Test
+		if o.Rolling > 0 {
+			need = o.Offset + 2*o.Rolling
+		}
+		if !cmd.Flags().Changed("history") {
+			h := need
+			if o.Rolling > 0 {
+				h = max(need, 28*24*time.Hour)
+			}
+			o.prom.History = days{&h}.String()
+		}
+		pr = &promReplay{pf: o.prom, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
+		if read, err = pr.read(cmd.Context()); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	rep, err := replay.Run(read, strategies, opts)
+	if pr != nil {
+		for _, n := range pr.notes {
+			fmt.Fprintln(o.ErrOut, "note:", n)
+		}
+		if err != nil {
+			return err
+		}
+		rep.Notes = pr.notes
+	} else if err != nil {
+		return asUsage(err) // the trace file's
 	}
 	switch o.Output {
 	case "json":
@@ -187,4 +238,7 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 	fmt.Fprintf(w, "hindsight: a limit at %s own peak, known only afterwards, leaves %.1f%% slack with no OOM: no strategy without OOMs can leave less\n", per, 100*rep.HindsightSlack)
 	fmt.Fprintf(w, "%d series read; %d samples above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
 		rep.SeriesRead, rep.DroppedSamples, rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
+	if rep.KilledSeries > 0 {
+		fmt.Fprintf(w, "%d series were OOM-killed for real in the replayed window: a kill at or above a strategy's limit is an OOM of it\n", rep.KilledSeries)
+	}
 }

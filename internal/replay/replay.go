@@ -72,9 +72,14 @@ type Report struct {
 	MinChange float64 `json:"minChange,omitempty"`
 	// SkippedZero are series whose training window is all zero;
 	// SkippedShort those without data in the replayed window.
-	SkippedZero  int   `json:"skippedZeroSeries"`
-	SkippedShort int   `json:"skippedShortSeries"`
+	SkippedZero  int `json:"skippedZeroSeries"`
+	SkippedShort int `json:"skippedShortSeries"`
+	// KilledSeries are the replayed series OOM-killed for real in the
+	// replayed window (a cluster's history).
+	KilledSeries int   `json:"killedSeries,omitempty"`
 	Rows         []Row `json:"strategies"`
+	// Notes are what the source could not read (Prometheus).
+	Notes []string `json:"notes,omitempty"`
 	// HindsightSlack is the mean relative slack of a limit set, after the
 	// fact, at each replayed window's own peak (each week's in rolling
 	// mode): no OOM, and the least slack any limit that avoids one can
@@ -85,13 +90,21 @@ type Report struct {
 	series       int
 }
 
-// Run replays every strategy on the series read reads.
-func Run(read func(func(*usage.Series) error) error, strategies []recommend.Strategy, o Options) (*Report, error) {
+// Check says what is wrong with the options, if anything.
+func (o Options) Check() error {
 	if o.Rolling == 0 && (o.Train <= 0 || o.Test <= 0) {
-		return nil, fmt.Errorf("give --train and --test, or --rolling")
+		return fmt.Errorf("give --train and --test, or --rolling")
 	}
 	if o.Offset < 0 {
-		return nil, fmt.Errorf("the offset %v is negative: give 0 or more, like 7d", o.Offset)
+		return fmt.Errorf("the offset %v is negative: give 0 or more, like 7d", o.Offset)
+	}
+	return nil
+}
+
+// Run replays every strategy on the series read reads.
+func Run(read func(func(*usage.Series) error) error, strategies []recommend.Strategy, o Options) (*Report, error) {
+	if err := o.Check(); err != nil {
+		return nil, err
 	}
 	offset := int64(o.Offset.Seconds())
 	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor, OffsetSeconds: offset}
@@ -153,6 +166,12 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 			return nil
 		}
 		rep.series++
+		for _, k := range s.Kills {
+			if k.T >= start+train && k.T < end {
+				rep.KilledSeries++
+				break
+			}
+		}
 		if o.Rolling > 0 {
 			rep.hindsightSum += hindsight(ks, start+train, end, int64(o.Rolling.Seconds()))
 		} else {
@@ -160,9 +179,9 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		}
 		for i, st := range strategies {
 			if o.Rolling > 0 {
-				rolling(&rows[i], st, ks, start, int64(o.Rolling.Seconds()), rep.MinChange)
+				rolling(&rows[i], st, ks, s.Kills, start, int64(o.Rolling.Seconds()), rep.MinChange)
 			} else {
-				trainTest(&rows[i], st, ks, start+train, end)
+				trainTest(&rows[i], st, ks, s.Kills, start+train, end)
 			}
 		}
 		return nil
@@ -208,14 +227,30 @@ func hindsight(s []usage.Sample, from, to, period int64) float64 {
 	return sum / float64(n)
 }
 
-func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, from, to int64) {
+// A real kill (a cluster's history) says the demand was above the limit
+// it happened at, which the usage, capped there, never shows: in training
+// it enters the strategy as a kill does; in the replayed window it is an
+// OOM of every limit at or below it. Above it nobody knows: not counted.
+
+func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) {
 	e := st.New()
-	i := 0
+	i, k := 0, 0
 	for ; i < len(s) && s[i].T < from; i++ {
+		for ; k < len(kills) && kills[k].T <= s[i].T; k++ {
+			e.OOM(kills[k].T, kills[k].Limit)
+		}
 		e.Add(s[i].T, s[i].Usage)
+	}
+	for ; k < len(kills) && kills[k].T < from; k++ {
+		e.OOM(kills[k].T, kills[k].Limit)
 	}
 	limit := floor(e.Recommend().Limit)
 	oom := false
+	for ; k < len(kills) && kills[k].T < to; k++ {
+		if kills[k].Limit >= limit {
+			oom = true
+		}
+	}
 	slack, n := 0.0, 0
 	for ; i < len(s) && s[i].T < to; i++ {
 		if s[i].Usage > limit {
@@ -234,16 +269,29 @@ func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, from, to int64) 
 // rolling re-recommends every period and after each kill. What the
 // strategy sees after a kill is the usage as monitoring would: capped at
 // the limit (the container was killed there).
-func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int64, band float64) {
+func rolling(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start, period int64, band float64) {
 	e := st.New()
-	i := 0
+	i, k := 0, 0
 	for ; i < len(s) && s[i].T < start+period; i++ {
+		for ; k < len(kills) && kills[k].T <= s[i].T; k++ {
+			e.OOM(kills[k].T, kills[k].Limit)
+		}
 		e.Add(s[i].T, s[i].Usage)
 	}
 	limit := floor(e.Recommend().Limit)
 	next := start + 2*period
 	oom := false
 	slack, n := 0.0, 0
+	killed := func(t int64) {
+		oom = true
+		r.Episodes++
+		e.OOM(t, limit)
+		if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
+			limit = l
+			r.LimitChanges++
+		}
+	}
+	lastKill := start - 2*sameKill // the last sample above the limit
 	for ; i < len(s); i++ {
 		x := s[i]
 		for x.T >= next {
@@ -253,23 +301,23 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int6
 			}
 			next += period
 		}
-		u := x.Usage
-		if u > limit {
-			oom = true
-			r.Episodes++
-			e.OOM(x.T, limit)
-			u = limit
+		if u := x.Usage; u > limit {
+			lastKill = x.T
+			e.Add(x.T, limit)
 			n++ // no slack while it is killed
+			killed(x.T)
+		} else {
+			slack += (limit - u) / limit
+			n++
 			e.Add(x.T, u)
-			if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
-				limit = l
-				r.LimitChanges++
-			}
-			continue
 		}
-		slack += (limit - u) / limit
-		n++
-		e.Add(x.T, u)
+		// Real kills up to this sample: one at or above the limit is a
+		// kill of this strategy too, unless the usage showed it already.
+		for ; k < len(kills) && kills[k].T <= x.T; k++ {
+			if kills[k].Limit >= limit && x.T-lastKill > sameKill {
+				killed(kills[k].T)
+			}
+		}
 	}
 	r.Series++
 	if oom {
@@ -279,6 +327,11 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, start, period int6
 		r.slackSum += slack / float64(n)
 	}
 }
+
+// sameKill is how close a real kill and a sample above the limit are one
+// kill: the kill is seen within a step (at most an hour) of the usage that
+// caused it.
+const sameKill = 3600
 
 // MinLimit is the smallest limit replayed: no container runs in less, and a
 // strategy that saw only zeros would otherwise recommend 0.

@@ -31,16 +31,22 @@ func table(rep *Report) string {
 	return b.String()
 }
 
-// weekly is a read of one series "x" at 5-minute steps from t0, a week
-// at each level (MiB).
-func weekly(t0 int64, mib ...float64) func(func(*usage.Series) error) error {
-	return func(fn func(*usage.Series) error) error {
-		s := &usage.Series{Name: "x"}
-		for i := int64(0); i < int64(len(mib))*7*288; i++ {
-			s.Samples = append(s.Samples, usage.Sample{T: t0 + i*300, Usage: mib[i/(7*288)] * (1 << 20)})
-		}
-		return fn(s)
+// weeklySeries is a series "x" at 5-minute steps from t0, a week at each
+// level (MiB); weekly reads it.
+func weeklySeries(t0 int64, mib ...float64) *usage.Series {
+	s := &usage.Series{Name: "x"}
+	for i := int64(0); i < int64(len(mib))*7*288; i++ {
+		s.Samples = append(s.Samples, usage.Sample{T: t0 + i*300, Usage: mib[i/(7*288)] * (1 << 20)})
 	}
+	return s
+}
+
+func weekly(t0 int64, mib ...float64) func(func(*usage.Series) error) error {
+	return readOne(weeklySeries(t0, mib...))
+}
+
+func readOne(s *usage.Series) func(func(*usage.Series) error) error {
+	return func(fn func(*usage.Series) error) error { return fn(s) }
 }
 
 // The replay of ten real series, every strategy, both modes, against a
@@ -248,5 +254,49 @@ func TestOffsetByHand(t *testing.T) {
 	}
 	if _, err := Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week, Offset: -week}); err == nil || !strings.Contains(err.Error(), "negative") {
 		t.Errorf("negative offset: %v", err)
+	}
+}
+
+// Real kills (a cluster's history) by hand, on 100Mi flat for two weeks.
+// Killed at 256Mi in training: krr's limit is 1.25 x 256 = 320Mi, peak-2x's
+// 2 x 256 = 512Mi. Killed again at 400Mi in the replayed week: an OOM of
+// krr (320 <= 400), not of peak-2x (above it nobody knows).
+func TestRealKillsByHand(t *testing.T) {
+	const mi = 1 << 20
+	s := weeklySeries(0, 100, 100)
+	s.Kills = []usage.Kill{{T: 3 * 86400, Limit: 256 * mi}, {T: 10 * 86400, Limit: 400 * mi}}
+	krr, _ := recommend.Lookup("krr")
+	two, _ := recommend.Lookup("peak-2x")
+	rep, err := Run(readOne(s), []recommend.Strategy{krr, two}, Options{Train: week, Test: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, p := rep.Rows[0], rep.Rows[1]; k.OOMSeries != 1 || p.OOMSeries != 0 || rep.KilledSeries != 1 {
+		t.Errorf("krr oom %d, 2x oom %d, killed %d; want 1, 0, 1", k.OOMSeries, p.OOMSeries, rep.KilledSeries)
+	}
+	if want := (512.0 - 100) / 512; abs(rep.Rows[1].Slack-want) > 1e-9 {
+		t.Errorf("2x slack %v, want %v (its limit from the kill at 256Mi)", rep.Rows[1].Slack, want)
+	}
+	// Rolling: the kill at 400Mi is an episode of krr's 320Mi, which
+	// then rises to 1.25 x 320 = 400Mi.
+	rep, err = Run(readOne(s), []recommend.Strategy{krr}, Options{Rolling: week, MinChange: recommend.MinChange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Rows[0]; r.Episodes != 1 || r.LimitChanges != 1 || r.OOMSeries != 1 {
+		t.Errorf("rolling krr: %d episodes, %d changes, oom %d; want 1, 1, 1", r.Episodes, r.LimitChanges, r.OOMSeries)
+	}
+	// A real kill the usage shows too (10Gi at the kill, over krr's
+	// 115Mi) is one episode, not two.
+	s = weeklySeries(0, 100, 100)
+	at := 8 * 288
+	s.Samples[at].Usage = 10 << 30
+	s.Kills = []usage.Kill{{T: s.Samples[at].T, Limit: 10 << 30}}
+	rep, err = Run(readOne(s), []recommend.Strategy{krr}, Options{Rolling: week, MinChange: recommend.MinChange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Rows[0]; r.Episodes != 1 {
+		t.Errorf("a kill the usage shows: %d episodes, want 1", r.Episodes)
 	}
 }

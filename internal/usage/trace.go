@@ -28,6 +28,15 @@ type Sample struct {
 type Series struct {
 	Name    string
 	Samples []Sample
+	// Kills are the OOM kills seen in a cluster's history (none in a
+	// trace file), in time order.
+	Kills []Kill
+}
+
+// Kill is an OOM kill: the demand was above Limit at T.
+type Kill struct {
+	T     int64
+	Limit float64
 }
 
 // ReadTraceFile reads a trace file (.csv or .csv.gz) and calls fn for each

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/replay"
 	"github.com/oomdoctor/oomdoctor/test/promserver"
 	"github.com/oomdoctor/oomdoctor/test/scenario"
 )
@@ -230,4 +232,58 @@ func manifestQuantity(b int64) string {
 		return strconv.FormatInt(b>>30, 10) + "Gi"
 	}
 	return strconv.FormatInt(b>>20, 10) + "Mi"
+}
+
+// replay on the cluster's own history: one series per workload container,
+// the kills kube-state-metrics saw placed in it. Over three days (train 2d,
+// replay 1d) only cart is killed (every nine hours, at 256Mi), so exactly
+// one series is killed for real in the replayed day; every strategy sizes
+// cart above 256Mi from its training kills, and the steady others fit.
+func TestReplayFromPrometheus(t *testing.T) {
+	srv, kills := prometheusHistory(t)
+	replayDay := promSim.End - 86400 + 3600 // clear of the windows' edges
+	for key, ts := range kills {
+		killedLate := slices.ContainsFunc(ts, func(t int64) bool { return t > replayDay })
+		switch {
+		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
+			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
+		case strings.HasPrefix(key, "diag/"):
+		case !strings.HasPrefix(key, "shop/cart-"):
+			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
+		}
+	}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!="diag"`}
+	r := oomdoctor(t, append(args, "-o", "json")...)
+	if r.code != 0 {
+		t.Fatalf("replay: %s", r)
+	}
+	var rep replay.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	if rep.SeriesRead != 4 || rep.KilledSeries != 1 || len(rep.Notes) > 0 || rep.Samples < 4*3*288*9/10 {
+		t.Errorf("want 4 workload containers (cart's two replicas as one), 1 killed for real, no notes and about %d samples: %s", 4*3*288, r.stdout)
+	}
+	for _, row := range rep.Rows {
+		if row.Series != 4 || row.OOMSeries != 0 {
+			t.Errorf("%s: %d series, %d with an OOM; want 4 and 0: %s", row.Strategy, row.Series, row.OOMSeries, r.stdout)
+		}
+	}
+	// One namespace; the table says how many were killed.
+	r = oomdoctor(t, append(args, "-n", "shop")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "3 series read") || !strings.Contains(r.stdout, "1 series were OOM-killed for real") {
+		t.Errorf("replay -n shop: %s", r)
+	}
+	// Windows longer than the history, and an unreachable server.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
+		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
+	} {
+		if r := oomdoctor(t, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: want a failure saying %q, got %s", tc.args, tc.want, r)
+		}
+	}
 }

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"sort"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/oomdoctor/oomdoctor/internal/usage"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+)
+
+// promReplay reads a cluster's history from Prometheus as replay series:
+// one per workload container (all its replicas together, the highest at
+// each step, as recommend sizes them), named namespace/Kind/name/container,
+// with the kills kube-state-metrics (and with --oom-events cAdvisor) saw
+// and the limits they happened at. The history ends at --until (now) and
+// reaches back --history, which must hold the windows replayed.
+type promReplay struct {
+	pf     *promFlags
+	ns     string
+	need   time.Duration // offset + train + test, or offset + two periods
+	now    time.Time
+	errOut io.Writer
+	notes  []string
+}
+
+func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) error, error) {
+	h, err := pmodel.ParseDuration(p.pf.History)
+	if err != nil || h <= 0 {
+		return nil, usagef("--history %q: want a duration like 14d, 28d or 2w", p.pf.History)
+	}
+	if time.Duration(h) < p.need {
+		return nil, usagef("--history %s is shorter than the replayed windows (%s): give --history %s or more, or shorter windows", p.pf.History, days{&p.need}, days{&p.need})
+	}
+	c, err := p.pf.client()
+	if err != nil {
+		return nil, err
+	}
+	start, end, step, err := p.pf.window(p.now, 0)
+	if err != nil {
+		return nil, err
+	}
+	q := prom.Query{Start: start, End: end, Step: step, OOMEvents: p.pf.OOMEvents}
+	if p.ns != "" {
+		q.Namespaces = []string{p.ns}
+	}
+	return func(fn func(*usage.Series) error) error {
+		bar := newProgress(p.errOut)
+		notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
+			for _, g := range prom.Merge(cs, false) {
+				if err := fn(groupSeries(g)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, bar.namespaces())
+		bar.Done()
+		p.notes = append(p.notes, notes...)
+		return err
+	}, nil
+}
+
+// groupSeries turns a workload container's history into a replay series.
+// A point is the peak of the step that ends at its time: it is filed a
+// second earlier, in the step it belongs to (as recommend does).
+func groupSeries(g *prom.Group) *usage.Series {
+	s := &usage.Series{Name: workloadName(g.Workload) + "/" + g.Container}
+	for _, p := range g.WorkingSet {
+		s.Samples = append(s.Samples, usage.Sample{T: p.T - 1, Usage: p.V})
+	}
+	for _, k := range g.Kills {
+		for range max(1, k.Count) {
+			s.Kills = append(s.Kills, usage.Kill{T: k.T - 1, Limit: killLimit(g, k)})
+		}
+	}
+	sort.SliceStable(s.Kills, func(i, j int) bool { return s.Kills[i].T < s.Kills[j].T })
+	return s
+}
