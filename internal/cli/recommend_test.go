@@ -38,6 +38,20 @@ func TestReplayTable(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "train 7d (each series from 7d after its first sample), replay the next 7d") {
 		t.Errorf("offset: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	r = run("replay", "--trace", slice, "--per-series", "--strategies", "krr,peak-2x")
+	if r.code != 0 || !strings.Contains(r.stdout, "SERIES") || !strings.Contains(r.stdout, "PEAK-2X") || strings.Count(r.stdout, "rnd-2013-7-") != 10 || !strings.Contains(r.stdout, "Mi OOM") {
+		t.Errorf("--per-series table: exit %d\n%s", r.code, r.stdout)
+	}
+	r = run("replay", "--trace", slice, "--per-series", "--strategies", "krr", "-o", "json")
+	var per struct {
+		Series []struct {
+			Name       string
+			Strategies []struct{ LimitBytes int64 }
+		}
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &per) != nil || len(per.Series) != 10 || len(per.Series[0].Strategies) != 1 || per.Series[0].Strategies[0].LimitBytes <= 0 {
+		t.Errorf("--per-series json: exit %d %s", r.code, r.stdout)
+	}
 	r = run("replay", "--trace", slice, "--offset", "7d", "-o", "json")
 	var off struct{ OffsetSeconds int64 }
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &off) != nil || off.OffsetSeconds != 7*86400 {

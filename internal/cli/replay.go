@@ -59,6 +59,7 @@ type ReplayOptions struct {
 	Offset      time.Duration
 	Output      string
 	Namespace   string
+	PerSeries   bool
 	prom        *promFlags
 	now         func() time.Time
 }
@@ -109,6 +110,7 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
+	f.BoolVar(&o.PerSeries, "per-series", false, "Also show every series: each strategy's limit, and whether it was OOM-killed (table: one row per series; json/yaml: series).")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace (default: every namespace).")
 	o.prom.add(f)
 	return cmd
@@ -135,7 +137,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor, MinChange: o.MinChange, Offset: o.Offset}
+	opts := replay.Options{Train: o.Train, Test: o.Test, Rolling: o.Rolling, DropFactor: o.DropFactor, MinChange: o.MinChange, Offset: o.Offset, PerSeries: o.PerSeries}
 	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
 		return usagef("--rolling replaces --train and --test: give one or the other")
 	}
@@ -241,4 +243,35 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 	if rep.KilledSeries > 0 {
 		fmt.Fprintf(w, "%d series were OOM-killed for real in the replayed window: a kill at or above a strategy's limit is an OOM of it\n", rep.KilledSeries)
 	}
+	if len(rep.PerSeries) == 0 {
+		return
+	}
+	// Each strategy's limit per series, OOM where it was killed (rolling:
+	// the last limit and how many kills).
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	head = "SERIES\tKILLED"
+	for _, r := range rep.Rows {
+		head += "\t" + strings.ToUpper(r.Strategy)
+	}
+	fmt.Fprintln(tw, head)
+	for _, s := range rep.PerSeries {
+		killed := "-"
+		if s.Killed {
+			killed = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s", s.Name, killed)
+		for _, x := range s.Strategies {
+			cell := fmt.Sprintf("%dMi", (x.LimitBytes+1<<20-1)>>20) // replayed limits are not rounded: whole MiB, up
+			switch {
+			case x.Episodes > 0:
+				cell += fmt.Sprintf(" OOM x%d", x.Episodes)
+			case x.OOM:
+				cell += " OOM"
+			}
+			fmt.Fprintf(tw, "\t%s", cell)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
 }

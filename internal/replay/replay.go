@@ -7,6 +7,7 @@ package replay
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -31,6 +32,9 @@ type Options struct {
 	// one keeps the current, unless a kill asks for more. Below 1% it is
 	// 1%: smaller changes of an unrounded limit are noise.
 	MinChange float64
+	// PerSeries adds each series' outcome under each strategy to the
+	// report.
+	PerSeries bool
 	// Offset skips the first Offset of each series (from its first kept
 	// sample): training starts there, so later weeks of a trace, which
 	// no constant was chosen on, can be replayed too.
@@ -58,6 +62,36 @@ type Row struct {
 	slackSum float64
 }
 
+// SeriesRow is one series' replay.
+type SeriesRow struct {
+	Name string `json:"name"`
+	// Killed says it was OOM-killed for real in the replayed window.
+	Killed     bool      `json:"killedForReal,omitempty"`
+	Strategies []Outcome `json:"strategies"`
+}
+
+// Outcome is what one strategy did on one series.
+type Outcome struct {
+	Strategy string `json:"strategy"`
+	// LimitBytes is the limit set (rolling: the last one).
+	LimitBytes int64 `json:"limitBytes"`
+	OOM        bool  `json:"oom"`
+	// Slack is the mean over the replayed window of (limit - usage) / limit.
+	Slack        float64 `json:"meanRelativeSlack"`
+	Episodes     int     `json:"oomEpisodes,omitempty"`
+	LimitChanges int     `json:"limitChanges,omitempty"`
+}
+
+func (r *Row) add(o Outcome) {
+	r.Series++
+	if o.OOM {
+		r.OOMSeries++
+	}
+	r.slackSum += o.Slack
+	r.Episodes += o.Episodes
+	r.LimitChanges += o.LimitChanges
+}
+
 // Report is a replay's result.
 type Report struct {
 	Mode           string  `json:"mode"`
@@ -80,6 +114,9 @@ type Report struct {
 	Rows         []Row `json:"strategies"`
 	// Notes are what the source could not read (Prometheus).
 	Notes []string `json:"notes,omitempty"`
+	// PerSeries are the series one by one (Options.PerSeries), in the
+	// order read.
+	PerSeries []SeriesRow `json:"series,omitempty"`
 	// HindsightSlack is the mean relative slack of a limit set, after the
 	// fact, at each replayed window's own peak (each week's in rolling
 	// mode): no OOM, and the least slack any limit that avoids one can
@@ -166,22 +203,37 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 			return nil
 		}
 		rep.series++
+		killed := false
 		for _, k := range s.Kills {
 			if k.T >= start+train && k.T < end {
-				rep.KilledSeries++
+				killed = true
 				break
 			}
+		}
+		if killed {
+			rep.KilledSeries++
 		}
 		if o.Rolling > 0 {
 			rep.hindsightSum += hindsight(ks, start+train, end, int64(o.Rolling.Seconds()))
 		} else {
 			rep.hindsightSum += hindsight(ks, start+train, end, end-start-train)
 		}
+		var row *SeriesRow
+		if o.PerSeries {
+			rep.PerSeries = append(rep.PerSeries, SeriesRow{Name: s.Name, Killed: killed})
+			row = &rep.PerSeries[len(rep.PerSeries)-1]
+		}
 		for i, st := range strategies {
+			var out Outcome
 			if o.Rolling > 0 {
-				rolling(&rows[i], st, ks, s.Kills, start, int64(o.Rolling.Seconds()), rep.MinChange)
+				out = rolling(st, ks, s.Kills, start, int64(o.Rolling.Seconds()), rep.MinChange)
 			} else {
-				trainTest(&rows[i], st, ks, s.Kills, start+train, end)
+				out = trainTest(st, ks, s.Kills, start+train, end)
+			}
+			out.Strategy = st.Name
+			rows[i].add(out)
+			if row != nil {
+				row.Strategies = append(row.Strategies, out)
 			}
 		}
 		return nil
@@ -232,7 +284,7 @@ func hindsight(s []usage.Sample, from, to, period int64) float64 {
 // it enters the strategy as a kill does; in the replayed window it is an
 // OOM of every limit at or below it. Above it nobody knows: not counted.
 
-func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) {
+func trainTest(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) Outcome {
 	e := st.New()
 	i, k := 0, 0
 	for ; i < len(s) && s[i].T < from; i++ {
@@ -259,17 +311,14 @@ func trainTest(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Ki
 		slack += (limit - s[i].Usage) / limit
 		n++
 	}
-	r.Series++
-	if oom {
-		r.OOMSeries++
-	}
-	r.slackSum += slack / float64(n)
+	return Outcome{LimitBytes: int64(math.Round(limit)), OOM: oom, Slack: slack / float64(n)}
 }
 
 // rolling re-recommends every period and after each kill. What the
 // strategy sees after a kill is the usage as monitoring would: capped at
 // the limit (the container was killed there).
-func rolling(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start, period int64, band float64) {
+func rolling(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start, period int64, band float64) Outcome {
+	var out Outcome
 	e := st.New()
 	i, k := 0, 0
 	for ; i < len(s) && s[i].T < start+period; i++ {
@@ -284,11 +333,11 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill
 	slack, n := 0.0, 0
 	killed := func(t int64) {
 		oom = true
-		r.Episodes++
+		out.Episodes++
 		e.OOM(t, limit)
 		if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
 			limit = l
-			r.LimitChanges++
+			out.LimitChanges++
 		}
 	}
 	lastKill := start - 2*sameKill // the last sample above the limit
@@ -297,7 +346,7 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill
 		for x.T >= next {
 			if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, false); l != limit {
 				limit = l
-				r.LimitChanges++
+				out.LimitChanges++
 			}
 			next += period
 		}
@@ -319,13 +368,11 @@ func rolling(r *Row, st recommend.Strategy, s []usage.Sample, kills []usage.Kill
 			}
 		}
 	}
-	r.Series++
-	if oom {
-		r.OOMSeries++
-	}
+	out.LimitBytes, out.OOM = int64(math.Round(limit)), oom
 	if n > 0 {
-		r.slackSum += slack / float64(n)
+		out.Slack = slack / float64(n)
 	}
+	return out
 }
 
 // sameKill is how close a real kill and a sample above the limit are one

@@ -92,6 +92,24 @@ func TestTrainTestByHand(t *testing.T) {
 	if want := (200.0 - 130) / 200; abs(p.Slack-want) > 1e-9 {
 		t.Errorf("2x slack %v, want %v", p.Slack, want)
 	}
+	// Per series: the same, one by one.
+	rep, err = Run(read, []recommend.Strategy{krr, two}, Options{Train: week, Test: week, PerSeries: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SeriesRow{{Name: "x", Strategies: []Outcome{
+		{Strategy: "krr", LimitBytes: 115 << 20, OOM: true, Slack: (115.0 - 130) / 115},
+		{Strategy: "peak-2x", LimitBytes: 200 << 20, Slack: (200.0 - 130) / 200},
+	}}}
+	if len(rep.PerSeries) != 1 || rep.PerSeries[0].Name != "x" || len(rep.PerSeries[0].Strategies) != 2 {
+		t.Fatalf("per series: %+v", rep.PerSeries)
+	}
+	for i, o := range rep.PerSeries[0].Strategies {
+		w := want[0].Strategies[i]
+		if o.Strategy != w.Strategy || o.LimitBytes != w.LimitBytes || o.OOM != w.OOM || abs(o.Slack-w.Slack) > 1e-9 {
+			t.Errorf("per series %s: %+v, want %+v", w.Strategy, o, w)
+		}
+	}
 	// Rolling: krr is killed at once in the second week and bumps to
 	// 1.25x the limit it was killed at.
 	rep, err = Run(read, []recommend.Strategy{krr}, Options{Rolling: week})
@@ -203,13 +221,13 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []reflect.Type{reflect.TypeOf(Report{}), reflect.TypeOf(Row{})} {
+	for typ, prefix := range map[reflect.Type]string{reflect.TypeOf(Report{}): "`", reflect.TypeOf(Row{}): "`strategies[].", reflect.TypeOf(SeriesRow{}): "`series[].", reflect.TypeOf(Outcome{}): "`series[].strategies[]."} {
 		for i := 0; i < typ.NumField(); i++ {
 			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
 			if !typ.Field(i).IsExported() {
 				continue
 			}
-			if name == "" || !strings.Contains(string(doc), "`"+name+"`") && !strings.Contains(string(doc), "."+name+"`") {
+			if name == "" || !strings.Contains(string(doc), prefix+name+"`") {
 				t.Errorf("%s.%s (%q) is not documented in docs/recommendations.md", typ.Name(), typ.Field(i).Name, name)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,10 +270,14 @@ func TestReplayFromPrometheus(t *testing.T) {
 			t.Errorf("%s: %d series, %d with an OOM; want 4 and 0: %s", row.Strategy, row.Series, row.OOMSeries, r.stdout)
 		}
 	}
-	// One namespace; the table says how many were killed.
-	r = oomdoctor(t, append(args, "-n", "shop")...)
+	// One namespace; the table says how many were killed, and which.
+	r = oomdoctor(t, append(args, "-n", "shop", "--per-series")...)
 	if r.code != 0 || !strings.Contains(r.stdout, "3 series read") || !strings.Contains(r.stdout, "1 series were OOM-killed for real") {
 		t.Errorf("replay -n shop: %s", r)
+	}
+	killedRow := regexp.MustCompile(`(?m)^shop/Deployment/cart/cart +yes +\d+Mi`)
+	if !killedRow.MatchString(r.stdout) || strings.Count(r.stdout, " yes ") != 1 {
+		t.Errorf("replay -n shop --per-series: want cart's row alone marked killed: %s", r)
 	}
 	// Windows longer than the history, and an unreachable server.
 	for _, tc := range []struct {
