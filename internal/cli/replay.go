@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	pmodel "github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -92,6 +93,7 @@ seen. A real kill is demand above the limit it happened at: in training it enter
 as a kill; in the replayed window it is an OOM of every strategy whose limit was at or below
 that limit (above it nobody knows, and it is not counted). --history (default: the replayed
 windows, 28d rolling) ends at --until or now.
+
 Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 		Example: `  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz
   oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz --offset 14d
@@ -113,6 +115,10 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 	f.BoolVar(&o.PerSeries, "per-series", false, "Also show every series: each strategy's limit, and whether it was OOM-killed (table: one row per series; json/yaml: series).")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace (default: every namespace).")
 	o.prom.add(f)
+	// Two of the Prometheus flags mean something else here.
+	h := f.Lookup("history")
+	h.Usage, h.DefValue = "How much usage history to read, e.g. 14d, 28d or 2w (default: the replayed windows, --offset + --train + --test; 28d with --rolling).", ""
+	f.Lookup("step").Usage = "Resolution of the history: each point is the highest value within a step (max_over_time); auto is 5m, the resolution every strategy is replayed at."
 	return cmd
 }
 
@@ -156,7 +162,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 			if o.Rolling > 0 {
 				h = max(need, 28*24*time.Hour)
 			}
-			o.prom.History = days{&h}.String()
+			o.prom.History = pmodel.Duration(h).String()
 		}
 		pr = &promReplay{pf: o.prom, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
 		if read, err = pr.read(cmd.Context()); err != nil {
