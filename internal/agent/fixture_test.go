@@ -71,6 +71,20 @@ func (f *fixture) events(rel string, oom, kills int) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// runFixture runs the agent until the test ends and returns when it is
+// ready; the context ends with the test.
+func runFixture(t *testing.T, a *Agent) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for !a.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	return ctx
+}
+
 func TestCgroupV2SystemdFixture(t *testing.T) {
 	f := &fixture{t: t, dir: t.TempDir()}
 	id1 := strings.Repeat("a", 64)
@@ -87,14 +101,7 @@ func TestCgroupV2SystemdFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Watch(a)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = a.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
-	for !a.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	ctx := runFixture(t, a)
 	if a.Watching() != 1 {
 		t.Fatalf("watching %d", a.Watching())
 	}
@@ -223,14 +230,7 @@ func TestForeignShortReportIsNotAPodsKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = a.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
-	for !a.Ready() {
-		time.Sleep(time.Millisecond)
-	}
+	runFixture(t, a)
 	short := func(pid int, name string) *kmsg.Report {
 		return &kmsg.Report{Victim: kmsg.Victim{PID: pid, Name: name, AnonRSS: 100 << 20}}
 	}
