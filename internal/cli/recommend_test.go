@@ -69,6 +69,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "--train", "a week"}, `"a week" is not a duration`},
 		{[]string{"replay", "--trace", slice, "--rolling", "7d", "--train", "3d"}, "--rolling replaces --train"},
 		{[]string{"replay", "--trace", slice, "--offset", "-7d"}, `"-7d" is not a duration`},
+		{[]string{"replay", "--trace", slice, "--offset", "40d"}, "none of the 10 series read covers the replayed windows (0 all zero in training, 10 too short): give shorter --train and --test, or a smaller --offset"},
 		{[]string{"replay", "--trace", slice, "--prometheus-url", "http://127.0.0.1:9090"}, "--trace FILE or --prometheus-url URL (one of them)"},
 		{[]string{"replay", "--trace", slice, "-n", "shop"}, "--namespace goes with --prometheus-url, not --trace"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--history", "10d"}, "--history 10d is shorter than the replayed windows (14d)"},

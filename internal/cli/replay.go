@@ -182,6 +182,13 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	} else if err != nil {
 		return asUsage(err) // the trace file's
 	}
+	if len(rep.Rows) > 0 && rep.Rows[0].Series == 0 {
+		what := "--train and --test"
+		if o.Rolling > 0 {
+			what = "--rolling"
+		}
+		return usagef("none of the %d series read covers the replayed windows (%d all zero in training, %d too short): give shorter %s, or a smaller --offset", rep.SeriesRead, rep.SkippedZero, rep.SkippedShort, what)
+	}
 	switch o.Output {
 	case "json":
 		enc := json.NewEncoder(o.Out)

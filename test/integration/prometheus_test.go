@@ -285,6 +285,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!="diag"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
