@@ -9,16 +9,19 @@ import (
 // per 24-hour interval, its peak; a histogram of exponential buckets (10
 // MB, growing 5%, up to 1 TB) whose weights decay with a 24-hour
 // half-life. An OOM kill adds a sample of max(used + 100 MiB, used x 1.2),
-// used being the larger of the limit at the kill and the interval's peak.
+// used being the larger of the limit at the kill and the interval's peak
+// of usage: not of earlier kills' samples, so that kills in a row do not
+// compound (the VPA's RecordOOM leaves its oomPeak out for that reason).
 // (kubernetes/autoscaler vertical-pod-autoscaler/pkg/recommender, logic/
 // and model/.)
 type daily struct {
 	weights   [vpaBuckets]float32
 	total     float64
-	ref       int64 // reference time of the weights
-	winStart  int64 // the current 24-hour interval
-	winPeak   float64
+	ref       int64   // reference time of the weights
+	winStart  int64   // the current 24-hour interval
+	winPeak   float64 // the interval's peak: usage or a kill's sample
 	winWeight float64 // the weight the current peak was added with
+	usagePeak float64 // the interval's usage that was its peak
 	started   bool
 }
 
@@ -70,17 +73,25 @@ func (v *daily) subtractSample(value, w float64) {
 	v.total = math.Max(0, v.total-w)
 }
 
-// peak puts value in the current interval, replacing its peak if larger.
+// peak puts a usage sample in the current interval.
 func (v *daily) peak(t int64, value float64) {
+	if v.put(t, value) {
+		v.usagePeak = value
+	}
+}
+
+// put puts value in the current interval, replacing its peak if larger;
+// it says whether it did.
+func (v *daily) put(t int64, value float64) bool {
 	if !v.started {
 		v.started, v.ref, v.winStart = true, t, t
 	}
 	if t >= v.winStart+vpaInterval {
 		v.winStart += (t - v.winStart) / vpaInterval * vpaInterval
-		v.winPeak, v.winWeight = 0, 0
+		v.winPeak, v.winWeight, v.usagePeak = 0, 0, 0
 	}
 	if value <= v.winPeak {
-		return
+		return false
 	}
 	if v.winPeak > 0 {
 		v.subtractSample(v.winPeak, v.winWeight)
@@ -88,11 +99,12 @@ func (v *daily) peak(t int64, value float64) {
 	w := v.weight(v.winStart)
 	v.addSample(value, w)
 	v.winPeak, v.winWeight = value, w
+	return true
 }
 
 func (v *daily) oom(t int64, limit float64) {
-	used := math.Max(limit, v.winPeak)
-	v.peak(t, math.Max(used+100<<20, used*1.2))
+	used := math.Max(limit, v.usagePeak)
+	v.put(t, math.Max(used+100<<20, used*1.2))
 }
 
 func (v *daily) percentile(p float64) float64 {
@@ -114,7 +126,7 @@ func (v *daily) percentile(p float64) float64 {
 	return vpaBucketStart(b)
 }
 
-const dailyBytes = vpaBuckets*4 + 48
+const dailyBytes = vpaBuckets*4 + 56
 
 // Percentile is the p-th percentile of the daily peaks in the VPA's
 // decaying histogram (the end of the bucket it falls in).

@@ -85,8 +85,16 @@ func TestVPATarget(t *testing.T) {
 	// current day, which outweighs the rest once it is a tenth of the
 	// decayed weight.
 	e.OOM(10*86400+10, 1000*mi)
-	if v := e.Recommend(); v.Limit <= end*1.15 {
-		t.Errorf("after a kill: %v, not above %v", v.Limit, end*1.15)
+	after := e.Recommend().Limit
+	if after <= end*1.15 {
+		t.Errorf("after a kill: %v, not above %v", after, end*1.15)
+	}
+	// A second kill at the same limit the same day adds the same 1200Mi:
+	// the bump starts from the day's usage, not from the first kill's
+	// sample (the VPA's RecordOOM), so kills in a row do not compound.
+	e.OOM(10*86400+20, 1000*mi)
+	if v := e.Recommend(); v.Limit != after {
+		t.Errorf("after a second kill at 1000Mi: %v, want %v as after the first", v.Limit, after)
 	}
 }
 
