@@ -70,8 +70,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "--rolling", "7d", "--train", "3d"}, "--rolling replaces --train"},
 		{[]string{"replay", "--trace", slice, "--offset", "-7d"}, `"-7d" is not a duration`},
 		{[]string{"replay", "--trace", slice, "--offset", "40d"}, "none of the 10 series read covers the replayed windows (0 all zero in training, 10 too short): give shorter --train and --test, or a smaller --offset"},
-		{[]string{"replay", "--trace", slice, "--prometheus-url", "http://127.0.0.1:9090"}, "--trace FILE or --prometheus-url URL (one of them)"},
-		{[]string{"replay", "--trace", slice, "-n", "shop"}, "--namespace goes with --prometheus-url, not --trace"},
+		{[]string{"replay", "--trace", slice, "--prometheus-url", "http://127.0.0.1:9090"}, "--trace FILE, --prometheus-url URL or --snapshot DIR (one of them)"},
+		{[]string{"replay", "--trace", slice, "-n", "shop"}, "--namespace goes with --prometheus-url or --snapshot, not --trace"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--history", "10d"}, "--history 10d is shorter than the replayed windows (14d)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--rolling", "7d", "--offset", "7d", "--history", "2w"}, "shorter than the replayed windows (21d)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--train", "0"}, "give --train and --test"},
@@ -309,5 +309,38 @@ func dailySpike(b *strings.Builder, name string, base, spike, provisioned int64)
 			u = spike
 		}
 		fmt.Fprintf(b, "%s,%d,%d,%d\n", name, 1_700_000_000+i*300, u, provisioned)
+	}
+}
+
+// replay --snapshot: the bundled example's three days (train 2d, replay
+// 1d), one series per workload container named after it, the kills of
+// kube-state-metrics' series in the files counted, and one namespace with
+// -n.
+func TestReplaySnapshot(t *testing.T) {
+	r := run("replay", "--snapshot", exampleSnapshot, "--train", "2d", "--test", "1d", "--per-series", "-o", "json")
+	var rep struct {
+		SeriesRead, KilledSeries int
+		Series                   []struct {
+			Name          string
+			KilledForReal bool
+		}
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	killed := map[string]bool{}
+	for _, s := range rep.Series {
+		killed[s.Name] = s.KilledForReal
+	}
+	if rep.SeriesRead != 7 || len(rep.Series) != 7 || !killed["shop/Deployment/cart/cart"] || killed["shop/Deployment/cart/envoy"] || rep.KilledSeries == 0 {
+		t.Errorf("want the 7 workload containers, cart's killed and envoy not: %s", r.stdout)
+	}
+	r = run("replay", "--snapshot", exampleSnapshot, "--train", "2d", "--test", "1d", "-n", "shop")
+	if r.code != 0 || !strings.Contains(r.stdout, "4 series read") {
+		t.Errorf("-n shop: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = run("replay", "--snapshot", exampleSnapshot)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "none of the 7 series read covers the replayed windows") {
+		t.Errorf("default windows over three days: exit %d %s", r.code, r.stderr)
 	}
 }

@@ -60,6 +60,7 @@ type ReplayOptions struct {
 	Offset      time.Duration
 	Output      string
 	Namespace   string
+	Snapshot    string
 	PerSeries   bool
 	prom        *promFlags
 	now         func() time.Time
@@ -69,12 +70,12 @@ type ReplayOptions struct {
 func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table", prom: newPromFlags(), now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS]) [--train 7d --test 7d | --rolling 7d]",
+		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS] | --snapshot DIR) [--train 7d --test 7d | --rolling 7d]",
 		Short: "Compare sizing strategies on a usage trace or a cluster's history: OOM kills and slack side by side",
 		Long: `Replay memory-sizing strategies on a trace (CSV: series,unix_seconds,usage_bytes
 [,provisioned_bytes], gzip or not, sorted by series), or on a cluster's own history in
 Prometheus (--prometheus-url): one series per workload container, all replicas together, with
-the OOM kills kube-state-metrics saw.
+the OOM kills kube-state-metrics saw; or on a snapshot's series files (--snapshot), the same way.
 
 Train/test (the default): each series trains on its first --train, the limit is set, and the
 next --test is counted against it: a series "has an OOM" when its usage goes above the limit at
@@ -98,6 +99,7 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 		Example: `  oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz
   oomdoctor replay --trace bitbrains-rnd-2013-7.csv.gz --offset 14d
   oomdoctor replay --prometheus-url http://127.0.0.1:9090 -n shop --rolling 7d
+  oomdoctor replay --snapshot examples/snapshot --train 2d --test 1d --per-series
   oomdoctor replay --trace trace.csv --rolling 7d --strategies tail,peak-2x -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return o.Run(cmd) },
@@ -113,7 +115,8 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
 	f.BoolVar(&o.PerSeries, "per-series", false, "Also show every series: each strategy's limit, and whether it was OOM-killed (table: one row per series; json/yaml: series).")
-	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace (default: every namespace).")
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url or --snapshot: only this namespace (default: every namespace).")
+	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: its series files (*.om, *.csv), a workload container's history from its pods, as from Prometheus; the history ends at its capture time.")
 	o.prom.add(f)
 	// Two of the Prometheus flags mean something else here.
 	h := f.Lookup("history")
@@ -124,13 +127,19 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 
 // Run replays.
 func (o *ReplayOptions) Run(cmd *cobra.Command) error {
-	if (o.Trace == "") == !o.prom.set() {
-		return usagef("give the usage history: --trace FILE or --prometheus-url URL (one of them)")
+	sources := 0
+	for _, set := range []bool{o.Trace != "", o.prom.set(), o.Snapshot != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usagef("give the usage history: --trace FILE, --prometheus-url URL or --snapshot DIR (one of them)")
 	}
 	if o.Trace != "" {
 		for _, name := range []string{"namespace", "history", "until", "step", "oom-events", "prometheus-selector", "prometheus-labels"} {
 			if cmd.Flags().Changed(name) {
-				return usagef("--%s goes with --prometheus-url, not --trace", name)
+				return usagef("--%s goes with --prometheus-url or --snapshot, not --trace", name)
 			}
 		}
 	}
@@ -152,7 +161,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	}
 	read := func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(o.Trace, fn) }
 	var pr *promReplay
-	if o.prom.set() {
+	if o.prom.set() || o.Snapshot != "" {
 		need := o.Offset + o.Train + o.Test
 		if o.Rolling > 0 {
 			need = o.Offset + 2*o.Rolling
@@ -164,7 +173,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 			}
 			o.prom.History = pmodel.Duration(h).String()
 		}
-		pr = &promReplay{pf: o.prom, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
+		pr = &promReplay{pf: o.prom, snapshot: o.Snapshot, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
 		if read, err = pr.read(cmd.Context()); err != nil {
 			return err
 		}

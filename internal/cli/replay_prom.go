@@ -12,19 +12,21 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
-// promReplay reads a cluster's history from Prometheus as replay series:
-// one per workload container (all its replicas together, the highest at
-// each step, as recommend sizes them), named namespace/Kind/name/container,
-// with the kills kube-state-metrics (and with --oom-events cAdvisor) saw
-// and the limits they happened at. The history ends at --until (now) and
-// reaches back --history, which must hold the windows replayed.
+// promReplay reads a cluster's history from Prometheus (or a snapshot's
+// series files) as replay series: one per workload container (all its
+// replicas together, the highest at each step, as recommend sizes them),
+// named namespace/Kind/name/container, with the kills kube-state-metrics
+// (and with --oom-events cAdvisor) saw and the limits they happened at.
+// The history ends at --until (now; a snapshot's capture time) and reaches
+// back --history, which must hold the windows replayed.
 type promReplay struct {
-	pf     *promFlags
-	ns     string
-	need   time.Duration // offset + train + test, or offset + two periods
-	now    time.Time
-	errOut io.Writer
-	notes  []string
+	pf       *promFlags
+	snapshot string // the folder, instead of Prometheus
+	ns       string
+	need     time.Duration // offset + train + test, or offset + two periods
+	now      time.Time
+	errOut   io.Writer
+	notes    []string
 }
 
 func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) error, error) {
@@ -34,6 +36,9 @@ func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) 
 	}
 	if time.Duration(h) < p.need {
 		return nil, usagef("--history %s is shorter than the replayed windows (%s): give --history %s or more, or shorter windows", p.pf.History, days{&p.need}, days{&p.need})
+	}
+	if p.snapshot != "" {
+		return p.readSnapshot(ctx)
 	}
 	c, err := p.pf.client()
 	if err != nil {
@@ -60,6 +65,36 @@ func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) 
 		bar.Done()
 		p.notes = append(p.notes, notes...)
 		return err
+	}, nil
+}
+
+// readSnapshot reads the series files of a snapshot folder; its pods say
+// which workload each container belongs to.
+func (p *promReplay) readSnapshot(ctx context.Context) (func(func(*usage.Series) error) error, error) {
+	snap, err := openSnapshot(p.snapshot)
+	if err != nil {
+		return nil, err
+	}
+	sp, notes, err := loadSpecs(ctx, snap, p.ns)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	p.notes = append(p.notes, notes...)
+	files := prom.HistoryFiles(p.snapshot)
+	if len(files) == 0 {
+		return nil, usagef("snapshot %s has no series files (*.om, *.openmetrics, *.csv, gzip or not, in it or its history/ folder) to replay", p.snapshot)
+	}
+	groups, err := snapshotGroups(ctx, snap, sp, files, p.pf, p.ns, false)
+	if err != nil {
+		return nil, err
+	}
+	return func(fn func(*usage.Series) error) error {
+		for _, g := range groups {
+			if err := fn(groupSeries(g)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}, nil
 }
 
