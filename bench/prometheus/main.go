@@ -1,5 +1,5 @@
-// Command prometheus benchmarks `oomdoctor recommend --prometheus-url`
-// against a real Prometheus (the Debian package) holding a large cluster's
+// Command prometheus benchmarks `oomdoctor recommend --prometheus-url`, and
+// `oomdoctor replay --prometheus-url` after it, against a real Prometheus (the Debian package) holding a large cluster's
 // history, backfilled with promtool tsdb create-blocks-from openmetrics:
 //
 //   - the history: -containers containers (one per pod, -replicas pods per
@@ -17,7 +17,11 @@
 //
 //   - the baseline, in the same run: one instant query that reads every
 //     working-set sample once (count_over_time over the whole range), the
-//     least any tool that looks at all the history asks of Prometheus.
+//     least any tool that looks at all the history asks of Prometheus;
+//
+//   - then replay, every strategy trained on the first half of the days
+//     and replayed on the second at 5-minute resolution: its wall time and
+//     peak RSS, and Prometheus' peak RSS.
 //
 //     go run ./bench/prometheus -containers 5000 -days 14
 package main
@@ -267,6 +271,34 @@ func run() error {
 	for _, n := range doc.Notes {
 		fmt.Println("note:", n)
 	}
+
+	// replay on the same history: every strategy, train on the first
+	// half, replay the second, at the 5-minute resolution they replay at.
+	stop3 := make(chan struct{})
+	peak3 := make(chan mem)
+	go sample(srv, stop3, peak3)
+	t4 := time.Now()
+	half := fmt.Sprintf("%dh", int64(*days*12))
+	rcmd := exec.Command(bin, "replay", "--prometheus-url", srv.URL, "--history", hist, "--train", half, "--test", half, "--until", time.Unix(end, 0).UTC().Format(time.RFC3339), "-o", "json")
+	var rout strings.Builder
+	rcmd.Stdout, rcmd.Stderr = &rout, os.Stderr
+	if err := rcmd.Run(); err != nil {
+		return fmt.Errorf("oomdoctor replay: %v", err)
+	}
+	rtook := time.Since(t4)
+	close(stop3)
+	rpeak := <-peak3
+	var rrep struct {
+		Samples      int `json:"samples"`
+		SeriesRead   int `json:"seriesRead"`
+		KilledSeries int `json:"killedSeries"`
+	}
+	if err := json.Unmarshal([]byte(rout.String()), &rrep); err != nil {
+		return fmt.Errorf("replay -o json: %v", err)
+	}
+	fmt.Printf("replay: %d series, %d samples at 5m (%d killed for real in the replayed half), every strategy, in %s; its own peak RSS %s; Prometheus peak RSS %s (grew %s from before recommend)\n",
+		rrep.SeriesRead, rrep.Samples, rrep.KilledSeries, rtook.Round(10*time.Millisecond), mib(float64(rcmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10)), mib(rpeak.rss), mib(rpeak.rss-before.rss))
+	fmt.Printf("ratio replay / baseline: time %.2f\n", rtook.Seconds()/base.Seconds())
 	return nil
 }
 
