@@ -214,19 +214,13 @@ func run() error {
 		return fmt.Errorf("go build: %v: %s", err, b)
 	}
 	hist := fmt.Sprintf("%dh", int64(*days*24))
-	stop := make(chan struct{})
-	peak := make(chan mem)
-	go sample(srv, stop, peak)
-	t1 := time.Now()
 	cmd := exec.Command(bin, "recommend", "--prometheus-url", srv.URL, "--history", hist, "--until", time.Unix(end, 0).UTC().Format(time.RFC3339), "-o", "json")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
-	if err := cmd.Run(); err != nil {
+	took, during, err := measure(srv, cmd.Run)
+	if err != nil {
 		return fmt.Errorf("oomdoctor recommend: %v", err)
 	}
-	took := time.Since(t1)
-	close(stop)
-	during := <-peak
 	byKind := queryLog(qlog)
 	var doc struct {
 		Items []struct {
@@ -246,17 +240,11 @@ func run() error {
 	clientRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
 
 	// The baseline: every working-set sample read once.
-	stop2 := make(chan struct{})
-	peak2 := make(chan mem)
-	go sample(srv, stop2, peak2)
-	t2 := time.Now()
 	q := fmt.Sprintf(`count(count_over_time(container_memory_working_set_bytes[%s]))`, hist)
-	if err := instant(srv.URL, q, end); err != nil {
+	base, basePeak, err := measure(srv, func() error { return instant(srv.URL, q, end) })
+	if err != nil {
 		return fmt.Errorf("baseline query: %v", err)
 	}
-	base := time.Since(t2)
-	close(stop2)
-	basePeak := <-peak2
 
 	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
 		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
@@ -274,20 +262,14 @@ func run() error {
 
 	// replay on the same history: every strategy, train on the first
 	// half, replay the second, at the 5-minute resolution they replay at.
-	stop3 := make(chan struct{})
-	peak3 := make(chan mem)
-	go sample(srv, stop3, peak3)
-	t4 := time.Now()
 	half := fmt.Sprintf("%dh", int64(*days*12))
 	rcmd := exec.Command(bin, "replay", "--prometheus-url", srv.URL, "--history", hist, "--train", half, "--test", half, "--until", time.Unix(end, 0).UTC().Format(time.RFC3339), "-o", "json")
 	var rout strings.Builder
 	rcmd.Stdout, rcmd.Stderr = &rout, os.Stderr
-	if err := rcmd.Run(); err != nil {
+	rtook, rpeak, err := measure(srv, rcmd.Run)
+	if err != nil {
 		return fmt.Errorf("oomdoctor replay: %v", err)
 	}
-	rtook := time.Since(t4)
-	close(stop3)
-	rpeak := <-peak3
 	var rrep struct {
 		Samples      int `json:"samples"`
 		SeriesRead   int `json:"seriesRead"`
@@ -476,6 +458,19 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 }
 
 type mem struct{ rss, anon, file float64 }
+
+// measure runs fn and returns how long it took and Prometheus' peak
+// memory meanwhile.
+func measure(srv *promserver.Server, fn func() error) (time.Duration, mem, error) {
+	stop := make(chan struct{})
+	peak := make(chan mem)
+	go sample(srv, stop, peak)
+	t := time.Now()
+	err := fn()
+	took := time.Since(t)
+	close(stop)
+	return took, <-peak, err
+}
 
 func memOf(s *promserver.Server) (mem, error) {
 	st, err := s.Status()

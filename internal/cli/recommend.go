@@ -163,11 +163,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				return asUsage(err)
 			}
 			if !o.prom.set() {
-				files := prom.HistoryFiles(o.Snapshot)
-				if len(files) == 0 {
-					return usagef("snapshot %s has no series files (*.om, *.openmetrics, *.csv, gzip or not, in it or its history/ folder): give --prometheus-url for the history", o.Snapshot)
-				}
-				groups, err := snapshotGroups(ctx, snap, sp, files, o.prom, o.Namespace, o.PerPod)
+				groups, err := snapshotGroups(ctx, snap, sp, o.Snapshot, o.prom, o.Namespace, o.PerPod, "give --prometheus-url for the history")
 				if err != nil {
 					return err
 				}

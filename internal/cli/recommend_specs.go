@@ -133,9 +133,15 @@ func runtimeFlags(info runtimes.Info, limit int64) []string {
 	return []string{f}
 }
 
-// snapshotGroups reads the history of a snapshot's pods from its series
-// files and groups it by workload container (or pod container).
-func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, paths []string, pf *promFlags, namespace string, perPod bool) ([]*prom.Group, error) {
+// snapshotGroups reads the history of a snapshot's pods from the series
+// files of its folder dir and groups it by workload container (or pod
+// container). A folder without series files is an error that ends with
+// what to do instead.
+func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, dir string, pf *promFlags, namespace string, perPod bool, instead string) ([]*prom.Group, error) {
+	paths := prom.HistoryFiles(dir)
+	if len(paths) == 0 {
+		return nil, usagef("snapshot %s has no series files (*.om, *.openmetrics, *.csv, gzip or not, in it or its history/ folder): %s", dir, instead)
+	}
 	labels, err := prom.ParseLabels(pf.Labels)
 	if err != nil {
 		return nil, usagef("--prometheus-labels: %v", err)

@@ -160,7 +160,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 		return asUsage(err)
 	}
 	read := func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(o.Trace, fn) }
-	var pr *promReplay
+	var pr *historyReplay
 	if o.prom.set() || o.Snapshot != "" {
 		need := o.Offset + o.Train + o.Test
 		if o.Rolling > 0 {
@@ -173,7 +173,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 			}
 			o.prom.History = pmodel.Duration(h).String()
 		}
-		pr = &promReplay{pf: o.prom, snapshot: o.Snapshot, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
+		pr = &historyReplay{pf: o.prom, snapshot: o.Snapshot, ns: o.Namespace, need: need, now: o.now(), errOut: o.ErrOut}
 		if read, err = pr.read(cmd.Context()); err != nil {
 			return err
 		}

@@ -279,23 +279,28 @@ func hindsight(s []usage.Sample, from, to, period int64) float64 {
 	return sum / float64(n)
 }
 
-// A real kill (a cluster's history) says the demand was above the limit
-// it happened at, which the usage, capped there, never shows: in training
-// it enters the strategy as a kill does; in the replayed window it is an
-// OOM of every limit at or below it. Above it nobody knows: not counted.
-
-func trainTest(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) Outcome {
-	e := st.New()
-	i, k := 0, 0
-	for ; i < len(s) && s[i].T < from; i++ {
+// train feeds the estimator the samples and the real kills before until,
+// in time order, and returns where each list goes on. A real kill (a
+// cluster's history) says the demand was above the limit it happened at,
+// which the usage, capped there, never shows: in training it enters the
+// strategy as a kill does; in the replayed window it is an OOM of every
+// limit at or below it (above it nobody knows: not counted).
+func train(e recommend.Estimator, s []usage.Sample, kills []usage.Kill, until int64) (i, k int) {
+	for ; i < len(s) && s[i].T < until; i++ {
 		for ; k < len(kills) && kills[k].T <= s[i].T; k++ {
 			e.OOM(kills[k].T, kills[k].Limit)
 		}
 		e.Add(s[i].T, s[i].Usage)
 	}
-	for ; k < len(kills) && kills[k].T < from; k++ {
+	for ; k < len(kills) && kills[k].T < until; k++ {
 		e.OOM(kills[k].T, kills[k].Limit)
 	}
+	return i, k
+}
+
+func trainTest(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) Outcome {
+	e := st.New()
+	i, k := train(e, s, kills, from)
 	limit := floor(e.Recommend().Limit)
 	oom := false
 	for ; k < len(kills) && kills[k].T < to; k++ {
@@ -320,19 +325,11 @@ func trainTest(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from
 func rolling(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start, period int64, band float64) Outcome {
 	var out Outcome
 	e := st.New()
-	i, k := 0, 0
-	for ; i < len(s) && s[i].T < start+period; i++ {
-		for ; k < len(kills) && kills[k].T <= s[i].T; k++ {
-			e.OOM(kills[k].T, kills[k].Limit)
-		}
-		e.Add(s[i].T, s[i].Usage)
-	}
+	i, k := train(e, s, kills, start+period)
 	limit := floor(e.Recommend().Limit)
 	next := start + 2*period
-	oom := false
 	slack, n := 0.0, 0
 	killed := func(t int64) {
-		oom = true
 		out.Episodes++
 		e.OOM(t, limit)
 		if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
@@ -368,7 +365,7 @@ func rolling(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start,
 			}
 		}
 	}
-	out.LimitBytes, out.OOM = int64(math.Round(limit)), oom
+	out.LimitBytes, out.OOM = int64(math.Round(limit)), out.Episodes > 0
 	if n > 0 {
 		out.Slack = slack / float64(n)
 	}

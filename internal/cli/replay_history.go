@@ -12,14 +12,14 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
-// promReplay reads a cluster's history from Prometheus (or a snapshot's
+// historyReplay reads a cluster's history from Prometheus (or a snapshot's
 // series files) as replay series: one per workload container (all its
 // replicas together, the highest at each step, as recommend sizes them),
 // named namespace/Kind/name/container, with the kills kube-state-metrics
 // (and with --oom-events cAdvisor) saw and the limits they happened at.
 // The history ends at --until (now; a snapshot's capture time) and reaches
 // back --history, which must hold the windows replayed.
-type promReplay struct {
+type historyReplay struct {
 	pf       *promFlags
 	snapshot string // the folder, instead of Prometheus
 	ns       string
@@ -29,7 +29,7 @@ type promReplay struct {
 	notes    []string
 }
 
-func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) error, error) {
+func (p *historyReplay) read(ctx context.Context) (func(func(*usage.Series) error) error, error) {
 	h, err := pmodel.ParseDuration(p.pf.History)
 	if err != nil || h <= 0 {
 		return nil, usagef("--history %q: want a duration like 14d, 28d or 2w", p.pf.History)
@@ -70,7 +70,7 @@ func (p *promReplay) read(ctx context.Context) (func(func(*usage.Series) error) 
 
 // readSnapshot reads the series files of a snapshot folder; its pods say
 // which workload each container belongs to.
-func (p *promReplay) readSnapshot(ctx context.Context) (func(func(*usage.Series) error) error, error) {
+func (p *historyReplay) readSnapshot(ctx context.Context) (func(func(*usage.Series) error) error, error) {
 	snap, err := openSnapshot(p.snapshot)
 	if err != nil {
 		return nil, err
@@ -80,11 +80,7 @@ func (p *promReplay) readSnapshot(ctx context.Context) (func(func(*usage.Series)
 		return nil, asUsage(err)
 	}
 	p.notes = append(p.notes, notes...)
-	files := prom.HistoryFiles(p.snapshot)
-	if len(files) == 0 {
-		return nil, usagef("snapshot %s has no series files (*.om, *.openmetrics, *.csv, gzip or not, in it or its history/ folder) to replay", p.snapshot)
-	}
-	groups, err := snapshotGroups(ctx, snap, sp, files, p.pf, p.ns, false)
+	groups, err := snapshotGroups(ctx, snap, sp, p.snapshot, p.pf, p.ns, false, "replay needs a history (or give --prometheus-url)")
 	if err != nil {
 		return nil, err
 	}
