@@ -26,7 +26,7 @@ export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families cluster-up cluster-down clean
 
 all: build
 
@@ -132,7 +132,7 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose
+bench: bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families
 
 # bench-prometheus backfills 5,000 containers x 14 days into a real
 # Prometheus and times recommend against it (about 20 minutes).
@@ -148,6 +148,11 @@ bench-diagnose:
 # the kernel's kill to the metric and the Event, a burst of kills, idle cost.
 bench-agent: deps
 	$(GO) run ./bench/agent
+
+# bench-families replays every strategy on the synthetic families of
+# test/tracegen (README: recommend, "On shapes the trace has few of").
+bench-families:
+	$(GO) run ./bench/families
 
 bench-fix:
 	$(GO) test ./internal/fix -run XXX -bench 1000 -benchmem -count 6

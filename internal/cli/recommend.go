@@ -53,7 +53,7 @@ together: the limit has to hold the largest), from usage history in Prometheus (
 working set, kube-state-metrics' limits, restarts and termination reasons) or in a trace file,
 with the reasons in numbers. The default strategy, tail, sizes the limit for the rare peak: it
 models the upper tail of the 6-hour peaks of the last 28 days and takes the level a week's peaks
-exceed with probability 2e-5, at least 1.1x the highest peak; OOM kills count as peaks at least
+exceed with probability 2e-5, at least 1.5x the highest peak; OOM kills count as peaks at least
 as high as the limit they happened at. Other strategies (` + fmt.Sprint(recommend.Names()) + `) are the peers'
 and the rule of thumb; oomdoctor replay compares them on a trace.
 

@@ -100,11 +100,11 @@ func TestVPATarget(t *testing.T) {
 
 func TestTail(t *testing.T) {
 	s, _ := Lookup("tail")
-	// A flat workload: the tail is light, the limit is the 1.1x floor.
+	// A flat workload: the tail is light, the limit is the 1.5x floor.
 	flat := s.New()
 	feed(flat, 0, 14*day, func(i int) float64 { return 500*mi + float64(i%7)*mi })
-	if v := flat.Recommend(); math.Abs(v.Limit-1.1*506*mi) > 1 {
-		t.Errorf("flat: limit %v, want 1.1 x 506Mi", v.Limit/mi)
+	if v := flat.Recommend(); math.Abs(v.Limit-1.5*506*mi) > 1 {
+		t.Errorf("flat: limit %v, want 1.5 x 506Mi", v.Limit/mi)
 	}
 	// A spiky one: peaks of varying height: much more headroom.
 	rng := rand.New(rand.NewSource(1))
@@ -131,7 +131,7 @@ func TestTail(t *testing.T) {
 	}
 	// A kill at 2Gi: a censored peak above everything.
 	flat.OOM(14*86400, 2048*mi)
-	if v := flat.Recommend(); v.Limit < 1.1*2048*mi {
+	if v := flat.Recommend(); v.Limit < 1.5*2048*mi {
 		t.Errorf("after a kill at 2Gi: %v", v.Limit/mi)
 	}
 }

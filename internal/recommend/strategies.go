@@ -9,7 +9,7 @@ import (
 // the limit.
 func init() {
 	const sixHours = blockSeconds * time.Second
-	register(compose("tail", "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 2e-5, at least 1.1x the peak; kills are censored peaks", sixHours,
+	register(compose("tail", "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 2e-5, at least 1.5x the peak; kills are censored peaks", sixHours,
 		WithTail(tailK,
 			Max(TailLevel(tailK, tailP, tailHorizon), Times(tailFloor, TailPeak())),
 			Times(2, TailPeak())),
@@ -28,7 +28,7 @@ const (
 	tailK       = 8
 	tailP       = 2e-5
 	tailHorizon = 28 // blocks: a week until the next review
-	tailFloor   = 1.1
+	tailFloor   = 1.5
 )
 
 // compose makes a strategy of a limit piece and a request piece.
