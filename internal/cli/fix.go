@@ -17,6 +17,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
@@ -220,7 +221,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.flags.Namespace != nil {
 			ns = *o.flags.Namespace
 		}
-		sz := sizing{st: st, minChange: o.MinChange}
+		sz := sizing{st: st, minChange: o.MinChange, maxRatio: model.MaxLimitRequestRatio}
 		var specNotes []string
 		if o.FromCluster || o.Apply {
 			if sz.sp, specNotes, err = clusterSpecs(cmd.Context(), o.flags, ns); err != nil {

@@ -37,6 +37,7 @@ type RecommendOptions struct {
 	Snapshot      string
 	FromCluster   bool
 	MinChange     float64
+	MaxRatio      float64
 	flags         *genericclioptions.ConfigFlags
 	prom          *promFlags
 	now           func() time.Time
@@ -44,7 +45,7 @@ type RecommendOptions struct {
 
 // NewRecommendCommand builds `oomdoctor recommend`.
 func NewRecommendCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now, MinChange: recommend.MinChange}
+	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now, MinChange: recommend.MinChange, MaxRatio: model.MaxLimitRequestRatio}
 	cmd := &cobra.Command{
 		Use:   "recommend (--prometheus-url URL [-n NS] [TYPE/NAME] | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
@@ -65,7 +66,9 @@ containers it leaves out.
 
 Where the current request or limit is known (kube-state-metrics) and the new one is within
 --min-change (10%) of it, the current one is kept: every change rolls the pods. A container
-OOM-killed in the history gets any rise of its limit.
+OOM-killed in the history gets any rise of its limit. A request more than
+--max-limit-request-ratio (4) times below its limit is raised to the limit / 4: the scheduler
+reserves only the request, and lint flags the same ratio.
 
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
@@ -89,6 +92,7 @@ OOM-killed in the history gets any rise of its limit.
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp)
 	f.Var(percent{&o.MinChange}, "min-change", minChangeHelp)
+	f.Float64Var(&o.MaxRatio, "max-limit-request-ratio", o.MaxRatio, maxRatioHelp)
 	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: the pods' specs (for the runtime floors and the heap flags that go with each limit) and, without --prometheus-url, the history in its series files (*.om, *.csv).")
 	o.prom.add(f)
 	return cmd
@@ -97,6 +101,7 @@ OOM-killed in the history gets any rise of its limit.
 const (
 	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, and the OOM kills in the pods' status and the node agent's events."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
+	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
 )
 
 // Run recommends.
@@ -118,6 +123,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	default:
 		return usagef("unknown output format %q: valid formats are json, table, yaml", o.Output)
 	}
+	if o.MaxRatio != 0 && !(o.MaxRatio >= 1) {
+		return usagef("--max-limit-request-ratio %g: give 1 or more (1: the request is the limit), or 0 for any ratio", o.MaxRatio)
+	}
 	st, err := recommend.Lookup(o.Strategy)
 	if err != nil {
 		return asUsage(err)
@@ -127,7 +135,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod {
 			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
-		doc, err = recommendTrace(o.Trace, st, o.MinChange)
+		doc, err = recommendTrace(o.Trace, st, o.MinChange, o.MaxRatio)
 	} else {
 		if o.Namespace != "" && o.AllNamespaces {
 			return usagef("-n and -A exclude each other")
@@ -173,7 +181,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 						continue
 					}
-					if r, ok := recommendGroup(sizing{st, o.MinChange, sp}, guard, g); ok {
+					if r, ok := recommendGroup(sizing{st, o.MinChange, o.MaxRatio, sp}, guard, g); ok {
 						doc.Items = append(doc.Items, r)
 					}
 				}
@@ -181,7 +189,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 		}
 		if o.prom.set() {
-			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st, o.MinChange, sp}, o.now(), o.ErrOut)
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st, o.MinChange, o.MaxRatio, sp}, o.now(), o.ErrOut)
 		}
 		doc.Notes = append(specNotes, doc.Notes...)
 	}
@@ -259,9 +267,9 @@ func change(cur *int64, to string) string {
 // recommendTrace sizes every series of a trace file. A series' latest
 // provisioned_bytes is its current limit, as in a snapshot's CSV files: the
 // table shows the change, and a new limit within band of it keeps it.
-func recommendTrace(path string, st recommend.Strategy, band float64) (model.Recommendations, error) {
+func recommendTrace(path string, st recommend.Strategy, band, ratio float64) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
-	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
+	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxRatio: ratio}
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
 		req, lim, reasons, ok := recommend.Size(st, guard, len(s.Samples), func(i int) (int64, float64) { return s.Samples[i].T, s.Samples[i].Usage }, nil)
 		if !ok {
@@ -269,10 +277,12 @@ func recommendTrace(path string, st recommend.Strategy, band float64) (model.Rec
 		}
 		r := model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name)}
 		if cur := s.Samples[len(s.Samples)-1].Provisioned; cur > 0 {
-			var kept string
-			req, lim, kept, _ = keepCurrent(band, 0, cur, req, lim, false, guard.Floor)
-			if kept != "" {
-				reasons = append(reasons, kept)
+			var whyLimit, whyRequest string
+			req, lim, whyLimit, whyRequest = keepCurrent(band, 0, cur, req, lim, false, guard)
+			for _, w := range []string{whyLimit, whyRequest} {
+				if w != "" {
+					reasons = append(reasons, w)
+				}
 			}
 			v := int64(cur)
 			r.CurrentLimitBytes = &v
@@ -356,7 +366,9 @@ func sortRecommendations(items []model.Recommendation) {
 type sizing struct {
 	st        recommend.Strategy
 	minChange float64
-	sp        *specs
+	// maxRatio is the highest limit/request ratio (Guardrails.MaxRatio).
+	maxRatio float64
+	sp       *specs
 }
 
 // killLimit is the limit a kill happened at; unknown, the demand was at
@@ -375,6 +387,7 @@ func killLimit(g *prom.Group, k prom.Kill) float64 {
 
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
+	guard.MaxRatio = sz.maxRatio
 	var info runtimes.Info
 	if sp != nil {
 		info = sp.runtime(g.Workload, g.Container)
@@ -408,7 +421,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	if !ok {
 		return model.Recommendation{}, false
 	}
-	req, lim, keptLimit, keptRequest := keepCurrent(sz.minChange, g.Request, g.Limit, req, lim, n > 0, guard.Floor)
+	req, lim, keptLimit, keptRequest := keepCurrent(sz.minChange, g.Request, g.Limit, req, lim, n > 0, guard)
 	for _, k := range []string{keptLimit, keptRequest} {
 		if k != "" {
 			reasons = append(reasons, k)

@@ -11,21 +11,27 @@ import (
 // curLim; 0 when unknown) where the new ones are within band of them
 // (recommend.Settle): a change that small is not worth rolling the pods.
 // A container killed in the history gets any rise of its limit; a kept
-// limit never goes under the runtime's floor or the request. It returns
-// the values to set and, for each value kept, why.
-func keepCurrent(band, curReq, curLim float64, req, lim int64, killed bool, floor float64) (int64, int64, string, string) {
+// limit never goes under the runtime's floor (g.Floor) or the request,
+// and a kept request never more than g.MaxRatio under the limit (then
+// the request is raised, recommend.Guardrails.RaiseRequest). It returns
+// the values to set and, for each value kept or raised, why.
+func keepCurrent(band, curReq, curLim float64, req, lim int64, killed bool, g recommend.Guardrails) (int64, int64, string, string) {
 	var whyLimit, whyRequest string
-	if l, kept := recommend.Settle(curLim, float64(lim), band, killed); kept && l >= floor {
+	if l, kept := recommend.Settle(curLim, float64(lim), band, killed); kept && l >= g.Floor {
 		whyLimit = keptWhy("limit", lim, int64(l), band)
 		lim = int64(l)
 	}
 	if q, kept := recommend.Settle(curReq, float64(req), band, false); kept {
-		if int64(q) <= lim {
+		if int64(q) <= lim && (g.MaxRatio <= 0 || float64(lim) <= q*g.MaxRatio) {
 			whyRequest = keptWhy("request", req, int64(q), band)
 			req = int64(q)
 		}
 	}
-	return min(req, lim), lim, whyLimit, whyRequest
+	req = min(req, lim)
+	if r, why := g.RaiseRequest(req, lim); why != "" {
+		req, whyRequest = r, why
+	}
+	return req, lim, whyLimit, whyRequest
 }
 
 // keptLimitPrefix starts the reason of a kept limit: the table shows it as

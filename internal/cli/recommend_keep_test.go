@@ -8,19 +8,20 @@ import (
 	"testing"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/test/promserver"
 )
 
 func TestKeepCurrent(t *testing.T) {
 	const mi = 1 << 20
 	for _, c := range []struct {
-		name                   string
-		curReq, curLim         float64
-		req, lim               int64
-		killed                 bool
-		floor                  float64
-		wantReq, wantLim       int64
-		keptLimit, keptRequest bool
+		name                  string
+		curReq, curLim        float64
+		req, lim              int64
+		killed                bool
+		floor                 float64
+		wantReq, wantLim      int64
+		keptLimit, whyRequest bool
 	}{
 		{"both within 10%", 256 * mi, 512 * mi, 240 * mi, 496 * mi, false, 4 * mi, 256 * mi, 512 * mi, true, true},
 		{"unknown current values", 0, 0, 240 * mi, 496 * mi, false, 4 * mi, 240 * mi, 496 * mi, false, false},
@@ -30,17 +31,23 @@ func TestKeepCurrent(t *testing.T) {
 		{"a kept request above the new limit is not kept", 500 * mi, 1024 * mi, 470 * mi, 480 * mi, false, 4 * mi, 470 * mi, 480 * mi, false, false},
 		{"a new request above the kept limit is cut to it", 128 * mi, 512 * mi, 520 * mi, 530 * mi, false, 4 * mi, 512 * mi, 512 * mi, true, false},
 		{"band off", 256 * mi, 512 * mi, 240 * mi, 496 * mi, false, 4 * mi, 240 * mi, 496 * mi, false, false},
+		// More than 4x under the limit: not kept, raised to a quarter.
+		{"a request 8.5x under the limit is raised to a quarter of it", 120 * mi, 1024 * mi, 128 * mi, 1024 * mi, false, 4 * mi, 256 * mi, 1024 * mi, false, true},
+		{"a kept limit above the new one raises the request with it", 0, 1100 * mi, 256 * mi, 1024 * mi, false, 4 * mi, 288 * mi, 1100 * mi, true, true},
 	} {
 		band := 0.1
 		if c.name == "band off" {
 			band = 0
 		}
-		req, lim, whyL, whyR := keepCurrent(band, c.curReq, c.curLim, c.req, c.lim, c.killed, c.floor)
-		if req != c.wantReq || lim != c.wantLim || (whyL != "") != c.keptLimit || (whyR != "") != c.keptRequest {
-			t.Errorf("%s: got %dMi/%dMi kept %q %q; want %dMi/%dMi kept limit %v request %v", c.name, req/mi, lim/mi, whyL, whyR, c.wantReq/mi, c.wantLim/mi, c.keptLimit, c.keptRequest)
+		req, lim, whyL, whyR := keepCurrent(band, c.curReq, c.curLim, c.req, c.lim, c.killed, recommend.Guardrails{Floor: c.floor, MaxRatio: 4})
+		if req != c.wantReq || lim != c.wantLim || (whyL != "") != c.keptLimit || (whyR != "") != c.whyRequest {
+			t.Errorf("%s: got %dMi/%dMi why %q %q; want %dMi/%dMi kept limit %v, a request reason %v", c.name, req/mi, lim/mi, whyL, whyR, c.wantReq/mi, c.wantLim/mi, c.keptLimit, c.whyRequest)
+		}
+		if lim > 4*req {
+			t.Errorf("%s: the limit %dMi is more than 4x the request %dMi", c.name, lim/mi, req/mi)
 		}
 	}
-	_, _, why, _ := keepCurrent(0.1, 0, 512*mi, 0, 496*mi, false, 0)
+	_, _, why, _ := keepCurrent(0.1, 0, 512*mi, 0, 496*mi, false, recommend.Guardrails{})
 	if want := "kept the current limit 512Mi: the 496Mi recommended is within 10% of it, not worth a rollout (--min-change)"; why != want {
 		t.Errorf("reason %q, want %q", why, want)
 	}

@@ -273,8 +273,29 @@ func TestRecommendTraceCurrentLimit(t *testing.T) {
 	if api.CurrentLimitBytes == nil || *api.CurrentLimitBytes != 2<<30 || *api.MemoryLimitBytes >= 2<<30 {
 		t.Errorf("api: current %v, limit %d; want current 2Gi and a lower limit", api.CurrentLimitBytes, *api.MemoryLimitBytes)
 	}
-	if batch.CurrentLimitBytes != nil || *batch.MemoryRequestBytes != 4<<20 || !slices.ContainsFunc(batch.Reasons, func(s string) bool { return strings.HasPrefix(s, "raised the request from 0Mi to the floor 4Mi") }) {
+	// Its median peak is 0: the request is raised to the floor 4Mi, then
+	// to a quarter of the limit 76Mi (50Mi x 1.5, rounded).
+	if batch.CurrentLimitBytes != nil || *batch.MemoryLimitBytes != 76<<20 || *batch.MemoryRequestBytes != 20<<20 ||
+		!slices.ContainsFunc(batch.Reasons, func(s string) bool { return strings.HasPrefix(s, "raised the request from 0Mi to the floor 4Mi") }) ||
+		!slices.ContainsFunc(batch.Reasons, func(s string) bool {
+			return strings.HasPrefix(s, "raised the request from 4Mi to 20Mi, the limit 76Mi / 4: ")
+		}) {
 		t.Errorf("idle batch: current %v, request %d, reasons %q", batch.CurrentLimitBytes, *batch.MemoryRequestBytes, batch.Reasons)
+	}
+	for _, bad := range []string{"0.5", "-1", "NaN"} {
+		if r := run("recommend", "--trace", path, "--max-limit-request-ratio", bad); r.code != 2 || !strings.Contains(r.stderr, "give 1 or more") {
+			t.Errorf("--max-limit-request-ratio %s: exit %d %s", bad, r.code, r.stderr)
+		}
+	}
+	// Any ratio: the floor alone.
+	r = run("recommend", "--trace", path, "-o", "json", "--max-limit-request-ratio", "0")
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	for _, it := range doc.Items {
+		if it.Workload.Name == "batch" && *it.MemoryRequestBytes != 4<<20 {
+			t.Errorf("--max-limit-request-ratio 0: request %d, want the floor 4Mi", *it.MemoryRequestBytes)
+		}
 	}
 	r = run("recommend", "--trace", path)
 	if r.code != 0 || !strings.Contains(r.stdout, "2Gi -> ") {
@@ -342,5 +363,66 @@ func TestReplaySnapshot(t *testing.T) {
 	r = run("replay", "--snapshot", exampleSnapshot)
 	if r.code != ExitUsage || !strings.Contains(r.stderr, "none of the 7 series read covers the replayed windows") {
 		t.Errorf("default windows over three days: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// What recommend writes, lint passes: a container at 100Mi with a daily
+// spike to 1Gi gets a limit far above its median peak, and its request
+// is raised to a quarter of the limit, so that fix writes a manifest
+// lint's memory-request-far-below-limit passes. Without the ratio
+// (--max-limit-request-ratio 0) lint flags the same manifest.
+func TestRecommendPassesLint(t *testing.T) {
+	dir := t.TempDir()
+	var trace strings.Builder
+	trace.WriteString("series,unix_seconds,usage_bytes\n")
+	dailySpike(&trace, "shop/Deployment/api/app", 100<<20, 1<<30, 0)
+	tracePath := filepath.Join(dir, "usage.csv")
+	if err := os.WriteFile(tracePath, []byte(trace.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          resources:
+            requests:
+              memory: 100Mi
+            limits:
+              memory: 256Mi
+`
+	for _, tc := range []struct {
+		ratio   string
+		flagged bool
+	}{{"4", false}, {"0", true}} {
+		r := run("recommend", "--trace", tracePath, "-o", "json", "--max-limit-request-ratio", tc.ratio)
+		var doc model.Recommendations
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil || len(doc.Items) != 1 {
+			t.Fatalf("ratio %s: exit %d: %s %s", tc.ratio, r.code, r.stdout, r.stderr)
+		}
+		req, lim := *doc.Items[0].MemoryRequestBytes, *doc.Items[0].MemoryLimitBytes
+		if (lim > 4*req) != tc.flagged {
+			t.Errorf("ratio %s: request %dMi, limit %dMi", tc.ratio, req>>20, lim>>20)
+		}
+		recs, path := filepath.Join(dir, "recs-"+tc.ratio+".json"), filepath.Join(dir, "api-"+tc.ratio+".yaml")
+		if err := os.WriteFile(recs, []byte(r.stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := run("fix", "-f", path, "--recommendations", recs, "--write"); r.code != 0 {
+			t.Fatalf("fix: exit %d: %s", r.code, r.stderr)
+		}
+		l := run("lint", "-f", path, "-o", "json")
+		if got := strings.Contains(l.stdout, `"memory-request-far-below-limit"`); got != tc.flagged {
+			t.Errorf("ratio %s: lint flags memory-request-far-below-limit: %v, want %v\n%s", tc.ratio, got, tc.flagged, l.stdout)
+		}
 	}
 }

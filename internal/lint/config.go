@@ -221,7 +221,7 @@ func (c *Config) ratio() float64 {
 	if r := c.Rules[ruleRequestFarBelowLimit].MaxLimitRequestRatio; r > 0 {
 		return r
 	}
-	return 4
+	return model.MaxLimitRequestRatio
 }
 
 // goMinLimit is go-memlimit-missing's threshold.

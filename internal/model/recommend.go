@@ -42,3 +42,8 @@ type Recommendation struct {
 	// can hold.
 	Warnings []string `json:"warnings,omitempty"`
 }
+
+// MaxLimitRequestRatio is the highest memory limit/request ratio lint's
+// memory-request-far-below-limit passes by default, and so the highest
+// recommend writes by default: the scheduler reserves only the request.
+const MaxLimitRequestRatio = 4

@@ -14,6 +14,9 @@ type Guardrails struct {
 	FloorWhy string
 	// MaxAllocatable is the largest node's allocatable memory (0: unknown).
 	MaxAllocatable float64
+	// MaxRatio is the highest limit/request ratio (0: any): a request
+	// further below its limit is raised to limit/MaxRatio (RaiseRequest).
+	MaxRatio float64
 }
 
 // Round rounds a size up to a unit that reads well: 4Mi steps below
@@ -63,5 +66,24 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 	if request > limit {
 		request = limit
 	}
+	request, why := g.RaiseRequest(request, limit)
+	if why != "" {
+		notes = append(notes, why)
+	}
 	return request, limit, notes
+}
+
+// RaiseRequest raises a request more than MaxRatio times below its limit
+// to limit/MaxRatio (rounded up), and says why; else it returns the
+// request and "". The scheduler reserves only the request: a node full of
+// pods whose limits are far above their requests holds them all until
+// their peaks come together, and then the kubelet evicts or the kernel
+// kills across the node. lint's memory-request-far-below-limit flags the
+// same ratio, so that what recommend writes, lint passes.
+func (g Guardrails) RaiseRequest(request, limit int64) (int64, string) {
+	if g.MaxRatio <= 0 || float64(limit) <= float64(request)*g.MaxRatio {
+		return request, ""
+	}
+	r := min(Round(float64(limit)/g.MaxRatio), limit)
+	return r, fmt.Sprintf("raised the request from %s to %s, the limit %s / %g: the scheduler reserves only the request, and pods far below their limits can together outgrow their node (eviction, system OOM; --max-limit-request-ratio)", mib(float64(request)), mib(float64(r)), mib(float64(limit)), g.MaxRatio)
 }

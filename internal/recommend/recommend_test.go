@@ -202,6 +202,22 @@ func TestRoundAndGuardrails(t *testing.T) {
 	if req != 128*mi || lim != 304*mi || len(notes) != 1 || notes[0] != "raised the request from 0Mi to the floor 128Mi (JVM)" {
 		t.Errorf("request under the floor: %v %v %q", req/mi, lim/mi, notes)
 	}
+	// At most 4x: 200Mi (208Mi rounded) under 2048Mi is raised to 2048/4 = 512Mi; 300Mi
+	// under 1200Mi (1216Mi rounded: 4.05x) to 304Mi; exactly 4x stays.
+	g = Guardrails{Floor: 4 * mi, MaxRatio: 4}
+	req, lim, notes = g.Apply(Values{Request: 200 * mi, Limit: 2048 * mi})
+	if lim != 2048*mi || req != 512*mi || len(notes) != 1 || !strings.HasPrefix(notes[0], "raised the request from 208Mi to 512Mi, the limit 2048Mi / 4: ") {
+		t.Errorf("ratio: %v %v %q", req/mi, lim/mi, notes)
+	}
+	if r, why := g.RaiseRequest(300*mi, 1216*mi); r != 304*mi || why == "" {
+		t.Errorf("4.05x: %v %q", r/mi, why)
+	}
+	if r, why := g.RaiseRequest(256*mi, 1024*mi); r != 256*mi || why != "" {
+		t.Errorf("4x: %v %q", r/mi, why)
+	}
+	if r, why := (Guardrails{}).RaiseRequest(1*mi, 1024*mi); r != 1*mi || why != "" {
+		t.Errorf("no ratio: %v %q", r/mi, why)
+	}
 }
 
 // Pieces compose by hand-checked numbers, and Why names the piece that
