@@ -116,21 +116,9 @@ func TestRecommendFeedsFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifestPath := filepath.Join(dir, "api.yaml")
-	before := `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-  namespace: shop
-spec:
-  template:
-    spec:
-      containers:
-        - name: app
-          image: app:1
-          resources:
-            limits:
+	before := apiDeployment(`            limits:
               memory: 256Mi # too low: OOMKilled
-`
+`)
 	if err := os.WriteFile(manifestPath, []byte(before), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -380,23 +368,11 @@ func TestRecommendPassesLint(t *testing.T) {
 	if err := os.WriteFile(tracePath, []byte(trace.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	manifest := `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: api
-  namespace: shop
-spec:
-  template:
-    spec:
-      containers:
-        - name: app
-          image: app:1
-          resources:
-            requests:
+	manifest := apiDeployment(`            requests:
               memory: 100Mi
             limits:
               memory: 256Mi
-`
+`)
 	for _, tc := range []struct {
 		ratio   string
 		flagged bool
@@ -425,4 +401,22 @@ spec:
 			t.Errorf("ratio %s: lint flags memory-request-far-below-limit: %v, want %v\n%s", tc.ratio, got, tc.flagged, l.stdout)
 		}
 	}
+}
+
+// apiDeployment is shop/Deployment/api with one container, app, and
+// resources (indented under it).
+func apiDeployment(resources string) string {
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          resources:
+` + resources
 }
