@@ -60,7 +60,8 @@ and the rule of thumb; oomdoctor replay compares them on a trace.
 
 From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
 server (the highest value within each --step), so that a large cluster does not overload it;
-a limit above the largest node's allocatable memory (kube_node_status_allocatable) is flagged.
+a limit above the largest node's allocatable memory (kube_node_status_allocatable) is capped
+there, with a warning.
 A query that fails or times out becomes a note (on stderr, and in -o json|yaml) about the
 containers it leaves out.
 
@@ -428,6 +429,11 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 		}
 	}
 	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
+	for _, x := range reasons {
+		if strings.HasPrefix(x, recommend.CappedPrefix) {
+			r.Warnings = append(r.Warnings, x)
+		}
+	}
 	if w := guard.AboveAllocatable(lim); w != "" {
 		r.Warnings = append(r.Warnings, w)
 	}

@@ -95,8 +95,9 @@ func TestKnownKillsMerge(t *testing.T) {
 	}
 }
 
-// A limit no node can hold is a warning of its own, not one reason among
-// many: the table shows it beside the limit's reason.
+// A limit no node can hold is capped at the largest node's allocatable
+// memory, with a warning of its own, not one reason among many: the table
+// shows it beside the limit's reason.
 func TestRecommendWarnsAboveAllocatable(t *testing.T) {
 	g := &prom.Group{Workload: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "big"}, Container: "app", Pods: []string{"big-1"}}
 	for i := int64(0); i < 4*24*12; i++ {
@@ -104,7 +105,8 @@ func TestRecommendWarnsAboveAllocatable(t *testing.T) {
 	}
 	st, _ := recommend.Lookup(recommend.Default)
 	r, ok := recommendGroup(sizing{st: st}, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 8 << 30}, g)
-	if !ok || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "above the largest node's allocatable memory 8192Mi") {
+	if !ok || len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0], "capped the limit at 8192Mi, the largest node's allocatable memory 8192Mi (it needs 15360Mi): ") ||
+		*r.MemoryLimitBytes != 8<<30 || *r.MemoryRequestBytes != 8<<30 {
 		t.Fatalf("%+v", r)
 	}
 	r, _ = recommendGroup(sizing{st: st}, recommend.Guardrails{Floor: 4 << 20, MaxAllocatable: 64 << 30}, g)

@@ -22,16 +22,31 @@ type Guardrails struct {
 // Round rounds a size up to a unit that reads well: 4Mi steps below
 // 128Mi, 16Mi below 1Gi, 64Mi below 8Gi, 256Mi above.
 func Round(b float64) int64 {
-	step := float64(256 << 20)
+	step := unit(b)
+	return int64(math.Ceil(b/step) * step)
+}
+
+// unit is the step Round rounds b to.
+func unit(b float64) float64 {
 	switch {
 	case b < 128<<20:
-		step = 4 << 20
+		return 4 << 20
 	case b < 1<<30:
-		step = 16 << 20
+		return 16 << 20
 	case b < 8<<30:
-		step = 64 << 20
+		return 64 << 20
 	}
-	return int64(math.Ceil(b/step) * step)
+	return 256 << 20
+}
+
+// CappedPrefix starts the reason of a limit capped at the largest node's
+// allocatable memory: recommend shows it as a warning too.
+const CappedPrefix = "capped the limit at "
+
+// RoundDown rounds a size down to the units of Round (at least 4Mi).
+func RoundDown(b float64) int64 {
+	step := unit(b)
+	return max(int64(math.Floor(b/step)*step), 4<<20)
 }
 
 // AboveAllocatable says, when the limit is above the largest node's
@@ -52,8 +67,10 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 		l = g.Floor
 	}
 	limit = Round(l)
-	if w := g.AboveAllocatable(limit); w != "" {
-		notes = append(notes, w)
+	if g.MaxAllocatable > 0 && float64(limit) > g.MaxAllocatable {
+		capped := RoundDown(g.MaxAllocatable)
+		notes = append(notes, fmt.Sprintf("%s%s, the largest node's allocatable memory %s (it needs %s): the container's own limit then kills it before the node runs out and kills its neighbours; split the work or add a bigger node", CappedPrefix, mib(float64(capped)), mib(g.MaxAllocatable), mib(float64(limit))))
+		limit = capped
 	}
 	r := v.Request
 	if g.Floor > 0 && r < g.Floor {

@@ -194,9 +194,20 @@ func TestRoundAndGuardrails(t *testing.T) {
 	if lim != 128*mi || req != 128*mi || len(notes) != 1 || !strings.Contains(notes[0], "JVM") {
 		t.Errorf("floor: %v %v %v", req/mi, lim/mi, notes)
 	}
+	// Above the largest node's allocatable: capped there, and said.
 	req, lim, notes = g.Apply(Values{Request: 200 * mi, Limit: 2000 * mi})
-	if lim != 2048*mi || req != 208*mi || len(notes) != 1 || !strings.Contains(notes[0], "largest node") {
+	if lim != 1024*mi || req != 208*mi || len(notes) != 1 || !strings.HasPrefix(notes[0], "capped the limit at 1024Mi, the largest node's allocatable memory 1024Mi (it needs 2048Mi): ") {
 		t.Errorf("cap: %v %v %v", req/mi, lim/mi, notes)
+	}
+	// Capped at an allocatable between units: rounded down, never above.
+	g2 := Guardrails{Floor: 4 * mi, MaxAllocatable: 7782 * mi}
+	if req, lim, _ := g2.Apply(Values{Request: 9000 * mi, Limit: 9000 * mi}); lim != 7744*mi || req != 7744*mi {
+		t.Errorf("cap at 7782Mi: %v %v", req/mi, lim/mi)
+	}
+	for in, want := range map[float64]int64{7782 * mi: 7744 * mi, 100.5 * mi: 100 * mi, 1 * mi: 4 * mi, 1024 * mi: 1024 * mi} {
+		if got := RoundDown(in); got != want {
+			t.Errorf("RoundDown(%v Mi) = %v Mi, want %v", in/mi, got/mi, want/mi)
+		}
 	}
 	req, lim, notes = g.Apply(Values{Request: 0, Limit: 300 * mi})
 	if req != 128*mi || lim != 304*mi || len(notes) != 1 || notes[0] != "raised the request from 0Mi to the floor 128Mi (JVM)" {
