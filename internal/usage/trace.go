@@ -135,7 +135,7 @@ func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
 	if i < 0 {
 		return nil, 0, 0, 0, errors.New("no usage column")
 	}
-	t, ok := atoi(b[:i])
+	t, ok := unixSeconds(b[:i])
 	if !ok {
 		return nil, 0, 0, 0, fmt.Errorf("time %q is not unix seconds", b[:i])
 	}
@@ -151,6 +151,24 @@ func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
 		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number", field)
 	}
 	return name, t, u, p, nil
+}
+
+// unixSeconds parses a time: unix seconds, with a fraction or not; a
+// number too large for seconds (after the year 5000) is read as
+// milliseconds, microseconds or nanoseconds, as exporters write them.
+func unixSeconds(b []byte) (int64, bool) {
+	t, ok := atoi(b)
+	if !ok {
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil || !(f >= 0) || f >= 9e18 {
+			return 0, false
+		}
+		t = int64(f)
+	}
+	for t >= 1e11 {
+		t /= 1000
+	}
+	return t, true
 }
 
 // atoi parses a non-negative decimal integer without allocating.

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,10 +27,30 @@ func TestReadTrace(t *testing.T) {
 	}
 }
 
+// Times as exporters write them: fractions of a second, milliseconds,
+// microseconds, nanoseconds: all unix seconds once read.
+func TestReadTraceTimeUnits(t *testing.T) {
+	in := "a,1700000000.75,1\na,1700000300000,2\na,1700000600000000,3\na,1700000900000000000,4\n"
+	var got []int64
+	if err := ReadTrace(strings.NewReader(in), func(s *Series) error {
+		for _, x := range s.Samples {
+			got = append(got, x.T)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{1700000000, 1700000300, 1700000600, 1700000900}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 func TestReadTraceErrors(t *testing.T) {
 	for in, want := range map[string]string{
 		"a,1,2\nb,1,2\na,2,3\n": `series "a" appears again`,
 		"a,1,2\na,x,3\n":        `line 2: time "x"`,
+		"a,1,2\na,-5,3\n":       `line 2: time "-5"`,
+		"a,1,2\na,NaN,3\n":      `line 2: time "NaN"`,
 		"a,1,2\na,2,-3\n":       `usage "-3"`,
 		"a,1,2\na,2\n":          "no usage column",
 	} {
