@@ -73,7 +73,7 @@ func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS] | --snapshot DIR) [--train 7d --test 7d | --rolling 7d]",
 		Short: "Compare sizing strategies on a usage trace or a cluster's history: OOM kills and slack side by side",
 		Long: `Replay memory-sizing strategies on a trace (CSV: series,unix_seconds,usage_bytes
-[,provisioned_bytes], gzip or not, sorted by series), or on a cluster's own history in
+[,provisioned_bytes], gzip or not; sorted by series or by time), or on a cluster's own history in
 Prometheus (--prometheus-url): one series per workload container, all replicas together, with
 the OOM kills kube-state-metrics saw; or on a snapshot's series files (--snapshot), the same way.
 

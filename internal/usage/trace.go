@@ -65,10 +65,16 @@ func ReadTraceFile(path string, fn func(*Series) error) error {
 
 // ReadTrace reads CSV records "series,unix_seconds,usage_bytes" with an
 // optional fourth column provisioned_bytes and an optional header line.
-// Rows of a series must be together (a trace sorted by series); within a
-// series they are sorted by time if they are not.
+// A trace sorted by series streams, one series in memory at a time; one
+// whose first MiB shows series interleaved (a trace sorted by time) is
+// read whole, then grouped. Within a series, rows are sorted by time if
+// they are not.
 func ReadTrace(r io.Reader, fn func(*Series) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
+	head, _ := br.Peek(1 << 20)
+	if interleaved(head) {
+		return readGrouped(br, fn)
+	}
 	var cur Series
 	seen := map[string]bool{}
 	flush := func() error {
@@ -81,33 +87,7 @@ func ReadTrace(r io.Reader, fn func(*Series) error) error {
 		cur.Samples = cur.Samples[:0]
 		return err
 	}
-	line := 0
-	for {
-		raw, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			return fmt.Errorf("line %d is longer than 1 MiB: not a trace", line+1)
-		}
-		if len(raw) == 0 && err != nil {
-			if err == io.EOF {
-				break
-			}
-			return err
-		}
-		line++
-		raw = bytes.TrimRight(raw, "\r\n")
-		if len(raw) == 0 {
-			if err == io.EOF {
-				break
-			}
-			continue
-		}
-		name, t, u, p, perr := parseRow(raw)
-		if perr != nil {
-			if line == 1 {
-				continue // the header
-			}
-			return fmt.Errorf("line %d: %v (want series,unix_seconds,usage_bytes[,provisioned_bytes])", line, perr)
-		}
+	err := scanRows(br, func(line int, name []byte, x Sample) error {
 		if string(name) != cur.Name {
 			if err := flush(); err != nil {
 				return err
@@ -117,12 +97,104 @@ func ReadTrace(r io.Reader, fn func(*Series) error) error {
 				return fmt.Errorf("line %d: series %q appears again after other series: sort the trace by series first (sort -s -t, -k1,1)", line, cur.Name)
 			}
 		}
-		cur.Samples = append(cur.Samples, Sample{T: t, Usage: u, Provisioned: p})
-		if err == io.EOF {
-			break
-		}
+		cur.Samples = append(cur.Samples, x)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return flush()
+}
+
+// interleaved says whether the start of a trace holds a series again
+// after another one.
+func interleaved(head []byte) bool {
+	seen := map[string]bool{}
+	var cur []byte
+	for len(head) > 0 {
+		i := bytes.IndexByte(head, '\n')
+		if i < 0 {
+			break // a partial last line
+		}
+		line := head[:i]
+		head = head[i+1:]
+		j := bytes.IndexByte(line, ',')
+		if j <= 0 {
+			continue
+		}
+		if name := line[:j]; !bytes.Equal(name, cur) {
+			if seen[string(name)] {
+				return true
+			}
+			seen[string(cur)] = true
+			cur = name
+		}
+	}
+	return false
+}
+
+// readGrouped reads a whole trace whose series are interleaved and calls
+// fn for each series, in the order they first appear.
+func readGrouped(br *bufio.Reader, fn func(*Series) error) error {
+	index := map[string]int{}
+	var all []Series
+	err := scanRows(br, func(_ int, name []byte, x Sample) error {
+		i, ok := index[string(name)]
+		if !ok {
+			i = len(all)
+			index[string(name)] = i
+			all = append(all, Series{Name: string(name)})
+		}
+		all[i].Samples = append(all[i].Samples, x)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range all {
+		sortSamples(all[i].Samples)
+		if err := fn(&all[i]); err != nil {
+			return err
+		}
+		all[i].Samples = nil
+	}
+	return nil
+}
+
+// scanRows parses every row and calls row for it; a first line that is
+// not a row is the header.
+func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error) error {
+	line := 0
+	for {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fmt.Errorf("line %d is longer than 1 MiB: not a trace", line+1)
+		}
+		if len(raw) == 0 && err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		line++
+		raw = bytes.TrimRight(raw, "\r\n")
+		if len(raw) > 0 {
+			name, t, u, p, perr := parseRow(raw)
+			switch {
+			case perr != nil && line == 1:
+				// the header
+			case perr != nil:
+				return fmt.Errorf("line %d: %v (want series,unix_seconds,usage_bytes[,provisioned_bytes])", line, perr)
+			default:
+				if err := row(line, name, Sample{T: t, Usage: u, Provisioned: p}); err != nil {
+					return err
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
 }
 
 func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,9 +46,36 @@ func TestReadTraceTimeUnits(t *testing.T) {
 	}
 }
 
+// A trace sorted by time (series interleaved from its start) is read
+// whole and grouped, series in the order they first appear; interleaving
+// first seen past the first MiB is an error that says how to sort.
+func TestReadTraceInterleaved(t *testing.T) {
+	in := "series,unix_seconds,usage_bytes\nb,100,1\na,100,2\nb,400,3\na,400,4\na,700,5\n"
+	var got []string
+	if err := ReadTrace(strings.NewReader(in), func(s *Series) error {
+		for _, x := range s.Samples {
+			got = append(got, s.Name+":"+itoa(x.T)+"/"+ftoa(x.Usage))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "b:100/1 b:400/3 a:100/2 a:400/4 a:700/5"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+	var late strings.Builder
+	for i := 0; late.Len() <= 1<<20; i++ {
+		fmt.Fprintf(&late, "a,%d,1000000\n", 1_700_000_000+300*i)
+	}
+	late.WriteString("b,1700000000,1\na,1,1\n")
+	err := ReadTrace(strings.NewReader(late.String()), func(*Series) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `series "a" appears again after other series: sort the trace by series first`) {
+		t.Errorf("interleaved after the first MiB: %v", err)
+	}
+}
+
 func TestReadTraceErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"a,1,2\nb,1,2\na,2,3\n": `series "a" appears again`,
 		"a,1,2\na,x,3\n":        `line 2: time "x"`,
 		"a,1,2\na,-5,3\n":       `line 2: time "-5"`,
 		"a,1,2\na,NaN,3\n":      `line 2: time "NaN"`,
