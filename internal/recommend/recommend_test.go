@@ -183,6 +183,40 @@ func TestProperties(t *testing.T) {
 	}
 }
 
+// Usage higher everywhere (every sample scaled by c >= 1 and raised by
+// d >= 0) never lowers any strategy's limit or request: tail's level is
+// scaled and shifted with the usage, the others' peaks, percentiles and
+// means are too.
+func TestMoreUsageEverywhere(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for _, s := range All() {
+		for trial := 0; trial < 20; trial++ {
+			n := day*3 + rng.Intn(25*day)
+			level := 20*mi + rng.Float64()*2000*mi
+			base := make([]float64, n)
+			for i := range base {
+				base[i] = level * (0.3 + 0.7*rng.Float64())
+				if rng.Intn(100) == 0 {
+					base[i] *= 1 + 3*rng.ExpFloat64()
+				}
+			}
+			c, d := 1+rng.Float64()*0.5, rng.Float64()*100*mi
+			if trial%3 == 0 {
+				c = 1 // a shift alone
+			} else if trial%3 == 1 {
+				d = 0 // a scale alone
+			}
+			a, b := s.New(), s.New()
+			feed(a, 0, n, func(i int) float64 { return base[i] })
+			feed(b, 0, n, func(i int) float64 { return base[i]*c + d })
+			va, vb := a.Recommend(), b.Recommend()
+			if vb.Limit < va.Limit*(1-1e-9) || vb.Request < va.Request*(1-1e-9) {
+				t.Errorf("%s: usage x%.2f + %.0fMi lowered the recommendation from %.0f/%.0fMi to %.0f/%.0fMi", s.Name, c, d/mi, va.Request/mi, va.Limit/mi, vb.Request/mi, vb.Limit/mi)
+			}
+		}
+	}
+}
+
 func TestRoundAndGuardrails(t *testing.T) {
 	for in, want := range map[float64]int64{1: 4 * mi, 100 * mi: 100 * mi, 101 * mi: 104 * mi, 130 * mi: 144 * mi, 1100 * mi: 1152 * mi, 9000 * mi: 9216 * mi} {
 		if got := Round(in); got != want {
