@@ -61,6 +61,9 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			{Namespace: "shop", Name: "ledger", Containers: []promserver.Container{ledger}},
 			{Namespace: "batch", Name: "worker-0", OwnerKind: "StatefulSet", OwnerName: "worker", Containers: []promserver.Container{worker}},
 		}
+		// A container that needs more than the largest node (8Gi) has.
+		etl := promserver.Container{Name: "etl", Request: 6 << 30, Limit: 12 << 30, Usage: func(t, age int64) float64 { return 10<<30 + 100*mi*promserver.Noise(t) }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bigdata", Name: "etl-0", OwnerKind: "StatefulSet", OwnerName: "etl", Containers: []promserver.Container{etl}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -92,9 +95,10 @@ func recommendations(t *testing.T, r result) model.Recommendations {
 
 func TestRecommendFromPrometheus(t *testing.T) {
 	srv, kills := prometheusHistory(t)
-	// The diagnosis namespace's history is in this Prometheus too: leave it
-	// out with an extra matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!="diag"`, "-o", "json"))
+	// The diagnosis namespace's history is in this Prometheus too (and a
+	// container bigger than the node): leave them out with an extra
+	// matcher, as a multi-cluster server's users do.
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -253,7 +257,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!="diag"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -285,11 +289,31 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!="diag"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want a failure saying %q, got %s", tc.args, tc.want, r)
 		}
+	}
+}
+
+// A container that needs more than the largest node's allocatable memory
+// (kube_node_status_allocatable, 8Gi) is never recommended more: its limit
+// is capped there, with a warning that says what it needs.
+func TestRecommendCapsAtAllocatable(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bigdata", "-o", "json"))
+	if len(doc.Items) != 1 {
+		t.Fatalf("want the etl container alone: %+v", doc.Items)
+	}
+	etl := doc.Items[0]
+	if *etl.MemoryLimitBytes != 8<<30 || *etl.MemoryRequestBytes > 8<<30 || len(etl.Warnings) != 1 ||
+		!strings.HasPrefix(etl.Warnings[0], "capped the limit at 8192Mi, the largest node's allocatable memory 8192Mi (it needs ") {
+		t.Errorf("etl: request %d, limit %d MiB, warnings %q", *etl.MemoryRequestBytes>>20, *etl.MemoryLimitBytes>>20, etl.Warnings)
+	}
+	tab := oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bigdata")
+	if tab.code != 0 || !strings.Contains(tab.stdout, "12Gi -> 8Gi") || !strings.Contains(tab.stdout, "WARNING: capped the limit at 8192Mi") {
+		t.Errorf("table:\n%s", tab)
 	}
 }
