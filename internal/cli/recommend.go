@@ -270,7 +270,9 @@ func change(cur *int64, to string) string {
 func recommendTrace(path string, st recommend.Strategy, band, ratio float64) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxRatio: ratio}
+	series := 0
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
+		series++
 		req, lim, reasons, ok := recommend.Size(st, guard, len(s.Samples), func(i int) (int64, float64) { return s.Samples[i].T, s.Samples[i].Usage }, nil)
 		if !ok {
 			return nil
@@ -293,6 +295,9 @@ func recommendTrace(path string, st recommend.Strategy, band, ratio float64) (mo
 	})
 	if err != nil {
 		return doc, asUsage(err)
+	}
+	if series == 0 {
+		return doc, usagef("%s holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]", path)
 	}
 	return doc, nil
 }

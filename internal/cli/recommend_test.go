@@ -60,6 +60,10 @@ func TestReplayTable(t *testing.T) {
 }
 
 func TestReplayAndRecommendErrors(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "empty.csv")
+	if err := os.WriteFile(empty, []byte("series,unix_seconds,usage_bytes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -79,6 +83,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend"}, "--trace FILE"},
 		{[]string{"recommend", "--trace", slice, "--strategy", "x"}, `unknown strategy "x"`},
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
+		{[]string{"replay", "--trace", empty}, "empty.csv holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
+		{[]string{"recommend", "--trace", empty}, "empty.csv holds no series: want CSV rows"},
 	} {
 		r := run(tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {
