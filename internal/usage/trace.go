@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 )
@@ -264,7 +265,7 @@ func number(b []byte) (float64, bool) {
 		return float64(n), true
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	return f, err == nil && f >= 0
+	return f, err == nil && f >= 0 && !math.IsInf(f, 0)
 }
 
 func sortSamples(s []Sample) {

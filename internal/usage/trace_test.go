@@ -76,11 +76,13 @@ func TestReadTraceInterleaved(t *testing.T) {
 
 func TestReadTraceErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"a,1,2\na,x,3\n":   `line 2: time "x"`,
-		"a,1,2\na,-5,3\n":  `line 2: time "-5"`,
-		"a,1,2\na,NaN,3\n": `line 2: time "NaN"`,
-		"a,1,2\na,2,-3\n":  `usage "-3"`,
-		"a,1,2\na,2\n":     "no usage column",
+		"a,1,2\na,x,3\n":     `line 2: time "x"`,
+		"a,1,2\na,-5,3\n":    `line 2: time "-5"`,
+		"a,1,2\na,NaN,3\n":   `line 2: time "NaN"`,
+		"a,1,2\na,2,Inf\n":   `line 2: usage "Inf"`,
+		"a,1,2\na,2,3,NaN\n": `line 2: provisioned "NaN"`,
+		"a,1,2\na,2,-3\n":    `usage "-3"`,
+		"a,1,2\na,2\n":       "no usage column",
 	} {
 		err := ReadTrace(strings.NewReader(in), func(*Series) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), want) {
