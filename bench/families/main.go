@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,13 +27,13 @@ func main() {
 	n := flag.Int("series", 60, "series per family")
 	out := flag.String("o", "", "also write each family to DIR/NAME.csv.gz")
 	flag.Parse()
-	if err := run(*seed, *n, *out); err != nil {
+	if err := run(os.Stdout, *seed, *n, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "families:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seed int64, n int, dir string) error {
+func run(w io.Writer, seed int64, n int, dir string) error {
 	var strategies []recommend.Strategy
 	for _, name := range []string{"tail", "peak-2x", "peak-1.5x", "krr", "vpa"} {
 		s, err := recommend.Lookup(name)
@@ -47,9 +48,9 @@ func run(seed int64, n int, dir string) error {
 		}
 	}
 	week := 7 * 24 * time.Hour
-	fmt.Printf("%d series a family, %d days at %ds, seed %d; each cell: series with an OOM / mean relative slack\n\n", n, tracegen.Days, tracegen.Step, seed)
-	fmt.Printf("| family | regular | mode | %s | hindsight slack |\n", strings.Join(names(strategies), " | "))
-	fmt.Printf("|---|---|---|%s---|\n", strings.Repeat("---|", len(strategies)))
+	fmt.Fprintf(w, "%d series a family, %d days at %ds, seed %d; each cell: series with an OOM / mean relative slack\n\n", n, tracegen.Days, tracegen.Step, seed)
+	fmt.Fprintf(w, "| family | regular | mode | %s | hindsight slack |\n", strings.Join(names(strategies), " | "))
+	fmt.Fprintf(w, "|---|---|---|%s---|\n", strings.Repeat("---|", len(strategies)))
 	for _, f := range tracegen.Families {
 		series := f.Generate(seed, n)
 		if dir != "" {
@@ -78,7 +79,7 @@ func run(seed int64, n int, dir string) error {
 			if f.Regular {
 				regular = "yes"
 			}
-			fmt.Printf("| %s | %s | %s | %s | %.1f%% |\n", f.Name, regular, rep.Mode, strings.Join(cells, " | "), 100*rep.HindsightSlack)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %.1f%% |\n", f.Name, regular, rep.Mode, strings.Join(cells, " | "), 100*rep.HindsightSlack)
 		}
 	}
 	return nil
