@@ -10,12 +10,12 @@ import (
 // keepCurrent keeps the container's current request and limit (curReq,
 // curLim; 0 when unknown) where the new ones are within band of them
 // (recommend.Settle): a change that small is not worth rolling the pods.
-// A container killed in the history gets any rise of its limit; a kept
-// limit never goes under the runtime's floor (g.Floor) or the request nor
-// above the largest node's allocatable memory,
-// and a kept request never more than g.MaxRatio under the limit (then
-// the request is raised, recommend.Guardrails.RaiseRequest). It returns
-// the values to set and, for each value kept or raised, why.
+// A container killed in the history gets any rise of its limit. A kept
+// limit is never under the runtime's floor (g.Floor) or the request, nor
+// above the largest node's allocatable memory; a request is never more
+// than g.MaxRatio under the limit (recommend.Guardrails.RaiseRequest
+// raises it). It returns the values to set and, for each value kept or
+// raised, why.
 func keepCurrent(band, curReq, curLim float64, req, lim int64, killed bool, g recommend.Guardrails) (int64, int64, string, string) {
 	var whyLimit, whyRequest string
 	if l, kept := recommend.Settle(curLim, float64(lim), band, killed); kept && l >= g.Floor && (g.MaxAllocatable <= 0 || l <= g.MaxAllocatable) {
