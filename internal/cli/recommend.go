@@ -67,8 +67,8 @@ there, with a warning. A query that fails or times out becomes a note (on stderr
 Where the current request or limit is known (kube-state-metrics) and the new one is within
 --min-change (10%) of it, the current one is kept: every change rolls the pods. A container
 OOM-killed in the history gets any rise of its limit. A request more than
---max-limit-request-ratio (4) times below its limit is raised to the limit / 4: the scheduler
-reserves only the request, and lint flags the same ratio.
+--max-limit-request-ratio (4) times below its limit is raised to the limit / that ratio: the
+scheduler reserves only the request, and lint flags the same ratio.
 
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
