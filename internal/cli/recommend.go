@@ -135,7 +135,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod {
 			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
-		doc, err = recommendTrace(o.Trace, st, o.MinChange, o.MaxRatio)
+		doc, err = recommendTrace(o.Trace, sizing{st, o.MinChange, o.MaxRatio, nil})
 	} else {
 		if o.Namespace != "" && o.AllNamespaces {
 			return usagef("-n and -A exclude each other")
@@ -176,12 +176,12 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					return err
 				}
 				doc = model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
-				guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
+				sz := sizing{st, o.MinChange, o.MaxRatio, sp}
 				for _, g := range groups {
 					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 						continue
 					}
-					if r, ok := recommendGroup(sizing{st, o.MinChange, o.MaxRatio, sp}, guard, g); ok {
+					if r, ok := recommendGroup(sz, sz.guard(0), g); ok {
 						doc.Items = append(doc.Items, r)
 					}
 				}
@@ -267,9 +267,9 @@ func change(cur *int64, to string) string {
 // recommendTrace sizes every series of a trace file. A series' latest
 // provisioned_bytes is its current limit, as in a snapshot's CSV files: the
 // table shows the change, and a new limit within band of it keeps it.
-func recommendTrace(path string, st recommend.Strategy, band, ratio float64) (model.Recommendations, error) {
+func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
-	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxRatio: ratio}
+	st, guard := sz.st, sz.guard(0)
 	series := 0
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
 		series++
@@ -280,7 +280,7 @@ func recommendTrace(path string, st recommend.Strategy, band, ratio float64) (mo
 		r := model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name)}
 		if cur := s.Samples[len(s.Samples)-1].Provisioned; cur > 0 {
 			var whyLimit, whyRequest string
-			req, lim, whyLimit, whyRequest = keepCurrent(band, 0, cur, req, lim, false, guard)
+			req, lim, whyLimit, whyRequest = keepCurrent(sz.minChange, 0, cur, req, lim, false, guard)
 			for _, w := range []string{whyLimit, whyRequest} {
 				if w != "" {
 					reasons = append(reasons, w)
@@ -330,7 +330,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if alloc == 0 {
 		doc.Notes = append(doc.Notes, "kube_node_status_allocatable is not in Prometheus: limits are not checked against the nodes' allocatable memory")
 	}
-	guard := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxAllocatable: alloc}
+	guard := sz.guard(alloc)
 	bar := newProgress(errOut)
 	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 		for _, g := range prom.Merge(cs, perPod) {
@@ -376,6 +376,14 @@ type sizing struct {
 	sp       *specs
 }
 
+// guard is the guardrails of this sizing: recommend.Base with its ratio
+// and the largest node's allocatable memory (0: unknown).
+func (sz sizing) guard(alloc float64) recommend.Guardrails {
+	g := recommend.Base()
+	g.MaxRatio, g.MaxAllocatable = sz.maxRatio, alloc
+	return g
+}
+
 // killLimit is the limit a kill happened at; unknown, the demand was at
 // least the highest usage seen in the hour before.
 func killLimit(g *prom.Group, k prom.Kill) float64 {
@@ -392,7 +400,6 @@ func killLimit(g *prom.Group, k prom.Kill) float64 {
 
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
-	guard.MaxRatio = sz.maxRatio
 	var info runtimes.Info
 	if sp != nil {
 		info = sp.runtime(g.Workload, g.Container)

@@ -102,7 +102,8 @@ func sizeFromHistory(in *Input) (request, limit int64, why string) {
 	if err != nil || !in.hasUsage() {
 		return 0, 0, ""
 	}
-	g := recommend.Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in", MaxRatio: model.MaxLimitRequestRatio}
+	g := recommend.Base()
+	g.MaxRatio = model.MaxLimitRequestRatio
 	if rt := in.runtime(); rt.Runtime != runtimes.Unknown {
 		g.Floor, g.FloorWhy = float64(runtimes.Floor(rt.Runtime)), string(rt.Runtime)+" floor"
 	}

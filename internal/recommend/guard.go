@@ -19,6 +19,13 @@ type Guardrails struct {
 	MaxRatio float64
 }
 
+// Base is what every container gets: a floor of 4Mi, the smallest a
+// container runs in. Callers add the runtime's floor, the largest node's
+// allocatable memory and the highest limit/request ratio they know.
+func Base() Guardrails {
+	return Guardrails{Floor: 4 << 20, FloorWhy: "the smallest a container runs in"}
+}
+
 // Round rounds a size up to a unit that reads well: 4Mi steps below
 // 128Mi, 16Mi below 1Gi, 64Mi below 8Gi, 256Mi above.
 func Round(b float64) int64 {

@@ -40,24 +40,46 @@ type Kill struct {
 	Limit float64
 }
 
+// Open opens a file to read, gunzipping it when it is gzip (by its first
+// bytes, whatever its name).
+func Open(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	if magic, err := br.Peek(2); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		return struct {
+			io.Reader
+			io.Closer
+		}{br, f}, nil
+	}
+	gz, err := gzip.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return gzipFile{gz, f}, nil
+}
+
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+}
+
+func (g gzipFile) Close() error {
+	g.Reader.Close()
+	return g.f.Close()
+}
+
 // ReadTraceFile reads a trace file (.csv or .csv.gz) and calls fn for each
 // series. The Samples slice is reused after fn returns.
 func ReadTraceFile(path string, fn func(*Series) error) error {
-	f, err := os.Open(path)
+	r, err := Open(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
-	br := r.(*bufio.Reader)
-	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
+	defer r.Close()
 	if err := ReadTrace(r, fn); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

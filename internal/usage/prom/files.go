@@ -3,7 +3,6 @@ package prom
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -126,20 +125,11 @@ type raw struct {
 }
 
 func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw) error {
-	fh, err := os.Open(path)
+	r, err := usage.Open(path)
 	if err != nil {
 		return err
 	}
-	defer fh.Close()
-	var r io.Reader = bufio.NewReaderSize(fh, 1<<20)
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
+	defer r.Close()
 	br := bufio.NewReaderSize(r, 1<<20)
 	L := f.Labels
 	line := 0
