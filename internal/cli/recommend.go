@@ -177,7 +177,11 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				}
 				doc = model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 				sz := sizing{st, o.MinChange, o.MaxRatio, sp}
+				seen := map[string]bool{}
 				for _, g := range groups {
+					seen[specKey(g.Workload, g.Container)] = true
+				}
+				for _, g := range append(groups, sp.orphans(seen, o.PerPod, want)...) {
 					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 						continue
 					}
@@ -323,6 +327,9 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if ns != "" {
 		q.Namespaces = []string{ns}
 	}
+	if sp != nil {
+		q.Owners = sp.owners
+	}
 	alloc, err := c.MaxAllocatable(ctx, end)
 	if err != nil {
 		return doc, err
@@ -332,8 +339,10 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	}
 	guard := sz.guard(alloc)
 	bar := newProgress(errOut)
+	seen := map[string]bool{}
 	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 		for _, g := range prom.Merge(cs, perPod) {
+			seen[specKey(g.Workload, g.Container)] = true
 			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 				continue
 			}
@@ -347,6 +356,13 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	doc.Notes = append(doc.Notes, notes...)
 	if err != nil {
 		return doc, err
+	}
+	if sp != nil {
+		for _, g := range sp.orphans(seen, perPod, want) {
+			if r, ok := recommendGroup(sz, guard, g); ok {
+				doc.Items = append(doc.Items, r)
+			}
+		}
 	}
 	sortRecommendations(doc.Items)
 	if want != nil && len(doc.Items) == 0 {
@@ -401,7 +417,12 @@ func killLimit(g *prom.Group, k prom.Kill) float64 {
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
 	var info runtimes.Info
+	curReq, curLim := g.Request, g.Limit
 	if sp != nil {
+		// Without kube-state-metrics, the current values are the spec's.
+		if req, lim := sp.current(g.Workload, g.Container); curReq == 0 && curLim == 0 {
+			curReq, curLim = req, lim
+		}
 		info = sp.runtime(g.Workload, g.Container)
 		if f := runtimes.Floor(info.Runtime); float64(f) > guard.Floor {
 			guard.Floor, guard.FloorWhy = float64(f), "a "+string(info.Runtime)+" rarely works in less"
@@ -433,7 +454,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	if !ok {
 		return model.Recommendation{}, false
 	}
-	req, lim, keptLimit, keptRequest := keepCurrent(sz.minChange, g.Request, g.Limit, req, lim, n > 0, guard)
+	req, lim, keptLimit, keptRequest := keepCurrent(sz.minChange, curReq, curLim, req, lim, n > 0, guard)
 	for _, k := range []string{keptLimit, keptRequest} {
 		if k != "" {
 			reasons = append(reasons, k)
@@ -448,12 +469,12 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	if w := guard.AboveAllocatable(lim); w != "" {
 		r.Warnings = append(r.Warnings, w)
 	}
-	if g.Request > 0 {
-		v := int64(g.Request)
+	if curReq > 0 {
+		v := int64(curReq)
 		r.CurrentRequestBytes = &v
 	}
-	if g.Limit > 0 {
-		v := int64(g.Limit)
+	if curLim > 0 {
+		v := int64(curLim)
 		r.CurrentLimitBytes = &v
 	}
 	if g.Guessed {

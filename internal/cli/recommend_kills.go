@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
 // knownKill is an OOM kill the cluster itself shows: a container's status
@@ -17,11 +19,14 @@ import (
 // it: kube-state-metrics sees a kill only when a scrape catches the
 // restart, the agent's counter only when Prometheus scrapes the agent.
 type knownKill struct {
-	t     int64
-	pod   string
-	limit float64 // the limit hit (0: unknown)
-	from  string
-	scope string // the node agent's: whose limit was hit
+	t int64
+	// w, pod and container are whose it was.
+	w         model.WorkloadRef
+	pod       string
+	container string
+	limit     float64 // the limit hit (0: unknown)
+	from      string
+	scope     string // the node agent's: whose limit was hit
 }
 
 // knownKills are kept by workload container and by pod container (the
@@ -49,7 +54,7 @@ func (k knownKills) fromStatus(p *corev1.Pod, w model.WorkloadRef) {
 		if f.Type != model.OOMKilled || f.LastKill == nil {
 			continue
 		}
-		x := knownKill{t: f.LastKill.Unix(), pod: p.Name, from: "status"}
+		x := knownKill{t: f.LastKill.Unix(), w: w, pod: p.Name, container: f.Container, from: "status"}
 		if f.MemoryLimitBytes != nil {
 			x.limit = float64(*f.MemoryLimitBytes)
 		}
@@ -68,7 +73,7 @@ func (k knownKills) fromAgent(e *corev1.Event, owners map[string]model.WorkloadR
 	if !ok {
 		return
 	}
-	x := knownKill{t: a.At.Unix(), pod: a.Pod, limit: float64(a.LimitBytes), from: "node agent", scope: a.Scope}
+	x := knownKill{t: a.At.Unix(), w: w, pod: a.Pod, container: a.Container, limit: float64(a.LimitBytes), from: "node agent", scope: a.Scope}
 	if a.Scope == "container" {
 		addKill(k.own, w, a.Namespace, a.Container, x)
 	} else {
@@ -150,6 +155,49 @@ func (k knownKills) merge(w model.WorkloadRef, container string, steps []recomme
 		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) not taken as this container's demand: the node agent saw the %s's limit hit (%s), not the container's", dropped, why.scope, time.Unix(why.t, 0).UTC().Format(time.RFC3339)))
 	}
 	return kept, extra, reasons
+}
+
+// orphans are groups, with no history, for the containers the cluster
+// shows OOM-killed at their own limit within the history that the history
+// does not have (seen holds the specKeys it has): killed within seconds of
+// every start, before cAdvisor (every 10-15 s) ever sampled them, and
+// without kube-state-metrics' series. recommendGroup sizes them from those
+// kills alone (merge adds them); the current request and limit are the
+// spec's (specs.current).
+func (s *specs) orphans(seen map[string]bool, perPod bool, want *model.WorkloadRef) []*prom.Group {
+	byKey := map[string]*prom.Group{}
+	var keys []string
+	for key, xs := range s.kills.own {
+		for _, x := range xs {
+			w := x.w
+			if perPod {
+				w = model.WorkloadRef{Namespace: w.Namespace, Kind: "Pod", Name: x.pod}
+			}
+			// Each kill is filed under its workload's key and its pod's:
+			// take it under the one this mode groups by.
+			if specKey(w, x.container) != key || seen[key] || x.limit <= 0 || x.t <= s.win.from.Unix() || x.t > s.win.to.Unix() {
+				continue
+			}
+			if want != nil && (w.Kind != want.Kind || w.Name != want.Name) {
+				continue
+			}
+			g := byKey[key]
+			if g == nil {
+				g = &prom.Group{Workload: w, Container: x.container}
+				byKey[key] = g
+				keys = append(keys, key)
+			}
+			if !slices.Contains(g.Pods, x.pod) {
+				g.Pods = append(g.Pods, x.pod)
+			}
+		}
+	}
+	sort.Strings(keys)
+	out := make([]*prom.Group, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out
 }
 
 // window is the history recommend reads.

@@ -114,3 +114,54 @@ func TestRecommendWarnsAboveAllocatable(t *testing.T) {
 		t.Errorf("room on a node, yet %q", r.Warnings)
 	}
 }
+
+// A container the cluster shows OOM-killed that the history lacks (killed
+// before any sample) is sized from its kills alone, its current limit the
+// spec's; one the history has, or killed outside it, is not repeated.
+func TestOrphanKills(t *testing.T) {
+	base := time.Unix(1_790_000_000, 0)
+	boot := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "boot"}
+	web := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "web"}
+	sp := &specs{byKey: map[string]*corev1.Container{}, owners: map[string]model.WorkloadRef{},
+		kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}},
+		win:   window{from: base.Add(-14 * 24 * time.Hour), to: base, step: 5 * time.Minute}}
+	add := func(w model.WorkloadRef, pod string, at time.Time) {
+		p := killedPod(pod, "64Mi", at)
+		c := &p.Spec.Containers[0]
+		c.Resources.Requests = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
+		sp.byKey[specKey(w, "app")] = c
+		sp.byKey[specKey(model.WorkloadRef{Namespace: "shop", Kind: "Pod", Name: pod}, "app")] = c
+		sp.owners["shop/"+pod] = w
+		sp.kills.fromStatus(p, w)
+	}
+	add(boot, "boot-1", base.Add(-time.Hour))
+	add(boot, "boot-2", base.Add(-2*time.Hour))
+	add(web, "web-1", base.Add(-time.Hour))
+	add(model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "old"}, "old-1", base.Add(-30*24*time.Hour))
+	seen := map[string]bool{specKey(web, "app"): true}
+
+	gs := sp.orphans(seen, false, nil)
+	if len(gs) != 1 || gs[0].Workload != boot || gs[0].Container != "app" || len(gs[0].Pods) != 2 || len(gs[0].WorkingSet) != 0 {
+		t.Fatalf("orphans %+v: want boot's app alone, its 2 pods, no history", gs)
+	}
+	st, _ := recommend.Lookup(recommend.Default)
+	sz := sizing{st: st, minChange: 0.1, maxRatio: 4, sp: sp}
+	r, ok := recommendGroup(sz, sz.guard(0), gs[0])
+	if !ok || r.OOMKills != 2 || *r.MemoryRequestBytes != 64<<20 || *r.MemoryLimitBytes != 128<<20 ||
+		r.CurrentLimitBytes == nil || *r.CurrentLimitBytes != 64<<20 || r.CurrentRequestBytes == nil || *r.CurrentRequestBytes != 32<<20 {
+		t.Fatalf("boot: %+v; want 2 kills, request 64Mi (the limit it was killed at) and limit 128Mi, from the spec's 32Mi and 64Mi", r)
+	}
+	all := strings.Join(r.Reasons, "\n")
+	for _, w := range []string{"no usage in the history, only OOM kills", "2 OOM kill(s) from the pods' status that the history did not show"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("reasons lack %q:\n%s", w, all)
+		}
+	}
+	// Per pod: each pod on its own; one workload asked for: only its own.
+	if gs := sp.orphans(seen, true, nil); len(gs) != 3 || gs[0].Workload.Name != "boot-1" || gs[2].Workload.Name != "web-1" {
+		t.Errorf("per pod: %+v, want boot-1, boot-2 and web-1 (the history has web's workload, not its pods)", gs)
+	}
+	if gs := sp.orphans(seen, false, &web); len(gs) != 0 {
+		t.Errorf("asked for web, which the history has: %+v", gs)
+	}
+}

@@ -119,6 +119,22 @@ func (s *specs) runtime(w model.WorkloadRef, container string) runtimes.Info {
 	return diagnose.RuntimeOf(c, s.cms[w.Namespace])
 }
 
+// current is the memory request and limit of a workload container's spec
+// (0: not set, or the spec is unknown).
+func (s *specs) current(w model.WorkloadRef, container string) (request, limit float64) {
+	c := s.byKey[specKey(w, container)]
+	if c == nil {
+		return 0, 0
+	}
+	if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+		request = float64(q.Value())
+	}
+	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+		limit = float64(q.Value())
+	}
+	return request, limit
+}
+
 // runtimeFlags are the heap settings that go with a limit for the runtime,
 // by the rule lint and fix use (runtimes.HeapFlag); Node's goes in
 // NODE_OPTIONS.

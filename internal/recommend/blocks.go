@@ -48,14 +48,20 @@ func (b *blocks) add(t int64, u float64) {
 
 // peaks returns the peaks of the blocks with data in the last n blocks.
 func (b *blocks) peaks(n int) []float64 {
-	var out []float64
+	out, _ := b.indexedPeaks(n)
+	return out
+}
+
+// indexedPeaks are peaks with each block's index (t / blockSeconds).
+func (b *blocks) indexedPeaks(n int) (peaks []float64, idx []int64) {
 	for j := b.newest; j > b.newest-int64(n) && j >= b.first; j-- {
 		k := j % ringBlocks
 		if b.count[k] > 0 {
-			out = append(out, float64(b.peak[k]))
+			peaks = append(peaks, float64(b.peak[k]))
+			idx = append(idx, j)
 		}
 	}
-	return out
+	return peaks, idx
 }
 
 func (b *blocks) max(n int) float64 {

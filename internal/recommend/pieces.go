@@ -27,27 +27,83 @@ func (p peak) Why(h *History) string {
 }
 func (peak) needs() need { return needBlocks }
 
-// Mean is the average usage of the last days.
+// Mean is the average usage of the last days (with no usage at all, the
+// limit a kill happened at: usage statistics fall back to it, below).
 func Mean(days int) Piece { return mean{days} }
 
 type mean struct{ days int }
 
-func (m mean) Value(h *History) float64 { return h.blocks.mean(4 * m.days) }
+func (m mean) Value(h *History) float64 {
+	if !h.seen {
+		return h.killMax
+	}
+	return h.blocks.mean(4 * m.days)
+}
 func (m mean) Why(h *History) string {
+	if !h.seen {
+		return killedUnseen(h)
+	}
 	return fmt.Sprintf("the average of %d days %s", m.days, mib(m.Value(h)))
 }
 func (mean) needs() need { return needBlocks }
 
-// MedianPeak is the median 6-hour block peak of the last days.
+// MedianPeak is the median 6-hour block peak of the last days; a block
+// with an OOM kill peaked at least at the limit it was killed at (a
+// censored peak: a container killed soon after every start is sampled
+// only while starting). With no usage at all, the limit a kill happened at.
 func MedianPeak(days int) Piece { return medianPeak{days} }
 
 type medianPeak struct{ days int }
 
-func (m medianPeak) Value(h *History) float64 { return median(h.blocks.peaks(4 * m.days)) }
+func (m medianPeak) Value(h *History) float64 {
+	if !h.seen {
+		return h.killMax
+	}
+	v, _ := m.peaks(h)
+	return median(v)
+}
+
+// peaks are the block peaks, raised by the kills among them (of the last
+// 8), and how many were raised.
+func (m medianPeak) peaks(h *History) (v []float64, raised int) {
+	v, idx := h.blocks.indexedPeaks(4 * m.days)
+	up := make([]bool, len(v))
+	for i := 0; i < min(h.kills, len(h.kill)); i++ {
+		k := h.kill[i]
+		for j, b := range idx {
+			if b == k.t/blockSeconds && float64(k.limit) > v[j] {
+				v[j] = float64(k.limit)
+				up[j] = true
+			}
+		}
+	}
+	for _, u := range up {
+		if u {
+			raised++
+		}
+	}
+	return v, raised
+}
+
 func (m medianPeak) Why(h *History) string {
-	return fmt.Sprintf("the median 6-hour peak of %d days %s", m.days, mib(m.Value(h)))
+	if !h.seen {
+		return killedUnseen(h)
+	}
+	why := fmt.Sprintf("the median 6-hour peak of %d days %s", m.days, mib(m.Value(h)))
+	if _, n := m.peaks(h); n > 0 {
+		why += fmt.Sprintf(" (%d of them raised to the limit an OOM kill within happened at)", n)
+	}
+	return why
 }
 func (medianPeak) needs() need { return needBlocks }
+
+// killedUnseen says why a usage statistic is the kill limit: a container
+// killed within seconds of every start is never sampled, and all that is
+// known of its demand is that it went above the limit it was killed at,
+// the lower bound of its usual usage too.
+func killedUnseen(h *History) string {
+	return fmt.Sprintf("no usage in the history, only OOM kills (killed before any sample): the limit %s it was killed at", mib(h.killMax))
+}
 
 // KillLimit is the largest limit a kill happened at (0 without kills).
 func KillLimit() Piece { return killLimit{} }

@@ -51,7 +51,7 @@ type composed struct {
 func (c *composed) Add(t int64, u float64)     { c.h.Add(t, u) }
 func (c *composed) OOM(t int64, limit float64) { c.h.OOM(t, limit) }
 func (c *composed) Recommend() Values {
-	if !c.h.seen {
+	if !c.h.seen && c.h.kills == 0 {
 		return Values{}
 	}
 	l := c.limit.Value(&c.h)

@@ -46,6 +46,9 @@ type Node struct {
 	CgroupRoot string
 	// Dir holds containerd's and the kubelet's state and logs.
 	Dir string
+	// KubeletPort is the kubelet's HTTPS port on 127.0.0.1 (anonymous
+	// access allowed: /metrics/cadvisor can be scraped as is).
+	KubeletPort int
 
 	procs    []*process
 	stopOnce sync.Once
@@ -293,6 +296,7 @@ serializeImagePulls: false
 resolvConf: /etc/resolv.conf
 syncFrequency: 5s
 `, n.CgroupRoot, sock, ports[0], ports[1])
+	n.KubeletPort = ports[0]
 	cfgPath := filepath.Join(n.Dir, "kubelet.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		return err
@@ -303,6 +307,11 @@ syncFrequency: 5s
 		"--root-dir="+filepath.Join(n.Dir, "kubelet"),
 		"--hostname-override="+NodeName,
 		"--node-ip=127.0.0.1",
+		// cAdvisor, inside the kubelet, finds the containers' own cgroups
+		// through containerd, at its default socket unless told: without
+		// this, /metrics/cadvisor has only the pods' cgroups, unlike a
+		// real node.
+		"--containerd="+sock,
 		"--v=2",
 	)
 	if err != nil {

@@ -64,6 +64,10 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		// A container that needs more than the largest node (8Gi) has.
 		etl := promserver.Container{Name: "etl", Request: 6 << 30, Limit: 12 << 30, Usage: func(t, age int64) float64 { return 10<<30 + 100*mi*promserver.Noise(t) }}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bigdata", Name: "etl-0", OwnerKind: "StatefulSet", OwnerName: "etl", Containers: []promserver.Container{etl}})
+		// A Deployment killed a minute after every start, never sampled by
+		// cAdvisor: kube-state-metrics' series only, in a namespace of its own.
+		boot := promserver.Container{Name: "boot", Request: 32 * mi, Limit: 64 * mi, Unseen: true, Usage: func(t, age int64) float64 { return 16*mi + float64(age)*mi }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "crashloop", Name: "boot-5f7b9c6d8-q4wzn", OwnerKind: "ReplicaSet", OwnerName: "boot-5f7b9c6d8", Deployment: "boot", Containers: []promserver.Container{boot}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -98,7 +102,7 @@ func TestRecommendFromPrometheus(t *testing.T) {
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -252,12 +256,12 @@ func TestReplayFromPrometheus(t *testing.T) {
 		switch {
 		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
 			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
-		case strings.HasPrefix(key, "diag/"):
+		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"):
 		case !strings.HasPrefix(key, "shop/cart-"):
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -289,8 +293,10 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
+		// A container killed before any sample has no usage to replay.
+		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "crashloop"}, "none of the 1 series read covers the replayed windows (1 all zero in training, 0 too short)"},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want a failure saying %q, got %s", tc.args, tc.want, r)
@@ -315,5 +321,39 @@ func TestRecommendCapsAtAllocatable(t *testing.T) {
 	tab := oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bigdata")
 	if tab.code != 0 || !strings.Contains(tab.stdout, "12Gi -> 8Gi") || !strings.Contains(tab.stdout, "WARNING: capped the limit at 8192Mi") {
 		t.Errorf("table:\n%s", tab)
+	}
+}
+
+// A container killed before cAdvisor ever sampled it has no working set,
+// only kube-state-metrics' restarts and termination reasons: its namespace
+// and pod are still found, and its kills alone size it (the demand was
+// above the 64Mi it was killed at).
+func TestRecommendKilledBeforeAnySample(t *testing.T) {
+	srv, kills := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-o", "json"))
+	var got []model.Recommendation
+	for _, r := range doc.Items {
+		if r.Workload.Namespace == "crashloop" {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("want one recommendation in namespace crashloop (found through kube-state-metrics alone), got %+v", got)
+	}
+	b := got[0]
+	n := len(kills["crashloop/boot-5f7b9c6d8-q4wzn/boot"])
+	if n < 1000 {
+		t.Fatalf("the simulated boot container was killed %d times: the test's history is wrong", n)
+	}
+	if b.Workload.Kind != "Deployment" || b.Workload.Name != "boot" || b.Container != "boot" || b.OOMKills != n {
+		t.Errorf("boot: %s/%s container %s with %d kills, want Deployment/boot container boot with the %d kills kube-state-metrics counted", b.Workload.Kind, b.Workload.Name, b.Container, b.OOMKills, n)
+	}
+	// No usage: the request is the limit it was killed at, the limit
+	// twice that (too few peaks for the tail).
+	if *b.MemoryRequestBytes != 64*mi || *b.MemoryLimitBytes != 128*mi || b.CurrentLimitBytes == nil || *b.CurrentLimitBytes != 64*mi {
+		t.Errorf("boot: request %d, limit %d MiB (current %v), want 64Mi and 128Mi, from 64Mi", *b.MemoryRequestBytes/mi, *b.MemoryLimitBytes/mi, b.CurrentLimitBytes)
+	}
+	if !slices.ContainsFunc(b.Reasons, func(r string) bool { return strings.Contains(r, "no usage in the history, only OOM kills") }) {
+		t.Errorf("boot: the reasons do not say it has no usage: %q", b.Reasons)
 	}
 }

@@ -49,16 +49,28 @@ func Start(ctx context.Context, dir, om string) (*Server, error) {
 // go into dir), with extra global settings (YAML lines under global:,
 // e.g. "query_log_file: /tmp/q.log") and extra flags.
 func StartDir(ctx context.Context, dir, data, global string, flags ...string) (*Server, error) {
-	if _, err := exec.LookPath("prometheus"); err != nil {
-		return nil, fmt.Errorf("prometheus is not installed: run make deps (apt-get install -y prometheus)")
-	}
-	conf := filepath.Join(dir, "prometheus.yml")
 	cfg := "global:\n  scrape_interval: 1h\n"
 	for _, l := range strings.Split(strings.TrimSpace(global), "\n") {
 		if l != "" {
 			cfg += "  " + l + "\n"
 		}
 	}
+	return start(ctx, dir, data, cfg, flags)
+}
+
+// StartScraping starts Prometheus with an empty TSDB under dir, scraping
+// the targets of scrapeConfigs (the YAML list under scrape_configs:) every
+// interval.
+func StartScraping(ctx context.Context, dir string, interval time.Duration, scrapeConfigs string) (*Server, error) {
+	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\nscrape_configs:\n%s\n", interval, interval, scrapeConfigs)
+	return start(ctx, dir, filepath.Join(dir, "data"), cfg, nil)
+}
+
+func start(ctx context.Context, dir, data, cfg string, flags []string) (*Server, error) {
+	if _, err := exec.LookPath("prometheus"); err != nil {
+		return nil, fmt.Errorf("prometheus is not installed: run make deps (apt-get install -y prometheus)")
+	}
+	conf := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}

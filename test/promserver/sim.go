@@ -38,6 +38,10 @@ type Container struct {
 	Usage          func(t, age int64) float64
 	// CacheShare is the part of the working set that is page cache.
 	CacheShare float64
+	// Unseen containers are killed within seconds of every start, before
+	// cAdvisor samples them (every 10-15 s): no working set, RSS or cache
+	// series, only kube-state-metrics' ones.
+	Unseen bool
 }
 
 type series struct {
@@ -95,9 +99,11 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 				if c.Limit > 0 && u > c.Limit {
 					u = c.Limit // restarted straight into the limit: killed again
 				}
-				ws.pts = append(ws.pts, pt{t, u})
-				rss.pts = append(rss.pts, pt{t, u * (1 - c.CacheShare)})
-				cache.pts = append(cache.pts, pt{t, u * c.CacheShare})
+				if !c.Unseen {
+					ws.pts = append(ws.pts, pt{t, u})
+					rss.pts = append(rss.pts, pt{t, u * (1 - c.CacheShare)})
+					cache.pts = append(cache.pts, pt{t, u * c.CacheShare})
+				}
 				if (t-s.Start)%60 == 0 {
 					if req != nil {
 						req.pts = append(req.pts, pt{t, c.Request})

@@ -101,16 +101,16 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		c := &Container{Namespace: k[0], Pod: k[1], Name: k[2]}
 		g := grid{start: from, step: int64(step.Seconds())}
 		c.WorkingSet = g.peak(r.ws)
-		if len(c.WorkingSet) == 0 {
-			continue
-		}
 		c.RSS, c.Cache, c.Swap = g.peak(r.rss), g.peak(r.cache), g.peak(r.swap)
 		c.Limit, c.Request = g.last(r.limit), g.last(r.request)
 		c.kubeKills = fileKills(g, r)
 		c.killLimits = c.Limit
 		c.oomEvents = g.increase(r.oomEvents)
 		c.eventLimits = c.Limit
-		c.Kills = kills(c)
+		// Kills and no working set: killed before any sample.
+		if c.Kills = kills(c, g.step); len(c.WorkingSet) == 0 && len(c.Kills) == 0 {
+			continue
+		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -88,6 +88,10 @@ type Query struct {
 	OOMEvents bool
 	// BatchPods is how many pods one query covers at most; 0 means 100.
 	BatchPods int
+	// Owners are the workloads of pods known for certain (from the
+	// cluster or a snapshot), by namespace/pod: kube-state-metrics'
+	// owner series are read only for the other pods.
+	Owners map[string]model.WorkloadRef
 }
 
 // Stats count the work done.
@@ -304,10 +308,12 @@ func (r *run) ask(ctx context.Context, call func(ctx context.Context) (v1.Warnin
 	return nil
 }
 
-func (r *run) labelValues(ctx context.Context, label, match string) ([]string, error) {
+// labelValues lists the values of label in the series any of matches
+// selects.
+func (r *run) labelValues(ctx context.Context, label string, matches ...string) ([]string, error) {
 	var vals pmodel.LabelValues
 	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
-		vals, ws, err = r.c.api.LabelValues(ctx, label, []string{match}, r.q.Start, r.q.End)
+		vals, ws, err = r.c.api.LabelValues(ctx, label, matches, r.q.Start, r.q.End)
 		return ws, err
 	})
 	if err != nil {
@@ -321,8 +327,22 @@ func (r *run) labelValues(ctx context.Context, label, match string) ([]string, e
 	return out, nil
 }
 
+// killedMatcher selects kube-state-metrics' series of the containers
+// whose last termination was an OOM kill. A container killed within
+// seconds of every start has no working set at all (cAdvisor samples a
+// container every 10-15 s), only these: its pod and namespace are listed
+// through them.
+func (r *run) killedMatcher(sel string) string {
+	s := `kube_pod_container_status_last_terminated_reason{reason="OOMKilled"`
+	if sel != "" {
+		s += "," + sel
+	}
+	return s + "}"
+}
+
 func (r *run) namespaces(ctx context.Context) ([]string, error) {
-	nss, err := r.labelValues(ctx, r.c.cfg.Labels.Namespace, r.wsMatcher(r.sel("", nil)))
+	all := r.sel("", nil)
+	nss, err := r.labelValues(ctx, r.c.cfg.Labels.Namespace, r.wsMatcher(all), r.killedMatcher(all))
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +358,7 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	pods := r.q.Pods
 	if len(pods) == 0 {
 		var err error
-		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)))
+		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)), r.killedMatcher(r.sel(ns, nil)))
 		if err != nil {
 			r.note("namespace %s: listing its pods failed: %v; it is left out", ns, err)
 			return nil
@@ -411,10 +431,11 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	out := make([]*Container, 0, len(ctrs))
 	podSeen := map[string]bool{}
 	for _, c := range ctrs {
-		if len(c.WorkingSet) == 0 {
+		// A container with kills and no working set was killed before
+		// cAdvisor ever sampled it: its kills alone size it.
+		if c.Kills = kills(c, int64(r.q.Step.Seconds())); len(c.WorkingSet) == 0 && len(c.Kills) == 0 {
 			continue
 		}
-		c.Kills = kills(c)
 		out = append(out, c)
 		podSeen[c.Pod] = true
 	}
@@ -455,7 +476,7 @@ type metric struct {
 func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
 	var sets []pmodel.LabelSet
 	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
-		sets, ws, err = r.c.api.Series(ctx, []string{`kube_pod_container_status_last_terminated_reason{reason="OOMKilled",` + r.sel(ns, r.q.Pods) + "}"}, r.q.Start, r.q.End)
+		sets, ws, err = r.c.api.Series(ctx, []string{r.killedMatcher(r.sel(ns, r.q.Pods))}, r.q.Start, r.q.End)
 		return ws, err
 	})
 	if err != nil {

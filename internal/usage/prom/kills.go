@@ -12,15 +12,12 @@ import (
 // container_oom_events_total adds the kills it saw in steps
 // kube-state-metrics did not explain (it often misses the killed
 // container: its cgroup is gone before the next scrape). The limit at each
-// kill is kube-state-metrics' limit in that step.
-func kills(c *Container) []Kill {
+// kill is kube-state-metrics' limit in that step. step is the history's
+// resolution in seconds.
+func kills(c *Container, step int64) []Kill {
 	var out []Kill
 	for _, p := range c.kubeKills {
 		out = append(out, Kill{T: p.T, Count: max(1, int(math.Round(p.V))), Source: "kube_pod_container_status_restarts_total and last_terminated_reason OOMKilled"})
-	}
-	step := int64(0)
-	if len(c.WorkingSet) > 1 {
-		step = c.WorkingSet[1].T - c.WorkingSet[0].T
 	}
 	out = addUnexplained(out, c.agentKills, step, "oomdoctor_oom_kills_total (node agent)", nil)
 	out = addUnexplained(out, c.oomEvents, step, "container_oom_events_total", c.eventLimits)

@@ -16,15 +16,27 @@ type owner struct {
 // owners resolves each pod's workload from kube-state-metrics' owner
 // series (Pod → ReplicaSet → Deployment, Pod → Job → CronJob), read with
 // the series API (an index lookup: no samples are read). Pods whose
-// owner series are missing get a workload guessed from their names.
+// owner series are missing get a workload guessed from their names. The
+// pods Query.Owners knows are not looked up.
 func (r *run) owners(ctx context.Context, ns string, pods []string) map[string]owner {
+	out := make(map[string]owner, len(pods))
+	var unknown []string
+	for _, p := range pods {
+		if w, ok := r.q.Owners[ns+"/"+p]; ok {
+			out[p] = owner{Kind: w.Kind, Name: w.Name}
+		} else {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return out
+	}
 	sel := r.sel(ns, nil)
 	podOwner := r.series(ctx, "kube_pod_owner{"+sel+"}", r.c.cfg.Labels.Pod)
 	rsOwner := r.series(ctx, "kube_replicaset_owner{"+sel+"}", "replicaset")
 	jobOwner := r.series(ctx, "kube_job_owner{"+sel+"}", "job_name")
-	out := make(map[string]owner, len(pods))
 	missing := 0
-	for _, p := range pods {
+	for _, p := range unknown {
 		o, ok := podOwner[p]
 		if !ok || o.Kind == "" || o.Kind == "<none>" {
 			if !ok {
@@ -53,7 +65,7 @@ func (r *run) owners(ctx context.Context, ns string, pods []string) map[string]o
 		r.ownersMissing = true
 		r.mu.Unlock()
 		if first {
-			r.note("kube_pod_owner has no series for some pods (first in namespace %s: %d of %d): their workloads are guessed from the pod names; run kube-state-metrics for exact owners", ns, missing, len(pods))
+			r.note("kube_pod_owner has no series for some pods (first in namespace %s: %d of %d): their workloads are guessed from the pod names; run kube-state-metrics, or give --from-cluster, for exact owners", ns, missing, len(pods))
 		}
 	}
 	return out

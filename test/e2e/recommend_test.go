@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
+
+	"github.com/oomdoctor/oomdoctor/internal/cli"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
+	"github.com/oomdoctor/oomdoctor/test/promserver"
+)
+
+// 8. recommend from a Prometheus that scrapes this node's kubelet, as a
+// cluster's Prometheus scrapes cAdvisor's /metrics/cadvisor: the series
+// and labels of a real kubelet (pod-level and sandbox series beside the
+// containers', explicit timestamps, samples every 10-15 s). A steady
+// Deployment of two replicas is sized from its working set; the hog,
+// OOM-killed within a second of every start, from the kills in its pods'
+// status (--from-cluster; there is no kube-state-metrics here), and the
+// current values are the specs'.
+func TestRecommendFromScrapedKubelet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, err := promserver.StartScraping(ctx, t.TempDir(), 2*time.Second, fmt.Sprintf(`- job_name: kubelet-cadvisor
+  scheme: https
+  metrics_path: /metrics/cadvisor
+  tls_config: {insecure_skip_verify: true}
+  static_configs:
+  - targets: ['127.0.0.1:%d']`, node.KubeletPort))
+	if err != nil {
+		t.Fatalf("the test needs a real Prometheus: %v", err)
+	}
+	defer srv.Stop()
+
+	ns := namespace(t, "e2e-recommend")
+	labels := map[string]string{"app": "steady"}
+	steady := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "steady"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					HostNetwork: true, TerminationGracePeriodSeconds: ptr.To[int64](1),
+					Containers: []corev1.Container{{
+						Name: "app", Image: cluster.TestImage, ImagePullPolicy: corev1.PullNever,
+						Command: []string{"/testapp", "-alloc", "100"},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi"), corev1.ResourceCPU: resource.MustParse("10m")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+						},
+					}},
+				},
+			},
+		},
+	}
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, steady, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Hog(ns), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=hog", 2*time.Minute, "OOM-killed at least once", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "hog")
+		return cs != nil && workloads.LastTerminated(cs) != nil && workloads.LastTerminated(cs).Reason == "OOMKilled"
+	})
+
+	// Until cAdvisor has sampled both replicas holding their 100 MiB a few
+	// times and Prometheus has scraped it.
+	sel := fmt.Sprintf(`container_memory_working_set_bytes{namespace=%q,container="app"}`, ns)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		v := promQuery(t, srv.URL, fmt.Sprintf(`count_over_time(%s[15m]) >= 3 and %s > 90e6`, sel, sel))
+		if len(v) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 2 minutes Prometheus has not 3 samples above 90 MB of both steady replicas: %v", promQuery(t, srv.URL, sel))
+		}
+		time.Sleep(2 * time.Second)
+	}
+	peaks := promQuery(t, srv.URL, fmt.Sprintf(`max(max_over_time(%s[15m]))`, sel))
+	if len(peaks) != 1 {
+		t.Fatalf("the steady peak: %v", peaks)
+	}
+	peak := peaks[0]
+
+	// The history ends now (by default it ends at the last whole minute,
+	// which may be before the pods started).
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(ctx, "oomdoctor", []string{"recommend", "--prometheus-url", srv.URL, "--kubeconfig", node.Kubeconfig, "--from-cluster",
+		"-n", ns, "--history", "15m", "--step", "10s", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
+	if code != 0 {
+		t.Fatalf("recommend exited %d: %s", code, errOut.String())
+	}
+	var doc model.Recommendations
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	by := map[string]model.Recommendation{}
+	for _, r := range doc.Items {
+		by[r.Workload.Kind+"/"+r.Workload.Name+"/"+r.Container] = r
+	}
+	if len(by) != 2 {
+		t.Fatalf("want Deployment/steady/app and Deployment/hog/hog alone (no pod-level or sandbox series), got %s", out.String())
+	}
+	for _, n := range doc.Notes {
+		if strings.Contains(n, "kube_pod_owner") {
+			t.Errorf("the owners come from the cluster, yet: %s", n)
+		}
+	}
+	const mi = 1 << 20
+	s, ok := by["Deployment/steady/app"]
+	if !ok {
+		t.Fatalf("no recommendation for the steady Deployment: %s", out.String())
+	}
+	// Fewer than 9 six-hour peaks: twice the peak, rounded up to 16Mi; the
+	// request the (one) 6-hour peak.
+	if s.Pods != 2 || s.OOMKills != 0 || float64(*s.MemoryLimitBytes) < 2*peak || float64(*s.MemoryLimitBytes) >= 2*peak+16*mi ||
+		float64(*s.MemoryRequestBytes) < peak || float64(*s.MemoryRequestBytes) >= peak+16*mi {
+		t.Errorf("steady (peak %.1f MiB): %d pods, %d kills, request %d MiB, limit %d MiB; want 2 pods, no kill, the peak and twice it, rounded up",
+			peak/mi, s.Pods, s.OOMKills, *s.MemoryRequestBytes/mi, *s.MemoryLimitBytes/mi)
+	}
+	if s.CurrentLimitBytes == nil || *s.CurrentLimitBytes != 512*mi || s.CurrentRequestBytes == nil || *s.CurrentRequestBytes != 64*mi {
+		t.Errorf("steady: current request %v and limit %v, want the spec's 64Mi and 512Mi", s.CurrentRequestBytes, s.CurrentLimitBytes)
+	}
+	h, ok := by["Deployment/hog/hog"]
+	if !ok {
+		t.Fatalf("no recommendation for the hog, OOM-killed at every start: %s", out.String())
+	}
+	// Killed at 64Mi: the demand was above it; twice that, with the
+	// request at least the limit it was killed at.
+	if h.OOMKills < 1 || *h.MemoryLimitBytes != 128*mi || *h.MemoryRequestBytes != 64*mi || h.CurrentLimitBytes == nil || *h.CurrentLimitBytes != 64*mi ||
+		!strings.Contains(strings.Join(h.Reasons, "\n"), "from the pods' status that the history did not show") {
+		t.Errorf("hog: %+v; want its kill from the status, 64Mi -> 128Mi, request 64Mi", h)
+	}
+}
+
+// promQuery runs an instant query and returns the values of its vector.
+func promQuery(t *testing.T, base, query string) []float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var r struct {
+		Status string
+		Data   struct {
+			Result []struct {
+				Value [2]any
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &r); err != nil || r.Status != "success" {
+		t.Fatalf("query %s: %v %s", query, err, body)
+	}
+	var out []float64
+	for _, x := range r.Data.Result {
+		s, _ := x.Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("query %s: value %v", query, x.Value)
+		}
+		out = append(out, v)
+	}
+	return out
+}
