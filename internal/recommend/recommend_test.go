@@ -136,6 +136,55 @@ func TestTail(t *testing.T) {
 	}
 }
 
+// A container killed before any sample: its kills alone size it, the
+// limit it was killed at being the least its demand reached.
+func TestKilledBeforeAnySample(t *testing.T) {
+	want := map[string]Values{
+		"tail":      {Request: 64 * mi, Limit: 128 * mi}, // too few peaks: 2x
+		"krr":       {Request: 80 * mi, Limit: 80 * mi},  // 1.25x the kill
+		"peak-1.5x": {Request: 64 * mi, Limit: 96 * mi},
+		"peak-2x":   {Request: 64 * mi, Limit: 128 * mi},
+	}
+	for _, s := range All() {
+		e := s.New()
+		if v := e.Recommend(); v.Limit != 0 {
+			t.Errorf("%s: %v with no data at all", s.Name, v)
+		}
+		e.OOM(1_000_000, 64*mi)
+		e.OOM(1_000_060, 64*mi)
+		v := e.Recommend()
+		w, ok := want[s.Name]
+		switch {
+		case ok && v != w:
+			t.Errorf("%s: %v/%v MiB, want %v/%v", s.Name, v.Request/mi, v.Limit/mi, w.Request/mi, w.Limit/mi)
+		case !ok && (v.Limit < 250*mi || v.Request != v.Limit): // vpa: its 250Mi minimum
+			t.Errorf("%s: %v/%v MiB, want at least 250Mi, request = limit", s.Name, v.Request/mi, v.Limit/mi)
+		}
+		// A kill at a higher limit raises it.
+		e.OOM(1_000_120, 128*mi)
+		if u := e.Recommend(); u.Limit <= v.Limit || u.Request < v.Request {
+			t.Errorf("%s: a kill at 128Mi moved %v/%v MiB to %v/%v", s.Name, v.Request/mi, v.Limit/mi, u.Request/mi, u.Limit/mi)
+		}
+	}
+}
+
+// tail's request is the median 6-hour peak, a block with a kill peaking at
+// least at the kill's limit (a container killed soon after each start is
+// sampled only while small).
+func TestKillsRaiseTheirBlocks(t *testing.T) {
+	s, _ := Lookup("tail")
+	for _, tc := range []struct{ kills, want int }{{0, 100}, {3, 100}, {4, 100}, {5, 300}} {
+		e := s.New()
+		end := feed(e, 0, 2*day, func(int) float64 { return 100 * mi }) // 8 blocks of 100Mi
+		for k := 0; k < tc.kills; k++ {
+			e.OOM(end-int64(k)*6*3600-60, 300*mi) // one kill in each of the last blocks
+		}
+		if v := e.Recommend(); v.Request != float64(tc.want)*mi {
+			t.Errorf("%d blocks of 8 with a kill at 300Mi: request %v MiB, want %d (the lower median)", tc.kills, v.Request/mi, tc.want)
+		}
+	}
+}
+
 // Properties every strategy keeps: more usage never lowers the limit, a
 // kill never lowers it, and the state stays small. For tail, "more usage"
 // is a higher peak: a limit that gives spikier usage more headroom cannot
@@ -172,9 +221,10 @@ func TestProperties(t *testing.T) {
 			if lb < la*(1-1e-6) {
 				t.Errorf("%s: raising sample %d of %d lowered the limit from %v to %v", s.Name, j, n, la, lb)
 			}
+			ra := a.Recommend().Request
 			a.OOM(end, la)
-			if l := a.Recommend().Limit; l < la*(1-1e-6) {
-				t.Errorf("%s: a kill at the limit lowered it from %v to %v", s.Name, la, l)
+			if v := a.Recommend(); v.Limit < la*(1-1e-6) || v.Request < ra*(1-1e-6) {
+				t.Errorf("%s: a kill at the limit lowered the recommendation from %v/%v to %v/%v", s.Name, ra, la, v.Request, v.Limit)
 			}
 			if a.StateBytes() > 4096 {
 				t.Errorf("%s keeps %d bytes per container", s.Name, a.StateBytes())
