@@ -79,7 +79,17 @@ func TestNotifierV2OnFixture(t *testing.T) {
 	got := make(chan error, 1)
 	go func() { got <- n.Wait() }()
 	time.Sleep(50 * time.Millisecond)
-	os.WriteFile(g.file("memory.events"), []byte("oom 1\noom_kill 1\n"), 0o644)
+	// One write in place, as the kernel updates it: os.WriteFile would
+	// truncate first, two events, and the second could wake the next Wait
+	// before Close.
+	f, err := os.OpenFile(g.file("memory.events"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("oom 1\noom_kill 1\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	select {
 	case err := <-got:
 		if err != nil {
