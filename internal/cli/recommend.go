@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -400,19 +402,35 @@ func (sz sizing) guard(alloc float64) recommend.Guardrails {
 	return g
 }
 
-// killLimit is the limit a kill happened at; unknown, the demand was at
-// least the highest usage seen in the hour before.
-func killLimit(g *prom.Group, k prom.Kill) float64 {
-	lim := k.Limit
-	if lim == 0 {
-		for _, p := range g.WorkingSet {
-			if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
-				lim = p.V
-			}
+// killLimit is the limit a kill happened at: kube-state-metrics' in its
+// step; without it, the killed pod's spec (sp: --from-cluster or
+// --snapshot; a pod's limit is fixed for its life), else the container's
+// current limit; unknown, the demand was at least the highest usage seen
+// in the hour before. from says which, "" for kube-state-metrics'.
+func killLimit(g *prom.Group, k prom.Kill, sp *specs) (lim float64, from string) {
+	if k.Limit > 0 {
+		return k.Limit, ""
+	}
+	if sp != nil {
+		if _, l := sp.current(model.WorkloadRef{Namespace: g.Workload.Namespace, Kind: "Pod", Name: k.Pod}, g.Container); l > 0 {
+			return l, "the limit in the pod's spec"
 		}
 	}
-	return lim
+	if g.Limit > 0 {
+		return g.Limit, "the current limit"
+	}
+	for _, p := range g.WorkingSet {
+		if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
+			lim = p.V
+		}
+	}
+	return lim, usageBeforeKill
 }
+
+// usageBeforeKill is what a kill's limit is taken as when nothing says it:
+// the recommendation may then be far too low (a child process killed
+// between samples), and a warning says so.
+const usageBeforeKill = "the highest usage in the hour before it (give --from-cluster for the pods' limits)"
 
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
@@ -430,8 +448,12 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	}
 	kills := make([]recommend.Kill, 0, len(g.Kills))
 	var pods []string
+	unknown := map[string]int{}
 	for _, k := range g.Kills {
-		lim := killLimit(g, k)
+		lim, from := killLimit(g, k, sp)
+		if from != "" {
+			unknown[from] += max(1, k.Count)
+		}
 		for i := 0; i < max(1, k.Count); i++ {
 			kills = append(kills, recommend.Kill{T: k.T, Limit: lim})
 			pods = append(pods, k.Pod)
@@ -460,11 +482,17 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 			reasons = append(reasons, k)
 		}
 	}
+	for _, from := range slices.Sorted(maps.Keys(unknown)) {
+		killNotes = append(killNotes, fmt.Sprintf("the limit at %d OOM kill(s) is not in the history (no kube-state-metrics): taken as %s", unknown[from], from))
+	}
 	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
 	for _, x := range reasons {
 		if strings.HasPrefix(x, recommend.CappedPrefix) {
 			r.Warnings = append(r.Warnings, x)
 		}
+	}
+	if k := unknown[usageBeforeKill]; k > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d OOM kill(s) at an unknown limit: the demand then is not known, and the limit may be too low; give --from-cluster (or run kube-state-metrics)", k))
 	}
 	if w := guard.AboveAllocatable(lim); w != "" {
 		r.Warnings = append(r.Warnings, w)

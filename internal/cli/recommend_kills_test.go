@@ -165,3 +165,47 @@ func TestOrphanKills(t *testing.T) {
 		t.Errorf("asked for web, which the history has: %+v", gs)
 	}
 }
+
+// A kill whose limit the history lacks (cAdvisor's OOM events or the node
+// agent's counter, without kube-state-metrics) is taken at the limit in
+// the killed pod's spec, else the current limit; else at the usage before
+// it, with a warning: a child process killed between samples leaves a
+// usage far below the limit it hit.
+func TestUnknownKillLimit(t *testing.T) {
+	base := int64(1_790_000_000)
+	w := model.WorkloadRef{Namespace: "shop", Kind: "Pod", Name: "child"}
+	group := func() *prom.Group {
+		g := &prom.Group{Workload: w, Container: "app", Pods: []string{"child"}, Kills: []prom.Kill{{T: base, Count: 1, Pod: "child"}}}
+		for i := int64(0); i < 12; i++ {
+			g.WorkingSet = append(g.WorkingSet, prom.Point{T: base - 3600 + i*300, V: 2 << 20})
+		}
+		return g
+	}
+	st, _ := recommend.Lookup(recommend.Default)
+	sp := &specs{byKey: map[string]*corev1.Container{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}},
+		win: window{from: time.Unix(base-86400, 0), to: time.Unix(base+60, 0), step: 5 * time.Minute}}
+	p := killedPod("child", "64Mi", time.Unix(base, 0))
+	p.Status.ContainerStatuses = nil // PID 1 lives on: the status shows nothing
+	sp.byKey[specKey(w, "app")] = &p.Spec.Containers[0]
+
+	for _, tc := range []struct {
+		name    string
+		sp      *specs
+		current float64
+		limit   int64
+		reason  string
+		warn    bool
+	}{
+		{"the pod's spec", sp, 0, 128 << 20, "taken as the limit in the pod's spec", false},
+		{"the current limit", nil, 96 << 20, 192 << 20, "taken as the current limit", false},
+		{"nothing", nil, 0, 4 << 20, "taken as the highest usage in the hour before it", true},
+	} {
+		g := group()
+		g.Limit = tc.current
+		sz := sizing{st: st, minChange: 0.1, maxRatio: 4, sp: tc.sp}
+		r, ok := recommendGroup(sz, sz.guard(0), g)
+		if !ok || r.OOMKills != 1 || *r.MemoryLimitBytes != tc.limit || !strings.Contains(strings.Join(r.Reasons, "\n"), tc.reason) || (len(r.Warnings) == 1) != tc.warn {
+			t.Errorf("%s: limit %d MiB, reasons %q, warnings %q; want %d MiB, %q, a warning: %v", tc.name, *r.MemoryLimitBytes>>20, r.Reasons, r.Warnings, tc.limit>>20, tc.reason, tc.warn)
+		}
+	}
+}

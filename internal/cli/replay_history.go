@@ -104,7 +104,8 @@ func groupSeries(g *prom.Group) *usage.Series {
 	}
 	for _, k := range g.Kills {
 		for range max(1, k.Count) {
-			s.Kills = append(s.Kills, usage.Kill{T: k.T - 1, Limit: killLimit(g, k)})
+			lim, _ := killLimit(g, k, nil)
+			s.Kills = append(s.Kills, usage.Kill{T: k.T - 1, Limit: lim})
 		}
 	}
 	sort.SliceStable(s.Kills, func(i, j int) bool { return s.Kills[i].T < s.Kills[j].T })

@@ -33,8 +33,10 @@ import (
 // containers', explicit timestamps, samples every 10-15 s). A steady
 // Deployment of two replicas is sized from its working set; the hog,
 // OOM-killed within a second of every start, from the kills in its pods'
-// status (--from-cluster; there is no kube-state-metrics here), and the
-// current values are the specs'.
+// status (--from-cluster; there is no kube-state-metrics here); a pod
+// whose child process is killed while PID 1 lives on, from cAdvisor's
+// container_oom_events_total (--oom-events), once, at the limit in its
+// spec. The current values are the specs'.
 func TestRecommendFromScrapedKubelet(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -78,22 +80,44 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Hog(ns), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The child allocates 2 MiB/s: sampled on its way up, killed at 64Mi
+	// about 30 s after the start.
+	child := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "child"},
+		Spec: corev1.PodSpec{
+			HostNetwork: true, TerminationGracePeriodSeconds: ptr.To[int64](1),
+			Containers: []corev1.Container{{
+				Name: "worker", Image: cluster.TestImage, ImagePullPolicy: corev1.PullNever,
+				Command: []string{"/testapp", "-child", "200", "-pace", "2"},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi"), corev1.ResourceCPU: resource.MustParse("10m")},
+					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")},
+				},
+			}},
+		},
+	}
+	if _, err := node.Client.CoreV1().Pods(ns).Create(ctx, child, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	waitPod(t, ns, "app=hog", 2*time.Minute, "OOM-killed at least once", func(p *corev1.Pod) bool {
 		cs := workloads.Status(p, "hog")
 		return cs != nil && workloads.LastTerminated(cs) != nil && workloads.LastTerminated(cs).Reason == "OOMKilled"
 	})
 
 	// Until cAdvisor has sampled both replicas holding their 100 MiB a few
-	// times and Prometheus has scraped it.
+	// times, and counted the child's kill, and Prometheus has scraped it.
 	sel := fmt.Sprintf(`container_memory_working_set_bytes{namespace=%q,container="app"}`, ns)
+	events := fmt.Sprintf(`container_oom_events_total{namespace=%q,container="worker"}`, ns)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		v := promQuery(t, srv.URL, fmt.Sprintf(`count_over_time(%s[15m]) >= 3 and %s > 90e6`, sel, sel))
-		if len(v) == 2 {
+		e := promQuery(t, srv.URL, fmt.Sprintf(`%s >= 1`, events))
+		if len(v) == 2 && len(e) == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 2 minutes Prometheus has not 3 samples above 90 MB of both steady replicas: %v", promQuery(t, srv.URL, sel))
+			t.Fatalf("after 2 minutes Prometheus has not 3 samples above 90 MB of both steady replicas (%v) and the child's OOM event (%v)",
+				promQuery(t, srv.URL, sel), promQuery(t, srv.URL, events))
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -104,11 +128,13 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	peak := peaks[0]
 
 	// The history ends now (by default it ends at the last whole minute,
-	// which may be before the pods started).
+	// which may be before the pods started). A step of 20 s: a counter's
+	// rise is seen within two steps, and cAdvisor's samples are up to
+	// 20 s apart.
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	code := cli.Main(ctx, "oomdoctor", []string{"recommend", "--prometheus-url", srv.URL, "--kubeconfig", node.Kubeconfig, "--from-cluster",
-		"-n", ns, "--history", "15m", "--step", "10s", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
+		"--oom-events", "-n", ns, "--history", "15m", "--step", "20s", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
 	if code != 0 {
 		t.Fatalf("recommend exited %d: %s", code, errOut.String())
 	}
@@ -120,8 +146,8 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	for _, r := range doc.Items {
 		by[r.Workload.Kind+"/"+r.Workload.Name+"/"+r.Container] = r
 	}
-	if len(by) != 2 {
-		t.Fatalf("want Deployment/steady/app and Deployment/hog/hog alone (no pod-level or sandbox series), got %s", out.String())
+	if len(by) != 3 {
+		t.Fatalf("want Deployment/steady/app, Deployment/hog/hog and Pod/child/worker alone (no pod-level or sandbox series), got %s", out.String())
 	}
 	for _, n := range doc.Notes {
 		if strings.Contains(n, "kube_pod_owner") {
@@ -152,6 +178,14 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	if h.OOMKills < 1 || *h.MemoryLimitBytes != 128*mi || *h.MemoryRequestBytes != 64*mi || h.CurrentLimitBytes == nil || *h.CurrentLimitBytes != 64*mi ||
 		!strings.Contains(strings.Join(h.Reasons, "\n"), "from the pods' status that the history did not show") {
 		t.Errorf("hog: %+v; want its kill from the status, 64Mi -> 128Mi, request 64Mi", h)
+	}
+	c, ok := by["Pod/child/worker"]
+	if !ok {
+		t.Fatalf("no recommendation for the pod whose child was killed: %s", out.String())
+	}
+	if c.OOMKills != 1 || *c.MemoryLimitBytes != 128*mi || *c.MemoryRequestBytes != 64*mi || c.CurrentLimitBytes == nil || *c.CurrentLimitBytes != 64*mi ||
+		!strings.Contains(strings.Join(c.Reasons, "\n"), "taken as the limit in the pod's spec") || len(c.Warnings) != 0 {
+		t.Errorf("child: %+v; want the one kill cAdvisor counted, at the spec's 64Mi: 64Mi -> 128Mi, request 64Mi", c)
 	}
 }
 

@@ -345,8 +345,10 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 	if n < 1000 {
 		t.Fatalf("the simulated boot container was killed %d times: the test's history is wrong", n)
 	}
-	if b.Workload.Kind != "Deployment" || b.Workload.Name != "boot" || b.Container != "boot" || b.OOMKills != n {
-		t.Errorf("boot: %s/%s container %s with %d kills, want Deployment/boot container boot with the %d kills kube-state-metrics counted", b.Workload.Kind, b.Workload.Name, b.Container, b.OOMKills, n)
+	// Killed every minute from the first: the first and the last may fall
+	// just outside the 3 days read (they end at the last whole minute).
+	if b.Workload.Kind != "Deployment" || b.Workload.Name != "boot" || b.Container != "boot" || b.OOMKills > n || b.OOMKills < n-2 {
+		t.Errorf("boot: %s/%s container %s with %d kills, want Deployment/boot container boot with the %d kills kube-state-metrics counted (less the history's edges)", b.Workload.Kind, b.Workload.Name, b.Container, b.OOMKills, n)
 	}
 	// No usage: the request is the limit it was killed at, the limit
 	// twice that (too few peaks for the tail).

@@ -508,9 +508,16 @@ func (r *run) metrics() []metric {
 		return fmt.Sprintf(`(max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s}) - max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s} offset %[3]s)) > 0 and on (%[1]s) (max by (%[1]s) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}) > 0)`, by, sel, step)
 	}
 	// ...or cAdvisor counted an OOM event (over two steps: the counter
-	// of a container that dies is seldom scraped twice).
+	// of a container that dies is seldom scraped twice). The count is
+	// each series' highest value less its lowest in the window: increase()
+	// extrapolates to the window's edges, and one kill between samples 10-15 s
+	// apart reads as 1.5 of them.
+	counted := func(name, matchers string) string {
+		w := pmodel.Duration(2 * r.q.Step)
+		return fmt.Sprintf(`(max_over_time(%[1]s{%[2]s}[%[3]s]) - min_over_time(%[1]s{%[2]s}[%[3]s]))`, name, matchers, w)
+	}
 	oomEvents := func(sel string) string {
-		return fmt.Sprintf(`max by (%s) (increase(container_oom_events_total{%s!="",%s!="POD",%s}[%s])) > 0`, by, L.Container, L.Container, sel, pmodel.Duration(2*r.q.Step))
+		return fmt.Sprintf(`max by (%s) %s > 0`, by, counted("container_oom_events_total", fmt.Sprintf(`%s!="",%s!="POD",%s`, L.Container, L.Container, sel)))
 	}
 	ms := []metric{
 		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
@@ -524,7 +531,7 @@ func (r *run) metrics() []metric {
 	// scrape): cheap to read everywhere. The agent labels its series
 	// namespace, pod and container.
 	ms = append(ms, metric{name: "OOM kills (node agent)", query: func(r *run, sel string) string {
-		return fmt.Sprintf(`sum by (%s) (increase(oomdoctor_oom_kills_total{%s}[%s])) > 0`, by, sel, pmodel.Duration(2*r.q.Step))
+		return fmt.Sprintf(`sum by (%s) %s > 0`, by, counted("oomdoctor_oom_kills_total", sel))
 	}, set: func(c *Container, ps []Point) { c.agentKills = ps }, without: "kills seen by the node agent are missing"})
 	if r.q.OOMEvents || r.q.Detail {
 		// Every container's counter is read: as much work for Prometheus
