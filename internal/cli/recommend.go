@@ -405,9 +405,10 @@ func (sz sizing) guard(alloc float64) recommend.Guardrails {
 // killLimit is the limit a kill happened at: kube-state-metrics' in its
 // step; without it, the killed pod's spec (sp: --from-cluster or
 // --snapshot; a pod's limit is fixed for its life), else the container's
-// current limit; unknown, the demand was at least the highest usage seen
-// in the hour before. from says which, "" for kube-state-metrics'.
-func killLimit(g *prom.Group, k prom.Kill, sp *specs) (lim float64, from string) {
+// current limit (kube-state-metrics' or its workload's spec); unknown, the
+// demand was at least the highest usage seen in the hour before. from says
+// which, "" for kube-state-metrics'.
+func killLimit(g *prom.Group, k prom.Kill, sp *specs, current float64) (lim float64, from string) {
 	if k.Limit > 0 {
 		return k.Limit, ""
 	}
@@ -416,8 +417,8 @@ func killLimit(g *prom.Group, k prom.Kill, sp *specs) (lim float64, from string)
 			return l, "the limit in the pod's spec"
 		}
 	}
-	if g.Limit > 0 {
-		return g.Limit, "the current limit"
+	if current > 0 {
+		return current, "the current limit"
 	}
 	for _, p := range g.WorkingSet {
 		if p.T <= k.T && p.T > k.T-3600 && p.V > lim {
@@ -450,7 +451,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	var pods []string
 	unknown := map[string]int{}
 	for _, k := range g.Kills {
-		lim, from := killLimit(g, k, sp)
+		lim, from := killLimit(g, k, sp, curLim)
 		if from != "" {
 			unknown[from] += max(1, k.Count)
 		}

@@ -208,4 +208,14 @@ func TestUnknownKillLimit(t *testing.T) {
 			t.Errorf("%s: limit %d MiB, reasons %q, warnings %q; want %d MiB, %q, a warning: %v", tc.name, *r.MemoryLimitBytes>>20, r.Reasons, r.Warnings, tc.limit>>20, tc.reason, tc.warn)
 		}
 	}
+	// The killed pod is gone (a replica replaced since): its workload's
+	// spec gives the current limit.
+	dep := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "web"}
+	sp.byKey[specKey(dep, "app")] = &p.Spec.Containers[0]
+	g := group()
+	g.Workload, g.Kills[0].Pod = dep, "web-gone"
+	sz := sizing{st: st, minChange: 0.1, maxRatio: 4, sp: sp}
+	if r, _ := recommendGroup(sz, sz.guard(0), g); *r.MemoryLimitBytes != 128<<20 || !strings.Contains(strings.Join(r.Reasons, "\n"), "taken as the current limit") {
+		t.Errorf("a gone pod: limit %d MiB, reasons %q; want 128Mi from the workload's spec", *r.MemoryLimitBytes>>20, r.Reasons)
+	}
 }

@@ -104,7 +104,7 @@ func groupSeries(g *prom.Group) *usage.Series {
 	}
 	for _, k := range g.Kills {
 		for range max(1, k.Count) {
-			lim, _ := killLimit(g, k, nil)
+			lim, _ := killLimit(g, k, nil, g.Limit)
 			s.Kills = append(s.Kills, usage.Kill{T: k.T - 1, Limit: lim})
 		}
 	}
