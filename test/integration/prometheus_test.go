@@ -68,6 +68,13 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		// cAdvisor: kube-state-metrics' series only, in a namespace of its own.
 		boot := promserver.Container{Name: "boot", Request: 32 * mi, Limit: 64 * mi, Unseen: true, Usage: func(t, age int64) float64 { return 16*mi + float64(age)*mi }}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "crashloop", Name: "boot-5f7b9c6d8-q4wzn", OwnerKind: "ReplicaSet", OwnerName: "boot-5f7b9c6d8", Deployment: "boot", Containers: []promserver.Container{boot}})
+		// A container whose child processes the node agent saw killed
+		// twice, the agent restarting between the two (its counter
+		// starts again from 0): in a namespace of its own.
+		kid := promserver.Container{Name: "worker", Request: 128 * mi, Limit: 256 * mi, AgentKills: []int64{end - 2*86400, end - 86400},
+			Usage: func(t, age int64) float64 { return 100*mi + 4*mi*promserver.Noise(t) }}
+		sim.AgentRestart = end - 86400 - 6*3600
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "agent", Name: "worker", Containers: []promserver.Container{kid}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -102,7 +109,7 @@ func TestRecommendFromPrometheus(t *testing.T) {
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -261,7 +268,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -293,7 +300,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		// A container killed before any sample has no usage to replay.
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "crashloop"}, "none of the 1 series read covers the replayed windows (1 all zero in training, 0 too short)"},
@@ -357,5 +364,21 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 	}
 	if !slices.ContainsFunc(b.Reasons, func(r string) bool { return strings.Contains(r, "no usage in the history, only OOM kills") }) {
 		t.Errorf("boot: the reasons do not say it has no usage: %q", b.Reasons)
+	}
+}
+
+// The node agent's counter of child-process kills is counted exactly: once
+// per kill (increase() would extrapolate), and not again when the agent
+// restarts and its counter falls back to 0.
+func TestRecommendCountsAgentKills(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	// At 5-minute steps the restart is hours from either kill.
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "agent", "-o", "json"))
+	if len(doc.Items) != 1 {
+		t.Fatalf("want the worker alone: %+v", doc.Items)
+	}
+	w := doc.Items[0]
+	if w.OOMKills != 2 || *w.MemoryLimitBytes <= 256*mi || !slices.ContainsFunc(w.Reasons, func(r string) bool { return strings.Contains(r, "taken as the current limit") }) {
+		t.Errorf("worker: %d kills, limit %d MiB, reasons %q; want the agent's 2 kills, at the current 256Mi, and a limit above it", w.OOMKills, *w.MemoryLimitBytes/mi, w.Reasons)
 	}
 }

@@ -18,6 +18,9 @@ type Sim struct {
 	NodeAllocatable float64
 	// NoOwners leaves out kube_pod_owner and friends.
 	NoOwners bool
+	// AgentRestart is when the node agent restarted (0: never): its
+	// counters start again from 0.
+	AgentRestart int64
 }
 
 // Pod is one pod over the whole history.
@@ -42,6 +45,10 @@ type Container struct {
 	// cAdvisor samples them (every 10-15 s): no working set, RSS or cache
 	// series, only kube-state-metrics' ones.
 	Unseen bool
+	// AgentKills are when the node agent counted a child process of it
+	// OOM-killed (oomdoctor_oom_kills_total, main_process="false"): the
+	// container lives on, kube-state-metrics sees nothing.
+	AgentKills []int64
 }
 
 type series struct {
@@ -128,6 +135,23 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 				kind, name = "<none>", "<none>"
 			}
 			sparse(add("kube_pod_owner", Labels{"namespace": p.Namespace, "pod": p.Name, "owner_kind": kind, "owner_name": name, "owner_is_controller": "true"}), s.Start, s.End)
+		}
+	}
+	for _, p := range s.Pods {
+		for _, c := range p.Containers {
+			if len(c.AgentKills) == 0 {
+				continue
+			}
+			x := add("oomdoctor_oom_kills_total", Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name, "node": "node-1", "scope": "container", "main_process": "false"})
+			for t := s.Start; t <= s.End; t += s.Scrape {
+				n := 0
+				for _, k := range c.AgentKills {
+					if k <= t && (s.AgentRestart == 0 || t < s.AgentRestart || k >= s.AgentRestart) {
+						n++
+					}
+				}
+				x.pts = append(x.pts, pt{t, float64(n)})
+			}
 		}
 	}
 	if s.NodeAllocatable > 0 {

@@ -510,11 +510,13 @@ func (r *run) metrics() []metric {
 	// ...or cAdvisor counted an OOM event (over two steps: the counter
 	// of a container that dies is seldom scraped twice). The count is
 	// each series' highest value less its lowest in the window: increase()
-	// extrapolates to the window's edges, and one kill between samples 10-15 s
-	// apart reads as 1.5 of them.
+	// extrapolates to the window's edges, and one kill between samples
+	// 10-20 s apart reads as 1.5 of them. Only a window where the counter
+	// was reset (the agent or the kubelet restarted) takes increase(),
+	// which sees through resets.
 	counted := func(name, matchers string) string {
-		w := pmodel.Duration(2 * r.q.Step)
-		return fmt.Sprintf(`(max_over_time(%[1]s{%[2]s}[%[3]s]) - min_over_time(%[1]s{%[2]s}[%[3]s]))`, name, matchers, w)
+		x := fmt.Sprintf("%s{%s}[%s]", name, matchers, pmodel.Duration(2*r.q.Step))
+		return fmt.Sprintf(`(((max_over_time(%[1]s) - min_over_time(%[1]s)) unless resets(%[1]s) > 0) or increase(%[1]s))`, x)
 	}
 	oomEvents := func(sel string) string {
 		return fmt.Sprintf(`max by (%s) %s > 0`, by, counted("container_oom_events_total", fmt.Sprintf(`%s!="",%s!="POD",%s`, L.Container, L.Container, sel)))
