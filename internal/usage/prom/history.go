@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -356,12 +358,25 @@ func (r *run) namespaces(ctx context.Context) ([]string, error) {
 // namespace reads one namespace's history.
 func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	pods := r.q.Pods
+	killed := r.killedPods(ctx, ns)
 	if len(pods) == 0 {
 		var err error
-		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)), r.killedMatcher(r.sel(ns, nil)))
+		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)))
 		if err != nil {
 			r.note("namespace %s: listing its pods failed: %v; it is left out", ns, err)
 			return nil
+		}
+		// A pod whose container was killed before any sample is listed
+		// through its kills (cheaper than a second matcher above: label
+		// values with matchers read every matching series).
+		listed := make(map[string]bool, len(pods))
+		for _, p := range pods {
+			listed[p] = true
+		}
+		for _, p := range slices.Sorted(maps.Keys(killed)) {
+			if !listed[p] {
+				pods = append(pods, p)
+			}
 		}
 	}
 	owners := r.owners(ctx, ns, pods)
@@ -387,7 +402,6 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	killed := r.killedPods(ctx, ns)
 	for start := 0; start < len(pods); start += r.q.BatchPods {
 		all := pods[start:min(start+r.q.BatchPods, len(pods))]
 		var someKilled []string
