@@ -439,8 +439,8 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	curReq, curLim := g.Request, g.Limit
 	if sp != nil {
 		// Without kube-state-metrics, the current values are the spec's.
-		if req, lim := sp.current(g.Workload, g.Container); curReq == 0 && curLim == 0 {
-			curReq, curLim = req, lim
+		if curReq == 0 && curLim == 0 {
+			curReq, curLim = sp.current(g.Workload, g.Container)
 		}
 		info = sp.runtime(g.Workload, g.Container)
 		if f := runtimes.Floor(info.Runtime); float64(f) > guard.Floor {

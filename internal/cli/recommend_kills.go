@@ -41,8 +41,8 @@ type knownKills struct {
 }
 
 // addKill files x under its workload container and its pod container.
-func addKill(m map[string][]knownKill, w model.WorkloadRef, namespace, container string, x knownKill) {
-	for _, key := range []string{specKey(w, container), specKey(model.WorkloadRef{Namespace: namespace, Kind: "Pod", Name: x.pod}, container)} {
+func addKill(m map[string][]knownKill, x knownKill) {
+	for _, key := range []string{specKey(x.w, x.container), specKey(model.WorkloadRef{Namespace: x.w.Namespace, Kind: "Pod", Name: x.pod}, x.container)} {
 		m[key] = append(m[key], x)
 	}
 }
@@ -58,7 +58,7 @@ func (k knownKills) fromStatus(p *corev1.Pod, w model.WorkloadRef) {
 		if f.MemoryLimitBytes != nil {
 			x.limit = float64(*f.MemoryLimitBytes)
 		}
-		addKill(k.own, w, p.Namespace, f.Container, x)
+		addKill(k.own, x)
 	}
 }
 
@@ -75,9 +75,9 @@ func (k knownKills) fromAgent(e *corev1.Event, owners map[string]model.WorkloadR
 	}
 	x := knownKill{t: a.At.Unix(), w: w, pod: a.Pod, container: a.Container, limit: float64(a.LimitBytes), from: "node agent", scope: a.Scope}
 	if a.Scope == "container" {
-		addKill(k.own, w, a.Namespace, a.Container, x)
+		addKill(k.own, x)
 	} else {
-		addKill(k.foreign, w, a.Namespace, a.Container, x)
+		addKill(k.foreign, x)
 	}
 }
 

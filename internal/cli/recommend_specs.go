@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
+	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -126,11 +127,11 @@ func (s *specs) current(w model.WorkloadRef, container string) (request, limit f
 	if c == nil {
 		return 0, 0
 	}
-	if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
-		request = float64(q.Value())
+	if v := detect.MemoryBytes(c.Resources.Requests); v != nil {
+		request = float64(*v)
 	}
-	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
-		limit = float64(q.Value())
+	if v := detect.MemoryBytes(c.Resources.Limits); v != nil {
+		limit = float64(*v)
 	}
 	return request, limit
 }

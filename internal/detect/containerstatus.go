@@ -87,10 +87,10 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 	if cs.Resources != nil {
 		res = *cs.Resources
 	}
-	f.MemoryRequestBytes = memoryBytes(res.Requests)
-	f.MemoryLimitBytes = memoryBytes(res.Limits)
+	f.MemoryRequestBytes = MemoryBytes(res.Requests)
+	f.MemoryLimitBytes = MemoryBytes(res.Limits)
 	if pod.Spec.Resources != nil {
-		f.PodMemoryLimitBytes = memoryBytes(pod.Spec.Resources.Limits)
+		f.PodMemoryLimitBytes = MemoryBytes(pod.Spec.Resources.Limits)
 	}
 	f.State, f.CrashLoop = stateOf(cs)
 

@@ -44,9 +44,9 @@ func containerSpecs(pod *corev1.Pod) map[string]containerSpec {
 	return specs
 }
 
-// memoryBytes returns a quantity of the list in bytes, nil when unset or zero
+// MemoryBytes is the memory quantity of the list in bytes, nil when unset or zero
 // (a zero memory limit means no limit to the kubelet).
-func memoryBytes(list corev1.ResourceList) *int64 {
+func MemoryBytes(list corev1.ResourceList) *int64 {
 	q, ok := list[corev1.ResourceMemory]
 	if !ok || q.IsZero() {
 		return nil

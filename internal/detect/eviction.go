@@ -141,8 +141,8 @@ func fillEvictedContainer(f *model.Finding, pod *corev1.Pod, annotations map[str
 		return
 	}
 	f.ContainerKind = spec.kind
-	f.MemoryRequestBytes = memoryBytes(spec.resources.Requests)
-	f.MemoryLimitBytes = memoryBytes(spec.resources.Limits)
+	f.MemoryRequestBytes = MemoryBytes(spec.resources.Requests)
+	f.MemoryLimitBytes = MemoryBytes(spec.resources.Limits)
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.Name == f.Container {
 			f.Restarts = cs.RestartCount
