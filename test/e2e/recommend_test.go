@@ -174,10 +174,12 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 		t.Fatalf("no recommendation for the hog, OOM-killed at every start: %s", out.String())
 	}
 	// Killed at 64Mi: the demand was above it; twice that, with the
-	// request at least the limit it was killed at.
+	// request at least the limit it was killed at. The kill comes from the
+	// pod's status, or from the event of a node agent another test runs
+	// meanwhile (the same kill, taken once).
 	if h.OOMKills < 1 || *h.MemoryLimitBytes != 128*mi || *h.MemoryRequestBytes != 64*mi || h.CurrentLimitBytes == nil || *h.CurrentLimitBytes != 64*mi ||
-		!strings.Contains(strings.Join(h.Reasons, "\n"), "from the pods' status that the history did not show") {
-		t.Errorf("hog: %+v; want its kill from the status, 64Mi -> 128Mi, request 64Mi", h)
+		!strings.Contains(strings.Join(h.Reasons, "\n"), "that the history did not show") {
+		t.Errorf("hog: %+v; want its kill from the status (or the node agent's event, when another test's agent runs), 64Mi -> 128Mi, request 64Mi", h)
 	}
 	c, ok := by["Pod/child/worker"]
 	if !ok {
