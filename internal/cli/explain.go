@@ -83,6 +83,9 @@ content and the chart drawn as SVG (no network fetches).`,
 
 // Complete parses the target and the namespace.
 func (o *ExplainOptions) Complete(cmd *cobra.Command) error {
+	if err := o.prom.misused(cmd.Flags(), false); err != nil {
+		return err
+	}
 	switch o.Output {
 	case "text", "json", "yaml":
 	default:

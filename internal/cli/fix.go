@@ -134,6 +134,9 @@ func parseQuantity(flag, v string) (*int64, error) {
 
 // Complete checks the flags and builds the value source.
 func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
+	if err := o.prom.misused(cmd.Flags(), false); err != nil {
+		return err
+	}
 	for _, a := range args {
 		if !strings.Contains(a, "/") {
 			return usagef("%q is not TYPE/NAME (e.g. deployment/api)", a)

@@ -46,6 +46,35 @@ func (p *promFlags) add(f *pflag.FlagSet) {
 
 func (p *promFlags) set() bool { return p.URL != "" }
 
+// connectionFlags only say how to talk to Prometheus; historyFlags also
+// shape the history read from a snapshot's series files.
+var (
+	connectionFlags = []string{"prometheus-token", "prometheus-token-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file",
+		"prometheus-insecure-skip-tls-verify", "prometheus-timeout", "prometheus-selector", "prometheus-concurrency", "oom-events"}
+	historyFlags = []string{"history", "until", "step", "prometheus-labels"}
+)
+
+// misused is a usage error for a Prometheus flag given where it does
+// nothing: a connection flag without --prometheus-url, or any of them
+// with --trace (read whole, as it is), instead of ignoring it silently.
+func (p *promFlags) misused(f *pflag.FlagSet, trace bool) error {
+	if trace {
+		for _, name := range append(append([]string(nil), historyFlags...), connectionFlags...) {
+			if f.Changed(name) {
+				return usagef("--%s goes with --prometheus-url or --snapshot, not --trace (a trace is read whole)", name)
+			}
+		}
+	}
+	if !p.set() {
+		for _, name := range connectionFlags {
+			if f.Changed(name) {
+				return usagef("--%s goes with --prometheus-url", name)
+			}
+		}
+	}
+	return nil
+}
+
 func (p *promFlags) client() (*prom.Client, error) {
 	labels, err := prom.ParseLabels(p.Labels)
 	if err != nil {

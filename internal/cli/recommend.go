@@ -82,6 +82,9 @@ scheduler reserves only the request, and lint flags the same ratio.
 			if len(args) == 1 {
 				o.Workload = args[0]
 			}
+			if err := o.prom.misused(cmd.Flags(), o.Trace != ""); err != nil {
+				return err
+			}
 			return o.Run(cmd.Context())
 		},
 	}

@@ -85,6 +85,14 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
 		{[]string{"replay", "--trace", empty}, "empty.csv holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
 		{[]string{"recommend", "--trace", empty}, "empty.csv holds no series: want CSV rows"},
+		// Prometheus' flags where they would do nothing are errors, not ignored.
+		{[]string{"recommend", "--trace", slice, "--history", "28d"}, "--history goes with --prometheus-url or --snapshot, not --trace (a trace is read whole)"},
+		{[]string{"replay", "--trace", slice, "--until", "2026-11-01T00:00:00Z"}, "--until goes with --prometheus-url or --snapshot, not --trace"},
+		{[]string{"recommend", "--snapshot", "../../examples/snapshot", "--prometheus-token", "x"}, "--prometheus-token goes with --prometheus-url"},
+		{[]string{"replay", "--snapshot", "../../examples/snapshot", "--oom-events"}, "--oom-events goes with --prometheus-url"},
+		{[]string{"scan", "--snapshot", "../../examples/snapshot", "--prometheus-timeout", "1m"}, "--prometheus-timeout goes with --prometheus-url"},
+		{[]string{"explain", "cart-7c9d8f6b5-x2kqp", "-n", "shop", "--snapshot", "../../examples/snapshot", "--prometheus-selector", `cluster="a"`}, "--prometheus-selector goes with --prometheus-url"},
+		{[]string{"fix", "-f", "../../examples/snapshot", "--memory-limit", "1Gi", "--prometheus-ca-file", "ca.pem"}, "--prometheus-ca-file goes with --prometheus-url"},
 	} {
 		r := run(tc.args...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, tc.want) {

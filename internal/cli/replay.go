@@ -136,12 +136,11 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if sources != 1 {
 		return usagef("give the usage history: --trace FILE, --prometheus-url URL or --snapshot DIR (one of them)")
 	}
-	if o.Trace != "" {
-		for _, name := range []string{"namespace", "history", "until", "step", "oom-events", "prometheus-selector", "prometheus-labels"} {
-			if cmd.Flags().Changed(name) {
-				return usagef("--%s goes with --prometheus-url or --snapshot, not --trace", name)
-			}
-		}
+	if o.Trace != "" && cmd.Flags().Changed("namespace") {
+		return usagef("--namespace goes with --prometheus-url or --snapshot, not --trace")
+	}
+	if err := o.prom.misused(cmd.Flags(), o.Trace != ""); err != nil {
+		return err
 	}
 	switch o.Output {
 	case "table", "json", "yaml":

@@ -105,6 +105,9 @@ func (o *ScanOptions) AddFlags(cmd *cobra.Command) {
 
 // Complete resolves the namespace to scan.
 func (o *ScanOptions) Complete(cmd *cobra.Command) error {
+	if err := o.prom.misused(cmd.Flags(), false); err != nil {
+		return err
+	}
 	nsChanged := cmd.Flags().Changed("namespace")
 	if nsChanged && !cmd.Flags().Changed("all-namespaces") {
 		o.AllNamespaces = false
