@@ -62,8 +62,8 @@ and the rule of thumb; oomdoctor replay compares them on a trace.
 
 From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
 server (the highest value within each --step), so that a large cluster does not overload it;
-a limit above the largest node's allocatable memory (kube_node_status_allocatable) is capped
-there, with a warning. A query that fails or times out becomes a note (on stderr, and in
+a limit above the largest node's allocatable memory (kube_node_status_allocatable, or the
+nodes' status with --from-cluster or --snapshot) is capped there, with a warning. A query that fails or times out becomes a note (on stderr, and in
 -o json|yaml) about the containers it leaves out.
 
 Where the current request or limit is known (kube-state-metrics) and the new one is within
@@ -181,6 +181,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					return err
 				}
 				doc = model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
+				if sp.maxAllocatable == 0 {
+					doc.Notes = append(doc.Notes, "the snapshot has no nodes with allocatable memory: limits are not checked against it")
+				}
 				sz := sizing{st, o.MinChange, o.MaxRatio, sp}
 				seen := map[string]bool{}
 				for _, g := range groups {
@@ -190,7 +193,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
 						continue
 					}
-					if r, ok := recommendGroup(sz, sz.guard(0), g); ok {
+					if r, ok := recommendGroup(sz, sz.guard(sp.maxAllocatable), g); ok {
 						doc.Items = append(doc.Items, r)
 					}
 				}
@@ -338,6 +341,9 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	alloc, err := c.MaxAllocatable(ctx, end)
 	if err != nil {
 		return doc, err
+	}
+	if alloc == 0 && sp != nil {
+		alloc = sp.maxAllocatable // the nodes' status, from the snapshot or the cluster
 	}
 	if alloc == 0 {
 		doc.Notes = append(doc.Notes, "kube_node_status_allocatable is not in Prometheus: limits are not checked against the nodes' allocatable memory")

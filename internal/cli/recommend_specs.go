@@ -32,6 +32,9 @@ type specs struct {
 	owners map[string]model.WorkloadRef // namespace/pod → workload
 	kills  knownKills
 	win    window // the history read, for the kills
+	// maxAllocatable is the largest node's allocatable memory in the
+	// nodes' status (0: no nodes, or they could not be read).
+	maxAllocatable float64
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -77,6 +80,17 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		return nil, nil, err
 	}
 	var notes []string
+	if n, ok := src.(source.NodeSource); ok {
+		err := n.Nodes(ctx, func(n *corev1.Node) error {
+			if q, ok := n.Status.Allocatable[corev1.ResourceMemory]; ok {
+				s.maxAllocatable = max(s.maxAllocatable, float64(q.Value()))
+			}
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("nodes: %v; limits are checked against kube_node_status_allocatable only", err))
+		}
+	}
 	cmSrc, ok := src.(scan.ConfigMapSource)
 	for k := range refs {
 		if !ok {

@@ -206,6 +206,33 @@ func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
 	if g.Runtime != "go" || len(g.RuntimeFlags) != 1 || !strings.HasPrefix(g.RuntimeFlags[0], "GOMEMLIMIT=") {
 		t.Errorf("api: %+v", g)
 	}
+	if len(doc.Notes) != 1 || doc.Notes[0] != "the snapshot has no nodes with allocatable memory: limits are not checked against it" {
+		t.Errorf("notes of a snapshot without nodes: %q", doc.Notes)
+	}
+	// With its nodes, no limit goes above the largest one's allocatable
+	// memory: billing needs more than 512Mi, and says so.
+	nodes := `{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"v1","kind":"Node","metadata":{"name":"small"},"status":{"allocatable":{"memory":"256Mi"}}},
+ {"apiVersion":"v1","kind":"Node","metadata":{"name":"big"},"status":{"allocatable":{"memory":"512Mi"}}}]}`
+	if err := os.WriteFile(filepath.Join(dir, "nodes.json"), []byte(nodes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run("recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z", "-o", "json")
+	doc = model.Recommendations{}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {
+		t.Fatalf("with nodes: exit %d: %s", r.code, r.stderr)
+	}
+	for _, it := range doc.Items {
+		if it.Workload.Name != "billing" {
+			continue
+		}
+		if *it.MemoryLimitBytes != 512<<20 || len(it.Warnings) != 1 || !strings.HasPrefix(it.Warnings[0], "capped the limit at 512Mi, the largest node's allocatable memory 512Mi (it needs ") {
+			t.Errorf("billing on nodes of at most 512Mi: limit %d, warnings %q", *it.MemoryLimitBytes, it.Warnings)
+		}
+	}
+	if len(doc.Notes) != 0 {
+		t.Errorf("notes with the nodes: %q", doc.Notes)
+	}
 	bare := t.TempDir()
 	os.WriteFile(filepath.Join(bare, "pods.json"), []byte(pods), 0o644)
 	r = run("recommend", "--snapshot", bare)

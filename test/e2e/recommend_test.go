@@ -150,8 +150,8 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 		t.Fatalf("want Deployment/steady/app, Deployment/hog/hog and Pod/child/worker alone (no pod-level or sandbox series), got %s", out.String())
 	}
 	for _, n := range doc.Notes {
-		if strings.Contains(n, "kube_pod_owner") {
-			t.Errorf("the owners come from the cluster, yet: %s", n)
+		if strings.Contains(n, "kube_pod_owner") || strings.Contains(n, "allocatable") {
+			t.Errorf("the owners and the node's allocatable memory come from the cluster, yet: %s", n)
 		}
 	}
 	const mi = 1 << 20
