@@ -198,6 +198,12 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					}
 				}
 				sortRecommendations(doc.Items)
+				if want != nil && len(doc.Items) == 0 {
+					return noHistory(want, sp.win)
+				}
+				if o.Namespace != "" && len(doc.Items) == 0 {
+					doc.Notes = append(doc.Notes, noneInNamespace(o.Namespace, sp.win))
+				}
 			}
 		}
 		if o.prom.set() {
@@ -377,9 +383,24 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	}
 	sortRecommendations(doc.Items)
 	if want != nil && len(doc.Items) == 0 {
-		return doc, usagef("no history for %s/%s in namespace %s between %s and %s: check the name, or that its pods ran then", want.Kind, want.Name, want.Namespace, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		return doc, noHistory(want, window{from: start, to: end})
+	}
+	if ns != "" && len(doc.Items) == 0 {
+		doc.Notes = append(doc.Notes, noneInNamespace(ns, window{from: start, to: end}))
 	}
 	return doc, nil
+}
+
+// noHistory is the error for a workload named on the command line that
+// the history does not hold.
+func noHistory(w *model.WorkloadRef, win window) error {
+	return usagef("no history for %s/%s in namespace %s between %s and %s: check the name, or that its pods ran then", w.Kind, w.Name, w.Namespace, win.from.Format(time.RFC3339), win.to.Format(time.RFC3339))
+}
+
+// noneInNamespace is the note of a namespace the history has no container
+// of, as kubectl says "No resources found".
+func noneInNamespace(ns string, win window) string {
+	return fmt.Sprintf("no container of namespace %s has usage history between %s and %s: check the namespace", ns, win.from.Format(time.RFC3339), win.to.Format(time.RFC3339))
 }
 
 func sortRecommendations(items []model.Recommendation) {

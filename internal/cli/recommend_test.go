@@ -233,6 +233,14 @@ func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
 	if len(doc.Notes) != 0 {
 		t.Errorf("notes with the nodes: %q", doc.Notes)
 	}
+	r = run("recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z", "-n", "shop", "deploy/nope")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "no history for Deployment/nope in namespace shop between 2026-09-18T13:33:20Z and 2026-09-21T13:33:20Z: check the name") {
+		t.Errorf("a workload the snapshot has no history of: exit %d %s", r.code, r.stderr)
+	}
+	r = run("recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z", "-n", "nowhere")
+	if r.code != 0 || !strings.Contains(r.stderr, "note: no container of namespace nowhere has usage history between 2026-09-18T13:33:20Z and 2026-09-21T13:33:20Z: check the namespace") {
+		t.Errorf("a namespace the snapshot has no history of: exit %d %s", r.code, r.stderr)
+	}
 	bare := t.TempDir()
 	os.WriteFile(filepath.Join(bare, "pods.json"), []byte(pods), 0o644)
 	r = run("recommend", "--snapshot", bare)

@@ -194,6 +194,13 @@ func TestRecommendFromPrometheusErrors(t *testing.T) {
 			t.Errorf("recommend %q: want a failure saying %q, got %s", tc.args, tc.want, r)
 		}
 	}
+	// A namespace without history is no failure, as kubectl's "No
+	// resources found", but it is said.
+	r := oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "nowhere", "-o", "json")
+	if doc := recommendations(t, r); len(doc.Items) != 0 || len(doc.Notes) != 1 || !strings.HasPrefix(doc.Notes[0], "no container of namespace nowhere has usage history between ") ||
+		!strings.Contains(r.stderr, "note: no container of namespace nowhere") {
+		t.Errorf("an empty namespace: %+v %s", doc, r)
+	}
 }
 
 // fix computes the values live from Prometheus: into a manifest (comments
