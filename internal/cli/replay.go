@@ -193,6 +193,9 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if o.Trace != "" && rep.SeriesRead == 0 {
 		return usagef("%s holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]", o.Trace)
 	}
+	if pr != nil && rep.SeriesRead == 0 {
+		return pr.empty()
+	}
 	if len(rep.Rows) > 0 && rep.Rows[0].Series == 0 {
 		what := "--train and --test"
 		if o.Rolling > 0 {

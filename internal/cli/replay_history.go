@@ -27,6 +27,16 @@ type historyReplay struct {
 	now      time.Time
 	errOut   io.Writer
 	notes    []string
+	win      window // the history read
+}
+
+// empty is the error when the history holds no workload container at all.
+func (p *historyReplay) empty() error {
+	in := ""
+	if p.ns != "" {
+		in = " in namespace " + p.ns
+	}
+	return usagef("no workload container has usage history%s between %s and %s: check the namespace, or --history and --until", in, p.win.from.Format(time.RFC3339), p.win.to.Format(time.RFC3339))
 }
 
 func (p *historyReplay) read(ctx context.Context) (func(func(*usage.Series) error) error, error) {
@@ -48,6 +58,7 @@ func (p *historyReplay) read(ctx context.Context) (func(func(*usage.Series) erro
 	if err != nil {
 		return nil, err
 	}
+	p.win = window{from: start, to: end, step: step}
 	q := prom.Query{Start: start, End: end, Step: step, OOMEvents: p.pf.OOMEvents}
 	if p.ns != "" {
 		q.Namespaces = []string{p.ns}
@@ -84,6 +95,7 @@ func (p *historyReplay) readSnapshot(ctx context.Context) (func(func(*usage.Seri
 	if err != nil {
 		return nil, err
 	}
+	p.win = sp.win
 	return func(fn func(*usage.Series) error) error {
 		for _, g := range groups {
 			if err := fn(groupSeries(g)); err != nil {

@@ -135,6 +135,9 @@ func (o Options) Check() error {
 	if o.Offset < 0 {
 		return fmt.Errorf("the offset %v is negative: give 0 or more, like 7d", o.Offset)
 	}
+	if o.DropFactor != 0 && !(o.DropFactor >= 1) {
+		return fmt.Errorf("the drop factor %g: give 0 (keep every sample) or 1 or more, like 4 (under 1 it drops usage below the provisioned memory)", o.DropFactor)
+	}
 	return nil
 }
 

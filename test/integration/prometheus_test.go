@@ -309,6 +309,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "crashloop"}, "none of the 1 series read covers the replayed windows (1 all zero in training, 0 too short)"},
 	} {
