@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -91,7 +92,7 @@ scheduler reserves only the request, and lint flags the same ratio.
 	f := cmd.Flags()
 	f.StringVar(&o.Trace, "trace", "", "Usage history: CSV series,unix_seconds,usage_bytes[,provisioned_bytes] (gzip or not); a series is named namespace/kind/name/container or anything.")
 	f.StringVar(&o.Strategy, "strategy", o.Strategy, "Sizing strategy.")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide (every reason, the runtime and its flags), json or yaml.")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
@@ -124,9 +125,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		return usagef("--from-cluster goes with --prometheus-url, instead of --snapshot")
 	}
 	switch o.Output {
-	case "table", "json", "yaml":
+	case "table", "wide", "json", "yaml":
 	default:
-		return usagef("unknown output format %q: valid formats are json, table, yaml", o.Output)
+		return usagef("unknown output format %q: valid formats are json, table, wide, yaml", o.Output)
 	}
 	if o.MaxRatio != 0 && !(o.MaxRatio >= 1) {
 		return usagef("--max-limit-request-ratio %g: give 1 or more (1: the request is the limit), or 0 for any ratio", o.MaxRatio)
@@ -230,44 +231,65 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		_, err = o.Out.Write(b)
 		return err
 	}
-	tw := tabwriter.NewWriter(o.Out, 0, 8, 2, ' ', 0)
-	flags := false
+	return recommendTable(o.Out, doc, o.Trace != "", o.Output == "wide")
+}
+
+// recommendTable writes the recommendations as a table: WHY is how the
+// limit was made (or why it was kept) and the warnings; wide shows every
+// reason, the runtime and its flags. A trace has no pods, kills or specs.
+func recommendTable(out io.Writer, doc model.Recommendations, trace, wide bool) error {
+	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)
+	flags := wide
 	for _, r := range doc.Items {
 		flags = flags || len(r.RuntimeFlags) > 0
 	}
-	switch {
-	case o.Trace != "":
-		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tREQUEST\tLIMIT\tWHY")
-	case flags:
-		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tRUNTIME FLAGS\tWHY")
-	default:
-		fmt.Fprintln(tw, "WORKLOAD\tCONTAINER\tPODS\tKILLS\tREQUEST\tLIMIT\tWHY")
+	cols := []string{"WORKLOAD", "CONTAINER"}
+	if !trace {
+		cols = append(cols, "PODS", "KILLS")
 	}
+	cols = append(cols, "REQUEST", "LIMIT")
+	if wide && !trace {
+		cols = append(cols, "RUNTIME")
+	}
+	if flags && !trace {
+		cols = append(cols, "RUNTIME FLAGS")
+	}
+	fmt.Fprintln(tw, strings.Join(append(cols, "WHY"), "\t"))
 	for _, r := range doc.Items {
-		why := "" // how the limit was made (or why it was kept), and warnings; every reason is in -o json|yaml
+		var why []string
 		for i, x := range r.Reasons {
-			if i == 0 || strings.HasPrefix(x, keptLimitPrefix) {
-				why = x
+			if wide {
+				why = append(why, x)
+			} else if i == 0 || strings.HasPrefix(x, keptLimitPrefix) {
+				why = []string{x}
 			}
 		}
 		for _, w := range r.Warnings {
-			why += "; WARNING: " + w
+			why = append(why, "WARNING: "+w)
 		}
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
-		switch {
-		case o.Trace != "":
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, req, change(r.CurrentLimitBytes, lim), why)
-		case flags:
-			f := strings.Join(r.RuntimeFlags, " ")
-			if f == "" {
-				f = "-"
+		row := []string{workloadName(r.Workload), r.Container}
+		if trace {
+			row = append(row, req, change(r.CurrentLimitBytes, lim))
+		} else {
+			row = append(row, strconv.Itoa(r.Pods), strconv.Itoa(r.OOMKills), change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim))
+			if wide {
+				row = append(row, orDash(r.Runtime))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), f, why)
-		default:
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", workloadName(r.Workload), r.Container, r.Pods, r.OOMKills, change(r.CurrentRequestBytes, req), change(r.CurrentLimitBytes, lim), why)
+			if flags {
+				row = append(row, orDash(strings.Join(r.RuntimeFlags, " ")))
+			}
 		}
+		fmt.Fprintln(tw, strings.Join(append(row, strings.Join(why, "; ")), "\t"))
 	}
 	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // change shows "old -> new" when the current value is known and differs.

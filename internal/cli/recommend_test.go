@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -211,6 +212,15 @@ func TestRecommendFromSnapshotWithRuntimeFlags(t *testing.T) {
 	}
 	if len(doc.Notes) != 1 || doc.Notes[0] != "the snapshot has no nodes with allocatable memory: limits are not checked against it" {
 		t.Errorf("notes of a snapshot without nodes: %q", doc.Notes)
+	}
+	// -o wide: the runtime, its flags and every reason, where the table
+	// shows how the limit was made.
+	args := []string{"recommend", "--snapshot", dir, "--history", "3d", "--until", "2026-09-21T13:33:20Z"}
+	table, wide := run(args...), run(append(args, "-o", "wide")...)
+	billingRow := regexp.MustCompile(`(?m)^shop/Deployment/billing +billing +1 +\d+ +\S+ +512Mi -> \d+Mi +jvm +-Xmx\d+m +limit: .*; request: `)
+	if table.code != 0 || wide.code != 0 || !strings.Contains(wide.stdout, " RUNTIME  RUNTIME FLAGS ") || !billingRow.MatchString(wide.stdout) ||
+		strings.Contains(table.stdout, "RUNTIME  ") || strings.Contains(table.stdout, "request: ") {
+		t.Errorf("table:\n%s\nwide:\n%s", table.stdout, wide.stdout)
 	}
 	// With its nodes, no limit goes above the largest one's allocatable
 	// memory: billing needs more than 512Mi, and says so.
