@@ -64,8 +64,9 @@ and the rule of thumb; oomdoctor replay compares them on a trace.
 From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
 server (the highest value within each --step), so that a large cluster does not overload it;
 a limit above the largest node's allocatable memory (kube_node_status_allocatable, or the
-nodes' status with --from-cluster or --snapshot) is capped there, with a warning. A query that fails or times out becomes a note (on stderr, and in
--o json|yaml) about the containers it leaves out.
+nodes' status with --from-cluster or --snapshot) is capped there, with a warning. A query that
+fails or times out becomes a note (on stderr, and in -o json|yaml) about the containers it
+leaves out.
 
 Where the current request or limit is known (kube-state-metrics) and the new one is within
 --min-change (10%) of it, the current one is kept: every change rolls the pods. A container
