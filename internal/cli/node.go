@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -122,6 +123,9 @@ func (o *NodeOptions) validate(cmd *cobra.Command, args []string) error {
 		}
 		if o.Snapshot != "" {
 			return usagef("--local reads this machine and --snapshot reads files: choose one")
+		}
+		if st, err := os.Stat(o.Root); err != nil || !st.IsDir() {
+			return usagef("--root %s is not a folder: give the folder the node's / is mounted at (in a pod, a hostPath mount of /)", o.Root)
 		}
 		return nil
 	}

@@ -71,6 +71,7 @@ func TestNodeUsageErrors(t *testing.T) {
 		{[]string{"node", "--fail-on", "error", "--snapshot", exampleSnapshot}, `--fail-on "error"`},
 		{[]string{"node", "--local", "node-a"}, "drop the node name"},
 		{[]string{"node", "--local", "--snapshot", exampleSnapshot}, "choose one"},
+		{[]string{"node", "--local", "--root", "/nonexistent-root"}, "--root /nonexistent-root is not a folder"},
 		{[]string{"node", "--root", "/host", "--snapshot", exampleSnapshot}, "--root is for --local"},
 		{[]string{"node", "a", "b"}, "at most one node"},
 		{[]string{"node", "--limits-overcommit", "0.5", "--snapshot", exampleSnapshot}, "at least 1"},
