@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -19,8 +24,10 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
+	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // ExplainOptions are the options of `oomdoctor explain`.
@@ -217,6 +224,11 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	if o.Container != "" {
 		target += ", container " + o.Container
 	}
+	if len(found) == 0 {
+		if err := o.exists(ctx, src, target); err != nil {
+			return err
+		}
+	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(o.ErrOut, "warning: %s\n", w.Message)
 	}
@@ -250,6 +262,72 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "looked in namespace %q (the kubeconfig's); say another with -n\n", o.namespace)
 	}
 	return explain.WriteText(o.Out, e)
+}
+
+// exists says, as an error, when the target explain found nothing for is
+// not in the source at all (a typo, the wrong namespace), so that "no OOM
+// kill found" is said only of something that exists.
+func (o *ExplainOptions) exists(ctx context.Context, src source.Source, target string) error {
+	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
+	if o.kind != "Pod" {
+		for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
+			owners, err := src.ControllerOwners(ctx, k, o.namespace)
+			if err != nil {
+				return nil // cannot tell: say what was (not) found
+			}
+			r.Owners[k] = owners
+		}
+	}
+	var pods int
+	containers := map[string]bool{}
+	errFound := errors.New("found")
+	err := src.Pods(ctx, source.Scope{Namespace: o.namespace}, func(p *corev1.Pod) error {
+		if o.kind == "Pod" && p.Name != o.name {
+			return nil
+		}
+		if o.kind != "Pod" {
+			if w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p)); w.Kind != o.kind || w.Name != o.name {
+				return nil
+			}
+		}
+		pods++
+		for _, c := range podContainers(p) {
+			containers[c] = true
+		}
+		if o.Container == "" || containers[o.Container] {
+			return errFound
+		}
+		return nil
+	})
+	switch {
+	case err != nil: // found, or cannot tell
+		return nil
+	case pods == 0:
+		where := "the cluster at " + src.Describe().Server
+		if d := src.Describe(); d.Type == "snapshot" {
+			where = "the snapshot " + d.Path
+		}
+		if o.namespace == "" {
+			return usagef("%s not found in any namespace of %s: check the name", target, where)
+		}
+		return usagef("%s not found in %s: check the name, or the namespace (-n)", strings.SplitN(target, ",", 2)[0], where)
+	}
+	return usagef("%s: no such container (its containers: %s)", target, strings.Join(slices.Sorted(maps.Keys(containers)), ", "))
+}
+
+// podContainers are the names of a pod's containers of every kind.
+func podContainers(p *corev1.Pod) []string {
+	var out []string
+	for _, c := range p.Spec.InitContainers {
+		out = append(out, c.Name)
+	}
+	for _, c := range p.Spec.Containers {
+		out = append(out, c.Name)
+	}
+	for _, c := range p.Spec.EphemeralContainers {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 func (o *ExplainOptions) matches(f *model.Finding) bool {

@@ -143,8 +143,8 @@ func TestExplainWithPrometheus(t *testing.T) {
 		}
 	}
 	r = oomdoctor(t, "explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "nope")
-	if r.code != 0 || !strings.Contains(r.stdout, "No OOM kill, eviction or SIGKILL found for pod diag/nope") {
-		t.Errorf("a pod without kills: %s", r)
+	if r.code != 2 || !strings.Contains(r.stderr, "pod diag/nope not found in the cluster at https://") {
+		t.Errorf("a pod that does not exist: %s", r)
 	}
 }
 

@@ -1,0 +1,30 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// explain says "no OOM kill found" only of something that exists; a name
+// that is not in the source is an error that says what to check.
+func TestExplainTargets(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"cart-7c9d8f6b5-x2kqp/envoy", "-n", "shop"}, 0, "No OOM kill, eviction or SIGKILL found for pod shop/cart-7c9d8f6b5-x2kqp, container envoy.", ""},
+		{[]string{"nope", "-n", "shop"}, ExitUsage, "", "pod shop/nope not found in the snapshot ../../examples/snapshot: check the name, or the namespace (-n)"},
+		{[]string{"nope"}, ExitUsage, "", "pod nope not found in any namespace of the snapshot ../../examples/snapshot: check the name"},
+		{[]string{"deploy/nope", "-n", "shop"}, ExitUsage, "", "Deployment shop/nope not found in the snapshot"},
+		{[]string{"deploy/cart", "-n", "payments"}, ExitUsage, "", "Deployment payments/cart not found in the snapshot"},
+		{[]string{"cart-7c9d8f6b5-x2kqp/nope", "-n", "shop"}, ExitUsage, "", "pod shop/cart-7c9d8f6b5-x2kqp, container nope: no such container (its containers: cart, envoy)"},
+		{[]string{"cart-7c9d8f6b5-x2kqp", "-n", "shop"}, 0, "Pod shop/cart-7c9d8f6b5-x2kqp, container cart (Deployment/cart)", ""},
+	} {
+		r := run(append([]string{"explain", "--snapshot", exampleSnapshot}, tc.args...)...)
+		if r.code != tc.code || !strings.Contains(r.stdout, tc.stdout) || !strings.Contains(r.stderr, tc.stderr) {
+			t.Errorf("explain %v: exit %d\nstdout %s\nstderr %s\nwant exit %d, %q, %q", tc.args, r.code, r.stdout, r.stderr, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
