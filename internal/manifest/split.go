@@ -156,10 +156,42 @@ func hasContent(b []byte) bool {
 // stays within block YAML's common forms, with yaml.v3 otherwise. Line
 // numbers are the stream's.
 func parseChunk(name string, c chunk) (*yaml.Node, error) {
-	if n, ok := parseFast(c.data, c.line); ok {
-		return n, nil
+	n, ok := parseFast(c.data, c.line)
+	if !ok {
+		var err error
+		if n, err = parseSlow(name, c); err != nil {
+			return nil, err
+		}
 	}
-	return parseSlow(name, c)
+	if bytes.Contains(c.data, []byte("{{")) {
+		if k := collectionKey(n); k != nil {
+			return nil, &ParseError{File: name, Line: k.Line, Col: k.Column, Msg: "a {{ ... }} read as a YAML mapping: this is an unrendered Helm template; lint `helm template CHART | oomdoctor lint -f -` instead"}
+		}
+	}
+	return n, nil
+}
+
+// collectionKey finds a mapping key that is itself a mapping or a list,
+// which no Kubernetes object has: it is what an unrendered template's
+// {{ .Values.x }} reads as (a flow mapping whose key is a flow mapping),
+// though the YAML is valid.
+func collectionKey(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.MappingNode || k.Kind == yaml.SequenceNode {
+				return k
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := collectionKey(c); k != nil {
+			return k
+		}
+	}
+	return nil
 }
 
 // parseSlow parses a document with yaml.v3 and moves its lines to the

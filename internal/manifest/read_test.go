@@ -1,0 +1,35 @@
+package manifest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// An unrendered template whose {{ ... }} parse as valid YAML (flow
+// mappings with a mapping as key) is an error that says to render it
+// first, not a Deployment with no name and no memory limit; {{ inside
+// strings, as rendered manifests have, is text.
+func TestUnrenderedTemplate(t *testing.T) {
+	tpl := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Values.name }}\nspec:\n  replicas: 1\n"
+	err := ReadStream("tpl.yaml", strings.NewReader(tpl), nil, func(*Object) error { return nil })
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Line != 4 || !strings.Contains(pe.Msg, "unrendered Helm template; lint `helm template CHART | oomdoctor lint -f -` instead") {
+		t.Errorf("template: %v", err)
+	}
+	// The same in a later document of a stream: its line in the stream.
+	err = ReadStream("tpl.yaml", strings.NewReader("a: 1\n---\n"+tpl), nil, func(*Object) error { return nil })
+	if !errors.As(err, &pe) || pe.Line != 6 {
+		t.Errorf("template in the second document: %v", err)
+	}
+	rendered := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    fmt: \"{{.Name}}\"\nspec:\n  containers:\n  - name: c\n    args: [\"--format={{.Name}}\"]\n    command:\n    - --x={{.ID}}\n"
+	var names []string
+	if err := ReadStream("ok.yaml", strings.NewReader(rendered), nil, func(o *Object) error { names = append(names, o.Name); return nil }); err != nil || len(names) != 1 || names[0] != "p" {
+		t.Errorf("rendered: %v %v", names, err)
+	}
+	// A collection as a key without {{ is left to the rest (no Kubernetes
+	// object has one, and lint says what it finds).
+	if err := ReadStream("odd.yaml", strings.NewReader("? [a]\n: 1\n"), nil, func(*Object) error { return nil }); err != nil {
+		t.Errorf("a collection key without a template: %v", err)
+	}
+}
