@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,6 +164,13 @@ func TestCgroupV2SystemdFixture(t *testing.T) {
 		!strings.Contains(body, "oomdoctor_agent_watched_cgroups 2") {
 		t.Errorf("/metrics:\n%s", body)
 	}
+	// The time of that kill, beside the counter born at 1.
+	last := regexp.MustCompile(`(?m)^oomdoctor_oom_last_kill_timestamp_seconds\{container="sidecar",main_process="unknown",namespace="shop",node="node-v2",pod="api-7d9",scope="container"\} (\S+)$`).FindStringSubmatch(body)
+	if last == nil {
+		t.Errorf("/metrics lacks the last kill's time:\n%s", body)
+	} else if at, err := strconv.ParseFloat(last[1], 64); err != nil || math.Abs(at-float64(time.Now().Unix())) > 60 {
+		t.Errorf("last kill at %s, want about now (%d)", last[1], time.Now().Unix())
+	}
 	if get(t, "http://"+ln.Addr().String()+"/readyz") != "ok\n" || get(t, "http://"+ln.Addr().String()+"/healthz") != "ok\n" {
 		t.Error("probes")
 	}
@@ -179,7 +188,7 @@ func TestCgroupV2SystemdFixture(t *testing.T) {
 	}
 	m.Forget(sysUID, 0)
 	time.Sleep(50 * time.Millisecond)
-	if n := testutil.CollectAndCount(m.kills); n != 0 {
+	if n := testutil.CollectAndCount(m.kills) + testutil.CollectAndCount(m.lastKill); n != 0 {
 		t.Errorf("%d series left after the pod was forgotten", n)
 	}
 }

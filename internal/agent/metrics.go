@@ -13,6 +13,7 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 	kills    *prometheus.CounterVec
+	lastKill *prometheus.GaugeVec
 	latency  prometheus.Histogram
 
 	mu sync.Mutex
@@ -21,8 +22,16 @@ type Metrics struct {
 	byPod map[string][]prometheus.Labels
 }
 
-// KillsMetric is the name of the kills counter.
-const KillsMetric = "oomdoctor_oom_kills_total"
+// KillsMetric is the name of the kills counter. Its series are born at a
+// container's first kill of a kind (scope, main process), with the value 1:
+// increase() alone, which only sees differences between samples, never
+// counts that first kill. LastKillMetric, the time of the last kill of the
+// same series, tells a born series (and a kill in a scrape gap) from a
+// series that only reappeared after one.
+const (
+	KillsMetric    = "oomdoctor_oom_kills_total"
+	LastKillMetric = "oomdoctor_oom_last_kill_timestamp_seconds"
+)
 
 // NewMetrics makes the registry with the kills counter; Watch adds the
 // agent's own state.
@@ -32,12 +41,16 @@ func NewMetrics() *Metrics {
 		Name: KillsMetric,
 		Help: "Processes the kernel's OOM killer killed in pod cgroups on this node, by pod, container, scope (container, pod, node, system, unknown) and whether the victim was the container's main process (true, false, unknown).",
 	}, []string{"node", "namespace", "pod", "container", "scope", "main_process"})
+	m.lastKill = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: LastKillMetric,
+		Help: "When the agent learned of the last kill of " + KillsMetric + "'s series with the same labels (Unix seconds).",
+	}, []string{"node", "namespace", "pod", "container", "scope", "main_process"})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "oomdoctor_agent_kill_detection_seconds",
 		Help:    "Time from the kernel's OOM report to the kill being counted (approximate: the kernel log's clock against CLOCK_MONOTONIC).",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5},
 	})
-	m.Registry.MustRegister(m.kills, m.latency,
+	m.Registry.MustRegister(m.kills, m.lastKill, m.latency,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -59,6 +72,11 @@ func (m *Metrics) Watch(a *Agent) {
 func (m *Metrics) Kill(k *Kill) {
 	l := prometheus.Labels{"node": k.Node, "namespace": k.Namespace, "pod": k.Pod, "container": k.Container, "scope": k.Scope, "main_process": k.MainProcess}
 	m.kills.With(l).Inc()
+	at := k.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	m.lastKill.With(l).Set(float64(at.UnixNano()) / 1e9)
 	if k.KernelSince > 0 {
 		var ts unix.Timespec
 		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) == nil {
@@ -82,6 +100,7 @@ func (m *Metrics) Forget(uid string, keep time.Duration) {
 		defer m.mu.Unlock()
 		for _, l := range m.byPod[uid] {
 			m.kills.Delete(l)
+			m.lastKill.Delete(l)
 		}
 		delete(m.byPod, uid)
 	})

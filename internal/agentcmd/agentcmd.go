@@ -60,7 +60,8 @@ inotify on memory.events), read the kernel's OOM reports from /dev/kmsg, and for
 status never shows):
 
   - count it in oomdoctor_oom_kills_total{node, namespace, pod, container, scope, main_process}
-    on /metrics (scope: container, pod, node, system, unknown);
+    on /metrics (scope: container, pod, node, system, unknown), and its time in
+    oomdoctor_oom_last_kill_timestamp_seconds;
   - post a Warning Event on the pod: ContainerOOMKilled (its main process died) or
     ProcessOOMKilled (another process died), with the victim, its RSS, the limit and the scope;
   - write a JSON line to stdout.

@@ -2,9 +2,34 @@ package alerts
 
 import "fmt"
 
-// The node agent's counter: oomdoctor_oom_kills_total{namespace, pod,
-// container, node, scope, main_process}.
-const agentKills = "oomdoctor_oom_kills_total"
+// The node agent's counter, oomdoctor_oom_kills_total{namespace, pod,
+// container, node, scope, main_process}, and the time of each series' last
+// kill (agent.KillsMetric, agent.LastKillMetric).
+const (
+	agentKills    = "oomdoctor_oom_kills_total"
+	agentLastKill = "oomdoctor_oom_last_kill_timestamp_seconds"
+)
+
+// agentKillsIn is, by keys, how many of the agent's kills matching sel
+// happened in the window, for the containers whose last kill did (the
+// time of the last kill decides). The counter's series are born at 1 at
+// a first kill, which increase() never counts: a series absent at the
+// window's start counts whole. A scrape gap also makes a series look
+// born; the last kill's time keeps such a series out unless it was killed
+// in the window, and the count is at least 1.
+func (q *query) agentKillsIn(keys, sel string) string {
+	w := promDuration(q.o.OOMWindow)
+	s := agentKills + sel
+	return fmt.Sprintf(`
+clamp_min(
+  sum by (%[1]s) ((%[2]s unless %[2]s offset %[3]s) or increase(%[2]s[%[3]s])),
+  1
+)
+and on (%[1]s)
+(
+  max by (%[1]s) (%[4]s%[5]s) > time() - %[6]s
+)`, keys, s, w, agentLastKill, sel, num(q.o.OOMWindow.Seconds()))
+}
 
 func init() {
 	register(alert{
@@ -17,8 +42,7 @@ func init() {
 		build: func(q *query) Rule {
 			keys := q.containerKeys()
 			return Rule{
-				Expr: fmt.Sprintf(`sum by (%[1]s) (increase(%[2]s%[3]s[%[4]s])) > 0`,
-					keys, agentKills, q.sel(agent, `main_process="false"`), promDuration(q.o.OOMWindow)),
+				Expr:   q.agentKillsIn(keys, q.sel(agent, `main_process="false"`)),
 				Labels: map[string]string{"severity": "warning"},
 				Annotations: map[string]string{
 					"summary":     "A process in container " + q.container() + " was OOM-killed; the container kept running.",
@@ -38,8 +62,7 @@ func init() {
 		build: func(q *query) Rule {
 			keys := q.keys(q.o.NodeLabel, q.o.NamespaceLabel, q.o.PodLabel, q.o.ContainerLabel, "scope")
 			return Rule{
-				Expr: fmt.Sprintf(`sum by (%[1]s) (increase(%[2]s%[3]s[%[4]s])) > 0`,
-					keys, agentKills, q.sel(agent, `scope=~"node|system"`), promDuration(q.o.OOMWindow)),
+				Expr:   q.agentKillsIn(keys, q.sel(agent, `scope=~"node|system"`)),
 				Labels: map[string]string{"severity": "critical"},
 				Annotations: map[string]string{
 					"summary":     "Node " + q.label(q.o.NodeLabel) + " ran out of memory and the kernel killed a process of " + q.container() + ".",

@@ -26,6 +26,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/alloc"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/promserver"
 )
 
 // agentRules are the ClusterRole rules deploy/agent ships.
@@ -165,6 +166,17 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the agent did not get ready: %v\n%s", err, stderr.String())
 	}
+	// A real Prometheus scrapes the agent and evaluates the rules
+	// oomdoctor alerts writes, every second.
+	var rules, rulesErr strings.Builder
+	if code := cli.Main(ctx, "oomdoctor", []string{"alerts"}, genericStreams(&rules, &rulesErr)); code != 0 {
+		t.Fatalf("oomdoctor alerts: %d %s", code, rulesErr.String())
+	}
+	prom, err := promserver.StartScraping(ctx, t.TempDir(), time.Second, fmt.Sprintf("- job_name: agent\n  static_configs:\n  - targets: [%q]\n", addr), rules.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prom.Stop()
 
 	run := func(g *cgroup.Group, argv ...string) {
 		cmd := g.Command(argv[0], argv[1:]...)
@@ -241,6 +253,36 @@ func TestAgentPostsEventsForRealKills(t *testing.T) {
 	}
 	if n := strings.Count(stdout.String(), `"scope"`); n != 3 {
 		t.Errorf("%d JSON kill lines on stdout, want 3:\n%s", n, stdout.String())
+	}
+
+	// The alerts on the agent's counter fire on a first kill: its series
+	// is born at 1, with no 0 before it for increase() to rise from.
+	wantAlerts := map[string]string{"worker": "ContainerProcessOOMKilled", "batch": "NodeLevelOOMKill"}
+	var firing []promserver.Alert
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		all, err := prom.Alerts()
+		if err != nil {
+			return false, err
+		}
+		firing = firing[:0]
+		got := 0
+		for _, a := range all {
+			if a.State == "firing" {
+				firing = append(firing, a)
+				if wantAlerts[a.Labels["pod"]] == a.Labels["alertname"] {
+					got++
+				}
+			}
+		}
+		return got == len(wantAlerts), nil
+	})
+	if err != nil {
+		t.Errorf("want %v firing from a real scrape of the agent; firing after 30s: %+v", wantAlerts, firing)
+	}
+	for _, a := range firing {
+		if wantAlerts[a.Labels["pod"]] != a.Labels["alertname"] || a.Value != "1e+00" {
+			t.Errorf("firing: %+v (want one kill of %v only)", a, wantAlerts)
+		}
 	}
 }
 

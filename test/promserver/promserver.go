@@ -8,6 +8,7 @@ package promserver
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -60,10 +61,46 @@ func StartDir(ctx context.Context, dir, data, global string, flags ...string) (*
 
 // StartScraping starts Prometheus with an empty TSDB under dir, scraping
 // the targets of scrapeConfigs (the YAML list under scrape_configs:) every
-// interval.
-func StartScraping(ctx context.Context, dir string, interval time.Duration, scrapeConfigs string) (*Server, error) {
-	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\nscrape_configs:\n%s\n", interval, interval, scrapeConfigs)
+// interval, and evaluating the rule files given (their contents) as often.
+func StartScraping(ctx context.Context, dir string, interval time.Duration, scrapeConfigs string, rules ...string) (*Server, error) {
+	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n", interval, interval, interval)
+	if len(rules) > 0 {
+		cfg += "rule_files:\n"
+	}
+	for i, r := range rules {
+		path := filepath.Join(dir, fmt.Sprintf("rules-%d.yml", i))
+		if err := os.WriteFile(path, []byte(r), 0o644); err != nil {
+			return nil, err
+		}
+		cfg += fmt.Sprintf("  - %s\n", path)
+	}
+	cfg += "scrape_configs:\n" + scrapeConfigs + "\n"
 	return start(ctx, dir, filepath.Join(dir, "data"), cfg, nil)
+}
+
+// Alert is one alert of Prometheus' /api/v1/alerts.
+type Alert struct {
+	Labels map[string]string `json:"labels"`
+	State  string            `json:"state"`
+	Value  string            `json:"value"`
+}
+
+// Alerts lists the pending and firing alerts.
+func (s *Server) Alerts() ([]Alert, error) {
+	resp, err := http.Get(s.URL + "/api/v1/alerts")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			Alerts []Alert `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, fmt.Errorf("/api/v1/alerts: %v", err)
+	}
+	return r.Data.Alerts, nil
 }
 
 func start(ctx context.Context, dir, data, cfg string, flags []string) (*Server, error) {
