@@ -142,15 +142,22 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			if len(c.AgentKills) == 0 {
 				continue
 			}
-			x := add("oomdoctor_oom_kills_total", Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name, "node": "node-1", "scope": "container", "main_process": "false"})
+			// As the agent exports them: the series is born at 1 at
+			// the first kill (after a restart, at the first kill since),
+			// beside the time of the last kill.
+			l := Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name, "node": "node-1", "scope": "container", "main_process": "false"}
+			x, last := add("oomdoctor_oom_kills_total", l), add("oomdoctor_oom_last_kill_timestamp_seconds", l)
 			for t := s.Start; t <= s.End; t += s.Scrape {
-				n := 0
+				n, at := 0, int64(0)
 				for _, k := range c.AgentKills {
 					if k <= t && (s.AgentRestart == 0 || t < s.AgentRestart || k >= s.AgentRestart) {
-						n++
+						n, at = n+1, max(at, k)
 					}
 				}
-				x.pts = append(x.pts, pt{t, float64(n)})
+				if n > 0 {
+					x.pts = append(x.pts, pt{t, float64(n)})
+					last.pts = append(last.pts, pt{t, float64(at)})
+				}
 			}
 		}
 	}

@@ -545,9 +545,17 @@ func (r *run) metrics() []metric {
 	// The node agent's counter exists only for containers it saw killed
 	// (child processes too, and kills whose container restarted before a
 	// scrape): cheap to read everywhere. The agent labels its series
-	// namespace, pod and container.
+	// namespace, pod and container. Its series are born at 1 at a first
+	// kill (and at the first kill after the agent restarted), a rise
+	// neither max - min nor increase() sees: a series absent at the
+	// window's start whose last kill (its timestamp gauge) falls in the
+	// window counts whole. The gauge keeps a series that reappeared after
+	// a scrape gap from counting again.
 	ms = append(ms, metric{name: "OOM kills (node agent)", query: func(r *run, sel string) string {
-		return fmt.Sprintf(`sum by (%s) %s > 0`, by, counted("oomdoctor_oom_kills_total", sel))
+		w := 2 * r.q.Step
+		s := fmt.Sprintf("oomdoctor_oom_kills_total{%s}", sel)
+		born := fmt.Sprintf(`((%[1]s unless %[1]s offset %[2]s) and (oomdoctor_oom_last_kill_timestamp_seconds{%[3]s} > time() - %[4]d))`, s, pmodel.Duration(w), sel, int64(w.Seconds()))
+		return fmt.Sprintf(`sum by (%s) (%s or %s) > 0`, by, born, counted("oomdoctor_oom_kills_total", sel))
 	}, set: func(c *Container, ps []Point) { c.agentKills = ps }, without: "kills seen by the node agent are missing"})
 	if r.q.OOMEvents || r.q.Detail {
 		// Every container's counter is read: as much work for Prometheus
