@@ -12,22 +12,42 @@ func init() {
 3. If the limit is too low for the real peak, raise it: oomdoctor fix -f MANIFEST --from-peak PEAK, or measure the peak first with oomdoctor profile.
 4. If usage keeps growing until each kill, it is a leak: a higher limit only spaces the kills.
 5. Check heap settings against the limit (oomdoctor lint -f MANIFEST) and tmpfs (emptyDir medium Memory), which counts against the limit.
-The alert resolves when the restart counter has not grown for the alert's window.`,
+The alert resolves when the restart counter has not grown for the alert's window (for a pod that does not restart, restartPolicy Never as Jobs often have, when its termination is older than the window).`,
+		// Restarts: the counter's rise, and the whole count of a pod
+		// created within the window (a container killed before the first
+		// scrape has a counter born at 1, which increase() never counts).
+		// A container that does not restart (restartPolicy Never) is
+		// terminated with the reason OOMKilled, its pod's completion time
+		// (the last container's finish) within the window.
 		build: func(q *query) Rule {
-			keys := q.containerKeys()
+			keys, pod := q.containerKeys(), q.podKeys()
+			restarts := "kube_pod_container_status_restarts_total" + q.sel(ksm)
 			return Rule{
 				Expr: fmt.Sprintf(`
 (
-  sum by (%[1]s) (increase(kube_pod_container_status_restarts_total%[2]s[%[3]s])) > 0
+  (
+    sum by (%[1]s) (
+      (%[3]s and on (%[2]s) (kube_pod_created%[4]s > time() - %[5]s))
+      or increase(%[3]s[%[6]s])
+    ) > 0
+  )
+  and on (%[1]s)
+  (
+    max by (%[1]s) (kube_pod_container_status_last_terminated_reason%[7]s) == 1
+  )
 )
-and on (%[1]s)
+or
 (
-  max by (%[1]s) (kube_pod_container_status_last_terminated_reason%[4]s) == 1
-)`, keys, q.sel(ksm), promDuration(q.o.OOMWindow), q.sel(ksm, `reason="OOMKilled"`)),
+  max by (%[1]s) (kube_pod_container_status_terminated_reason%[7]s) == 1
+  and on (%[2]s)
+  (
+    max by (%[2]s) (kube_pod_completion_time%[4]s) > time() - %[5]s
+  )
+)`, keys, pod, restarts, q.sel(ksm), num(q.o.OOMWindow.Seconds()), promDuration(q.o.OOMWindow), q.sel(ksm, `reason="OOMKilled"`)),
 				Labels: map[string]string{"severity": "warning"},
 				Annotations: map[string]string{
 					"summary":     "Container " + q.container() + " was OOM-killed.",
-					"description": "Container " + q.container() + " restarted {{ $value | printf \"%.0f\" }} time(s) in the last " + promDuration(q.o.OOMWindow) + " and its last termination was OOMKilled: it reached its memory limit.",
+					"description": "Container " + q.container() + " was OOM-killed in the last " + promDuration(q.o.OOMWindow) + " ({{ $value | printf \"%.0f\" }} restart(s) or termination, the last one OOMKilled): it reached its memory limit.",
 				},
 			}
 		},
