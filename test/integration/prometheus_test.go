@@ -75,6 +75,16 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			Usage: func(t, age int64) float64 { return 100*mi + 4*mi*promserver.Noise(t) }}
 		sim.AgentRestart = end - 86400 - 6*3600
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "agent", Name: "worker", Containers: []promserver.Container{kid}})
+		// A pod created six hours before the end and OOM-killed at once,
+		// before kube-state-metrics' first scrape of it: its restart
+		// counter is born at 1. In a namespace of its own.
+		late := promserver.Container{Name: "app", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 {
+			if age < 30 {
+				return 200 * mi
+			}
+			return 50*mi + 2*mi*promserver.Noise(t)
+		}}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "app-0", OwnerKind: "StatefulSet", OwnerName: "app", Created: end - 6*3600, Containers: []promserver.Container{late}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -109,7 +119,7 @@ func TestRecommendFromPrometheus(t *testing.T) {
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -270,12 +280,12 @@ func TestReplayFromPrometheus(t *testing.T) {
 		switch {
 		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
 			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
-		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"):
+		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"):
 		case !strings.HasPrefix(key, "shop/cart-"):
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -307,7 +317,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.
@@ -372,6 +382,21 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 	}
 	if !slices.ContainsFunc(b.Reasons, func(r string) bool { return strings.Contains(r, "no usage in the history, only OOM kills") }) {
 		t.Errorf("boot: the reasons do not say it has no usage: %q", b.Reasons)
+	}
+}
+
+// A pod killed before kube-state-metrics first scraped it has a restart
+// counter born at 1, a rise the difference with a step before never sees:
+// the pod's creation within the step counts it.
+func TestRecommendCountsKillBeforeFirstScrape(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "late", "-o", "json"))
+	if len(doc.Items) != 1 {
+		t.Fatalf("want app alone: %+v", doc.Items)
+	}
+	a := doc.Items[0]
+	if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill(s) in the history") }) {
+		t.Errorf("app: %d kills, limit %d MiB, reasons %q; want the kill at creation, and a limit above 128Mi", a.OOMKills, *a.MemoryLimitBytes/mi, a.Reasons)
 	}
 }
 

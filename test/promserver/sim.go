@@ -31,6 +31,9 @@ type Pod struct {
 	OwnerKind, OwnerName string
 	Deployment           string
 	Containers           []Container
+	// Created is when the pod was created (a multiple of 60 s after
+	// Start; 0: a day before Start): its series begin then.
+	Created int64
 }
 
 // Container is one container; Usage gives its memory demand (bytes)
@@ -78,6 +81,14 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 	}
 	kills := Kills{}
 	for _, p := range s.Pods {
+		start, created := s.Start, s.Start-86400
+		if p.Created > s.Start {
+			start, created = p.Created, p.Created
+		}
+		pc := add("kube_pod_created", Labels{"namespace": p.Namespace, "pod": p.Name})
+		for t := start; t <= s.End; t += 60 {
+			pc.pts = append(pc.pts, pt{t, float64(created)})
+		}
 		for _, c := range p.Containers {
 			l := Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name}
 			ws := add("container_memory_working_set_bytes", merge(l, Labels{"image": "example/" + c.Name, "id": "/kubepods/" + p.Name + "/" + c.Name}))
@@ -92,9 +103,9 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			}
 			restarts = add("kube_pod_container_status_restarts_total", l)
 			reason = add("kube_pod_container_status_last_terminated_reason", merge(l, Labels{"reason": "OOMKilled"}))
-			born, n, oomLast := s.Start, 0, false
+			born, n, oomLast := start, 0, false
 			key := p.Namespace + "/" + p.Name + "/" + c.Name
-			for t := s.Start; t <= s.End; t += s.Scrape {
+			for t := start; t <= s.End; t += s.Scrape {
 				u := c.Usage(t, t-born)
 				if c.Limit > 0 && u >= c.Limit {
 					kills[key] = append(kills[key], t)
