@@ -543,7 +543,7 @@ func queryLog(path string) []kind {
 			continue
 		}
 		name := e.Params.Query
-		for _, m := range []string{"container_memory_working_set_bytes", "kube_pod_container_status_restarts_total", "kube_pod_container_resource_limits", "kube_pod_container_resource_requests", "kube_node_status_allocatable", "oomdoctor_oom_kills_total", "container_oom_events_total", "count_over_time"} {
+		for _, m := range []string{"container_memory_working_set_bytes", "kube_pod_container_status_restarts_total", "kube_pod_container_resource_limits", "kube_pod_container_resource_requests", "kube_node_status_allocatable", "kube_pod_container_status_terminated_reason", "oomdoctor_oom_kills_total", "container_oom_events_total", "count_over_time"} {
 			if strings.Contains(name, m) {
 				name = m
 				break

@@ -75,9 +75,11 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			Usage: func(t, age int64) float64 { return 100*mi + 4*mi*promserver.Noise(t) }}
 		sim.AgentRestart = end - 86400 - 6*3600
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "agent", Name: "worker", Containers: []promserver.Container{kid}})
-		// A pod created six hours before the end and OOM-killed at once,
-		// before kube-state-metrics' first scrape of it: its restart
-		// counter is born at 1. In a namespace of its own.
+		// Kills the restart counter's rise does not show, in a namespace
+		// of their own: a pod created six hours before the end and
+		// OOM-killed at once, before kube-state-metrics' first scrape of
+		// it (its restart counter is born at 1), and a Job's pod that
+		// does not restart, killed when it reaches its limit.
 		late := promserver.Container{Name: "app", Request: 64 * mi, Limit: 128 * mi, Usage: func(t, age int64) float64 {
 			if age < 30 {
 				return 200 * mi
@@ -85,6 +87,8 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			return 50*mi + 2*mi*promserver.Noise(t)
 		}}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "app-0", OwnerKind: "StatefulSet", OwnerName: "app", Created: end - 6*3600, Containers: []promserver.Container{late}})
+		report := promserver.Container{Name: "report", Request: 64 * mi, Limit: 128 * mi, Never: true, Usage: func(t, age int64) float64 { return 20*mi + float64(age)*mi/60 }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "report-29001-x7k2p", OwnerKind: "Job", OwnerName: "report-29001", Created: end - 12*3600, Containers: []promserver.Container{report}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -385,18 +389,23 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 	}
 }
 
-// A pod killed before kube-state-metrics first scraped it has a restart
-// counter born at 1, a rise the difference with a step before never sees:
-// the pod's creation within the step counts it.
-func TestRecommendCountsKillBeforeFirstScrape(t *testing.T) {
-	srv, _ := prometheusHistory(t)
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "late", "-o", "json"))
-	if len(doc.Items) != 1 {
-		t.Fatalf("want app alone: %+v", doc.Items)
+// Kills the restart counter's rise does not show are counted: a pod killed
+// before kube-state-metrics first scraped it has a counter born at 1 (the
+// pod's creation within the step counts it), and a container that does not
+// restart is terminated OOMKilled (the step the reason appears in counts).
+func TestRecommendCountsKillsWithoutRestartRise(t *testing.T) {
+	srv, kills := prometheusHistory(t)
+	if n := len(kills["late/report-29001-x7k2p/report"]); n != 1 {
+		t.Fatalf("the simulated Job was killed %d times: the test's history is wrong", n)
 	}
-	a := doc.Items[0]
-	if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill(s) in the history") }) {
-		t.Errorf("app: %d kills, limit %d MiB, reasons %q; want the kill at creation, and a limit above 128Mi", a.OOMKills, *a.MemoryLimitBytes/mi, a.Reasons)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "late", "-o", "json"))
+	if len(doc.Items) != 2 {
+		t.Fatalf("want app and the Job's report: %+v", doc.Items)
+	}
+	for _, a := range doc.Items {
+		if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill(s) in the history") }) {
+			t.Errorf("%s/%s: %d kills, limit %d MiB, reasons %q; want its one kill, and a limit above 128Mi", a.Workload.Name, a.Container, a.OOMKills, *a.MemoryLimitBytes/mi, a.Reasons)
+		}
 	}
 }
 

@@ -48,6 +48,10 @@ type Container struct {
 	// cAdvisor samples them (every 10-15 s): no working set, RSS or cache
 	// series, only kube-state-metrics' ones.
 	Unseen bool
+	// Never restarts (restartPolicy Never, as a Job's pod): its first kill
+	// ends it, terminated with the reason OOMKilled; no restart is
+	// counted and no sample follows.
+	Never bool
 	// AgentKills are when the node agent counted a child process of it
 	// OOM-killed (oomdoctor_oom_kills_total, main_process="false"): the
 	// container lives on, kube-state-metrics sees nothing.
@@ -103,10 +107,25 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			}
 			restarts = add("kube_pod_container_status_restarts_total", l)
 			reason = add("kube_pod_container_status_last_terminated_reason", merge(l, Labels{"reason": "OOMKilled"}))
-			born, n, oomLast := start, 0, false
+			terminated := add("kube_pod_container_status_terminated_reason", merge(l, Labels{"reason": "OOMKilled"}))
+			born, n, oomLast, ended := start, 0, false, false
 			key := p.Namespace + "/" + p.Name + "/" + c.Name
 			for t := start; t <= s.End; t += s.Scrape {
-				u := c.Usage(t, t-born)
+				var u float64
+				if !ended {
+					u = c.Usage(t, t-born)
+					if c.Never && c.Limit > 0 && u >= c.Limit {
+						kills[key] = append(kills[key], t)
+						ended = true
+					}
+				}
+				if ended {
+					if (t-s.Start)%60 == 0 {
+						restarts.pts = append(restarts.pts, pt{t, 0})
+						terminated.pts = append(terminated.pts, pt{t, 1})
+					}
+					continue
+				}
 				if c.Limit > 0 && u >= c.Limit {
 					kills[key] = append(kills[key], t)
 					n++

@@ -58,6 +58,9 @@ type Container struct {
 	// the series kills are made from: restarts in steps with an OOM kill,
 	// cAdvisor's OOM events, the limit in those steps
 	kubeKills, oomEvents, killLimits, eventLimits, agentKills []Point
+	// terminations: steps a container became terminated OOMKilled in (one
+	// that does not restart: restartPolicy Never).
+	terminations []Point
 }
 
 // At returns the value of a step series at or before t (0, false when none).
@@ -329,22 +332,25 @@ func (r *run) labelValues(ctx context.Context, label string, matches ...string) 
 	return out, nil
 }
 
-// killedMatcher selects kube-state-metrics' series of the containers
-// whose last termination was an OOM kill. A container killed within
-// seconds of every start has no working set at all (cAdvisor samples a
-// container every 10-15 s), only these: its pod and namespace are listed
-// through them.
-func (r *run) killedMatcher(sel string) string {
-	s := `kube_pod_container_status_last_terminated_reason{reason="OOMKilled"`
+// killedMatchers select kube-state-metrics' series of the containers
+// whose last termination was an OOM kill, or that are terminated by one
+// (restartPolicy Never: no restart, no last termination). A container
+// killed within seconds of every start has no working set at all
+// (cAdvisor samples a container every 10-15 s), only these: its pod and
+// namespace are listed through them.
+func (r *run) killedMatchers(sel string) []string {
 	if sel != "" {
-		s += "," + sel
+		sel = "," + sel
 	}
-	return s + "}"
+	return []string{
+		`kube_pod_container_status_last_terminated_reason{reason="OOMKilled"` + sel + "}",
+		`kube_pod_container_status_terminated_reason{reason="OOMKilled"` + sel + "}",
+	}
 }
 
 func (r *run) namespaces(ctx context.Context) ([]string, error) {
 	all := r.sel("", nil)
-	nss, err := r.labelValues(ctx, r.c.cfg.Labels.Namespace, r.wsMatcher(all), r.killedMatcher(all))
+	nss, err := r.labelValues(ctx, r.c.cfg.Labels.Namespace, append([]string{r.wsMatcher(all)}, r.killedMatchers(all)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -484,13 +490,13 @@ type metric struct {
 }
 
 // killedPods lists the pods of a namespace whose last termination reason
-// was OOMKilled at some time in the history: kube-state-metrics exports
-// that series only then, so the series API (the index, no samples) finds
+// (or termination reason) was OOMKilled at some time in the history:
+// kube-state-metrics exports those series only then, so the series API (the index, no samples) finds
 // them. nil means it could not tell (ask about every pod).
 func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
 	var sets []pmodel.LabelSet
 	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
-		sets, ws, err = r.c.api.Series(ctx, []string{r.killedMatcher(r.sel(ns, r.q.Pods))}, r.q.Start, r.q.End)
+		sets, ws, err = r.c.api.Series(ctx, r.killedMatchers(r.sel(ns, r.q.Pods)), r.q.Start, r.q.End)
 		return ws, err
 	})
 	if err != nil {
@@ -544,6 +550,12 @@ func (r *run) metrics() []metric {
 	ms := []metric{
 		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
 		{name: "OOM kills (kube-state-metrics)", killedOnly: true, query: func(r *run, sel string) string { return kubeKills(sel) }, set: func(c *Container, ps []Point) { c.kubeKills = ps }, without: "kills seen by kube-state-metrics are missing"},
+		{name: "OOM terminations (kube-state-metrics)", killedOnly: true, query: func(r *run, sel string) string {
+			reason := func(offset string) string {
+				return fmt.Sprintf(`max by (%s) (kube_pod_container_status_terminated_reason{reason="OOMKilled",%s}%s)`, by, sel, offset)
+			}
+			return fmt.Sprintf(`(%s == 1) unless (%s == 1)`, reason(""), reason(" offset "+step))
+		}, set: func(c *Container, ps []Point) { c.terminations = ps }, without: "kills of containers that do not restart are missing"},
 		{name: "limits at the kills", killedOnly: true, query: func(r *run, sel string) string {
 			return fmt.Sprintf(`max by (%[1]s) (kube_pod_container_resource_limits{resource="memory",%[2]s}) and on (%[1]s) (%[3]s)`, by, sel, kubeKills(sel))
 		}, set: func(c *Container, ps []Point) { c.killLimits = ps }, without: "the limits at their kills are unknown"},

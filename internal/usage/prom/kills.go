@@ -19,6 +19,10 @@ func kills(c *Container, step int64) []Kill {
 	for _, p := range c.kubeKills {
 		out = append(out, Kill{T: p.T, Count: max(1, int(math.Round(p.V))), Source: "kube_pod_container_status_restarts_total and last_terminated_reason OOMKilled"})
 	}
+	// A container that does not restart is terminated OOMKilled, with no
+	// restart to count (a restarting one is too, briefly: its restart
+	// explains it).
+	out = addUnexplained(out, c.terminations, step, "kube_pod_container_status_terminated_reason OOMKilled", nil)
 	out = addUnexplained(out, c.agentKills, step, "oomdoctor_oom_kills_total (node agent)", nil)
 	out = addUnexplained(out, c.oomEvents, step, "container_oom_events_total", c.eventLimits)
 	for i := range out {
