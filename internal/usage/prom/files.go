@@ -69,6 +69,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		return r
 	}
 	from, to := start.Unix(), end.Unix()
+	created := map[[2]string]int64{} // kube_pod_created, by namespace and pod
 	for _, p := range f.Paths {
 		var err error
 		if strings.HasSuffix(strings.TrimSuffix(p, ".gz"), ".csv") {
@@ -90,7 +91,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 				return nil
 			})
 		} else {
-			err = f.readOpenMetrics(p, pods, from, to, get)
+			err = f.readOpenMetrics(p, pods, from, to, get, created)
 		}
 		if err != nil {
 			return nil, err
@@ -103,7 +104,8 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		c.WorkingSet = g.peak(r.ws)
 		c.RSS, c.Cache, c.Swap = g.peak(r.rss), g.peak(r.cache), g.peak(r.swap)
 		c.Limit, c.Request = g.last(r.limit), g.last(r.request)
-		c.kubeKills = fileKills(g, r)
+		c.kubeKills = fileKills(g, r, created[[2]string{k[0], k[1]}] >= from)
+		c.terminations = g.began(r.terminated)
 		c.killLimits = c.Limit
 		c.oomEvents = g.increase(r.oomEvents)
 		c.eventLimits = c.Limit
@@ -122,9 +124,10 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 
 type raw struct {
 	ws, rss, cache, swap, limit, request, restarts, oomReason, oomEvents []model.Point
+	terminated                                                           []model.Point // terminated with the reason OOMKilled
 }
 
-func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw) error {
+func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw, created map[[2]string]int64) error {
 	r, err := usage.Open(path)
 	if err != nil {
 		return err
@@ -160,6 +163,9 @@ func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int6
 			continue
 		}
 		ns, pod, c := labels[L.Namespace], labels[L.Pod], labels[L.Container]
+		if name == "kube_pod_created" && pods[ns+"/"+pod] {
+			created[[2]string{ns, pod}] = int64(v)
+		}
 		if !pods[ns+"/"+pod] || (c == "" || c == "POD") {
 			continue
 		}
@@ -189,6 +195,10 @@ func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int6
 		case "kube_pod_container_status_last_terminated_reason":
 			if labels["reason"] == "OOMKilled" && v > 0 {
 				rw.oomReason = append(rw.oomReason, p)
+			}
+		case "kube_pod_container_status_terminated_reason":
+			if labels["reason"] == "OOMKilled" && v > 0 {
+				rw.terminated = append(rw.terminated, p)
 			}
 		}
 		if err == io.EOF {
@@ -328,19 +338,44 @@ func (g grid) increase(ps []model.Point) []model.Point {
 
 // fileKills is the server-side kill query's answer computed here: steps
 // where the restart count grew while the last termination reason was
-// OOMKilled.
-func fileKills(g grid, r *raw) []model.Point {
+// OOMKilled. A pod created within the history counts its first sample
+// whole (killed before the first scrape, its counter is born at 1).
+func fileKills(g grid, r *raw, createdWithin bool) []model.Point {
 	reason := map[int64]bool{}
 	for _, p := range g.last(r.oomReason) {
 		reason[p.T] = true
 	}
 	var out []model.Point
-	for _, p := range g.increase(r.restarts) {
+	rises := g.increase(r.restarts)
+	if rs := sorted(r.restarts); createdWithin && len(rs) > 0 && rs[0].V > 0 {
+		first := model.Point{T: g.slot(rs[0].T), V: rs[0].V}
+		if len(rises) > 0 && rises[0].T == first.T {
+			rises[0].V += first.V
+		} else {
+			rises = append([]model.Point{first}, rises...)
+		}
+	}
+	for _, p := range rises {
 		// kube-state-metrics updates both in the same scrape; allow the
 		// reason one step late.
 		if reason[p.T] || reason[p.T+g.step] {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// began is the steps in which a series appears after a step without it:
+// the steps a container became terminated OOMKilled in. One there from the
+// first step may have begun before the history: not counted.
+func (g grid) began(ps []model.Point) []model.Point {
+	var out []model.Point
+	prev := g.start - g.step
+	for _, p := range g.last(ps) {
+		if p.T-prev > g.step {
+			out = append(out, model.Point{T: p.T, V: 1})
+		}
+		prev = p.T
 	}
 	return out
 }

@@ -62,6 +62,51 @@ func TestFilesOpenMetrics(t *testing.T) {
 	}
 }
 
+// Series files count the kills the restart counter's rise does not show,
+// as the Prometheus queries do: a pod created within the history and
+// killed before the first scrape (its counter born at 1), and a container
+// that does not restart, terminated OOMKilled. One already terminated
+// when the history starts is not counted.
+func TestFilesKillsWithoutRestartRise(t *testing.T) {
+	dir := t.TempDir()
+	end := int64(1_800_000_000)
+	atOnce := promserver.Container{Name: "app", Request: 64 << 20, Limit: 128 << 20, Usage: func(t, age int64) float64 {
+		if age < 30 {
+			return 200 << 20
+		}
+		return 50 << 20
+	}}
+	job := promserver.Container{Name: "job", Request: 64 << 20, Limit: 128 << 20, Never: true, Usage: func(t, age int64) float64 { return 20<<20 + float64(age)*(1<<20)/60 }}
+	sim := promserver.Sim{Start: end - 86400, End: end, Pods: []promserver.Pod{
+		{Namespace: "shop", Name: "late", Created: end - 6*3600, Containers: []promserver.Container{atOnce}},
+		{Namespace: "batch", Name: "job-1", Created: end - 12*3600, Containers: []promserver.Container{job}},
+		{Namespace: "batch", Name: "job-0", Containers: []promserver.Container{job}},
+	}}
+	kills, err := sim.WriteFile(filepath.Join(dir, "history.om"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := (&Files{Paths: HistoryFiles(dir)}).Read(map[string]bool{"shop/late": true, "batch/job-1": true, "batch/job-0": true}, time.Unix(end-86400, 0), time.Unix(end, 0), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]Kill{}
+	for _, c := range cs {
+		got[c.Pod] = c.Kills
+	}
+	for pod, want := range map[string]int64{"late": end - 6*3600, "job-1": kills["batch/job-1/job"][0], "job-0": kills["batch/job-0/job"][0]} {
+		k := got[pod]
+		if len(k) != 1 || k[0].Count != 1 || k[0].T < want || k[0].T > want+300 || k[0].Limit != 128<<20 {
+			t.Errorf("%s: kills %+v, want one at %d (within its 5-minute step) at 128Mi", pod, k, want)
+		}
+	}
+	// The same job, its history starting after it ended: nothing to count.
+	cs, err = (&Files{Paths: HistoryFiles(dir)}).Read(map[string]bool{"batch/job-0": true}, time.Unix(kills["batch/job-0/job"][0]+3600, 0), time.Unix(end, 0), 5*time.Minute)
+	if err != nil || len(cs) != 0 {
+		t.Errorf("a container terminated before the history: %+v %v", cs, err)
+	}
+}
+
 func peakOf(ps []Point) float64 {
 	m := 0.0
 	for _, p := range ps {
