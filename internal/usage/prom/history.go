@@ -491,8 +491,9 @@ type metric struct {
 
 // killedPods lists the pods of a namespace whose last termination reason
 // (or termination reason) was OOMKilled at some time in the history:
-// kube-state-metrics exports those series only then, so the series API (the index, no samples) finds
-// them. nil means it could not tell (ask about every pod).
+// kube-state-metrics exports those series only then, so the series API
+// (the index, no samples) finds them. nil means it could not tell (ask
+// about every pod).
 func (r *run) killedPods(ctx context.Context, ns string) map[string]bool {
 	var sets []pmodel.LabelSet
 	err := r.ask(ctx, func(ctx context.Context) (ws v1.Warnings, err error) {
