@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/pmezard/go-difflib/difflib"
 )
@@ -29,13 +30,26 @@ func Diff(r *Result) string {
 }
 
 // WriteAtomic replaces (or creates) a file with data: a temporary file in
-// the same folder, with the file's permissions (0644 for a new one),
-// synced, then renamed over it, so a reader sees the old or the new file,
-// never half of one.
+// the same folder, with the file's permissions (0644 for a new one) and,
+// when it can, its owner, synced, then renamed over it, so a reader sees
+// the old or the new file, never half of one. A symbolic link is followed:
+// the file it points to is replaced and the link stays a link.
 func WriteAtomic(path string, data []byte) (err error) {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s is a symbolic link to a file that cannot be read: %w", path, err)
+		}
+		path = target
+	}
 	perm := os.FileMode(0o644)
+	owner := -1
+	var group int
 	if st, err := os.Stat(path); err == nil {
 		perm = st.Mode().Perm()
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			owner, group = int(sys.Uid), int(sys.Gid)
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -54,6 +68,9 @@ func WriteAtomic(path string, data []byte) (err error) {
 	}
 	if err = tmp.Chmod(perm); err != nil {
 		return err
+	}
+	if owner >= 0 && (owner != os.Getuid() || group != os.Getgid()) {
+		_ = tmp.Chown(owner, group) // only root may give a file away: best effort
 	}
 	if err = tmp.Sync(); err != nil {
 		return err

@@ -1,0 +1,60 @@
+package fix
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// A manifest reached through a symbolic link is written where the link
+// points, the link kept; the file keeps its mode and its owner.
+func TestWriteAtomicKeepsLinksModeAndOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test gives a file to another user: run it as root (make test does)")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "base", "deploy.yaml")
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(target, 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "deploy.yaml")
+	if err := os.Symlink("base/deploy.yaml", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAtomic(link, []byte("new\n")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file: %v %v", st.Mode(), err)
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := st.Sys().(*syscall.Stat_t)
+	if b, _ := os.ReadFile(target); string(b) != "new\n" || st.Mode().Perm() != 0o640 || sys.Uid != 1234 || sys.Gid != 5678 {
+		t.Errorf("target: %q, mode %v, owner %d:%d; want new, 0640, 1234:5678", b, st.Mode().Perm(), sys.Uid, sys.Gid)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "base", ".*oomdoctor*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	// A link to nothing is an error, not a new file in the link's place.
+	dangling := filepath.Join(dir, "gone.yaml")
+	if err := os.Symlink("nowhere/gone.yaml", dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteAtomic(dangling, []byte("x")); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("dangling link: %v", err)
+	}
+	if st, err := os.Lstat(dangling); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the dangling link was replaced: %v", err)
+	}
+}
