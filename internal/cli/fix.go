@@ -47,6 +47,8 @@ type FixOptions struct {
 	Timeout         time.Duration
 
 	values fix.Values
+	// recs are the values of --recommendations FILE, to say which matched nothing.
+	recs *fix.FromRecommendations
 }
 
 // NewFixCommand builds `oomdoctor fix`.
@@ -214,7 +216,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return asUsage(err)
 		}
-		o.values = r
+		o.values, o.recs = r, r
 	case o.prom.set():
 		st, err := recommend.Lookup(o.Strategy)
 		if err != nil {
@@ -306,6 +308,19 @@ func (o *FixOptions) Run() error {
 		fmt.Fprintf(o.ErrOut, "Wrote %d patches to %s. Add them to kustomization.yaml:\npatches:\n", len(names), o.PatchDir)
 		for _, n := range names {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
+		}
+	}
+	if o.recs != nil && len(o.Objects) == 0 {
+		if unused := o.recs.Unused(); len(unused) > 0 {
+			var names []string
+			for _, r := range unused[:min(len(unused), 5)] {
+				names = append(names, fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container))
+			}
+			if len(unused) > 5 {
+				names = append(names, fmt.Sprintf("%d more", len(unused)-5))
+			}
+			fmt.Fprintf(o.ErrOut, "note: %d of the %d recommendations match no container in the files (%s): check the files given with -f, and the namespaces (a manifest without one matches the workload of any, when only one namespace has it)\n",
+				len(unused), o.recs.Len(), strings.Join(names, ", "))
 		}
 	}
 	switch {

@@ -129,7 +129,7 @@ func TestRecommendFeedsFix(t *testing.T) {
 		*it.MemoryLimitBytes < 440<<20 || *it.MemoryRequestBytes < 300<<20 || len(it.Reasons) == 0 {
 		t.Errorf("recommendation %+v limit %d request %d", it, *it.MemoryLimitBytes, *it.MemoryRequestBytes)
 	}
-	recs := filepath.Join(dir, "recs.json")
+	recs, r0 := filepath.Join(dir, "recs.json"), r.stdout
 	if err := os.WriteFile(recs, []byte(r.stdout), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +147,20 @@ func TestRecommendFeedsFix(t *testing.T) {
 	out, _ := os.ReadFile(manifestPath)
 	if !strings.Contains(string(out), "# too low: OOMKilled") || strings.Contains(string(out), "memory: 256Mi") || !strings.Contains(string(out), "requests:") {
 		t.Errorf("fixed manifest:\n%s", out)
+	}
+	if strings.Contains(r.stderr, "match no container") {
+		t.Errorf("the one recommendation matched, yet: %s", r.stderr)
+	}
+	// A recommendation for a workload the files do not hold (another
+	// namespace here) is said, not dropped silently.
+	elsewhere := strings.Replace(r0, `"namespace": "shop"`, `"namespace": "prod"`, 1)
+	recsElsewhere := filepath.Join(dir, "recs-prod.json")
+	if err := os.WriteFile(recsElsewhere, []byte(elsewhere), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run("fix", "-f", manifestPath, "--recommendations", recsElsewhere)
+	if r.code != 0 || !strings.Contains(r.stderr, "note: 1 of the 1 recommendations match no container in the files (Deployment prod/api container app): check the files given with -f") || !strings.Contains(r.stderr, "Nothing to change.") {
+		t.Errorf("a recommendation for another namespace: exit %d\n%s", r.code, r.stderr)
 	}
 	// -o yaml is the same document: fix reads it too, to the same result.
 	r = run("recommend", "--trace", tracePath, "-o", "yaml")

@@ -2,8 +2,10 @@ package fix
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -83,6 +85,7 @@ func RoundUp(b int64) int64 {
 // says for it.
 type FromRecommendations struct {
 	byKey map[string]model.Recommendation
+	used  map[string]bool
 }
 
 // LoadRecommendations reads `oomdoctor recommend -o json` (or `-o yaml`)
@@ -104,7 +107,7 @@ func LoadRecommendations(path string) (*FromRecommendations, error) {
 
 // NewFromRecommendations gives each container what recs says for it.
 func NewFromRecommendations(recs model.Recommendations) *FromRecommendations {
-	f := &FromRecommendations{byKey: map[string]model.Recommendation{}}
+	f := &FromRecommendations{byKey: map[string]model.Recommendation{}, used: map[string]bool{}}
 	for _, r := range recs.Items {
 		f.byKey[recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)] = r
 	}
@@ -119,15 +122,17 @@ func recKey(ns, kind, name, container string) string {
 func (f *FromRecommendations) For(w *manifest.Workload) (map[string]Target, error) {
 	out := map[string]Target{}
 	for _, c := range w.Spec.AllContainers() {
-		r, ok := f.byKey[recKey(w.Namespace, w.Kind, w.Name, c.Name)]
+		key := recKey(w.Namespace, w.Kind, w.Name, c.Name)
+		r, ok := f.byKey[key]
 		if !ok && w.Namespace == "" {
 			// A manifest without namespace matches a recommendation in
 			// any namespace only when there is one such.
-			r, ok = f.anyNamespace(w.Kind, w.Name, c.Name)
+			key, r, ok = f.anyNamespace(w.Kind, w.Name, c.Name)
 		}
 		if !ok {
 			continue
 		}
+		f.used[key] = true
 		why := "recommended"
 		if len(r.Reasons) > 0 {
 			why = r.Reasons[0]
@@ -137,18 +142,34 @@ func (f *FromRecommendations) For(w *manifest.Workload) (map[string]Target, erro
 	return out, nil
 }
 
-func (f *FromRecommendations) anyNamespace(kind, name, container string) (model.Recommendation, bool) {
-	var found []model.Recommendation
+func (f *FromRecommendations) anyNamespace(kind, name, container string) (string, model.Recommendation, bool) {
+	var found []string
 	suffix := "/" + strings.ToLower(kind) + "/" + name + "/" + container
-	for k, r := range f.byKey {
+	for k := range f.byKey {
 		if strings.HasSuffix(k, suffix) {
-			found = append(found, r)
+			found = append(found, k)
 		}
 	}
 	if len(found) == 1 {
-		return found[0], true
+		return found[0], f.byKey[found[0]], true
 	}
-	return model.Recommendation{}, false
+	return "", model.Recommendation{}, false
+}
+
+// Len is how many recommendations there are.
+func (f *FromRecommendations) Len() int { return len(f.byKey) }
+
+// Unused are the recommendations no container of the manifests read so
+// far matched, in a stable order: a namespace or a name that differs from
+// the manifests', or files left out of -f.
+func (f *FromRecommendations) Unused() []model.Recommendation {
+	var out []model.Recommendation
+	for _, k := range slices.Sorted(maps.Keys(f.byKey)) {
+		if !f.used[k] {
+			out = append(out, f.byKey[k])
+		}
+	}
+	return out
 }
 
 // quantityBytes parses a quantity as a number of bytes.
