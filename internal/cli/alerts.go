@@ -40,9 +40,9 @@ overcommitted, node memory used beyond requests, and node memory pressure. Each 
 runbook in its annotations.
 
 The rules read cAdvisor (container_memory_working_set_bytes), kube-state-metrics and the node
-agent (oomdoctor_oom_kills_total and oomdoctor_oom_last_kill_timestamp_seconds, which an agent
-older than both lacks: its kill alerts then never fire). For clusters that relabel: --matchers adds label matchers
-to every series, --cadvisor-matchers / --ksm-matchers / --agent-matchers to one source's,
+agent (oomdoctor_oom_kills_total, and oomdoctor_oom_last_kill_timestamp_seconds: an agent that
+does not export it yet never fires the two kill alerts). For clusters that relabel: --matchers
+adds label matchers to every series, --cadvisor-matchers / --ksm-matchers / --agent-matchers to one source's,
 --by keeps extra labels (a cluster label in a shared Prometheus), and --*-label rename the
 namespace, pod, container and node labels.
 
