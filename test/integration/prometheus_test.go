@@ -88,6 +88,12 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		}}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "app-0", OwnerKind: "StatefulSet", OwnerName: "app", Created: end - 6*3600, Containers: []promserver.Container{late}})
 		report := promserver.Container{Name: "report", Request: 64 * mi, Limit: 128 * mi, Never: true, Usage: func(t, age int64) float64 { return 20*mi + float64(age)*mi/60 }}
+		// ...and a pod whose child process was killed as it started,
+		// before cAdvisor's first scrape: its OOM event counter is born
+		// at 1.
+		quick := promserver.Container{Name: "worker", Request: 64 * mi, Limit: 128 * mi, OOMEvents: []int64{end - 3*3600},
+			Usage: func(t, age int64) float64 { return 40*mi + 2*mi*promserver.Noise(t) }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "worker-0", OwnerKind: "StatefulSet", OwnerName: "worker", Created: end - 3*3600, Containers: []promserver.Container{quick}})
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "report-29001-x7k2p", OwnerKind: "Job", OwnerName: "report-29001", Created: end - 12*3600, Containers: []promserver.Container{report}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
@@ -389,18 +395,21 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 	}
 }
 
-// Kills the restart counter's rise does not show are counted: a pod killed
-// before kube-state-metrics first scraped it has a counter born at 1 (the
-// pod's creation within the step counts it), and a container that does not
-// restart is terminated OOMKilled (the step the reason appears in counts).
+// Kills no counter's rise shows are counted: a pod killed before
+// kube-state-metrics first scraped it has a restart counter born at 1 (the
+// pod's creation within the step counts it), a container that does not
+// restart is terminated OOMKilled (the step the reason appears in counts),
+// and a child process killed before cAdvisor's first scrape leaves an OOM
+// event counter born at 1 (the container's start within the step counts
+// it).
 func TestRecommendCountsKillsWithoutRestartRise(t *testing.T) {
 	srv, kills := prometheusHistory(t)
 	if n := len(kills["late/report-29001-x7k2p/report"]); n != 1 {
 		t.Fatalf("the simulated Job was killed %d times: the test's history is wrong", n)
 	}
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "late", "-o", "json"))
-	if len(doc.Items) != 2 {
-		t.Fatalf("want app and the Job's report: %+v", doc.Items)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--step", "5m", "-n", "late", "--oom-events", "-o", "json"))
+	if len(doc.Items) != 3 {
+		t.Fatalf("want app, the Job's report and worker: %+v", doc.Items)
 	}
 	for _, a := range doc.Items {
 		if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill(s) in the history") }) {

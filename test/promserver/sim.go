@@ -52,6 +52,12 @@ type Container struct {
 	// ends it, terminated with the reason OOMKilled; no restart is
 	// counted and no sample follows.
 	Never bool
+	// OOMEvents are when cAdvisor counted an OOM kill in the container
+	// that did not end it (a child process): container_oom_events_total,
+	// with container_start_time_seconds. cAdvisor knows the container
+	// from its start, so a kill before the first scrape makes the series'
+	// first sample 1.
+	OOMEvents []int64
 	// AgentKills are when the node agent counted a child process of it
 	// OOM-killed (oomdoctor_oom_kills_total, main_process="false"): the
 	// container lives on, kube-state-metrics sees nothing.
@@ -95,7 +101,21 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 		}
 		for _, c := range p.Containers {
 			l := Labels{"namespace": p.Namespace, "pod": p.Name, "container": c.Name}
-			ws := add("container_memory_working_set_bytes", merge(l, Labels{"image": "example/" + c.Name, "id": "/kubepods/" + p.Name + "/" + c.Name}))
+			cl := merge(l, Labels{"image": "example/" + c.Name, "id": "/kubepods/" + p.Name + "/" + c.Name})
+			ws := add("container_memory_working_set_bytes", cl)
+			if len(c.OOMEvents) > 0 {
+				ev, st := add("container_oom_events_total", cl), add("container_start_time_seconds", cl)
+				for t := start; t <= s.End; t += s.Scrape {
+					n := 0
+					for _, k := range c.OOMEvents {
+						if k <= t {
+							n++
+						}
+					}
+					ev.pts = append(ev.pts, pt{t, float64(n)})
+					st.pts = append(st.pts, pt{t, float64(start)})
+				}
+			}
 			rss := add("container_memory_rss", l)
 			cache := add("container_memory_cache", l)
 			var req, lim, restarts, reason *series

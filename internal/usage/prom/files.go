@@ -107,7 +107,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		c.kubeKills = fileKills(g, r, created[[2]string{k[0], k[1]}] >= from)
 		c.terminations = g.began(r.terminated)
 		c.killLimits = c.Limit
-		c.oomEvents = g.increase(r.oomEvents)
+		c.oomEvents = g.rises(r.oomEvents, r.started >= from)
 		c.eventLimits = c.Limit
 		// Kills and no working set: killed before any sample.
 		if c.Kills = kills(c, g.step); len(c.WorkingSet) == 0 && len(c.Kills) == 0 {
@@ -125,6 +125,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 type raw struct {
 	ws, rss, cache, swap, limit, request, restarts, oomReason, oomEvents []model.Point
 	terminated                                                           []model.Point // terminated with the reason OOMKilled
+	started                                                              int64         // container_start_time_seconds
 }
 
 func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw, created map[[2]string]int64) error {
@@ -182,6 +183,8 @@ func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int6
 			rw.swap = append(rw.swap, p)
 		case "container_oom_events_total":
 			rw.oomEvents = append(rw.oomEvents, p)
+		case "container_start_time_seconds":
+			rw.started = max(rw.started, int64(v))
 		case "kube_pod_container_resource_limits":
 			if labels["resource"] == "memory" {
 				rw.limit = append(rw.limit, p)
@@ -346,20 +349,27 @@ func fileKills(g grid, r *raw, createdWithin bool) []model.Point {
 		reason[p.T] = true
 	}
 	var out []model.Point
-	rises := g.increase(r.restarts)
-	if rs := sorted(r.restarts); createdWithin && len(rs) > 0 && rs[0].V > 0 {
-		first := model.Point{T: g.slot(rs[0].T), V: rs[0].V}
-		if len(rises) > 0 && rises[0].T == first.T {
-			rises[0].V += first.V
-		} else {
-			rises = append([]model.Point{first}, rises...)
-		}
-	}
-	for _, p := range rises {
+	for _, p := range g.rises(r.restarts, createdWithin) {
 		// kube-state-metrics updates both in the same scrape; allow the
 		// reason one step late.
 		if reason[p.T] || reason[p.T+g.step] {
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// rises is increase, and with bornWithin (the counter's pod or container
+// started within the history) the first sample whole: a counter born
+// above 0 rose from nothing before its first scrape.
+func (g grid) rises(ps []model.Point, bornWithin bool) []model.Point {
+	out := g.increase(ps)
+	if s := sorted(ps); bornWithin && len(s) > 0 && s[0].V > 0 {
+		first := model.Point{T: g.slot(s[0].T), V: s[0].V}
+		if len(out) > 0 && out[0].T == first.T {
+			out[0].V += first.V
+		} else {
+			out = append([]model.Point{first}, out...)
 		}
 	}
 	return out

@@ -62,11 +62,12 @@ func TestFilesOpenMetrics(t *testing.T) {
 	}
 }
 
-// Series files count the kills the restart counter's rise does not show,
-// as the Prometheus queries do: a pod created within the history and
-// killed before the first scrape (its counter born at 1), and a container
-// that does not restart, terminated OOMKilled. One already terminated
-// when the history starts is not counted.
+// Series files count the kills no counter's rise shows, as the Prometheus
+// queries do: a pod created within the history and killed before the
+// first scrape (its restart counter born at 1), a container that does not
+// restart, terminated OOMKilled, and a child killed before cAdvisor's first
+// scrape (its OOM event counter born at 1). One already terminated when
+// the history starts is not counted.
 func TestFilesKillsWithoutRestartRise(t *testing.T) {
 	dir := t.TempDir()
 	end := int64(1_800_000_000)
@@ -77,8 +78,10 @@ func TestFilesKillsWithoutRestartRise(t *testing.T) {
 		return 50 << 20
 	}}
 	job := promserver.Container{Name: "job", Request: 64 << 20, Limit: 128 << 20, Never: true, Usage: func(t, age int64) float64 { return 20<<20 + float64(age)*(1<<20)/60 }}
+	quick := promserver.Container{Name: "worker", Request: 64 << 20, Limit: 128 << 20, OOMEvents: []int64{end - 3*3600}, Usage: func(t, age int64) float64 { return 40 << 20 }}
 	sim := promserver.Sim{Start: end - 86400, End: end, Pods: []promserver.Pod{
 		{Namespace: "shop", Name: "late", Created: end - 6*3600, Containers: []promserver.Container{atOnce}},
+		{Namespace: "shop", Name: "quick", Created: end - 3*3600, Containers: []promserver.Container{quick}},
 		{Namespace: "batch", Name: "job-1", Created: end - 12*3600, Containers: []promserver.Container{job}},
 		{Namespace: "batch", Name: "job-0", Containers: []promserver.Container{job}},
 	}}
@@ -86,7 +89,7 @@ func TestFilesKillsWithoutRestartRise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := (&Files{Paths: HistoryFiles(dir)}).Read(map[string]bool{"shop/late": true, "batch/job-1": true, "batch/job-0": true}, time.Unix(end-86400, 0), time.Unix(end, 0), 5*time.Minute)
+	cs, err := (&Files{Paths: HistoryFiles(dir)}).Read(map[string]bool{"shop/late": true, "shop/quick": true, "batch/job-1": true, "batch/job-0": true}, time.Unix(end-86400, 0), time.Unix(end, 0), 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +97,7 @@ func TestFilesKillsWithoutRestartRise(t *testing.T) {
 	for _, c := range cs {
 		got[c.Pod] = c.Kills
 	}
-	for pod, want := range map[string]int64{"late": end - 6*3600, "job-1": kills["batch/job-1/job"][0], "job-0": kills["batch/job-0/job"][0]} {
+	for pod, want := range map[string]int64{"late": end - 6*3600, "quick": end - 3*3600, "job-1": kills["batch/job-1/job"][0], "job-0": kills["batch/job-0/job"][0]} {
 		k := got[pod]
 		if len(k) != 1 || k[0].Count != 1 || k[0].T < want || k[0].T > want+300 || k[0].Limit != 128<<20 {
 			t.Errorf("%s: kills %+v, want one at %d (within its 5-minute step) at 128Mi", pod, k, want)

@@ -545,8 +545,16 @@ func (r *run) metrics() []metric {
 		x := fmt.Sprintf("%s{%s}[%s]", name, matchers, pmodel.Duration(2*r.q.Step))
 		return fmt.Sprintf(`(((max_over_time(%[1]s) - min_over_time(%[1]s)) unless resets(%[1]s) > 0) or increase(%[1]s))`, x)
 	}
+	// cAdvisor knows a container from its start: a child killed before
+	// the first scrape makes the counter's first sample 1. A series absent
+	// two steps before, of a container started within them
+	// (container_start_time_seconds, same labels), counts whole.
 	oomEvents := func(sel string) string {
-		return fmt.Sprintf(`max by (%s) %s > 0`, by, counted("container_oom_events_total", fmt.Sprintf(`%s!="",%s!="POD",%s`, L.Container, L.Container, sel)))
+		m := fmt.Sprintf(`%s!="",%s!="POD",%s`, L.Container, L.Container, sel)
+		w := 2 * r.q.Step
+		e := fmt.Sprintf("container_oom_events_total{%s}", m)
+		born := fmt.Sprintf(`((%[1]s unless %[1]s offset %[2]s) and (container_start_time_seconds{%[3]s} > time() - %[4]d))`, e, pmodel.Duration(w), m, int64(w.Seconds()))
+		return fmt.Sprintf(`max by (%s) (%s or %s) > 0`, by, born, counted("container_oom_events_total", m))
 	}
 	ms := []metric{
 		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
