@@ -17,8 +17,10 @@ The alert resolves when the restart counter has not grown for the alert's window
 		// created within the window (a container killed before the first
 		// scrape has a counter born at 1, which increase() never counts).
 		// A container that does not restart (restartPolicy Never) is
-		// terminated with the reason OOMKilled, its pod's completion time
-		// (the last container's finish) within the window.
+		// terminated with the reason OOMKilled: it was not at the window's
+		// start, and its pod's completion time (the last container's
+		// finish) is within the window, which keeps a scrape gap from
+		// looking like a new termination.
 		build: func(q *query) Rule {
 			keys, pod := q.containerKeys(), q.podKeys()
 			restarts := "kube_pod_container_status_restarts_total" + q.sel(ksm)
@@ -38,7 +40,11 @@ The alert resolves when the restart counter has not grown for the alert's window
 )
 or
 (
-  max by (%[1]s) (kube_pod_container_status_terminated_reason%[7]s) == 1
+  (
+    (max by (%[1]s) (kube_pod_container_status_terminated_reason%[7]s) == 1)
+    unless on (%[1]s)
+    (max by (%[1]s) (kube_pod_container_status_terminated_reason%[7]s offset %[6]s) == 1)
+  )
   and on (%[2]s)
   (
     max by (%[2]s) (kube_pod_completion_time%[4]s) > time() - %[5]s
