@@ -14,13 +14,14 @@ func init() {
 5. Check heap settings against the limit (oomdoctor lint -f MANIFEST) and tmpfs (emptyDir medium Memory), which counts against the limit.
 The alert resolves when the restart counter has not grown for the alert's window (for a pod that does not restart, restartPolicy Never as Jobs often have, when its termination is older than the window).`,
 		// Restarts: the counter's rise, and the whole count of a pod
-		// created within the window (a container killed before the first
+		// started within the window (a container killed before the first
 		// scrape has a counter born at 1, which increase() never counts).
 		// A container that does not restart (restartPolicy Never) is
 		// terminated with the reason OOMKilled: it was not at the window's
 		// start, and its pod's completion time (the last container's
 		// finish) is within the window, which keeps a scrape gap from
-		// looking like a new termination.
+		// looking like a new termination. Where kube_pod_completion_time is
+		// dropped (kube-prometheus' default denylist), the first alone.
 		build: func(q *query) Rule {
 			keys, pod := q.containerKeys(), q.podKeys()
 			restarts := "kube_pod_container_status_restarts_total" + q.sel(ksm)
@@ -29,7 +30,7 @@ The alert resolves when the restart counter has not grown for the alert's window
 (
   (
     sum by (%[1]s) (
-      (%[3]s and on (%[2]s) (kube_pod_created%[4]s > time() - %[5]s))
+      (%[3]s and on (%[2]s) (kube_pod_start_time%[4]s > time() - %[5]s))
       or increase(%[3]s[%[6]s])
     ) > 0
   )
@@ -47,7 +48,9 @@ or
   )
   and on (%[2]s)
   (
-    max by (%[2]s) (kube_pod_completion_time%[4]s) > time() - %[5]s
+    (max by (%[2]s) (kube_pod_completion_time%[4]s) > time() - %[5]s)
+    or
+    (max by (%[2]s) (kube_pod_start_time%[4]s) unless on (%[2]s) max by (%[2]s) (kube_pod_completion_time%[4]s))
   )
 )`, keys, pod, restarts, q.sel(ksm), num(q.o.OOMWindow.Seconds()), promDuration(q.o.OOMWindow), q.sel(ksm, `reason="OOMKilled"`)),
 				Labels: map[string]string{"severity": "warning"},

@@ -397,7 +397,7 @@ func TestRecommendKilledBeforeAnySample(t *testing.T) {
 
 // Kills no counter's rise shows are counted: a pod killed before
 // kube-state-metrics first scraped it has a restart counter born at 1 (the
-// pod's creation within the step counts it), a container that does not
+// pod's start within the step counts it), a container that does not
 // restart is terminated OOMKilled (the step the reason appears in counts),
 // and a child process killed before cAdvisor's first scrape leaves an OOM
 // event counter born at 1 (the container's start within the step counts

@@ -31,8 +31,8 @@ type Pod struct {
 	OwnerKind, OwnerName string
 	Deployment           string
 	Containers           []Container
-	// Created is when the pod was created (a multiple of 60 s after
-	// Start; 0: a day before Start): its series begin then.
+	// Created is when the pod was created and started (a multiple of 60
+	// s after Start; 0: a day before Start): its series begin then.
 	Created int64
 }
 
@@ -95,7 +95,7 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 		if p.Created > s.Start {
 			start, created = p.Created, p.Created
 		}
-		pc := add("kube_pod_created", Labels{"namespace": p.Namespace, "pod": p.Name})
+		pc := add("kube_pod_start_time", Labels{"namespace": p.Namespace, "pod": p.Name})
 		for t := start; t <= s.End; t += 60 {
 			pc.pts = append(pc.pts, pt{t, float64(created)})
 		}

@@ -69,7 +69,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		return r
 	}
 	from, to := start.Unix(), end.Unix()
-	created := map[[2]string]int64{} // kube_pod_created, by namespace and pod
+	podStart := map[[2]string]int64{} // kube_pod_start_time, by namespace and pod
 	for _, p := range f.Paths {
 		var err error
 		if strings.HasSuffix(strings.TrimSuffix(p, ".gz"), ".csv") {
@@ -91,7 +91,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 				return nil
 			})
 		} else {
-			err = f.readOpenMetrics(p, pods, from, to, get, created)
+			err = f.readOpenMetrics(p, pods, from, to, get, podStart)
 		}
 		if err != nil {
 			return nil, err
@@ -104,7 +104,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		c.WorkingSet = g.peak(r.ws)
 		c.RSS, c.Cache, c.Swap = g.peak(r.rss), g.peak(r.cache), g.peak(r.swap)
 		c.Limit, c.Request = g.last(r.limit), g.last(r.request)
-		c.kubeKills = fileKills(g, r, created[[2]string{k[0], k[1]}] >= from)
+		c.kubeKills = fileKills(g, r, podStart[[2]string{k[0], k[1]}] >= from)
 		c.terminations = g.began(r.terminated)
 		c.killLimits = c.Limit
 		c.oomEvents = g.rises(r.oomEvents, r.started >= from)
@@ -128,7 +128,7 @@ type raw struct {
 	started                                                              int64         // container_start_time_seconds
 }
 
-func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw, created map[[2]string]int64) error {
+func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int64, get func(ns, pod, c string) *raw, podStart map[[2]string]int64) error {
 	r, err := usage.Open(path)
 	if err != nil {
 		return err
@@ -164,8 +164,8 @@ func (f *Files) readOpenMetrics(path string, pods map[string]bool, from, to int6
 			continue
 		}
 		ns, pod, c := labels[L.Namespace], labels[L.Pod], labels[L.Container]
-		if name == "kube_pod_created" && pods[ns+"/"+pod] {
-			created[[2]string{ns, pod}] = int64(v)
+		if name == "kube_pod_start_time" && pods[ns+"/"+pod] {
+			podStart[[2]string{ns, pod}] = int64(v)
 		}
 		if !pods[ns+"/"+pod] || (c == "" || c == "POD") {
 			continue
@@ -341,15 +341,15 @@ func (g grid) increase(ps []model.Point) []model.Point {
 
 // fileKills is the server-side kill query's answer computed here: steps
 // where the restart count grew while the last termination reason was
-// OOMKilled. A pod created within the history counts its first sample
+// OOMKilled. A pod started within the history counts its first sample
 // whole (killed before the first scrape, its counter is born at 1).
-func fileKills(g grid, r *raw, createdWithin bool) []model.Point {
+func fileKills(g grid, r *raw, startedWithin bool) []model.Point {
 	reason := map[int64]bool{}
 	for _, p := range g.last(r.oomReason) {
 		reason[p.T] = true
 	}
 	var out []model.Point
-	for _, p := range g.rises(r.restarts, createdWithin) {
+	for _, p := range g.rises(r.restarts, startedWithin) {
 		// kube-state-metrics updates both in the same scrape; allow the
 		// reason one step late.
 		if reason[p.T] || reason[p.T+g.step] {

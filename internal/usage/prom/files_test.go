@@ -63,7 +63,7 @@ func TestFilesOpenMetrics(t *testing.T) {
 }
 
 // Series files count the kills no counter's rise shows, as the Prometheus
-// queries do: a pod created within the history and killed before the
+// queries do: a pod started within the history and killed before the
 // first scrape (its restart counter born at 1), a container that does not
 // restart, terminated OOMKilled, and a child killed before cAdvisor's first
 // scrape (its OOM event counter born at 1). One already terminated when

@@ -525,13 +525,13 @@ func (r *run) metrics() []metric {
 	// The kills are found on the server, so that only the steps with a
 	// kill come back: the restart count grew within the step while the
 	// last termination reason is OOMKilled...
-	// A pod created within the step counts all its restarts: killed
+	// A pod started within the step counts all its restarts: killed
 	// before the first scrape, its counter is born at 1, with nothing a
 	// step before to differ from.
 	pod := L.Namespace + "," + L.Pod
 	kubeKills := func(sel string) string {
 		restarts := fmt.Sprintf(`max by (%s) (kube_pod_container_status_restarts_total{%s})`, by, sel)
-		return fmt.Sprintf(`((%[3]s - max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s} offset %[4]s)) or (%[3]s and on (%[5]s) (max by (%[5]s) (kube_pod_created{%[2]s}) > time() - %[6]d))) > 0 and on (%[1]s) (max by (%[1]s) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}) > 0)`,
+		return fmt.Sprintf(`((%[3]s - max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s} offset %[4]s)) or (%[3]s and on (%[5]s) (max by (%[5]s) (kube_pod_start_time{%[2]s}) > time() - %[6]d))) > 0 and on (%[1]s) (max by (%[1]s) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}) > 0)`,
 			by, sel, restarts, step, pod, int64(r.q.Step.Seconds()))
 	}
 	// ...or cAdvisor counted an OOM event (over two steps: the counter
