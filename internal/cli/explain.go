@@ -19,6 +19,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/explain"
 	"github.com/oomdoctor/oomdoctor/internal/fix"
@@ -268,14 +269,11 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 // not in the source at all (a typo, the wrong namespace), so that "no OOM
 // kill found" is said only of something that exists.
 func (o *ExplainOptions) exists(ctx context.Context, src source.Source, target string) error {
-	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
+	var r *workload.Resolver
 	if o.kind != "Pod" {
-		for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
-			owners, err := src.ControllerOwners(ctx, k, o.namespace)
-			if err != nil {
-				return nil // cannot tell: say what was (not) found
-			}
-			r.Owners[k] = owners
+		var err error
+		if r, err = ownerResolver(ctx, src, o.namespace); err != nil {
+			return nil // cannot tell: say what was (not) found
 		}
 	}
 	var pods int
@@ -291,7 +289,7 @@ func (o *ExplainOptions) exists(ctx context.Context, src source.Source, target s
 			}
 		}
 		pods++
-		for _, c := range podContainers(p) {
+		for _, c := range detect.ContainerNames(p) {
 			containers[c] = true
 		}
 		if o.Container == "" || containers[o.Container] {
@@ -313,21 +311,6 @@ func (o *ExplainOptions) exists(ctx context.Context, src source.Source, target s
 		return usagef("%s not found in %s: check the name, or the namespace (-n)", strings.SplitN(target, ",", 2)[0], where)
 	}
 	return usagef("%s: no such container (its containers: %s)", target, strings.Join(slices.Sorted(maps.Keys(containers)), ", "))
-}
-
-// podContainers are the names of a pod's containers of every kind.
-func podContainers(p *corev1.Pod) []string {
-	var out []string
-	for _, c := range p.Spec.InitContainers {
-		out = append(out, c.Name)
-	}
-	for _, c := range p.Spec.Containers {
-		out = append(out, c.Name)
-	}
-	for _, c := range p.Spec.EphemeralContainers {
-		out = append(out, c.Name)
-	}
-	return out
 }
 
 func (o *ExplainOptions) matches(f *model.Finding) bool {

@@ -45,17 +45,13 @@ func specKey(w model.WorkloadRef, container string) string {
 // and the ConfigMaps their env comes from, and resolves their workloads.
 // ConfigMaps that cannot be read become notes.
 func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs, []string, error) {
-	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
-	for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
-		o, err := src.ControllerOwners(ctx, k, namespace)
-		if err != nil {
-			return nil, nil, err
-		}
-		r.Owners[k] = o
+	r, err := ownerResolver(ctx, src, namespace)
+	if err != nil {
+		return nil, nil, err
 	}
 	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	refs := map[source.ObjectKey]bool{}
-	err := src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
+	err = src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
 		s.owners[p.Namespace+"/"+p.Name] = w
 		for i := range p.Spec.Containers {
@@ -108,6 +104,20 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	}
 	sort.Strings(notes)
 	return s, notes, nil
+}
+
+// ownerResolver resolves the pods of a namespace ("" for all) to their
+// workloads, with the ReplicaSets' and Jobs' own owners listed once.
+func ownerResolver(ctx context.Context, src source.Source, namespace string) (*workload.Resolver, error) {
+	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
+	for _, k := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
+		o, err := src.ControllerOwners(ctx, k, namespace)
+		if err != nil {
+			return nil, err
+		}
+		r.Owners[k] = o
+	}
+	return r, nil
 }
 
 // runtime inspects a workload container's spec.

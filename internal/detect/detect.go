@@ -6,6 +6,8 @@ package detect
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +44,12 @@ func containerSpecs(pod *corev1.Pod) map[string]containerSpec {
 		specs[c.Name] = containerSpec{kind: model.EphemeralContainer}
 	}
 	return specs
+}
+
+// ContainerNames are the names of a pod's containers of every kind
+// (regular, init and native sidecars, ephemeral), sorted.
+func ContainerNames(pod *corev1.Pod) []string {
+	return slices.Sorted(maps.Keys(containerSpecs(pod)))
 }
 
 // MemoryBytes is the memory quantity of the list in bytes, nil when unset or zero

@@ -12,16 +12,9 @@ func TestReadTrace(t *testing.T) {
 	in := "series,unix_seconds,usage_bytes,provisioned_bytes\n" +
 		"a,100,10,80\na,400,20.5,80\r\n" +
 		"b,300,5,0\nb,0,1,0\n\n"
-	var got []string
-	err := ReadTrace(strings.NewReader(in), func(s *Series) error {
-		for _, x := range s.Samples {
-			got = append(got, s.Name+":"+strings.TrimSpace(strings.Join([]string{itoa(x.T), ftoa(x.Usage), ftoa(x.Provisioned)}, "/")))
-		}
-		return nil
+	got := readSamples(t, in, func(s *Series, x Sample) string {
+		return s.Name + ":" + strings.TrimSpace(strings.Join([]string{itoa(x.T), ftoa(x.Usage), ftoa(x.Provisioned)}, "/"))
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := "a:100/10/80 a:400/20.5/80 b:0/1/0 b:300/5/0"
 	if strings.Join(got, " ") != want {
 		t.Errorf("got %v, want %s", got, want)
@@ -32,15 +25,7 @@ func TestReadTrace(t *testing.T) {
 // microseconds, nanoseconds: all unix seconds once read.
 func TestReadTraceTimeUnits(t *testing.T) {
 	in := "a,1700000000.75,1\na,1700000300000,2\na,1700000600000000,3\na,1700000900000000000,4\n"
-	var got []int64
-	if err := ReadTrace(strings.NewReader(in), func(s *Series) error {
-		for _, x := range s.Samples {
-			got = append(got, x.T)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	got := readSamples(t, in, func(_ *Series, x Sample) int64 { return x.T })
 	if want := []int64{1700000000, 1700000300, 1700000600, 1700000900}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -51,15 +36,7 @@ func TestReadTraceTimeUnits(t *testing.T) {
 // first seen past the first MiB is an error that says how to sort.
 func TestReadTraceInterleaved(t *testing.T) {
 	in := "series,unix_seconds,usage_bytes\nb,100,1\na,100,2\nb,400,3\na,400,4\na,700,5\n"
-	var got []string
-	if err := ReadTrace(strings.NewReader(in), func(s *Series) error {
-		for _, x := range s.Samples {
-			got = append(got, s.Name+":"+itoa(x.T)+"/"+ftoa(x.Usage))
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	got := readSamples(t, in, func(s *Series, x Sample) string { return s.Name + ":" + itoa(x.T) + "/" + ftoa(x.Usage) })
 	if want := "b:100/1 b:400/3 a:100/2 a:400/4 a:700/5"; strings.Join(got, " ") != want {
 		t.Errorf("got %v, want %s", got, want)
 	}
@@ -95,3 +72,18 @@ func itoa(n int64) string   { return strings.TrimSuffix(ftoa(float64(n)), ".0") 
 func ftoa(f float64) string { return strings.TrimRight(strings.TrimRight(strconvF(f), "0"), ".") }
 
 func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+
+// readSamples reads a trace and maps every sample, in the order read.
+func readSamples[T any](t *testing.T, in string, f func(*Series, Sample) T) []T {
+	t.Helper()
+	var out []T
+	if err := ReadTrace(strings.NewReader(in), func(s *Series) error {
+		for _, x := range s.Samples {
+			out = append(out, f(s, x))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
