@@ -146,8 +146,7 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	offset := int64(o.Offset.Seconds())
-	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor, OffsetSeconds: offset}
+	rep := &Report{Mode: "train/test", DropFactor: o.DropFactor, OffsetSeconds: int64(o.Offset.Seconds())}
 	if o.Rolling > 0 {
 		rep.Mode = "rolling"
 		rep.MinChange = max(o.MinChange, 0.01)
@@ -159,56 +158,15 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 	}
 	var kept []usage.Sample
 	err := read(func(s *usage.Series) error {
-		rep.SeriesRead++
-		rep.Samples += len(s.Samples)
-		kept = kept[:0]
-		for _, x := range s.Samples {
-			if o.DropFactor > 0 && x.Provisioned > 0 && x.Usage > o.DropFactor*x.Provisioned {
-				rep.DroppedSamples++
-				continue
-			}
-			kept = append(kept, x)
-		}
-		if len(kept) == 0 {
-			rep.SkippedZero++
-			return nil
-		}
-		start := kept[0].T + offset
-		skip := sort.Search(len(kept), func(i int) bool { return kept[i].T >= start })
-		if skip == len(kept) {
-			rep.SkippedShort++
-			return nil
-		}
-		ks := kept[skip:]
-		train := int64(o.Train.Seconds())
-		if o.Rolling > 0 {
-			train = int64(o.Rolling.Seconds())
-		}
-		end := start + train + int64(o.Test.Seconds())
-		if o.Rolling > 0 {
-			end = ks[len(ks)-1].T + 1
-		}
-		zero, short := true, true
-		for _, x := range ks {
-			if x.T < start+train && x.Usage > 0 {
-				zero = false
-			}
-			if x.T >= start+train && x.T < end {
-				short = false
-			}
-		}
-		switch {
-		case zero:
-			rep.SkippedZero++
-			return nil
-		case short:
-			rep.SkippedShort++
+		var w span
+		var ok bool
+		if w, kept, ok = o.cut(s, kept, rep); !ok {
 			return nil
 		}
 		rep.series++
 		killed := false
 		for _, k := range s.Kills {
-			if k.T >= start+train && k.T < end {
+			if k.T >= w.trainEnd && k.T < w.end {
 				killed = true
 				break
 			}
@@ -217,9 +175,9 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 			rep.KilledSeries++
 		}
 		if o.Rolling > 0 {
-			rep.hindsightSum += hindsight(ks, start+train, end, int64(o.Rolling.Seconds()))
+			rep.hindsightSum += hindsight(w.s, w.trainEnd, w.end, int64(o.Rolling.Seconds()))
 		} else {
-			rep.hindsightSum += hindsight(ks, start+train, end, end-start-train)
+			rep.hindsightSum += hindsight(w.s, w.trainEnd, w.end, w.end-w.trainEnd)
 		}
 		var row *SeriesRow
 		if o.PerSeries {
@@ -229,9 +187,9 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		for i, st := range strategies {
 			var out Outcome
 			if o.Rolling > 0 {
-				out = rolling(st, ks, s.Kills, start, int64(o.Rolling.Seconds()), rep.MinChange)
+				out = rolling(st, w.s, s.Kills, w.start, int64(o.Rolling.Seconds()), rep.MinChange)
 			} else {
-				out = trainTest(st, ks, s.Kills, start+train, end)
+				out = trainTest(st, w.s, s.Kills, w.trainEnd, w.end)
 			}
 			out.Strategy = st.Name
 			rows[i].add(out)
@@ -255,6 +213,68 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 		rep.HindsightSlack = rep.hindsightSum / float64(rep.series)
 	}
 	return rep, nil
+}
+
+// span is the part of one series a replay counts: its samples from the
+// start (after the offset), where training ends, and where the replayed
+// window ends.
+type span struct {
+	s                    []usage.Sample
+	start, trainEnd, end int64
+}
+
+// cut drops the samples above the drop factor and skips the offset, and
+// says whether the series is replayed at all; it counts in rep what it
+// read, dropped and skipped. kept is scratch space, returned for reuse
+// (the span's samples live in it).
+func (o Options) cut(s *usage.Series, kept []usage.Sample, rep *Report) (span, []usage.Sample, bool) {
+	rep.SeriesRead++
+	rep.Samples += len(s.Samples)
+	kept = kept[:0]
+	for _, x := range s.Samples {
+		if o.DropFactor > 0 && x.Provisioned > 0 && x.Usage > o.DropFactor*x.Provisioned {
+			rep.DroppedSamples++
+			continue
+		}
+		kept = append(kept, x)
+	}
+	if len(kept) == 0 {
+		rep.SkippedZero++
+		return span{}, kept, false
+	}
+	start := kept[0].T + int64(o.Offset.Seconds())
+	skip := sort.Search(len(kept), func(i int) bool { return kept[i].T >= start })
+	if skip == len(kept) {
+		rep.SkippedShort++
+		return span{}, kept, false
+	}
+	ks := kept[skip:]
+	train := int64(o.Train.Seconds())
+	if o.Rolling > 0 {
+		train = int64(o.Rolling.Seconds())
+	}
+	end := start + train + int64(o.Test.Seconds())
+	if o.Rolling > 0 {
+		end = ks[len(ks)-1].T + 1
+	}
+	zero, short := true, true
+	for _, x := range ks {
+		if x.T < start+train && x.Usage > 0 {
+			zero = false
+		}
+		if x.T >= start+train && x.T < end {
+			short = false
+		}
+	}
+	switch {
+	case zero:
+		rep.SkippedZero++
+		return span{}, kept, false
+	case short:
+		rep.SkippedShort++
+		return span{}, kept, false
+	}
+	return span{s: ks, start: start, trainEnd: start + train, end: end}, kept, true
 }
 
 // hindsight is the mean relative slack over [from, to) of a limit at each

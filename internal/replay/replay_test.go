@@ -45,6 +45,16 @@ func weekly(t0 int64, mib ...float64) func(func(*usage.Series) error) error {
 	return readOne(weeklySeries(t0, mib...))
 }
 
+// fiveMinute is a series "x" of n samples 5 minutes apart from 0, the
+// i-th at mib(i) MiB.
+func fiveMinute(n int64, mib func(i int64) float64) *usage.Series {
+	s := &usage.Series{Name: "x"}
+	for i := int64(0); i < n; i++ {
+		s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: mib(i) * (1 << 20)})
+	}
+	return s
+}
+
 func readOne(s *usage.Series) func(func(*usage.Series) error) error {
 	return func(fn func(*usage.Series) error) error { return fn(s) }
 }
@@ -184,20 +194,15 @@ func BenchmarkReadSharedTrace(b *testing.B) {
 // at its peak (130) leaves (65/130 + 0)/2 = 25% slack; rolling over three
 // weeks (the third at 40 and 80) leaves 25% too, each week at its own peak.
 func TestHindsightByHand(t *testing.T) {
-	read := func(fn func(*usage.Series) error) error {
-		s := &usage.Series{Name: "x"}
-		for i := int64(0); i < 3*7*288; i++ {
-			u := 100.0
-			switch {
-			case i >= 14*288:
-				u = 40 + 40*float64(i%2)
-			case i >= 7*288:
-				u = 65 + 65*float64(i%2)
-			}
-			s.Samples = append(s.Samples, usage.Sample{T: i * 300, Usage: u * (1 << 20)})
+	read := readOne(fiveMinute(3*7*288, func(i int64) float64 {
+		switch {
+		case i >= 14*288:
+			return 40 + 40*float64(i%2)
+		case i >= 7*288:
+			return 65 + 65*float64(i%2)
 		}
-		return fn(s)
-	}
+		return 100
+	}))
 	two, _ := recommend.Lookup("peak-2x")
 	rep, err := Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week})
 	if err != nil {
