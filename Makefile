@@ -26,7 +26,7 @@ export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families bench-bounds cluster-up cluster-down clean
 
 all: build
 
@@ -132,7 +132,7 @@ examples: deps
 	$(GO) run ./test/cmd/mkexamples -workloads examples/workloads -api examples/snapshot -kubelet examples/kubelet-snapshot
 	$(GO) test ./internal/cli -run Golden -update
 
-bench: bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families
+bench: bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families bench-bounds
 
 # bench-prometheus backfills 5,000 containers x 14 days into a real
 # Prometheus and times recommend against it (about 20 minutes).
@@ -153,6 +153,12 @@ bench-agent: deps
 # test/tracegen (README: recommend, "On shapes the trace has few of").
 bench-families:
 	$(GO) run ./bench/families
+
+# bench-bounds measures, with oracles that know the replayed week, how
+# lean any limit set from history can be on the shared trace (README:
+# recommend, why the goal is not reached).
+bench-bounds:
+	$(GO) run ./bench/bounds
 
 bench-fix:
 	$(GO) test ./internal/fix -run XXX -bench 1000 -benchmem -count 6
