@@ -156,6 +156,29 @@ func TestMemoryLeak(t *testing.T) {
 	}
 }
 
+// LeakOf, what recommend reads, sees what the detector sees: the
+// sawtooth's 26Mi/h from 100Mi (the 256Mi limit in 6h, by hand), with
+// high confidence; no leak in a flat or daily-cycling history.
+func TestLeakOf(t *testing.T) {
+	saw, _ := sawtooth()
+	k := LeakOf(saw, 256*mi)
+	if k == nil {
+		t.Fatal("no leak in the sawtooth")
+	}
+	if math.Abs(k.MiPerHour()-26) > 0.5 || math.Abs(k.From/mi-100) > 2 || k.Confidence != model.High || k.Growing < 3 || k.Killed < 3 {
+		t.Errorf("sawtooth: %+v (%.1fMi/h), want 26Mi/h from 100Mi, high confidence, 3 or more growing lifetimes ending in a kill", k, k.MiPerHour())
+	}
+	if got := k.TimeToFill(256 * mi); got != "6.0h" && got != "5.9h" && got != "6.1h" {
+		t.Errorf("time to fill 256Mi: %s, want about 6h", got)
+	}
+	daily := &History{Step: 5 * time.Minute, WorkingSet: series(3*288, 5*time.Minute, func(s int64) float64 { return 150*mi + 60*mi*math.Sin(2*math.Pi*float64(s)/86400) })}
+	for name, h := range map[string]*History{"flat": steady(), "daily": daily, "none": nil} {
+		if k := LeakOf(h, 256*mi); k != nil {
+			t.Errorf("%s: a leak %+v", name, k)
+		}
+	}
+}
+
 func TestRequestLimitGap(t *testing.T) {
 	over := &Node{Name: "node-1", AllocatableBytes: 4 << 30, RequestsBytes: 3 << 30, LimitsBytes: 6 << 30, Pods: 20, Complete: true}
 	fine := &Node{Name: "node-1", AllocatableBytes: 16 << 30, RequestsBytes: 3 << 30, LimitsBytes: 6 << 30, Pods: 20, Complete: true}

@@ -27,8 +27,10 @@ const (
 // leakingOf returns the lifetimes that grow like a leak, nil when none
 // does or the history is too short to tell.
 func (in *Input) leakingOf(lives []lifetime) []lifetime {
-	limit := in.limit()
-	step := int64(in.History.Step.Seconds())
+	return leaking(lives, in.limit(), int64(in.History.Step.Seconds()))
+}
+
+func leaking(lives []lifetime, limit float64, step int64) []lifetime {
 	var out []lifetime
 	for _, l := range lives {
 		if len(l.pts) < leakPoints || l.duration() < max(1800, 6*step) {
@@ -45,6 +47,65 @@ func (in *Input) leakingOf(lives []lifetime) []lifetime {
 	return out
 }
 
+// Leak is what the memory-leak detector sees in a container's history.
+type Leak struct {
+	// BytesPerSecond is the median growth of the growing lifetimes;
+	// From the median level they started at.
+	BytesPerSecond, From float64
+	// Growing lifetimes of Lifetimes, Killed of the growing ones ending
+	// in a kill or restart; MinR2 the worst straight-line fit among them.
+	Growing, Lifetimes, Killed int
+	MinR2                      float64
+	Confidence                 model.Confidence
+	ConfidenceWhy              string
+}
+
+// LeakOf looks for a leak in a container's history, the way the
+// memory-leak detector does; limit is the container's memory limit (0:
+// unknown). Nil when no lifetime grows like a leak.
+func LeakOf(h *History, limit float64) *Leak {
+	if h == nil || len(h.WorkingSet) == 0 {
+		return nil
+	}
+	all := lifetimes(h)
+	return leakOf(all, leaking(all, limit, int64(h.Step.Seconds())))
+}
+
+func leakOf(all, ls []lifetime) *Leak {
+	if len(ls) == 0 {
+		return nil
+	}
+	k := &Leak{Growing: len(ls), Lifetimes: len(all), MinR2: 1}
+	var slopes, from []float64
+	for _, l := range ls {
+		if l.endsInKill {
+			k.Killed++
+		}
+		slopes = append(slopes, l.slope)
+		from = append(from, l.pts[0].V)
+		k.MinR2 = math.Min(k.MinR2, l.r2)
+	}
+	k.BytesPerSecond, k.From = median(slopes), median(from)
+	switch {
+	case len(ls) >= 2 && k.Killed >= 2 && k.MinR2 >= 0.8:
+		k.Confidence, k.ConfidenceWhy = model.High, fmt.Sprintf("%d lifetimes grew in a straight line (r² ≥ %.2f) up to a kill: a sawtooth", len(ls), k.MinR2)
+	case len(ls) >= 2 || (k.Killed >= 1 && k.MinR2 >= 0.8):
+		k.Confidence, k.ConfidenceWhy = model.Medium, fmt.Sprintf("%s grew steadily; a longer history with more restarts would make it certain", plural(len(ls), "lifetime", "lifetimes"))
+	default:
+		k.Confidence, k.ConfidenceWhy = model.Low, "one lifetime grew steadily but did not end in a kill: it may be a warm-up or a cache that levels off"
+	}
+	return k
+}
+
+// TimeToFill is how long the growth takes from the level lifetimes start
+// at to limit: "40m", "7.5h", "3.2d".
+func (k *Leak) TimeToFill(limit float64) string {
+	return hours(int64((limit - k.From) / k.BytesPerSecond))
+}
+
+// MiPerHour is the growth in MiB per hour.
+func (k *Leak) MiPerHour() float64 { return k.BytesPerSecond * 3600 / (1 << 20) }
+
 func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 	if in.Finding.Type == model.NotOOM || in.Finding.Type == model.SystemOOM {
 		return nil, ""
@@ -53,26 +114,16 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 		return nil, historyNeeded + ", to see whether usage grows within each container lifetime"
 	}
 	all, ls := in.lifetimes()
-	if len(ls) == 0 {
+	k := leakOf(all, ls)
+	if k == nil {
 		return nil, ""
 	}
 	h := in.History
 	limit := in.limit()
-	killed := 0
-	var slopes []float64
-	minR2 := 1.0
-	for _, l := range ls {
-		if l.endsInKill {
-			killed++
-		}
-		slopes = append(slopes, l.slope)
-		minR2 = math.Min(minR2, l.r2)
-	}
-	slope := median(slopes)
 	last := all[len(all)-1]
 	ev := []model.Evidence{
-		{What: "growth within a lifetime", Value: fmt.Sprintf("%.1fMi/h (median of %s; straight-line fit r² at least %.2f)", slope*3600/(1<<20), plural(len(ls), "growing lifetime", "growing lifetimes"), minR2), Source: h.Source},
-		{What: "lifetimes that grew", Value: fmt.Sprintf("%d of %d, %d of them ending in a kill or restart", len(ls), len(all), killed), Source: h.Source},
+		{What: "growth within a lifetime", Value: fmt.Sprintf("%.1fMi/h (median of %s; straight-line fit r² at least %.2f)", k.MiPerHour(), plural(len(ls), "growing lifetime", "growing lifetimes"), k.MinR2), Source: h.Source},
+		{What: "lifetimes that grew", Value: fmt.Sprintf("%d of %d, %d of them ending in a kill or restart", len(ls), len(all), k.Killed), Source: h.Source},
 	}
 	for i, l := range ls {
 		if i == 3 {
@@ -80,7 +131,8 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 		}
 		ev = append(ev, model.Evidence{What: "lifetime", Value: fmt.Sprintf("%s → %s over %s (%+.1fMi/h, r² %.2f)", size(l.pts[0].V), size(peak(l.pts)), hours(l.duration()), l.slope*3600/(1<<20), l.r2), At: ts(l.pts[0].T), Source: h.Source})
 	}
-	summary := fmt.Sprintf("The working set grows about %.1fMi per hour within each container lifetime and the kills come at the top: a leak (or an unbounded cache).", slope*3600/(1<<20))
+	slope := k.BytesPerSecond
+	summary := fmt.Sprintf("The working set grows about %.1fMi per hour within each container lifetime and the kills come at the top: a leak (or an unbounded cache).", k.MiPerHour())
 	if limit > 0 {
 		now := last.pts[len(last.pts)-1]
 		if now.V < 0.95*limit {
@@ -90,15 +142,7 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 		fill := (limit - ls[0].pts[0].V) / slope
 		summary += fmt.Sprintf(" At this rate a container fills its %s limit in about %s.", size(limit), hours(int64(fill)))
 	}
-	c := &model.Cause{Summary: summary, Evidence: ev}
-	switch {
-	case len(ls) >= 2 && killed >= 2 && minR2 >= 0.8:
-		c.Confidence, c.ConfidenceWhy = model.High, fmt.Sprintf("%d lifetimes grew in a straight line (r² ≥ %.2f) up to a kill: a sawtooth", len(ls), minR2)
-	case len(ls) >= 2 || (killed >= 1 && minR2 >= 0.8):
-		c.Confidence, c.ConfidenceWhy = model.Medium, fmt.Sprintf("%s grew steadily; a longer history with more restarts would make it certain", plural(len(ls), "lifetime", "lifetimes"))
-	default:
-		c.Confidence, c.ConfidenceWhy = model.Low, "one lifetime grew steadily but did not end in a kill: it may be a warm-up or a cache that levels off"
-	}
+	c := &model.Cause{Summary: summary, Evidence: ev, Confidence: k.Confidence, ConfidenceWhy: k.ConfidenceWhy}
 	c.Fix = model.Fix{Text: "Find what keeps growing (a heap profile: Go pprof /debug/pprof/heap, JVM jcmd GC.heap_dump, Node --heapsnapshot-signal, Python tracemalloc or memray) and fix it, or bound the cache. A higher limit only spaces the kills out; restart on a schedule only as a stopgap."}
 	return c, ""
 }
