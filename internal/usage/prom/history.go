@@ -86,6 +86,11 @@ type Query struct {
 	// Detail reads RSS, cache and swap too, the request and limit over
 	// time, and cAdvisor's OOM events.
 	Detail bool
+	// UsageOnly reads the working set and the current request and limit
+	// alone, no kills: for a second look, at a finer step, at containers
+	// whose kills are known already (the kill queries cost Prometheus the
+	// most).
+	UsageOnly bool
 	// OOMEvents reads cAdvisor's container_oom_events_total (kills of a
 	// container's child processes that kube-state-metrics never sees);
 	// it reads every container's counter, as much work for Prometheus as
@@ -364,7 +369,10 @@ func (r *run) namespaces(ctx context.Context) ([]string, error) {
 // namespace reads one namespace's history.
 func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	pods := r.q.Pods
-	killed := r.killedPods(ctx, ns)
+	var killed map[string]bool
+	if !r.q.UsageOnly {
+		killed = r.killedPods(ctx, ns)
+	}
 	if len(pods) == 0 {
 		var err error
 		pods, err = r.labelValues(ctx, r.c.cfg.Labels.Pod, r.wsMatcher(r.sel(ns, nil)))
@@ -556,8 +564,18 @@ func (r *run) metrics() []metric {
 		born := fmt.Sprintf(`((%[1]s unless %[1]s offset %[2]s) and (container_start_time_seconds{%[3]s} > time() - %[4]d))`, e, pmodel.Duration(w), m, int64(w.Seconds()))
 		return fmt.Sprintf(`max by (%s) (%s or %s) > 0`, by, born, counted("container_oom_events_total", m))
 	}
+	ws := metric{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"}
+	// Only the current request and limit (of the pods running at the
+	// end): one value per container, a few samples read.
+	current := []metric{
+		{name: "memory limits", instant: true, query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
+		{name: "memory requests", instant: true, query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
+	}
+	if r.q.UsageOnly {
+		return append([]metric{ws}, current...)
+	}
 	ms := []metric{
-		{name: "working set", query: peak("container_memory_working_set_bytes"), set: func(c *Container, ps []Point) { c.WorkingSet = ps }, without: "these pods are left out"},
+		ws,
 		{name: "OOM kills (kube-state-metrics)", killedOnly: true, query: func(r *run, sel string) string { return kubeKills(sel) }, set: func(c *Container, ps []Point) { c.kubeKills = ps }, without: "kills seen by kube-state-metrics are missing"},
 		{name: "OOM terminations (kube-state-metrics)", killedOnly: true, query: func(r *run, sel string) string {
 			reason := func(offset string) string {
@@ -603,12 +621,7 @@ func (r *run) metrics() []metric {
 			metric{name: "swap", query: peak("container_memory_swap"), set: func(c *Container, ps []Point) { c.Swap = ps }, without: "their swap is unknown"},
 		)
 	} else {
-		// Only the current request and limit (of the pods running at the
-		// end): one value per container, a few samples read.
-		ms = append(ms,
-			metric{name: "memory limits", instant: true, query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
-			metric{name: "memory requests", instant: true, query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
-		)
+		ms = append(ms, current...)
 	}
 	return ms
 }

@@ -27,6 +27,8 @@ type fake struct {
 	pods    []string
 	owners  []map[string]string
 	killed  []map[string]string
+	// killedAsked says the killed pods were looked up.
+	killedAsked bool
 }
 
 type url3 struct {
@@ -51,6 +53,9 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if strings.HasPrefix(r.Form.Get("match[]"), "kube_pod_container_status_last_terminated_reason") {
+			f.mu.Lock()
+			f.killedAsked = true
+			f.mu.Unlock()
 			ok(append([]map[string]string{}, f.killed...))
 			return
 		}
@@ -383,6 +388,39 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 	}
 	if len(got) != 2 || got[1].Pod != "b-0" || len(got[1].Kills) != 1 || len(got[0].Kills) != 0 {
 		t.Errorf("want b-0 killed once: %+v", got)
+	}
+}
+
+// UsageOnly reads the working set alone over the range (and the current
+// limit and request at the end): no kill query, no series lookup of the
+// killed pods.
+func TestUsageOnly(t *testing.T) {
+	f := &fake{
+		pods:   []string{"b-0"},
+		killed: []map[string]string{{"namespace": "shop", "pod": "b-0", "container": "app", "reason": "OOMKilled"}},
+		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+			if strings.Contains(q, "working_set") {
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
+			}
+			return nil, ""
+		}}
+	c := newFake(t, f, Config{})
+	end := time.Unix(1_800_000_000, 0)
+	var got []*Container
+	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Pods: []string{"b-0"}, Start: end.Add(-5 * time.Minute), End: end, UsageOnly: true}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.ranges) != 1 || !strings.Contains(f.ranges[0].q, "container_memory_working_set_bytes") {
+		t.Errorf("want the working set's range query alone, got %+v", f.ranges)
+	}
+	if f.killedAsked {
+		t.Error("the killed pods were looked up")
+	}
+	if len(got) != 1 || len(got[0].WorkingSet) != 2 || len(got[0].Kills) != 0 {
+		t.Errorf("want b-0's working set: %+v", got)
 	}
 }
 
