@@ -310,6 +310,7 @@ func (o *FixOptions) Run() error {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
 		}
 	}
+	recWarnings(o.ErrOut, o.values)
 	if o.recs != nil && len(o.Objects) == 0 {
 		if unused := o.recs.Unused(); len(unused) > 0 {
 			var names []string

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,8 +79,25 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		if err != nil {
+			recWarnings(o.ErrOut, o.values)
 			return err
 		}
 	}
+	recWarnings(o.ErrOut, o.values)
 	return nil
+}
+
+// recWarnings prints the warnings of the recommendations fix used (a
+// leak, a limit capped at the nodes' allocatable memory): what to look at
+// beyond the new values.
+func recWarnings(w io.Writer, v fix.Values) {
+	fr, ok := v.(*fix.FromRecommendations)
+	if !ok {
+		return
+	}
+	for _, r := range fr.Used() {
+		for _, x := range r.Warnings {
+			fmt.Fprintf(w, "warning: %s %s/%s container %s: %s\n", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container, x)
+		}
+	}
 }

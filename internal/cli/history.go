@@ -12,10 +12,11 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
-// promHistory reads the targets' pods from Prometheus, in full detail
-// (working set, RSS, cache, swap, requests and limits over time, kills),
-// for diagnosis.
-func promHistory(pf *promFlags, now time.Time) (scan.HistoryFunc, error) {
+// promHistory reads the targets' pods from Prometheus; what says what to
+// read: prom.Query{Detail: true} for diagnosis (working set, RSS, cache,
+// swap, requests and limits over time, kills), UsageOnly for the working
+// set and the current request and limit alone.
+func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFunc, error) {
 	c, err := pf.client()
 	if err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func promHistory(pf *promFlags, now time.Time) (scan.HistoryFunc, error) {
 				names = append(names, p)
 			}
 			sort.Strings(names)
-			q := prom.Query{Namespaces: []string{ns}, Pods: names, Start: start, End: end, Step: step, Detail: true}
+			q := prom.Query{Namespaces: []string{ns}, Pods: names, Start: start, End: end, Step: step, Detail: what.Detail, UsageOnly: what.UsageOnly}
 			n, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 				for t, h := range histories(cs, source, step) {
 					out[t] = h

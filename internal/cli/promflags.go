@@ -91,6 +91,16 @@ func (p *promFlags) client() (*prom.Client, error) {
 	return c, nil
 }
 
+// atMost is a copy of the flags whose --history is at most d (a
+// malformed --history stays, for window to report).
+func (p *promFlags) atMost(d time.Duration) *promFlags {
+	q := *p
+	if h, err := pmodel.ParseDuration(p.History); err == nil && time.Duration(h) > d {
+		q.History = pmodel.Duration(d).String()
+	}
+	return &q
+}
+
 // window returns the history's start, end and step, ending now; auto is
 // the step --step auto means (0: 5m).
 func (p *promFlags) window(now time.Time, auto time.Duration) (start, end time.Time, step time.Duration, err error) {

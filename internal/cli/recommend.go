@@ -74,6 +74,12 @@ OOM-killed in the history gets any rise of its limit. A request more than
 --max-limit-request-ratio (4) times below its limit is raised to the limit / that ratio: the
 scheduler reserves only the request, and lint flags the same ratio.
 
+A container that leaks is killed whatever its limit. For each workload container with kills,
+its two most-killed pods are read again at 5-minute steps (7 days at most); when their working
+set climbs in each lifetime up to the kill, as scan's memory-leak detector sees it, the
+recommendation warns, with the growth per hour and how long a restart takes to fill the new
+limit and the current one.
+
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop deployment/cart --history 28d
@@ -187,6 +193,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					doc.Notes = append(doc.Notes, "the snapshot has no nodes with allocatable memory: limits are not checked against it")
 				}
 				sz := sizing{st, o.MinChange, o.MaxRatio, sp}
+				killed := killedPods{}
 				seen := map[string]bool{}
 				for _, g := range groups {
 					seen[specKey(g.Workload, g.Container)] = true
@@ -197,7 +204,17 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					}
 					if r, ok := recommendGroup(sz, sz.guard(sp.maxAllocatable), g); ok {
 						doc.Items = append(doc.Items, r)
+						killed.add(r, g)
 					}
+				}
+				hist, err := filesHistory(prom.HistoryFiles(o.Snapshot), leakFlags(o.prom), snapshotTime(snap))
+				if err != nil {
+					return err
+				}
+				notes, err := warnLeaks(ctx, hist, doc.Items, killed)
+				doc.Notes = append(doc.Notes, notes...)
+				if err != nil {
+					return err
 				}
 				sortRecommendations(doc.Items)
 				if want != nil && len(doc.Items) == 0 {
@@ -380,6 +397,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	guard := sz.guard(alloc)
 	bar := newProgress(errOut)
 	seen := map[string]bool{}
+	killed := killedPods{}
 	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 		for _, g := range prom.Merge(cs, perPod) {
 			seen[specKey(g.Workload, g.Container)] = true
@@ -388,6 +406,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			}
 			if r, ok := recommendGroup(sz, guard, g); ok {
 				doc.Items = append(doc.Items, r)
+				killed.add(r, g)
 			}
 		}
 		return nil
@@ -403,6 +422,15 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 				doc.Items = append(doc.Items, r)
 			}
 		}
+	}
+	hist, err := promHistory(leakFlags(pf), now, prom.Query{UsageOnly: true})
+	if err != nil {
+		return doc, err
+	}
+	notes, err = warnLeaks(ctx, hist, doc.Items, killed)
+	doc.Notes = append(doc.Notes, notes...)
+	if err != nil {
+		return doc, err
 	}
 	sortRecommendations(doc.Items)
 	if want != nil && len(doc.Items) == 0 {

@@ -187,11 +187,7 @@ func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, dir
 	if err != nil {
 		return nil, usagef("--prometheus-labels: %v", err)
 	}
-	at := snap.AsOf()
-	if at.IsZero() {
-		at = time.Now()
-	}
-	start, end, step, err := pf.window(at, 0)
+	start, end, step, err := pf.window(snapshotTime(snap), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -221,4 +217,13 @@ func snapshotGroups(ctx context.Context, snap *snapshot.Snapshot, sp *specs, dir
 		out = append(out, prom.Merge(byNS[ns], perPod)...)
 	}
 	return out, nil
+}
+
+// snapshotTime is when the snapshot was captured (now when it does not
+// say): its history ends there.
+func snapshotTime(snap *snapshot.Snapshot) time.Time {
+	if at := snap.AsOf(); !at.IsZero() {
+		return at
+	}
+	return time.Now()
 }

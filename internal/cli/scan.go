@@ -164,7 +164,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		if a := src.AsOf(); !a.IsZero() && o.prom.Until == "" {
 			now = a // a snapshot: the history up to its capture
 		}
-		h, err := promHistory(o.prom, now)
+		h, err := promHistory(o.prom, now, prom.Query{Detail: true})
 		if err != nil {
 			return err
 		}

@@ -159,6 +159,16 @@ func (f *FromRecommendations) anyNamespace(kind, name, container string) (string
 // Len is how many recommendations there are.
 func (f *FromRecommendations) Len() int { return len(f.byKey) }
 
+// Used are the recommendations a container matched (in the manifests
+// read so far, or in the cluster), in a stable order.
+func (f *FromRecommendations) Used() []model.Recommendation {
+	var out []model.Recommendation
+	for _, k := range slices.Sorted(maps.Keys(f.used)) {
+		out = append(out, f.byKey[k])
+	}
+	return out
+}
+
 // Unused are the recommendations no container of the manifests read so
 // far matched, in a stable order: a namespace or a name that differs from
 // the manifests', or files left out of -f.

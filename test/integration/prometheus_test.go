@@ -433,3 +433,25 @@ func TestRecommendCountsAgentKills(t *testing.T) {
 		t.Errorf("worker: %d kills, limit %d MiB, reasons %q; want the agent's 2 kills, at the current 256Mi, and a limit above it", w.OOMKills, *w.MemoryLimitBytes/mi, w.Reasons)
 	}
 }
+
+// A container that leaks is killed whatever its limit: recommend still
+// sizes it, and warns with the growth it reads at 5-minute resolution
+// (the sizing reads 6-hour peaks, in which the sawtooth is flat). Cart,
+// killed by bursts at a flat level, gets no such warning.
+func TestRecommendWarnsOfLeaks(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", scenario.DiagnosisNamespace, "deploy/leaky", "-o", "json"))
+	if len(doc.Items) != 1 || doc.Items[0].OOMKills == 0 {
+		t.Fatalf("want leaky alone, killed: %+v", doc.Items)
+	}
+	leaky := doc.Items[0]
+	// 100Mi at a restart, +26Mi an hour: the 256Mi limit in 6.0h.
+	want := regexp.MustCompile(`^the working set grows 2[56]\.\dMi/h in each lifetime, a leak or an unbounded cache \(\d+ of \d+ lifetimes, 1 of 1 pods; oomdoctor explain leaky-6f7d8c9b5-q2w4e -n ` + scenario.DiagnosisNamespace + `\): a higher limit only spaces the kills out; from 10\dMi at a restart it fills \d+Mi in about \d+\.\dh \(256Mi now: 5\.\dh\)$`)
+	if len(leaky.Warnings) != 1 || !want.MatchString(leaky.Warnings[0]) {
+		t.Errorf("leaky's warnings: %q, want one matching %s", leaky.Warnings, want)
+	}
+	shop := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/cart", "-o", "json"))
+	if len(shop.Items) != 1 || shop.Items[0].OOMKills == 0 || len(shop.Items[0].Warnings) != 0 {
+		t.Errorf("cart, killed by bursts: want kills and no warning, got %+v", shop.Items)
+	}
+}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	pmodel "github.com/prometheus/common/model"
+
+	"github.com/oomdoctor/oomdoctor/internal/diagnose"
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
+	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+)
+
+// A container that leaks is killed whatever its limit: a higher one only
+// spaces the kills out. recommend sizes from peaks, which a leak's
+// sawtooth pushes up at every restart, so it looks for the sawtooth in the
+// killed containers' own history at full resolution (the sizing reads
+// 6-hour peaks, in which a leak that fills its limit in hours is flat),
+// the way scan's memory-leak detector does, and warns.
+
+// leakPods is how many pods of a killed workload container the leak check
+// reads (the most killed first): a leak is the code's, not the pod's, and
+// reading every replica of a large workload would cost Prometheus more
+// than the sizing itself.
+const leakPods = 2
+
+// leakHistory is how much history the leak check reads at most: enough
+// lifetimes to see a sawtooth.
+const leakHistory = 7 * 24 * time.Hour
+
+// leakFlags are the flags the leak check reads history with: the last
+// leakHistory of --history at most, at 5-minute steps, or at --step when
+// it is finer.
+func leakFlags(p *promFlags) *promFlags {
+	q := p.atMost(leakHistory)
+	if s, err := pmodel.ParseDuration(p.Step); err != nil || time.Duration(s) > 5*time.Minute {
+		q.Step = "auto"
+	}
+	return q
+}
+
+// killedPods records, for each recommendation with kills, the pods to
+// check, most killed first.
+type killedPods map[string][]scan.Target
+
+func (k killedPods) add(r model.Recommendation, g *prom.Group) {
+	if r.OOMKills == 0 || len(g.Pods) == 0 {
+		return
+	}
+	kills := map[string]int{}
+	for _, x := range g.Kills {
+		kills[x.Pod] += max(1, x.Count)
+	}
+	ps := append([]string(nil), g.Pods...)
+	sort.SliceStable(ps, func(i, j int) bool { return kills[ps[i]] > kills[ps[j]] })
+	key := specKey(r.Workload, r.Container)
+	for _, p := range ps[:min(len(ps), leakPods)] {
+		k[key] = append(k[key], scan.Target{Namespace: r.Workload.Namespace, Pod: p, Container: r.Container})
+	}
+}
+
+// warnLeaks reads the recorded pods' history and adds a warning (and a
+// reason) to each recommendation whose pods grow like a leak, with
+// medium confidence or more.
+func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods) ([]string, error) {
+	if len(k) == 0 {
+		return nil, nil
+	}
+	var targets []scan.Target
+	for _, ts := range k {
+		targets = append(targets, ts...)
+	}
+	hs, notes, err := hist(ctx, targets)
+	if err != nil {
+		return notes, err
+	}
+	for i := range items {
+		r := &items[i]
+		if w := leakWarning(r, k[specKey(r.Workload, r.Container)], hs); w != "" {
+			r.Warnings = append(r.Warnings, w)
+			r.Reasons = append(r.Reasons, w)
+		}
+	}
+	return notes, nil
+}
+
+// leakWarning says how the pods' working set grows, from the pods that
+// leak (medium confidence or more), and what the new limit buys: the time
+// from a restart to the limit at that rate, against the current one's.
+func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*diagnose.History) string {
+	var leaks []*diagnose.Leak
+	var worst scan.Target
+	growing, lifetimes, most := 0, 0, 0
+	for _, t := range ts {
+		h := hs[t]
+		if h == nil {
+			continue
+		}
+		limit := 0.0
+		if n := len(h.Limit); n > 0 {
+			limit = h.Limit[n-1].V
+		} else if r.CurrentLimitBytes != nil {
+			limit = float64(*r.CurrentLimitBytes)
+		}
+		k := diagnose.LeakOf(h, limit)
+		if k == nil || k.Confidence == model.Low {
+			continue
+		}
+		if k.Growing > most {
+			worst, most = t, k.Growing
+		}
+		leaks = append(leaks, k)
+		growing += k.Growing
+		lifetimes += k.Lifetimes
+	}
+	if len(leaks) == 0 {
+		return ""
+	}
+	sort.Slice(leaks, func(i, j int) bool { return leaks[i].BytesPerSecond < leaks[j].BytesPerSecond })
+	k := leaks[len(leaks)/2]
+	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ts), worst.Pod, worst.Namespace)
+	if r.MemoryLimitBytes != nil && float64(*r.MemoryLimitBytes) > k.From {
+		w += fmt.Sprintf("; from %.0fMi at a restart it fills %s in about %s", k.From/(1<<20), manifest.FormatBytes(*r.MemoryLimitBytes), k.TimeToFill(float64(*r.MemoryLimitBytes)))
+		if c := r.CurrentLimitBytes; c != nil && *c != *r.MemoryLimitBytes && float64(*c) > k.From {
+			w += fmt.Sprintf(" (%s now: %s)", manifest.FormatBytes(*c), k.TimeToFill(float64(*c)))
+		}
+	}
+	return w
+}
