@@ -40,6 +40,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,8 +225,12 @@ func run() error {
 	byKind := queryLog(qlog)
 	var doc struct {
 		Items []struct {
-			Pods     int `json:"pods"`
-			OOMKills int `json:"oomKills"`
+			Workload struct {
+				Name string `json:"name"`
+			} `json:"workload"`
+			Pods     int      `json:"pods"`
+			OOMKills int      `json:"oomKills"`
+			Warnings []string `json:"warnings"`
 		} `json:"items"`
 		Notes []string `json:"notes"`
 	}
@@ -233,9 +238,24 @@ func run() error {
 		return fmt.Errorf("recommend -o json: %v", err)
 	}
 	pods, kills := 0, 0
+	// The leaking workloads are every fifth from the fourth (cluster):
+	// each should warn of its leak, and no other.
+	leakWarned, leaking, wrongWarned := 0, 0, 0
 	for _, it := range doc.Items {
 		pods += it.Pods
 		kills += it.OOMKills
+		var d int
+		fmt.Sscanf(it.Workload.Name, "svc-%d", &d)
+		warned := slices.ContainsFunc(it.Warnings, func(w string) bool { return strings.HasPrefix(w, "the working set grows") })
+		switch {
+		case d%5 == 3:
+			leaking++
+			if warned {
+				leakWarned++
+			}
+		case warned:
+			wrongWarned++
+		}
 	}
 	clientRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
 
@@ -248,6 +268,7 @@ func run() error {
 
 	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
 		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
+	fmt.Printf("leak warnings: %d of the %d leaking workloads, %d of the others\n", leakWarned, leaking, wrongWarned)
 	fmt.Printf("Prometheus RSS before: %s (anon %s, file %s); peak during recommend: %s (anon %s, file %s): grew %s\n",
 		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
 	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))

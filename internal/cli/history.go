@@ -76,6 +76,11 @@ func histories(cs []*prom.Container, source string, step time.Duration) map[scan
 		for _, k := range c.Kills {
 			h.Kills = append(h.Kills, diagnose.Kill{T: k.T, Count: k.Count, Limit: k.Limit, Source: k.Source})
 		}
+		for i := 1; i < len(c.Restarts); i++ {
+			if c.Restarts[i].V > c.Restarts[i-1].V {
+				h.Restarts = append(h.Restarts, c.Restarts[i].T)
+			}
+		}
 		for _, o := range byPod[c.Pod] {
 			if o != c {
 				if h.Siblings == nil {

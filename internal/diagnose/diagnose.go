@@ -90,6 +90,10 @@ type History struct {
 	// WorkingSet, RSS, Cache, Swap in bytes; Limit and Request over time.
 	WorkingSet, RSS, Cache, Swap, Limit, Request []model.Point
 	Kills                                        []Kill
+	// Restarts are when the container restarted, for whatever reason
+	// (unix seconds, within the step before): where the kills are not
+	// known, they tell its lifetimes apart.
+	Restarts []int64
 	// Siblings are the working sets of the pod's other containers.
 	Siblings map[string][]model.Point
 }

@@ -171,8 +171,23 @@ func TestLeakOf(t *testing.T) {
 	if got := k.TimeToFill(256 * mi); got != "6.0h" && got != "5.9h" && got != "6.1h" {
 		t.Errorf("time to fill 256Mi: %s, want about 6h", got)
 	}
+	// A mild sawtooth, from 160Mi to the 256Mi limit in 6 hours: no drop
+	// sharp enough to show the restarts; only the restart times do. Each
+	// point is the peak of the 5 minutes before it: the one after a
+	// restart holds the peak before it.
+	const period = 6 * 3600
+	mild := &History{Step: 5 * time.Minute, WorkingSet: series(4*period/300, 5*time.Minute, func(s int64) float64 {
+		return 160*mi + 96*mi*float64((s+period-1)%period+1)/period
+	})}
+	for i := int64(1); i < 4; i++ {
+		mild.Restarts = append(mild.Restarts, t0.Unix()+i*period-100)
+	}
+	if k := LeakOf(mild, 256*mi); k == nil || math.Abs(k.MiPerHour()-16) > 0.5 || k.Confidence != model.High {
+		t.Errorf("mild sawtooth with its restarts: %+v, want 16Mi/h, high confidence", k)
+	}
+	mild.Restarts = nil
 	daily := &History{Step: 5 * time.Minute, WorkingSet: series(3*288, 5*time.Minute, func(s int64) float64 { return 150*mi + 60*mi*math.Sin(2*math.Pi*float64(s)/86400) })}
-	for name, h := range map[string]*History{"flat": steady(), "daily": daily, "none": nil} {
+	for name, h := range map[string]*History{"flat": steady(), "daily": daily, "none": nil, "mild sawtooth, restarts unknown": mild} {
 		if k := LeakOf(h, 256*mi); k != nil {
 			t.Errorf("%s: a leak %+v", name, k)
 		}

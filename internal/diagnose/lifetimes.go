@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -22,8 +23,8 @@ func (l lifetime) duration() int64 { return l.pts[len(l.pts)-1].T - l.pts[0].T }
 // growth is what the fitted line gains over the lifetime, in bytes.
 func (l lifetime) growth() float64 { return l.slope * float64(l.duration()) }
 
-// lifetimes splits the working set at the kills, at sharp drops (a
-// restart the history did not name) and at gaps in the data.
+// lifetimes splits the working set at the kills and restarts, at sharp
+// drops (a restart the history did not name) and at gaps in the data.
 func lifetimes(h *History) []lifetime {
 	ws := h.WorkingSet
 	if len(ws) == 0 {
@@ -37,8 +38,12 @@ func lifetimes(h *History) []lifetime {
 	// (that point's step holds the peak before the kill); the next point
 	// starts a new one.
 	killAfter := map[int]bool{}
+	ends := slices.Clone(h.Restarts)
 	for _, k := range h.Kills {
-		j := sort.Search(len(ws), func(i int) bool { return ws[i].T >= k.T })
+		ends = append(ends, k.T)
+	}
+	for _, t := range ends {
+		j := sort.Search(len(ws), func(i int) bool { return ws[i].T >= t })
 		switch {
 		case j >= len(ws):
 		case j > 0 && ws[j].V < 0.5*ws[j-1].V:

@@ -95,6 +95,13 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			Usage: func(t, age int64) float64 { return 40*mi + 2*mi*promserver.Noise(t) }}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "worker-0", OwnerKind: "StatefulSet", OwnerName: "worker", Created: end - 3*3600, Containers: []promserver.Container{quick}})
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "late", Name: "report-29001-x7k2p", OwnerKind: "Job", OwnerName: "report-29001", Created: end - 12*3600, Containers: []promserver.Container{report}})
+		// A mild leak in two replicas, in a namespace of its own: from
+		// 160Mi at a start to the 256Mi limit in 6 hours, no drop at a
+		// restart sharp enough to show it (only the restart count does).
+		mild := promserver.Container{Name: "app", Request: 128 * mi, Limit: 256 * mi, Usage: func(t, age int64) float64 { return 160*mi + 16*mi*float64(age)/3600 + mi*promserver.Noise(t) }}
+		for _, p := range []string{"slow-5d8f7c6b9-a1b2c", "slow-5d8f7c6b9-d3e4f"} {
+			sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "leaks", Name: p, OwnerKind: "ReplicaSet", OwnerName: "slow-5d8f7c6b9", Deployment: "slow", Containers: []promserver.Container{mild}})
+		}
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -129,7 +136,7 @@ func TestRecommendFromPrometheus(t *testing.T) {
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -290,12 +297,12 @@ func TestReplayFromPrometheus(t *testing.T) {
 		switch {
 		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
 			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
-		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"):
+		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"), strings.HasPrefix(key, "leaks/"):
 		case !strings.HasPrefix(key, "shop/cart-"):
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -327,7 +334,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.
@@ -436,8 +443,10 @@ func TestRecommendCountsAgentKills(t *testing.T) {
 
 // A container that leaks is killed whatever its limit: recommend still
 // sizes it, and warns with the growth it reads at 5-minute resolution
-// (the sizing reads 6-hour peaks, in which the sawtooth is flat). Cart,
-// killed by bursts at a flat level, gets no such warning.
+// (the sizing reads 6-hour peaks, in which the sawtooth is flat), its
+// lifetimes told apart by the restart count where the working set does
+// not drop much at a restart. Cart, killed by bursts at a flat level,
+// gets no such warning.
 func TestRecommendWarnsOfLeaks(t *testing.T) {
 	srv, _ := prometheusHistory(t)
 	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", scenario.DiagnosisNamespace, "deploy/leaky", "-o", "json"))
@@ -449,6 +458,12 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	want := regexp.MustCompile(`^the working set grows 2[56]\.\dMi/h in each lifetime, a leak or an unbounded cache \(\d+ of \d+ lifetimes, 1 of 1 pods; oomdoctor explain leaky-6f7d8c9b5-q2w4e -n ` + scenario.DiagnosisNamespace + `\): a higher limit only spaces the kills out; from 10\dMi at a restart it fills \d+Mi in about \d+\.\dh \(256Mi now: 5\.\dh\)$`)
 	if len(leaky.Warnings) != 1 || !want.MatchString(leaky.Warnings[0]) {
 		t.Errorf("leaky's warnings: %q, want one matching %s", leaky.Warnings, want)
+	}
+	// A mild leak, its restarts seen only in their count.
+	slow := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "leaks", "-o", "json"))
+	want = regexp.MustCompile(`^the working set grows 1[56]\.\dMi/h in each lifetime, a leak or an unbounded cache \(\d+ of \d+ lifetimes, 2 of 2 pods; oomdoctor explain slow-5d8f7c6b9-\w+ -n leaks\): a higher limit only spaces the kills out; from 16\dMi at a restart it fills \d+Mi in about \d+\.\dh \(256Mi now: [56]\.\dh\)$`)
+	if len(slow.Items) != 1 || slow.Items[0].OOMKills == 0 || len(slow.Items[0].Warnings) != 1 || !want.MatchString(slow.Items[0].Warnings[0]) {
+		t.Errorf("slow, a mild leak: %+v, want kills and one warning matching %s", slow.Items, want)
 	}
 	shop := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/cart", "-o", "json"))
 	if len(shop.Items) != 1 || shop.Items[0].OOMKills == 0 || len(shop.Items[0].Warnings) != 0 {

@@ -54,6 +54,10 @@ type Container struct {
 	// Query.Detail, else only the last value.
 	Request, Limit []Point
 	Kills          []Kill
+	// Restarts is the container's restart count at each step, whatever
+	// the reason (kube-state-metrics; Query.UsageOnly reads it, to tell
+	// the container's lifetimes apart).
+	Restarts []Point
 
 	// the series kills are made from: restarts in steps with an OOM kill,
 	// cAdvisor's OOM events, the limit in those steps
@@ -86,10 +90,10 @@ type Query struct {
 	// Detail reads RSS, cache and swap too, the request and limit over
 	// time, and cAdvisor's OOM events.
 	Detail bool
-	// UsageOnly reads the working set and the current request and limit
-	// alone, no kills: for a second look, at a finer step, at containers
-	// whose kills are known already (the kill queries cost Prometheus the
-	// most).
+	// UsageOnly reads the working set, the restart count and the current
+	// request and limit alone, no kills: for a second look, at a finer
+	// step, at containers whose kills are known already (the kill queries
+	// cost Prometheus the most).
 	UsageOnly bool
 	// OOMEvents reads cAdvisor's container_oom_events_total (kills of a
 	// container's child processes that kube-state-metrics never sees);
@@ -572,7 +576,8 @@ func (r *run) metrics() []metric {
 		{name: "memory requests", instant: true, query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
 	}
 	if r.q.UsageOnly {
-		return append([]metric{ws}, current...)
+		restarts := metric{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.Restarts = ps }, without: "their restarts are unknown"}
+		return append([]metric{ws, restarts}, current...)
 	}
 	ms := []metric{
 		ws,

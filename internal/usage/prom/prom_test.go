@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -391,9 +392,9 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 	}
 }
 
-// UsageOnly reads the working set alone over the range (and the current
-// limit and request at the end): no kill query, no series lookup of the
-// killed pods.
+// UsageOnly reads the working set and the restart count over the range
+// (and the current limit and request at the end): no kill query, no
+// series lookup of the killed pods.
 func TestUsageOnly(t *testing.T) {
 	f := &fake{
 		pods:   []string{"b-0"},
@@ -401,6 +402,9 @@ func TestUsageOnly(t *testing.T) {
 		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
 			if strings.Contains(q, "working_set") {
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
+			}
+			if strings.Contains(q, "restarts_total") {
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {3, 4}}, ""
 			}
 			return nil, ""
 		}}
@@ -413,14 +417,19 @@ func TestUsageOnly(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.ranges) != 1 || !strings.Contains(f.ranges[0].q, "container_memory_working_set_bytes") {
-		t.Errorf("want the working set's range query alone, got %+v", f.ranges)
+	var qs []string
+	for _, r := range f.ranges {
+		qs = append(qs, r.q)
+	}
+	if len(qs) != 2 || !slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, "container_memory_working_set_bytes") }) ||
+		!slices.Contains(qs, `max by (namespace,pod,container) (kube_pod_container_status_restarts_total{namespace="shop",pod=~"b-0"})`) {
+		t.Errorf("want the working set's and the restart count's range queries alone, got %q", qs)
 	}
 	if f.killedAsked {
 		t.Error("the killed pods were looked up")
 	}
-	if len(got) != 1 || len(got[0].WorkingSet) != 2 || len(got[0].Kills) != 0 {
-		t.Errorf("want b-0's working set: %+v", got)
+	if len(got) != 1 || len(got[0].WorkingSet) != 2 || len(got[0].Restarts) != 2 || got[0].Restarts[1].V != 4 || len(got[0].Kills) != 0 {
+		t.Errorf("want b-0's working set and restart count, no kills: %+v", got)
 	}
 }
 
