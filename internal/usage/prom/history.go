@@ -397,7 +397,10 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 			}
 		}
 	}
-	owners := r.owners(ctx, ns, pods)
+	owners := map[string]owner{}
+	if !r.q.UsageOnly { // a second look needs no owners (nor a note on them)
+		owners = r.owners(ctx, ns, pods)
+	}
 	// Batches of whole workloads, so that a workload's replicas come in
 	// the same queries when they fit.
 	sort.SliceStable(pods, func(i, j int) bool {

@@ -28,8 +28,9 @@ type fake struct {
 	pods    []string
 	owners  []map[string]string
 	killed  []map[string]string
-	// killedAsked says the killed pods were looked up.
-	killedAsked bool
+	// killedAsked and ownersAsked say the killed pods and the owners
+	// were looked up.
+	killedAsked, ownersAsked bool
 }
 
 type url3 struct {
@@ -50,6 +51,9 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ok(append([]string{}, f.pods...))
 	case r.URL.Path == "/api/v1/series":
 		if strings.HasPrefix(r.Form.Get("match[]"), "kube_pod_owner") {
+			f.mu.Lock()
+			f.ownersAsked = true
+			f.mu.Unlock()
 			ok(append([]map[string]string{}, f.owners...))
 			return
 		}
@@ -425,8 +429,8 @@ func TestUsageOnly(t *testing.T) {
 		!slices.Contains(qs, `max by (namespace,pod,container) (kube_pod_container_status_restarts_total{namespace="shop",pod=~"b-0"})`) {
 		t.Errorf("want the working set's and the restart count's range queries alone, got %q", qs)
 	}
-	if f.killedAsked {
-		t.Error("the killed pods were looked up")
+	if f.killedAsked || f.ownersAsked {
+		t.Errorf("the killed pods (%v) or the owners (%v) were looked up", f.killedAsked, f.ownersAsked)
 	}
 	if len(got) != 1 || len(got[0].WorkingSet) != 2 || len(got[0].Restarts) != 2 || got[0].Restarts[1].V != 4 || len(got[0].Kills) != 0 {
 		t.Errorf("want b-0's working set and restart count, no kills: %+v", got)
