@@ -530,21 +530,10 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	if err := os.WriteFile(recs, []byte(r.stdout), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cart, []byte(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: cart
-  namespace: shop
-spec:
-  template:
-    spec:
-      containers:
-        - name: cart
-          image: registry.example/shop/cart:4.2.0
-          resources:
-            limits:
+	manifest := strings.NewReplacer("name: api", "name: cart", "- name: app", "- name: cart").Replace(apiDeployment(`            limits:
               memory: 256Mi
-`), 0o644); err != nil {
+`))
+	if err := os.WriteFile(cart, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = run("fix", "-f", cart, "--recommendations", recs, "--write")
