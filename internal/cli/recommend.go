@@ -276,10 +276,11 @@ func recommendTable(out io.Writer, doc model.Recommendations, trace, wide bool) 
 	for _, r := range doc.Items {
 		var why []string
 		for i, x := range r.Reasons {
-			if wide {
-				why = append(why, x)
-			} else if i == 0 || strings.HasPrefix(x, keptLimitPrefix) {
+			switch {
+			case !wide && (i == 0 || strings.HasPrefix(x, keptLimitPrefix)):
 				why = []string{x}
+			case wide && !slices.Contains(r.Warnings, x): // said once, below
+				why = append(why, x)
 			}
 		}
 		for _, w := range r.Warnings {

@@ -524,6 +524,13 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	if killed < 4 {
 		t.Fatalf("want cart, log-shipper, redis and the migration killed: %+v", doc.Items)
 	}
+	// The table says it once, as a warning; wide too, with every reason.
+	for _, o := range []string{"table", "wide"} {
+		r := run("recommend", "--snapshot", "../../examples/snapshot", "-o", o)
+		if n := strings.Count(r.stdout, "the working set grows 18.0Mi/h"); r.code != 0 || n != 1 || !strings.Contains(r.stdout, "WARNING: the working set grows") {
+			t.Errorf("-o %s: exit %d, the leak said %d times, want once as a WARNING:\n%s", o, r.code, n, r.stdout)
+		}
+	}
 	dir := t.TempDir()
 	recs := filepath.Join(dir, "recs.json")
 	cart := filepath.Join(dir, "cart.yaml")
