@@ -9,6 +9,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 // RunApply changes live objects: the TYPE/NAME arguments, or the workloads
@@ -63,6 +64,10 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	}
 	for _, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
+		if fr, ok := o.values.(*fix.FromRecommendations); ok {
+			// Said before the rollout, while it can still be stopped.
+			printWarnings(o.ErrOut, fr.Of(t.Namespace, t.Kind, t.Name), "  ")
+		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
 			Wait: o.Wait, Timeout: o.Timeout,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
@@ -79,11 +84,9 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		if err != nil {
-			recWarnings(o.ErrOut, o.values)
 			return err
 		}
 	}
-	recWarnings(o.ErrOut, o.values)
 	return nil
 }
 
@@ -91,13 +94,15 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 // leak, a limit capped at the nodes' allocatable memory): what to look at
 // beyond the new values.
 func recWarnings(w io.Writer, v fix.Values) {
-	fr, ok := v.(*fix.FromRecommendations)
-	if !ok {
-		return
+	if fr, ok := v.(*fix.FromRecommendations); ok {
+		printWarnings(w, fr.Used(), "")
 	}
-	for _, r := range fr.Used() {
+}
+
+func printWarnings(w io.Writer, rs []model.Recommendation, indent string) {
+	for _, r := range rs {
 		for _, x := range r.Warnings {
-			fmt.Fprintf(w, "warning: %s %s/%s container %s: %s\n", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container, x)
+			fmt.Fprintf(w, "%swarning: %s %s/%s container %s: %s\n", indent, r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container, x)
 		}
 	}
 }

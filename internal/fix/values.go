@@ -159,6 +159,19 @@ func (f *FromRecommendations) anyNamespace(kind, name, container string) (string
 // Len is how many recommendations there are.
 func (f *FromRecommendations) Len() int { return len(f.byKey) }
 
+// Of are the recommendations for a workload's containers, by container
+// name order.
+func (f *FromRecommendations) Of(namespace, kind, name string) []model.Recommendation {
+	prefix := recKey(namespace, kind, name, "")
+	var out []model.Recommendation
+	for _, k := range slices.Sorted(maps.Keys(f.byKey)) {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, f.byKey[k])
+		}
+	}
+	return out
+}
+
 // Used are the recommendations a container matched (in the manifests
 // read so far, or in the cluster), in a stable order.
 func (f *FromRecommendations) Used() []model.Recommendation {

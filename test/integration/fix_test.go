@@ -157,3 +157,38 @@ func TestFixApplyRefusals(t *testing.T) {
 		t.Errorf("a bare pod: %s", r)
 	}
 }
+
+// fix --apply with recommendations says their warnings (a leak here)
+// under the object's line, before it changes the object.
+func TestFixApplySaysWarningsFirst(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-warnings"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "leaky"}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "leaky"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "app", Image: "app:1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
+			}}}}},
+	}
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	recs := filepath.Join(t.TempDir(), "recs.json")
+	doc := `{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
+  {"workload": {"kind": "Deployment", "name": "leaky", "namespace": "` + ns + `"}, "container": "app", "memoryLimitBytes": 402653184,
+   "warnings": ["the working set grows 18.0Mi/h in each lifetime"], "reasons": ["limit: the limit 256Mi it was OOM-killed at x 1.5"]},
+  {"workload": {"kind": "Deployment", "name": "other", "namespace": "` + ns + `"}, "container": "app", "memoryLimitBytes": 402653184,
+   "warnings": ["not this one"]}]}`
+	if err := os.WriteFile(recs, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/leaky", "--recommendations", recs, "--wait=false")
+	want := "deployment/leaky (namespace " + ns + "):\n  warning: Deployment " + ns + "/leaky container app: the working set grows 18.0Mi/h in each lifetime\n"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "not this one") || !strings.Contains(r.stdout, "memory limit 256Mi → 384Mi") {
+		t.Errorf("want the change and, first, the one warning:\n%s", r)
+	}
+}
