@@ -16,6 +16,19 @@ import (
 	"k8s.io/utils/ptr"
 )
 
+// oneContainer is a Deployment of one replica whose container app has a
+// memory limit.
+func oneContainer(name, limit string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "app", Image: "app:1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(limit)}},
+			}}}}},
+	}
+}
+
 func cartDeployment(t *testing.T) *appsv1.Deployment {
 	t.Helper()
 	d, err := cp.Client.AppsV1().Deployments("shop").Get(context.Background(), "cart", metav1.GetOptions{})
@@ -110,14 +123,7 @@ func TestFixApplyRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	labels := map[string]string{"app": "capped"}
-	capped := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "capped"},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
-				Name: "app", Image: "app:1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")}},
-			}}}}},
-	}
+	capped := oneContainer("capped", "512Mi")
 	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, capped, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -166,15 +172,7 @@ func TestFixApplySaysWarningsFirst(t *testing.T) {
 	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	labels := map[string]string{"app": "leaky"}
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "leaky"},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
-				Name: "app", Image: "app:1", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
-			}}}}},
-	}
-	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, oneContainer("leaky", "256Mi"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	recs := filepath.Join(t.TempDir(), "recs.json")
