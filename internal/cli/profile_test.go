@@ -24,13 +24,15 @@ func TestProfileJSONAndFailOnKill(t *testing.T) {
 	if rep.Kind != "ProfileReport" || !rep.KilledByKernel || rep.LimitBytes != 32<<20 {
 		t.Errorf("report %+v", rep)
 	}
-	// tail holds the memory; on a busy machine the kernel may take head
-	// too before tail's memory is freed. Never the shell.
+	// tail holds the memory; on a busy machine the kernel may take head,
+	// or even the shell, before tail's memory is freed (which it picks
+	// then is the kernel's business). What is checked is the report's
+	// word on each: the shell is the main process, its children are not.
 	tail := false
 	for _, v := range rep.Victims {
 		tail = tail || v.Name == "tail"
-		if v.MainProcess {
-			t.Errorf("victim %+v is the main process", v)
+		if v.MainProcess != (v.Name == "sh") {
+			t.Errorf("victim %+v: main process %v, want it only for the shell", v, v.MainProcess)
 		}
 	}
 	if !tail || int64(len(rep.Victims)) != rep.OOMKills {
