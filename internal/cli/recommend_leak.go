@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -63,21 +65,29 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group) {
 	}
 }
 
-// warnLeaks reads the recorded pods' history and adds a warning (and a
-// reason) to each recommendation whose pods grow like a leak, with
-// medium confidence or more.
-func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods) ([]string, error) {
-	if len(k) == 0 {
-		return nil, nil
-	}
-	var targets []scan.Target
+// warnLeaks reads the recorded pods' history, a namespace at a time
+// (bar shows how far it came), and adds a warning (and a reason) to each
+// recommendation whose pods grow like a leak, with medium confidence or
+// more.
+func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods, bar *progress) ([]string, error) {
+	byNS := map[string][]scan.Target{}
 	for _, ts := range k {
-		targets = append(targets, ts...)
+		for _, t := range ts {
+			byNS[t.Namespace] = append(byNS[t.Namespace], t)
+		}
 	}
-	hs, notes, err := hist(ctx, targets)
-	if err != nil {
-		return notes, err
+	hs := map[scan.Target]*diagnose.History{}
+	var notes []string
+	for i, ns := range slices.Sorted(maps.Keys(byNS)) {
+		h, n, err := hist(ctx, byNS[ns])
+		notes = append(notes, n...)
+		if err != nil {
+			return notes, err
+		}
+		maps.Copy(hs, h)
+		bar.Update(fmt.Sprintf("killed pods checked for a leak, namespaces of %d", len(byNS)), i+1)
 	}
+	bar.Done()
 	for i := range items {
 		r := &items[i]
 		if w := leakWarning(r, k[specKey(r.Workload, r.Container)], hs); w != "" {
