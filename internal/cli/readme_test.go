@@ -36,7 +36,9 @@ func TestReadmeSampleOutputs(t *testing.T) {
 			want = append(want, w)
 		}
 		r := run(args...)
-		if got := strings.TrimRight(r.stdout, "\n"); r.code != 0 || got != strings.Join(want, "\n") {
+		// The paths the test gave are the README's in what it prints.
+		got := strings.ReplaceAll(strings.TrimRight(r.stdout, "\n"), "../../examples/", "examples/")
+		if r.code != 0 || got != strings.Join(want, "\n") {
 			t.Errorf("README line %d, oomdoctor %s: exit %d, prints\n%s\nthe README shows\n%s", i+1, cmd, r.code, got, strings.Join(want, "\n"))
 		}
 	}

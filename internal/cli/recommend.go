@@ -211,7 +211,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				notes, err := warnLeaks(ctx, hist, doc.Items, killed, newProgress(o.ErrOut))
+				notes, err := warnLeaks(ctx, hist, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
 				doc.Notes = append(doc.Notes, notes...)
 				if err != nil {
 					return err
@@ -428,7 +428,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if err != nil {
 		return doc, err
 	}
-	notes, err = warnLeaks(ctx, hist, doc.Items, killed, newProgress(errOut))
+	notes, err = warnLeaks(ctx, hist, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
 	doc.Notes = append(doc.Notes, notes...)
 	if err != nil {
 		return doc, err

@@ -68,8 +68,9 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group) {
 // warnLeaks reads the recorded pods' history, a namespace at a time
 // (bar shows how far it came), and adds a warning (and a reason) to each
 // recommendation whose pods grow like a leak, with medium confidence or
-// more.
-func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods, bar *progress) ([]string, error) {
+// more. from is the source's flag for the explain command the warning
+// names (--prometheus-url URL, --snapshot DIR).
+func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, bar *progress) ([]string, error) {
 	byNS := map[string][]scan.Target{}
 	for _, ts := range k {
 		for _, t := range ts {
@@ -90,7 +91,7 @@ func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recomme
 	bar.Done()
 	for i := range items {
 		r := &items[i]
-		if w := leakWarning(r, k[specKey(r.Workload, r.Container)], hs); w != "" {
+		if w := leakWarning(r, k[specKey(r.Workload, r.Container)], hs, from); w != "" {
 			r.Warnings = append(r.Warnings, w)
 			r.Reasons = append(r.Reasons, w)
 		}
@@ -101,7 +102,7 @@ func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recomme
 // leakWarning says how the pods' working set grows, from the pods that
 // leak (medium confidence or more), and what the new limit buys: the time
 // from a restart to the limit at that rate, against the current one's.
-func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*diagnose.History) string {
+func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*diagnose.History, from string) string {
 	var leaks []*diagnose.Leak
 	var worst scan.Target
 	growing, lifetimes, most := 0, 0, 0
@@ -132,7 +133,7 @@ func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*
 	}
 	sort.Slice(leaks, func(i, j int) bool { return leaks[i].BytesPerSecond < leaks[j].BytesPerSecond })
 	k := leaks[len(leaks)/2]
-	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ts), worst.Pod, worst.Namespace)
+	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ts), worst.Pod, worst.Namespace, from)
 	if r.MemoryLimitBytes != nil && float64(*r.MemoryLimitBytes) > k.From {
 		w += fmt.Sprintf("; from %.0fMi at a restart it fills %s in about %s", k.From/(1<<20), manifest.FormatBytes(*r.MemoryLimitBytes), k.TimeToFill(float64(*r.MemoryLimitBytes)))
 		if c := r.CurrentLimitBytes; c != nil && *c != *r.MemoryLimitBytes && float64(*c) > k.From {

@@ -507,7 +507,7 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {
 		t.Fatalf("exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	leak := regexp.MustCompile(`^the working set grows 18\.0Mi/h in each lifetime, a leak or an unbounded cache \(18 of 18 lifetimes, 2 of 2 pods; oomdoctor explain cart-7c9d8f6b5-\w+ -n shop\): a higher limit only spaces the kills out; from 111Mi at a restart it fills 384Mi in about 15\.2h \(256Mi now: 8\.1h\)$`)
+	leak := regexp.MustCompile(`^the working set grows 18\.0Mi/h in each lifetime, a leak or an unbounded cache \(18 of 18 lifetimes, 2 of 2 pods; oomdoctor explain cart-7c9d8f6b5-\w+ -n shop --snapshot \.\./\.\./examples/snapshot\): a higher limit only spaces the kills out; from 111Mi at a restart it fills 384Mi in about 15\.2h \(256Mi now: 8\.1h\)$`)
 	killed := 0
 	for _, it := range doc.Items {
 		if it.OOMKills > 0 {
