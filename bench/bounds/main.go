@@ -34,9 +34,13 @@ func main() {
 	offset := flag.Duration("offset", 0, "skip the start of every series")
 	drop := flag.Float64("drop-factor", 4, "drop samples above this many times the provisioned memory (0: keep all)")
 	flag.Parse()
-	read := func(fn func(*usage.Series) error) error { return usage.ReadTraceFile(*trace, fn) }
+	read, err := load(*trace)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bounds:", err)
+		os.Exit(1)
+	}
 	o := replay.Options{Train: *train, Test: *test, Offset: *offset, DropFactor: *drop}
-	err := run(os.Stdout, read, o)
+	err = run(os.Stdout, read, o)
 	if err == nil {
 		err = splits(os.Stdout, read, *drop)
 	}
@@ -44,6 +48,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bounds:", err)
 		os.Exit(1)
 	}
+}
+
+// load reads the trace once, into memory: every split reads it twice
+// (the strategies' replay, then the peaks), seven splits in all. The
+// reader reuses its buffers, so each series is copied.
+func load(path string) (func(func(*usage.Series) error) error, error) {
+	var all []usage.Series
+	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
+		all = append(all, usage.Series{Name: s.Name, Samples: slices.Clone(s.Samples), Kills: slices.Clone(s.Kills)})
+		return nil
+	})
+	return func(fn func(*usage.Series) error) error {
+		for i := range all {
+			if err := fn(&all[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, err
 }
 
 // measured is what the bench finds: the strategies' rows, the oracles'

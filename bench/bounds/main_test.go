@@ -116,3 +116,28 @@ func TestRun(t *testing.T) {
 		}
 	}
 }
+
+// load keeps every series whole although the reader reuses its buffers:
+// the bench on the loaded slice prints what it prints reading the file.
+func TestLoad(t *testing.T) {
+	read, err := load("../../internal/replay/testdata/slice.csv.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	week := 7 * 24 * time.Hour
+	var fromFile, loaded strings.Builder
+	for _, c := range []struct {
+		w    *strings.Builder
+		read func(func(*usage.Series) error) error
+	}{{&fromFile, readSlice}, {&loaded, read}} {
+		if err := run(c.w, c.read, replay.Options{Train: week, Test: week, DropFactor: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if loaded.String() != fromFile.String() || !strings.Contains(loaded.String(), "10 read") {
+		t.Errorf("loaded:\n%s\nread from the file:\n%s", loaded.String(), fromFile.String())
+	}
+	if _, err := load("no-such-trace.csv"); err == nil {
+		t.Error("a missing trace: no error")
+	}
+}

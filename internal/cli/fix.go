@@ -315,7 +315,7 @@ func (o *FixOptions) Run() error {
 		if unused := o.recs.Unused(); len(unused) > 0 {
 			var names []string
 			for _, r := range unused[:min(len(unused), 5)] {
-				names = append(names, fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container))
+				names = append(names, recName(r))
 			}
 			if len(unused) > 5 {
 				names = append(names, fmt.Sprintf("%d more", len(unused)-5))

@@ -99,10 +99,16 @@ func recWarnings(w io.Writer, v fix.Values) {
 	}
 }
 
+// recName names a recommendation's container: Deployment shop/cart
+// container cart.
+func recName(r model.Recommendation) string {
+	return fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container)
+}
+
 func printWarnings(w io.Writer, rs []model.Recommendation, indent string) {
 	for _, r := range rs {
 		for _, x := range r.Warnings {
-			fmt.Fprintf(w, "%swarning: %s %s/%s container %s: %s\n", indent, r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container, x)
+			fmt.Fprintf(w, "%swarning: %s: %s\n", indent, recName(r), x)
 		}
 	}
 }
