@@ -2,6 +2,7 @@ package fix
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -72,8 +73,8 @@ func NormalizeKind(k string) (string, error) {
 }
 
 // Apply sets a live object's memory: it plans the same edits as for a
-// manifest, checks them against the nodes, runs a server-side dry run,
-// patches only the changed fields as field manager oomdoctor, and waits for
+// manifest, checks them against the nodes, runs a server-side dry run of
+// the patch and of a pod of the new template, patches only the changed fields as field manager oomdoctor, and waits for
 // the rollout.
 func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Target: t}
@@ -121,10 +122,14 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err != nil {
 		return nil, err
 	}
-	// The server checks the patch (validation, admission, quotas, limit
-	// ranges) before anything changes.
+	// The server checks the patch (validation, the workload's admission)
+	// before anything changes, then a pod of the new template (limit
+	// ranges, quotas, pod security: they act on pods).
 	if err := doPatch(ctx, c, t, patch, true); err != nil {
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
+	}
+	if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
+		return nil, err
 	}
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
 		return nil, fmt.Errorf("patching %s: %w", t, err)
@@ -135,8 +140,12 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err := waitRollout(ctx, c, t, opts); err != nil {
 		return res, err
 	}
-	res.Pods, err = describePods(ctx, c, t)
-	return res, err
+	pods, err := describePods(ctx, c, t)
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods' state is not shown: %v", err))
+	}
+	res.Pods = pods
+	return res, nil
 }
 
 func getObject(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (runtime.Object, error) {
@@ -265,14 +274,35 @@ func mustBytes(q string) int64 {
 	return b
 }
 
-// waitRollout waits like `kubectl rollout status`.
+// waitRollout waits like `kubectl rollout status`, and gives up sooner
+// when the new pods are refused for refusedFor on end (a quota, a limit
+// range, a webhook: the rollout cannot go on until someone acts).
 func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	undo := fmt.Sprintf("kubectl rollout undo %s -n %s", t, t.Namespace)
+	since := time.Now().Add(-5 * time.Second) // events of this rollout; a little slack for clocks
 	last := ""
+	var refusedSince time.Time
 	for {
-		state, done, err := rolloutState(ctx, c, t)
+		state, done, err := rolloutState(ctx, c, t, since)
+		var r *refusedPods
+		switch {
+		case errors.As(err, &r):
+			if refusedSince.IsZero() {
+				refusedSince = time.Now()
+			}
+			if time.Since(refusedSince) >= refusedFor {
+				left := "its old pods keep running"
+				if t.Kind != "Deployment" {
+					left = "a pod it removed to replace stays missing"
+				}
+				return fmt.Errorf("the rollout of %s cannot go on: %v; %s until the cause is fixed or the change undone: %s", t, err, left, undo)
+			}
+			state, err = err.Error(), nil
+		default:
+			refusedSince = time.Time{}
+		}
 		if err != nil {
 			return fmt.Errorf("the rollout of %s failed: %v; to go back: %s", t, err, undo)
 		}
@@ -295,7 +325,9 @@ func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opt
 }
 
 // rolloutState says where a rollout is, and whether it is done.
-func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (string, bool, error) {
+// A *refusedPods error says the controller cannot create the new pods.
+func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, since time.Time) (string, bool, error) {
+	var state string
 	switch t.Kind {
 	case "Deployment":
 		d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
@@ -312,43 +344,52 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (s
 		if s.Spec.Replicas != nil {
 			want = *s.Spec.Replicas
 		}
-		if s.Status.ObservedGeneration < s.Generation {
+		switch {
+		case s.Status.ObservedGeneration < s.Generation:
 			return "waiting for the statefulset's controller", false, nil
+		case s.Status.UpdatedReplicas < want || s.Status.CurrentRevision != s.Status.UpdateRevision && s.Status.UpdateRevision != "":
+			state = fmt.Sprintf("%d of %d pods updated", s.Status.UpdatedReplicas, want)
+		case s.Status.ReadyReplicas < want:
+			state = fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want)
+		default:
+			return fmt.Sprintf("statefulset %s rolled out: %d pods ready", t.Name, want), true, nil
 		}
-		if s.Status.UpdatedReplicas < want || s.Status.CurrentRevision != s.Status.UpdateRevision && s.Status.UpdateRevision != "" {
-			return fmt.Sprintf("%d of %d pods updated", s.Status.UpdatedReplicas, want), false, nil
-		}
-		if s.Status.ReadyReplicas < want {
-			return fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want), false, nil
-		}
-		return fmt.Sprintf("statefulset %s rolled out: %d pods ready", t.Name, want), true, nil
 	case "DaemonSet":
 		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return "", false, err
 		}
 		st := d.Status
-		if st.ObservedGeneration < d.Generation {
+		switch {
+		case st.ObservedGeneration < d.Generation:
 			return "waiting for the daemonset's controller", false, nil
+		case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
+			state = fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)
+		case st.NumberAvailable < st.DesiredNumberScheduled:
+			state = fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled)
+		default:
+			return fmt.Sprintf("daemonset %s rolled out: %d pods available", t.Name, st.NumberAvailable), true, nil
 		}
-		if st.UpdatedNumberScheduled < st.DesiredNumberScheduled {
-			return fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled), false, nil
-		}
-		if st.NumberAvailable < st.DesiredNumberScheduled {
-			return fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled), false, nil
-		}
-		return fmt.Sprintf("daemonset %s rolled out: %d pods available", t.Name, st.NumberAvailable), true, nil
+	default:
+		return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil
 	}
-	return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil
+	if err := failedCreate(ctx, c, t, since); err != nil {
+		return "", false, err
+	}
+	return state, false, nil
 }
 
 func deploymentState(d *appsv1.Deployment) (string, bool, error) {
 	if d.Status.ObservedGeneration < d.Generation {
 		return "waiting for the deployment's controller", false, nil
 	}
+	var refused error
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
 			return "", false, fmt.Errorf("its progress deadline passed: %s", c.Message)
+		}
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			refused = &refusedPods{why: c.Message}
 		}
 	}
 	want := int32(1)
@@ -356,15 +397,21 @@ func deploymentState(d *appsv1.Deployment) (string, bool, error) {
 		want = *d.Spec.Replicas
 	}
 	st := d.Status
+	state := ""
 	switch {
 	case st.UpdatedReplicas < want:
-		return fmt.Sprintf("%d of %d new replicas updated", st.UpdatedReplicas, want), false, nil
+		state = fmt.Sprintf("%d of %d new replicas updated", st.UpdatedReplicas, want)
 	case st.Replicas > st.UpdatedReplicas:
-		return fmt.Sprintf("%d old replicas are pending termination", st.Replicas-st.UpdatedReplicas), false, nil
+		state = fmt.Sprintf("%d old replicas are pending termination", st.Replicas-st.UpdatedReplicas)
 	case st.AvailableReplicas < st.UpdatedReplicas:
-		return fmt.Sprintf("%d of %d updated replicas are available", st.AvailableReplicas, st.UpdatedReplicas), false, nil
+		state = fmt.Sprintf("%d of %d updated replicas are available", st.AvailableReplicas, st.UpdatedReplicas)
+	default:
+		return fmt.Sprintf("deployment %s successfully rolled out: %d replicas available", d.Name, st.AvailableReplicas), true, nil
 	}
-	return fmt.Sprintf("deployment %s successfully rolled out: %d replicas available", d.Name, st.AvailableReplicas), true, nil
+	if refused != nil {
+		return "", false, refused
+	}
+	return state, false, nil
 }
 
 // describePods reports the workload's pods: state, restarts, and any kill.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -257,5 +259,43 @@ func TestFixApplyEndsTheKills(t *testing.T) {
 	}
 	if fs := findings(scan(t, "-n", ns, "--since", "50s")); len(fs) != 0 {
 		t.Errorf("scan still finds kills in the last 50 s: %+v", fs)
+	}
+}
+
+// 8. A rollout whose new pods the API server refuses (a LimitRange here),
+// by a user who may not create pods, so that fix cannot ask the server
+// first: the wait ends with the refusal, from the Deployment's
+// ReplicaFailure condition, instead of running out its timeout.
+func TestFixApplyStopsOnRefusedPods(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-refused")
+	if _, err := node.Client.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "mem"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}},
+	}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sc := workloads.Find("hog")
+	if err := sc.Create(ctx, node.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, sc.Selector(), 2*time.Minute, "created", func(p *corev1.Pod) bool { return p.Status.Phase != "" })
+	patcher, err := node.User(ctx, ns, "patcher", []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"list"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", patcher, "-n", ns,
+		"--apply", "deployment/hog", "--memory-limit", "256Mi", "--timeout", "4m"}, streams)
+	stderr := errOut.String()
+	if code != 1 || !strings.Contains(stderr, "the new pods were not checked") ||
+		!strings.Contains(stderr, "the rollout of deployment/hog cannot go on: its new pods are refused: ") ||
+		!strings.Contains(stderr, "maximum memory usage per Container is 128Mi, but limit is 256Mi") ||
+		!strings.Contains(stderr, "kubectl rollout undo deployment/hog -n "+ns) {
+		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
 	}
 }

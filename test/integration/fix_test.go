@@ -11,8 +11,10 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -188,5 +190,105 @@ func TestFixApplySaysWarningsFirst(t *testing.T) {
 	want := "deployment/leaky (namespace " + ns + "):\n  warning: Deployment " + ns + "/leaky container app: the working set grows 18.0Mi/h in each lifetime\n"
 	if r.code != 0 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "not this one") || !strings.Contains(r.stdout, "memory limit 256Mi → 384Mi") {
 		t.Errorf("want the change and, first, the one warning:\n%s", r)
+	}
+}
+
+// A LimitRange or a ResourceQuota refuses pods, not the Deployment: the
+// patch's own dry run passes, and the rollout would stall. fix --apply
+// asks the API server about a pod of the new template first.
+func TestFixApplyChecksTheNewPods(t *testing.T) {
+	ctx := context.Background()
+	mk := func(ns string) {
+		t.Helper()
+		if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limitOf := func(ns, name string) string {
+		t.Helper()
+		d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
+	}
+
+	// A LimitRange: at most 256Mi per container.
+	ns := "fix-limitrange"
+	mk(ns)
+	if _, err := cp.Client.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "mem"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")}},
+	}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	small := oneContainer("small", "128Mi")
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, small, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The premise: the API server takes a Deployment above the LimitRange.
+	big := oneContainer("big", "512Mi")
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, big, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("the API server refused a Deployment above the LimitRange, which this test assumes it takes: %v", err)
+	}
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/small", "--memory-limit", "512Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "would refuse the new pods of deployment/small") || !strings.Contains(r.stderr, "maximum memory usage per Container is 256Mi, but limit is 512Mi") ||
+		!strings.Contains(r.stderr, "nothing was changed") || !strings.Contains(r.stderr, "kubectl describe limitrange -n "+ns) {
+		t.Errorf("a limit above the LimitRange: %s", r)
+	}
+	if got := limitOf(ns, "small"); got != "128Mi" {
+		t.Errorf("the refused change was made: %s", got)
+	}
+	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/small", "--memory-limit", "256Mi", "--wait=false"); r.code != 0 || limitOf(ns, "small") != "256Mi" {
+		t.Errorf("a limit the LimitRange allows: %s", r)
+	}
+	// Without the right to create pods, nothing is checked, and it says so.
+	patcher, err := cp.User(ctx, ns, "patcher", []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", patcher, "-n", ns, "--apply", "deployment/small", "--memory-limit", "240Mi", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stderr, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (that needs the right to create pods in "+ns+", in a dry run)") {
+		t.Errorf("a user who may not create pods: %s", r)
+	}
+
+	// A ResourceQuota of 1Gi of limits, two pods of 384Mi in it. Without
+	// kube-controller-manager the test writes the quota's status.
+	ns = "fix-quota"
+	mk(ns)
+	q, err := cp.Client.CoreV1().ResourceQuotas(ns).Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "mem"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceLimitsMemory: resource.MustParse("1Gi")}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceLimitsMemory: resource.MustParse("768Mi")}}
+	if _, err := cp.Client.CoreV1().ResourceQuotas(ns).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pair := oneContainer("pair", "384Mi")
+	pair.Spec.Replicas = ptr.To[int32](2)
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, pair, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// 448Mi: two such pods fit (896Mi), but not a third beside the two
+	// old ones (1216Mi), and a rolling update adds one first.
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/pair", "--memory-limit", "448Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "creates each new pod before an old one goes, and the namespace's ResourceQuota has no room for one") ||
+		!strings.Contains(r.stderr, "maxSurge: 0") || !strings.Contains(r.stderr, "exceeded quota: mem") || limitOf(ns, "pair") != "384Mi" {
+		t.Errorf("a rollout the quota has no room for: %s", r)
+	}
+	// Old pods first: it fits, and a note says why.
+	surge := []byte(`{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":1}}}}`)
+	if _, err := cp.Client.AppsV1().Deployments(ns).Patch(ctx, "pair", types.StrategicMergePatchType, surge, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/pair", "--memory-limit", "448Mi", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stderr, "replaces each pod after the old one goes, and the quota holds all 2 with the new values") || limitOf(ns, "pair") != "448Mi" {
+		t.Errorf("a rollout that frees the room first: %s", r)
+	}
+	// 640Mi: two pods would not fit at all (the status still counts
+	// 768Mi for the two: 768Mi + 2 x 192Mi).
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/pair", "--memory-limit", "640Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "the 2 pods of deployment/pair would need 1152Mi of limits.memory in ResourceQuota mem, which allows 1Gi (768Mi used now)") || limitOf(ns, "pair") != "448Mi" {
+		t.Errorf("values the quota cannot hold: %s", r)
 	}
 }

@@ -1,0 +1,221 @@
+package fix
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/client-go/kubernetes"
+	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+)
+
+// LimitRanges, ResourceQuotas, Pod Security and most admission webhooks
+// act on pods, which the workload's controller creates after the patch:
+// the dry run of the workload's own patch passes them, and the rollout
+// then stalls with every new pod refused (a StatefulSet's pod is deleted
+// first, and not recreated). So before patching, the API server is asked
+// to create one pod of the changed template in a dry run (nothing is
+// stored), and a refusal stops the change.
+
+// podsAdmitted checks a pod of the patched template against the
+// namespace's admission. A refusal is an error, except a quota's when the
+// rollout replaces its pods in place and the quota holds them all with
+// the new values (a note then). Without the right to create pods it notes
+// that nothing was checked.
+func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, patch []byte, res *ApplyResult) error {
+	before, after, err := templates(obj, patch)
+	if err != nil {
+		return fmt.Errorf("reading the pod template of %s: %w", t, err)
+	}
+	if ok, why := mayCreatePods(ctx, c, t.Namespace); !ok {
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (%s): a refused pod shows as a stalled rollout", why))
+		return nil
+	}
+	refused := dryRunPod(ctx, c, t, after)
+	switch {
+	case refused == nil:
+		return nil
+	case !apierrors.IsForbidden(refused) && !apierrors.IsInvalid(refused):
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods could not be checked against the namespace's admission (a pod created in a dry run: %v)", refused))
+		return nil
+	case strings.Contains(refused.Error(), "exceeded quota"):
+		return quotaRoom(ctx, c, t, obj, podOf(t, before), podOf(t, after), refused, res)
+	}
+	msg := fmt.Sprintf("refusing: the API server would refuse the new pods of %s, so the rollout would stall (the %s itself accepts the change: admission checks pods, which its controller creates afterwards); nothing was changed: %v", t, strings.ToLower(t.Kind), refused)
+	if dryRunPod(ctx, c, t, before) != nil {
+		msg += "; pods of the current template are refused as well, so the cause is not the new values: fix that first"
+	} else if strings.Contains(refused.Error(), "memory") {
+		msg += fmt.Sprintf("; choose values the namespace allows (kubectl describe limitrange -n %s) or have its LimitRange changed", t.Namespace)
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// dryRunPod asks the API server to create a pod of the template, storing
+// nothing.
+func dryRunPod(ctx context.Context, c kubernetes.Interface, t ApplyTarget, tpl *corev1.PodTemplateSpec) error {
+	_, err := c.CoreV1().Pods(t.Namespace).Create(ctx, podOf(t, tpl), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
+	return err
+}
+
+// podOf is a pod of the template, as the workload's controller would
+// make it.
+func podOf(t ApplyTarget, tpl *corev1.PodTemplateSpec) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: t.Name + "-", Namespace: t.Namespace, Labels: tpl.Labels, Annotations: tpl.Annotations},
+		Spec:       *tpl.Spec.DeepCopy(),
+	}
+}
+
+// mayCreatePods asks whether the user may create pods in the namespace
+// (a dry run needs the same right).
+func mayCreatePods(ctx context.Context, c kubernetes.Interface, ns string) (bool, string) {
+	r, err := c.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "pods"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Sprintf("cannot ask whether you may create pods: %v", err)
+	}
+	if !r.Status.Allowed {
+		return false, fmt.Sprintf("that needs the right to create pods in %s, in a dry run", ns)
+	}
+	return true, ""
+}
+
+// templates returns the object's pod template before and after the patch.
+func templates(obj runtime.Object, patch []byte) (before, after *corev1.PodTemplateSpec, err error) {
+	orig, err := json.Marshal(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	patched, err := strategicpatch.StrategicMergePatch(orig, patch, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(runtime.Object)
+	if err := json.Unmarshal(patched, out); err != nil {
+		return nil, nil, err
+	}
+	before, after = templateOf(obj), templateOf(out)
+	if before == nil || after == nil {
+		return nil, nil, fmt.Errorf("no pod template in a %T", obj)
+	}
+	return before, after, nil
+}
+
+func templateOf(obj runtime.Object) *corev1.PodTemplateSpec {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template
+	case *appsv1.DaemonSet:
+		return &o.Spec.Template
+	case *appsv1.ReplicaSet:
+		return &o.Spec.Template
+	case *batchv1.Job:
+		return &o.Spec.Template
+	case *batchv1.CronJob:
+		return &o.Spec.JobTemplate.Spec.Template
+	}
+	return nil
+}
+
+// rollout says how many pods the workload runs and whether its rollout
+// creates a new pod before an old one goes (a surge); ok is false when
+// its pods come and go on their own (Jobs).
+func rollout(obj runtime.Object) (pods int32, surge, ok bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		pods = 1
+		if o.Spec.Replicas != nil {
+			pods = *o.Spec.Replicas
+		}
+		if o.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+			return pods, false, true
+		}
+		s := intstr.FromString("25%")
+		if ru := o.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
+			s = *ru.MaxSurge
+		}
+		n, err := intstr.GetScaledValueFromIntOrPercent(&s, int(pods), true)
+		return pods, err != nil || n > 0, true
+	case *appsv1.StatefulSet:
+		pods = 1
+		if o.Spec.Replicas != nil {
+			pods = *o.Spec.Replicas
+		}
+		return pods, false, true
+	case *appsv1.DaemonSet:
+		pods = o.Status.DesiredNumberScheduled
+		if ru := o.Spec.UpdateStrategy.RollingUpdate; o.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType && ru != nil && ru.MaxSurge != nil {
+			n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, int(pods), true)
+			return pods, err != nil || n > 0, true
+		}
+		return pods, false, true
+	case *appsv1.ReplicaSet:
+		pods = 1
+		if o.Spec.Replicas != nil {
+			pods = *o.Spec.Replicas
+		}
+		return pods, false, true
+	}
+	return 0, false, false
+}
+
+// quotaRoom decides on a quota's refusal of one pod with the new values
+// beside the current pods. A rollout that surges needs that room: refused.
+// One that replaces each pod in place needs the quota to hold every pod
+// with the new values: refused when it does not, a note when it does.
+func quotaRoom(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, old, new *corev1.Pod, refusal error, res *ApplyResult) error {
+	describe := fmt.Sprintf("kubectl describe resourcequota -n %s", t.Namespace)
+	pods, surge, ok := rollout(obj)
+	switch {
+	case !ok:
+		return fmt.Errorf("refusing: the namespace's ResourceQuota has no room for a pod of %s with the new values (%s); nothing was changed: %v", t, describe, refusal)
+	case surge:
+		return fmt.Errorf("refusing: the rollout of %s creates each new pod before an old one goes, and the namespace's ResourceQuota has no room for one, so the rollout would stall; raise the quota (%s), or have the rollout remove an old pod first (strategy.rollingUpdate.maxSurge: 0, maxUnavailable: 1); nothing was changed: %v", t, describe, refusal)
+	}
+	qs, err := c.CoreV1().ResourceQuotas(t.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("refusing: the namespace's ResourceQuota has no room for a pod of %s with the new values beside the current ones, and its quotas cannot be read to see whether the pods fit once replaced (%v); nothing was changed: %v", t, err, refusal)
+	}
+	opts := resourcehelper.PodResourcesOptions{}
+	delta := map[corev1.ResourceName]int64{
+		corev1.ResourceRequestsMemory: mem(resourcehelper.PodRequests(new, opts)) - mem(resourcehelper.PodRequests(old, opts)),
+		corev1.ResourceMemory:         mem(resourcehelper.PodRequests(new, opts)) - mem(resourcehelper.PodRequests(old, opts)),
+		corev1.ResourceLimitsMemory:   mem(resourcehelper.PodLimits(new, opts)) - mem(resourcehelper.PodLimits(old, opts)),
+	}
+	for _, q := range qs.Items {
+		for _, key := range []corev1.ResourceName{corev1.ResourceRequestsMemory, corev1.ResourceMemory, corev1.ResourceLimitsMemory} {
+			hard, ok := q.Status.Hard[key]
+			if !ok {
+				continue
+			}
+			used := q.Status.Used[key]
+			need := used.Value() + int64(pods)*delta[key]
+			if need > hard.Value() {
+				return fmt.Errorf("refusing: with the new values the %d pods of %s would need %s of %s in ResourceQuota %s, which allows %s (%s used now); raise the quota or choose lower values; nothing was changed", pods, t, manifest.FormatBytes(need), key, q.Name, manifest.FormatBytes(hard.Value()), manifest.FormatBytes(used.Value()))
+			}
+		}
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("the namespace's ResourceQuota has no room for a pod with the new values beside the current ones (%v); the rollout of %s replaces each pod after the old one goes, and the quota holds all %d with the new values", refusal, t, pods))
+	return nil
+}
+
+func mem(l corev1.ResourceList) int64 {
+	q := l[corev1.ResourceMemory]
+	return q.Value()
+}
