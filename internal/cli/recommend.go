@@ -64,8 +64,9 @@ and the rule of thumb; oomdoctor replay compares them on a trace.
 From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
 server (the highest value within each --step), so that a large cluster does not overload it;
 a limit above the largest node's allocatable memory (kube_node_status_allocatable, or the
-nodes' status with --from-cluster or --snapshot) is capped there, with a warning. A query that
-fails or times out becomes a note (on stderr, and in -o json|yaml) about the containers it
+nodes' status with --from-cluster or --snapshot) is capped there, with a warning, and so is one
+above the namespace's LimitRange (kube_limitrange, or the LimitRanges with --from-cluster or
+--snapshot), whose minimum and ratio raise the request too. A query that fails or times out becomes a note (on stderr, and in -o json|yaml) about the containers it
 leaves out.
 
 Where the current request or limit is known (kube-state-metrics) and the new one is within
@@ -112,7 +113,7 @@ limit and the current one.
 }
 
 const (
-	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, and the OOM kills in the pods' status and the node agent's events."
+	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, and the namespaces' LimitRanges."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
 	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
 )
@@ -148,7 +149,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod {
 			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
-		doc, err = recommendTrace(o.Trace, sizing{st, o.MinChange, o.MaxRatio, nil})
+		doc, err = recommendTrace(o.Trace, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio})
 	} else {
 		if o.Namespace != "" && o.AllNamespaces {
 			return usagef("-n and -A exclude each other")
@@ -192,7 +193,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				if sp.maxAllocatable == 0 {
 					doc.Notes = append(doc.Notes, "the snapshot has no nodes with allocatable memory: limits are not checked against it")
 				}
-				sz := sizing{st, o.MinChange, o.MaxRatio, sp}
+				sz := sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, bounds: sp.bounds}
 				killed := killedPods{}
 				seen := map[string]bool{}
 				for _, g := range groups {
@@ -226,7 +227,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 		}
 		if o.prom.set() {
-			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st, o.MinChange, o.MaxRatio, sp}, o.now(), o.ErrOut)
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp}, o.now(), o.ErrOut)
 		}
 		doc.Notes = append(specNotes, doc.Notes...)
 	}
@@ -395,6 +396,17 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	if alloc == 0 {
 		doc.Notes = append(doc.Notes, "kube_node_status_allocatable is not in Prometheus: limits are not checked against the nodes' allocatable memory")
 	}
+	sz.bounds = map[string]recommend.Bounds{}
+	if sp != nil {
+		maps.Copy(sz.bounds, sp.bounds)
+	}
+	lrs, err := c.LimitRanges(ctx, ns, end)
+	if err != nil {
+		doc.Notes = append(doc.Notes, fmt.Sprintf("kube_limitrange: %v; limits are kept within the LimitRanges of the pods' specs only", err))
+	}
+	for _, lr := range lrs {
+		sz.bounds[lr.Namespace] = sz.bounds[lr.Namespace].Tighten(recommend.Bounds{Max: lr.Max, Min: lr.Min, MaxRatio: lr.MaxRatio}.Named("LimitRange " + lr.Namespace + "/" + lr.Name))
+	}
 	guard := sz.guard(alloc)
 	bar := newProgress(errOut)
 	seen := map[string]bool{}
@@ -474,6 +486,9 @@ type sizing struct {
 	// maxRatio is the highest limit/request ratio (Guardrails.MaxRatio).
 	maxRatio float64
 	sp       *specs
+	// bounds are the namespaces' LimitRanges' bounds on a container's
+	// memory, by namespace (recommend.Guardrails.Bounds).
+	bounds map[string]recommend.Bounds
 }
 
 // guard is the guardrails of this sizing: recommend.Base with its ratio
@@ -518,6 +533,7 @@ const usageBeforeKill = "the highest usage in the hour before it (give --from-cl
 func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model.Recommendation, bool) {
 	st, sp := sz.st, sz.sp
 	var info runtimes.Info
+	guard.Bounds = sz.bounds[g.Workload.Namespace]
 	curReq, curLim := g.Request, g.Limit
 	if sp != nil {
 		// Without kube-state-metrics, the current values are the spec's.

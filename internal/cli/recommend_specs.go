@@ -13,6 +13,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
@@ -35,6 +36,9 @@ type specs struct {
 	// maxAllocatable is the largest node's allocatable memory in the
 	// nodes' status (0: no nodes, or they could not be read).
 	maxAllocatable float64
+	// bounds are the namespaces' LimitRanges' bounds on a container's
+	// memory, by namespace.
+	bounds map[string]recommend.Bounds
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -49,7 +53,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &specs{byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
+	s := &specs{bounds: map[string]recommend.Bounds{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	refs := map[source.ObjectKey]bool{}
 	err = src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
@@ -85,6 +89,15 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		})
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("nodes: %v; limits are checked against kube_node_status_allocatable only", err))
+		}
+	}
+	if l, ok := src.(source.LimitRangeSource); ok {
+		err := l.LimitRanges(ctx, namespace, func(lr *corev1.LimitRange) error {
+			s.bounds[lr.Namespace] = s.bounds[lr.Namespace].Tighten(recommend.BoundsOf(lr))
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("limitranges: %v; recommendations are not kept within the namespaces' LimitRanges", err))
 		}
 	}
 	cmSrc, ok := src.(scan.ConfigMapSource)

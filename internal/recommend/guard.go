@@ -3,6 +3,7 @@ package recommend
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Guardrails bound a recommendation.
@@ -17,6 +18,10 @@ type Guardrails struct {
 	// MaxRatio is the highest limit/request ratio (0: any): a request
 	// further below its limit is raised to limit/MaxRatio (RaiseRequest).
 	MaxRatio float64
+	// Bounds are the namespace's LimitRanges': the limit is kept within
+	// them (capped at their maximum with a warning, as at MaxAllocatable)
+	// and the request raised to their minimum and ratio.
+	Bounds Bounds
 }
 
 // Base is what every container gets: a floor of 4Mi, the smallest a
@@ -79,6 +84,10 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 		notes = append(notes, fmt.Sprintf("%s%s, the largest node's allocatable memory %s (it needs %s): the container's own limit then kills it before the node runs out and kills its neighbours; split the work or add a bigger node", CappedPrefix, mib(float64(capped)), mib(g.MaxAllocatable), mib(float64(limit))))
 		limit = capped
 	}
+	limit, why := g.Bounds.boundLimit(limit, l)
+	if why != "" {
+		notes = append(notes, why)
+	}
 	r := v.Request
 	if g.Floor > 0 && r < g.Floor {
 		// A request of nothing (a median peak of 0, usage mostly idle)
@@ -90,7 +99,7 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 	if request > limit {
 		request = limit
 	}
-	request, why := g.RaiseRequest(request, limit)
+	request, why = g.RaiseRequest(request, limit)
 	if why != "" {
 		notes = append(notes, why)
 	}
@@ -98,16 +107,22 @@ func (g Guardrails) Apply(v Values) (request, limit int64, notes []string) {
 }
 
 // RaiseRequest raises a request more than MaxRatio times below its limit
-// to limit/MaxRatio (rounded up), and says why; else it returns the
-// request and "". The scheduler reserves only the request: a node full of
+// to limit/MaxRatio (rounded up), then to what the Bounds ask, and says
+// why; else it returns the request and "". The scheduler reserves only the request: a node full of
 // pods whose limits are far above their requests holds them all until
 // their peaks come together, and then the kubelet evicts or the kernel
 // kills across the node. lint's memory-request-far-below-limit flags the
 // same ratio, so that what recommend writes, lint passes.
 func (g Guardrails) RaiseRequest(request, limit int64) (int64, string) {
-	if g.MaxRatio <= 0 || float64(limit) <= float64(request)*g.MaxRatio {
-		return request, ""
+	var why []string
+	if g.MaxRatio > 0 && float64(limit) > float64(request)*g.MaxRatio {
+		r := min(Round(float64(limit)/g.MaxRatio), limit)
+		why = append(why, fmt.Sprintf("raised the request from %s to %s, the limit %s / %g: the scheduler reserves only the request, and pods far below their limits can together outgrow their node (eviction, system OOM; --max-limit-request-ratio)", mib(float64(request)), mib(float64(r)), mib(float64(limit)), g.MaxRatio))
+		request = r
 	}
-	r := min(Round(float64(limit)/g.MaxRatio), limit)
-	return r, fmt.Sprintf("raised the request from %s to %s, the limit %s / %g: the scheduler reserves only the request, and pods far below their limits can together outgrow their node (eviction, system OOM; --max-limit-request-ratio)", mib(float64(request)), mib(float64(r)), mib(float64(limit)), g.MaxRatio)
+	r, w := g.Bounds.boundRequest(request, limit)
+	if w != "" {
+		why = append(why, w)
+	}
+	return r, strings.Join(why, "; ")
 }

@@ -87,6 +87,15 @@ type NodeSource interface {
 	Nodes(ctx context.Context, fn func(*corev1.Node) error) error
 }
 
+// LimitRangeSource reads LimitRanges: the bounds a namespace sets on its
+// containers' requests and limits, which recommend keeps within. A live
+// cluster and a snapshot have them.
+type LimitRangeSource interface {
+	// LimitRanges calls fn for every LimitRange of the namespace (empty:
+	// all).
+	LimitRanges(ctx context.Context, namespace string, fn func(*corev1.LimitRange) error) error
+}
+
 // ConfigMapRefs lists the ConfigMaps a pod's containers (and init
 // containers) take env from.
 func ConfigMapRefs(p *corev1.Pod) []ObjectKey {

@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/replay"
 	"github.com/oomdoctor/oomdoctor/test/promserver"
@@ -102,6 +106,13 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		for _, p := range []string{"slow-5d8f7c6b9-a1b2c", "slow-5d8f7c6b9-d3e4f"} {
 			sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "leaks", Name: p, OwnerKind: "ReplicaSet", OwnerName: "slow-5d8f7c6b9", Deployment: "slow", Containers: []promserver.Container{mild}})
 		}
+		// A namespace whose LimitRanges (kube_limitrange) allow at most
+		// 768Mi and at least 32Mi a container: api needs more, the sidecar
+		// less.
+		api := promserver.Container{Name: "api", Request: 512 * mi, Limit: 1024 * mi, Usage: func(t, age int64) float64 { return 560*mi + 2*mi*promserver.Noise(t) }}
+		side := promserver.Container{Name: "sidecar", Request: 16 * mi, Limit: 64 * mi, Usage: func(t, age int64) float64 { return 10*mi + mi*promserver.Noise(t+3) }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bounded", Name: "api-7c8d9e6f5-k2j4h", OwnerKind: "ReplicaSet", OwnerName: "api-7c8d9e6f5", Deployment: "api", Containers: []promserver.Container{api, side}})
+		sim.LimitRanges = []promserver.LimitRange{{Namespace: "bounded", Name: "mem", Max: 768 * mi}, {Namespace: "bounded", Name: "floor", Min: 32 * mi}}
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -136,7 +147,7 @@ func TestRecommendFromPrometheus(t *testing.T) {
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -302,7 +313,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -334,7 +345,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.
@@ -468,5 +479,45 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	shop := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "shop", "deploy/cart", "-o", "json"))
 	if len(shop.Items) != 1 || shop.Items[0].OOMKills == 0 || len(shop.Items[0].Warnings) != 0 {
 		t.Errorf("cart, killed by bursts: want kills and no warning, got %+v", shop.Items)
+	}
+}
+
+// recommend keeps its values within the namespace's LimitRanges, from
+// kube-state-metrics' kube_limitrange and, with --from-cluster, from the
+// API server (the stricter holds): the API server refuses a pod outside
+// them, and its rollout would stall.
+func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	by := func(doc model.Recommendations) map[string]model.Recommendation {
+		out := map[string]model.Recommendation{}
+		for _, it := range doc.Items {
+			out[it.Container] = it
+		}
+		return out
+	}
+	got := by(recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json")))
+	api, side := got["api"], got["sidecar"]
+	if api.MemoryLimitBytes == nil || *api.MemoryLimitBytes != 768*mi || len(api.Warnings) != 1 ||
+		!strings.HasPrefix(api.Warnings[0], "capped the limit at 768Mi, the most LimitRange bounded/mem allows a container (it needs 8") {
+		t.Errorf("api, which needs more than the LimitRange allows: %+v", api)
+	}
+	if side.MemoryLimitBytes == nil || *side.MemoryLimitBytes != 32*mi || *side.MemoryRequestBytes != 32*mi || len(side.Warnings) != 0 ||
+		!strings.Contains(strings.Join(side.Reasons, "\n"), "raised the request from 12Mi to 32Mi, the least LimitRange bounded/floor allows a container") {
+		t.Errorf("sidecar, which needs less than the LimitRange's minimum: %+v", side)
+	}
+	// A stricter LimitRange in the API server: --from-cluster reads it.
+	ctx := context.Background()
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bounded"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.CoreV1().LimitRanges("bounded").Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "tight"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("704Mi")}},
+	}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got = by(recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--from-cluster", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json")))
+	api = got["api"]
+	if api.MemoryLimitBytes == nil || *api.MemoryLimitBytes != 704*mi || len(api.Warnings) != 1 || !strings.HasPrefix(api.Warnings[0], "capped the limit at 704Mi, the most LimitRange bounded/tight allows a container") {
+		t.Errorf("api, with the cluster's stricter LimitRange: %+v", api)
 	}
 }

@@ -21,6 +21,15 @@ type Sim struct {
 	// AgentRestart is when the node agent restarted (0: never): its
 	// counters start again from 0.
 	AgentRestart int64
+	// LimitRanges are kube-state-metrics' kube_limitrange series (type
+	// Container, resource memory) over the whole history.
+	LimitRanges []LimitRange
+}
+
+// LimitRange is one LimitRange's memory bounds on containers (0: not set).
+type LimitRange struct {
+	Namespace, Name    string
+	Max, Min, MaxRatio float64
 }
 
 // Pod is one pod over the whole history.
@@ -208,6 +217,20 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 					x.pts = append(x.pts, pt{t, float64(n)})
 					last.pts = append(last.pts, pt{t, float64(at)})
 				}
+			}
+		}
+	}
+	for _, lr := range s.LimitRanges {
+		for _, c := range []struct {
+			name string
+			v    float64
+		}{{"max", lr.Max}, {"min", lr.Min}, {"maxLimitRequestRatio", lr.MaxRatio}} {
+			if c.v == 0 {
+				continue
+			}
+			x := add("kube_limitrange", Labels{"namespace": lr.Namespace, "limitrange": lr.Name, "resource": "memory", "type": "Container", "constraint": c.name})
+			for t := s.Start; t <= s.End; t += 60 {
+				x.pts = append(x.pts, pt{t, c.v})
 			}
 		}
 	}

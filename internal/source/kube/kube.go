@@ -120,6 +120,16 @@ func (s *Source) Nodes(ctx context.Context, fn func(*corev1.Node) error) error {
 	})
 }
 
+// LimitRanges implements source.LimitRangeSource.
+func (s *Source) LimitRanges(ctx context.Context, namespace string, fn func(*corev1.LimitRange) error) error {
+	lrs := s.client.CoreV1().LimitRanges(namespace)
+	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return lrs.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*corev1.LimitRange))
+	})
+}
+
 // Events implements source.Source; the filter becomes a field selector.
 func (s *Source) Events(ctx context.Context, filter source.EventFilter, fn func(*corev1.Event) error) error {
 	set := fields.Set{}

@@ -37,6 +37,11 @@ var SnapshotKinds = []Kind{
 			return c.CoreV1().Nodes().List(ctx, o)
 		}
 	}},
+	{"limitranges", schema.GroupVersionKind{Version: "v1", Kind: "LimitRange"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().LimitRanges(ns).List(ctx, o)
+		}
+	}},
 	{"deployments.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
 		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.AppsV1().Deployments(ns).List(ctx, o)

@@ -38,6 +38,7 @@ type Objects struct {
 	Jobs         []batchv1.Job
 	CronJobs     []batchv1.CronJob
 	ConfigMaps   []corev1.ConfigMap
+	LimitRanges  []corev1.LimitRange
 }
 
 // Snapshot is a loaded snapshot; it implements source.Source.
@@ -171,6 +172,8 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		return nil
 	case "/ConfigMap":
 		return decodeInto(l, file, data, o, tm, &s.Objects.ConfigMaps, func(p *corev1.ConfigMap) *metav1.ObjectMeta { return &p.ObjectMeta })
+	case "/LimitRange":
+		return decodeInto(l, file, data, o, tm, &s.Objects.LimitRanges, func(p *corev1.LimitRange) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/Node":
 		return decodeInto(l, file, data, o, tm, &s.Objects.Nodes, func(p *corev1.Node) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "apps/Deployment":
@@ -257,6 +260,18 @@ func (s *Snapshot) Nodes(_ context.Context, fn func(*corev1.Node) error) error {
 	for i := range s.Objects.Nodes {
 		if err := fn(&s.Objects.Nodes[i]); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// LimitRanges implements source.LimitRangeSource.
+func (s *Snapshot) LimitRanges(_ context.Context, namespace string, fn func(*corev1.LimitRange) error) error {
+	for i := range s.Objects.LimitRanges {
+		if l := &s.Objects.LimitRanges[i]; namespace == "" || l.Namespace == namespace {
+			if err := fn(l); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
