@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -89,6 +90,17 @@ type Context struct {
 
 // Report records a finding of the current rule.
 func (c *Context) Report(f Finding) { c.linter.record(c.rule, f) }
+
+// Mark is where a finding of the current rule about the object's field
+// would point (Linter.mark), for ReportAt later.
+func (c *Context) Mark(o *manifest.Object, path, container string) model.LintFinding {
+	return c.linter.mark(c.rule, o, path, container)
+}
+
+// ReportAt records a finding of the current rule at a mark.
+func (c *Context) ReportAt(at model.LintFinding, msg string) {
+	c.linter.recordMarked(c.rule, at, msg, "")
+}
 
 // Linter runs rules over a stream of objects.
 type Linter struct {
@@ -208,23 +220,38 @@ func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) r
 }
 
 func (l *Linter) record(r Rule, f Finding) {
-	sev := f.Severity
+	lf := l.mark(r, f.Object, f.Path, f.Container)
+	lf.Fix = f.Fix
+	l.recordMarked(r, lf, f.Message, f.Severity)
+}
+
+// mark is where a finding of the rule about the object's field would
+// point, and whether it is suppressed, computed from the object's nodes
+// now: a rule that judges at the end over many objects keeps marks, not
+// nodes.
+func (l *Linter) mark(r Rule, o *manifest.Object, path, container string) model.LintFinding {
+	node, _ := manifest.Lookup(o.Node, path)
+	// The names are cut from the document's text: copies, so that a mark
+	// kept to the end does not keep the whole text (paths are built).
+	c := strings.Clone
+	return model.LintFinding{
+		Rule: r.ID(), File: o.File, Line: node.Line, Column: node.Column,
+		Document: o.Doc, Item: o.Item,
+		Object:    model.ObjectRef{APIVersion: c(o.APIVersion), Kind: c(o.Kind), Namespace: c(o.Namespace), Name: c(o.Name)},
+		Container: c(container), Field: path, Suppression: l.cfg.suppressed(r.ID(), o, container),
+	}
+}
+
+// recordMarked records a finding at a mark.
+func (l *Linter) recordMarked(r Rule, lf model.LintFinding, msg string, sev model.Severity) {
 	if sev == "" {
 		sev = r.DefaultSeverity()
 	}
 	if s := l.cfg.severity(r.ID()); s != "" {
 		sev = s
 	}
-	node, _ := manifest.Lookup(f.Object.Node, f.Path)
-	lf := model.LintFinding{
-		Rule: r.ID(), Severity: sev, Message: f.Message,
-		File: f.Object.File, Line: node.Line, Column: node.Column,
-		Document: f.Object.Doc, Item: f.Object.Item,
-		Object:    model.ObjectRef{APIVersion: f.Object.APIVersion, Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name},
-		Container: f.Container, Field: f.Path, Fix: f.Fix,
-	}
-	if s := l.cfg.suppressed(r.ID(), f.Object, f.Container); s != nil {
-		lf.Suppression = s
+	lf.Severity, lf.Message = sev, msg
+	if lf.Suppression != nil {
 		l.report.Suppressed = append(l.report.Suppressed, lf)
 		return
 	}

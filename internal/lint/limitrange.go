@@ -1,0 +1,151 @@
+package lint
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
+)
+
+const ruleOutsideLimitRange = "memory-outside-limitrange"
+
+func init() {
+	register(func(*Config) Rule {
+		return &outsideLimitRange{rule: rule{ruleOutsideLimitRange, "error", "A container's memory is outside what its namespace's LimitRange allows: the API server refuses its pods"}, bounds: map[string]recommend.Bounds{}}
+	})
+}
+
+// outsideLimitRange collects the LimitRanges and the containers' memory
+// values of the files and checks, at the end, each container against the
+// LimitRanges of its namespace (as written; none on both sides matches
+// too: the same -n). LimitRanger admission acts on pods, not on the
+// workload: the Deployment is accepted, and its rollout stalls with every
+// pod refused. It keeps marks (model.LintFinding), not the workloads'
+// nodes, so that a large input is not held in memory.
+type outsideLimitRange struct {
+	rule
+	bounds     map[string]recommend.Bounds
+	containers []memoryValues
+}
+
+// memoryValues are one container's memory request and limit (0: not set)
+// and where a finding about each would point, kept small: the workload's
+// mark is shared by its containers, and only the container's own parts
+// are kept beside it.
+type memoryValues struct {
+	workload    *model.LintFinding
+	suppression *model.Suppression
+	desc        string // `sidecar container "proxy"`
+	request     memoryValue
+	limit       memoryValue
+}
+
+type memoryValue struct {
+	bytes        float64
+	text, field  string
+	line, column int32
+}
+
+// at is where a finding about the value points.
+func (v *memoryValues) at(x memoryValue) model.LintFinding {
+	lf := *v.workload
+	lf.Field, lf.Line, lf.Column, lf.Suppression = x.field, int(x.line), int(x.column), v.suppression
+	return lf
+}
+
+// who names the container and its workload, as describe does.
+func (v *memoryValues) who() string {
+	o := v.workload.Object
+	name := o.Name
+	if o.Namespace != "" {
+		name = o.Namespace + "/" + name
+	}
+	return v.desc + " of " + o.Kind + " " + name
+}
+
+// CheckObject keeps each LimitRange's memory bounds on containers.
+func (r *outsideLimitRange) CheckObject(_ *Context, o *manifest.Object) {
+	if o.Kind != "LimitRange" {
+		return
+	}
+	mem := func(n *yamlNode, key string) float64 {
+		q, err := resource.ParseQuantity(manifest.ScalarValue(manifest.Child(manifest.Child(n, key), "memory")))
+		if err != nil {
+			return 0
+		}
+		return q.AsApproximateFloat64()
+	}
+	name := fmt.Sprintf("LimitRange %s (%s:%d)", o.Name, o.File, o.Node.Line)
+	if o.Namespace != "" {
+		name = fmt.Sprintf("LimitRange %s/%s (%s:%d)", o.Namespace, o.Name, o.File, o.Node.Line)
+	}
+	for _, it := range manifest.Items(manifest.Child(manifest.Child(o.Node, "spec"), "limits")) {
+		if manifest.ScalarValue(manifest.Child(it, "type")) != "Container" {
+			continue
+		}
+		b := recommend.Bounds{Max: mem(it, "max"), Min: mem(it, "min"), MaxRatio: mem(it, "maxLimitRequestRatio")}.Named(name)
+		r.bounds[o.Namespace] = r.bounds[o.Namespace].Tighten(b)
+	}
+}
+
+// CheckWorkload keeps the containers' memory values for the end.
+func (r *outsideLimitRange) CheckWorkload(ctx *Context, w *Workload) {
+	var base *model.LintFinding
+	for _, c := range w.Spec.AllContainers() {
+		req, lim := c.Resources.MemoryRequest, c.Resources.MemoryLimit
+		if c.Kind == manifest.EphemeralContainer || !req.Set() && !lim.Set() {
+			continue
+		}
+		v := memoryValues{desc: c.Describe()}
+		for _, x := range []struct {
+			q   *manifest.Quantity
+			out *memoryValue
+		}{{req, &v.request}, {lim, &v.limit}} {
+			if !x.q.Set() {
+				continue
+			}
+			m := ctx.Mark(w.Object, x.q.Path, c.Name)
+			if base == nil {
+				base = &m
+			}
+			v.suppression = m.Suppression
+			// A copy: the value is cut from the document's text, which a
+			// kept substring would keep whole.
+			*x.out = memoryValue{bytes: float64(x.q.Bytes()), text: strings.Clone(x.q.Text), field: m.Field, line: int32(m.Line), column: int32(m.Column)}
+		}
+		v.workload = base
+		r.containers = append(r.containers, v)
+	}
+}
+
+// Finish checks every container's memory request and limit against its
+// namespace's bounds.
+func (r *outsideLimitRange) Finish(ctx *Context) {
+	for _, v := range r.containers {
+		b, ok := r.bounds[v.workload.Object.Namespace]
+		if !ok {
+			continue
+		}
+		req, lim := v.request, v.limit
+		refused := "the API server refuses its pods (the " + v.workload.Object.Kind + " itself is accepted, and its rollout stalls)"
+		if lim.bytes > 0 && b.Max > 0 && lim.bytes > b.Max {
+			ctx.ReportAt(v.at(lim), fmt.Sprintf("%s has a memory limit of %s, above the %s %s allows a container: %s. Lower the limit to %s or less, or have the LimitRange raised.", v.who(), lim.text, mib(int64(b.Max)), b.MaxFrom, refused, mib(int64(b.Max))))
+		}
+		for what, x := range map[string]memoryValue{"limit": lim, "request": req} {
+			if x.bytes > 0 && x.bytes < b.Min {
+				ctx.ReportAt(v.at(x), fmt.Sprintf("%s has a memory %s of %s, below the %s %s allows a container: %s. Raise it to %s or more.", v.who(), what, x.text, mib(int64(b.Min)), b.MinFrom, refused, mib(int64(b.Min))))
+			}
+		}
+		if lim.bytes == 0 || req.bytes == 0 || b.MaxRatio <= 0 {
+			continue // an unset request is the limit
+		}
+		if ratio := lim.bytes / req.bytes; ratio > b.MaxRatio {
+			ctx.ReportAt(v.at(req), fmt.Sprintf("%s has a memory limit %.2gx its request (%s over %s), above the ratio %g %s allows: %s. Raise the request to %s or more, or lower the limit.", v.who(), ratio, lim.text, req.text, b.MaxRatio, b.RatioFrom, refused, mib(int64(math.Ceil(lim.bytes/b.MaxRatio)))))
+		}
+	}
+}
