@@ -104,6 +104,7 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		c.WorkingSet = g.peak(r.ws)
 		c.RSS, c.Cache, c.Swap = g.peak(r.rss), g.peak(r.cache), g.peak(r.swap)
 		c.Limit, c.Request = g.last(r.limit), g.last(r.request)
+		c.Restarts = g.last(r.restarts)
 		c.kubeKills = fileKills(g, r, podStart[[2]string{k[0], k[1]}] >= from)
 		c.terminations = g.began(r.terminated)
 		c.killLimits = c.Limit

@@ -57,6 +57,10 @@ func TestFilesOpenMetrics(t *testing.T) {
 	if len(c.Cache) == 0 || len(c.RSS) == 0 || len(c.Request) == 0 {
 		t.Error("RSS, cache or requests missing")
 	}
+	// The restart count, which tells lifetimes apart, rises once a kill.
+	if len(c.Restarts) == 0 || c.Restarts[len(c.Restarts)-1].V-c.Restarts[0].V != float64(len(want)) {
+		t.Errorf("restarts: %v, want a rise of %d", c.Restarts, len(want))
+	}
 	if cs[1].WorkingSet[len(cs[1].WorkingSet)-1].V != 3<<20 || cs[1].Limit[0].V != 2<<20 {
 		t.Errorf("the trace's usage and provisioned: %+v %+v", cs[1].WorkingSet, cs[1].Limit)
 	}

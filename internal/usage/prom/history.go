@@ -55,8 +55,8 @@ type Container struct {
 	Request, Limit []Point
 	Kills          []Kill
 	// Restarts is the container's restart count at each step, whatever
-	// the reason (kube-state-metrics; Query.UsageOnly reads it, to tell
-	// the container's lifetimes apart).
+	// the reason (kube-state-metrics; Query.UsageOnly and Detail read it,
+	// and the series files, to tell the container's lifetimes apart).
 	Restarts []Point
 
 	// the series kills are made from: restarts in steps with an OOM kill,
@@ -578,8 +578,11 @@ func (r *run) metrics() []metric {
 		{name: "memory limits", instant: true, query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
 		{name: "memory requests", instant: true, query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
 	}
+	// The restart count tells lifetimes apart where the working set drops
+	// too little at a restart to show it (a mild leak), or a restart that
+	// was not an OOM kill (a liveness probe).
+	restarts := metric{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.Restarts = ps }, without: "their restarts are unknown"}
 	if r.q.UsageOnly {
-		restarts := metric{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.Restarts = ps }, without: "their restarts are unknown"}
 		return append([]metric{ws, restarts}, current...)
 	}
 	ms := []metric{
@@ -627,6 +630,7 @@ func (r *run) metrics() []metric {
 			metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"},
 			metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"},
 			metric{name: "swap", query: peak("container_memory_swap"), set: func(c *Container, ps []Point) { c.Swap = ps }, without: "their swap is unknown"},
+			restarts,
 		)
 	} else {
 		ms = append(ms, current...)

@@ -437,6 +437,35 @@ func TestUsageOnly(t *testing.T) {
 	}
 }
 
+// A diagnosis' detail reads the restart count too: lifetimes end at
+// restarts that were no OOM kill, or whose working set dropped too little
+// to show them.
+func TestDetailReadsRestarts(t *testing.T) {
+	f := &fake{
+		pods: []string{"b-0"},
+		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
+			switch {
+			case strings.Contains(q, "working_set"):
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
+			case strings.Contains(q, "restarts_total"):
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {3, 4}}, ""
+			}
+			return nil, ""
+		}}
+	c := newFake(t, f, Config{})
+	end := time.Unix(1_800_000_000, 0)
+	var got []*Container
+	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Pods: []string{"b-0"}, Start: end.Add(-5 * time.Minute), End: end, Detail: true}, func(ns string, cs []*Container) error {
+		got = append(got, cs...)
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Restarts) != 2 || got[0].Restarts[1].V != 4 {
+		t.Errorf("want b-0's restart count in the detail: %+v", got)
+	}
+}
+
 // TLS: the server's CA verifies it; without it the error says what to
 // check; --prometheus-insecure-skip-tls-verify skips the check.
 func TestTLS(t *testing.T) {
