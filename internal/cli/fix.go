@@ -226,7 +226,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if o.flags.Namespace != nil {
 			ns = *o.flags.Namespace
 		}
-		sz := sizing{st: st, minChange: o.MinChange, maxRatio: model.MaxLimitRequestRatio}
+		sz := sizing{st: st, minChange: o.MinChange, maxRatio: model.MaxLimitRequestRatio, leaks: true}
 		var specNotes []string
 		if o.FromCluster || o.Apply {
 			if sz.sp, specNotes, err = clusterSpecs(cmd.Context(), o.flags, ns); err != nil {

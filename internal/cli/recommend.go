@@ -39,11 +39,13 @@ type RecommendOptions struct {
 	Workload      string
 	Snapshot      string
 	FromCluster   bool
-	MinChange     float64
-	MaxRatio      float64
-	flags         *genericclioptions.ConfigFlags
-	prom          *promFlags
-	now           func() time.Time
+	// LeakCheck rereads the killed containers' pods to warn of leaks.
+	LeakCheck bool
+	MinChange float64
+	MaxRatio  float64
+	flags     *genericclioptions.ConfigFlags
+	prom      *promFlags
+	now       func() time.Time
 }
 
 // NewRecommendCommand builds `oomdoctor recommend`.
@@ -105,6 +107,7 @@ limit and the current one.
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp)
+	f.BoolVar(&o.LeakCheck, "leak-check", true, leakCheckHelp)
 	f.Var(percent{&o.MinChange}, "min-change", minChangeHelp)
 	f.Float64Var(&o.MaxRatio, "max-limit-request-ratio", o.MaxRatio, maxRatioHelp)
 	f.StringVar(&o.Snapshot, "snapshot", "", "A snapshot folder: the pods' specs (for the runtime floors and the heap flags that go with each limit) and, without --prometheus-url, the history in its series files (*.om, *.csv).")
@@ -114,6 +117,7 @@ limit and the current one.
 
 const (
 	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, and the namespaces' LimitRanges."
+	leakCheckHelp   = "Read the two most-killed pods of each killed container again at 5-minute steps, to warn when it leaks (--leak-check=false skips it: on a cluster with many killed containers it is about as much work for Prometheus as the sizing)."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
 	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
 )
@@ -193,7 +197,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				if sp.maxAllocatable == 0 {
 					doc.Notes = append(doc.Notes, "the snapshot has no nodes with allocatable memory: limits are not checked against it")
 				}
-				sz := sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, bounds: sp.bounds}
+				sz := sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, bounds: sp.bounds, leaks: o.LeakCheck}
 				killed := killedPods{}
 				seen := map[string]bool{}
 				for _, g := range groups {
@@ -208,14 +212,16 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 						killed.add(r, g)
 					}
 				}
-				hist, err := filesHistory(prom.HistoryFiles(o.Snapshot), leakFlags(o.prom), snapshotTime(snap))
-				if err != nil {
-					return err
-				}
-				notes, err := warnLeaks(ctx, hist, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
-				doc.Notes = append(doc.Notes, notes...)
-				if err != nil {
-					return err
+				if sz.leaks {
+					hist, err := filesHistory(prom.HistoryFiles(o.Snapshot), leakFlags(o.prom), snapshotTime(snap))
+					if err != nil {
+						return err
+					}
+					notes, err := warnLeaks(ctx, hist, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
+					doc.Notes = append(doc.Notes, notes...)
+					if err != nil {
+						return err
+					}
 				}
 				sortRecommendations(doc.Items)
 				if want != nil && len(doc.Items) == 0 {
@@ -227,7 +233,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 		}
 		if o.prom.set() {
-			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp}, o.now(), o.ErrOut)
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, leaks: o.LeakCheck}, o.now(), o.ErrOut)
 		}
 		doc.Notes = append(specNotes, doc.Notes...)
 	}
@@ -436,14 +442,16 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			}
 		}
 	}
-	hist, err := promHistory(leakFlags(pf), now, prom.Query{UsageOnly: true})
-	if err != nil {
-		return doc, err
-	}
-	notes, err = warnLeaks(ctx, hist, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
-	doc.Notes = append(doc.Notes, notes...)
-	if err != nil {
-		return doc, err
+	if sz.leaks {
+		hist, err := promHistory(leakFlags(pf), now, prom.Query{UsageOnly: true})
+		if err != nil {
+			return doc, err
+		}
+		notes, err = warnLeaks(ctx, hist, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
+		doc.Notes = append(doc.Notes, notes...)
+		if err != nil {
+			return doc, err
+		}
 	}
 	sortRecommendations(doc.Items)
 	if want != nil && len(doc.Items) == 0 {
@@ -489,6 +497,8 @@ type sizing struct {
 	// bounds are the namespaces' LimitRanges' bounds on a container's
 	// memory, by namespace (recommend.Guardrails.Bounds).
 	bounds map[string]recommend.Bounds
+	// leaks asks for the leak check (recommend_leak.go).
+	leaks bool
 }
 
 // guard is the guardrails of this sizing: recommend.Base with its ratio

@@ -1,6 +1,10 @@
 package cli
 
-import "testing"
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
 
 // The leak check reads 7 days at most, at 5-minute steps or finer: a
 // coarse --step the sizing takes would hide the sawtooth, and one over
@@ -26,5 +30,22 @@ func TestLeakFlags(t *testing.T) {
 	r := run("recommend", "--snapshot", "../../examples/snapshot", "--history", "30d", "--step", "5d")
 	if r.code != 0 {
 		t.Errorf("--history 30d --step 5d: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// --leak-check=false skips the second read: cart, which leaks, gets no
+// warning, and the sizing is the same.
+func TestLeakCheckOff(t *testing.T) {
+	on := run("recommend", "--snapshot", "../../examples/snapshot", "-o", "json")
+	off := run("recommend", "--snapshot", "../../examples/snapshot", "-o", "json", "--leak-check=false")
+	if on.code != 0 || off.code != 0 {
+		t.Fatalf("exit %d and %d: %s %s", on.code, off.code, on.stderr, off.stderr)
+	}
+	if !strings.Contains(on.stdout, "the working set grows 18.0Mi/h") || strings.Contains(off.stdout, "the working set grows") {
+		t.Errorf("want cart's leak warning with the check only:\n%s\n---\n%s", on.stdout, off.stdout)
+	}
+	sizes := regexp.MustCompile(`"memory(Request|Limit)Bytes": \d+`)
+	if a, b := sizes.FindAllString(on.stdout, -1), sizes.FindAllString(off.stdout, -1); len(a) == 0 || strings.Join(a, ",") != strings.Join(b, ",") {
+		t.Errorf("the sizes differ: %v and %v", a, b)
 	}
 }
