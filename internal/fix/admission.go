@@ -44,9 +44,12 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (%s): a refused pod shows as a stalled rollout", why))
 		return nil
 	}
-	refused := dryRunPod(ctx, c, t, after)
+	admitted, refused := dryRunPod(ctx, c, t, after)
 	switch {
 	case refused == nil:
+		if d := mutated(before, after, admitted); d != "" {
+			return fmt.Errorf("refusing: the API server changes the memory of the new pods of %s as it admits them (%s), so the values would not take; a mutating admission webhook or policy does it, such as a VerticalPodAutoscaler's in an updating mode (kubectl get vpa -n %s): change its bounds (resourcePolicy minAllowed, maxAllowed) or set its updateMode to Off instead; nothing was changed", t, d, t.Namespace)
+		}
 		return nil
 	case !apierrors.IsForbidden(refused) && !apierrors.IsInvalid(refused):
 		res.Notes = append(res.Notes, fmt.Sprintf("the new pods could not be checked against the namespace's admission (a pod created in a dry run: %v)", refused))
@@ -55,7 +58,7 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 		return quotaRoom(ctx, c, t, obj, podOf(t, before), podOf(t, after), refused, res)
 	}
 	msg := fmt.Sprintf("refusing: the API server would refuse the new pods of %s, so the rollout would stall (the %s itself accepts the change: admission checks pods, which its controller creates afterwards); nothing was changed: %v", t, strings.ToLower(t.Kind), refused)
-	if dryRunPod(ctx, c, t, before) != nil {
+	if _, err := dryRunPod(ctx, c, t, before); err != nil {
 		msg += "; pods of the current template are refused as well, so the cause is not the new values: fix that first"
 	} else if strings.Contains(refused.Error(), "memory") {
 		msg += fmt.Sprintf("; choose values the namespace allows (kubectl describe limitrange -n %s) or have its LimitRange changed", t.Namespace)
@@ -64,10 +67,60 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 }
 
 // dryRunPod asks the API server to create a pod of the template, storing
-// nothing.
-func dryRunPod(ctx context.Context, c kubernetes.Interface, t ApplyTarget, tpl *corev1.PodTemplateSpec) error {
-	_, err := c.CoreV1().Pods(t.Namespace).Create(ctx, podOf(t, tpl), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
-	return err
+// nothing; it returns the pod as admission left it.
+func dryRunPod(ctx context.Context, c kubernetes.Interface, t ApplyTarget, tpl *corev1.PodTemplateSpec) (*corev1.Pod, error) {
+	return c.CoreV1().Pods(t.Namespace).Create(ctx, podOf(t, tpl), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
+}
+
+// mutated says which memory values the change sets (in after, not as in
+// before) that the admitted pod does not have: "container app: limit
+// 768Mi, not the 640Mi set". Empty when every one took.
+func mutated(before, after *corev1.PodTemplateSpec, admitted *corev1.Pod) string {
+	if admitted == nil {
+		return ""
+	}
+	find := func(cs []corev1.Container, name string) *corev1.Container {
+		for i := range cs {
+			if cs[i].Name == name {
+				return &cs[i]
+			}
+		}
+		return nil
+	}
+	var out []string
+	for _, lists := range [][3][]corev1.Container{
+		{before.Spec.InitContainers, after.Spec.InitContainers, admitted.Spec.InitContainers},
+		{before.Spec.Containers, after.Spec.Containers, admitted.Spec.Containers},
+	} {
+		for _, a := range lists[1] {
+			b, got := find(lists[0], a.Name), find(lists[2], a.Name)
+			if got == nil {
+				continue
+			}
+			for _, f := range []struct {
+				what string
+				of   func(*corev1.Container) corev1.ResourceList
+			}{{"request", func(c *corev1.Container) corev1.ResourceList { return c.Resources.Requests }}, {"limit", func(c *corev1.Container) corev1.ResourceList { return c.Resources.Limits }}} {
+				want, set := f.of(&a)[corev1.ResourceMemory]
+				if !set {
+					continue
+				}
+				if b != nil {
+					if old, ok := f.of(b)[corev1.ResourceMemory]; ok && old.Cmp(want) == 0 {
+						continue // not changed: not ours to check
+					}
+				}
+				if have, ok := f.of(got)[corev1.ResourceMemory]; !ok || have.Cmp(want) != 0 {
+					h := "none"
+					if ok {
+						h = manifest.FormatBytes(have.Value())
+					}
+					out = append(out, fmt.Sprintf("container %s: %s %s, not the %s set", a.Name, f.what, h, manifest.FormatBytes(want.Value())))
+				}
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // podOf is a pod of the template, as the workload's controller would

@@ -75,3 +75,39 @@ func TestTemplatesMergeThePatch(t *testing.T) {
 		t.Error("a ConfigMap has no pod template, and no error said so")
 	}
 }
+
+// mutated names the values the change set that admission replaced, and
+// none it did not set or left alone.
+func TestMutated(t *testing.T) {
+	q := resource.MustParse
+	tpl := func(req, lim string) *corev1.PodTemplateSpec {
+		c := corev1.Container{Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}}
+		if req != "" {
+			c.Resources.Requests[corev1.ResourceMemory] = q(req)
+		}
+		if lim != "" {
+			c.Resources.Limits[corev1.ResourceMemory] = q(lim)
+		}
+		side := corev1.Container{Name: "side", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: q("64Mi")}}}
+		return &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{c, side}}}
+	}
+	pod := func(tp *corev1.PodTemplateSpec) *corev1.Pod { return &corev1.Pod{Spec: tp.Spec} }
+	before, after := tpl("256Mi", "512Mi"), tpl("256Mi", "640Mi")
+	if d := mutated(before, after, pod(after)); d != "" {
+		t.Errorf("admitted as set: %q", d)
+	}
+	// A VPA-like mutation of the limit the change set, and of the side
+	// container's, which it did not set.
+	vpa := pod(tpl("300Mi", "768Mi"))
+	vpa.Spec.Containers[1].Resources.Limits[corev1.ResourceMemory] = q("100Mi")
+	if d := mutated(before, after, vpa); d != "container app: limit 768Mi, not the 640Mi set" {
+		t.Errorf("mutated limit: %q", d)
+	}
+	if d := mutated(before, tpl("384Mi", "640Mi"), vpa); d != "container app: request 300Mi, not the 384Mi set; container app: limit 768Mi, not the 640Mi set" {
+		t.Errorf("mutated request and limit: %q", d)
+	}
+	removed := pod(tpl("256Mi", ""))
+	if d := mutated(before, after, removed); d != "container app: limit none, not the 640Mi set" {
+		t.Errorf("removed limit: %q", d)
+	}
+}

@@ -292,3 +292,76 @@ func TestFixApplyChecksTheNewPods(t *testing.T) {
 		t.Errorf("values the quota cannot hold: %s", r)
 	}
 }
+
+// A mutating admission webhook or policy that sets the pods' memory (as a
+// VerticalPodAutoscaler's admission controller does) would undo the
+// change in every new pod: fix --apply sees it in the pod it creates in a
+// dry run, and changes nothing. The policy here plays the VPA: it sets
+// the first container's limit to 768Mi in the namespace.
+func TestFixApplySeesMutatedPods(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-mutated"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"vpa-like": "yes"}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cp.Client.AdmissionregistrationV1().MutatingAdmissionPolicies().Create(ctx, &admissionv1.MutatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "vpa-like"},
+		Spec: admissionv1.MutatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionv1.Fail),
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}}}},
+			ReinvocationPolicy: admissionv1.NeverReinvocationPolicy,
+			Mutations: []admissionv1.Mutation{{PatchType: admissionv1.PatchTypeJSONPatch, JSONPatch: &admissionv1.JSONPatch{
+				Expression: `[JSONPatch{op: "add", path: "/spec/containers/0/resources/limits/memory", value: "768Mi"}]`,
+			}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cp.Client.AdmissionregistrationV1().MutatingAdmissionPolicyBindings().Create(ctx, &admissionv1.MutatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "vpa-like"},
+		Spec: admissionv1.MutatingAdmissionPolicyBindingSpec{
+			PolicyName:     "vpa-like",
+			MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"vpa-like": "yes"}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuned := oneContainer("tuned", "512Mi")
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, tuned, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The policy takes effect within a few seconds of its creation.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-"}, Spec: tuned.Spec.Template.Spec}
+		got, err := cp.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil && got.Spec.Containers[0].Resources.Limits.Memory().String() == "768Mi" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mutating policy never took effect (%v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/tuned", "--memory-limit", "640Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "the API server changes the memory of the new pods of deployment/tuned as it admits them (container app: limit 768Mi, not the 640Mi set)") ||
+		!strings.Contains(r.stderr, "kubectl get vpa -n "+ns) || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Errorf("a mutated limit: %s", r)
+	}
+	d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "tuned", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String(); got != "512Mi" {
+		t.Errorf("the change was made: %s", got)
+	}
+	// The value the policy sets takes: nothing to refuse.
+	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/tuned", "--memory-limit", "768Mi", "--wait=false"); r.code != 0 {
+		t.Errorf("a value admission keeps: %s", r)
+	}
+}
