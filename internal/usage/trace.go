@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 )
 
 // Sample is one observation of a series.
@@ -188,6 +189,7 @@ func readGrouped(br *bufio.Reader, fn func(*Series) error) error {
 // not a row is the header.
 func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error) error {
 	line := 0
+	first := ""
 	for {
 		raw, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -206,6 +208,9 @@ func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error)
 			switch {
 			case perr != nil && line == 1:
 				// the header
+				first = string(raw)
+			case perr != nil && (strings.HasPrefix(first, "# ") || bytes.ContainsRune(raw, '{')):
+				return fmt.Errorf("line %d: this is not a CSV trace but metrics in the Prometheus text or OpenMetrics format (as a snapshot's history/*.om): give the snapshot's folder with --snapshot, or load them into Prometheus (promtool tsdb create-blocks-from openmetrics) and give --prometheus-url", line)
 			case perr != nil:
 				return fmt.Errorf("line %d: %v (want series,unix_seconds,usage_bytes[,provisioned_bytes])", line, perr)
 			default:

@@ -60,6 +60,9 @@ func TestReadTraceErrors(t *testing.T) {
 		"a,1,2\na,2,3,NaN\n": `line 2: provisioned "NaN"`,
 		"a,1,2\na,2,-3\n":    `usage "-3"`,
 		"a,1,2\na,2\n":       "no usage column",
+		// Metrics, not a trace: the error says where to give them.
+		"# TYPE container_memory_working_set_bytes gauge\ncontainer_memory_working_set_bytes{namespace=\"shop\"} 1 1\n": "line 2: this is not a CSV trace but metrics in the Prometheus text or OpenMetrics format",
+		"container_memory_working_set_bytes{namespace=\"shop\"} 1 1\nx{} 2 2\n":                                         "line 2: this is not a CSV trace but metrics",
 	} {
 		err := ReadTrace(strings.NewReader(in), func(*Series) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), want) {
