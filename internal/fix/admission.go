@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -33,8 +34,9 @@ import (
 // podsAdmitted checks a pod of the patched template against the
 // namespace's admission. A refusal is an error, except a quota's when the
 // rollout replaces its pods in place and the quota holds them all with
-// the new values (a note then). Without the right to create pods it notes
-// that nothing was checked.
+// the new values, and an invalid pod that the current template makes too
+// (notes then). Without the right to create pods it notes that nothing
+// was checked.
 func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, patch []byte, res *ApplyResult) error {
 	before, after, err := templates(obj, patch)
 	if err != nil {
@@ -44,7 +46,7 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (%s): a refused pod shows as a stalled rollout", why))
 		return nil
 	}
-	admitted, refused := dryRunPod(ctx, c, t, after)
+	admitted, refused := dryRunPod(ctx, c, t, obj, after)
 	switch {
 	case refused == nil:
 		if d := mutated(before, after, admitted); d != "" {
@@ -55,21 +57,29 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 		res.Notes = append(res.Notes, fmt.Sprintf("the new pods could not be checked against the namespace's admission (a pod created in a dry run: %v)", refused))
 		return nil
 	case strings.Contains(refused.Error(), "exceeded quota"):
-		return quotaRoom(ctx, c, t, obj, podOf(t, before), podOf(t, after), refused, res)
+		return quotaRoom(ctx, c, t, obj, podOf(t, obj, before), podOf(t, obj, after), refused, res)
+	}
+	_, current := dryRunPod(ctx, c, t, obj, before)
+	if current != nil && apierrors.IsInvalid(refused) {
+		// Invalid either way: a pod this check cannot build as the
+		// controller does, not the new values' doing.
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's admission: a pod built from the current template is invalid as well (%v)", current))
+		return nil
 	}
 	msg := fmt.Sprintf("refusing: the API server would refuse the new pods of %s, so the rollout would stall (the %s itself accepts the change: admission checks pods, which its controller creates afterwards); nothing was changed: %v", t, strings.ToLower(t.Kind), refused)
-	if _, err := dryRunPod(ctx, c, t, before); err != nil {
-		msg += "; pods of the current template are refused as well, so the cause is not the new values: fix that first"
-	} else if strings.Contains(refused.Error(), "memory") {
+	switch {
+	case current != nil:
+		msg += fmt.Sprintf("; pods of the current template are refused as well (%v): the namespace's policy changed since they were made, fix that first", current)
+	case strings.Contains(refused.Error(), "memory"):
 		msg += fmt.Sprintf("; choose values the namespace allows (kubectl describe limitrange -n %s) or have its LimitRange changed", t.Namespace)
 	}
 	return fmt.Errorf("%s", msg)
 }
 
-// dryRunPod asks the API server to create a pod of the template, storing
-// nothing; it returns the pod as admission left it.
-func dryRunPod(ctx context.Context, c kubernetes.Interface, t ApplyTarget, tpl *corev1.PodTemplateSpec) (*corev1.Pod, error) {
-	return c.CoreV1().Pods(t.Namespace).Create(ctx, podOf(t, tpl), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
+// dryRunPod asks the API server to create a pod of the workload's
+// template, storing nothing; it returns the pod as admission left it.
+func dryRunPod(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, tpl *corev1.PodTemplateSpec) (*corev1.Pod, error) {
+	return c.CoreV1().Pods(t.Namespace).Create(ctx, podOf(t, obj, tpl), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
 }
 
 // mutated says which memory values the change sets (in after, not as in
@@ -124,12 +134,24 @@ func mutated(before, after *corev1.PodTemplateSpec, admitted *corev1.Pod) string
 }
 
 // podOf is a pod of the template, as the workload's controller would
-// make it.
-func podOf(t ApplyTarget, tpl *corev1.PodTemplateSpec) *corev1.Pod {
-	return &corev1.Pod{
+// make it: a StatefulSet's pods also get a volume for each of its claim
+// templates, which their containers mount.
+func podOf(t ApplyTarget, obj runtime.Object, tpl *corev1.PodTemplateSpec) *corev1.Pod {
+	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: t.Name + "-", Namespace: t.Namespace, Labels: tpl.Labels, Annotations: tpl.Annotations},
 		Spec:       *tpl.Spec.DeepCopy(),
 	}
+	if s, ok := obj.(*appsv1.StatefulSet); ok {
+		for _, pvc := range s.Spec.VolumeClaimTemplates {
+			if slices.ContainsFunc(p.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == pvc.Name }) {
+				continue
+			}
+			p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: pvc.Name, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: pvc.Name + "-" + s.Name + "-0"},
+			}})
+		}
+	}
+	return p
 }
 
 // mayCreatePods asks whether the user may create pods in the namespace

@@ -241,6 +241,40 @@ func TestFixApplyChecksTheNewPods(t *testing.T) {
 	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/small", "--memory-limit", "256Mi", "--wait=false"); r.code != 0 || limitOf(ns, "small") != "256Mi" {
 		t.Errorf("a limit the LimitRange allows: %s", r)
 	}
+	// A StatefulSet's pods mount the volumes of its claim templates: the
+	// pod checked has them, as the controller's do.
+	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Spec: appsv1.StatefulSetSpec{
+		Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "db", Image: "db:1", VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}},
+		}}}},
+		VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}, Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		}}},
+	}}
+	if _, err := cp.Client.AppsV1().StatefulSets(ns).Create(ctx, db, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "statefulset/db", "--memory-limit", "192Mi", "--wait=false")
+	if r.code != 0 || strings.Contains(r.stderr, "not checked") {
+		t.Errorf("a StatefulSet with claim templates, within the LimitRange: %s", r)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "statefulset/db", "--memory-limit", "384Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "maximum memory usage per Container is 256Mi, but limit is 384Mi") {
+		t.Errorf("a StatefulSet above the LimitRange: %s", r)
+	}
+	// A Deployment made before the LimitRange, above it: its current pods
+	// would be refused too, and the error says so.
+	old := oneContainer("old", "512Mi")
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, old, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/old", "--memory-limit", "384Mi", "--wait=false")
+	if r.code != 1 || !strings.Contains(r.stderr, "but limit is 384Mi") || !strings.Contains(r.stderr, "pods of the current template are refused as well (") {
+		t.Errorf("a Deployment already outside the LimitRange: %s", r)
+	}
 	// Without the right to create pods, nothing is checked, and it says so.
 	patcher, err := cp.User(ctx, ns, "patcher", []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "patch"}}})
 	if err != nil {
