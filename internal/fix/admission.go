@@ -13,12 +13,14 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes"
 	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 )
@@ -34,8 +36,8 @@ import (
 // podsAdmitted checks a pod of the patched template against the
 // namespace's admission. A refusal is an error, except a quota's when the
 // rollout replaces its pods in place and the quota holds them all with
-// the new values, and an invalid pod that the current template makes too
-// (notes then). Without the right to create pods it notes that nothing
+// the new values, and one that a pod of the current template meets too
+// (notes then: the rollout's wait stops on refused pods). Without the right to create pods it notes that nothing
 // was checked.
 func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, patch []byte, res *ApplyResult) error {
 	before, after, err := templates(obj, patch)
@@ -59,18 +61,15 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 	case strings.Contains(refused.Error(), "exceeded quota"):
 		return quotaRoom(ctx, c, t, obj, podOf(t, obj, before), podOf(t, obj, after), refused, res)
 	}
-	_, current := dryRunPod(ctx, c, t, obj, before)
-	if current != nil && apierrors.IsInvalid(refused) {
-		// Invalid either way: a pod this check cannot build as the
-		// controller does, not the new values' doing.
-		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's admission: a pod built from the current template is invalid as well (%v)", current))
+	if _, current := dryRunPod(ctx, c, t, obj, before); current != nil {
+		// Not (only) the new values' doing: a policy the running pods
+		// predate, or a pod this check cannot build as the controller
+		// does. The rollout's wait still stops on refused pods.
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's admission: a pod of the current template is refused as well (%v); the rollout is watched for refused pods", current))
 		return nil
 	}
 	msg := fmt.Sprintf("refusing: the API server would refuse the new pods of %s, so the rollout would stall (the %s itself accepts the change: admission checks pods, which its controller creates afterwards); nothing was changed: %v", t, strings.ToLower(t.Kind), refused)
-	switch {
-	case current != nil:
-		msg += fmt.Sprintf("; pods of the current template are refused as well (%v): the namespace's policy changed since they were made, fix that first", current)
-	case strings.Contains(refused.Error(), "memory"):
+	if strings.Contains(refused.Error(), "memory") {
 		msg += fmt.Sprintf("; choose values the namespace allows (kubectl describe limitrange -n %s) or have its LimitRange changed", t.Namespace)
 	}
 	return fmt.Errorf("%s", msg)
@@ -134,12 +133,17 @@ func mutated(before, after *corev1.PodTemplateSpec, admitted *corev1.Pod) string
 }
 
 // podOf is a pod of the template, as the workload's controller would
-// make it: a StatefulSet's pods also get a volume for each of its claim
-// templates, which their containers mount.
+// make it: owned by the workload, and a StatefulSet's with a volume for
+// each of its claim templates, which their containers mount.
 func podOf(t ApplyTarget, obj runtime.Object, tpl *corev1.PodTemplateSpec) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: t.Name + "-", Namespace: t.Namespace, Labels: tpl.Labels, Annotations: tpl.Annotations},
 		Spec:       *tpl.Spec.DeepCopy(),
+	}
+	// Owned, as a controller's pods are (policies that refuse bare pods
+	// look for it); a Deployment's own ReplicaSet is not known here.
+	if m, err := meta.Accessor(obj); err == nil && m.GetUID() != "" {
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: applyKinds[strings.ToLower(t.Kind)], Kind: t.Kind, Name: m.GetName(), UID: m.GetUID(), Controller: ptr.To(true)}}
 	}
 	if s, ok := obj.(*appsv1.StatefulSet); ok {
 		for _, pvc := range s.Spec.VolumeClaimTemplates {
