@@ -31,6 +31,17 @@ func oneContainer(name, limit string) *appsv1.Deployment {
 	}
 }
 
+// policyInEffect waits until a new admission policy acts (within a few
+// seconds of its creation): effective probes for it.
+func policyInEffect(t *testing.T, what string, effective func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !effective(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never took effect", what)
+		}
+	}
+}
+
 func cartDeployment(t *testing.T) *appsv1.Deployment {
 	t.Helper()
 	d, err := cp.Client.AppsV1().Deployments("shop").Get(context.Background(), "cart", metav1.GetOptions{})
@@ -129,21 +140,13 @@ func TestFixApplyRefusals(t *testing.T) {
 	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, capped, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The policy takes effect within a few seconds of its creation.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	policyInEffect(t, "the admission policy", func() bool {
 		probe := capped.DeepCopy()
 		probe.Name = "probe"
 		probe.Spec.Template.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2Gi")
 		_, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the admission policy never took effect")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err != nil
+	})
 	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/capped", "--memory-limit", "2Gi", "--wait=false")
 	if r.code != 1 || !strings.Contains(r.stderr, "dry run, nothing was changed") || !strings.Contains(r.stderr, "need approval") {
 		t.Errorf("an admission policy: %s", r)
@@ -371,19 +374,11 @@ func TestFixApplySeesMutatedPods(t *testing.T) {
 	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, tuned, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The policy takes effect within a few seconds of its creation.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	policyInEffect(t, "the mutating policy", func() bool {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-"}, Spec: tuned.Spec.Template.Spec}
 		got, err := cp.Client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil && got.Spec.Containers[0].Resources.Limits.Memory().String() == "768Mi" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the mutating policy never took effect (%v)", err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err == nil && got.Spec.Containers[0].Resources.Limits.Memory().String() == "768Mi"
+	})
 	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/tuned", "--memory-limit", "640Mi", "--wait=false")
 	if r.code != 1 || !strings.Contains(r.stderr, "the API server changes the memory of the new pods of deployment/tuned as it admits them (container app: limit 768Mi, not the 640Mi set)") ||
 		!strings.Contains(r.stderr, "kubectl get vpa -n "+ns) || !strings.Contains(r.stderr, "nothing was changed") {

@@ -396,31 +396,41 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 	}
 }
 
-// UsageOnly reads the working set and the restart count over the range
-// (and the current limit and request at the end): no kill query, no
-// series lookup of the killed pods.
-func TestUsageOnly(t *testing.T) {
+// b0 is a fake Prometheus with b-0's working set and restart count (and
+// a kill, to see whether it is looked up), and what History reads of
+// b-0 with the query's options.
+func b0(t *testing.T, opts Query) (*fake, []*Container) {
+	t.Helper()
 	f := &fake{
 		pods:   []string{"b-0"},
 		killed: []map[string]string{{"namespace": "shop", "pod": "b-0", "container": "app", "reason": "OOMKilled"}},
 		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
-			if strings.Contains(q, "working_set") {
+			switch {
+			case strings.Contains(q, "working_set"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
-			}
-			if strings.Contains(q, "restarts_total") {
+			case strings.Contains(q, "restarts_total"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {3, 4}}, ""
 			}
 			return nil, ""
 		}}
 	c := newFake(t, f, Config{})
 	end := time.Unix(1_800_000_000, 0)
+	opts.Namespaces, opts.Pods, opts.Start, opts.End = []string{"shop"}, []string{"b-0"}, end.Add(-5*time.Minute), end
 	var got []*Container
-	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Pods: []string{"b-0"}, Start: end.Add(-5 * time.Minute), End: end, UsageOnly: true}, func(ns string, cs []*Container) error {
+	if _, _, err := c.History(context.Background(), opts, func(ns string, cs []*Container) error {
 		got = append(got, cs...)
 		return nil
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
+	return f, got
+}
+
+// UsageOnly reads the working set and the restart count over the range
+// (and the current limit and request at the end): no kill query, no
+// series lookup of the killed pods, no owners.
+func TestUsageOnly(t *testing.T) {
+	f, got := b0(t, Query{UsageOnly: true})
 	var qs []string
 	for _, r := range f.ranges {
 		qs = append(qs, r.q)
@@ -441,27 +451,7 @@ func TestUsageOnly(t *testing.T) {
 // restarts that were no OOM kill, or whose working set dropped too little
 // to show them.
 func TestDetailReadsRestarts(t *testing.T) {
-	f := &fake{
-		pods: []string{"b-0"},
-		rangeFn: func(q string, start, end, step int64) (map[string][]float64, string) {
-			switch {
-			case strings.Contains(q, "working_set"):
-				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
-			case strings.Contains(q, "restarts_total"):
-				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {3, 4}}, ""
-			}
-			return nil, ""
-		}}
-	c := newFake(t, f, Config{})
-	end := time.Unix(1_800_000_000, 0)
-	var got []*Container
-	if _, _, err := c.History(context.Background(), Query{Namespaces: []string{"shop"}, Pods: []string{"b-0"}, Start: end.Add(-5 * time.Minute), End: end, Detail: true}, func(ns string, cs []*Container) error {
-		got = append(got, cs...)
-		return nil
-	}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || len(got[0].Restarts) != 2 || got[0].Restarts[1].V != 4 {
+	if _, got := b0(t, Query{Detail: true}); len(got) != 1 || len(got[0].Restarts) != 2 || got[0].Restarts[1].V != 4 {
 		t.Errorf("want b-0's restart count in the detail: %+v", got)
 	}
 }
