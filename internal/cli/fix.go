@@ -269,6 +269,20 @@ func (o *FixOptions) Run() error {
 		}
 		results = append(results, r)
 	}
+	// Values outside a LimitRange of the files: the workload would be
+	// taken and its every pod refused. Such a file is left untouched.
+	refused := false
+	outside := fix.Outside(results)
+	for _, r := range results {
+		why := outside[r]
+		if len(why) == 0 {
+			continue
+		}
+		for _, w := range why {
+			fmt.Fprintf(o.ErrOut, "error: %s: %s (left untouched)\n", r.File, w)
+		}
+		r.Fixed, r.Changes, r.Objects, refused = r.Original, nil, nil, true
+	}
 	changed := 0
 	for _, r := range results {
 		for _, n := range r.Notes {
@@ -332,8 +346,11 @@ func (o *FixOptions) Run() error {
 	case o.PatchDir == "" && !stdinOnly(files):
 		fmt.Fprintf(o.ErrOut, "%d files would change; run again with --write to change them.\n", changed)
 	}
-	if failed {
+	switch {
+	case failed:
 		return &exitStatus{code: ExitUsage}
+	case refused:
+		return &exitStatus{code: ExitFailure}
 	}
 	return nil
 }

@@ -151,3 +151,30 @@ func TestFixPatchDir(t *testing.T) {
 		t.Errorf("no kustomization hint: %s", r.stderr)
 	}
 }
+
+// A value outside a LimitRange of the files (another file here) leaves its
+// file untouched, with an error that says what the LimitRange allows;
+// one within it is written.
+func TestFixKeepsWithinLimitRanges(t *testing.T) {
+	dir := t.TempDir()
+	lr := "apiVersion: v1\nkind: LimitRange\nmetadata: {name: mem, namespace: shop}\nspec:\n  limits:\n  - type: Container\n    max: {memory: 512Mi}\n"
+	app := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          limits: {memory: 256Mi}  # raised after a kill\n"
+	if err := os.WriteFile(filepath.Join(dir, "limits.yaml"), []byte(lr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "api.yaml")
+	if err := os.WriteFile(path, []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("fix", "-f", dir, "--memory-limit", "1Gi", "--write")
+	got, _ := os.ReadFile(path)
+	want := "error: " + path + `: Deployment shop/api container "api": the new memory limit 1Gi is above the 512Mi LimitRange shop/mem (` + filepath.Join(dir, "limits.yaml") + ":1) allows a container, so the API server would refuse its pods; lower it to 512Mi or less, or have the LimitRange raised (left untouched)"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || string(got) != app {
+		t.Errorf("a limit above the LimitRange: exit %d\n%s\nwant %s\nfile:\n%s", r.code, r.stderr, want, got)
+	}
+	r = run("fix", "-f", dir, "--memory-limit", "512Mi", "--write")
+	got, _ = os.ReadFile(path)
+	if r.code != 0 || !strings.Contains(string(got), "limits: {memory: 512Mi}  # raised after a kill") {
+		t.Errorf("a limit the LimitRange allows: exit %d\n%s\nfile:\n%s", r.code, r.stderr, got)
+	}
+}

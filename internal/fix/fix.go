@@ -13,6 +13,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
@@ -52,6 +53,10 @@ type Result struct {
 	Notes    []Note
 	// Objects are the edits made, per object, for patches.
 	Objects []ObjectEdits
+	// LimitRanges are the memory bounds of the file's LimitRanges, by
+	// namespace as written (Outside checks the edits against those of
+	// every file).
+	LimitRanges map[string]recommend.Bounds
 }
 
 // ObjectEdits are the edits made to one object.
@@ -91,6 +96,12 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	}
 	var stats manifest.Stats
 	err := manifest.ReadStream(name, strings.NewReader(string(data)), &stats, func(o *manifest.Object) error {
+		if b, ok := lint.LimitRangeBounds(o); ok {
+			if res.LimitRanges == nil {
+				res.LimitRanges = map[string]recommend.Bounds{}
+			}
+			res.LimitRanges[o.Namespace] = res.LimitRanges[o.Namespace].Tighten(b)
+		}
 		w, ok := manifest.AsWorkload(o)
 		if !ok || !selected(o, opts.Objects) {
 			return nil

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -70,8 +69,17 @@ func (v *memoryValues) who() string {
 
 // CheckObject keeps each LimitRange's memory bounds on containers.
 func (r *outsideLimitRange) CheckObject(_ *Context, o *manifest.Object) {
+	if b, ok := LimitRangeBounds(o); ok {
+		r.bounds[o.Namespace] = r.bounds[o.Namespace].Tighten(b)
+	}
+}
+
+// LimitRangeBounds reads a LimitRange manifest's memory bounds on
+// containers (its Container items), each named with the object and where
+// it is written; ok is false for any other object.
+func LimitRangeBounds(o *manifest.Object) (b recommend.Bounds, ok bool) {
 	if o.Kind != "LimitRange" {
-		return
+		return b, false
 	}
 	mem := func(n *yamlNode, key string) float64 {
 		q, err := resource.ParseQuantity(manifest.ScalarValue(manifest.Child(manifest.Child(n, key), "memory")))
@@ -88,9 +96,9 @@ func (r *outsideLimitRange) CheckObject(_ *Context, o *manifest.Object) {
 		if manifest.ScalarValue(manifest.Child(it, "type")) != "Container" {
 			continue
 		}
-		b := recommend.Bounds{Max: mem(it, "max"), Min: mem(it, "min"), MaxRatio: mem(it, "maxLimitRequestRatio")}.Named(name)
-		r.bounds[o.Namespace] = r.bounds[o.Namespace].Tighten(b)
+		b = b.Tighten(recommend.Bounds{Max: mem(it, "max"), Min: mem(it, "min"), MaxRatio: mem(it, "maxLimitRequestRatio")}.Named(name))
 	}
+	return b, true
 }
 
 // CheckWorkload keeps the containers' memory values for the end.
@@ -131,21 +139,12 @@ func (r *outsideLimitRange) Finish(ctx *Context) {
 		if !ok {
 			continue
 		}
-		req, lim := v.request, v.limit
-		refused := "the API server refuses its pods (the " + v.workload.Object.Kind + " itself is accepted, and its rollout stalls)"
-		if lim.bytes > 0 && b.Max > 0 && lim.bytes > b.Max {
-			ctx.ReportAt(v.at(lim), fmt.Sprintf("%s has a memory limit of %s, above the %s %s allows a container: %s. Lower the limit to %s or less, or have the LimitRange raised.", v.who(), lim.text, mib(int64(b.Max)), b.MaxFrom, refused, mib(int64(b.Max))))
-		}
-		for what, x := range map[string]memoryValue{"limit": lim, "request": req} {
-			if x.bytes > 0 && x.bytes < b.Min {
-				ctx.ReportAt(v.at(x), fmt.Sprintf("%s has a memory %s of %s, below the %s %s allows a container: %s. Raise it to %s or more.", v.who(), what, x.text, mib(int64(b.Min)), b.MinFrom, refused, mib(int64(b.Min))))
+		for _, x := range b.Breaches(v.request.bytes, v.limit.bytes) {
+			at := v.limit
+			if x.Field == "request" {
+				at = v.request
 			}
-		}
-		if lim.bytes == 0 || req.bytes == 0 || b.MaxRatio <= 0 {
-			continue // an unset request is the limit
-		}
-		if ratio := lim.bytes / req.bytes; ratio > b.MaxRatio {
-			ctx.ReportAt(v.at(req), fmt.Sprintf("%s has a memory limit %.2gx its request (%s over %s), above the ratio %g %s allows: %s. Raise the request to %s or more, or lower the limit.", v.who(), ratio, lim.text, req.text, b.MaxRatio, b.RatioFrom, refused, mib(int64(math.Ceil(lim.bytes/b.MaxRatio)))))
+			ctx.ReportAt(v.at(at), fmt.Sprintf("%s has a memory %s of %s, %s: the API server refuses its pods (the %s itself is accepted, and its rollout stalls). To fix, %s.", v.who(), x.Field, at.text, x.Why, v.workload.Object.Kind, x.Fix))
 		}
 	}
 }

@@ -106,3 +106,36 @@ func (b Bounds) boundRequest(request, limit int64) (int64, string) {
 	}
 	return request, strings.Join(why, "; ")
 }
+
+// Breach is one way a container's memory is outside the bounds.
+type Breach struct {
+	// Field is "limit" or "request".
+	Field string
+	// Why says what the bounds allow: "above the 512Mi LimitRange shop/mem
+	// allows a container".
+	Why string
+	// Fix says what would do: "lower it to 512Mi or less, or have the
+	// LimitRange raised".
+	Fix string
+}
+
+// Breaches lists how a request and limit (0: not set; an unset request is
+// the limit) are outside the bounds.
+func (b Bounds) Breaches(request, limit float64) []Breach {
+	var out []Breach
+	if limit > 0 && b.Max > 0 && limit > b.Max {
+		out = append(out, Breach{"limit", fmt.Sprintf("above the %s %s allows a container", mib(b.Max), b.MaxFrom), fmt.Sprintf("lower it to %s or less, or have the LimitRange raised", mib(b.Max))})
+	}
+	for _, x := range []struct {
+		field string
+		v     float64
+	}{{"limit", limit}, {"request", request}} {
+		if x.v > 0 && x.v < b.Min {
+			out = append(out, Breach{x.field, fmt.Sprintf("below the %s %s allows a container", mib(b.Min), b.MinFrom), fmt.Sprintf("raise it to %s or more", mib(b.Min))})
+		}
+	}
+	if limit > 0 && request > 0 && b.MaxRatio > 0 && limit > request*b.MaxRatio {
+		out = append(out, Breach{"request", fmt.Sprintf("%.2gx under the limit %s, beyond the ratio %g %s allows", limit/request, mib(limit), b.MaxRatio, b.RatioFrom), fmt.Sprintf("raise it to %s or more, or lower the limit", mib(math.Ceil(limit/b.MaxRatio)))})
+	}
+	return out
+}

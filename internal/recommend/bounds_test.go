@@ -81,3 +81,30 @@ func TestApplyWithinBounds(t *testing.T) {
 		}
 	}
 }
+
+// Breaches names each value outside the bounds, what they allow and what
+// would do; an unset request is the limit.
+func TestBreaches(t *testing.T) {
+	const mi = 1 << 20
+	b := Bounds{Max: 512 * mi, Min: 32 * mi, MaxRatio: 2}.Named("LimitRange shop/mem")
+	if got := b.Breaches(256*mi, 512*mi); len(got) != 0 {
+		t.Errorf("within: %+v", got)
+	}
+	if got := b.Breaches(0, 64*mi); len(got) != 0 {
+		t.Errorf("no request: %+v", got)
+	}
+	got := b.Breaches(16*mi, 1024*mi)
+	want := []Breach{
+		{"limit", "above the 512Mi LimitRange shop/mem allows a container", "lower it to 512Mi or less, or have the LimitRange raised"},
+		{"request", "below the 32Mi LimitRange shop/mem allows a container", "raise it to 32Mi or more"},
+		{"request", "64x under the limit 1024Mi, beyond the ratio 2 LimitRange shop/mem allows", "raise it to 512Mi or more, or lower the limit"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("breach %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
