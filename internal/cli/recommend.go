@@ -116,7 +116,7 @@ limit and the current one.
 }
 
 const (
-	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, and the namespaces' LimitRanges."
+	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, the namespaces' LimitRanges, and the VerticalPodAutoscalers that set the containers' memory."
 	leakCheckHelp   = "Read the two most-killed pods of each killed container again at 5-minute steps, to warn when it leaks (--leak-check=false skips it: on a cluster with many killed containers it is about as much work for Prometheus as the sizing)."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
 	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
@@ -605,6 +605,12 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 	}
 	if w := guard.AboveAllocatable(lim); w != "" {
 		r.Warnings = append(r.Warnings, w)
+	}
+	if sp != nil {
+		if w := sp.vpaWarning(g.Workload, g.Container); w != "" {
+			r.Warnings = append(r.Warnings, w)
+			r.Reasons = append(r.Reasons, w)
+		}
 	}
 	if curReq > 0 {
 		v := int64(curReq)

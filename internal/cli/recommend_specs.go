@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/oomdoctor/oomdoctor/internal/detect"
@@ -39,6 +40,9 @@ type specs struct {
 	// bounds are the namespaces' LimitRanges' bounds on a container's
 	// memory, by namespace.
 	bounds map[string]recommend.Bounds
+	// vpas are the VerticalPodAutoscalers, by target workload
+	// (namespace/Kind/name).
+	vpas map[string][]workload.VPA
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -53,7 +57,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &specs{bounds: map[string]recommend.Bounds{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
+	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	refs := map[source.ObjectKey]bool{}
 	err = src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
@@ -98,6 +102,21 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		})
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("limitranges: %v; recommendations are not kept within the namespaces' LimitRanges", err))
+		}
+	}
+	if v, ok := src.(source.VPASource); ok {
+		err := v.VPAs(ctx, namespace, func(u *unstructured.Unstructured) error {
+			x, err := workload.VPAOf(u)
+			if err != nil {
+				notes = append(notes, err.Error()+"; it is left out")
+				return nil
+			}
+			k := x.Target.String()
+			s.vpas[x.Namespace+"/"+k] = append(s.vpas[x.Namespace+"/"+k], x)
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("verticalpodautoscalers: %v; recommendations do not say which containers a VPA sizes", err))
 		}
 	}
 	cmSrc, ok := src.(scan.ConfigMapSource)
@@ -239,4 +258,16 @@ func snapshotTime(snap *snapshot.Snapshot) time.Time {
 		return at
 	}
 	return time.Now()
+}
+
+// vpaWarning says when a VerticalPodAutoscaler in an updating mode sets
+// the container's memory: the values recommended would not take in the
+// workload's spec ("" otherwise).
+func (s *specs) vpaWarning(w model.WorkloadRef, container string) string {
+	for _, v := range s.vpas[w.Namespace+"/"+w.String()] {
+		if sets, what := v.Sets(container); sets {
+			return fmt.Sprintf("VerticalPodAutoscaler %s/%s (updateMode %s) sets this container's memory %s in every new pod: values written into the %s would not take; give them to the VPA instead (its resourcePolicy's minAllowed and maxAllowed memory), or set its updateMode to Off", v.Namespace, v.Name, v.Mode, what, w.Kind)
+		}
+	}
+	return ""
 }

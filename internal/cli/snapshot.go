@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -157,6 +158,22 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 		}
 		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
+	// VerticalPodAutoscalers, where the cluster has them: one in an
+	// updating mode sets the memory of its target's new pods.
+	n, err := w.WriteList("verticalpodautoscalers.json", func(emit func(runtime.Object) error) error {
+		return src.VPAs(ctx, o.namespace, func(u *unstructured.Unstructured) error { return emit(u) })
+	})
+	if err != nil {
+		var status apierrors.APIStatus
+		if !errors.As(err, &status) || !apierrors.IsForbidden(err) {
+			return &scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err}
+		}
+		msg := (&scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err}).Error()
+		info.Warnings = append(info.Warnings, msg)
+		fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no verticalpodautoscalers.\n", strings.TrimSuffix(msg, "."))
+	} else {
+		counts = append(counts, fmt.Sprintf("%d verticalpodautoscalers", n))
+	}
 	// The ConfigMaps the pods' env comes from (heap flags live there), and
 	// only those.
 	keys := make([]source.ObjectKey, 0, len(cmRefs))
@@ -165,7 +182,7 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Namespace+"/"+keys[i].Name < keys[j].Namespace+"/"+keys[j].Name })
 	var cmErrs []string
-	n, err := w.WriteList("configmaps.json", func(emit func(runtime.Object) error) error {
+	n, err = w.WriteList("configmaps.json", func(emit func(runtime.Object) error) error {
 		for _, k := range keys {
 			cm, err := src.ConfigMap(ctx, k.Namespace, k.Name)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -94,6 +95,14 @@ type LimitRangeSource interface {
 	// LimitRanges calls fn for every LimitRange of the namespace (empty:
 	// all).
 	LimitRanges(ctx context.Context, namespace string, fn func(*corev1.LimitRange) error) error
+}
+
+// VPASource reads VerticalPodAutoscalers (a CRD): none where the cluster
+// does not have them.
+type VPASource interface {
+	// VPAs calls fn for every VerticalPodAutoscaler of the namespace
+	// (empty: all).
+	VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error
 }
 
 // ConfigMapRefs lists the ConfigMaps a pod's containers (and init

@@ -15,9 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 	"github.com/oomdoctor/oomdoctor/test/scenario"
 )
 
@@ -298,4 +302,63 @@ func TestScanWithUnreachablePrometheus(t *testing.T) {
 		}
 	}
 	t.Error("no finding for leaky")
+}
+
+// A VerticalPodAutoscaler (its CRD installed in the real API server) that
+// sets leaky's memory: snapshot saves it, and recommend says, from the
+// cluster and from the snapshot, to give the values to the VPA.
+func TestRecommendSaysWhenAVPASizes(t *testing.T) {
+	url := diagnosis(t)
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		// The VPA's own CRD carries the approval a *.k8s.io group needs.
+		"metadata": map[string]any{"name": "verticalpodautoscalers.autoscaling.k8s.io", "annotations": map[string]any{"api-approved.kubernetes.io": "https://github.com/kubernetes/kubernetes/pull/63797"}},
+		"spec": map[string]any{
+			"group": "autoscaling.k8s.io", "scope": "Namespaced",
+			"names": map[string]any{"plural": "verticalpodautoscalers", "singular": "verticalpodautoscaler", "kind": "VerticalPodAutoscaler", "listKind": "VerticalPodAutoscalerList", "shortNames": []any{"vpa"}},
+			"versions": []any{map[string]any{"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+		},
+	}}
+	if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dyn.Resource(crds).Delete(context.Background(), crd.GetName(), metav1.DeleteOptions{}) })
+	vpa := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+		"metadata": map[string]any{"name": "leaky", "namespace": scenario.DiagnosisNamespace},
+		"spec":     map[string]any{"targetRef": map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "leaky"}, "updatePolicy": map[string]any{"updateMode": "Recreate"}},
+	}}
+	// The API server serves the new resource within seconds.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err = dyn.Resource(workload.VPAResource).Namespace(scenario.DiagnosisNamespace).Create(ctx, vpa, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("creating a VPA: %v", err)
+		}
+	}
+	const want = "VerticalPodAutoscaler diag/leaky (updateMode Recreate) sets this container's memory requests and limits in every new pod: values written into the Deployment would not take"
+	says := func(d model.Recommendations, how string) {
+		t.Helper()
+		for _, it := range d.Items {
+			has := strings.Contains(strings.Join(it.Warnings, "\n"), "VerticalPodAutoscaler")
+			if it.Workload.Name == "leaky" && !strings.Contains(strings.Join(it.Warnings, "\n"), want) || it.Workload.Name != "leaky" && has {
+				t.Errorf("%s: %s/%s warnings %q", how, it.Workload, it.Container, it.Warnings)
+			}
+		}
+	}
+	says(recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--history", "3d", "-n", scenario.DiagnosisNamespace, "--from-cluster", "-o", "json")), "--from-cluster")
+	dir := filepath.Join(t.TempDir(), "snap")
+	if r := oomdoctor(t, "snapshot", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "-o", dir); r.code != 0 || !strings.Contains(r.stderr, "1 verticalpodautoscalers") {
+		t.Fatalf("snapshot: %s", r)
+	}
+	says(recommendations(t, oomdoctor(t, "recommend", "--snapshot", dir, "--prometheus-url", url, "--history", "3d", "-o", "json")), "--snapshot")
 }

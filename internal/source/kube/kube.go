@@ -11,10 +11,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // DefaultChunkSize is kubectl's page size for lists.
@@ -31,6 +35,7 @@ const DefaultChunkSize = 500
 type Source struct {
 	client    kubernetes.Interface
 	meta      metadata.Interface
+	dyn       dynamic.Interface
 	server    string
 	context   string
 	chunkSize int64
@@ -69,6 +74,9 @@ func New(cfg *rest.Config, opts Options) (*Source, error) {
 	}
 	if s.meta, err = metadata.NewForConfig(metaCfg); err != nil {
 		return nil, fmt.Errorf("creating a metadata client for %s: %w", cfg.Host, err)
+	}
+	if s.dyn, err = dynamic.NewForConfig(metaCfg); err != nil {
+		return nil, fmt.Errorf("creating a dynamic client for %s: %w", cfg.Host, err)
 	}
 	return s, nil
 }
@@ -128,6 +136,21 @@ func (s *Source) LimitRanges(ctx context.Context, namespace string, fn func(*cor
 	}, func(obj runtime.Object) error {
 		return fn(obj.(*corev1.LimitRange))
 	})
+}
+
+// VPAs implements source.VPASource: none when the cluster has no
+// VerticalPodAutoscaler CRD.
+func (s *Source) VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {
+	vpas := s.dyn.Resource(workload.VPAResource).Namespace(namespace)
+	err := s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return vpas.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*unstructured.Unstructured))
+	})
+	if apierrors.IsNotFound(err) {
+		return nil // no such CRD
+	}
+	return err
 }
 
 // Events implements source.Source; the filter becomes a field selector.

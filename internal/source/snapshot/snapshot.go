@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -39,6 +40,8 @@ type Objects struct {
 	CronJobs     []batchv1.CronJob
 	ConfigMaps   []corev1.ConfigMap
 	LimitRanges  []corev1.LimitRange
+	// VPAs are VerticalPodAutoscalers (a CRD), as read.
+	VPAs []unstructured.Unstructured
 }
 
 // Snapshot is a loaded snapshot; it implements source.Source.
@@ -172,6 +175,13 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		return nil
 	case "/ConfigMap":
 		return decodeInto(l, file, data, o, tm, &s.Objects.ConfigMaps, func(p *corev1.ConfigMap) *metav1.ObjectMeta { return &p.ObjectMeta })
+	case "autoscaling.k8s.io/VerticalPodAutoscaler":
+		var u unstructured.Unstructured
+		if err := u.UnmarshalJSON(o.data); err != nil {
+			return objectError(file, data, o, tm, err)
+		}
+		s.Objects.VPAs = append(s.Objects.VPAs, u)
+		return nil
 	case "/LimitRange":
 		return decodeInto(l, file, data, o, tm, &s.Objects.LimitRanges, func(p *corev1.LimitRange) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/Node":
@@ -270,6 +280,18 @@ func (s *Snapshot) LimitRanges(_ context.Context, namespace string, fn func(*cor
 	for i := range s.Objects.LimitRanges {
 		if l := &s.Objects.LimitRanges[i]; namespace == "" || l.Namespace == namespace {
 			if err := fn(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// VPAs implements source.VPASource.
+func (s *Snapshot) VPAs(_ context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {
+	for i := range s.Objects.VPAs {
+		if v := &s.Objects.VPAs[i]; namespace == "" || v.GetNamespace() == namespace {
+			if err := fn(v); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// A VerticalPodAutoscaler in a snapshot that sets cart's memory: cart's
+// recommendation says to give the values to the VPA, envoy's (which the
+// VPA leaves alone) does not; one in mode Off says nothing.
+func TestRecommendSaysWhenAVPASizes(t *testing.T) {
+	for _, tc := range []struct {
+		mode string
+		warn bool
+	}{{"Auto", true}, {"Off", false}} {
+		dir := filepath.Join(t.TempDir(), "snap")
+		if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
+			t.Fatal(err)
+		}
+		vpas := `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "cart", "namespace": "shop"},
+  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "cart"}, "updatePolicy": {"updateMode": "` + tc.mode + `"},
+    "resourcePolicy": {"containerPolicies": [{"containerName": "envoy", "mode": "Off"}]}}}]}`
+		if err := os.WriteFile(filepath.Join(dir, "verticalpodautoscalers.json"), []byte(vpas), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := run("recommend", "--snapshot", dir, "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("%s", r.stderr)
+		}
+		var doc model.Recommendations
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatal(err)
+		}
+		const want = "VerticalPodAutoscaler shop/cart (updateMode Auto) sets this container's memory requests and limits in every new pod: values written into the Deployment would not take"
+		for _, it := range doc.Items {
+			warned := strings.Contains(strings.Join(it.Warnings, "\n"), "VerticalPodAutoscaler")
+			switch {
+			case it.Workload.Name == "cart" && it.Container == "cart" && tc.warn:
+				if !strings.Contains(strings.Join(it.Warnings, "\n"), want) {
+					t.Errorf("cart's warnings %q lack %q", it.Warnings, want)
+				}
+			case warned:
+				t.Errorf("mode %s: %s/%s warns of a VPA: %q", tc.mode, it.Workload, it.Container, it.Warnings)
+			}
+		}
+	}
+}
