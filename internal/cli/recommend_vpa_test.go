@@ -50,3 +50,38 @@ func TestRecommendSaysWhenAVPASizes(t *testing.T) {
 		}
 	}
 }
+
+// scan's diagnosis names the VPA in the fix of a sizing cause: the
+// log-shipper needs more than its limit, which a VPA sets.
+func TestScanSaysWhenAVPASizes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
+		t.Fatal(err)
+	}
+	vpa := `{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "search", "namespace": "shop"},
+  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "search"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "vpa.json"), []byte(vpa), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run("scan", "--snapshot", dir, "-o", "json")
+	var rep model.ScanReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v: %s", err, r.stderr)
+	}
+	found := false
+	for _, g := range rep.Workloads {
+		for _, f := range g.Findings {
+			for _, c := range f.Causes {
+				names := strings.Contains(c.Fix.Text, "VerticalPodAutoscaler shop/search (updateMode Auto) sets its memory requests and limits in every new pod")
+				if f.Container == "log-shipper" && c.ID == model.CauseLimitTooLow {
+					found = names
+				} else if names {
+					t.Errorf("%s/%s %s names the VPA", f.Pod, f.Container, c.ID)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("log-shipper's limit-too-low does not name the VPA:\n%s", r.stdout)
+	}
+}

@@ -39,6 +39,10 @@ type Input struct {
 	KernelKills []model.KernelKill
 	// Now is the data's time.
 	Now time.Time
+	// MemorySetBy says who sets the pods' memory when it is not the
+	// workload's spec: "VerticalPodAutoscaler shop/cart (updateMode Auto)
+	// sets its memory requests and limits" ("" otherwise).
+	MemorySetBy string
 
 	// the history split into lifetimes, and those that leak: worked out
 	// once, read by several detectors
@@ -136,6 +140,7 @@ func Diagnose(in *Input) ([]model.Cause, []model.Undecided) {
 			undecided = append(undecided, model.Undecided{ID: d.ID(), Needs: needs})
 		}
 	}
+	sizedBy(in, causes)
 	sort.SliceStable(causes, func(i, j int) bool {
 		a, b := causes[i].Confidence.Rank(), causes[j].Confidence.Rank()
 		if a != b {

@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // Target names a container whose usage history diagnosis wants.
@@ -75,13 +77,15 @@ func (s *scanner) noteEvent(e *corev1.Event) {
 	}
 }
 
-// diagnoseFindings says why each finding happened.
-func (s *scanner) diagnoseFindings(ctx context.Context) {
+// diagnoseFindings says why each finding happened; r resolves the
+// findings' workloads (a VPA sizes a workload's containers).
+func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 	if !s.opts.Diagnose || len(s.findings) == 0 {
 		return
 	}
 	nodes := s.readNodes(ctx)
 	cms := s.readConfigMaps(ctx)
+	vpas := s.readVPAs(ctx)
 	var hist map[Target]*diagnose.History
 	if s.opts.History != nil {
 		var targets []Target
@@ -117,6 +121,15 @@ func (s *scanner) diagnoseFindings(ctx context.Context) {
 		in.Events = s.nodeEvents[f.Node]
 		in.KernelKills = s.kernel[f.Namespace+"/"+f.Pod]
 		in.History = hist[Target{Namespace: f.Namespace, Pod: f.Pod, Container: f.Container}]
+		w := f.Workload
+		if w.Kind == "" {
+			w = r.Resolve(f.Namespace, f.Pod, s.findings[i].controller)
+		}
+		for _, v := range vpas[f.Namespace+"/"+w.String()] {
+			if sets, what := v.Sets(f.Container); sets {
+				in.MemorySetBy = fmt.Sprintf("VerticalPodAutoscaler %s/%s (updateMode %s) sets its memory %s", v.Namespace, v.Name, v.Mode, what)
+			}
+		}
 		f.Causes, f.Undecided = diagnose.Diagnose(in)
 	}
 }
@@ -197,6 +210,37 @@ func (s *scanner) readConfigMaps(ctx context.Context) map[string]map[string]*cor
 	}
 	if len(failed) > 0 {
 		s.warnings = append(s.warnings, model.Warning{Source: "configmaps", Message: fmt.Sprintf("reading ConfigMaps %s: %v; heap settings that come from them are not checked (runtime-heap is undecided for those containers).", strings.Join(failed, ", "), lastErr)})
+	}
+	return out
+}
+
+// readVPAs reads the VerticalPodAutoscalers of the findings' namespaces,
+// by target (namespace/Kind/name), where the source has them.
+func (s *scanner) readVPAs(ctx context.Context) map[string][]workload.VPA {
+	out := map[string][]workload.VPA{}
+	src, ok := s.src.(source.VPASource)
+	if !ok {
+		return out
+	}
+	nss := map[string]bool{}
+	for _, k := range s.findings {
+		nss[k.f.Namespace] = true
+	}
+	ns := ""
+	if len(nss) == 1 {
+		for n := range nss {
+			ns = n
+		}
+	}
+	err := src.VPAs(ctx, ns, func(u *unstructured.Unstructured) error {
+		if v, err := workload.VPAOf(u); err == nil && nss[v.Namespace] {
+			k := v.Namespace + "/" + v.Target.String()
+			out[k] = append(out[k], v)
+		}
+		return nil
+	})
+	if err != nil {
+		s.warnings = append(s.warnings, readWarning("verticalpodautoscalers.autoscaling.k8s.io", Where(ns), err, "the causes do not say which containers a VPA sizes"))
 	}
 	return out
 }

@@ -100,8 +100,8 @@ func Run(ctx context.Context, src source.Source, opts Options) (*model.ScanRepor
 	s.readEvents(ctx)
 	s.attachProbeFailures()
 	s.correlateKernelKills()
-	s.diagnoseFindings(ctx)
 	resolver := s.readOwners(ctx)
+	s.diagnoseFindings(ctx, resolver)
 	return s.report(resolver), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -141,14 +142,25 @@ func (s *Source) LimitRanges(ctx context.Context, namespace string, fn func(*cor
 // VPAs implements source.VPASource: none when the cluster has no
 // VerticalPodAutoscaler CRD.
 func (s *Source) VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {
+	// Discovery first (every user may read it): a cluster without the
+	// CRD has nothing to list, and a user without the right to list it
+	// there is not told so.
+	s.requests.Add(1)
+	rs, err := s.client.Discovery().ServerResourcesForGroupVersion(workload.VPAResource.GroupVersion().String())
+	if apierrors.IsNotFound(err) || err == nil && !slices.ContainsFunc(rs.APIResources, func(r metav1.APIResource) bool { return r.Name == workload.VPAResource.Resource }) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	vpas := s.dyn.Resource(workload.VPAResource).Namespace(namespace)
-	err := s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+	err = s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return vpas.List(ctx, o)
 	}, func(obj runtime.Object) error {
 		return fn(obj.(*unstructured.Unstructured))
 	})
 	if apierrors.IsNotFound(err) {
-		return nil // no such CRD
+		return nil // the CRD went away
 	}
 	return err
 }
