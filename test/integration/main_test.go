@@ -47,7 +47,15 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "FAIL: writing the scenario: %v\n", err)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	// The package's Prometheus, and its 100 MB of data.
+	if promSrv != nil {
+		promSrv.Stop()
+	}
+	if promDir != "" {
+		os.RemoveAll(promDir)
+	}
+	return code
 }
 
 // result is what one oomdoctor invocation printed and returned.

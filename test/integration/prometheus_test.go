@@ -32,6 +32,7 @@ var (
 	promKills promserver.Kills
 	promErr   error
 	promSim   *promserver.Sim
+	promDir   string // removed when the package's tests end
 )
 
 // prometheusHistory starts one real Prometheus for the package's tests over
@@ -44,6 +45,7 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			promErr = err
 			return
 		}
+		promDir = dir
 		end := time.Now().Unix() / 60 * 60
 		sim := promserver.Sim{Start: end - 3*86400, End: end, NodeAllocatable: 8 << 30}
 		day := func(t int64) float64 { return math.Sin(2 * math.Pi * float64(t%86400) / 86400) }
