@@ -19,6 +19,8 @@
 //     working-set sample once (count_over_time over the whole range), the
 //     least any tool that looks at all the history asks of Prometheus;
 //
+//   - recommend again with --leak-check=false: the sizing alone;
+//
 //   - then replay, every strategy trained on the first half of the days
 //     and replayed on the second at 5-minute resolution: its wall time and
 //     peak RSS, and Prometheus' peak RSS.
@@ -266,6 +268,17 @@ func run() error {
 		return fmt.Errorf("baseline query: %v", err)
 	}
 
+	// The same without the leak check (--leak-check=false): the sizing
+	// alone, and no leak warning.
+	ncmd := exec.Command(bin, "recommend", "--prometheus-url", srv.URL, "--history", hist, "--until", time.Unix(end, 0).UTC().Format(time.RFC3339), "-o", "json", "--leak-check=false")
+	var nout strings.Builder
+	ncmd.Stdout, ncmd.Stderr = &nout, os.Stderr
+	ntook, nduring, err := measure(srv, ncmd.Run)
+	if err != nil {
+		return fmt.Errorf("oomdoctor recommend --leak-check=false: %v", err)
+	}
+	nwarned := strings.Count(nout.String(), `"the working set grows`)
+
 	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
 		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
 	fmt.Printf("leak warnings: %d of the %d leaking workloads, %d of the others\n", leakWarned, leaking, wrongWarned)
@@ -273,6 +286,8 @@ func run() error {
 		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
 	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))
 	fmt.Printf("ratio recommend / baseline: time %.2f\n", took.Seconds()/base.Seconds())
+	fmt.Printf("recommend --leak-check=false: %s, ratio %.2f, Prometheus peak RSS %s (grew %s), %d leak warnings\n",
+		ntook.Round(10*time.Millisecond), ntook.Seconds()/base.Seconds(), mib(nduring.rss), mib(nduring.rss-before.rss), nwarned)
 	fmt.Println("Prometheus' own evaluation time during recommend, by query (from its query log):")
 	for _, k := range byKind {
 		fmt.Printf("  %-60s %4d queries %8.2fs\n", k.name, k.n, k.secs)
