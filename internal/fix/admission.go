@@ -37,8 +37,8 @@ import (
 // namespace's admission. A refusal is an error, except a quota's when the
 // rollout replaces its pods in place and the quota holds them all with
 // the new values, and one that a pod of the current template meets too
-// (notes then: the rollout's wait stops on refused pods). Without the right to create pods it notes that nothing
-// was checked.
+// (notes then: the rollout's wait stops on refused pods). Without the
+// right to create pods it notes that nothing was checked.
 func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, patch []byte, res *ApplyResult) error {
 	before, after, err := templates(obj, patch)
 	if err != nil {
@@ -65,7 +65,7 @@ func podsAdmitted(ctx context.Context, c kubernetes.Interface, t ApplyTarget, ob
 		// Not (only) the new values' doing: a policy the running pods
 		// predate, or a pod this check cannot build as the controller
 		// does. The rollout's wait still stops on refused pods.
-		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's admission: a pod of the current template is refused as well (%v); the rollout is watched for refused pods", current))
+		res.Notes = append(res.Notes, fmt.Sprintf("the new pods were not checked against the namespace's admission: a pod of the current template is refused as well (%v); waiting for the rollout (--wait) stops on refused pods", current))
 		return nil
 	}
 	msg := fmt.Sprintf("refusing: the API server would refuse the new pods of %s, so the rollout would stall (the %s itself accepts the change: admission checks pods, which its controller creates afterwards); nothing was changed: %v", t, strings.ToLower(t.Kind), refused)
