@@ -16,15 +16,8 @@ import (
 // maximum, with a warning; envoy's request is raised to the 48Mi minimum.
 // The other namespaces have none.
 func TestRecommendWithinLimitRanges(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "snap")
-	if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
-		t.Fatal(err)
-	}
-	lrs := `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "mem", "namespace": "shop"},
-  "spec": {"limits": [{"type": "Container", "max": {"memory": "320Mi"}, "min": {"memory": "48Mi"}}]}}]}`
-	if err := os.WriteFile(filepath.Join(dir, "limitranges.json"), []byte(lrs), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := exampleWith(t, "limitranges.json", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "mem", "namespace": "shop"},
+  "spec": {"limits": [{"type": "Container", "max": {"memory": "320Mi"}, "min": {"memory": "48Mi"}}]}}]}`)
 	recs := func(snap string) map[string]model.Recommendation {
 		t.Helper()
 		r := run("recommend", "--snapshot", snap, "-o", "json")
@@ -63,4 +56,18 @@ func TestRecommendWithinLimitRanges(t *testing.T) {
 			t.Errorf("%s changed, in a namespace without a LimitRange", k)
 		}
 	}
+}
+
+// exampleWith copies the bundled example snapshot to a temporary folder
+// with one more file in it, and returns the folder.
+func exampleWith(t *testing.T, name, content string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

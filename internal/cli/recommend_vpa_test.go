@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,16 +16,9 @@ func TestRecommendSaysWhenAVPASizes(t *testing.T) {
 		mode string
 		warn bool
 	}{{"Auto", true}, {"Off", false}} {
-		dir := filepath.Join(t.TempDir(), "snap")
-		if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
-			t.Fatal(err)
-		}
-		vpas := `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "cart", "namespace": "shop"},
-  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "cart"}, "updatePolicy": {"updateMode": "` + tc.mode + `"},
-    "resourcePolicy": {"containerPolicies": [{"containerName": "envoy", "mode": "Off"}]}}}]}`
-		if err := os.WriteFile(filepath.Join(dir, "verticalpodautoscalers.json"), []byte(vpas), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		dir := exampleWith(t, "verticalpodautoscalers.json", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "cart", "namespace": "shop"},
+  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "cart"}, "updatePolicy": {"updateMode": "`+tc.mode+`"},
+    "resourcePolicy": {"containerPolicies": [{"containerName": "envoy", "mode": "Off"}]}}}]}`)
 		r := run("recommend", "--snapshot", dir, "-o", "json")
 		if r.code != 0 {
 			t.Fatalf("%s", r.stderr)
@@ -54,15 +45,8 @@ func TestRecommendSaysWhenAVPASizes(t *testing.T) {
 // scan's diagnosis names the VPA in the fix of a sizing cause: the
 // log-shipper needs more than its limit, which a VPA sets.
 func TestScanSaysWhenAVPASizes(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "snap")
-	if err := os.CopyFS(dir, os.DirFS("../../examples/snapshot")); err != nil {
-		t.Fatal(err)
-	}
-	vpa := `{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "search", "namespace": "shop"},
-  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "search"}}}`
-	if err := os.WriteFile(filepath.Join(dir, "vpa.json"), []byte(vpa), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := exampleWith(t, "vpa.json", `{"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "search", "namespace": "shop"},
+  "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "search"}}}`)
 	r := run("scan", "--snapshot", dir, "-o", "json")
 	var rep model.ScanReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
