@@ -68,16 +68,23 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			// Said before the rollout, while it can still be stopped.
 			printWarnings(o.ErrOut, fr.Of(t.Namespace, t.Kind, t.Name), "  ")
 		}
+		said := map[string]bool{}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
 			Wait: o.Wait, Timeout: o.Timeout,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
+			Note: func(n string) {
+				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
+				said[n] = true
+			},
 		})
 		if res != nil {
 			for _, c := range res.Changes {
 				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What)
 			}
 			for _, n := range res.Notes {
-				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
+				if !said[n] {
+					fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
+				}
 			}
 			for _, p := range res.Pods {
 				fmt.Fprintf(o.ErrOut, "  %s\n", p)

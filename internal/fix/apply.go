@@ -36,6 +36,9 @@ type ApplyOptions struct {
 	Timeout time.Duration
 	// Progress hears the rollout's state while waiting.
 	Progress func(string)
+	// Note hears the notes so far just before the patch, while the
+	// change can still be stopped (they stay in ApplyResult.Notes too).
+	Note func(string)
 }
 
 // ApplyResult is what an apply did.
@@ -130,6 +133,11 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
 		return nil, err
+	}
+	if opts.Note != nil {
+		for _, n := range res.Notes {
+			opts.Note(n)
+		}
 	}
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
 		return nil, fmt.Errorf("patching %s: %w", t, err)

@@ -298,4 +298,8 @@ func TestFixApplyStopsOnRefusedPods(t *testing.T) {
 		!strings.Contains(stderr, "kubectl rollout undo deployment/hog -n "+ns) {
 		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
 	}
+	// The note comes before the change, once.
+	if n := strings.Index(stderr, "note: the new pods were not checked"); n < 0 || n > strings.Index(stderr, "its new pods are refused") || strings.Count(stderr, "note: the new pods were not checked") != 1 {
+		t.Errorf("want the note once, before the rollout:\n%s", stderr)
+	}
 }
