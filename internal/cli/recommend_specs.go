@@ -266,7 +266,7 @@ func snapshotTime(snap *snapshot.Snapshot) time.Time {
 func (s *specs) vpaWarning(w model.WorkloadRef, container string) string {
 	for _, v := range s.vpas[w.Namespace+"/"+w.String()] {
 		if sets, what := v.Sets(container); sets {
-			return fmt.Sprintf("VerticalPodAutoscaler %s/%s (updateMode %s) sets this container's memory %s in every new pod: values written into the %s would not take; give them to the VPA instead (its resourcePolicy's minAllowed and maxAllowed memory), or set its updateMode to Off", v.Namespace, v.Name, v.Mode, what, w.Kind)
+			return fmt.Sprintf("%s sets this container's memory %s in every new pod: values written into the %s would not take; give them to the VPA instead (its resourcePolicy's minAllowed and maxAllowed memory), or set its updateMode to Off", v, what, w.Kind)
 		}
 	}
 	return ""

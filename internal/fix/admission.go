@@ -272,9 +272,10 @@ func quotaRoom(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj r
 		return fmt.Errorf("refusing: the namespace's ResourceQuota has no room for a pod of %s with the new values beside the current ones, and its quotas cannot be read to see whether the pods fit once replaced (%v); nothing was changed: %v", t, err, refusal)
 	}
 	opts := resourcehelper.PodResourcesOptions{}
+	requests := mem(resourcehelper.PodRequests(new, opts)) - mem(resourcehelper.PodRequests(old, opts))
 	delta := map[corev1.ResourceName]int64{
-		corev1.ResourceRequestsMemory: mem(resourcehelper.PodRequests(new, opts)) - mem(resourcehelper.PodRequests(old, opts)),
-		corev1.ResourceMemory:         mem(resourcehelper.PodRequests(new, opts)) - mem(resourcehelper.PodRequests(old, opts)),
+		corev1.ResourceRequestsMemory: requests,
+		corev1.ResourceMemory:         requests, // "memory" in a quota is the requests'
 		corev1.ResourceLimitsMemory:   mem(resourcehelper.PodLimits(new, opts)) - mem(resourcehelper.PodLimits(old, opts)),
 	}
 	for _, q := range qs.Items {

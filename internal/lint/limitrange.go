@@ -1,10 +1,11 @@
 package lint
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/resource"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -75,30 +76,26 @@ func (r *outsideLimitRange) CheckObject(_ *Context, o *manifest.Object) {
 }
 
 // LimitRangeBounds reads a LimitRange manifest's memory bounds on
-// containers (its Container items), each named with the object and where
-// it is written; ok is false for any other object.
+// containers (recommend.BoundsOf), named with the object and where it is
+// written; ok is false for any other object. One whose values do not
+// parse bounds nothing (the API server would not take it).
 func LimitRangeBounds(o *manifest.Object) (b recommend.Bounds, ok bool) {
 	if o.Kind != "LimitRange" {
 		return b, false
 	}
-	mem := func(n *yamlNode, key string) float64 {
-		q, err := resource.ParseQuantity(manifest.ScalarValue(manifest.Child(manifest.Child(n, key), "memory")))
-		if err != nil {
-			return 0
-		}
-		return q.AsApproximateFloat64()
+	var m map[string]any
+	var lr corev1.LimitRange
+	if err := o.Node.Decode(&m); err != nil {
+		return b, true
+	}
+	if data, err := json.Marshal(m); err != nil || json.Unmarshal(data, &lr) != nil {
+		return b, true
 	}
 	name := fmt.Sprintf("LimitRange %s (%s:%d)", o.Name, o.File, o.Node.Line)
 	if o.Namespace != "" {
 		name = fmt.Sprintf("LimitRange %s/%s (%s:%d)", o.Namespace, o.Name, o.File, o.Node.Line)
 	}
-	for _, it := range manifest.Items(manifest.Child(manifest.Child(o.Node, "spec"), "limits")) {
-		if manifest.ScalarValue(manifest.Child(it, "type")) != "Container" {
-			continue
-		}
-		b = b.Tighten(recommend.Bounds{Max: mem(it, "max"), Min: mem(it, "min"), MaxRatio: mem(it, "maxLimitRequestRatio")}.Named(name))
-	}
-	return b, true
+	return recommend.BoundsOf(&lr).Named(name), true
 }
 
 // CheckWorkload keeps the containers' memory values for the end.

@@ -127,7 +127,7 @@ func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 		}
 		for _, v := range vpas[f.Namespace+"/"+w.String()] {
 			if sets, what := v.Sets(f.Container); sets {
-				in.MemorySetBy = fmt.Sprintf("VerticalPodAutoscaler %s/%s (updateMode %s) sets its memory %s", v.Namespace, v.Name, v.Mode, what)
+				in.MemorySetBy = fmt.Sprintf("%s sets its memory %s", v, what)
 			}
 		}
 		f.Causes, f.Undecided = diagnose.Diagnose(in)

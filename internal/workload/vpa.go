@@ -60,6 +60,11 @@ func VPAOf(u *unstructured.Unstructured) (VPA, error) {
 	return v, nil
 }
 
+// String names it: "VerticalPodAutoscaler shop/cart (updateMode Auto)".
+func (v VPA) String() string {
+	return fmt.Sprintf("VerticalPodAutoscaler %s/%s (updateMode %s)", v.Namespace, v.Name, v.Mode)
+}
+
 // Sets tells whether the VPA sets the memory of the container's new pods
 // (any mode but Off: Initial sets it when a pod is created, the others
 // also evict or update running ones), and which values: "requests" or
