@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -102,7 +103,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 // beyond the new values.
 func recWarnings(w io.Writer, v fix.Values) {
 	if fr, ok := v.(*fix.FromRecommendations); ok {
-		printWarnings(w, fr.Used(), "")
+		used := fr.Used()
+		printWarnings(w, used, "")
+		printQuotaWarnings(w, fr.Quotas, func(ns string) bool {
+			return slices.ContainsFunc(used, func(r model.Recommendation) bool { return r.Workload.Namespace == ns })
+		})
 	}
 }
 

@@ -224,6 +224,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					}
 				}
 				sortRecommendations(doc.Items)
+				doc.Quotas = sp.quotaChecks(doc.Items)
 				if want != nil && len(doc.Items) == 0 {
 					return noHistory(want, sp.win)
 				}
@@ -243,6 +244,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	for _, n := range doc.Notes {
 		fmt.Fprintln(o.ErrOut, "note:", n)
 	}
+	printQuotaWarnings(o.ErrOut, doc.Quotas, func(string) bool { return true })
 	switch o.Output {
 	case "json":
 		enc := json.NewEncoder(o.Out)
@@ -413,11 +415,23 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	for _, lr := range lrs {
 		sz.bounds[lr.Namespace] = sz.bounds[lr.Namespace].Tighten(recommend.Bounds{Max: lr.Max, Min: lr.Min, MaxRatio: lr.MaxRatio}.Named("LimitRange " + lr.Namespace + "/" + lr.Name))
 	}
+	// The quotas: the specs' (with their scopes) when they have any, else
+	// kube-state-metrics', with the pods' requests from the history.
+	specQuotas := sp != nil && len(sp.quotas) > 0
+	pq := &promQuotas{}
+	if !specQuotas {
+		var notes []string
+		pq, notes = newPromQuotas(ctx, c, ns, end)
+		doc.Notes = append(doc.Notes, notes...)
+	}
 	guard := sz.guard(alloc)
 	bar := newProgress(errOut)
 	seen := map[string]bool{}
 	killed := killedPods{}
 	notes, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
+		if !specQuotas {
+			pq.add(cs, perPod)
+		}
 		for _, g := range prom.Merge(cs, perPod) {
 			seen[specKey(g.Workload, g.Container)] = true
 			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
@@ -454,6 +468,11 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 		}
 	}
 	sortRecommendations(doc.Items)
+	if specQuotas {
+		doc.Quotas = sp.quotaChecks(doc.Items)
+	} else if doc.Quotas, err = pq.checks(ctx, c, doc.Items, end); err != nil {
+		doc.Notes = append(doc.Notes, fmt.Sprintf("kube_pod_status_phase: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
+	}
 	if want != nil && len(doc.Items) == 0 {
 		return doc, noHistory(want, window{from: start, to: end})
 	}

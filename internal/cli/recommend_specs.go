@@ -43,6 +43,12 @@ type specs struct {
 	// vpas are the VerticalPodAutoscalers, by target workload
 	// (namespace/Kind/name).
 	vpas map[string][]workload.VPA
+	// quotas are the ResourceQuotas on memory, quotasRead whether the
+	// source had them to read; charged the pods they count now (not
+	// ended), of the namespaces with such a quota only.
+	quotas     []recommend.Quota
+	quotasRead bool
+	charged    []*corev1.Pod
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -58,6 +64,22 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		return nil, nil, err
 	}
 	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
+	var notes []string
+	quotaNS := map[string]bool{}
+	if q, ok := src.(source.ResourceQuotaSource); ok {
+		err := q.ResourceQuotas(ctx, namespace, func(rq *corev1.ResourceQuota) error {
+			if x, ok := recommend.QuotaOf(rq); ok {
+				s.quotas = append(s.quotas, x)
+				quotaNS[x.Namespace] = true
+			}
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("resourcequotas: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
+		} else {
+			s.quotasRead = true
+		}
+	}
 	refs := map[source.ObjectKey]bool{}
 	err = src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
@@ -71,6 +93,9 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 			refs[k] = true
 		}
 		s.kills.fromStatus(p, w)
+		if quotaNS[p.Namespace] && recommend.Charged(p) {
+			s.charged = append(s.charged, p)
+		}
 		return nil
 	})
 	if err != nil {
@@ -83,7 +108,6 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	if err != nil {
 		return nil, nil, err
 	}
-	var notes []string
 	if n, ok := src.(source.NodeSource); ok {
 		err := n.Nodes(ctx, func(n *corev1.Node) error {
 			if q, ok := n.Status.Allocatable[corev1.ResourceMemory]; ok {

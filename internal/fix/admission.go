@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
 // LimitRanges, ResourceQuotas, Pod Security and most admission webhooks
@@ -279,6 +280,9 @@ func quotaRoom(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj r
 		corev1.ResourceLimitsMemory:   mem(resourcehelper.PodLimits(new, opts)) - mem(resourcehelper.PodLimits(old, opts)),
 	}
 	for _, q := range qs.Items {
+		if x, ok := recommend.QuotaOf(&q); !ok || x.Covers != nil && !x.Covers(new) {
+			continue // no memory, or scopes that leave the pod out
+		}
 		for _, key := range []corev1.ResourceName{corev1.ResourceRequestsMemory, corev1.ResourceMemory, corev1.ResourceLimitsMemory} {
 			hard, ok := q.Status.Hard[key]
 			if !ok {

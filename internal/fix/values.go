@@ -86,6 +86,8 @@ func RoundUp(b int64) int64 {
 type FromRecommendations struct {
 	byKey map[string]model.Recommendation
 	used  map[string]bool
+	// Quotas are the document's checks of the namespaces' quotas.
+	Quotas []model.QuotaCheck
 }
 
 // LoadRecommendations reads `oomdoctor recommend -o json` (or `-o yaml`)
@@ -107,7 +109,7 @@ func LoadRecommendations(path string) (*FromRecommendations, error) {
 
 // NewFromRecommendations gives each container what recs says for it.
 func NewFromRecommendations(recs model.Recommendations) *FromRecommendations {
-	f := &FromRecommendations{byKey: map[string]model.Recommendation{}, used: map[string]bool{}}
+	f := &FromRecommendations{byKey: map[string]model.Recommendation{}, used: map[string]bool{}, Quotas: recs.Quotas}
 	for _, r := range recs.Items {
 		f.byKey[recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)] = r
 	}

@@ -12,6 +12,30 @@ type Recommendations struct {
 	// Notes say what data was missing or partial (a query that timed
 	// out, series that are not there).
 	Notes []string `json:"notes,omitempty"`
+	// Quotas are the namespaces' ResourceQuotas on memory that the
+	// recommendations change the use of, with every one applied to the
+	// pods that run now: whether the quota still holds them.
+	Quotas []QuotaCheck `json:"quotas,omitempty"`
+}
+
+// QuotaCheck is one ResourceQuota's memory resource with the
+// recommendations applied to the pods it counts.
+type QuotaCheck struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Resource is requests.memory, memory (the same as requests.memory)
+	// or limits.memory.
+	Resource  string `json:"resource"`
+	HardBytes int64  `json:"hardBytes"`
+	UsedBytes int64  `json:"usedBytes"`
+	// ChangeBytes is what the recommendations add to its use (negative:
+	// free), over Pods pods.
+	ChangeBytes int64 `json:"changeBytes"`
+	Pods        int   `json:"pods"`
+	// Fits says that used + change stays within hard: when it does not,
+	// the API server refuses the pods with the new values once their
+	// workloads roll them out.
+	Fits bool `json:"fits"`
 }
 
 // Recommendation is the memory request and limit one container should have.

@@ -97,6 +97,15 @@ type LimitRangeSource interface {
 	LimitRanges(ctx context.Context, namespace string, fn func(*corev1.LimitRange) error) error
 }
 
+// ResourceQuotaSource reads ResourceQuotas: what a namespace's pods may
+// request and limit together, which recommend checks its values against.
+// A live cluster and a snapshot have them.
+type ResourceQuotaSource interface {
+	// ResourceQuotas calls fn for every ResourceQuota of the namespace
+	// (empty: all).
+	ResourceQuotas(ctx context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error
+}
+
 // VPASource reads VerticalPodAutoscalers (a CRD): none where the cluster
 // does not have them.
 type VPASource interface {

@@ -139,6 +139,16 @@ func (s *Source) LimitRanges(ctx context.Context, namespace string, fn func(*cor
 	})
 }
 
+// ResourceQuotas implements source.ResourceQuotaSource.
+func (s *Source) ResourceQuotas(ctx context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error {
+	qs := s.client.CoreV1().ResourceQuotas(namespace)
+	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return qs.List(ctx, o)
+	}, func(obj runtime.Object) error {
+		return fn(obj.(*corev1.ResourceQuota))
+	})
+}
+
 // VPAs implements source.VPASource: none when the cluster has no
 // VerticalPodAutoscaler CRD.
 func (s *Source) VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {

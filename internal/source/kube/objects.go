@@ -42,6 +42,11 @@ var SnapshotKinds = []Kind{
 			return c.CoreV1().LimitRanges(ns).List(ctx, o)
 		}
 	}},
+	{"resourcequotas", schema.GroupVersionKind{Version: "v1", Kind: "ResourceQuota"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().ResourceQuotas(ns).List(ctx, o)
+		}
+	}},
 	{"deployments.apps", schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
 		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.AppsV1().Deployments(ns).List(ctx, o)

@@ -40,6 +40,7 @@ type Objects struct {
 	CronJobs     []batchv1.CronJob
 	ConfigMaps   []corev1.ConfigMap
 	LimitRanges  []corev1.LimitRange
+	Quotas       []corev1.ResourceQuota
 	// VPAs are VerticalPodAutoscalers (a CRD), as read.
 	VPAs []unstructured.Unstructured
 }
@@ -184,6 +185,8 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		return nil
 	case "/LimitRange":
 		return decodeInto(l, file, data, o, tm, &s.Objects.LimitRanges, func(p *corev1.LimitRange) *metav1.ObjectMeta { return &p.ObjectMeta })
+	case "/ResourceQuota":
+		return decodeInto(l, file, data, o, tm, &s.Objects.Quotas, func(p *corev1.ResourceQuota) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/Node":
 		return decodeInto(l, file, data, o, tm, &s.Objects.Nodes, func(p *corev1.Node) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "apps/Deployment":
@@ -280,6 +283,18 @@ func (s *Snapshot) LimitRanges(_ context.Context, namespace string, fn func(*cor
 	for i := range s.Objects.LimitRanges {
 		if l := &s.Objects.LimitRanges[i]; namespace == "" || l.Namespace == namespace {
 			if err := fn(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ResourceQuotas implements source.ResourceQuotaSource.
+func (s *Snapshot) ResourceQuotas(_ context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error {
+	for i := range s.Objects.Quotas {
+		if q := &s.Objects.Quotas[i]; namespace == "" || q.Namespace == namespace {
+			if err := fn(q); err != nil {
 				return err
 			}
 		}

@@ -21,22 +21,11 @@ type LimitRange struct {
 // the namespace, "" for all); none when kube-state-metrics does not export
 // them.
 func (c *Client) LimitRanges(ctx context.Context, namespace string, at time.Time) ([]LimitRange, error) {
-	r := &run{c: c}
-	sel := ""
-	if namespace != "" {
-		sel += fmt.Sprintf(",%s=%s", c.cfg.Labels.Namespace, quote(namespace))
-	}
-	if c.cfg.Selector != "" {
-		sel += "," + c.cfg.Selector
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	q := fmt.Sprintf(`max by (%s, limitrange, constraint) (kube_limitrange{resource="memory",type="Container",constraint=~"max|min|maxLimitRequestRatio"%s})`, c.cfg.Labels.Namespace, sel)
-	val, _, err := c.api.Query(cctx, q, at)
+	q := fmt.Sprintf(`max by (%s, limitrange, constraint) (kube_limitrange{resource="memory",type="Container",constraint=~"max|min|maxLimitRequestRatio"%s})`, c.cfg.Labels.Namespace, c.nsSelector(namespace))
+	v, err := c.instant(ctx, q, at)
 	if err != nil {
-		return nil, r.reach(err)
+		return nil, err
 	}
-	v, _ := val.(pmodel.Vector)
 	byName := map[[2]string]*LimitRange{}
 	for _, s := range v {
 		k := [2]string{string(s.Metric[pmodel.LabelName(c.cfg.Labels.Namespace)]), string(s.Metric["limitrange"])}

@@ -6,8 +6,6 @@ import (
 	"sort"
 	"time"
 
-	pmodel "github.com/prometheus/common/model"
-
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
@@ -101,19 +99,13 @@ func maxMerge(a, b []Point) []Point {
 // MaxAllocatable is the largest node's allocatable memory now, from
 // kube-state-metrics (0 when it is not there).
 func (c *Client) MaxAllocatable(ctx context.Context, at time.Time) (float64, error) {
-	r := &run{c: c}
 	sel := ""
 	if c.cfg.Selector != "" {
 		sel = "," + c.cfg.Selector
 	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	val, _, err := c.api.Query(cctx, fmt.Sprintf(`max(kube_node_status_allocatable{resource="memory"%s})`, sel), at)
-	if err != nil {
-		return 0, r.reach(err)
+	v, err := c.instant(ctx, fmt.Sprintf(`max(kube_node_status_allocatable{resource="memory"%s})`, sel), at)
+	if err != nil || len(v) == 0 {
+		return 0, err
 	}
-	if v, ok := val.(pmodel.Vector); ok && len(v) > 0 {
-		return float64(v[0].Value), nil
-	}
-	return 0, nil
+	return float64(v[0].Value), nil
 }
