@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -115,6 +116,13 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		side := promserver.Container{Name: "sidecar", Request: 16 * mi, Limit: 64 * mi, Usage: func(t, age int64) float64 { return 10*mi + mi*promserver.Noise(t+3) }}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bounded", Name: "api-7c8d9e6f5-k2j4h", OwnerKind: "ReplicaSet", OwnerName: "api-7c8d9e6f5", Deployment: "api", Containers: []promserver.Container{api, side}})
 		sim.LimitRanges = []promserver.LimitRange{{Namespace: "bounded", Name: "mem", Max: 768 * mi}, {Namespace: "bounded", Name: "floor", Min: 32 * mi}}
+		// Its ResourceQuota (kube_resourcequota) counts the api pod's
+		// 528Mi of requests and 1,088Mi of limits; a Job's pod there has
+		// ended (killed, restartPolicy Never: Failed), and no quota
+		// counts it.
+		migrate := promserver.Container{Name: "migrate", Request: 64 * mi, Limit: 128 * mi, Never: true, Usage: func(t, age int64) float64 { return 40*mi + float64(age)*mi/600 }}
+		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bounded", Name: "migrate-29001-k8s7d", OwnerKind: "Job", OwnerName: "migrate-29001", Created: end - 24*3600, Containers: []promserver.Container{migrate}})
+		sim.ResourceQuotas = []promserver.ResourceQuota{{Namespace: "bounded", Name: "ksm", Hard: map[string]float64{"requests.memory": 540 * mi, "limits.memory": 2048 * mi}, Used: map[string]float64{"requests.memory": 528 * mi, "limits.memory": 1088 * mi}}}
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -507,9 +515,65 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 		!strings.Contains(strings.Join(side.Reasons, "\n"), "raised the request from 12Mi to 32Mi, the least LimitRange bounded/floor allows a container") {
 		t.Errorf("sidecar, which needs less than the LimitRange's minimum: %+v", side)
 	}
+	// The quota: the api pod's requests rise by its new request - 496Mi
+	// (api's, from 512Mi; the sidecar's 16Mi -> 32Mi), past the 540Mi
+	// allowed with 528Mi used; its limits fall by 256Mi + 32Mi. The
+	// Failed pod of the Job is not counted: one pod changes.
+	quotas := func(doc model.Recommendations, name string, hardReq, usedReq, hardLim, usedLim, limDelta int64) {
+		t.Helper()
+		api := by(doc)["api"]
+		reqDelta := *api.MemoryRequestBytes - 496*mi
+		want := []model.QuotaCheck{
+			{Namespace: "bounded", Name: name, Resource: "requests.memory", HardBytes: hardReq, UsedBytes: usedReq, ChangeBytes: reqDelta, Pods: 1, Fits: usedReq+reqDelta <= hardReq},
+			{Namespace: "bounded", Name: name, Resource: "limits.memory", HardBytes: hardLim, UsedBytes: usedLim, ChangeBytes: limDelta, Pods: 1, Fits: true},
+		}
+		if !slices.Equal(doc.Quotas, want) {
+			t.Errorf("quotas:\n%+v\nwant\n%+v", doc.Quotas, want)
+		}
+	}
+	r := oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json")
+	doc := recommendations(t, r)
+	if _, ok := by(doc)["migrate"]; !ok {
+		t.Fatalf("no recommendation for the Job's container: %+v", doc.Items)
+	}
+	quotas(doc, "ksm", 540*mi, 528*mi, 2048*mi, 1088*mi, -288*mi)
+	if len(doc.Quotas) == 0 || doc.Quotas[0].Fits || !strings.Contains(r.stderr, "warning: ResourceQuota bounded/ksm allows requests.memory up to 540Mi; these recommendations, applied to the 1 pod(s) they change, take it to ") {
+		t.Errorf("the requests' quota is not said to be short:\n%s", r.stderr)
+	}
+
 	// A stricter LimitRange in the API server: --from-cluster reads it.
+	// So the quotas: the API server's, with the pod's spec there, take the
+	// place of kube-state-metrics'.
 	ctx := context.Background()
 	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bounded"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	labels := map[string]string{"app": "api"}
+	rs, err := cp.Client.AppsV1().ReplicaSets("bounded").Create(ctx, &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-7c8d9e6f5", OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "api", UID: "0f0c9d59-0000-4000-8000-000000000001", Controller: &yes}}},
+		Spec:       appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x"}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := func(req, lim string) corev1.ResourceRequirements {
+		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(req)}, Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(lim)}}
+	}
+	if _, err := cp.Client.CoreV1().Pods("bounded").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-7c8d9e6f5-k2j4h", Labels: labels, OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: &yes}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x", Resources: res("512Mi", "1Gi")}, {Name: "sidecar", Image: "x", Resources: res("16Mi", "64Mi")}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := cp.Client.CoreV1().ResourceQuotas("bounded").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "api-quota"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsMemory: resource.MustParse("1Gi"), corev1.ResourceLimitsMemory: resource.MustParse("1088Mi")}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No quota controller runs here: the status is set as it would.
+	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceRequestsMemory: resource.MustParse("528Mi"), corev1.ResourceLimitsMemory: resource.MustParse("1088Mi")}}
+	if _, err := cp.Client.CoreV1().ResourceQuotas("bounded").UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cp.Client.CoreV1().LimitRanges("bounded").Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "tight"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
@@ -517,9 +581,10 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got = by(recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--from-cluster", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json")))
-	api = got["api"]
+	doc = recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--from-cluster", "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json"))
+	api = by(doc)["api"]
 	if api.MemoryLimitBytes == nil || *api.MemoryLimitBytes != 704*mi || len(api.Warnings) != 1 || !strings.HasPrefix(api.Warnings[0], "capped the limit at 704Mi, the most LimitRange bounded/tight allows a container") {
 		t.Errorf("api, with the cluster's stricter LimitRange: %+v", api)
 	}
+	quotas(doc, "api-quota", 1024*mi, 528*mi, 1088*mi, 1088*mi, -352*mi)
 }

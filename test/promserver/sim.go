@@ -24,6 +24,16 @@ type Sim struct {
 	// LimitRanges are kube-state-metrics' kube_limitrange series (type
 	// Container, resource memory) over the whole history.
 	LimitRanges []LimitRange
+	// ResourceQuotas are kube-state-metrics' kube_resourcequota series
+	// over the whole history.
+	ResourceQuotas []ResourceQuota
+}
+
+// ResourceQuota is one ResourceQuota's hard and used values, by resource
+// (requests.memory, limits.memory, ...).
+type ResourceQuota struct {
+	Namespace, Name string
+	Hard, Used      map[string]float64
 }
 
 // LimitRange is one LimitRange's memory bounds on containers (0: not set).
@@ -184,6 +194,29 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 				}
 			}
 		}
+		// kube_pod_status_phase: Running, and Failed once every container
+		// has ended (restartPolicy Never, killed), as kube-state-metrics
+		// exports it: one series per phase, 1 for the pod's (Pending,
+		// Succeeded and Unknown, always 0 here, left out).
+		podEnded := int64(0)
+		for _, c := range p.Containers {
+			k := kills[p.Namespace+"/"+p.Name+"/"+c.Name]
+			if !c.Never || len(k) == 0 {
+				podEnded = 0
+				break
+			}
+			podEnded = max(podEnded, k[0])
+		}
+		for _, phase := range []string{"Running", "Failed"} {
+			x := add("kube_pod_status_phase", Labels{"namespace": p.Namespace, "pod": p.Name, "phase": phase})
+			for t := start; t <= s.End; t += 60 {
+				v := 0.0
+				if failed := podEnded > 0 && t >= podEnded; phase == "Running" && !failed || phase == "Failed" && failed {
+					v = 1
+				}
+				x.pts = append(x.pts, pt{t, v})
+			}
+		}
 		if !s.NoOwners {
 			if p.Deployment != "" {
 				rs := add("kube_replicaset_owner", Labels{"namespace": p.Namespace, "replicaset": p.OwnerName, "owner_kind": "Deployment", "owner_name": p.Deployment, "owner_is_controller": "true"})
@@ -231,6 +264,19 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			x := add("kube_limitrange", Labels{"namespace": lr.Namespace, "limitrange": lr.Name, "resource": "memory", "type": "Container", "constraint": c.name})
 			for t := s.Start; t <= s.End; t += 60 {
 				x.pts = append(x.pts, pt{t, c.v})
+			}
+		}
+	}
+	for _, q := range s.ResourceQuotas {
+		for _, typ := range []struct {
+			name string
+			vs   map[string]float64
+		}{{"hard", q.Hard}, {"used", q.Used}} {
+			for r, v := range typ.vs {
+				x := add("kube_resourcequota", Labels{"namespace": q.Namespace, "resourcequota": q.Name, "resource": r, "type": typ.name})
+				for t := s.Start; t <= s.End; t += 60 {
+					x.pts = append(x.pts, pt{t, v})
+				}
 			}
 		}
 	}
