@@ -318,7 +318,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		switch {
 		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
 			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
-		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"), strings.HasPrefix(key, "leaks/"):
+		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"), strings.HasPrefix(key, "leaks/"), strings.HasPrefix(key, "bounded/"):
 		case !strings.HasPrefix(key, "shop/cart-"):
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
@@ -550,6 +550,9 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	}
 	yes := true
 	labels := map[string]string{"app": "api"}
+	// The objects made here go when the test ends: the other tests count
+	// the cluster's pods. (The namespace stays: without a namespace
+	// controller it would never finish terminating.)
 	rs, err := cp.Client.AppsV1().ReplicaSets("bounded").Create(ctx, &appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "api-7c8d9e6f5", OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "api", UID: "0f0c9d59-0000-4000-8000-000000000001", Controller: &yes}}},
 		Spec:       appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x"}}}}},
@@ -557,6 +560,9 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = cp.Client.AppsV1().ReplicaSets("bounded").Delete(ctx, rs.Name, metav1.DeleteOptions{})
+	})
 	res := func(req, lim string) corev1.ResourceRequirements {
 		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(req)}, Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(lim)}}
 	}
@@ -566,11 +572,19 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := cp.Client.CoreV1().Pods("bounded").Delete(ctx, "api-7c8d9e6f5-k2j4h", metav1.DeleteOptions{}); err != nil {
+			t.Errorf("deleting the pod the other tests must not count: %v", err)
+		}
+	})
 	q, err := cp.Client.CoreV1().ResourceQuotas("bounded").Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "api-quota"},
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceRequestsMemory: resource.MustParse("1Gi"), corev1.ResourceLimitsMemory: resource.MustParse("1088Mi")}}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = cp.Client.CoreV1().ResourceQuotas("bounded").Delete(ctx, q.Name, metav1.DeleteOptions{})
+	})
 	// No quota controller runs here: the status is set as it would.
 	q.Status = corev1.ResourceQuotaStatus{Hard: q.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceRequestsMemory: resource.MustParse("528Mi"), corev1.ResourceLimitsMemory: resource.MustParse("1088Mi")}}
 	if _, err := cp.Client.CoreV1().ResourceQuotas("bounded").UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
