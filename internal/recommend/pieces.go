@@ -91,7 +91,7 @@ func (m medianPeak) Why(h *History) string {
 	}
 	why := fmt.Sprintf("the median 6-hour peak of %d days %s", m.days, mib(m.Value(h)))
 	if _, n := m.peaks(h); n > 0 {
-		why += fmt.Sprintf(" (%d of them raised to the limit an OOM kill within happened at)", n)
+		why += fmt.Sprintf(" (%d of them raised to the limit in force at an OOM kill in their 6 hours)", n)
 	}
 	return why
 }
