@@ -303,6 +303,18 @@ func TestFixApplyChecksTheNewPods(t *testing.T) {
 	if _, err := cp.Client.CoreV1().ResourceQuotas(ns).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A quota of the namespace's Jobs (scope Terminating: pods with a
+	// deadline) has no room at all, and does not count the Deployment's
+	// pods.
+	jobs, err := cp.Client.CoreV1().ResourceQuotas(ns).Create(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "jobs"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceLimitsMemory: resource.MustParse("1Mi")}, Scopes: []corev1.ResourceQuotaScope{corev1.ResourceQuotaScopeTerminating}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.Status = corev1.ResourceQuotaStatus{Hard: jobs.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceLimitsMemory: resource.MustParse("0")}}
+	if _, err := cp.Client.CoreV1().ResourceQuotas(ns).UpdateStatus(ctx, jobs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	pair := oneContainer("pair", "384Mi")
 	pair.Spec.Replicas = ptr.To[int32](2)
 	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, pair, metav1.CreateOptions{}); err != nil {
