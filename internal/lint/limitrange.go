@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
@@ -83,12 +84,8 @@ func LimitRangeBounds(o *manifest.Object) (b recommend.Bounds, ok bool) {
 	if o.Kind != "LimitRange" {
 		return b, false
 	}
-	var m map[string]any
 	var lr corev1.LimitRange
-	if err := o.Node.Decode(&m); err != nil {
-		return b, true
-	}
-	if data, err := json.Marshal(m); err != nil || json.Unmarshal(data, &lr) != nil {
+	if !decodeObject(o, &lr) {
 		return b, true
 	}
 	name := fmt.Sprintf("LimitRange %s (%s:%d)", o.Name, o.File, o.Node.Line)
@@ -96,6 +93,22 @@ func LimitRangeBounds(o *manifest.Object) (b recommend.Bounds, ok bool) {
 		name = fmt.Sprintf("LimitRange %s/%s (%s:%d)", o.Namespace, o.Name, o.File, o.Node.Line)
 	}
 	return recommend.BoundsOf(&lr).Named(name), true
+}
+
+// decodeObject decodes a manifest into its API type (false: it does not
+// fit it, which the API server would refuse).
+func decodeObject(o *manifest.Object, into any) bool {
+	return decodeNode(o.Node, into)
+}
+
+// decodeNode decodes a YAML node as the API server reads JSON.
+func decodeNode(n *yaml.Node, into any) bool {
+	var m any
+	if err := n.Decode(&m); err != nil {
+		return false
+	}
+	data, err := json.Marshal(m)
+	return err == nil && json.Unmarshal(data, into) == nil
 }
 
 // CheckWorkload keeps the containers' memory values for the end.

@@ -102,6 +102,12 @@ func (c *Context) ReportAt(at model.LintFinding, msg string) {
 	c.linter.recordMarked(c.rule, at, msg, "")
 }
 
+// ReportAtSeverity records a finding of the current rule at a mark, with
+// a severity other than the rule's default.
+func (c *Context) ReportAtSeverity(at model.LintFinding, sev model.Severity, msg string) {
+	c.linter.recordMarked(c.rule, at, msg, sev)
+}
+
 // Linter runs rules over a stream of objects.
 type Linter struct {
 	cfg      *Config

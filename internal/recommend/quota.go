@@ -95,7 +95,7 @@ func podInScope(s corev1.ScopedResourceSelectorRequirement, p *corev1.Pod) bool 
 		}
 		return priorityClassIn(s, p.Spec.PriorityClassName)
 	case corev1.ResourceQuotaScopeCrossNamespacePodAffinity:
-		return crossNamespaceAffinity(p)
+		return CrossNamespaceAffinity(p)
 	}
 	return false // scopes of other objects (volume attributes classes)
 }
@@ -151,7 +151,9 @@ func priorityClassIn(s corev1.ScopedResourceSelectorRequirement, class string) b
 	return labels.NewSelector().Add(*r).Matches(set)
 }
 
-func crossNamespaceAffinity(p *corev1.Pod) bool {
+// CrossNamespaceAffinity says whether a pod's affinity or anti-affinity
+// names other namespaces (the CrossNamespacePodAffinity scope).
+func CrossNamespaceAffinity(p *corev1.Pod) bool {
 	a := p.Spec.Affinity
 	if a == nil {
 		return false

@@ -1,0 +1,53 @@
+package lint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
+)
+
+// The rule's figures, hand-checked: requests of 3 x 1Gi and 2 x 768Mi
+// (a limit alone is the request too) against 4Gi; a surge pod of 1Gi
+// beside 4 of them under 4.5Gi, a warning; and the LimitRange's default
+// limit counted for a container that sets none.
+func TestOverQuotaFigures(t *testing.T) {
+	dir := filepath.Join("testdata", "rules", ruleOverQuota)
+	cases := []struct {
+		file string
+		sev  model.Severity
+		want string
+	}{
+		{"fail/over.yaml", model.SeverityError, "allows requests.memory up to 4Gi, and the workloads of these files in its namespace alone need 4608Mi at their replicas (Deployment shop/api 3 x 1Gi, StatefulSet shop/db 2 x 768Mi)"},
+		{"fail/no-room-to-surge.yaml", model.SeverityWarning, "allows requests.memory up to 4608Mi; the workloads of these files in its namespace need 4Gi, which leaves 512Mi, and a rolling update of Deployment shop/api adds 1 pod(s) of 1Gi first (maxSurge 25%)"},
+		{"fail/must-specify.yaml", model.SeverityError, `container "worker" of Deployment worker has no memory limit, and ResourceQuota compute (`},
+	}
+	for _, c := range cases {
+		fs := ofRule(lintFile(t, filepath.Join(dir, c.file)), ruleOverQuota)
+		if len(fs) != 1 || fs[0].Severity != c.sev || !strings.Contains(fs[0].Message, c.want) {
+			t.Errorf("%s: findings %+v, want one %s with %q", c.file, fs, c.sev, c.want)
+		}
+	}
+	// Without the LimitRange, the worker of fits.yaml has no limit, which
+	// the NotTerminating quota counts.
+	data, err := os.ReadFile(filepath.Join(dir, "pass", "fits.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var docs []string
+	for _, d := range strings.Split(string(data), "\n---\n") {
+		if !strings.Contains(d, "kind: LimitRange") {
+			docs = append(docs, d)
+		}
+	}
+	bare := filepath.Join(t.TempDir(), "no-limitrange.yaml")
+	if err := os.WriteFile(bare, []byte(strings.Join(docs, "\n---\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := ofRule(lintFile(t, bare), ruleOverQuota)
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, `container "worker" of Deployment shop/worker has no memory limit, and ResourceQuota shop/compute (`) {
+		t.Errorf("without the LimitRange's default: %+v", fs)
+	}
+}
