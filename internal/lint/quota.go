@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -35,9 +36,90 @@ func init() {
 // refused.
 type overQuota struct {
 	rule
-	quotas    []fileQuota
-	defaults  map[string]limitDefaults
+	quotas   []fileQuota
+	defaults map[string]limitDefaults
+	// pods are the workloads whose every container says its memory (no
+	// LimitRange default needed), each reduced to its pod's effective
+	// request and limit; workloads are the others, kept whole.
+	pods      []compactPod
 	workloads []quotaWorkload
+}
+
+// compactPod is a workload whose pod is known without the namespace's
+// defaults, kept small: an input may hold tens of thousands.
+type compactPod struct {
+	// name is "Deployment shop/api", namespace a part of it.
+	name, namespace          string
+	priorityClass, surgeWhy  string
+	per                      [2]float64 // the pod's request and limit
+	replicas, surge          int32
+	deadline, crossNamespace bool
+}
+
+// pod is a pod with what the quotas' scopes read of this one.
+func (c *compactPod) pod() *corev1.Pod {
+	p := &corev1.Pod{Spec: corev1.PodSpec{PriorityClassName: c.priorityClass, Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1")}}}}}}
+	if c.deadline {
+		p.Spec.ActiveDeadlineSeconds = new(int64)
+	}
+	if c.crossNamespace {
+		p.Spec.Affinity = crossAffinity
+	}
+	return p
+}
+
+// classSum adds up the pods of a class at their replicas, with the
+// largest workloads (for the message) and the largest rolling-update
+// surge, for requests [0] and limits [1].
+type classSum struct {
+	n     int // workloads
+	total [2]float64
+	top   [2][]contrib
+	surge [2]contrib
+}
+
+// contrib is one workload's share: its replicas of a pod of per bytes,
+// and the surge pods its rolling update adds first.
+type contrib struct {
+	name     string
+	replicas int
+	per      float64
+	surge    int
+	why      string
+}
+
+func (c contrib) need() float64      { return float64(c.replicas) * c.per }
+func (c contrib) surgeNeed() float64 { return float64(c.surge) * c.per }
+
+// topN is how many of the largest workloads a message names.
+const topN = 3
+
+// addTop keeps the n largest shares, largest first.
+func addTop(top []contrib, c contrib) []contrib {
+	i := sort.Search(len(top), func(i int) bool { return top[i].need() < c.need() })
+	if i >= topN {
+		return top
+	}
+	top = append(top, contrib{})
+	copy(top[i+1:], top[i:])
+	top[i] = c
+	if len(top) > topN {
+		top = top[:topN]
+	}
+	return top
+}
+
+// add counts one workload's pods in the sum.
+func (s *classSum) add(w *compactPod) {
+	s.n++
+	for i := range 2 {
+		c := contrib{name: w.name, replicas: int(w.replicas), per: w.per[i], surge: int(w.surge), why: w.surgeWhy}
+		s.total[i] += c.need()
+		s.top[i] = addTop(s.top[i], c)
+		if c.surgeNeed() > s.surge[i].surgeNeed() {
+			s.surge[i] = c
+		}
+	}
 }
 
 type fileQuota struct {
@@ -53,7 +135,9 @@ type limitDefaults struct{ request, limit float64 }
 
 // quotaWorkload is what the quota check needs of a workload, kept small.
 type quotaWorkload struct {
-	at *model.LintFinding
+	// namespace as written, and the workload's name as messages give it:
+	// "Deployment shop/api".
+	namespace, name string
 	// replicas are its pods (a DaemonSet's: 1, as many as nodes), surge
 	// the pods a rolling update adds before removing old ones.
 	replicas, surge int
@@ -62,6 +146,7 @@ type quotaWorkload struct {
 	priorityClass   string
 	crossNamespace  bool
 	podLevel        bool // pod-level resources: containers need not say theirs
+	podReq, podLim  float64
 	containers      []quotaContainer
 }
 
@@ -128,18 +213,17 @@ func defaultsOf(lr *corev1.LimitRange) limitDefaults {
 
 // CheckWorkload keeps what the quotas need of the workload.
 func (r *overQuota) CheckWorkload(ctx *Context, w *Workload) {
-	at := ctx.Mark(w.Object, w.SpecPath, "")
-	q := quotaWorkload{at: &at}
+	q := quotaWorkload{namespace: strings.Clone(w.Object.Namespace), name: workloadName(w.Object.Kind, w.Object.Namespace, w.Object.Name)}
 	q.replicas, q.surge, q.surgeWhy = podsOf(w)
 	spec := w.Spec.Node
-	if n, ok := manifest.Lookup(spec, "activeDeadlineSeconds"); ok {
+	if n := manifest.Child(spec, "activeDeadlineSeconds"); n != nil {
 		v, err := strconv.ParseInt(manifest.ScalarValue(n), 10, 64)
 		q.deadline = err == nil && v >= 0
 	}
-	if n, ok := manifest.Lookup(spec, "priorityClassName"); ok {
+	if n := manifest.Child(spec, "priorityClassName"); n != nil {
 		q.priorityClass = strings.Clone(manifest.ScalarValue(n))
 	}
-	if n, ok := manifest.Lookup(spec, "affinity"); ok {
+	if n := manifest.Child(spec, "affinity"); n != nil {
 		var a corev1.Affinity
 		if decodeNode(n, &a) {
 			p := corev1.Pod{Spec: corev1.PodSpec{Affinity: &a}}
@@ -148,6 +232,12 @@ func (r *overQuota) CheckWorkload(ctx *Context, w *Workload) {
 	}
 	if res := w.Spec.Resources; res != nil {
 		q.podLevel = res.MemoryRequest.Set() || res.MemoryLimit.Set() || res.CPURequest.Set() || res.CPULimit.Set()
+		if res.MemoryRequest.Set() {
+			q.podReq = float64(res.MemoryRequest.Bytes())
+		}
+		if res.MemoryLimit.Set() {
+			q.podLim = float64(res.MemoryLimit.Bytes())
+		}
 	}
 	for _, c := range w.Spec.AllContainers() {
 		if c.Kind == manifest.EphemeralContainer {
@@ -172,8 +262,79 @@ func (r *overQuota) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		q.containers = append(q.containers, x)
 	}
-	r.workloads = append(r.workloads, q)
+	if !q.complete() {
+		r.workloads = append(r.workloads, q)
+		return
+	}
+	r.pods = append(r.pods, q.compact(q.effective()))
 }
+
+// effective is the pod's request and limit as the quota counts them, of
+// a complete workload. Regular containers alone add up (a request not
+// set is the limit); init containers, sidecars and pod-level values take
+// the API's own rules (component-helpers).
+func (q *quotaWorkload) effective() [2]float64 {
+	var sum [2]float64
+	for _, c := range q.containers {
+		if c.init || c.sidecar || q.podLevel {
+			p, _, _ := q.pod(limitDefaults{})
+			return effective(p)
+		}
+		req := c.req
+		if req == 0 {
+			req = c.lim
+		}
+		sum[0], sum[1] = sum[0]+req, sum[1]+c.lim
+	}
+	return sum
+}
+
+// compact is the workload reduced to its pod's request and limit.
+func (q *quotaWorkload) compact(per [2]float64) compactPod {
+	c := compactPod{name: q.name, priorityClass: q.priorityClass, surgeWhy: q.surgeWhy, per: per,
+		replicas: int32(min(q.replicas, math.MaxInt32)), surge: int32(min(q.surge, math.MaxInt32)), deadline: q.deadline, crossNamespace: q.crossNamespace}
+	if q.namespace != "" {
+		// The namespace within the name: no second string.
+		i := strings.IndexByte(c.name, ' ') + 1
+		c.namespace = c.name[i : i+len(q.namespace)]
+	}
+	return c
+}
+
+// complete says that no container needs a LimitRange's default: each has
+// a memory limit (a request alone leaves the limit to a default), or the
+// pod sets its own.
+func (q *quotaWorkload) complete() bool {
+	if q.podLevel {
+		return true
+	}
+	for _, c := range q.containers {
+		if c.lim == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// effective is a pod's request and limit as the quota counts them.
+func effective(p *corev1.Pod) [2]float64 {
+	opts := resourcehelper.PodResourcesOptions{}
+	return [2]float64{mem(resourcehelper.PodRequests(p, opts)), mem(resourcehelper.PodLimits(p, opts))}
+}
+
+// child follows field names from n (nil where one is missing), without
+// the path parsing of manifest.Lookup: this runs for every workload.
+func child(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n = manifest.Child(n, k); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// defaultSurge says the defaults' maxSurge, without a string per workload.
+var defaultSurge = map[string]string{"25%": "maxSurge 25%, the default", "0": "maxSurge 0, the default"}
 
 // podsOf is how many pods a workload runs (spec.replicas, a Job's
 // parallelism; 1 for a DaemonSet, a pod per node) and how many its rolling
@@ -181,42 +342,43 @@ func (r *overQuota) CheckWorkload(ctx *Context, w *Workload) {
 // default; a DaemonSet's, 0 by default), with the setting that says so.
 func podsOf(w *Workload) (replicas, surge int, why string) {
 	o := w.Object.Node
-	intAt := func(path string, def int) int {
-		if n, ok := manifest.Lookup(o, path); ok {
+	intAt := func(def int, path ...string) int {
+		if n := child(o, path...); n != nil {
 			if v, err := strconv.Atoi(manifest.ScalarValue(n)); err == nil && v >= 0 {
 				return v
 			}
 		}
 		return def
 	}
-	surgeOf := func(path, def string, pods int) (int, string) {
-		v := intstr.Parse(def)
-		if n, ok := manifest.Lookup(o, path); ok {
+	surgeOf := func(def string, pods int, path ...string) (int, string) {
+		v, why := intstr.Parse(def), defaultSurge[def]
+		if n := child(o, path...); n != nil {
 			v = intstr.Parse(manifest.ScalarValue(n))
+			why = "maxSurge " + v.String()
 		}
 		s, err := intstr.GetScaledValueFromIntOrPercent(&v, pods, true)
 		if err != nil || s <= 0 {
 			return 0, ""
 		}
-		return s, "maxSurge " + v.String()
+		return s, why
 	}
 	switch w.Object.Kind {
 	case "Deployment":
-		replicas = intAt("spec.replicas", 1)
-		if n, ok := manifest.Lookup(o, "spec.strategy.type"); ok && manifest.ScalarValue(n) == "Recreate" {
+		replicas = intAt(1, "spec", "replicas")
+		if n := child(o, "spec", "strategy", "type"); n != nil && manifest.ScalarValue(n) == "Recreate" {
 			return replicas, 0, ""
 		}
-		surge, why = surgeOf("spec.strategy.rollingUpdate.maxSurge", "25%", replicas)
+		surge, why = surgeOf("25%", replicas, "spec", "strategy", "rollingUpdate", "maxSurge")
 		return replicas, surge, why
 	case "ReplicaSet", "StatefulSet", "ReplicationController":
-		return intAt("spec.replicas", 1), 0, ""
+		return intAt(1, "spec", "replicas"), 0, ""
 	case "DaemonSet":
-		surge, why = surgeOf("spec.updateStrategy.rollingUpdate.maxSurge", "0", 1)
+		surge, why = surgeOf("0", 1, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
 		return 1, surge, why
 	case "Job":
-		return intAt("spec.parallelism", 1), 0, ""
+		return intAt(1, "spec", "parallelism"), 0, ""
 	case "CronJob":
-		return intAt("spec.jobTemplate.spec.parallelism", 1), 0, ""
+		return intAt(1, "spec", "jobTemplate", "spec", "parallelism"), 0, ""
 	}
 	return 1, 0, ""
 }
@@ -232,7 +394,16 @@ func (q *quotaWorkload) pod(d limitDefaults) (p *corev1.Pod, missingReq, missing
 	}
 	p.Spec.PriorityClassName = q.priorityClass
 	if q.crossNamespace {
-		p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{Namespaces: []string{"*"}}}}}
+		p.Spec.Affinity = crossAffinity
+	}
+	if q.podReq > 0 || q.podLim > 0 {
+		p.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
+		if q.podReq > 0 {
+			p.Spec.Resources.Requests[corev1.ResourceMemory] = *resource.NewQuantity(int64(q.podReq), resource.BinarySI)
+		}
+		if q.podLim > 0 {
+			p.Spec.Resources.Limits[corev1.ResourceMemory] = *resource.NewQuantity(int64(q.podLim), resource.BinarySI)
+		}
 	}
 	always := corev1.ContainerRestartPolicyAlways
 	for i := range q.containers {
@@ -282,15 +453,16 @@ func (r *overQuota) Finish(ctx *Context) {
 		_, old := q.Hard[corev1.ResourceMemory]
 		countsReq := counts || old
 		_, countsLim := q.Hard[corev1.ResourceLimitsMemory]
-		need := map[corev1.ResourceName]float64{}
-		type share struct {
-			w        *quotaWorkload
-			req, lim float64
+		var sum classSum
+		for i := range r.pods {
+			c := &r.pods[i]
+			if c.namespace == q.Namespace && (q.Covers == nil || q.Covers(c.pod())) {
+				sum.add(c)
+			}
 		}
-		var shares []share
 		for i := range r.workloads {
 			w := &r.workloads[i]
-			if w.at.Object.Namespace != q.Namespace {
+			if w.namespace != q.Namespace {
 				continue
 			}
 			p, missReq, missLim := w.pod(r.defaults[q.Namespace])
@@ -309,62 +481,52 @@ func (r *overQuota) Finish(ctx *Context) {
 						}
 						told[c] = true
 						ctx.ReportAt(*c.at, fmt.Sprintf("%s of %s has no %s, and %s counts %s: the API server refuses its pods (failed quota: %s: must specify %s for: %s); the %s itself is accepted, and its rollout stalls. To fix, set resources.%s (`oomdoctor recommend` sizes it from real usage), or give the namespace a LimitRange with a default.",
-							containerWord(c), workloadName(w.at.Object), m.is, q.name, m.res, q.Name, m.res, c.name, w.at.Object.Kind, m.res))
+							containerWord(c), w.name, m.is, q.name, m.res, q.Name, m.res, c.name, strings.Fields(w.name)[0], m.res))
 					}
 				}
 			}
-			opts := resourcehelper.PodResourcesOptions{}
-			s := share{w: w, req: mem(resourcehelper.PodRequests(p, opts)), lim: mem(resourcehelper.PodLimits(p, opts))}
-			need[corev1.ResourceRequestsMemory] += float64(w.replicas) * s.req
-			need[corev1.ResourceLimitsMemory] += float64(w.replicas) * s.lim
-			shares = append(shares, s)
+			c := w.compact(effective(p))
+			sum.add(&c)
 		}
 		for _, res := range []corev1.ResourceName{corev1.ResourceRequestsMemory, corev1.ResourceMemory, corev1.ResourceLimitsMemory} {
 			hard, ok := q.Hard[res]
 			if !ok {
 				continue
 			}
-			per := func(s share) float64 {
-				if res == corev1.ResourceLimitsMemory {
-					return s.lim
-				}
-				return s.req
-			}
-			total := need[corev1.ResourceRequestsMemory]
+			i := 0
 			if res == corev1.ResourceLimitsMemory {
-				total = need[corev1.ResourceLimitsMemory]
+				i = 1
 			}
-			sort.SliceStable(shares, func(i, j int) bool {
-				return float64(shares[i].w.replicas)*per(shares[i]) > float64(shares[j].w.replicas)*per(shares[j])
-			})
+			total := sum.total[i]
 			if total > hard {
 				var parts []string
-				for i, s := range shares {
-					if i == 3 {
-						parts = append(parts, "...")
-						break
-					}
-					parts = append(parts, fmt.Sprintf("%s %d x %s", workloadName(s.w.at.Object), s.w.replicas, bytesText(per(s))))
+				for _, c := range sum.top[i] {
+					parts = append(parts, fmt.Sprintf("%s %d x %s", c.name, c.replicas, bytesText(c.per)))
 				}
-				ctx.ReportAt(q.at, fmt.Sprintf("%s allows %s up to %s, and the workloads of these files in its namespace alone need %s at their replicas (%s): the API server refuses the pods beyond it (their workloads are accepted, their rollouts stall). To fix, raise the quota, or lower the requests and limits (`oomdoctor recommend` sizes them from real usage).",
-					q.name, res, bytesText(hard), bytesText(total), strings.Join(parts, ", ")))
+				ctx.ReportAt(q.at, fmt.Sprintf("%s allows %s up to %s, and the workloads of these files in its namespace alone need %s at their replicas (%s%s): the API server refuses the pods beyond it (their workloads are accepted, their rollouts stall). To fix, raise the quota, or lower the requests and limits (`oomdoctor recommend` sizes them from real usage).",
+					q.name, res, bytesText(hard), bytesText(total), strings.Join(parts, ", "), more(len(parts), sum.n)))
 				continue
 			}
 			// A rolling update adds its surge pods first: the largest
 			// must fit beside every pod.
-			var worst *share
-			for i := range shares {
-				s := &shares[i]
-				if s.w.surge > 0 && (worst == nil || float64(s.w.surge)*per(*s) > float64(worst.w.surge)*per(*worst)) {
-					worst = s
-				}
-			}
-			if worst != nil && total+float64(worst.w.surge)*per(*worst) > hard {
+			if w := sum.surge[i]; w.surge > 0 && total+w.surgeNeed() > hard {
 				ctx.ReportAtSeverity(q.at, model.SeverityWarning, fmt.Sprintf("%s allows %s up to %s; the workloads of these files in its namespace need %s, which leaves %s, and a rolling update of %s adds %d pod(s) of %s first (%s): that rollout stalls until the quota has room. To fix, raise the quota, or set strategy.rollingUpdate.maxSurge: 0 (maxUnavailable: 1) on it.",
-					q.name, res, bytesText(hard), bytesText(total), bytesText(hard-total), workloadName(worst.w.at.Object), worst.w.surge, bytesText(per(*worst)), worst.w.surgeWhy))
+					q.name, res, bytesText(hard), bytesText(total), bytesText(hard-total), w.name, w.surge, bytesText(w.per), w.why))
 			}
 		}
 	}
+}
+
+// crossAffinity stands for a pod's affinity to other namespaces' pods,
+// for the CrossNamespacePodAffinity scope.
+var crossAffinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{Namespaces: []string{"*"}}}}}
+
+// more says that the message names only the largest workloads.
+func more(named, of int) string {
+	if named < of {
+		return fmt.Sprintf(", the largest %d of %d", named, of)
+	}
+	return ""
 }
 
 func containerWord(c *quotaContainer) string {
@@ -377,11 +539,13 @@ func containerWord(c *quotaContainer) string {
 	return fmt.Sprintf("container %q", c.name)
 }
 
-func workloadName(o model.ObjectRef) string {
-	if o.Namespace == "" {
-		return o.Kind + " " + o.Name
+// workloadName is "Deployment shop/api" (a new string: not one that
+// keeps the document's text).
+func workloadName(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + " " + name
 	}
-	return o.Kind + " " + o.Namespace + "/" + o.Name
+	return kind + " " + namespace + "/" + name
 }
 
 func mem(l corev1.ResourceList) float64 {

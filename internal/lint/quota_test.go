@@ -21,7 +21,7 @@ func TestOverQuotaFigures(t *testing.T) {
 		want string
 	}{
 		{"fail/over.yaml", model.SeverityError, "allows requests.memory up to 4Gi, and the workloads of these files in its namespace alone need 4608Mi at their replicas (Deployment shop/api 3 x 1Gi, StatefulSet shop/db 2 x 768Mi)"},
-		{"fail/no-room-to-surge.yaml", model.SeverityWarning, "allows requests.memory up to 4608Mi; the workloads of these files in its namespace need 4Gi, which leaves 512Mi, and a rolling update of Deployment shop/api adds 1 pod(s) of 1Gi first (maxSurge 25%)"},
+		{"fail/no-room-to-surge.yaml", model.SeverityWarning, "allows requests.memory up to 4608Mi; the workloads of these files in its namespace need 4Gi, which leaves 512Mi, and a rolling update of Deployment shop/api adds 1 pod(s) of 1Gi first (maxSurge 25%, the default)"},
 		{"fail/must-specify.yaml", model.SeverityError, `container "worker" of Deployment worker has no memory limit, and ResourceQuota compute (`},
 	}
 	for _, c := range cases {
@@ -49,5 +49,20 @@ func TestOverQuotaFigures(t *testing.T) {
 	fs := ofRule(lintFile(t, bare), ruleOverQuota)
 	if len(fs) != 1 || !strings.Contains(fs[0].Message, `container "worker" of Deployment shop/worker has no memory limit, and ResourceQuota shop/compute (`) {
 		t.Errorf("without the LimitRange's default: %+v", fs)
+	}
+}
+
+// The sum of regular containers, the quick path, is what the API's own
+// rules give for such a pod; an init container takes those rules.
+func TestQuotaEffective(t *testing.T) {
+	const mi = 1 << 20
+	q := quotaWorkload{containers: []quotaContainer{{name: "a", req: 100 * mi, lim: 200 * mi}, {name: "b", lim: 300 * mi}, {name: "c", req: 50 * mi, lim: 50 * mi, cpu: true}}}
+	p, _, _ := q.pod(limitDefaults{})
+	if got, want := q.effective(), effective(p); got != want || want != [2]float64{450 * mi, 550 * mi} {
+		t.Errorf("regular containers: quick %v, component-helpers %v, want [450Mi 550Mi]", got, want)
+	}
+	q.containers = append(q.containers, quotaContainer{name: "migrate", init: true, req: 600 * mi, lim: 600 * mi})
+	if got := q.effective(); got != [2]float64{600 * mi, 600 * mi} {
+		t.Errorf("with a larger init container: %v, want [600Mi 600Mi]", got)
 	}
 }
