@@ -324,6 +324,7 @@ func (o *FixOptions) Run() error {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
 		}
 	}
+	quotaWarnings(o.ErrOut, results)
 	recWarnings(o.ErrOut, o.values)
 	if o.recs != nil && len(o.Objects) == 0 {
 		if unused := o.recs.Unused(); len(unused) > 0 {

@@ -178,3 +178,30 @@ func TestFixKeepsWithinLimitRanges(t *testing.T) {
 		t.Errorf("a limit the LimitRange allows: exit %d\n%s\nfile:\n%s", r.code, r.stderr, got)
 	}
 }
+
+// fix checks the files' ResourceQuotas against the new values: 2 replicas
+// of 768Mi need 1.5Gi of requests, above the quota's 1Gi, a warning (the
+// files are still written: the quota is the namespace's); 2 of 448Mi fit,
+// and nothing is said.
+func TestFixWarnsOfQuotas(t *testing.T) {
+	dir := t.TempDir()
+	q := "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: compute, namespace: shop}\nspec:\n  hard: {requests.memory: 1Gi}\n"
+	app := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  replicas: 2\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          requests: {memory: 256Mi}\n          limits: {memory: 512Mi}\n"
+	if err := os.WriteFile(filepath.Join(dir, "quota.yaml"), []byte(q), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "api.yaml")
+	if err := os.WriteFile(path, []byte(app), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("fix", "-f", dir, "--memory-request", "768Mi", "--memory-limit", "1Gi", "--write")
+	got, _ := os.ReadFile(path)
+	want := "warning: " + filepath.Join(dir, "quota.yaml") + ":5: with the new values, ResourceQuota shop/compute (" + filepath.Join(dir, "quota.yaml") + ":1) allows requests.memory up to 1Gi, and the workloads of these files in its namespace alone need 1536Mi at their replicas (Deployment shop/api 2 x 768Mi)"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || !strings.Contains(string(got), "requests: {memory: 768Mi}") {
+		t.Errorf("values the quota cannot hold: exit %d\n%s\nwant %s\nfile:\n%s", r.code, r.stderr, want, got)
+	}
+	r = run("fix", "-f", dir, "--memory-request", "448Mi", "--memory-limit", "1Gi", "--write")
+	if r.code != 0 || strings.Contains(r.stderr, "ResourceQuota") {
+		t.Errorf("values the quota holds: exit %d\n%s", r.code, r.stderr)
+	}
+}

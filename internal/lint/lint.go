@@ -7,6 +7,7 @@
 package lint
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sort"
@@ -139,6 +140,43 @@ func (l *Linter) Run(files []string, stdin io.Reader) (*model.LintReport, error)
 	if err != nil {
 		return nil, err
 	}
+	return l.end(), nil
+}
+
+// File is a manifest file's name and content, for RunFiles.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// RunFiles lints contents held in memory (fix's output before it is
+// written), as Run lints files.
+func (l *Linter) RunFiles(files []File) (*model.LintReport, error) {
+	for _, f := range files {
+		if err := manifest.ReadStream(f.Name, bytes.NewReader(f.Data), &l.stats, l.object); err != nil {
+			return nil, err
+		}
+	}
+	return l.end(), nil
+}
+
+// OnlyRule is a config with every rule but one switched off.
+func OnlyRule(id string) *Config {
+	cfg := DefaultConfig()
+	for _, r := range Rules(cfg) {
+		if r.ID() != id {
+			cfg.Rules[r.ID()] = RuleConfig{Disabled: true}
+		}
+	}
+	return cfg
+}
+
+// OverQuotaRule is memory-over-quota's ID, which fix runs on its output.
+const OverQuotaRule = ruleOverQuota
+
+// end runs the workloads held back and the rules' ends, and gives the
+// report.
+func (l *Linter) end() *model.LintReport {
 	for _, w := range l.deferred {
 		l.workload(w)
 	}
@@ -147,7 +185,7 @@ func (l *Linter) Run(files []string, stdin io.Reader) (*model.LintReport, error)
 			f.Finish(&Context{Config: l.cfg, rule: r, linter: l})
 		}
 	}
-	return l.finish(), nil
+	return l.finish()
 }
 
 func (l *Linter) object(o *manifest.Object) error {
