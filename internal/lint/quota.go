@@ -68,10 +68,10 @@ func (c *compactPod) pod() *corev1.Pod {
 	return p
 }
 
-// classSum adds up the pods of a class at their replicas, with the
+// quotaSum adds up the pods a quota counts, at their replicas, with the
 // largest workloads (for the message) and the largest rolling-update
 // surge, for requests [0] and limits [1].
-type classSum struct {
+type quotaSum struct {
 	n     int // workloads
 	total [2]float64
 	top   [2][]contrib
@@ -94,7 +94,7 @@ func (c contrib) surgeNeed() float64 { return float64(c.surge) * c.per }
 // topN is how many of the largest workloads a message names.
 const topN = 3
 
-// addTop keeps the n largest shares, largest first.
+// addTop keeps the topN largest shares, largest first.
 func addTop(top []contrib, c contrib) []contrib {
 	i := sort.Search(len(top), func(i int) bool { return top[i].need() < c.need() })
 	if i >= topN {
@@ -110,7 +110,7 @@ func addTop(top []contrib, c contrib) []contrib {
 }
 
 // add counts one workload's pods in the sum.
-func (s *classSum) add(w *compactPod) {
+func (s *quotaSum) add(w *compactPod) {
 	s.n++
 	for i := range 2 {
 		c := contrib{name: w.name, replicas: int(w.replicas), per: w.per[i], surge: int(w.surge), why: w.surgeWhy}
@@ -189,6 +189,8 @@ func (r *overQuota) CheckObject(ctx *Context, o *manifest.Object) {
 	}
 }
 
+// defaultsOf reads the memory a LimitRange gives containers that set
+// none.
 func defaultsOf(lr *corev1.LimitRange) limitDefaults {
 	for _, it := range lr.Spec.Limits {
 		if it.Type != corev1.LimitTypeContainer {
@@ -453,7 +455,7 @@ func (r *overQuota) Finish(ctx *Context) {
 		_, old := q.Hard[corev1.ResourceMemory]
 		countsReq := counts || old
 		_, countsLim := q.Hard[corev1.ResourceLimitsMemory]
-		var sum classSum
+		var sum quotaSum
 		for i := range r.pods {
 			c := &r.pods[i]
 			if c.namespace == q.Namespace && (q.Covers == nil || q.Covers(c.pod())) {
