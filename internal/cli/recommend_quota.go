@@ -59,7 +59,7 @@ func (s *specs) quotaChecks(items []model.Recommendation) []model.QuotaCheck {
 
 // promQuotas checks the recommendations against kube-state-metrics'
 // kube_resourcequota, with the containers' current requests and limits
-// from the history read (Add) and the pods that run now.
+// from the history read (add) and the pods that run now.
 type promQuotas struct {
 	quotas     []recommend.Quota
 	namespaces map[string]bool
