@@ -601,4 +601,11 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 		t.Errorf("api, with the cluster's stricter LimitRange: %+v", api)
 	}
 	quotas(doc, "api-quota", 1024*mi, 528*mi, 1088*mi, 1088*mi, -352*mi)
+	// A snapshot of the namespace holds the same quota and pod.
+	snap := filepath.Join(t.TempDir(), "snap")
+	if r := oomdoctor(t, "snapshot", "--kubeconfig", cp.Kubeconfig, "-n", "bounded", "-o", snap); r.code != 0 {
+		t.Fatal(r)
+	}
+	doc = recommendations(t, oomdoctor(t, "recommend", "--snapshot", snap, "--prometheus-url", srv.URL, "--history", "3d", "-n", "bounded", "-o", "json"))
+	quotas(doc, "api-quota", 1024*mi, 528*mi, 1088*mi, 1088*mi, -352*mi)
 }
