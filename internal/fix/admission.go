@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes"
 	resourcehelper "k8s.io/component-helpers/resource"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // LimitRanges, ResourceQuotas, Pod Security and most admission webhooks
@@ -213,59 +213,17 @@ func templateOf(obj runtime.Object) *corev1.PodTemplateSpec {
 	return nil
 }
 
-// rollout says how many pods the workload runs and whether its rollout
-// creates a new pod before an old one goes (a surge); ok is false when
-// its pods come and go on their own (Jobs).
-func rollout(obj runtime.Object) (pods int32, surge, ok bool) {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		pods = 1
-		if o.Spec.Replicas != nil {
-			pods = *o.Spec.Replicas
-		}
-		if o.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
-			return pods, false, true
-		}
-		s := intstr.FromString("25%")
-		if ru := o.Spec.Strategy.RollingUpdate; ru != nil && ru.MaxSurge != nil {
-			s = *ru.MaxSurge
-		}
-		n, err := intstr.GetScaledValueFromIntOrPercent(&s, int(pods), true)
-		return pods, err != nil || n > 0, true
-	case *appsv1.StatefulSet:
-		pods = 1
-		if o.Spec.Replicas != nil {
-			pods = *o.Spec.Replicas
-		}
-		return pods, false, true
-	case *appsv1.DaemonSet:
-		pods = o.Status.DesiredNumberScheduled
-		if ru := o.Spec.UpdateStrategy.RollingUpdate; o.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType && ru != nil && ru.MaxSurge != nil {
-			n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, int(pods), true)
-			return pods, err != nil || n > 0, true
-		}
-		return pods, false, true
-	case *appsv1.ReplicaSet:
-		pods = 1
-		if o.Spec.Replicas != nil {
-			pods = *o.Spec.Replicas
-		}
-		return pods, false, true
-	}
-	return 0, false, false
-}
-
 // quotaRoom decides on a quota's refusal of one pod with the new values
 // beside the current pods. A rollout that surges needs that room: refused.
 // One that replaces each pod in place needs the quota to hold every pod
 // with the new values: refused when it does not, a note when it does.
 func quotaRoom(ctx context.Context, c kubernetes.Interface, t ApplyTarget, obj runtime.Object, old, new *corev1.Pod, refusal error, res *ApplyResult) error {
 	describe := fmt.Sprintf("kubectl describe resourcequota -n %s", t.Namespace)
-	pods, surge, ok := rollout(obj)
+	pods, surge, ok := workload.Rollout(obj)
 	switch {
 	case !ok:
 		return fmt.Errorf("refusing: the namespace's ResourceQuota has no room for a pod of %s with the new values (%s); nothing was changed: %v", t, describe, refusal)
-	case surge:
+	case surge > 0:
 		return fmt.Errorf("refusing: the rollout of %s creates each new pod before an old one goes, and the namespace's ResourceQuota has no room for one, so the rollout would stall; raise the quota (%s), or have the rollout remove an old pod first (strategy.rollingUpdate.maxSurge: 0, maxUnavailable: 1); nothing was changed: %v", t, describe, refusal)
 	}
 	qs, err := c.CoreV1().ResourceQuotas(t.Namespace).List(ctx, metav1.ListOptions{})

@@ -3,53 +3,10 @@ package fix
 import (
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 )
-
-// Whether a rollout adds a pod before an old one goes decides whether a
-// quota must have room for one more.
-func TestRolloutSurge(t *testing.T) {
-	rolling := func(replicas int32, surge *intstr.IntOrString) *appsv1.Deployment {
-		d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas)}}
-		if surge != nil {
-			d.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{MaxSurge: surge}
-		}
-		return d
-	}
-	recreate := rolling(3, nil)
-	recreate.Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType
-	ds := &appsv1.DaemonSet{Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 4}}
-	dsSurge := ds.DeepCopy()
-	dsSurge.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{MaxSurge: ptr.To(intstr.FromString("10%"))}
-	for _, tc := range []struct {
-		name      string
-		obj       runtime.Object
-		pods      int32
-		surge, ok bool
-	}{
-		{"deployment, default 25%", rolling(2, nil), 2, true, true},
-		{"deployment, 25% of 1 rounds up", rolling(1, ptr.To(intstr.FromString("25%"))), 1, true, true},
-		{"deployment, maxSurge 0", rolling(5, ptr.To(intstr.FromInt32(0))), 5, false, true},
-		{"deployment, 0%", rolling(5, ptr.To(intstr.FromString("0%"))), 5, false, true},
-		{"deployment, Recreate", recreate, 3, false, true},
-		{"statefulset", &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Replicas: ptr.To[int32](3)}}, 3, false, true},
-		{"daemonset, default", ds, 4, false, true},
-		{"daemonset, 10% of 4 rounds up", dsSurge, 4, true, true},
-		{"replicaset, no rollout", &appsv1.ReplicaSet{}, 1, false, true},
-		{"job", &batchv1.Job{}, 0, false, false},
-	} {
-		pods, surge, ok := rollout(tc.obj)
-		if pods != tc.pods || surge != tc.surge || ok != tc.ok {
-			t.Errorf("%s: rollout = %d pods, surge %v, ok %v; want %d, %v, %v", tc.name, pods, surge, ok, tc.pods, tc.surge, tc.ok)
-		}
-	}
-}
 
 // The template after the patch is the live one with the patch's fields,
 // as the server merges it: containers by name, other fields kept.
