@@ -470,8 +470,12 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	sortRecommendations(doc.Items)
 	if specQuotas {
 		doc.Quotas = sp.quotaChecks(doc.Items)
-	} else if doc.Quotas, err = pq.checks(ctx, c, doc.Items, end); err != nil {
-		doc.Notes = append(doc.Notes, fmt.Sprintf("kube_pod_status_phase: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
+	} else {
+		var notes []string
+		if doc.Quotas, notes, err = pq.checks(ctx, c, doc.Items, end); err != nil {
+			notes = append(notes, fmt.Sprintf("kube_pod_status_phase: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
+		}
+		doc.Notes = append(doc.Notes, notes...)
 	}
 	if want != nil && len(doc.Items) == 0 {
 		return doc, noHistory(want, window{from: start, to: end})

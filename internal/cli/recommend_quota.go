@@ -51,10 +51,11 @@ func (s *specs) quotaChecks(items []model.Recommendation) []model.QuotaCheck {
 			return r.MemoryRequestBytes, r.MemoryLimitBytes
 		})
 		if ok {
+			c.Workload = w
 			changes = append(changes, c)
 		}
 	}
-	return recommend.CheckQuotas(s.quotas, changes)
+	return recommend.CheckQuotas(s.quotas, changes, s.surges)
 }
 
 // promQuotas checks the recommendations against kube-state-metrics'
@@ -131,13 +132,25 @@ func (p *promQuotas) add(cs []*prom.Container, perPod bool) {
 // pod's request and limit are its containers' sums (kube-state-metrics'
 // figures have no init containers or overhead, which a change of the
 // containers does not change unless an init container needs more).
-func (p *promQuotas) checks(ctx context.Context, c *prom.Client, items []model.Recommendation, at time.Time) ([]model.QuotaCheck, error) {
+func (p *promQuotas) checks(ctx context.Context, c *prom.Client, items []model.Recommendation, at time.Time) ([]model.QuotaCheck, []string, error) {
 	if len(p.quotas) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	charged, err := c.ChargedPods(ctx, slices.Sorted(maps.Keys(p.namespaces)), at)
+	namespaces := slices.Sorted(maps.Keys(p.namespaces))
+	charged, err := c.ChargedPods(ctx, namespaces, at)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// The rollouts' surge: Deployments' only (kube-state-metrics has no
+	// DaemonSet's).
+	var notes []string
+	surges := map[model.WorkloadRef]int{}
+	ds, err := c.DeploymentSurges(ctx, namespaces, at)
+	if err != nil {
+		notes = append(notes, fmt.Sprintf("kube_deployment_spec_strategy_rollingupdate_max_surge: %v; the ResourceQuotas are checked without the rollouts' surge", err))
+	}
+	for k, n := range ds {
+		surges[model.WorkloadRef{Namespace: k[0], Kind: "Deployment", Name: k[1]}] = n
 	}
 	recs := recsByKey(items)
 	var changes []recommend.PodChange
@@ -147,7 +160,7 @@ func (p *promQuotas) checks(ctx context.Context, c *prom.Client, items []model.R
 		}
 		ch := recommend.PodChange{}
 		for _, x := range p.pods[k] {
-			ch.Namespace = x.workload.Namespace
+			ch.Namespace, ch.Workload = x.workload.Namespace, x.workload
 			req, lim := x.request, x.lim
 			if r := recs[specKey(x.workload, x.name)]; r != nil {
 				if r.MemoryRequestBytes != nil {
@@ -164,14 +177,22 @@ func (p *promQuotas) checks(ctx context.Context, c *prom.Client, items []model.R
 			changes = append(changes, ch)
 		}
 	}
-	return recommend.CheckQuotas(p.quotas, changes), nil
+	return recommend.CheckQuotas(p.quotas, changes, surges), notes, nil
 }
 
-// quotaWarning says what a quota that cannot hold the recommendations
-// means and what to do.
+// quotaWarning says what a quota that cannot hold the recommendations,
+// or the largest rollout of them, means and what to do ("" when it holds
+// both).
 func quotaWarning(q model.QuotaCheck) string {
-	return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations, applied to the %d pod(s) they change, take it to %s (%s used now, %s): the API server refuses the new pods as their workloads roll them out, and the rollouts stall; raise the quota, or apply fewer of these (fix --apply checks each workload first)",
-		q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), q.Pods, manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes))
+	switch {
+	case !q.Fits:
+		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations, applied to the %d pod(s) they change, take it to %s (%s used now, %s): the API server refuses the new pods as their workloads roll them out, and the rollouts stall; raise the quota, or apply fewer of these (fix --apply checks each workload first)",
+			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), q.Pods, manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes))
+	case !q.RolloutFits && q.SurgeWorkload != nil:
+		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations take it to %s (%s used now, %s), and the rolling update of %s %s adds %d new pod(s) (%s) before old ones go: that rollout stalls until the quota has room; raise the quota, or set maxSurge: 0 on it (fix --apply checks each workload first)",
+			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes), q.SurgeWorkload.Kind, q.SurgeWorkload.Name, q.SurgePods, manifest.FormatBytes(q.SurgeBytes))
+	}
+	return ""
 }
 
 func signedBytes(v int64) string {
@@ -185,8 +206,8 @@ func signedBytes(v int64) string {
 // that cannot hold the recommendations.
 func printQuotaWarnings(w io.Writer, qs []model.QuotaCheck, about func(namespace string) bool) {
 	for _, q := range qs {
-		if !q.Fits && about(q.Namespace) {
-			fmt.Fprintln(w, "warning:", quotaWarning(q))
+		if msg := quotaWarning(q); msg != "" && about(q.Namespace) {
+			fmt.Fprintln(w, "warning:", msg)
 		}
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"sort"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/oomdoctor/oomdoctor/internal/detect"
@@ -49,6 +52,9 @@ type specs struct {
 	quotas     []recommend.Quota
 	quotasRead bool
 	charged    []*corev1.Pod
+	// surges are the pods each Deployment's or DaemonSet's rollout adds
+	// before old ones go, in the namespaces with a quota.
+	surges map[model.WorkloadRef]int
 }
 
 func specKey(w model.WorkloadRef, container string) string {
@@ -78,6 +84,26 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 			notes = append(notes, fmt.Sprintf("resourcequotas: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
 		} else {
 			s.quotasRead = true
+		}
+	}
+	if rs, ok := src.(source.RolloutSource); ok && len(quotaNS) > 0 {
+		s.surges = map[model.WorkloadRef]int{}
+		err := rs.Rollouts(ctx, namespace, func(o runtime.Object) error {
+			m, err := meta.Accessor(o)
+			if err != nil || !quotaNS[m.GetNamespace()] {
+				return nil
+			}
+			kind := "DaemonSet"
+			if _, ok := o.(*appsv1.Deployment); ok {
+				kind = "Deployment"
+			}
+			if _, surge, ok := workload.Rollout(o); ok && surge > 0 {
+				s.surges[model.WorkloadRef{Namespace: m.GetNamespace(), Kind: kind, Name: m.GetName()}] = int(surge)
+			}
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("deployments, daemonsets: %v; the ResourceQuotas are checked without the rollouts' surge", err))
 		}
 	}
 	refs := map[source.ObjectKey]bool{}

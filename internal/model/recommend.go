@@ -36,6 +36,16 @@ type QuotaCheck struct {
 	// the API server refuses the pods with the new values once their
 	// workloads roll them out.
 	Fits bool `json:"fits"`
+	// SurgeBytes is what the largest rolling update among the changed
+	// workloads adds first, SurgePods new pods of SurgeWorkload beside
+	// the old ones (maxSurge), where the workloads were read.
+	SurgeBytes    int64        `json:"surgeBytes,omitempty"`
+	SurgePods     int          `json:"surgePods,omitempty"`
+	SurgeWorkload *WorkloadRef `json:"surgeWorkload,omitempty"`
+	// RolloutFits says that used + change (when it adds) + surge stays
+	// within hard: when it does not, that rollout stalls until the quota
+	// has room.
+	RolloutFits bool `json:"rolloutFits"`
 }
 
 // Recommendation is the memory request and limit one container should have.

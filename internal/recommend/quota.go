@@ -186,6 +186,8 @@ func CrossNamespaceAffinity(p *corev1.Pod) bool {
 // recommendations applied, [1].
 type PodChange struct {
 	Namespace, Pod string
+	// Workload owns the pod, for its rollout's surge.
+	Workload       model.WorkloadRef
 	Request, Limit [2]float64
 	// Now and New are the pod's spec now and with the recommendations,
 	// for the quotas' scopes; nil where only the figures are known
@@ -194,12 +196,17 @@ type PodChange struct {
 }
 
 // CheckQuotas applies the pods' changes to the quotas of their
-// namespaces: one check per quota resource whose use changes.
-func CheckQuotas(qs []Quota, pods []PodChange) []model.QuotaCheck {
+// namespaces: one check per quota resource whose use changes. surges are
+// the new pods each workload's rollout adds before old ones go (none
+// where missing).
+func CheckQuotas(qs []Quota, pods []PodChange, surges map[model.WorkloadRef]int) []model.QuotaCheck {
 	var out []model.QuotaCheck
 	for _, q := range qs {
 		var req, lim float64
 		var nReq, nLim int
+		// The largest new pod of each changed workload the quota counts,
+		// for its surge.
+		newPod := map[model.WorkloadRef][2]float64{}
 		for _, p := range pods {
 			if p.Namespace != q.Namespace {
 				continue
@@ -212,21 +219,34 @@ func CheckQuotas(qs []Quota, pods []PodChange) []model.QuotaCheck {
 			if dl != 0 {
 				lim, nLim = lim+dl, nLim+1
 			}
+			if after && (dr != 0 || dl != 0) {
+				m := newPod[p.Workload]
+				newPod[p.Workload] = [2]float64{max(m[0], p.Request[1]), max(m[1], p.Limit[1])}
+			}
 		}
 		for _, r := range quotaResources {
 			hard, ok := q.Hard[r]
 			if !ok {
 				continue
 			}
-			d, n := req, nReq
+			d, n, i := req, nReq, 0
 			if r == corev1.ResourceLimitsMemory {
-				d, n = lim, nLim
+				d, n, i = lim, nLim, 1
 			}
 			if n == 0 {
 				continue
 			}
 			used := q.Used[r]
-			out = append(out, model.QuotaCheck{Namespace: q.Namespace, Name: q.Name, Resource: string(r), HardBytes: int64(hard), UsedBytes: int64(used), ChangeBytes: int64(math.Round(d)), Pods: n, Fits: used+d <= hard})
+			c := model.QuotaCheck{Namespace: q.Namespace, Name: q.Name, Resource: string(r), HardBytes: int64(hard), UsedBytes: int64(used), ChangeBytes: int64(math.Round(d)), Pods: n, Fits: used+d <= hard}
+			var surge float64
+			for _, w := range sortedRefs(newPod) {
+				if s := float64(surges[w]) * newPod[w][i]; s > surge {
+					surge, c.SurgePods, c.SurgeWorkload = s, surges[w], &w
+				}
+			}
+			c.SurgeBytes = int64(math.Round(surge))
+			c.RolloutFits = used+max(d, 0)+surge <= hard
+			out = append(out, c)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -236,6 +256,16 @@ func CheckQuotas(qs []Quota, pods []PodChange) []model.QuotaCheck {
 		}
 		return a.Name < b.Name
 	})
+	return out
+}
+
+// sortedRefs are the map's workloads in a stable order.
+func sortedRefs[V any](m map[model.WorkloadRef]V) []model.WorkloadRef {
+	out := make([]model.WorkloadRef, 0, len(m))
+	for w := range m {
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }
 

@@ -161,20 +161,20 @@ func TestCheckQuotas(t *testing.T) {
 		{Namespace: "shop", Pod: "c", Request: [2]float64{100 * mi, 80 * mi}, Limit: [2]float64{200 * mi, 200 * mi}},
 		{Namespace: "other", Pod: "d", Request: [2]float64{100 * mi, 900 * mi}},
 	}
-	got := CheckQuotas([]Quota{q}, pods)
+	got := CheckQuotas([]Quota{q}, pods, nil)
 	want := []model.QuotaCheck{
-		{Namespace: "shop", Name: "mem", Resource: "requests.memory", HardBytes: 4096 * mi, UsedBytes: 3916 * mi, ChangeBytes: 180 * mi, Pods: 3, Fits: true},
-		{Namespace: "shop", Name: "mem", Resource: "limits.memory", HardBytes: 8192 * mi, UsedBytes: 5120 * mi, ChangeBytes: 100 * mi, Pods: 1, Fits: true},
+		{Namespace: "shop", Name: "mem", Resource: "requests.memory", HardBytes: 4096 * mi, UsedBytes: 3916 * mi, ChangeBytes: 180 * mi, Pods: 3, Fits: true, RolloutFits: true},
+		{Namespace: "shop", Name: "mem", Resource: "limits.memory", HardBytes: 8192 * mi, UsedBytes: 5120 * mi, ChangeBytes: 100 * mi, Pods: 1, Fits: true, RolloutFits: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CheckQuotas =\n%+v\nwant\n%+v", got, want)
 	}
 	q.Used["requests.memory"]++ // one byte more: over
-	if got := CheckQuotas([]Quota{q}, pods); got[0].Fits || !got[1].Fits {
+	if got := CheckQuotas([]Quota{q}, pods, nil); got[0].Fits || !got[1].Fits {
 		t.Errorf("one byte over the hard value: %+v", got)
 	}
 	// A change that moves nothing is no check.
-	if got := CheckQuotas([]Quota{q}, []PodChange{{Namespace: "shop", Request: [2]float64{mi, mi}, Limit: [2]float64{mi, mi}}}); got != nil {
+	if got := CheckQuotas([]Quota{q}, []PodChange{{Namespace: "shop", Request: [2]float64{mi, mi}, Limit: [2]float64{mi, mi}}}, nil); got != nil {
 		t.Errorf("no change: %+v", got)
 	}
 }
@@ -190,7 +190,7 @@ func TestCheckQuotasScopeMoves(t *testing.T) {
 	not := quotaObj("not-best-effort", list("requests.memory", "1Gi", "limits.memory", "1Gi"), list("requests.memory", "900Mi", "limits.memory", "0"))
 	not.Spec.Scopes = []corev1.ResourceQuotaScope{corev1.ResourceQuotaScopeNotBestEffort}
 	q, _ := QuotaOf(not)
-	got := CheckQuotas([]Quota{q}, []PodChange{c})
+	got := CheckQuotas([]Quota{q}, []PodChange{c}, nil)
 	if len(got) != 2 || got[0].ChangeBytes != 256*mi || got[0].Fits || got[1].ChangeBytes != 512*mi || !got[1].Fits {
 		t.Errorf("CheckQuotas = %+v, want +256Mi of requests (over 1Gi) and +512Mi of limits (within)", got)
 	}
@@ -201,5 +201,34 @@ func TestCharged(t *testing.T) {
 		if got := Charged(&corev1.Pod{Status: corev1.PodStatus{Phase: phase}}); got != want {
 			t.Errorf("Charged(%q) = %v, want %v", phase, got, want)
 		}
+	}
+}
+
+// A rolling update adds its surge pods, with the new values, beside the
+// old ones: 2 of api's at 200Mi (the larger of its pods' new requests)
+// need 400Mi more than the end state; worker's 1 pod of 100Mi, less. The
+// quota holds the end state (3,916Mi + 180Mi of 4Gi) but not api's
+// rollout.
+func TestCheckQuotasSurge(t *testing.T) {
+	q, _ := QuotaOf(quotaObj("mem", list("requests.memory", "4Gi"), list("requests.memory", "3916Mi")))
+	api := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "api"}
+	worker := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "worker"}
+	pods := []PodChange{
+		{Namespace: "shop", Pod: "a", Workload: api, Request: [2]float64{100 * mi, 200 * mi}},
+		{Namespace: "shop", Pod: "b", Workload: api, Request: [2]float64{100 * mi, 180 * mi}},
+		{Namespace: "shop", Pod: "c", Workload: worker, Request: [2]float64{100 * mi, 80 * mi}}, // falls by 20Mi
+	}
+	got := CheckQuotas([]Quota{q}, pods, map[model.WorkloadRef]int{api: 2, worker: 1})
+	if len(got) != 1 {
+		t.Fatalf("CheckQuotas = %+v", got)
+	}
+	c := got[0]
+	if c.ChangeBytes != 160*mi || !c.Fits || c.SurgeBytes != 400*mi || c.SurgePods != 2 || c.SurgeWorkload == nil || *c.SurgeWorkload != api || c.RolloutFits {
+		t.Errorf("check %+v (surge of %v), want +160Mi that fits, a surge of api's 2 pods of 200Mi that does not", c, c.SurgeWorkload)
+	}
+	// With room for it: 3,500Mi used.
+	q.Used["requests.memory"] = 3500 * mi
+	if c := CheckQuotas([]Quota{q}, pods, map[model.WorkloadRef]int{api: 2, worker: 1})[0]; !c.RolloutFits {
+		t.Errorf("3500Mi + 160Mi + 400Mi within 4Gi: %+v", c)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -104,6 +105,15 @@ type ResourceQuotaSource interface {
 	// ResourceQuotas calls fn for every ResourceQuota of the namespace
 	// (empty: all).
 	ResourceQuotas(ctx context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error
+}
+
+// RolloutSource reads the workloads whose rollouts may add pods before
+// old ones go: Deployments and DaemonSets (typed objects). A live cluster
+// and a snapshot have them.
+type RolloutSource interface {
+	// Rollouts calls fn for every Deployment and DaemonSet of the
+	// namespace (empty: all).
+	Rollouts(ctx context.Context, namespace string, fn func(runtime.Object) error) error
 }
 
 // VPASource reads VerticalPodAutoscalers (a CRD): none where the cluster

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -122,6 +123,7 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		// counts it.
 		migrate := promserver.Container{Name: "migrate", Request: 64 * mi, Limit: 128 * mi, Never: true, Usage: func(t, age int64) float64 { return 40*mi + float64(age)*mi/600 }}
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bounded", Name: "migrate-29001-k8s7d", OwnerKind: "Job", OwnerName: "migrate-29001", Created: end - 24*3600, Containers: []promserver.Container{migrate}})
+		sim.MaxSurges = map[string]int{"bounded/api": 1}
 		sim.ResourceQuotas = []promserver.ResourceQuota{{Namespace: "bounded", Name: "ksm", Hard: map[string]float64{"requests.memory": 540 * mi, "limits.memory": 2048 * mi}, Used: map[string]float64{"requests.memory": 528 * mi, "limits.memory": 1088 * mi}}}
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
@@ -518,16 +520,23 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	// The quota: the api pod's requests rise by its new request - 496Mi
 	// (api's, from 512Mi; the sidecar's 16Mi -> 32Mi), past the 540Mi
 	// allowed with 528Mi used; its limits fall by 256Mi + 32Mi. The
-	// Failed pod of the Job is not counted: one pod changes.
+	// Failed pod of the Job is not counted: one pod changes. The
+	// Deployment's rolling update adds one pod with the new values first
+	// (kube-state-metrics' maxSurge, or the Deployment's default 25% of
+	// 1 replica).
 	quotas := func(doc model.Recommendations, name string, hardReq, usedReq, hardLim, usedLim, limDelta int64) {
 		t.Helper()
 		api := by(doc)["api"]
 		reqDelta := *api.MemoryRequestBytes - 496*mi
+		surgeReq, surgeLim := *api.MemoryRequestBytes+32*mi, *api.MemoryLimitBytes+32*mi
+		dep := &model.WorkloadRef{Namespace: "bounded", Kind: "Deployment", Name: "api"}
 		want := []model.QuotaCheck{
-			{Namespace: "bounded", Name: name, Resource: "requests.memory", HardBytes: hardReq, UsedBytes: usedReq, ChangeBytes: reqDelta, Pods: 1, Fits: usedReq+reqDelta <= hardReq},
-			{Namespace: "bounded", Name: name, Resource: "limits.memory", HardBytes: hardLim, UsedBytes: usedLim, ChangeBytes: limDelta, Pods: 1, Fits: true},
+			{Namespace: "bounded", Name: name, Resource: "requests.memory", HardBytes: hardReq, UsedBytes: usedReq, ChangeBytes: reqDelta, Pods: 1, Fits: usedReq+reqDelta <= hardReq,
+				SurgeBytes: surgeReq, SurgePods: 1, SurgeWorkload: dep, RolloutFits: usedReq+reqDelta+surgeReq <= hardReq},
+			{Namespace: "bounded", Name: name, Resource: "limits.memory", HardBytes: hardLim, UsedBytes: usedLim, ChangeBytes: limDelta, Pods: 1, Fits: true,
+				SurgeBytes: surgeLim, SurgePods: 1, SurgeWorkload: dep, RolloutFits: usedLim+surgeLim <= hardLim},
 		}
-		if !slices.Equal(doc.Quotas, want) {
+		if !reflect.DeepEqual(doc.Quotas, want) {
 			t.Errorf("quotas:\n%+v\nwant\n%+v", doc.Quotas, want)
 		}
 	}
@@ -550,6 +559,16 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 	}
 	yes := true
 	labels := map[string]string{"app": "api"}
+	// The Deployment, for its rollout (no controller runs here to make
+	// pods of it).
+	if _, err := cp.Client.AppsV1().Deployments("bounded").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "x"}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cp.Client.AppsV1().Deployments("bounded").Delete(ctx, "api", metav1.DeleteOptions{})
+	})
 	// The objects made here go when the test ends: the other tests count
 	// the cluster's pods. (The namespace stays: without a namespace
 	// controller it would never finish terminating.)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 )
 
 // Sim simulates a cluster's history as cAdvisor and kube-state-metrics
@@ -27,6 +28,10 @@ type Sim struct {
 	// ResourceQuotas are kube-state-metrics' kube_resourcequota series
 	// over the whole history.
 	ResourceQuotas []ResourceQuota
+	// MaxSurges are kube-state-metrics'
+	// kube_deployment_spec_strategy_rollingupdate_max_surge (maxSurge
+	// scaled to the replicas), by namespace/deployment.
+	MaxSurges map[string]int
 }
 
 // ResourceQuota is one ResourceQuota's hard and used values, by resource
@@ -278,6 +283,13 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 					x.pts = append(x.pts, pt{t, v})
 				}
 			}
+		}
+	}
+	for k, n := range s.MaxSurges {
+		ns, name, _ := strings.Cut(k, "/")
+		x := add("kube_deployment_spec_strategy_rollingupdate_max_surge", Labels{"namespace": ns, "deployment": name})
+		for t := s.Start; t <= s.End; t += 60 {
+			x.pts = append(x.pts, pt{t, float64(n)})
 		}
 	}
 	if s.NodeAllocatable > 0 {

@@ -149,6 +149,21 @@ func (s *Source) ResourceQuotas(ctx context.Context, namespace string, fn func(*
 	})
 }
 
+// Rollouts implements source.RolloutSource.
+func (s *Source) Rollouts(ctx context.Context, namespace string, fn func(runtime.Object) error) error {
+	ds := s.client.AppsV1().Deployments(namespace)
+	err := s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return ds.List(ctx, o)
+	}, fn)
+	if err != nil {
+		return err
+	}
+	dss := s.client.AppsV1().DaemonSets(namespace)
+	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return dss.List(ctx, o)
+	}, fn)
+}
+
 // VPAs implements source.VPASource: none when the cluster has no
 // VerticalPodAutoscaler CRD.
 func (s *Source) VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/source"
@@ -295,6 +296,25 @@ func (s *Snapshot) ResourceQuotas(_ context.Context, namespace string, fn func(*
 	for i := range s.Objects.Quotas {
 		if q := &s.Objects.Quotas[i]; namespace == "" || q.Namespace == namespace {
 			if err := fn(q); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Rollouts implements source.RolloutSource.
+func (s *Snapshot) Rollouts(_ context.Context, namespace string, fn func(runtime.Object) error) error {
+	for i := range s.Objects.Deployments {
+		if d := &s.Objects.Deployments[i]; namespace == "" || d.Namespace == namespace {
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range s.Objects.DaemonSets {
+		if d := &s.Objects.DaemonSets[i]; namespace == "" || d.Namespace == namespace {
+			if err := fn(d); err != nil {
 				return err
 			}
 		}

@@ -60,16 +60,8 @@ func (c *Client) ChargedPods(ctx context.Context, namespaces []string, at time.T
 	if len(namespaces) == 0 {
 		return out, nil
 	}
-	quoted := make([]string, len(namespaces))
-	for i, ns := range namespaces {
-		quoted[i] = regexp.QuoteMeta(ns)
-	}
 	ns, pod := c.cfg.Labels.Namespace, c.cfg.Labels.Pod
-	sel := fmt.Sprintf(`,%s=~%s`, ns, quote(strings.Join(quoted, "|")))
-	if c.cfg.Selector != "" {
-		sel += "," + c.cfg.Selector
-	}
-	q := fmt.Sprintf(`max by (%s, %s) (kube_pod_status_phase{phase=~"Pending|Running|Unknown"%s}) == 1`, ns, pod, sel)
+	q := fmt.Sprintf(`max by (%s, %s) (kube_pod_status_phase{phase=~"Pending|Running|Unknown",%s}) == 1`, ns, pod, c.namespacesSelector(namespaces))
 	v, err := c.instant(ctx, q, at)
 	if err != nil {
 		return nil, err
@@ -104,4 +96,40 @@ func (c *Client) instant(ctx context.Context, q string, at time.Time) (pmodel.Ve
 	}
 	v, _ := val.(pmodel.Vector)
 	return v, nil
+}
+
+// DeploymentSurges are the new pods each Deployment's rolling update
+// adds before old ones go (kube-state-metrics'
+// kube_deployment_spec_strategy_rollingupdate_max_surge, maxSurge scaled
+// to the replicas), by namespace and name; none with Recreate.
+func (c *Client) DeploymentSurges(ctx context.Context, namespaces []string, at time.Time) (map[[2]string]int, error) {
+	out := map[[2]string]int{}
+	if len(namespaces) == 0 {
+		return out, nil
+	}
+	ns := c.cfg.Labels.Namespace
+	q := fmt.Sprintf(`max by (%s, deployment) (kube_deployment_spec_strategy_rollingupdate_max_surge{%s})`, ns, c.namespacesSelector(namespaces))
+	v, err := c.instant(ctx, q, at)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range v {
+		if n := int(s.Value); n > 0 {
+			out[[2]string{string(s.Metric[pmodel.LabelName(ns)]), string(s.Metric["deployment"])}] = n
+		}
+	}
+	return out, nil
+}
+
+// namespacesSelector matches the namespaces (and the --selector).
+func (c *Client) namespacesSelector(namespaces []string) string {
+	quoted := make([]string, len(namespaces))
+	for i, ns := range namespaces {
+		quoted[i] = regexp.QuoteMeta(ns)
+	}
+	sel := fmt.Sprintf(`%s=~%s`, c.cfg.Labels.Namespace, quote(strings.Join(quoted, "|")))
+	if c.cfg.Selector != "" {
+		sel += "," + c.cfg.Selector
+	}
+	return sel
 }
