@@ -32,8 +32,12 @@ func (t ApplyTarget) String() string { return strings.ToLower(t.Kind) + "/" + t.
 
 // ApplyOptions say how to apply.
 type ApplyOptions struct {
-	Wait    bool
-	Timeout time.Duration
+	Wait bool
+	// SkipPodCheck leaves out the pod created in a dry run (the
+	// namespace's LimitRanges, quotas and admission policies), with a
+	// note: for a refusal the user means to resolve after the change.
+	SkipPodCheck bool
+	Timeout      time.Duration
 	// Progress hears the rollout's state while waiting.
 	Progress func(string)
 	// Note hears the notes so far just before the patch, while the
@@ -131,7 +135,9 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err := doPatch(ctx, c, t, patch, true); err != nil {
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
 	}
-	if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
+	if opts.SkipPodCheck {
+		res.Notes = append(res.Notes, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (--pod-check=false): a refused pod shows as a stalled rollout")
+	} else if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
 		return nil, err
 	}
 	if opts.Note != nil {

@@ -244,6 +244,11 @@ func TestFixApplyChecksTheNewPods(t *testing.T) {
 	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/small", "--memory-limit", "256Mi", "--wait=false"); r.code != 0 || limitOf(ns, "small") != "256Mi" {
 		t.Errorf("a limit the LimitRange allows: %s", r)
 	}
+	// --pod-check=false: the user means to raise the LimitRange next.
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/small", "--memory-limit", "384Mi", "--wait=false", "--pod-check=false")
+	if r.code != 0 || limitOf(ns, "small") != "384Mi" || !strings.Contains(r.stderr, "note: the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (--pod-check=false)") {
+		t.Errorf("--pod-check=false: %s", r)
+	}
 	// A StatefulSet's pods mount the volumes of its claim templates: the
 	// pod checked has them, as the controller's do.
 	db := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "db"}, Spec: appsv1.StatefulSetSpec{
