@@ -138,7 +138,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if opts.SkipPodCheck {
 		res.Notes = append(res.Notes, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (--pod-check=false): a refused pod shows as a stalled rollout")
 	} else if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (--pod-check=false makes the change all the same, for a refusal you resolve afterwards)", err)
 	}
 	if opts.Note != nil {
 		for _, n := range res.Notes {
