@@ -68,8 +68,11 @@ server (the highest value within each --step), so that a large cluster does not 
 a limit above the largest node's allocatable memory (kube_node_status_allocatable, or the
 nodes' status with --from-cluster or --snapshot) is capped there, with a warning, and so is one
 above the namespace's LimitRange (kube_limitrange, or the LimitRanges with --from-cluster or
---snapshot), whose minimum and ratio raise the request too. A query that fails or times out becomes a note (on stderr, and in -o json|yaml) about the containers it
-leaves out.
+--snapshot), whose minimum and ratio raise the request too. All the recommendations applied to
+the pods that run now are checked against the namespaces' ResourceQuotas (kube_resourcequota, or
+the quotas with --from-cluster or --snapshot), with room for the largest rolling update's new
+pods: a warning says which quota cannot hold them. A query that fails or times out becomes a
+note (on stderr, and in -o json|yaml) about the containers it leaves out.
 
 Where the current request or limit is known (kube-state-metrics) and the new one is within
 --min-change (10%) of it, the current one is kept: every change rolls the pods. A container
@@ -116,7 +119,7 @@ limit and the current one.
 }
 
 const (
-	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, the namespaces' LimitRanges, and the VerticalPodAutoscalers that set the containers' memory."
+	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, the namespaces' LimitRanges and ResourceQuotas (with the Deployments and DaemonSets whose rollouts they must hold), and the VerticalPodAutoscalers that set the containers' memory."
 	leakCheckHelp   = "Read the two most-killed pods of each killed container again at 5-minute steps, to warn when it leaks (--leak-check=false skips it: on a cluster with many killed containers it is about as much work for Prometheus as the sizing)."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
 	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
