@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 const ruleVPAHPA = "vpa-hpa-memory-conflict"
@@ -33,18 +36,22 @@ type scaler struct {
 func (r *vpaHPA) CheckObject(_ *Context, o *manifest.Object) {
 	switch o.Kind {
 	case "VerticalPodAutoscaler":
-		spec := manifest.Child(o.Node, "spec")
-		mode := manifest.ScalarValue(manifest.Child(manifest.Child(spec, "updatePolicy"), "updateMode"))
-		if mode == "" {
-			mode = "Auto" // the VPA's default
-		}
-		if mode != "Auto" && mode != "Recreate" && mode != "InPlaceOrRecreate" {
+		// Read as the API gives it (workload.VPAOf, as recommend and scan
+		// read VPAs). Only the modes that change running pods conflict
+		// with an HPA (Initial sets new pods only), and only when the
+		// policy of every container ("*") leaves memory to the VPA.
+		var m map[string]any
+		if !decodeNode(o.Node, &m) {
 			return
 		}
-		if !vpaControlsMemory(spec) {
+		v, err := workload.VPAOf(&unstructured.Unstructured{Object: m})
+		if err != nil || v.Mode != "Auto" && v.Mode != "Recreate" && v.Mode != "InPlaceOrRecreate" {
 			return
 		}
-		r.vpas = append(r.vpas, &scaler{obj: o, target: targetKey(o, manifest.Child(spec, "targetRef")), detail: "updateMode " + mode, path: "spec.updatePolicy.updateMode"})
+		if sets, _ := v.Sets("*"); !sets {
+			return
+		}
+		r.vpas = append(r.vpas, &scaler{obj: o, target: o.Namespace + "/" + v.Target.Kind + "/" + v.Target.Name, detail: "updateMode " + v.Mode, path: "spec.updatePolicy.updateMode"})
 	case "HorizontalPodAutoscaler":
 		spec := manifest.Child(o.Node, "spec")
 		for i, m := range manifest.Items(manifest.Child(spec, "metrics")) {
@@ -62,27 +69,6 @@ func (r *vpaHPA) CheckObject(_ *Context, o *manifest.Object) {
 			}
 		}
 	}
-}
-
-// vpaControlsMemory tells whether a VPA's policy leaves memory to it: the
-// default (cpu and memory) unless every container policy excludes it.
-func vpaControlsMemory(spec *yamlNode) bool {
-	policies := manifest.Items(manifest.Child(manifest.Child(spec, "resourcePolicy"), "containerPolicies"))
-	for _, p := range policies {
-		name := manifest.ScalarValue(manifest.Child(p, "containerName"))
-		if manifest.ScalarValue(manifest.Child(p, "mode")) == "Off" && name == "*" {
-			return false
-		}
-		if ctrl := manifest.Child(p, "controlledResources"); ctrl != nil && name == "*" {
-			for _, r := range manifest.Strings(ctrl) {
-				if r == "memory" {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	return true
 }
 
 func targetKey(o *manifest.Object, ref *yamlNode) string {
