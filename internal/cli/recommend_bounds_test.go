@@ -71,3 +71,24 @@ func exampleWith(t *testing.T, name, content string) string {
 	}
 	return dir
 }
+
+// explain's fix for a limit too low stays within the namespace's
+// LimitRange: the log-shipper needs 96Mi, the LimitRange allows 80Mi.
+func TestExplainFixWithinLimitRanges(t *testing.T) {
+	dir := exampleWith(t, "limitranges.json", `{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "mem", "namespace": "shop"},
+  "spec": {"limits": [{"type": "Container", "max": {"memory": "80Mi"}}]}}]}`)
+	for _, c := range []struct {
+		snap, want string
+	}{
+		{"../../examples/snapshot", "Raise the memory limit to 96Mi and the request to 64Mi"},
+		{dir, "Raise the memory limit to 80Mi and the request to 64Mi (limit: the highest 6-hour peak 64Mi x 1.5). Capped the limit at 80Mi, the most LimitRange shop/mem allows a container (it needs 96Mi)"},
+	} {
+		r := run("explain", "search-5f4b8c7d9-qwj7d", "-n", "shop", "--snapshot", c.snap, "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("explain: %s", r.stderr)
+		}
+		if !strings.Contains(r.stdout, c.want) {
+			t.Errorf("explain --snapshot %s: the fix lacks %q:\n%s", c.snap, c.want, r.stdout)
+		}
+	}
+}

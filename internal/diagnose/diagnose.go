@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
 // Input is what is known about one finding.
@@ -43,6 +44,9 @@ type Input struct {
 	// workload's spec: "VerticalPodAutoscaler shop/cart (updateMode Auto)
 	// sets its memory requests and limits" ("" otherwise).
 	MemorySetBy string
+	// Bounds are what the namespace's LimitRanges allow a container's
+	// memory: a fix that sizes the limit stays within them.
+	Bounds recommend.Bounds
 
 	// the history split into lifetimes, and those that leak: worked out
 	// once, read by several detectors

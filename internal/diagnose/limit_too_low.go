@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
@@ -86,9 +87,12 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 	if near >= 2 && near*10 >= seen*8 {
 		c.Confidence = model.High
 	}
-	req, lim, why := sizeFromHistory(in)
+	req, lim, why, capped := sizeFromHistory(in)
 	if lim > 0 {
 		c.Fix = model.Fix{Text: fmt.Sprintf("Raise the memory limit to %s and the request to %s (%s).", quantity(lim), quantity(req), why), YAML: resourcesYAML(in.Finding.Container, req, lim)}
+		if capped != "" {
+			c.Fix.Text += " " + upperFirst(capped) + "."
+		}
 	} else {
 		c.Fix = model.Fix{Text: "Raise the memory limit above the peak working set (oomdoctor recommend sizes it from the history)."}
 	}
@@ -96,14 +100,17 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 }
 
 // sizeFromHistory runs the default sizing strategy over the history,
-// with the kills as censored peaks and the runtime's floor.
-func sizeFromHistory(in *Input) (request, limit int64, why string) {
+// with the kills as censored peaks, the runtime's floor and the
+// namespace's LimitRanges; capped says when these held the limit under
+// what the container needs.
+func sizeFromHistory(in *Input) (request, limit int64, why, capped string) {
 	st, err := recommend.Lookup(recommend.Default)
 	if err != nil || !in.hasUsage() {
-		return 0, 0, ""
+		return 0, 0, "", ""
 	}
 	g := recommend.Base()
 	g.MaxRatio = model.MaxLimitRequestRatio
+	g.Bounds = in.Bounds
 	if rt := in.runtime(); rt.Runtime != runtimes.Unknown {
 		g.Floor, g.FloorWhy = float64(runtimes.Floor(rt.Runtime)), string(rt.Runtime)+" floor"
 	}
@@ -118,11 +125,24 @@ func sizeFromHistory(in *Input) (request, limit int64, why string) {
 	ws := in.History.WorkingSet
 	req, lim, reasons, ok := recommend.Size(st, g, len(ws), func(i int) (int64, float64) { return ws[i].T - 1, ws[i].V }, ks)
 	if !ok {
-		return 0, 0, ""
+		return 0, 0, "", ""
 	}
 	why = "oomdoctor recommend's " + recommend.Default + " strategy"
 	if len(reasons) > 0 {
 		why = reasons[0] // how the limit was made
 	}
-	return req, lim, why
+	for _, r := range reasons {
+		if strings.HasPrefix(r, recommend.CappedPrefix) {
+			capped = r
+		}
+	}
+	return req, lim, why, capped
+}
+
+// upperFirst starts a sentence made of a reason.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
@@ -86,6 +87,7 @@ func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 	nodes := s.readNodes(ctx)
 	cms := s.readConfigMaps(ctx)
 	vpas := s.readVPAs(ctx)
+	bounds := s.readLimitRanges(ctx)
 	var hist map[Target]*diagnose.History
 	if s.opts.History != nil {
 		var targets []Target
@@ -120,6 +122,7 @@ func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 		}
 		in.Events = s.nodeEvents[f.Node]
 		in.KernelKills = s.kernel[f.Namespace+"/"+f.Pod]
+		in.Bounds = bounds[f.Namespace]
 		in.History = hist[Target{Namespace: f.Namespace, Pod: f.Pod, Container: f.Container}]
 		w := f.Workload
 		if w.Kind == "" {
@@ -216,12 +219,30 @@ func (s *scanner) readConfigMaps(ctx context.Context) map[string]map[string]*cor
 
 // readVPAs reads the VerticalPodAutoscalers of the findings' namespaces,
 // by target (namespace/Kind/name), where the source has them.
-func (s *scanner) readVPAs(ctx context.Context) map[string][]workload.VPA {
-	out := map[string][]workload.VPA{}
-	src, ok := s.src.(source.VPASource)
+// readLimitRanges reads the LimitRanges of the findings' namespaces: the
+// bounds a fix's limit stays within, by namespace.
+func (s *scanner) readLimitRanges(ctx context.Context) map[string]recommend.Bounds {
+	out := map[string]recommend.Bounds{}
+	src, ok := s.src.(source.LimitRangeSource)
 	if !ok {
 		return out
 	}
+	nss, ns := s.findingNamespaces()
+	err := src.LimitRanges(ctx, ns, func(lr *corev1.LimitRange) error {
+		if nss[lr.Namespace] {
+			out[lr.Namespace] = out[lr.Namespace].Tighten(recommend.BoundsOf(lr).Named("LimitRange " + lr.Namespace + "/" + lr.Name))
+		}
+		return nil
+	})
+	if err != nil {
+		s.warnings = append(s.warnings, readWarning("limitranges", Where(ns), err, "the fixes' limits are not kept within the namespaces' LimitRanges"))
+	}
+	return out
+}
+
+// findingNamespaces are the findings' namespaces, and the one to list
+// objects of ("" for all when there are several).
+func (s *scanner) findingNamespaces() (map[string]bool, string) {
 	nss := map[string]bool{}
 	for _, k := range s.findings {
 		nss[k.f.Namespace] = true
@@ -232,6 +253,16 @@ func (s *scanner) readVPAs(ctx context.Context) map[string][]workload.VPA {
 			ns = n
 		}
 	}
+	return nss, ns
+}
+
+func (s *scanner) readVPAs(ctx context.Context) map[string][]workload.VPA {
+	out := map[string][]workload.VPA{}
+	src, ok := s.src.(source.VPASource)
+	if !ok {
+		return out
+	}
+	nss, ns := s.findingNamespaces()
 	err := src.VPAs(ctx, ns, func(u *unstructured.Unstructured) error {
 		if v, err := workload.VPAOf(u); err == nil && nss[v.Namespace] {
 			k := v.Namespace + "/" + v.Target.String()

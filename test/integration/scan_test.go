@@ -262,8 +262,9 @@ func TestScanPermissions(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	// events, and the nodes the diagnosis reads.
-	if len(rep.Warnings) != 2 || rep.Warnings[0].Source != "events" || rep.Warnings[1].Source != "nodes" || !strings.Contains(rep.Warnings[1].Message, "request-limit-gap, node-pressure") {
+	// events, and the nodes and LimitRanges the diagnosis reads.
+	if len(rep.Warnings) != 3 || rep.Warnings[0].Source != "events" || rep.Warnings[1].Source != "nodes" || !strings.Contains(rep.Warnings[1].Message, "request-limit-gap, node-pressure") ||
+		rep.Warnings[2].Source != "limitranges" || !strings.Contains(rep.Warnings[2].Message, "the fixes' limits are not kept within the namespaces' LimitRanges") {
 		t.Errorf("warnings = %+v", rep.Warnings)
 	}
 	sameKeys(t, keys(&rep), expectedKeys(func(e scenario.Expected) bool {
