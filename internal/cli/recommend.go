@@ -104,7 +104,7 @@ limit and the current one.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Trace, "trace", "", "Usage history: CSV series,unix_seconds,usage_bytes[,provisioned_bytes] (gzip or not); a series is named namespace/kind/name/container or anything.")
-	f.StringVar(&o.Strategy, "strategy", o.Strategy, "Sizing strategy.")
+	f.StringVar(&o.Strategy, "strategy", o.Strategy, "Sizing strategy: tail, krr, peak-1.5x, peak-2x or vpa; tail:p=PROBABILITY:floor=FACTOR takes another risk that a week's peaks go above the limit (default 2e-5) and another least limit over the highest peak (default 1.5): oomdoctor replay --strategies shows what each costs.")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide (every reason, the runtime and its flags), json or yaml.")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")

@@ -111,7 +111,7 @@ Strategies: ` + strings.Join(recommend.Names(), ", ") + ` (default: all).`,
 	f.Var(days{&o.Rolling}, "rolling", "Rolling mode: recommend again every period.")
 	f.Var(days{&o.Offset}, "offset", "Skip the first DURATION of each series; training starts there (--offset 7d trains on the second week: weeks no constant was chosen on).")
 	f.Var(percent{&o.MinChange}, "min-change", "Rolling mode: keep the limit when the new one is within this much of it (as recommend does); 0 counts every change above 1%.")
-	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all).")
+	f.StringSliceVar(&o.Strategies, "strategies", nil, "Strategies to compare (default: all), e.g. tail,tail:p=1e-3,tail:p=1e-2:floor=1,krr.")
 	f.Float64Var(&o.DropFactor, "drop-factor", o.DropFactor, "Drop samples above this many times the provisioned memory (0: keep all).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, json or yaml.")
 	f.BoolVar(&o.PerSeries, "per-series", false, "Also show every series: each strategy's limit, and whether it was OOM-killed (table: one row per series; json/yaml: series).")

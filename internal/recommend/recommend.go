@@ -11,6 +11,7 @@ package recommend
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -60,10 +61,20 @@ func register(s Strategy) { strategies[s.Name] = s }
 const Default = "tail"
 
 // Lookup finds a strategy by name.
+// "tail:p=1e-3:floor=1.2" is the tail strategy with other parameters:
+// the risk a week's peaks go above the limit, the least limit over the
+// highest peak.
 func Lookup(name string) (Strategy, error) {
+	if params, ok := strings.CutPrefix(name, Default+":"); ok && Default == "tail" {
+		p, floor, err := tailParams(params)
+		if err != nil {
+			return Strategy{}, err
+		}
+		return tail(name, p, floor), nil
+	}
 	s, ok := strategies[name]
 	if !ok {
-		return Strategy{}, fmt.Errorf("unknown strategy %q: valid strategies are %v", name, Names())
+		return Strategy{}, fmt.Errorf("unknown strategy %q: valid strategies are %v, and tail:p=PROBABILITY:floor=FACTOR", name, Names())
 	}
 	return s, nil
 }

@@ -387,3 +387,43 @@ func TestSettle(t *testing.T) {
 		}
 	}
 }
+
+// tail:p=...:floor=... is the tail strategy with another risk and floor;
+// a bad parameter is an error that says the form.
+func TestLookupTailParams(t *testing.T) {
+	base, err := Lookup("tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, desc string
+	}{
+		{"tail:p=1e-3", "probability 0.001, at least 1.5x the peak"},
+		{"tail:floor=1.2", "probability 2e-5, at least 1.2x the peak"},
+		{"tail:p=0.01:floor=1", "probability 0.01, at least 1x the peak"},
+	} {
+		s, err := Lookup(c.name)
+		if err != nil || s.Name != c.name || !strings.Contains(s.Description, c.desc) || s.Resolution != base.Resolution {
+			t.Errorf("Lookup(%q) = %q, %q, %v; want the description to say %q", c.name, s.Name, s.Description, err, c.desc)
+		}
+	}
+	for _, bad := range []string{"tail:", "tail:p=0", "tail:p=1", "tail:p=x", "tail:floor=0.5", "tail:q=1", "tail:p=1e-3,floor=1"} {
+		if _, err := Lookup(bad); err == nil || !strings.Contains(err.Error(), "want tail:p=PROBABILITY:floor=FACTOR") {
+			t.Errorf("Lookup(%q): %v", bad, err)
+		}
+	}
+	// A higher risk and a lower floor lower the limit on the same history.
+	hist := func(st Strategy) float64 {
+		e := st.New()
+		for i := 0; i < 28*24*12; i++ {
+			e.Add(int64(i)*300, float64(200*mi)+float64(i%288)*float64(mi)/4+float64((i*7919)%97)*float64(mi))
+		}
+		return e.Recommend().Limit
+	}
+	def := hist(base)
+	risky, _ := Lookup("tail:p=1e-2:floor=1")
+	riskier, _ := Lookup("tail:p=0.3:floor=1")
+	if l, l2 := hist(risky), hist(riskier); l >= def || l2 >= l || l2 <= 0 {
+		t.Errorf("limits %.0fMi (default), %.0fMi (p=1e-2, floor 1), %.0fMi (p=0.3, floor 1): want each lower", def/mi, l/mi, l2/mi)
+	}
+}

@@ -2,18 +2,15 @@ package recommend
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // The strategies, each composed of pieces. Request nil: the request is
 // the limit.
 func init() {
-	const sixHours = blockSeconds * time.Second
-	register(compose("tail", "exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability 2e-5, at least 1.5x the peak; kills are censored peaks", sixHours,
-		WithTail(tailK,
-			Max(TailLevel(tailK, tailP, tailHorizon), Times(tailFloor, TailPeak())),
-			Times(2, TailPeak())),
-		MedianPeak(28)))
+	register(tail("tail", tailP, tailFloor))
 	register(compose("krr", "krr simple: request = limit = max of 14 days x 1.15, at least 1.25x the limit of a kill", sixHours,
 		Max(Times(1.15, Peak(14)), Times(1.25, KillLimit())), nil))
 	for _, f := range []float64{1.5, 2} {
@@ -29,7 +26,43 @@ const (
 	tailP       = 2e-5
 	tailHorizon = 28 // blocks: a week until the next review
 	tailFloor   = 1.5
+	sixHours    = blockSeconds * time.Second
 )
+
+// tail is the tail strategy with a probability and a floor.
+func tail(name string, p, floor float64) Strategy {
+	return compose(name, fmt.Sprintf("exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability %s, at least %gx the peak; kills are censored peaks", prob(p), floor), sixHours,
+		WithTail(tailK,
+			Max(TailLevel(tailK, p, tailHorizon), Times(floor, TailPeak())),
+			Times(2, TailPeak())),
+		MedianPeak(28))
+}
+
+// tailParams reads "p=1e-3:floor=1.2", the parameters of "tail:...": the
+// risk a week's peaks go above the limit, and the least limit over the
+// highest peak. What is not given keeps the default.
+func tailParams(s string) (p, floor float64, err error) {
+	p, floor = tailP, tailFloor
+	usage := fmt.Errorf("tail:%s: want tail:p=PROBABILITY:floor=FACTOR, either or both (0 < p < 1, default %s; floor >= 1, default %g), e.g. tail:p=1e-3:floor=1.2", s, prob(tailP), tailFloor)
+	for _, kv := range strings.Split(s, ":") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return 0, 0, usage
+		}
+		x, perr := strconv.ParseFloat(v, 64)
+		switch {
+		case perr != nil:
+			return 0, 0, usage
+		case k == "p" && x > 0 && x < 1:
+			p = x
+		case k == "floor" && x >= 1 && x <= 100:
+			floor = x
+		default:
+			return 0, 0, usage
+		}
+	}
+	return p, floor, nil
+}
 
 // compose makes a strategy of a limit piece and a request piece.
 // resolution is the coarsest history it loses nothing on (see Strategy).
