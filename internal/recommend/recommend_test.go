@@ -427,3 +427,30 @@ func TestLookupTailParams(t *testing.T) {
 		t.Errorf("limits %.0fMi (default), %.0fMi (p=1e-2, floor 1), %.0fMi (p=0.3, floor 1): want each lower", def/mi, l/mi, l2/mi)
 	}
 }
+
+// A container killed at its limit, its working set pinned there: the
+// tail over peaks that all equal the kills' limit adds nothing, and with
+// floor 1 the limit would stay where it was killed. It rises 1.2x above
+// the kills whatever the floor; the default's 1.5x floor is above that.
+func TestTailRisesAboveKills(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want float64
+	}{{"tail:p=1e-2:floor=1", 120 * mi}, {"tail", 150 * mi}} {
+		st, err := Lookup(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := st.New()
+		for i := 0; i < 14*24*12; i++ {
+			tt := int64(i) * 300
+			if i%144 == 0 {
+				e.OOM(tt, 100*mi)
+			}
+			e.Add(tt, 100*mi)
+		}
+		if got := e.Recommend().Limit; got < c.want {
+			t.Errorf("%s: limit %.1fMi after kills at 100Mi, want at least %.0fMi", c.name, got/mi, c.want/mi)
+		}
+	}
+}

@@ -26,14 +26,20 @@ const (
 	tailP       = 2e-5
 	tailHorizon = 28 // blocks: a week until the next review
 	tailFloor   = 1.5
-	sixHours    = blockSeconds * time.Second
+	// killRise is the least rise of a limit a container was killed at
+	// (the VPA's OOM bump, x1.2).
+	killRise = 1.2
+	sixHours = blockSeconds * time.Second
 )
 
 // tail is the tail strategy with a probability and a floor.
 func tail(name string, p, floor float64) Strategy {
 	return compose(name, fmt.Sprintf("exponential tail of 6-hour peaks over 28 days: the level a week exceeds with probability %s, at least %gx the peak; kills are censored peaks", prob(p), floor), sixHours,
 		WithTail(tailK,
-			Max(TailLevel(tailK, p, tailHorizon), Times(floor, TailPeak())),
+			// A kill's limit is a peak too, so floor x TailPeak is above
+			// it; with a floor under killRise (tail:floor=1) the limit
+			// still rises above the kills.
+			Max(TailLevel(tailK, p, tailHorizon), Times(floor, TailPeak()), Times(killRise, TailKill())),
 			Times(2, TailPeak())),
 		MedianPeak(28))
 }

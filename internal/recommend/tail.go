@@ -106,6 +106,27 @@ func (x tailPeak) Why(h *History) string {
 }
 func (tailPeak) needs() need { return needBlocks }
 
+// TailKill is the highest limit of the 28 days' kills (0: none): a limit
+// at it would be killed again, so the tail strategy rises above it
+// whatever its floor.
+func TailKill() Piece { return tailKill{} }
+
+type tailKill struct{}
+
+func (tailKill) Value(h *History) float64 {
+	o, _ := tailSample(h)
+	for _, ob := range o {
+		if ob.censored {
+			return ob.v
+		}
+	}
+	return 0
+}
+func (x tailKill) Why(h *History) string {
+	return fmt.Sprintf("the limit %s it was OOM-killed at", mib(x.Value(h)))
+}
+func (tailKill) needs() need { return needBlocks }
+
 // WithTail is then when the 28 days hold more than k block peaks and kills
 // (enough to fit a tail), else otherwise.
 func WithTail(k int, then, otherwise Piece) Piece { return withTail{k, then, otherwise} }
