@@ -86,6 +86,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", "/nonexistent.csv"}, "/nonexistent.csv"},
 		{[]string{"recommend"}, "--trace FILE"},
 		{[]string{"recommend", "--trace", slice, "--strategy", "x"}, `unknown strategy "x"`},
+		{[]string{"recommend", "--trace", slice, "--strategy", "tail:p=2"}, "want tail:p=PROBABILITY:floor=FACTOR"},
+		{[]string{"replay", "--trace", slice, "--strategies", "tail:p=1e-3,floor=1"}, `unknown strategy "floor=1"`},
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
 		{[]string{"replay", "--trace", empty}, "empty.csv holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
 		{[]string{"recommend", "--trace", empty}, "empty.csv holds no series: want CSV rows"},
@@ -546,5 +548,31 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	r = run("fix", "-f", cart, "--recommendations", recs, "--write")
 	if r.code != 0 || !regexp.MustCompile(`(?m)^warning: Deployment shop/cart container cart: the working set grows 18\.0Mi/h in each lifetime`).MatchString(r.stderr) || strings.Count(r.stderr, "warning:") != 1 {
 		t.Errorf("fix: exit %d, want cart's warning once:\n%s", r.code, r.stderr)
+	}
+}
+
+// tail's risk and floor are settings: replay compares them by name, and
+// a higher risk never has fewer OOM series or more slack on the slice.
+func TestReplayTailSettings(t *testing.T) {
+	r := run("replay", "--trace", slice, "--strategies", "tail,tail:p=0.1:floor=1", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("replay: %s", r.stderr)
+	}
+	var rep struct {
+		Strategies []struct {
+			Strategy string  `json:"strategy"`
+			OOM      int     `json:"oomSeries"`
+			Slack    float64 `json:"meanRelativeSlack"`
+		} `json:"strategies"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Strategies) != 2 || rep.Strategies[1].Strategy != "tail:p=0.1:floor=1" {
+		t.Fatalf("rows %+v", rep.Strategies)
+	}
+	def, risky := rep.Strategies[0], rep.Strategies[1]
+	if risky.Slack >= def.Slack || risky.OOM < def.OOM {
+		t.Errorf("tail %+v, tail:p=0.1:floor=1 %+v: the riskier setting should leave less slack and no fewer OOM series", def, risky)
 	}
 }
