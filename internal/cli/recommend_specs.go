@@ -46,12 +46,10 @@ type specs struct {
 	// vpas are the VerticalPodAutoscalers, by target workload
 	// (namespace/Kind/name).
 	vpas map[string][]workload.VPA
-	// quotas are the ResourceQuotas on memory, quotasRead whether the
-	// source had them to read; charged the pods they count now (not
-	// ended), of the namespaces with such a quota only.
-	quotas     []recommend.Quota
-	quotasRead bool
-	charged    []*corev1.Pod
+	// quotas are the ResourceQuotas on memory; charged the pods they count
+	// now (not ended), of the namespaces with such a quota only.
+	quotas  []recommend.Quota
+	charged []*corev1.Pod
 	// surges are the pods each Deployment's or DaemonSet's rollout adds
 	// before old ones go, in the namespaces with a quota.
 	surges map[model.WorkloadRef]int
@@ -82,8 +80,6 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		})
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("resourcequotas: %v; recommendations are not checked against the namespaces' ResourceQuotas", err))
-		} else {
-			s.quotasRead = true
 		}
 	}
 	if rs, ok := src.(source.RolloutSource); ok && len(quotaNS) > 0 {

@@ -49,22 +49,37 @@ type overQuota struct {
 // defaults, kept small: an input may hold tens of thousands.
 type compactPod struct {
 	// name is "Deployment shop/api", namespace a part of it.
-	name, namespace          string
-	priorityClass, surgeWhy  string
-	per                      [2]float64 // the pod's request and limit
-	replicas, surge          int32
+	name, namespace string
+	surgeWhy        string
+	per             [2]float64 // the pod's request and limit
+	replicas, surge int32
+	podScope
+}
+
+// podScope is what the quotas' scopes read of a pod beside its
+// resources.
+type podScope struct {
+	priorityClass            string
 	deadline, crossNamespace bool
 }
 
-// pod is a pod with what the quotas' scopes read of this one.
-func (c *compactPod) pod() *corev1.Pod {
-	p := &corev1.Pod{Spec: corev1.PodSpec{PriorityClassName: c.priorityClass, Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1")}}}}}}
-	if c.deadline {
+// pod is a pod with those fields and nothing else.
+func (s podScope) pod() *corev1.Pod {
+	p := &corev1.Pod{Spec: corev1.PodSpec{PriorityClassName: s.priorityClass}}
+	if s.deadline {
 		p.Spec.ActiveDeadlineSeconds = new(int64)
 	}
-	if c.crossNamespace {
+	if s.crossNamespace {
 		p.Spec.Affinity = crossAffinity
 	}
+	return p
+}
+
+// pod is a pod of the workload as the scopes see it: a memory limit
+// makes it NotBestEffort, as every complete workload's pods are.
+func (c *compactPod) pod() *corev1.Pod {
+	p := c.podScope.pod()
+	p.Spec.Containers = []corev1.Container{{Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1")}}}}
 	return p
 }
 
@@ -142,12 +157,10 @@ type quotaWorkload struct {
 	// the pods a rolling update adds before removing old ones.
 	replicas, surge int
 	surgeWhy        string
-	deadline        bool
-	priorityClass   string
-	crossNamespace  bool
-	podLevel        bool // pod-level resources: containers need not say theirs
-	podReq, podLim  float64
-	containers      []quotaContainer
+	podScope
+	podLevel       bool // pod-level resources: containers need not say theirs
+	podReq, podLim float64
+	containers     []quotaContainer
 }
 
 type quotaContainer struct {
@@ -293,8 +306,8 @@ func (q *quotaWorkload) effective() [2]float64 {
 
 // compact is the workload reduced to its pod's request and limit.
 func (q *quotaWorkload) compact(per [2]float64) compactPod {
-	c := compactPod{name: q.name, priorityClass: q.priorityClass, surgeWhy: q.surgeWhy, per: per,
-		replicas: int32(min(q.replicas, math.MaxInt32)), surge: int32(min(q.surge, math.MaxInt32)), deadline: q.deadline, crossNamespace: q.crossNamespace}
+	c := compactPod{name: q.name, surgeWhy: q.surgeWhy, per: per, podScope: q.podScope,
+		replicas: int32(min(q.replicas, math.MaxInt32)), surge: int32(min(q.surge, math.MaxInt32))}
 	if q.namespace != "" {
 		// The namespace within the name: no second string.
 		i := strings.IndexByte(c.name, ' ') + 1
@@ -390,14 +403,7 @@ func podsOf(w *Workload) (replicas, surge int, why string) {
 // LimitRange's defaults applied; the containers' values still missing
 // are listed.
 func (q *quotaWorkload) pod(d limitDefaults) (p *corev1.Pod, missingReq, missingLim []*quotaContainer) {
-	p = &corev1.Pod{}
-	if q.deadline {
-		p.Spec.ActiveDeadlineSeconds = new(int64)
-	}
-	p.Spec.PriorityClassName = q.priorityClass
-	if q.crossNamespace {
-		p.Spec.Affinity = crossAffinity
-	}
+	p = q.podScope.pod()
 	if q.podReq > 0 || q.podLim > 0 {
 		p.Spec.Resources = &corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
 		if q.podReq > 0 {

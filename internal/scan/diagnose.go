@@ -230,7 +230,7 @@ func (s *scanner) readLimitRanges(ctx context.Context) map[string]recommend.Boun
 	nss, ns := s.findingNamespaces()
 	err := src.LimitRanges(ctx, ns, func(lr *corev1.LimitRange) error {
 		if nss[lr.Namespace] {
-			out[lr.Namespace] = out[lr.Namespace].Tighten(recommend.BoundsOf(lr).Named("LimitRange " + lr.Namespace + "/" + lr.Name))
+			out[lr.Namespace] = out[lr.Namespace].Tighten(recommend.BoundsOf(lr))
 		}
 		return nil
 	})

@@ -131,37 +131,22 @@ func (s *Source) Nodes(ctx context.Context, fn func(*corev1.Node) error) error {
 
 // LimitRanges implements source.LimitRangeSource.
 func (s *Source) LimitRanges(ctx context.Context, namespace string, fn func(*corev1.LimitRange) error) error {
-	lrs := s.client.CoreV1().LimitRanges(namespace)
-	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return lrs.List(ctx, o)
-	}, func(obj runtime.Object) error {
-		return fn(obj.(*corev1.LimitRange))
-	})
+	return s.EachObject(ctx, kindOf("limitranges"), namespace, func(o runtime.Object) error { return fn(o.(*corev1.LimitRange)) })
 }
 
 // ResourceQuotas implements source.ResourceQuotaSource.
 func (s *Source) ResourceQuotas(ctx context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error {
-	qs := s.client.CoreV1().ResourceQuotas(namespace)
-	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return qs.List(ctx, o)
-	}, func(obj runtime.Object) error {
-		return fn(obj.(*corev1.ResourceQuota))
-	})
+	return s.EachObject(ctx, kindOf("resourcequotas"), namespace, func(o runtime.Object) error { return fn(o.(*corev1.ResourceQuota)) })
 }
 
 // Rollouts implements source.RolloutSource.
 func (s *Source) Rollouts(ctx context.Context, namespace string, fn func(runtime.Object) error) error {
-	ds := s.client.AppsV1().Deployments(namespace)
-	err := s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return ds.List(ctx, o)
-	}, fn)
-	if err != nil {
-		return err
+	for _, r := range []string{"deployments.apps", "daemonsets.apps"} {
+		if err := s.EachObject(ctx, kindOf(r), namespace, fn); err != nil {
+			return err
+		}
 	}
-	dss := s.client.AppsV1().DaemonSets(namespace)
-	return s.each(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return dss.List(ctx, o)
-	}, fn)
+	return nil
 }
 
 // VPAs implements source.VPASource: none when the cluster has no

@@ -79,6 +79,16 @@ var SnapshotKinds = []Kind{
 	}},
 }
 
+// kindOf is the snapshot kind of a resource ("deployments.apps").
+func kindOf(resource string) Kind {
+	for _, k := range SnapshotKinds {
+		if k.Resource == resource {
+			return k
+		}
+	}
+	return Kind{Resource: resource} // EachObject refuses it: it has no list
+}
+
 // EachObject calls fn for every object of the kind in the namespace (empty:
 // all; ignored for cluster-scoped kinds), with apiVersion and kind set as
 // `kubectl get -o json` prints them.

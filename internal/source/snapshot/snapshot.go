@@ -279,59 +279,43 @@ func (s *Snapshot) Nodes(_ context.Context, fn func(*corev1.Node) error) error {
 	return nil
 }
 
-// LimitRanges implements source.LimitRangeSource.
-func (s *Snapshot) LimitRanges(_ context.Context, namespace string, fn func(*corev1.LimitRange) error) error {
-	for i := range s.Objects.LimitRanges {
-		if l := &s.Objects.LimitRanges[i]; namespace == "" || l.Namespace == namespace {
-			if err := fn(l); err != nil {
+// inNamespace calls fn for every item of the namespace ("": all), by
+// pointer into the snapshot's slice.
+func inNamespace[T any, P interface {
+	*T
+	GetNamespace() string
+}](items []T, namespace string, fn func(P) error) error {
+	for i := range items {
+		if p := P(&items[i]); namespace == "" || p.GetNamespace() == namespace {
+			if err := fn(p); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// LimitRanges implements source.LimitRangeSource.
+func (s *Snapshot) LimitRanges(_ context.Context, namespace string, fn func(*corev1.LimitRange) error) error {
+	return inNamespace(s.Objects.LimitRanges, namespace, fn)
 }
 
 // ResourceQuotas implements source.ResourceQuotaSource.
 func (s *Snapshot) ResourceQuotas(_ context.Context, namespace string, fn func(*corev1.ResourceQuota) error) error {
-	for i := range s.Objects.Quotas {
-		if q := &s.Objects.Quotas[i]; namespace == "" || q.Namespace == namespace {
-			if err := fn(q); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return inNamespace(s.Objects.Quotas, namespace, fn)
 }
 
 // Rollouts implements source.RolloutSource.
 func (s *Snapshot) Rollouts(_ context.Context, namespace string, fn func(runtime.Object) error) error {
-	for i := range s.Objects.Deployments {
-		if d := &s.Objects.Deployments[i]; namespace == "" || d.Namespace == namespace {
-			if err := fn(d); err != nil {
-				return err
-			}
-		}
+	if err := inNamespace(s.Objects.Deployments, namespace, func(d *appsv1.Deployment) error { return fn(d) }); err != nil {
+		return err
 	}
-	for i := range s.Objects.DaemonSets {
-		if d := &s.Objects.DaemonSets[i]; namespace == "" || d.Namespace == namespace {
-			if err := fn(d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return inNamespace(s.Objects.DaemonSets, namespace, func(d *appsv1.DaemonSet) error { return fn(d) })
 }
 
 // VPAs implements source.VPASource.
 func (s *Snapshot) VPAs(_ context.Context, namespace string, fn func(*unstructured.Unstructured) error) error {
-	for i := range s.Objects.VPAs {
-		if v := &s.Objects.VPAs[i]; namespace == "" || v.GetNamespace() == namespace {
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return inNamespace(s.Objects.VPAs, namespace, fn)
 }
 
 // ConfigMap returns a ConfigMap the snapshot holds.
