@@ -46,22 +46,29 @@ func leakFlags(p *promFlags) *promFlags {
 }
 
 // killedPods records, for each recommendation with kills, the pods to
-// check, most killed first.
-type killedPods map[string][]scan.Target
+// check, most killed first, with their kills.
+type killedPods map[string][]checkedPod
+
+type checkedPod struct {
+	scan.Target
+	kills []diagnose.Kill
+}
 
 func (k killedPods) add(r model.Recommendation, g *prom.Group) {
 	if r.OOMKills == 0 || len(g.Pods) == 0 {
 		return
 	}
 	kills := map[string]int{}
+	byPod := map[string][]diagnose.Kill{}
 	for _, x := range g.Kills {
 		kills[x.Pod] += max(1, x.Count)
+		byPod[x.Pod] = append(byPod[x.Pod], diagnose.Kill{T: x.T, Count: x.Count, Limit: x.Limit, Source: x.Source})
 	}
 	ps := append([]string(nil), g.Pods...)
 	sort.SliceStable(ps, func(i, j int) bool { return kills[ps[i]] > kills[ps[j]] })
 	key := specKey(r.Workload, r.Container)
 	for _, p := range ps[:min(len(ps), leakPods)] {
-		k[key] = append(k[key], scan.Target{Namespace: r.Workload.Namespace, Pod: p, Container: r.Container})
+		k[key] = append(k[key], checkedPod{scan.Target{Namespace: r.Workload.Namespace, Pod: p, Container: r.Container}, byPod[p]})
 	}
 }
 
@@ -72,9 +79,9 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group) {
 // names (--prometheus-url URL, --snapshot DIR).
 func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, bar *progress) ([]string, error) {
 	byNS := map[string][]scan.Target{}
-	for _, ts := range k {
-		for _, t := range ts {
-			byNS[t.Namespace] = append(byNS[t.Namespace], t)
+	for _, ps := range k {
+		for _, p := range ps {
+			byNS[p.Namespace] = append(byNS[p.Namespace], p.Target)
 		}
 	}
 	hs := map[scan.Target]*diagnose.History{}
@@ -91,9 +98,12 @@ func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recomme
 	bar.Done()
 	for i := range items {
 		r := &items[i]
-		if w := leakWarning(r, k[specKey(r.Workload, r.Container)], hs, from); w != "" {
-			r.Warnings = append(r.Warnings, w)
-			r.Reasons = append(r.Reasons, w)
+		ps := k[specKey(r.Workload, r.Container)]
+		for _, w := range []string{leakWarning(r, ps, hs, from), cacheWarning(r, ps, hs, from)} {
+			if w != "" {
+				r.Warnings = append(r.Warnings, w)
+				r.Reasons = append(r.Reasons, w)
+			}
 		}
 	}
 	return notes, nil
@@ -102,22 +112,16 @@ func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recomme
 // leakWarning says how the pods' working set grows, from the pods that
 // leak (medium confidence or more), and what the new limit buys: the time
 // from a restart to the limit at that rate, against the current one's.
-func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*diagnose.History, from string) string {
+func leakWarning(r *model.Recommendation, ps []checkedPod, hs map[scan.Target]*diagnose.History, from string) string {
 	var leaks []*diagnose.Leak
 	var worst scan.Target
 	growing, lifetimes, most := 0, 0, 0
-	for _, t := range ts {
-		h := hs[t]
+	for _, p := range ps {
+		t, h := p.Target, hs[p.Target]
 		if h == nil {
 			continue
 		}
-		limit := 0.0
-		if n := len(h.Limit); n > 0 {
-			limit = h.Limit[n-1].V
-		} else if r.CurrentLimitBytes != nil {
-			limit = float64(*r.CurrentLimitBytes)
-		}
-		k := diagnose.LeakOf(h, limit)
+		k := diagnose.LeakOf(h, podLimit(r, h))
 		if k == nil || k.Confidence == model.Low {
 			continue
 		}
@@ -133,7 +137,7 @@ func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*
 	}
 	sort.Slice(leaks, func(i, j int) bool { return leaks[i].BytesPerSecond < leaks[j].BytesPerSecond })
 	k := leaks[len(leaks)/2]
-	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ts), worst.Pod, worst.Namespace, from)
+	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ps), worst.Pod, worst.Namespace, from)
 	if r.MemoryLimitBytes != nil && float64(*r.MemoryLimitBytes) > k.From {
 		w += fmt.Sprintf("; from %.0fMi at a restart it fills %s in about %s", k.From/(1<<20), manifest.FormatBytes(*r.MemoryLimitBytes), k.TimeToFill(float64(*r.MemoryLimitBytes)))
 		if c := r.CurrentLimitBytes; c != nil && *c != *r.MemoryLimitBytes && float64(*c) > k.From {
@@ -141,4 +145,57 @@ func leakWarning(r *model.Recommendation, ts []scan.Target, hs map[scan.Target]*
 		}
 	}
 	return w
+}
+
+// podLimit is a checked pod's limit: the latest its history has, else the
+// recommendation's current one (0: unknown).
+func podLimit(r *model.Recommendation, h *diagnose.History) float64 {
+	if n := len(h.Limit); n > 0 {
+		return h.Limit[n-1].V
+	}
+	if r.CurrentLimitBytes != nil {
+		return float64(*r.CurrentLimitBytes)
+	}
+	return 0
+}
+
+// cacheWarning says when page cache, not the processes' memory, filled
+// the limit before most of the checked pods' kills (diagnose.CacheFilled,
+// scan's page-cache detector): recommend sizes from the working set,
+// which counts the cache, so the new limit is sized for the cache too,
+// and a cache the kernel cannot reclaim (tmpfs, shmem, dirty pages)
+// grows into any limit.
+func cacheWarning(r *model.Recommendation, ps []checkedPod, hs map[scan.Target]*diagnose.History, from string) string {
+	var hits []diagnose.CacheKill
+	seen := 0
+	var worst scan.Target
+	most := 0
+	for _, p := range ps {
+		h := hs[p.Target]
+		if h == nil {
+			continue
+		}
+		kills := p.kills
+		if len(kills) == 0 {
+			kills = h.Kills
+		}
+		x, n := diagnose.CacheFilled(h, kills, podLimit(r, h), diagnose.PreKill(h.Step))
+		if len(x) > most {
+			worst, most = p.Target, len(x)
+		}
+		hits = append(hits, x...)
+		seen += n
+	}
+	if len(hits) == 0 || 2*len(hits) < seen {
+		return ""
+	}
+	cache := make([]float64, len(hits))
+	rss := make([]float64, len(hits))
+	for i, k := range hits {
+		cache[i], rss[i] = k.Cache, k.RSS
+	}
+	slices.Sort(cache)
+	slices.Sort(rss)
+	return fmt.Sprintf("page cache, not the processes' memory, filled the limit before %d of %d kills (page cache %.0fMi, RSS %.0fMi, medians; oomdoctor explain %s -n %s %s): the working set this limit is sized from counts the cache, and a cache the kernel cannot reclaim (files on tmpfs or /dev/shm, writes faster than writeback) fills any limit; find what writes",
+		len(hits), seen, cache[len(cache)/2]/(1<<20), rss[len(rss)/2]/(1<<20), worst.Pod, worst.Namespace, from)
 }

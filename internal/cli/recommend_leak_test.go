@@ -4,6 +4,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/diagnose"
+	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
 )
 
 // The leak check reads 7 days at most, at 5-minute steps or finer: a
@@ -44,8 +49,78 @@ func TestLeakCheckOff(t *testing.T) {
 	if !strings.Contains(on.stdout, "the working set grows 18.0Mi/h") || strings.Contains(off.stdout, "the working set grows") {
 		t.Errorf("want cart's leak warning with the check only:\n%s\n---\n%s", on.stdout, off.stdout)
 	}
+	cache := "page cache, not the processes' memory, filled the limit before 24 of 24 kills (page cache 717Mi, RSS 307Mi, medians; oomdoctor explain redis-0 -n shop --snapshot ../../examples/snapshot)"
+	if strings.Count(on.stdout, cache) != 2 || strings.Count(on.stdout, "page cache, not") != 2 || strings.Contains(off.stdout, "page cache, not") {
+		t.Errorf("want redis' page-cache warning (in its warnings and reasons) with the check only, and no other:\n%s\n---\n%s", on.stdout, off.stdout)
+	}
 	sizes := regexp.MustCompile(`"memory(Request|Limit)Bytes": \d+`)
 	if a, b := sizes.FindAllString(on.stdout, -1), sizes.FindAllString(off.stdout, -1); len(a) == 0 || strings.Join(a, ",") != strings.Join(b, ",") {
 		t.Errorf("the sizes differ: %v and %v", a, b)
+	}
+}
+
+// The page-cache warning takes the kills of the pods checked, from the
+// sizing (a second look reads no kills), and warns when page cache held
+// half or more of the charge, RSS under 70% of the limit, before half or
+// more of the kills it has RSS and page cache for.
+func TestCacheWarning(t *testing.T) {
+	const mi = 1 << 20
+	limit := int64(512 * mi)
+	r := &model.Recommendation{Workload: model.WorkloadRef{Namespace: "shop", Kind: "StatefulSet", Name: "db"}, Container: "db", CurrentLimitBytes: &limit}
+	// hist has a kill every hour; before the kills at the hours in
+	// cacheAt, 400Mi of page cache and 100Mi RSS, else 100Mi of cache and
+	// 400Mi RSS.
+	hist := func(pod string, hours int, cacheAt ...int) (checkedPod, *diagnose.History) {
+		h := &diagnose.History{Step: time.Minute}
+		p := checkedPod{Target: scan.Target{Namespace: "shop", Pod: pod, Container: "db"}}
+		for i := 1; i <= hours; i++ {
+			end := int64(i * 3600)
+			cache, rss := 100.0*mi, 400.0*mi
+			for _, c := range cacheAt {
+				if c == i {
+					cache, rss = 400*mi, 100*mi
+				}
+			}
+			for s := end - 1800; s <= end; s += 60 {
+				h.Cache = append(h.Cache, model.Point{T: s, V: cache})
+				h.RSS = append(h.RSS, model.Point{T: s, V: rss})
+			}
+			p.kills = append(p.kills, diagnose.Kill{T: end, Count: 1, Limit: float64(limit)})
+		}
+		return p, h
+	}
+	for _, c := range []struct {
+		name string
+		pods [][]int // hours with cache, per pod of 4 kills
+		want string
+	}{
+		{"every kill", [][]int{{1, 2, 3, 4}}, "filled the limit before 4 of 4 kills (page cache 400Mi, RSS 100Mi, medians; oomdoctor explain db-0 -n shop --snapshot S)"},
+		{"half of them, over two pods", [][]int{{1, 2, 3}, {4}}, "filled the limit before 4 of 8 kills (page cache 400Mi, RSS 100Mi, medians; oomdoctor explain db-0 -n shop --snapshot S)"},
+		{"under half", [][]int{{1}, {2, 3}}, ""},
+		{"none", [][]int{{}}, ""},
+	} {
+		var ps []checkedPod
+		hs := map[scan.Target]*diagnose.History{}
+		for i, at := range c.pods {
+			p, h := hist("db-"+string(rune('0'+i)), 4, at...)
+			ps = append(ps, p)
+			hs[p.Target] = h
+		}
+		got := cacheWarning(r, ps, hs, "--snapshot S")
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
+		}
+	}
+	// Without the kills from the sizing, the history's own.
+	p, h := hist("db-0", 2, 1, 2)
+	h.Kills, p.kills = p.kills, nil
+	if got := cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S"); !strings.Contains(got, "before 2 of 2 kills") {
+		t.Errorf("from the history's kills: %q", got)
+	}
+	// No RSS nor page cache (a source without them): no warning.
+	p, h = hist("db-0", 2, 1, 2)
+	h.Cache, h.RSS = nil, nil
+	if got := cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S"); got != "" {
+		t.Errorf("without RSS and page cache: %q", got)
 	}
 }

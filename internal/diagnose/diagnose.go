@@ -266,15 +266,18 @@ func quantile(ps []model.Point, q float64) float64 {
 	return v[int(q*float64(len(v)-1))]
 }
 
-// preKill is how far before a kill its usage is looked at: the kill's
-// step and the one before, at least 10 minutes.
+// preKill is how far before a kill its usage is looked at (PreKill).
 func (in *Input) preKill() int64 {
-	s := int64(10 * 60)
-	if in.History != nil && 2*int64(in.History.Step.Seconds()) > s {
-		s = 2 * int64(in.History.Step.Seconds())
+	if in.History == nil {
+		return PreKill(0)
 	}
-	return s
+	return PreKill(in.History.Step)
 }
+
+// PreKill is how far before a kill its usage is looked at in a history
+// of this step (seconds): the kill's step and the one before, at least 10
+// minutes.
+func PreKill(step time.Duration) int64 { return max(10*60, 2*int64(step.Seconds())) }
 
 // Formatting: sizes in Mi/Gi as kubectl shows them, times in UTC.
 

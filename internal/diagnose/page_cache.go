@@ -39,22 +39,12 @@ func (d pageCache) Detect(in *Input) (*model.Cause, string) {
 		if limit <= 0 {
 			return nil, ""
 		}
-		hits := 0
-		for _, k := range in.kills() {
-			from, to := k.T-in.preKill(), k.T
-			cache, rss := peak(window(h.Cache, from, to)), peak(window(h.RSS, from, to))
-			if cache+rss == 0 {
-				continue
-			}
-			if cache >= 0.5*(cache+rss) && rss < 0.7*limit {
-				hits++
-				if len(ev) < 3 {
-					ev = append(ev, model.Evidence{What: "before the kill", Value: fmt.Sprintf("page cache %s (%s of cache+RSS), RSS %s (%s of the %s limit)", size(cache), pct(cache, cache+rss), size(rss), pct(rss, limit), size(limit)), At: ts(k.T), Source: h.Source})
-				}
-			}
-		}
-		if hits == 0 {
+		hits, _ := CacheFilled(h, in.kills(), limit, in.preKill())
+		if len(hits) == 0 {
 			return nil, ""
+		}
+		for _, k := range hits[:min(len(hits), 3)] {
+			ev = append(ev, model.Evidence{What: "before the kill", Value: fmt.Sprintf("page cache %s (%s of cache+RSS), RSS %s (%s of the %s limit)", size(k.Cache), pct(k.Cache, k.Cache+k.RSS), size(k.RSS), pct(k.RSS, limit), size(limit)), At: ts(k.T), Source: h.Source})
 		}
 		conf = model.Medium
 	}
@@ -67,4 +57,33 @@ func (d pageCache) Detect(in *Input) (*model.Cause, string) {
 	}
 	c.Fix = model.Fix{Text: "Find what writes: files on tmpfs or /dev/shm (delete them or cap the volume), or a writer faster than writeback (fsync or O_DIRECT on large writes). Leave room for cache in the limit: it is charged to the container."}
 	return c, ""
+}
+
+// CacheKill is the charge in the minutes before a kill: the highest page
+// cache and RSS.
+type CacheKill struct {
+	T          int64
+	Cache, RSS float64
+}
+
+// CacheFilled returns the kills before which page cache held half or more
+// of the charge while RSS stayed under 70% of the limit, and how many of
+// the kills the history has page cache and RSS for. preKill is how far
+// before a kill its charge is read (seconds).
+func CacheFilled(h *History, kills []Kill, limit float64, preKill int64) (hits []CacheKill, seen int) {
+	if h == nil || limit <= 0 {
+		return nil, 0
+	}
+	for _, k := range kills {
+		from, to := k.T-preKill, k.T
+		cache, rss := peak(window(h.Cache, from, to)), peak(window(h.RSS, from, to))
+		if cache+rss == 0 {
+			continue
+		}
+		seen++
+		if cache >= 0.5*(cache+rss) && rss < 0.7*limit {
+			hits = append(hits, CacheKill{T: k.T, Cache: cache, RSS: rss})
+		}
+	}
+	return hits, seen
 }

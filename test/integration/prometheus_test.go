@@ -494,6 +494,42 @@ func TestRecommendWarnsOfLeaks(t *testing.T) {
 	}
 }
 
+// Page cache that fills the limit is charged to the container and counted
+// in the working set recommend sizes from: the indexer, whose RSS stays
+// near 28% of its charge, gets a warning with the medians before its
+// kills, read from Prometheus' RSS and page cache at 5-minute steps; the
+// batch worker, killed by bursts of its own memory, gets none.
+func TestRecommendWarnsOfPageCache(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", scenario.DiagnosisNamespace, "-o", "json"))
+	by := map[string]model.Recommendation{}
+	for _, it := range doc.Items {
+		by[it.Container] = it
+	}
+	ix := by["indexer"]
+	want := regexp.MustCompile(`^page cache, not the processes' memory, filled the limit before (\d+) of (\d+) kills \(page cache 3\d\dMi, RSS 1[34]\dMi, medians; oomdoctor explain indexer-0 -n ` + scenario.DiagnosisNamespace + ` --prometheus-url http://127\.0\.0\.1:\d+\): the working set this limit is sized from counts the cache`)
+	if ix.OOMKills == 0 || len(ix.Warnings) != 1 || !want.MatchString(ix.Warnings[0]) {
+		t.Fatalf("indexer: %d kills, warnings %q; want kills and one warning matching %s", ix.OOMKills, ix.Warnings, want)
+	}
+	if m := want.FindStringSubmatch(ix.Warnings[0]); m[1] != m[2] || m[1] == "0" {
+		t.Errorf("indexer: page cache filled the limit before %s of %s kills, want every one", m[1], m[2])
+	}
+	for _, c := range []string{"worker", "app"} {
+		for _, w := range by[c].Warnings {
+			if strings.Contains(w, "page cache") {
+				t.Errorf("%s, killed by its own memory: %q", c, w)
+			}
+		}
+	}
+	if by["worker"].OOMKills == 0 {
+		t.Errorf("the batch worker has no kills: %+v", by["worker"])
+	}
+	off := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", scenario.DiagnosisNamespace, "statefulset/indexer", "-o", "json", "--leak-check=false"))
+	if len(off.Items) != 1 || len(off.Items[0].Warnings) != 0 {
+		t.Errorf("--leak-check=false still warns: %+v", off.Items)
+	}
+}
+
 // recommend keeps its values within the namespace's LimitRanges, from
 // kube-state-metrics' kube_limitrange and, with --from-cluster, from the
 // API server (the stricter holds): the API server refuses a pod outside

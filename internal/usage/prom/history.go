@@ -90,10 +90,10 @@ type Query struct {
 	// Detail reads RSS, cache and swap too, the request and limit over
 	// time, and cAdvisor's OOM events.
 	Detail bool
-	// UsageOnly reads the working set, the restart count and the current
-	// request and limit alone, no kills: for a second look, at a finer
-	// step, at containers whose kills are known already (the kill queries
-	// cost Prometheus the most).
+	// UsageOnly reads the working set, RSS and page cache, the restart
+	// count and the current request and limit alone, no kills: for a
+	// second look, at a finer step, at containers whose kills are known
+	// already (the kill queries cost Prometheus the most).
 	UsageOnly bool
 	// OOMEvents reads cAdvisor's container_oom_events_total (kills of a
 	// container's child processes that kube-state-metrics never sees);
@@ -582,8 +582,10 @@ func (r *run) metrics() []metric {
 	// too little at a restart to show it (a mild leak), or a restart that
 	// was not an OOM kill (a liveness probe).
 	restarts := metric{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.Restarts = ps }, without: "their restarts are unknown"}
+	rss := metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"}
+	cache := metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"}
 	if r.q.UsageOnly {
-		return append([]metric{ws, restarts}, current...)
+		return append([]metric{ws, rss, cache, restarts}, current...)
 	}
 	ms := []metric{
 		ws,
@@ -627,8 +629,7 @@ func (r *run) metrics() []metric {
 		ms = append(ms,
 			metric{name: "memory limits", query: gauge(`kube_pod_container_resource_limits{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Limit = ps }, without: "their limits are unknown"},
 			metric{name: "memory requests", query: gauge(`kube_pod_container_resource_requests{resource="memory",%s}`), set: func(c *Container, ps []Point) { c.Request = ps }, without: "their requests are unknown"},
-			metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"},
-			metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"},
+			rss, cache,
 			metric{name: "swap", query: peak("container_memory_swap"), set: func(c *Container, ps []Point) { c.Swap = ps }, without: "their swap is unknown"},
 			restarts,
 		)

@@ -426,18 +426,21 @@ func b0(t *testing.T, opts Query) (*fake, []*Container) {
 	return f, got
 }
 
-// UsageOnly reads the working set and the restart count over the range
-// (and the current limit and request at the end): no kill query, no
-// series lookup of the killed pods, no owners.
+// UsageOnly reads the working set, RSS, page cache and the restart count
+// over the range (and the current limit and request at the end): no kill
+// query, no series lookup of the killed pods, no owners.
 func TestUsageOnly(t *testing.T) {
 	f, got := b0(t, Query{UsageOnly: true})
 	var qs []string
 	for _, r := range f.ranges {
 		qs = append(qs, r.q)
 	}
-	if len(qs) != 2 || !slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, "container_memory_working_set_bytes") }) ||
+	reads := func(name string) bool {
+		return slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, name+"{") })
+	}
+	if len(qs) != 4 || !reads("container_memory_working_set_bytes") || !reads("container_memory_rss") || !reads("container_memory_cache") ||
 		!slices.Contains(qs, `max by (namespace,pod,container) (kube_pod_container_status_restarts_total{namespace="shop",pod=~"b-0"})`) {
-		t.Errorf("want the working set's and the restart count's range queries alone, got %q", qs)
+		t.Errorf("want the range queries of the working set, RSS, page cache and restart count alone, got %q", qs)
 	}
 	if f.killedAsked || f.ownersAsked {
 		t.Errorf("the killed pods (%v) or the owners (%v) were looked up", f.killedAsked, f.ownersAsked)
