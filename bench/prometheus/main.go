@@ -6,7 +6,9 @@
 //     Deployment, -namespaces namespaces) over -days at -scrape, cAdvisor's
 //     working set at every scrape, kube-state-metrics' requests, limits,
 //     restarts and termination reasons every 5 minutes, owners; steady,
-//     daily-cycle, spiky and leaking (killed at the limit) containers.
+//     daily-cycle, spiky and leaking (killed at the limit) containers,
+//     the leaking ones with their RSS and page cache at every scrape
+//     (every other one mostly page cache).
 //     Written as one OpenMetrics file per 2 hours (promtool re-reads its
 //     whole input for every 2-hour block it makes), each turned into a
 //     block;
@@ -85,6 +87,9 @@ type ctr struct {
 	restarts            int
 	oomLast             bool
 	phase               int64
+	// cacheShare is the page cache's share of the working set (written
+	// for the leaking containers alone).
+	cacheShare float64
 }
 
 func run() error {
@@ -243,6 +248,7 @@ func run() error {
 	// The leaking workloads are every fifth from the fourth (cluster):
 	// each should warn of its leak, and no other.
 	leakWarned, leaking, wrongWarned := 0, 0, 0
+	cacheWarned, cacheHeavy, cacheWrong := 0, 0, 0
 	for _, it := range doc.Items {
 		pods += it.Pods
 		kills += it.OOMKills
@@ -257,6 +263,17 @@ func run() error {
 			}
 		case warned:
 			wrongWarned++
+		}
+		// Every other leaking workload is mostly page cache (cluster).
+		cached := slices.ContainsFunc(it.Warnings, func(w string) bool { return strings.HasPrefix(w, "page cache, not the processes' memory") })
+		switch {
+		case d%10 == 8:
+			cacheHeavy++
+			if cached {
+				cacheWarned++
+			}
+		case cached:
+			cacheWrong++
 		}
 	}
 	clientRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
@@ -282,6 +299,7 @@ func run() error {
 	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
 		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
 	fmt.Printf("leak warnings: %d of the %d leaking workloads, %d of the others\n", leakWarned, leaking, wrongWarned)
+	fmt.Printf("page-cache warnings: %d of the %d workloads mostly page cache, %d of the others\n", cacheWarned, cacheHeavy, cacheWrong)
 	fmt.Printf("Prometheus RSS before: %s (anon %s, file %s); peak during recommend: %s (anon %s, file %s): grew %s\n",
 		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
 	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))
@@ -370,6 +388,12 @@ func cluster(start int64) []*ctr {
 			c.spikeEvery = 3600 * int64(3+i%9)
 		case 3:
 			c.leak = c.base * 0.6 / (36 * 3600) // reaches the limit in ~36 h
+			// Every other leaking workload's working set is mostly page
+			// cache: recommend warns of it too.
+			c.cacheShare = 0.15
+			if d%10 == 8 {
+				c.cacheShare = 0.7
+			}
 		case 4:
 			c.base *= 3
 			c.limit *= 3
@@ -413,7 +437,7 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 	w := bufio.NewWriterSize(f, 4<<20)
 	var n int64
 	var buf []byte
-	line := func(name, labels string, v float64, t int64) {
+	line := func(w *bufio.Writer, name, labels string, v float64, t int64) {
 		buf = append(buf[:0], name...)
 		buf = append(buf, labels...)
 		buf = append(buf, ' ')
@@ -430,6 +454,21 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 		oom      bool
 	}
 	state := make([][]ksm, len(cs))
+	// cAdvisor's RSS and page cache of the leaking containers, the ones
+	// recommend's second look reads (pod-selected queries touch no other
+	// series), written beside the working set and copied after it: an
+	// OpenMetrics family is one run of lines.
+	parts := map[string]*os.File{}
+	for _, name := range []string{"container_memory_rss", "container_memory_cache"} {
+		pf, err := os.Create(path + "." + name)
+		if err != nil {
+			return 0, err
+		}
+		defer os.Remove(pf.Name())
+		defer pf.Close()
+		parts[name] = pf
+	}
+	rssW, cacheW := bufio.NewWriterSize(parts["container_memory_rss"], 1<<20), bufio.NewWriterSize(parts["container_memory_cache"], 1<<20)
 	w.WriteString("# TYPE container_memory_working_set_bytes gauge\n")
 	for i, c := range cs {
 		for t := from; t < to; t += step {
@@ -440,10 +479,29 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 				c.born = t
 				u = c.usage(t)
 			}
-			line("container_memory_working_set_bytes", c.wsLabels, u, t)
+			line(w, "container_memory_working_set_bytes", c.wsLabels, u, t)
+			if c.leak > 0 {
+				line(rssW, "container_memory_rss", c.wsLabels, u*(1-c.cacheShare), t)
+				line(cacheW, "container_memory_cache", c.wsLabels, u*c.cacheShare, t)
+			}
 			if (t-from)%ksmStep == 0 {
 				state[i] = append(state[i], ksm{c.restarts, c.oomLast})
 			}
+		}
+	}
+	for _, x := range []struct {
+		name string
+		b    *bufio.Writer
+	}{{"container_memory_rss", rssW}, {"container_memory_cache", cacheW}} {
+		if err := x.b.Flush(); err != nil {
+			return 0, err
+		}
+		if _, err := parts[x.name].Seek(0, io.SeekStart); err != nil {
+			return 0, err
+		}
+		w.WriteString("# TYPE " + x.name + " gauge\n")
+		if _, err := io.Copy(w, parts[x.name]); err != nil {
+			return 0, err
 		}
 	}
 	family := func(name, extra string, val func(i int, k ksm) (float64, bool)) {
@@ -455,7 +513,7 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 			}
 			for j, k := range state[i] {
 				if v, ok := val(i, k); ok {
-					line(name, labels, v, from+int64(j)*ksmStep)
+					line(w, name, labels, v, from+int64(j)*ksmStep)
 				}
 			}
 		}
@@ -468,7 +526,7 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 	w.WriteString("# TYPE kube_pod_owner gauge\n")
 	for _, c := range cs {
 		for t := from; t < to; t += 1800 {
-			line("kube_pod_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="ReplicaSet",owner_name="%s",pod="%s"}`, c.ns, c.rs, c.pod), 1, t)
+			line(w, "kube_pod_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="ReplicaSet",owner_name="%s",pod="%s"}`, c.ns, c.rs, c.pod), 1, t)
 		}
 	}
 	w.WriteString("# TYPE kube_replicaset_owner gauge\n")
@@ -479,12 +537,12 @@ func writeWindow(path string, cs []*ctr, from, to, step int64) (int64, error) {
 		}
 		seen[c.ns+c.rs] = true
 		for t := from; t < to; t += 1800 {
-			line("kube_replicaset_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="Deployment",owner_name="%s",replicaset="%s"}`, c.ns, c.deploy, c.rs), 1, t)
+			line(w, "kube_replicaset_owner", fmt.Sprintf(`{namespace="%s",owner_is_controller="true",owner_kind="Deployment",owner_name="%s",replicaset="%s"}`, c.ns, c.deploy, c.rs), 1, t)
 		}
 	}
 	w.WriteString("# TYPE kube_node_status_allocatable gauge\n")
 	for t := from; t < to; t += 60 {
-		line("kube_node_status_allocatable", `{node="node-1",resource="memory",unit="byte"}`, 64<<30, t)
+		line(w, "kube_node_status_allocatable", `{node="node-1",resource="memory",unit="byte"}`, 64<<30, t)
 	}
 	w.WriteString("# EOF\n")
 	if err := w.Flush(); err != nil {
@@ -579,7 +637,7 @@ func queryLog(path string) []kind {
 			continue
 		}
 		name := e.Params.Query
-		for _, m := range []string{"container_memory_working_set_bytes", "kube_pod_container_status_restarts_total", "kube_pod_container_resource_limits", "kube_pod_container_resource_requests", "kube_node_status_allocatable", "kube_pod_container_status_terminated_reason", "oomdoctor_oom_kills_total", "container_oom_events_total", "count_over_time"} {
+		for _, m := range []string{"container_memory_working_set_bytes", "container_memory_rss", "container_memory_cache", "kube_pod_container_status_restarts_total", "kube_pod_container_resource_limits", "kube_pod_container_resource_requests", "kube_node_status_allocatable", "kube_pod_container_status_terminated_reason", "oomdoctor_oom_kills_total", "container_oom_events_total", "count_over_time"} {
 			if strings.Contains(name, m) {
 				name = m
 				break
