@@ -79,7 +79,9 @@ the OOM kills kube-state-metrics saw; or on a snapshot's series files (--snapsho
 
 Train/test (the default): each series trains on its first --train, the limit is set, and the
 next --test is counted against it: a series "has an OOM" when its usage goes above the limit at
-least once; the relative slack is the mean of (limit - usage) / limit. --rolling instead trains
+least once; the relative slack is the mean of (limit - usage) / limit. The request is priced
+too: the share of the time usage is above it (memory the node lends, which eviction takes back
+first), and its slack, (request - usage) / request where usage is under it. --rolling instead trains
 on the first period and recommends again every period and after every kill, the way each
 strategy would run (usage above the limit is a kill; the strategy then sees the usage capped at
 the limit, as monitoring would). A new limit within --min-change of the current one keeps the
@@ -247,13 +249,13 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 		fmt.Fprintf(w, "train %s%s, replay the next %s against the limit\n", days{&o.Train}, from, days{&o.Test})
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	head := "STRATEGY\tSERIES\tWITH AN OOM\tMEAN RELATIVE SLACK\tSTATE/CONTAINER"
+	head := "STRATEGY\tSERIES\tWITH AN OOM\tMEAN RELATIVE SLACK\tTIME ABOVE REQUEST\tREQUEST SLACK\tSTATE/CONTAINER"
 	if rep.Mode == "rolling" {
 		head += "\tOOM EPISODES\tLIMIT CHANGES"
 	}
 	fmt.Fprintln(tw, head)
 	for _, r := range rep.Rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%d B", r.Strategy, r.Series, 100*r.OOMShare, 100*r.Slack, r.StateBytes)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f%%\t%.1f%%\t%.1f%%\t%.1f%%\t%d B", r.Strategy, r.Series, 100*r.OOMShare, 100*r.Slack, 100*r.OverRequest, 100*r.RequestSlack, r.StateBytes)
 		if rep.Mode == "rolling" {
 			fmt.Fprintf(tw, "\t%d\t%d", r.Episodes, r.LimitChanges)
 		}

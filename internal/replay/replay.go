@@ -52,6 +52,14 @@ type Row struct {
 	// Slack is the mean over series of the mean over the replayed window
 	// of (limit - usage) / limit.
 	Slack float64 `json:"meanRelativeSlack"`
+	// OverRequest is the mean over series of the share of the replayed
+	// samples above the request: memory the node gives beyond what the
+	// scheduler reserved, the first to go under the kubelet's eviction.
+	OverRequest float64 `json:"overRequestShare"`
+	// RequestSlack is the mean over series of the mean over the replayed
+	// window of (request - usage) / request where usage is under the
+	// request: memory reserved and not used.
+	RequestSlack float64 `json:"meanRequestSlack"`
 	// Episodes and LimitChanges are the rolling mode's kills and changes
 	// of the limit.
 	Episodes     int `json:"oomEpisodes,omitempty"`
@@ -59,7 +67,7 @@ type Row struct {
 	// StateBytes is the per-container state the strategy keeps.
 	StateBytes int `json:"stateBytesPerContainer"`
 
-	slackSum float64
+	slackSum, overSum, reqSlackSum float64
 }
 
 // SeriesRow is one series' replay.
@@ -73,11 +81,18 @@ type SeriesRow struct {
 // Outcome is what one strategy did on one series.
 type Outcome struct {
 	Strategy string `json:"strategy"`
-	// LimitBytes is the limit set (rolling: the last one).
-	LimitBytes int64 `json:"limitBytes"`
-	OOM        bool  `json:"oom"`
+	// LimitBytes and RequestBytes are the limit and request set
+	// (rolling: the last ones).
+	LimitBytes   int64 `json:"limitBytes"`
+	RequestBytes int64 `json:"requestBytes"`
+	OOM          bool  `json:"oom"`
 	// Slack is the mean over the replayed window of (limit - usage) / limit.
-	Slack        float64 `json:"meanRelativeSlack"`
+	Slack float64 `json:"meanRelativeSlack"`
+	// OverRequest is the share of the replayed samples above the request;
+	// RequestSlack the mean of (request - usage) / request, 0 where usage
+	// is above it.
+	OverRequest  float64 `json:"overRequestShare"`
+	RequestSlack float64 `json:"meanRequestSlack"`
 	Episodes     int     `json:"oomEpisodes,omitempty"`
 	LimitChanges int     `json:"limitChanges,omitempty"`
 }
@@ -88,6 +103,8 @@ func (r *Row) add(o Outcome) {
 		r.OOMSeries++
 	}
 	r.slackSum += o.Slack
+	r.overSum += o.OverRequest
+	r.reqSlackSum += o.RequestSlack
 	r.Episodes += o.Episodes
 	r.LimitChanges += o.LimitChanges
 }
@@ -205,6 +222,8 @@ func Run(read func(func(*usage.Series) error) error, strategies []recommend.Stra
 	for i := range rows {
 		if rows[i].Series > 0 {
 			rows[i].Slack = rows[i].slackSum / float64(rows[i].Series)
+			rows[i].OverRequest = rows[i].overSum / float64(rows[i].Series)
+			rows[i].RequestSlack = rows[i].reqSlackSum / float64(rows[i].Series)
 			rows[i].OOMShare = float64(rows[i].OOMSeries) / float64(rows[i].Series)
 		}
 	}
@@ -324,22 +343,43 @@ func train(e recommend.Estimator, s []usage.Sample, kills []usage.Kill, until in
 func trainTest(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, from, to int64) Outcome {
 	e := st.New()
 	i, k := train(e, s, kills, from)
-	limit := floor(e.Recommend().Limit)
+	v := e.Recommend()
+	limit := floor(v.Limit)
+	request := requestOf(v.Request, limit)
 	oom := false
 	for ; k < len(kills) && kills[k].T < to; k++ {
 		if kills[k].Limit >= limit {
 			oom = true
 		}
 	}
-	slack, n := 0.0, 0
+	var slack, over, reqSlack float64
+	n := 0
 	for ; i < len(s) && s[i].T < to; i++ {
-		if s[i].Usage > limit {
+		u := s[i].Usage
+		if u > limit {
 			oom = true
 		}
-		slack += (limit - s[i].Usage) / limit
+		slack += (limit - u) / limit
+		o, r := requestUse(request, u)
+		over += o
+		reqSlack += r
 		n++
 	}
-	return Outcome{LimitBytes: int64(math.Round(limit)), OOM: oom, Slack: slack / float64(n)}
+	return Outcome{LimitBytes: int64(math.Round(limit)), RequestBytes: int64(math.Round(request)), OOM: oom,
+		Slack: slack / float64(n), OverRequest: over / float64(n), RequestSlack: reqSlack / float64(n)}
+}
+
+// requestOf is the request replayed with a limit: at least MinLimit (a
+// strategy that saw only zeros would ask for nothing), at most the limit.
+func requestOf(request, limit float64) float64 { return min(max(request, MinLimit), limit) }
+
+// requestUse is one sample against the request: 1 when the usage is above
+// it, else 0 and the share of the request left unused.
+func requestUse(request, usage float64) (over, slack float64) {
+	if usage > request {
+		return 1, 0
+	}
+	return 0, (request - usage) / request
 }
 
 // rolling re-recommends every period and after each kill. What the
@@ -349,27 +389,38 @@ func rolling(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start,
 	var out Outcome
 	e := st.New()
 	i, k := train(e, s, kills, start+period)
-	limit := floor(e.Recommend().Limit)
+	v := e.Recommend()
+	limit := floor(v.Limit)
+	request := requestOf(v.Request, limit)
 	next := start + 2*period
-	slack, n := 0.0, 0
-	killed := func(t int64) {
-		out.Episodes++
-		e.OOM(t, limit)
-		if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, true); l != limit {
+	var slack, over, reqSlack float64
+	n := 0
+	// review sets what the strategy now recommends, each value kept when
+	// the new one is within the band of it (a kill: any higher limit).
+	review := func(killed bool) {
+		v := e.Recommend()
+		if l, _ := recommend.Settle(limit, floor(v.Limit), band, killed); l != limit {
 			limit = l
 			out.LimitChanges++
 		}
+		request, _ = recommend.Settle(request, requestOf(v.Request, limit), band, false)
+		request = min(request, limit)
+	}
+	killed := func(t int64) {
+		out.Episodes++
+		e.OOM(t, limit)
+		review(true)
 	}
 	lastKill := start - 2*sameKill // the last sample above the limit
 	for ; i < len(s); i++ {
 		x := s[i]
 		for x.T >= next {
-			if l, _ := recommend.Settle(limit, floor(e.Recommend().Limit), band, false); l != limit {
-				limit = l
-				out.LimitChanges++
-			}
+			review(false)
 			next += period
 		}
+		o, r := requestUse(request, x.Usage)
+		over += o
+		reqSlack += r
 		if u := x.Usage; u > limit {
 			lastKill = x.T
 			e.Add(x.T, limit)
@@ -388,9 +439,9 @@ func rolling(st recommend.Strategy, s []usage.Sample, kills []usage.Kill, start,
 			}
 		}
 	}
-	out.LimitBytes, out.OOM = int64(math.Round(limit)), out.Episodes > 0
+	out.LimitBytes, out.RequestBytes, out.OOM = int64(math.Round(limit)), int64(math.Round(request)), out.Episodes > 0
 	if n > 0 {
-		out.Slack = slack / float64(n)
+		out.Slack, out.OverRequest, out.RequestSlack = slack/float64(n), over/float64(n), reqSlack/float64(n)
 	}
 	return out
 }

@@ -26,7 +26,7 @@ func table(rep *Report) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s: %d series read, %d samples, %d dropped, %d zero, %d short; hindsight slack %.2f%%\n", rep.Mode, rep.SeriesRead, rep.Samples, rep.DroppedSamples, rep.SkippedZero, rep.SkippedShort, 100*rep.HindsightSlack)
 	for _, r := range rep.Rows {
-		fmt.Fprintf(&b, "%-10s series %d oom %d (%.1f%%) slack %.2f%% episodes %d changes %d\n", r.Strategy, r.Series, r.OOMSeries, 100*r.OOMShare, 100*r.Slack, r.Episodes, r.LimitChanges)
+		fmt.Fprintf(&b, "%-10s series %d oom %d (%.1f%%) slack %.2f%% episodes %d changes %d; over request %.2f%% request slack %.2f%%\n", r.Strategy, r.Series, r.OOMSeries, 100*r.OOMShare, 100*r.Slack, r.Episodes, r.LimitChanges, 100*r.OverRequest, 100*r.RequestSlack)
 	}
 	return b.String()
 }
@@ -153,6 +153,33 @@ func TestRollingBandByHand(t *testing.T) {
 		}
 		if abs(r.Slack-slack) > 1e-9 {
 			t.Errorf("band %g: slack %v, want %v", band, r.Slack, slack)
+		}
+	}
+}
+
+// Requests by hand: 60 and 140 Mi by turns. peak-2x requests the mean,
+// 100: half the samples are above it, and the others leave 40% of it
+// unused, 20% on average. krr's request is its limit, 1.15 x 140 = 161:
+// nothing above it. Rolling over three such weeks gives the same.
+func TestRequestsByHand(t *testing.T) {
+	read := readOne(fiveMinute(3*7*288, func(i int64) float64 { return 60 + 80*float64(i%2) }))
+	krr, _ := recommend.Lookup("krr")
+	two, _ := recommend.Lookup("peak-2x")
+	krrSlack := ((161.0-60)/161 + (161.0-140)/161) / 2
+	for _, o := range []Options{{Train: week, Test: week, PerSeries: true}, {Rolling: week, PerSeries: true}} {
+		rep, err := Run(read, []recommend.Strategy{two, krr}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, k := rep.Rows[0], rep.Rows[1]
+		if abs(p.OverRequest-0.5) > 1e-9 || abs(p.RequestSlack-0.2) > 1e-9 {
+			t.Errorf("%s: peak-2x above its request %v of the time, %v unused; want 0.5 and 0.2", rep.Mode, p.OverRequest, p.RequestSlack)
+		}
+		if k.OverRequest != 0 || abs(k.RequestSlack-krrSlack) > 1e-3 {
+			t.Errorf("%s: krr above its request %v of the time, %v unused; want 0 and %v", rep.Mode, k.OverRequest, k.RequestSlack, krrSlack)
+		}
+		if got := rep.PerSeries[0].Strategies[0].RequestBytes; got != 100<<20 {
+			t.Errorf("%s: peak-2x requests %d bytes, want 100Mi", rep.Mode, got)
 		}
 	}
 }
