@@ -217,7 +217,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					}
 					if r, ok := recommendGroup(sz, sz.guard(sp.maxAllocatable), g); ok {
 						doc.Items = append(doc.Items, r)
-						killed.add(r, g)
+						killed.add(r, g, sp.win.step)
 					}
 				}
 				if sz.leaks {
@@ -447,7 +447,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 			}
 			if r, ok := recommendGroup(sz, guard, g); ok {
 				doc.Items = append(doc.Items, r)
-				killed.add(r, g)
+				killed.add(r, g, step)
 			}
 		}
 		return nil

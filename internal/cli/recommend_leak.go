@@ -51,10 +51,14 @@ type killedPods map[string][]checkedPod
 
 type checkedPod struct {
 	scan.Target
+	// kills are the sizing's, each within the step before its time.
 	kills []diagnose.Kill
+	step  time.Duration
 }
 
-func (k killedPods) add(r model.Recommendation, g *prom.Group) {
+// add records the pods of a recommendation with kills; step is the
+// resolution its history was read at.
+func (k killedPods) add(r model.Recommendation, g *prom.Group, step time.Duration) {
 	if r.OOMKills == 0 || len(g.Pods) == 0 {
 		return
 	}
@@ -68,7 +72,7 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group) {
 	sort.SliceStable(ps, func(i, j int) bool { return kills[ps[i]] > kills[ps[j]] })
 	key := specKey(r.Workload, r.Container)
 	for _, p := range ps[:min(len(ps), leakPods)] {
-		k[key] = append(k[key], checkedPod{scan.Target{Namespace: r.Workload.Namespace, Pod: p, Container: r.Container}, byPod[p]})
+		k[key] = append(k[key], checkedPod{scan.Target{Namespace: r.Workload.Namespace, Pod: p, Container: r.Container}, byPod[p], step})
 	}
 }
 
@@ -175,11 +179,7 @@ func cacheWarning(r *model.Recommendation, ps []checkedPod, hs map[scan.Target]*
 		if h == nil {
 			continue
 		}
-		kills := p.kills
-		if len(kills) == 0 {
-			kills = h.Kills
-		}
-		x, n := diagnose.CacheFilled(h, kills, podLimit(r, h), diagnose.PreKill(h.Step))
+		x, n := diagnose.CacheFilled(h, p.exact(h), podLimit(r, h), diagnose.PreKill(h.Step))
 		if len(x) > most {
 			worst, most = p.Target, len(x)
 		}
@@ -198,4 +198,35 @@ func cacheWarning(r *model.Recommendation, ps []checkedPod, hs map[scan.Target]*
 	slices.Sort(rss)
 	return fmt.Sprintf("page cache, not the processes' memory, filled the limit before %d of %d kills (page cache %.0fMi, RSS %.0fMi, medians; oomdoctor explain %s -n %s %s): the working set this limit is sized from counts the cache, and a cache the kernel cannot reclaim (files on tmpfs or /dev/shm, writes faster than writeback) fills any limit; find what writes",
 		len(hits), seen, cache[len(cache)/2]/(1<<20), rss[len(rss)/2]/(1<<20), worst.Pod, worst.Namespace, from)
+}
+
+// exact places the sizing's kills at the second look's resolution: the
+// sizing sees a kill within its step (6 hours for tail), the second look's
+// restart count within its own (5 minutes). Each kill becomes the
+// restarts, or else the history's own kills, within its step; without
+// either it is left out, its moment unknown. Without kills from the
+// sizing, the history's own.
+func (p checkedPod) exact(h *diagnose.History) []diagnose.Kill {
+	if len(p.kills) == 0 {
+		return h.Kills
+	}
+	step := int64(p.step.Seconds())
+	var out []diagnose.Kill
+	for _, k := range p.kills {
+		n := len(out)
+		for _, r := range h.Restarts {
+			if r > k.T-step && r <= k.T {
+				out = append(out, diagnose.Kill{T: r, Count: 1, Limit: k.Limit, Source: k.Source})
+			}
+		}
+		if len(out) > n {
+			continue
+		}
+		for _, x := range h.Kills {
+			if x.T > k.T-step && x.T <= k.T {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }

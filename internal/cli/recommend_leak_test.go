@@ -2,6 +2,7 @@ package cli
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,39 +60,46 @@ func TestLeakCheckOff(t *testing.T) {
 	}
 }
 
-// The page-cache warning takes the kills of the pods checked, from the
-// sizing (a second look reads no kills), and warns when page cache held
+// The page-cache warning takes the kills of the pods checked from the
+// sizing, which sees each within its step (an hour here), placed at the
+// second look's restarts within that step, and warns when page cache held
 // half or more of the charge, RSS under 70% of the limit, before half or
 // more of the kills it has RSS and page cache for.
 func TestCacheWarning(t *testing.T) {
 	const mi = 1 << 20
 	limit := int64(512 * mi)
 	r := &model.Recommendation{Workload: model.WorkloadRef{Namespace: "shop", Kind: "StatefulSet", Name: "db"}, Container: "db", CurrentLimitBytes: &limit}
-	// hist has a kill every hour; before the kills at the hours in
-	// cacheAt, 400Mi of page cache and 100Mi RSS, else 100Mi of cache and
-	// 400Mi RSS.
-	hist := func(pod string, hours int, cacheAt ...int) (checkedPod, *diagnose.History) {
+	// hist has a kill every 2 hours, restarting at once; in the half hour
+	// before the kills in cacheAt, 400Mi of page cache and 100Mi RSS, else
+	// 100Mi of cache and 400Mi RSS; in the hour after every kill 300Mi of
+	// cache and 50Mi RSS. The sizing saw each kill half an hour late, at
+	// the end of its hour: read there, every kill would look filled by
+	// cache, and "under half" and "none" would warn.
+	hist := func(pod string, kills int, cacheAt ...int) (checkedPod, *diagnose.History) {
 		h := &diagnose.History{Step: time.Minute}
-		p := checkedPod{Target: scan.Target{Namespace: "shop", Pod: pod, Container: "db"}}
-		for i := 1; i <= hours; i++ {
-			end := int64(i * 3600)
+		p := checkedPod{Target: scan.Target{Namespace: "shop", Pod: pod, Container: "db"}, step: time.Hour}
+		for i := 1; i <= kills; i++ {
+			kill := int64(i*7200 - 1800)
 			cache, rss := 100.0*mi, 400.0*mi
-			for _, c := range cacheAt {
-				if c == i {
-					cache, rss = 400*mi, 100*mi
+			if slices.Contains(cacheAt, i) {
+				cache, rss = 400*mi, 100*mi
+			}
+			for s := kill - 1800; s <= kill+3600; s += 60 {
+				c, r := cache, rss
+				if s > kill {
+					c, r = 300*mi, 50*mi
 				}
+				h.Cache = append(h.Cache, model.Point{T: s, V: c})
+				h.RSS = append(h.RSS, model.Point{T: s, V: r})
 			}
-			for s := end - 1800; s <= end; s += 60 {
-				h.Cache = append(h.Cache, model.Point{T: s, V: cache})
-				h.RSS = append(h.RSS, model.Point{T: s, V: rss})
-			}
-			p.kills = append(p.kills, diagnose.Kill{T: end, Count: 1, Limit: float64(limit)})
+			h.Restarts = append(h.Restarts, kill)
+			p.kills = append(p.kills, diagnose.Kill{T: kill + 1800, Count: 1, Limit: float64(limit)})
 		}
 		return p, h
 	}
 	for _, c := range []struct {
 		name string
-		pods [][]int // hours with cache, per pod of 4 kills
+		pods [][]int // the kills with cache, per pod of 4 kills
 		want string
 	}{
 		{"every kill", [][]int{{1, 2, 3, 4}}, "filled the limit before 4 of 4 kills (page cache 400Mi, RSS 100Mi, medians; oomdoctor explain db-0 -n shop --snapshot S)"},
@@ -111,16 +119,41 @@ func TestCacheWarning(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
 	}
-	// Without the kills from the sizing, the history's own.
+	one := func(p checkedPod, h *diagnose.History) string {
+		return cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S")
+	}
+	// The restarts place the kills.
 	p, h := hist("db-0", 2, 1, 2)
-	h.Kills, p.kills = p.kills, nil
-	if got := cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S"); !strings.Contains(got, "before 2 of 2 kills") {
+	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
+		t.Errorf("at the restarts: %q", got)
+	}
+	// No restarts: the history's own kills within the step place them.
+	p, h = hist("db-0", 2, 1, 2)
+	for _, r := range h.Restarts {
+		h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
+	}
+	h.Restarts = nil
+	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
+		t.Errorf("at the history's kills: %q", got)
+	}
+	// Neither: the kills' moments are unknown, and none is counted.
+	h.Kills = nil
+	if got := one(p, h); got != "" {
+		t.Errorf("without restarts or kills to place them: %q", got)
+	}
+	// Without kills from the sizing, the history's own.
+	p, h = hist("db-0", 2, 1, 2)
+	for _, r := range h.Restarts {
+		h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
+	}
+	p.kills = nil
+	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
 		t.Errorf("from the history's kills: %q", got)
 	}
 	// No RSS nor page cache (a source without them): no warning.
 	p, h = hist("db-0", 2, 1, 2)
 	h.Cache, h.RSS = nil, nil
-	if got := cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S"); got != "" {
+	if got := one(p, h); got != "" {
 		t.Errorf("without RSS and page cache: %q", got)
 	}
 }

@@ -67,9 +67,9 @@ type CacheKill struct {
 }
 
 // CacheFilled returns the kills before which page cache held half or more
-// of the charge while RSS stayed under 70% of the limit, and how many of
-// the kills the history has page cache and RSS for. preKill is how far
-// before a kill its charge is read (seconds).
+// of the charge while RSS stayed under 70% of the limit (the kill's own
+// when known), and how many of the kills the history has page cache and
+// RSS for. preKill is how far before a kill its charge is read (seconds).
 func CacheFilled(h *History, kills []Kill, limit float64, preKill int64) (hits []CacheKill, seen int) {
 	if h == nil || limit <= 0 {
 		return nil, 0
@@ -81,7 +81,11 @@ func CacheFilled(h *History, kills []Kill, limit float64, preKill int64) (hits [
 			continue
 		}
 		seen++
-		if cache >= 0.5*(cache+rss) && rss < 0.7*limit {
+		l := limit
+		if k.Limit > 0 {
+			l = k.Limit
+		}
+		if cache >= 0.5*(cache+rss) && rss < 0.7*l {
 			hits = append(hits, CacheKill{T: k.T, Cache: cache, RSS: rss})
 		}
 	}
