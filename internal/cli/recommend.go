@@ -60,7 +60,7 @@ working set, kube-state-metrics' limits, restarts and termination reasons) or in
 with the reasons in numbers. The default strategy, tail, sizes the limit for the rare peak: it
 models the upper tail of the 6-hour peaks of the last 28 days and takes the level a week's peaks
 exceed with probability 2e-5, at least 1.5x the highest peak; OOM kills count as peaks at least
-as high as the limit they happened at. Other strategies (` + fmt.Sprint(recommend.Names()) + `) are the peers'
+as high as the limit they happened at. Other strategies (` + strings.Join(slices.DeleteFunc(recommend.Names(), func(n string) bool { return n == recommend.Default }), ", ") + `) are the peers'
 and the rule of thumb; oomdoctor replay compares them on a trace.
 
 From Prometheus, the history is read a namespace (or 100 pods) at a time, aggregated on the
