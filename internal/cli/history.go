@@ -15,7 +15,8 @@ import (
 // promHistory reads the targets' pods from Prometheus; what says what to
 // read: prom.Query{Detail: true} for diagnosis (working set, RSS, cache,
 // swap, requests and limits over time, kills), UsageOnly for the working
-// set and the current request and limit alone.
+// set, the restart count and the current request and limit alone,
+// CacheOnly for RSS and page cache alone.
 func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFunc, error) {
 	c, err := pf.client()
 	if err != nil {
@@ -47,7 +48,7 @@ func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFun
 				names = append(names, p)
 			}
 			sort.Strings(names)
-			q := prom.Query{Namespaces: []string{ns}, Pods: names, Start: start, End: end, Step: step, Detail: what.Detail, UsageOnly: what.UsageOnly}
+			q := prom.Query{Namespaces: []string{ns}, Pods: names, Start: start, End: end, Step: step, Detail: what.Detail, UsageOnly: what.UsageOnly, CacheOnly: what.CacheOnly}
 			n, _, err := c.History(ctx, q, func(_ string, cs []*prom.Container) error {
 				for t, h := range histories(cs, source, step) {
 					out[t] = h

@@ -86,10 +86,10 @@ set climbs in each lifetime up to the kill, as scan's memory-leak detector sees 
 recommendation warns, with the growth per hour and how long a restart takes to fill the new
 limit and the current one.
 
-The same second look reads their RSS and page cache: when page cache held half the charge or
-more, RSS under 70% of the limit, before half of their kills or more, the recommendation warns
-that the cache is sized with the container and that one the kernel cannot reclaim fills any
-limit.
+The most-killed pod's RSS and page cache are read too, over 3 days at most: when page cache held
+half the charge or more, RSS under 70% of the limit, before half of its kills or more, the
+recommendation warns that the cache is sized with the container and that one the kernel cannot
+reclaim fills any limit.
 
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
@@ -125,7 +125,7 @@ limit.
 
 const (
 	fromClusterHelp = "With --prometheus-url: read the pods' specs (and the ConfigMaps their env comes from) from the cluster (kubeconfig flags), for the runtime floors and the heap flags that go with each limit, the OOM kills in the pods' status and the node agent's events, the namespaces' LimitRanges and ResourceQuotas (with the Deployments and DaemonSets whose rollouts they must hold), and the VerticalPodAutoscalers that set the containers' memory."
-	leakCheckHelp   = "Read the two most-killed pods of each killed container again at 5-minute steps, to warn when it leaks or page cache filled its limit (--leak-check=false skips it: on a cluster with many killed containers it is about as much work for Prometheus as the sizing)."
+	leakCheckHelp   = "Read the two most-killed pods of each killed container again at 5-minute steps, to warn when it leaks, and the most-killed one's RSS and page cache over 3 days, to warn when page cache filled its limit (--leak-check=false skips it: on a cluster with many killed containers it is about as much work for Prometheus as the sizing)."
 	minChangeHelp   = "Keep the current request or limit when the new one is within this much of it (0 changes every value)."
 	maxRatioHelp    = "Raise a request more than this many times below its limit to limit/ratio, as lint's memory-request-far-below-limit asks (0: any ratio)."
 )
@@ -225,7 +225,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					if err != nil {
 						return err
 					}
-					notes, err := warnLeaks(ctx, hist, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
+					notes, err := warnLeaks(ctx, hist, nil, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
 					doc.Notes = append(doc.Notes, notes...)
 					if err != nil {
 						return err
@@ -469,7 +469,11 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 		if err != nil {
 			return doc, err
 		}
-		notes, err = warnLeaks(ctx, hist, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
+		cache, err := promHistory(cacheFlags(pf), now, prom.Query{CacheOnly: true})
+		if err != nil {
+			return doc, err
+		}
+		notes, err = warnLeaks(ctx, hist, cache, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
 		doc.Notes = append(doc.Notes, notes...)
 		if err != nil {
 			return doc, err

@@ -34,11 +34,22 @@ const leakPods = 2
 // lifetimes to see a sawtooth.
 const leakHistory = 7 * 24 * time.Hour
 
+// cacheHistory is how much history the page-cache check reads from
+// Prometheus at most, of the most-killed pod alone: it looks at the
+// minutes before kills, and RSS and page cache cost Prometheus as much as
+// the working set.
+const cacheHistory = 3 * 24 * time.Hour
+
 // leakFlags are the flags the leak check reads history with: the last
 // leakHistory of --history at most, at 5-minute steps, or at --step when
 // it is finer.
-func leakFlags(p *promFlags) *promFlags {
-	q := p.atMost(leakHistory)
+func leakFlags(p *promFlags) *promFlags { return lookFlags(p, leakHistory) }
+
+// cacheFlags are the page-cache check's: the same, over cacheHistory.
+func cacheFlags(p *promFlags) *promFlags { return lookFlags(p, cacheHistory) }
+
+func lookFlags(p *promFlags, d time.Duration) *promFlags {
+	q := p.atMost(d)
 	if s, err := pmodel.ParseDuration(p.Step); err != nil || time.Duration(s) > 5*time.Minute {
 		q.Step = "auto"
 	}
@@ -79,27 +90,63 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group, step time.Duratio
 // warnLeaks reads the recorded pods' history, a namespace at a time
 // (bar shows how far it came), and adds a warning (and a reason) to each
 // recommendation whose pods grow like a leak, with medium confidence or
-// more. from is the source's flag for the explain command the warning
-// names (--prometheus-url URL, --snapshot DIR).
-func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, bar *progress) ([]string, error) {
-	byNS := map[string][]scan.Target{}
+// more, or whose limit page cache filled. cacheHist, when not nil, reads
+// the most-killed pod's RSS and page cache (hist's histories have none);
+// nil: hist's have them. from is the source's flag for the explain
+// command the warnings name (--prometheus-url URL, --snapshot DIR).
+func warnLeaks(ctx context.Context, hist, cacheHist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, bar *progress) ([]string, error) {
+	all, most := map[string][]scan.Target{}, map[string][]scan.Target{}
 	for _, ps := range k {
-		for _, p := range ps {
-			byNS[p.Namespace] = append(byNS[p.Namespace], p.Target)
+		for i, p := range ps {
+			all[p.Namespace] = append(all[p.Namespace], p.Target)
+			if i == 0 {
+				most[p.Namespace] = append(most[p.Namespace], p.Target)
+			}
 		}
 	}
+	hs, notes, err := readByNamespace(ctx, hist, all, "killed pods checked for a leak", bar)
+	if err != nil {
+		return notes, err
+	}
+	if cacheHist != nil {
+		hc, n, err := readByNamespace(ctx, cacheHist, most, "killed pods' page cache read", bar)
+		notes = append(notes, n...)
+		if err != nil {
+			return notes, err
+		}
+		for t, c := range hc {
+			h := hs[t]
+			if h == nil {
+				h = &diagnose.History{Source: c.Source, Step: c.Step}
+				hs[t] = h
+			}
+			h.RSS, h.Cache = c.RSS, c.Cache
+		}
+	}
+	warnOf(items, k, hs, from)
+	return notes, nil
+}
+
+// readByNamespace reads the targets' histories a namespace at a time.
+func readByNamespace(ctx context.Context, hist scan.HistoryFunc, byNS map[string][]scan.Target, what string, bar *progress) (map[scan.Target]*diagnose.History, []string, error) {
 	hs := map[scan.Target]*diagnose.History{}
 	var notes []string
 	for i, ns := range slices.Sorted(maps.Keys(byNS)) {
 		h, n, err := hist(ctx, byNS[ns])
 		notes = append(notes, n...)
 		if err != nil {
-			return notes, err
+			return hs, notes, err
 		}
 		maps.Copy(hs, h)
-		bar.Update(fmt.Sprintf("killed pods checked for a leak, namespaces of %d", len(byNS)), i+1)
+		bar.Update(fmt.Sprintf("%s, namespaces of %d", what, len(byNS)), i+1)
 	}
 	bar.Done()
+	return hs, notes, nil
+}
+
+// warnOf adds the leak and page-cache warnings, and reasons, to the
+// recommendations.
+func warnOf(items []model.Recommendation, k killedPods, hs map[scan.Target]*diagnose.History, from string) {
 	for i := range items {
 		r := &items[i]
 		ps := k[specKey(r.Workload, r.Container)]
@@ -110,7 +157,6 @@ func warnLeaks(ctx context.Context, hist scan.HistoryFunc, items []model.Recomme
 			}
 		}
 	}
-	return notes, nil
 }
 
 // leakWarning says how the pods' working set grows, from the pods that

@@ -90,11 +90,15 @@ type Query struct {
 	// Detail reads RSS, cache and swap too, the request and limit over
 	// time, and cAdvisor's OOM events.
 	Detail bool
-	// UsageOnly reads the working set, RSS and page cache, the restart
-	// count and the current request and limit alone, no kills: for a
-	// second look, at a finer step, at containers whose kills are known
-	// already (the kill queries cost Prometheus the most).
+	// UsageOnly reads the working set, the restart count and the current
+	// request and limit alone, no kills: for a second look, at a finer
+	// step, at containers whose kills are known already (the kill queries
+	// cost Prometheus the most).
 	UsageOnly bool
+	// CacheOnly reads RSS and page cache alone (with UsageOnly's
+	// shortcuts: no kills, no owners): for a look at the charge before
+	// kills known already.
+	CacheOnly bool
 	// OOMEvents reads cAdvisor's container_oom_events_total (kills of a
 	// container's child processes that kube-state-metrics never sees);
 	// it reads every container's counter, as much work for Prometheus as
@@ -374,7 +378,7 @@ func (r *run) namespaces(ctx context.Context) ([]string, error) {
 func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	pods := r.q.Pods
 	var killed map[string]bool
-	if !r.q.UsageOnly {
+	if !r.q.UsageOnly && !r.q.CacheOnly {
 		killed = r.killedPods(ctx, ns)
 	}
 	if len(pods) == 0 {
@@ -398,7 +402,7 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 		}
 	}
 	owners := map[string]owner{}
-	if !r.q.UsageOnly { // a second look needs no owners (nor a note on them)
+	if !r.q.UsageOnly && !r.q.CacheOnly { // a second look needs no owners (nor a note on them)
 		owners = r.owners(ctx, ns, pods)
 	}
 	// Batches of whole workloads, so that a workload's replicas come in
@@ -467,8 +471,10 @@ func (r *run) namespace(ctx context.Context, ns string) []*Container {
 	podSeen := map[string]bool{}
 	for _, c := range ctrs {
 		// A container with kills and no working set was killed before
-		// cAdvisor ever sampled it: its kills alone size it.
-		if c.Kills = kills(c, int64(r.q.Step.Seconds())); len(c.WorkingSet) == 0 && len(c.Kills) == 0 {
+		// cAdvisor ever sampled it: its kills alone size it. A look at
+		// the charge alone keeps what it read.
+		c.Kills = kills(c, int64(r.q.Step.Seconds()))
+		if len(c.WorkingSet) == 0 && len(c.Kills) == 0 && (!r.q.CacheOnly || len(c.RSS)+len(c.Cache) == 0) {
 			continue
 		}
 		out = append(out, c)
@@ -584,8 +590,11 @@ func (r *run) metrics() []metric {
 	restarts := metric{name: "restarts", query: gauge(`kube_pod_container_status_restarts_total{%s}`), set: func(c *Container, ps []Point) { c.Restarts = ps }, without: "their restarts are unknown"}
 	rss := metric{name: "rss", query: peak("container_memory_rss"), set: func(c *Container, ps []Point) { c.RSS = ps }, without: "their RSS is unknown"}
 	cache := metric{name: "page cache", query: peak("container_memory_cache"), set: func(c *Container, ps []Point) { c.Cache = ps }, without: "their page cache is unknown"}
+	if r.q.CacheOnly {
+		return []metric{rss, cache}
+	}
 	if r.q.UsageOnly {
-		return append([]metric{ws, rss, cache, restarts}, current...)
+		return append([]metric{ws, restarts}, current...)
 	}
 	ms := []metric{
 		ws,

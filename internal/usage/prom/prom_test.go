@@ -410,6 +410,8 @@ func b0(t *testing.T, opts Query) (*fake, []*Container) {
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1, 2}}, ""
 			case strings.Contains(q, "restarts_total"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {3, 4}}, ""
+			case strings.Contains(q, "container_memory_rss"), strings.Contains(q, "container_memory_cache"):
+				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {5, 6}}, ""
 			}
 			return nil, ""
 		}}
@@ -426,21 +428,33 @@ func b0(t *testing.T, opts Query) (*fake, []*Container) {
 	return f, got
 }
 
-// UsageOnly reads the working set, RSS, page cache and the restart count
-// over the range (and the current limit and request at the end): no kill
-// query, no series lookup of the killed pods, no owners.
+// UsageOnly reads the working set and the restart count over the range
+// (and the current limit and request at the end): no kill query, no
+// series lookup of the killed pods, no owners. CacheOnly reads RSS and
+// page cache alone, with the same shortcuts.
 func TestUsageOnly(t *testing.T) {
 	f, got := b0(t, Query{UsageOnly: true})
 	var qs []string
 	for _, r := range f.ranges {
 		qs = append(qs, r.q)
 	}
-	reads := func(name string) bool {
+	reads := func(qs []string, name string) bool {
 		return slices.ContainsFunc(qs, func(q string) bool { return strings.Contains(q, name+"{") })
 	}
-	if len(qs) != 4 || !reads("container_memory_working_set_bytes") || !reads("container_memory_rss") || !reads("container_memory_cache") ||
+	if len(qs) != 2 || !reads(qs, "container_memory_working_set_bytes") ||
 		!slices.Contains(qs, `max by (namespace,pod,container) (kube_pod_container_status_restarts_total{namespace="shop",pod=~"b-0"})`) {
-		t.Errorf("want the range queries of the working set, RSS, page cache and restart count alone, got %q", qs)
+		t.Errorf("want the working set's and the restart count's range queries alone, got %q", qs)
+	}
+	fc, cached := b0(t, Query{CacheOnly: true})
+	var cqs []string
+	for _, r := range fc.ranges {
+		cqs = append(cqs, r.q)
+	}
+	if len(cqs) != 2 || !reads(cqs, "container_memory_rss") || !reads(cqs, "container_memory_cache") || fc.killedAsked || fc.ownersAsked {
+		t.Errorf("CacheOnly: want RSS's and page cache's range queries alone, got %q (killed pods looked up: %v, owners: %v)", cqs, fc.killedAsked, fc.ownersAsked)
+	}
+	if len(cached) != 1 || len(cached[0].RSS) == 0 || len(cached[0].Cache) == 0 || len(cached[0].WorkingSet) != 0 {
+		t.Errorf("CacheOnly: want b-0's RSS and page cache alone: %+v", cached)
 	}
 	if f.killedAsked || f.ownersAsked {
 		t.Errorf("the killed pods (%v) or the owners (%v) were looked up", f.killedAsked, f.ownersAsked)
