@@ -122,6 +122,12 @@ func TestCacheWarning(t *testing.T) {
 	one := func(p checkedPod, h *diagnose.History) string {
 		return cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S")
 	}
+	// killsAtRestarts gives the history kills of its own, at its restarts.
+	killsAtRestarts := func(h *diagnose.History) {
+		for _, r := range h.Restarts {
+			h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
+		}
+	}
 	// The restarts place the kills.
 	p, h := hist("db-0", 2, 1, 2)
 	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
@@ -129,9 +135,7 @@ func TestCacheWarning(t *testing.T) {
 	}
 	// No restarts: the history's own kills within the step place them.
 	p, h = hist("db-0", 2, 1, 2)
-	for _, r := range h.Restarts {
-		h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
-	}
+	killsAtRestarts(h)
 	h.Restarts = nil
 	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
 		t.Errorf("at the history's kills: %q", got)
@@ -143,9 +147,7 @@ func TestCacheWarning(t *testing.T) {
 	}
 	// Without kills from the sizing, the history's own.
 	p, h = hist("db-0", 2, 1, 2)
-	for _, r := range h.Restarts {
-		h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
-	}
+	killsAtRestarts(h)
 	p.kills = nil
 	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
 		t.Errorf("from the history's kills: %q", got)
