@@ -22,7 +22,9 @@ import (
 // sawtooth pushes up at every restart, so it looks for the sawtooth in the
 // killed containers' own history at full resolution (the sizing reads
 // 6-hour peaks, in which a leak that fills its limit in hours is flat),
-// the way scan's memory-leak detector does, and warns.
+// the way scan's memory-leak detector does, and warns. It also reads the
+// most-killed pod's RSS and page cache, and warns when page cache, which
+// the working set counts, filled the limit before its kills.
 
 // leakPods is how many pods of a killed workload container the leak check
 // reads (the most killed first): a leak is the code's, not the pod's, and

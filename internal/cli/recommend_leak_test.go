@@ -12,16 +12,17 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 )
 
-// The leak check reads 7 days at most, at 5-minute steps or finer: a
+// The leak check reads 7 days at most (the page-cache check 3), at
+// 5-minute steps or finer: a
 // coarse --step the sizing takes would hide the sawtooth, and one over
 // half of 7 days would be refused.
 func TestLeakFlags(t *testing.T) {
-	for _, c := range []struct{ history, step, wantHistory, wantStep string }{
-		{"30d", "5d", "1w", "auto"},
-		{"28d", "auto", "1w", "auto"},
-		{"3d", "1m", "3d", "1m"},
-		{"15m", "20s", "15m", "20s"},
-		{"14d", "6h", "1w", "auto"},
+	for _, c := range []struct{ history, step, wantHistory, wantStep, wantCache string }{
+		{"30d", "5d", "1w", "auto", "3d"},
+		{"28d", "auto", "1w", "auto", "3d"},
+		{"3d", "1m", "3d", "1m", "3d"},
+		{"15m", "20s", "15m", "20s", "15m"},
+		{"14d", "6h", "1w", "auto", "3d"},
 	} {
 		p := newPromFlags()
 		p.History, p.Step = c.history, c.step
@@ -31,6 +32,9 @@ func TestLeakFlags(t *testing.T) {
 		}
 		if p.History != c.history || p.Step != c.step {
 			t.Errorf("leakFlags changed the flags it was given: %s %s", p.History, p.Step)
+		}
+		if q := cacheFlags(p); q.History != c.wantCache || q.Step != c.wantStep {
+			t.Errorf("--history %s --step %s: the page-cache check reads %s at %s, want %s at %s", c.history, c.step, q.History, q.Step, c.wantCache, c.wantStep)
 		}
 	}
 	r := run("recommend", "--snapshot", "../../examples/snapshot", "--history", "30d", "--step", "5d")
