@@ -13,9 +13,8 @@ import (
 )
 
 // The leak check reads 7 days at most (the page-cache check 3), at
-// 5-minute steps or finer: a
-// coarse --step the sizing takes would hide the sawtooth, and one over
-// half of 7 days would be refused.
+// 5-minute steps or finer: a coarse --step the sizing takes would hide
+// the sawtooth, and one over half of 7 days would be refused.
 func TestLeakFlags(t *testing.T) {
 	for _, c := range []struct{ history, step, wantHistory, wantStep, wantCache string }{
 		{"30d", "5d", "1w", "auto", "3d"},
