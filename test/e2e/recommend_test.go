@@ -128,13 +128,15 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	peak := peaks[0]
 
 	// The history ends now (by default it ends at the last whole minute,
-	// which may be before the pods started). A step of 20 s: a counter's
-	// rise is seen within two steps, and cAdvisor's samples are up to
-	// 20 s apart.
+	// which may be before the pods started). A step of a minute: a
+	// counter's rise is seen within two steps, and a counter first scraped
+	// at 1 (the child killed before cAdvisor's series was scraped) counts
+	// when its container started within two steps. At 20 s, a loaded
+	// machine's scrape lag once left the child's kill uncounted.
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	code := cli.Main(ctx, "oomdoctor", []string{"recommend", "--prometheus-url", srv.URL, "--kubeconfig", node.Kubeconfig, "--from-cluster",
-		"--oom-events", "-n", ns, "--history", "15m", "--step", "20s", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
+		"--oom-events", "-n", ns, "--history", "15m", "--step", "1m", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
 	if code != 0 {
 		t.Fatalf("recommend exited %d: %s", code, errOut.String())
 	}
