@@ -122,43 +122,35 @@ func TestCacheWarning(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.name, got, c.want)
 		}
 	}
-	one := func(p checkedPod, h *diagnose.History) string {
-		return cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S")
-	}
 	// killsAtRestarts gives the history kills of its own, at its restarts.
 	killsAtRestarts := func(h *diagnose.History) {
 		for _, r := range h.Restarts {
 			h.Kills = append(h.Kills, diagnose.Kill{T: r, Count: 1})
 		}
 	}
-	// The restarts place the kills.
-	p, h := hist("db-0", 2, 1, 2)
-	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
-		t.Errorf("at the restarts: %q", got)
-	}
-	// No restarts: the history's own kills within the step place them.
-	p, h = hist("db-0", 2, 1, 2)
-	killsAtRestarts(h)
-	h.Restarts = nil
-	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
-		t.Errorf("at the history's kills: %q", got)
-	}
-	// Neither: the kills' moments are unknown, and none is counted.
-	h.Kills = nil
-	if got := one(p, h); got != "" {
-		t.Errorf("without restarts or kills to place them: %q", got)
-	}
-	// Without kills from the sizing, the history's own.
-	p, h = hist("db-0", 2, 1, 2)
-	killsAtRestarts(h)
-	p.kills = nil
-	if got := one(p, h); !strings.Contains(got, "before 2 of 2 kills") {
-		t.Errorf("from the history's kills: %q", got)
-	}
-	// No RSS nor page cache (a source without them): no warning.
-	p, h = hist("db-0", 2, 1, 2)
-	h.Cache, h.RSS = nil, nil
-	if got := one(p, h); got != "" {
-		t.Errorf("without RSS and page cache: %q", got)
+	// Where the kills come from: two kills, both with cache.
+	for _, c := range []struct {
+		name   string
+		change func(p *checkedPod, h *diagnose.History)
+		warns  bool
+	}{
+		{"the restarts place the sizing's kills", func(*checkedPod, *diagnose.History) {}, true},
+		{"no restarts: the history's own kills within the step place them", func(_ *checkedPod, h *diagnose.History) {
+			killsAtRestarts(h)
+			h.Restarts = nil
+		}, true},
+		{"neither: the kills' moments are unknown, and none is counted", func(_ *checkedPod, h *diagnose.History) { h.Restarts = nil }, false},
+		{"no kills from the sizing: the history's own", func(p *checkedPod, h *diagnose.History) {
+			killsAtRestarts(h)
+			p.kills = nil
+		}, true},
+		{"no RSS nor page cache (a source without them)", func(_ *checkedPod, h *diagnose.History) { h.Cache, h.RSS = nil, nil }, false},
+	} {
+		p, h := hist("db-0", 2, 1, 2)
+		c.change(&p, h)
+		got := cacheWarning(r, []checkedPod{p}, map[scan.Target]*diagnose.History{p.Target: h}, "--snapshot S")
+		if c.warns != strings.Contains(got, "before 2 of 2 kills") || !c.warns && got != "" {
+			t.Errorf("%s: %q", c.name, got)
+		}
 	}
 }
