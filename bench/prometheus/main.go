@@ -245,36 +245,31 @@ func run() error {
 		return fmt.Errorf("recommend -o json: %v", err)
 	}
 	pods, kills := 0, 0
-	// The leaking workloads are every fifth from the fourth (cluster):
-	// each should warn of its leak, and no other.
-	leakWarned, leaking, wrongWarned := 0, 0, 0
-	cacheWarned, cacheHeavy, cacheWrong := 0, 0, 0
+	// tally counts the workloads that should warn (want), those of them
+	// that did, and the others that did: a warning starts with prefix.
+	type tally struct{ want, warned, wrong int }
+	count := func(t *tally, should bool, warnings []string, prefix string) {
+		warned := slices.ContainsFunc(warnings, func(w string) bool { return strings.HasPrefix(w, prefix) })
+		switch {
+		case should:
+			t.want++
+			if warned {
+				t.warned++
+			}
+		case warned:
+			t.wrong++
+		}
+	}
+	var leaks, caches tally
 	for _, it := range doc.Items {
 		pods += it.Pods
 		kills += it.OOMKills
 		var d int
 		fmt.Sscanf(it.Workload.Name, "svc-%d", &d)
-		warned := slices.ContainsFunc(it.Warnings, func(w string) bool { return strings.HasPrefix(w, "the working set grows") })
-		switch {
-		case d%5 == 3:
-			leaking++
-			if warned {
-				leakWarned++
-			}
-		case warned:
-			wrongWarned++
-		}
-		// Every other leaking workload is mostly page cache (cluster).
-		cached := slices.ContainsFunc(it.Warnings, func(w string) bool { return strings.HasPrefix(w, "page cache, not the processes' memory") })
-		switch {
-		case d%10 == 8:
-			cacheHeavy++
-			if cached {
-				cacheWarned++
-			}
-		case cached:
-			cacheWrong++
-		}
+		// The leaking workloads are every fifth from the fourth, and
+		// every other one of them is mostly page cache (cluster).
+		count(&leaks, d%5 == 3, it.Warnings, "the working set grows")
+		count(&caches, d%10 == 8, it.Warnings, "page cache, not the processes' memory")
 	}
 	clientRSS := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
 
@@ -298,8 +293,8 @@ func run() error {
 
 	fmt.Printf("recommend: %d recommendations (%d pods, %d OOM kills), %d notes, in %s; its own peak RSS %s\n",
 		len(doc.Items), pods, kills, len(doc.Notes), took.Round(10*time.Millisecond), mib(float64(clientRSS)))
-	fmt.Printf("leak warnings: %d of the %d leaking workloads, %d of the others\n", leakWarned, leaking, wrongWarned)
-	fmt.Printf("page-cache warnings: %d of the %d workloads mostly page cache, %d of the others\n", cacheWarned, cacheHeavy, cacheWrong)
+	fmt.Printf("leak warnings: %d of the %d leaking workloads, %d of the others\n", leaks.warned, leaks.want, leaks.wrong)
+	fmt.Printf("page-cache warnings: %d of the %d workloads mostly page cache, %d of the others\n", caches.warned, caches.want, caches.wrong)
 	fmt.Printf("Prometheus RSS before: %s (anon %s, file %s); peak during recommend: %s (anon %s, file %s): grew %s\n",
 		mib(before.rss), mib(before.anon), mib(before.file), mib(during.rss), mib(during.anon), mib(during.file), mib(during.rss-before.rss))
 	fmt.Printf("baseline (one query reading every working-set sample once): %s, Prometheus peak RSS %s\n", base.Round(10*time.Millisecond), mib(basePeak.rss))

@@ -159,13 +159,7 @@ func TestFixKeepsWithinLimitRanges(t *testing.T) {
 	dir := t.TempDir()
 	lr := "apiVersion: v1\nkind: LimitRange\nmetadata: {name: mem, namespace: shop}\nspec:\n  limits:\n  - type: Container\n    max: {memory: 512Mi}\n"
 	app := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          limits: {memory: 256Mi}  # raised after a kill\n"
-	if err := os.WriteFile(filepath.Join(dir, "limits.yaml"), []byte(lr), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "api.yaml")
-	if err := os.WriteFile(path, []byte(app), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFiles(t, dir, "limits.yaml", lr, "api.yaml", app)
 	r := run("fix", "-f", dir, "--memory-limit", "1Gi", "--write")
 	got, _ := os.ReadFile(path)
 	want := "error: " + path + `: Deployment shop/api container "api": the new memory limit 1Gi is above the 512Mi LimitRange shop/mem (` + filepath.Join(dir, "limits.yaml") + ":1) allows a container, so the API server would refuse its pods; lower it to 512Mi or less, or have the LimitRange raised (left untouched)"
@@ -187,13 +181,7 @@ func TestFixWarnsOfQuotas(t *testing.T) {
 	dir := t.TempDir()
 	q := "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: compute, namespace: shop}\nspec:\n  hard: {requests.memory: 1Gi}\n"
 	app := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  replicas: 2\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          requests: {memory: 256Mi}\n          limits: {memory: 512Mi}\n"
-	if err := os.WriteFile(filepath.Join(dir, "quota.yaml"), []byte(q), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "api.yaml")
-	if err := os.WriteFile(path, []byte(app), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFiles(t, dir, "quota.yaml", q, "api.yaml", app)
 	r := run("fix", "-f", dir, "--memory-request", "768Mi", "--memory-limit", "1Gi", "--write")
 	got, _ := os.ReadFile(path)
 	want := "warning: " + filepath.Join(dir, "quota.yaml") + ":5: with the new values, ResourceQuota shop/compute (" + filepath.Join(dir, "quota.yaml") + ":1) allows requests.memory up to 1Gi, and the workloads of these files in its namespace alone need 1536Mi at their replicas (Deployment shop/api 2 x 768Mi)"
@@ -204,4 +192,18 @@ func TestFixWarnsOfQuotas(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "ResourceQuota") {
 		t.Errorf("values the quota holds: exit %d\n%s", r.code, r.stderr)
 	}
+}
+
+// writeFiles writes name, content pairs into dir and returns the last
+// file's path.
+func writeFiles(t *testing.T, dir string, nameContent ...string) string {
+	t.Helper()
+	path := ""
+	for i := 0; i+1 < len(nameContent); i += 2 {
+		path = filepath.Join(dir, nameContent[i])
+		if err := os.WriteFile(path, []byte(nameContent[i+1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
 }

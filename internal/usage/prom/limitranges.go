@@ -3,7 +3,6 @@ package prom
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	pmodel "github.com/prometheus/common/model"
@@ -26,14 +25,9 @@ func (c *Client) LimitRanges(ctx context.Context, namespace string, at time.Time
 	if err != nil {
 		return nil, err
 	}
-	byName := map[[2]string]*LimitRange{}
-	for _, s := range v {
-		k := [2]string{string(s.Metric[pmodel.LabelName(c.cfg.Labels.Namespace)]), string(s.Metric["limitrange"])}
-		lr := byName[k]
-		if lr == nil {
-			lr = &LimitRange{Namespace: k[0], Name: k[1]}
-			byName[k] = lr
-		}
+	return byObject(v, c.cfg.Labels.Namespace, "limitrange", func(ns, name string) LimitRange {
+		return LimitRange{Namespace: ns, Name: name}
+	}, func(lr *LimitRange, s *pmodel.Sample) {
 		switch s.Metric["constraint"] {
 		case "max":
 			lr.Max = float64(s.Value)
@@ -42,13 +36,5 @@ func (c *Client) LimitRanges(ctx context.Context, namespace string, at time.Time
 		case "maxLimitRequestRatio":
 			lr.MaxRatio = float64(s.Value)
 		}
-	}
-	out := make([]LimitRange, 0, len(byName))
-	for _, lr := range byName {
-		out = append(out, *lr)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
-	})
-	return out, nil
+	}), nil
 }

@@ -28,28 +28,37 @@ func (c *Client) ResourceQuotas(ctx context.Context, namespace string, at time.T
 	if err != nil {
 		return nil, err
 	}
-	byName := map[[2]string]*ResourceQuota{}
-	for _, s := range v {
-		k := [2]string{string(s.Metric[pmodel.LabelName(c.cfg.Labels.Namespace)]), string(s.Metric["resourcequota"])}
-		rq := byName[k]
-		if rq == nil {
-			rq = &ResourceQuota{Namespace: k[0], Name: k[1], Hard: map[string]float64{}, Used: map[string]float64{}}
-			byName[k] = rq
-		}
+	return byObject(v, c.cfg.Labels.Namespace, "resourcequota", func(ns, name string) ResourceQuota {
+		return ResourceQuota{Namespace: ns, Name: name, Hard: map[string]float64{}, Used: map[string]float64{}}
+	}, func(rq *ResourceQuota, s *pmodel.Sample) {
 		m := rq.Used
 		if s.Metric["type"] == "hard" {
 			m = rq.Hard
 		}
 		m[string(s.Metric["resource"])] = float64(s.Value)
+	}), nil
+}
+
+// byObject groups a vector's samples by namespace and object (the label
+// name holds its name), in that order: mk makes an object's value, set
+// adds a sample to it.
+func byObject[T any](v pmodel.Vector, nsLabel, name string, mk func(ns, name string) T, set func(*T, *pmodel.Sample)) []T {
+	key := func(s *pmodel.Sample) [2]string {
+		return [2]string{string(s.Metric[pmodel.LabelName(nsLabel)]), string(s.Metric[pmodel.LabelName(name)])}
 	}
-	out := make([]ResourceQuota, 0, len(byName))
-	for _, rq := range byName {
-		out = append(out, *rq)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
+	sort.SliceStable(v, func(i, j int) bool {
+		a, b := key(v[i]), key(v[j])
+		return a[0] < b[0] || a[0] == b[0] && a[1] < b[1]
 	})
-	return out, nil
+	var out []T
+	var last [2]string
+	for _, s := range v {
+		if k := key(s); len(out) == 0 || k != last {
+			out, last = append(out, mk(k[0], k[1])), k
+		}
+		set(&out[len(out)-1], s)
+	}
+	return out
 }
 
 // ChargedPods are the pods of the namespaces that a quota counts now: in
