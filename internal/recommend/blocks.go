@@ -1,6 +1,7 @@
 package recommend
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -62,6 +63,20 @@ func (b *blocks) indexedPeaks(n int) (peaks []float64, idx []int64) {
 		}
 	}
 	return peaks, idx
+}
+
+// span says how much of the last n blocks the history covers, in words:
+// "14 days", or "18 hours" under a day. The newest block, still filling,
+// counts whole.
+func (b *blocks) span(n int) string {
+	if !b.seen {
+		return "0 hours"
+	}
+	c := min(int64(n), b.newest-b.first+1, ringBlocks)
+	if c < 4 {
+		return fmt.Sprintf("%d hours", c*blockSeconds/3600)
+	}
+	return fmt.Sprintf("%d days", (c+2)/4)
 }
 
 func (b *blocks) max(n int) float64 {

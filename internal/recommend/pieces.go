@@ -23,7 +23,7 @@ type peak struct{ days int }
 
 func (p peak) Value(h *History) float64 { return h.blocks.max(4 * p.days) }
 func (p peak) Why(h *History) string {
-	return fmt.Sprintf("the peak of %d days %s", p.days, mib(p.Value(h)))
+	return fmt.Sprintf("the peak of %s %s", h.blocks.span(4*p.days), mib(p.Value(h)))
 }
 func (peak) needs() need { return needBlocks }
 
@@ -43,7 +43,7 @@ func (m mean) Why(h *History) string {
 	if !h.seen {
 		return killedUnseen(h)
 	}
-	return fmt.Sprintf("the average of %d days %s", m.days, mib(m.Value(h)))
+	return fmt.Sprintf("the average of %s %s", h.blocks.span(4*m.days), mib(m.Value(h)))
 }
 func (mean) needs() need { return needBlocks }
 
@@ -89,7 +89,7 @@ func (m medianPeak) Why(h *History) string {
 	if !h.seen {
 		return killedUnseen(h)
 	}
-	why := fmt.Sprintf("the median 6-hour peak of %d days %s", m.days, mib(m.Value(h)))
+	why := fmt.Sprintf("the median 6-hour peak of %s %s", h.blocks.span(4*m.days), mib(m.Value(h)))
 	if _, n := m.peaks(h); n > 0 {
 		why += fmt.Sprintf(" (%d of them raised to the limit in force at an OOM kill in their 6 hours)", n)
 	}

@@ -100,4 +100,14 @@ func All() []Strategy {
 	return out
 }
 
-func mib(b float64) string { return fmt.Sprintf("%.0fMi", b/(1<<20)) }
+// mib writes a size in a reason: in Mi, or under 1Mi in Ki or bytes, so
+// that a small peak does not read as 0Mi.
+func mib(b float64) string {
+	switch {
+	case b >= 1<<20 || b == 0:
+		return fmt.Sprintf("%.0fMi", b/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.0fKi", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f bytes", b)
+}

@@ -331,7 +331,7 @@ func TestPiecesCompose(t *testing.T) {
 		h.Add(i*300, u)
 	}
 	krr := Max(Times(1.15, Peak(14)), Times(1.25, KillLimit()))
-	if v := krr.Value(&h); math.Abs(v-230*mi) > 1 || krr.Why(&h) != "the peak of 14 days 200Mi x 1.15" {
+	if v := krr.Value(&h); math.Abs(v-230*mi) > 1 || krr.Why(&h) != "the peak of 2 days 200Mi x 1.15" {
 		t.Errorf("krr before a kill: %v %q", v/mi, krr.Why(&h))
 	}
 	h.OOM(2*86400, 256*mi)
@@ -339,7 +339,7 @@ func TestPiecesCompose(t *testing.T) {
 		t.Errorf("krr after a kill at 256Mi: %v %q", v/mi, krr.Why(&h))
 	}
 	floor := AtLeast(250*mi, Mean(14))
-	if v := floor.Value(&h); v != 250*mi || !strings.HasPrefix(floor.Why(&h), "the minimum 250Mi (the average of 14 days 100Mi") {
+	if v := floor.Value(&h); v != 250*mi || !strings.HasPrefix(floor.Why(&h), "the minimum 250Mi (the average of 2 days 100Mi") {
 		t.Errorf("AtLeast: %v %q", v/mi, floor.Why(&h))
 	}
 	// Two days are 8 blocks: with a kill, 9 observations, one more than
@@ -451,6 +451,47 @@ func TestTailRisesAboveKills(t *testing.T) {
 		}
 		if got := e.Recommend().Limit; got < c.want {
 			t.Errorf("%s: limit %.1fMi after kills at 100Mi, want at least %.0fMi", c.name, got/mi, c.want/mi)
+		}
+	}
+}
+
+// TestSpanSaysWhatTheHistoryCovers: a reason names the days the history
+// holds, not the window the piece would look at.
+func TestSpanSaysWhatTheHistoryCovers(t *testing.T) {
+	for _, c := range []struct {
+		samples int64 // at 5 minutes
+		n       int   // blocks the piece looks at
+		want    string
+	}{
+		{0, 56, "0 hours"},
+		{1, 56, "6 hours"},
+		{216, 56, "18 hours"}, // 3 blocks
+		{4 * 288, 56, "4 days"},
+		{21 * 288, 56, "14 days"},     // more than the window
+		{40 * 288, 112, "28 days"},    // more than the ring
+		{14*288 + 72, 112, "14 days"}, // 14 days and a quarter
+	} {
+		var b blocks
+		for i := int64(0); i < c.samples; i++ {
+			b.add(i*300, 100*mi)
+		}
+		if got := b.span(c.n); got != c.want {
+			t.Errorf("%d samples, %d blocks: %q, want %q", c.samples, c.n, got, c.want)
+		}
+	}
+	h := newHistory(needBlocks)
+	for i := int64(0); i < 3*288; i++ {
+		h.Add(i*300, 100*mi)
+	}
+	if got := MedianPeak(28).Why(&h); got != "the median 6-hour peak of 3 days 100Mi" {
+		t.Errorf("MedianPeak(28) over 3 days: %q", got)
+	}
+}
+
+func TestMiB(t *testing.T) {
+	for b, want := range map[float64]string{0: "0Mi", 100: "100 bytes", 1536: "2Ki", 1 << 20: "1Mi", 2.4 * mi: "2Mi", 1 << 30: "1024Mi"} {
+		if got := mib(b); got != want {
+			t.Errorf("mib(%v) = %q, want %q", b, got, want)
 		}
 	}
 }

@@ -151,6 +151,10 @@ func (w withTail) Why(h *History) string {
 	if ok {
 		return w.then.Why(h)
 	}
-	return fmt.Sprintf("%s (%d six-hour peaks only: %d needed to model the tail)", w.otherwise.Why(h), n, w.k+1)
+	peaks := "peaks"
+	if n == 1 {
+		peaks = "peak"
+	}
+	return fmt.Sprintf("%s (%d six-hour %s only: %d needed to model the tail)", w.otherwise.Why(h), n, peaks, w.k+1)
 }
 func (w withTail) needs() need { return needBlocks | w.then.needs() | w.otherwise.needs() }

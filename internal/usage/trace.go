@@ -244,11 +244,11 @@ func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
 	if j := bytes.IndexByte(b, ','); j >= 0 {
 		field, b = b[:j], b[j+1:]
 		if p, ok = number(b); !ok {
-			return nil, 0, 0, 0, fmt.Errorf("provisioned %q is not a number", b)
+			return nil, 0, 0, 0, fmt.Errorf("provisioned %q is not a number of bytes (0 or more)", b)
 		}
 	}
 	if u, ok = number(field); !ok {
-		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number", field)
+		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number of bytes (0 or more)", field)
 	}
 	return name, t, u, p, nil
 }

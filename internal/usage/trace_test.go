@@ -58,7 +58,7 @@ func TestReadTraceErrors(t *testing.T) {
 		"a,1,2\na,NaN,3\n":   `line 2: time "NaN"`,
 		"a,1,2\na,2,Inf\n":   `line 2: usage "Inf"`,
 		"a,1,2\na,2,3,NaN\n": `line 2: provisioned "NaN"`,
-		"a,1,2\na,2,-3\n":    `usage "-3"`,
+		"a,1,2\na,2,-3\n":    `usage "-3" is not a number of bytes (0 or more)`,
 		"a,1,2\na,2\n":       "no usage column",
 		// Metrics, not a trace: the error says where to give them.
 		"# TYPE container_memory_working_set_bytes gauge\ncontainer_memory_working_set_bytes{namespace=\"shop\"} 1 1\n": "line 2: this is not a CSV trace but metrics in the Prometheus text or OpenMetrics format",
