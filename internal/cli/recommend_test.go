@@ -82,7 +82,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "-n", "shop"}, "--namespace goes with --prometheus-url or --snapshot, not --trace"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--history", "10d"}, "--history 10d is shorter than the replayed windows (14d)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--rolling", "7d", "--offset", "7d", "--history", "2w"}, "shorter than the replayed windows (21d)"},
-		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--train", "0"}, "give --train and --test"},
+		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--train", "0"}, "--train 0s: give the history each strategy learns from, more than 0"},
 		{[]string{"replay", "--trace", "/nonexistent.csv"}, "/nonexistent.csv"},
 		{[]string{"recommend"}, "--trace FILE"},
 		{[]string{"recommend", "--trace", slice, "--strategy", "x"}, `unknown strategy "x"`},

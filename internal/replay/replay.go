@@ -146,8 +146,16 @@ type Report struct {
 
 // Check says what is wrong with the options, if anything.
 func (o Options) Check() error {
-	if o.Rolling == 0 && (o.Train <= 0 || o.Test <= 0) {
+	switch {
+	case o.Rolling < 0:
+		return fmt.Errorf("--rolling %v is negative: give the period between recommendations, like 7d", o.Rolling)
+	case o.Rolling > 0:
+	case o.Train <= 0 && o.Test <= 0:
 		return fmt.Errorf("give --train and --test, or --rolling")
+	case o.Train <= 0:
+		return fmt.Errorf("--train %v: give the history each strategy learns from, more than 0, like 7d", o.Train)
+	case o.Test <= 0:
+		return fmt.Errorf("--test %v: give the window replayed against the limit, more than 0, like 7d", o.Test)
 	}
 	if o.Offset < 0 {
 		return fmt.Errorf("the offset %v is negative: give 0 or more, like 7d", o.Offset)

@@ -350,3 +350,28 @@ func TestRealKillsByHand(t *testing.T) {
 		t.Errorf("a kill the usage shows: %d episodes, want 1", r.Episodes)
 	}
 }
+
+// TestCheckSaysWhichOption: each bad option is named, with what to give.
+func TestCheckSaysWhichOption(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want string // "" for none
+	}{
+		{Options{Train: week, Test: week}, ""},
+		{Options{Rolling: week}, ""},
+		{Options{}, "give --train and --test, or --rolling"},
+		{Options{Train: 0, Test: week}, "--train 0s: give the history"},
+		{Options{Train: week, Test: -time.Hour}, "--test -1h0m0s: give the window"},
+		{Options{Rolling: -week}, "--rolling -168h0m0s is negative"},
+		{Options{Train: week, Test: week, Offset: -time.Hour}, "the offset -1h0m0s is negative"},
+		{Options{Train: week, Test: week, DropFactor: 0.5}, "the drop factor 0.5"},
+	} {
+		err := c.o.Check()
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%+v: %v, want no error", c.o, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+}
