@@ -14,6 +14,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/chart"
 	"github.com/oomdoctor/oomdoctor/internal/profile"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // ProfileOptions are the options of `oomdoctor profile`.
@@ -130,7 +131,7 @@ func writeProfile(w io.Writer, rep *profile.Report) {
 	fmt.Fprintf(w, "peak %s  average %s  at peak: anon %s, page cache %s, shmem %s\n",
 		profile.Human(rep.PeakBytes), profile.Human(rep.AverageBytes), profile.Human(rep.AtPeak.Anon), profile.Human(rep.AtPeak.File), profile.Human(rep.AtPeak.Shmem))
 	if rep.KilledByKernel {
-		fmt.Fprintf(w, "OOM-KILLED by the kernel: %d kill(s)\n", rep.OOMKills)
+		fmt.Fprintf(w, "OOM-KILLED by the kernel: %s\n", words.Count(rep.OOMKills, "kill"))
 	}
 	fmt.Fprintf(w, "%s\n", rep.Explanation)
 	fmt.Fprintf(w, "recommended: requests.memory %s, limits.memory %s\n", qty(rep.RecommendedRequestBytes), qty(rep.RecommendedLimitBytes))

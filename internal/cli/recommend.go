@@ -25,6 +25,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // RecommendOptions are the options of `oomdoctor recommend`.
@@ -627,7 +628,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 		}
 	}
 	for _, from := range slices.Sorted(maps.Keys(unknown)) {
-		killNotes = append(killNotes, fmt.Sprintf("the limit at %d OOM kill(s) is not in the history (no kube-state-metrics): taken as %s", unknown[from], from))
+		killNotes = append(killNotes, fmt.Sprintf("the limit at %s is not in the history (no kube-state-metrics): taken as %s", words.Count(unknown[from], "OOM kill"), from))
 	}
 	r := model.Recommendation{Workload: g.Workload, Container: g.Container, MemoryRequestBytes: &req, MemoryLimitBytes: &lim, Reasons: append(reasons, killNotes...), Pods: len(g.Pods), OOMKills: n}
 	for _, x := range reasons {
@@ -636,7 +637,7 @@ func recommendGroup(sz sizing, guard recommend.Guardrails, g *prom.Group) (model
 		}
 	}
 	if k := unknown[usageBeforeKill]; k > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d OOM kill(s) at an unknown limit: the demand then is not known, and the limit may be too low; give --from-cluster (or run kube-state-metrics)", k))
+		r.Warnings = append(r.Warnings, words.Count(k, "OOM kill")+" at an unknown limit: the demand then is not known, and the limit may be too low; give --from-cluster (or run kube-state-metrics)")
 	}
 	if w := guard.AboveAllocatable(lim); w != "" {
 		r.Warnings = append(r.Warnings, w)

@@ -12,6 +12,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // knownKill is an OOM kill the cluster itself shows: a container's status
@@ -146,13 +147,13 @@ func (k knownKills) merge(w model.WorkloadRef, container string, steps []recomme
 		added[x.from]++
 	}
 	if n := added["status"]; n > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) from the pods' status that the history did not show", n))
+		reasons = append(reasons, words.Count(n, "OOM kill")+" from the pods' status that the history did not show")
 	}
 	if n := added["node agent"]; n > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) from the node agent's events that the history did not show", n))
+		reasons = append(reasons, words.Count(n, "OOM kill")+" from the node agent's events that the history did not show")
 	}
 	if dropped > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) not taken as this container's demand: the node agent saw the %s's limit hit (%s), not the container's", dropped, why.scope, time.Unix(why.t, 0).UTC().Format(time.RFC3339)))
+		reasons = append(reasons, fmt.Sprintf("%s not taken as this container's demand: the node agent saw the %s's limit hit (%s), not the container's", words.Count(dropped, "OOM kill"), why.scope, time.Unix(why.t, 0).UTC().Format(time.RFC3339)))
 	}
 	return kept, extra, reasons
 }

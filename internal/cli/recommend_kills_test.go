@@ -78,7 +78,7 @@ func TestKnownKillsMerge(t *testing.T) {
 		t.Errorf("extra %+v, want %+v", extra, want)
 	}
 	all := strings.Join(reasons, "\n")
-	for _, w := range []string{"1 OOM kill(s) from the pods' status", "1 OOM kill(s) from the node agent's events", "2 OOM kill(s) not taken as this container's demand: the node agent saw the pod's limit hit"} {
+	for _, w := range []string{"1 OOM kill from the pods' status", "1 OOM kill from the node agent's events", "2 OOM kills not taken as this container's demand: the node agent saw the pod's limit hit"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("reasons lack %q:\n%s", w, all)
 		}
@@ -152,7 +152,7 @@ func TestOrphanKills(t *testing.T) {
 		t.Fatalf("boot: %+v; want 2 kills, request 64Mi (the limit it was killed at) and limit 128Mi, from the spec's 32Mi and 64Mi", r)
 	}
 	all := strings.Join(r.Reasons, "\n")
-	for _, w := range []string{"no usage in the history, only OOM kills", "2 OOM kill(s) from the pods' status that the history did not show"} {
+	for _, w := range []string{"no usage in the history, only OOM kills", "2 OOM kills from the pods' status that the history did not show"} {
 		if !strings.Contains(all, w) {
 			t.Errorf("reasons lack %q:\n%s", w, all)
 		}

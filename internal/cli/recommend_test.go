@@ -308,7 +308,7 @@ func TestRecommendTakesKillsFromPodStatus(t *testing.T) {
 	killedAt := time.Unix(end-3600, 0).UTC().Format(time.RFC3339)
 	killed, rec := limit(`,"status":{"containerStatuses":[{"name":"api","restartCount":1,"ready":true,"image":"example/api:1","imageID":"","state":{"running":{}},
   "lastState":{"terminated":{"reason":"OOMKilled","exitCode":137,"finishedAt":"` + killedAt + `"}}}]}`)
-	if quiet >= 64<<20 || killed <= 128<<20 || rec.OOMKills != 1 || !strings.Contains(strings.Join(rec.Reasons, "\n"), "1 OOM kill(s) from the pods' status") {
+	if quiet >= 64<<20 || killed <= 128<<20 || rec.OOMKills != 1 || !strings.Contains(strings.Join(rec.Reasons, "\n"), "1 OOM kill from the pods' status") {
 		t.Errorf("limit without the kill %d, with it %d (want above 128Mi); %+v", quiet, killed, rec)
 	}
 }

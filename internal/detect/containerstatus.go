@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // Termination reasons the container runtimes and the kubelet write.
@@ -212,7 +213,7 @@ func explainOOM(pod *corev1.Pod, f *model.Finding, latest termination) string {
 		b.WriteString(" It is an ephemeral (debug) container: it has no resources of its own and shares the pod's memory.")
 	}
 	if f.CrashLoop {
-		fmt.Fprintf(&b, " It is in CrashLoopBackOff after %s: every start is killed again.", pluralize(int64(f.Restarts), "restart"))
+		fmt.Fprintf(&b, " It is in CrashLoopBackOff after %s: every start is killed again.", words.Count(f.Restarts, "restart"))
 	}
 	if pod.Spec.RestartPolicy == corev1.RestartPolicyNever && f.ContainerKind == model.RegularContainer {
 		b.WriteString(" The pod's restartPolicy is Never, so it stays failed.")

@@ -5,7 +5,6 @@
 package detect
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -148,12 +147,4 @@ func qosOf(all []corev1.ResourceRequirements) corev1.PodQOSClass {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
-}
-
-// pluralize writes "1 restart", "3 restarts".
-func pluralize(n int64, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -305,13 +305,6 @@ func ts(t int64) *time.Time {
 	return &u
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // resourcesYAML is the snippet that sets a container's memory.
 func resourcesYAML(container string, request, limit int64) string {
 	var b strings.Builder

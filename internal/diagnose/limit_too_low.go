@@ -7,6 +7,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // limitTooLow fires when the working set stood at 90% of the limit or more
@@ -79,7 +80,7 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 	p95 := quantile(h.WorkingSet, 0.95)
 	ev = append(ev, model.Evidence{What: "working set p95 over the history", Value: fmt.Sprintf("%s (%s of the limit)", size(p95), pct(p95, limit)), Source: h.Source})
 	c := &model.Cause{
-		Summary:       fmt.Sprintf("The working set reached %s of its %s limit before %s with no growth trend: the workload needs more memory than the limit gives.", "90% or more", size(limit), plural(near, "kill", "kills")),
+		Summary:       fmt.Sprintf("The working set reached %s of its %s limit before %s with no growth trend: the workload needs more memory than the limit gives.", "90% or more", size(limit), words.Count(near, "kill")),
 		Confidence:    model.Medium,
 		ConfidenceWhy: fmt.Sprintf("%d of %d kills in the history came with the working set at the limit", near, seen),
 		Evidence:      ev,

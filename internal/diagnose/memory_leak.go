@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // memoryLeak fires when the working set grows steadily within the
@@ -90,7 +91,7 @@ func leakOf(all, ls []lifetime) *Leak {
 	case len(ls) >= 2 && k.Killed >= 2 && k.MinR2 >= 0.8:
 		k.Confidence, k.ConfidenceWhy = model.High, fmt.Sprintf("%d lifetimes grew in a straight line (r² ≥ %.2f) up to a kill: a sawtooth", len(ls), k.MinR2)
 	case len(ls) >= 2 || (k.Killed >= 1 && k.MinR2 >= 0.8):
-		k.Confidence, k.ConfidenceWhy = model.Medium, fmt.Sprintf("%s grew steadily; a longer history with more restarts would make it certain", plural(len(ls), "lifetime", "lifetimes"))
+		k.Confidence, k.ConfidenceWhy = model.Medium, fmt.Sprintf("%s grew steadily; a longer history with more restarts would make it certain", words.Count(len(ls), "lifetime"))
 	default:
 		k.Confidence, k.ConfidenceWhy = model.Low, "one lifetime grew steadily but did not end in a kill: it may be a warm-up or a cache that levels off"
 	}
@@ -122,7 +123,7 @@ func (d memoryLeak) Detect(in *Input) (*model.Cause, string) {
 	limit := in.limit()
 	last := all[len(all)-1]
 	ev := []model.Evidence{
-		{What: "growth within a lifetime", Value: fmt.Sprintf("%.1fMi/h (median of %s; straight-line fit r² at least %.2f)", k.MiPerHour(), plural(len(ls), "growing lifetime", "growing lifetimes"), k.MinR2), Source: h.Source},
+		{What: "growth within a lifetime", Value: fmt.Sprintf("%.1fMi/h (median of %s; straight-line fit r² at least %.2f)", k.MiPerHour(), words.Count(len(ls), "growing lifetime"), k.MinR2), Source: h.Source},
 		{What: "lifetimes that grew", Value: fmt.Sprintf("%d of %d, %d of them ending in a kill or restart", len(ls), len(all), k.Killed), Source: h.Source},
 	}
 	for i, l := range ls {

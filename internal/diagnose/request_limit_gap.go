@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // requestLimitGap fires when the request is far below the limit, usage
@@ -74,7 +75,7 @@ func (d requestLimitGap) Detect(in *Input) (*model.Cause, string) {
 	ev = append(ev, model.Evidence{What: "request and limit", Value: fmt.Sprintf("request %s, %s", size(req), lim), Source: "pod spec"})
 	overWhat := fmt.Sprintf("limits %s of %s allocatable (%s)", size(float64(n.LimitsBytes)), size(float64(n.AllocatableBytes)), pct(float64(n.LimitsBytes), float64(n.AllocatableBytes)))
 	if n.Unlimited > 0 {
-		overWhat += fmt.Sprintf(", and %s without a memory limit", plural(n.Unlimited, "container", "containers"))
+		overWhat += fmt.Sprintf(", and %s without a memory limit", words.Count(n.Unlimited, "container"))
 	}
 	ev = append(ev, model.Evidence{What: "node " + n.Name + " overcommitted", Value: overWhat + fmt.Sprintf("; requests %s", size(float64(n.RequestsBytes))), Source: "pods on the node"})
 	if used > 0 {

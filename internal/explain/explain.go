@@ -11,6 +11,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // Kind is the kind of the document explain writes.
@@ -92,7 +93,7 @@ func timeline(f *model.Finding, h *diagnose.History) []Event {
 		for _, k := range h.Kills {
 			what := "OOM kill"
 			if k.Count > 1 {
-				what = plural(k.Count, "OOM kill")
+				what = words.Count(k.Count, "OOM kill")
 			}
 			if k.Limit > 0 {
 				what += " at the limit " + size(k.Limit)

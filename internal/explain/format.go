@@ -15,11 +15,4 @@ func size(b float64) string {
 	return fmt.Sprintf("%.1fMi", b/(1<<20))
 }
 
-func plural(n int, what string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", what)
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
 func timeOf(t int64) time.Time { return time.Unix(t, 0).UTC() }

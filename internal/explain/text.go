@@ -7,6 +7,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/chart"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // WriteText writes the explanation for a terminal.
@@ -142,7 +143,7 @@ func facts(f *model.Finding) string {
 		parts = append(parts, "no limit")
 	}
 	if f.Container != "" {
-		parts = append(parts, plural(int(f.Restarts), "restart"))
+		parts = append(parts, words.Count(f.Restarts, "restart"))
 	}
 	if f.State != "" {
 		parts = append(parts, f.State)

@@ -1,8 +1,9 @@
 package recommend
 
 import (
-	"fmt"
 	"sort"
+
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // Kill is an OOM kill at T (unix seconds) under this limit (bytes).
@@ -38,7 +39,7 @@ func Size(st Strategy, g Guardrails, n int, at func(i int) (int64, float64), kil
 	request, limit, notes := g.Apply(v)
 	reasons = e.Explain()
 	if len(kills) > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d OOM kill(s) in the history, each taken as demand above the limit it happened at", len(kills)))
+		reasons = append(reasons, words.Count(len(kills), "OOM kill")+" in the history, each taken as demand above the limit it happened at")
 	}
 	return request, limit, append(reasons, notes...), true
 }

@@ -442,7 +442,7 @@ func TestRecommendCountsKillsWithoutRestartRise(t *testing.T) {
 		t.Fatalf("want app, the Job's report and worker: %+v", doc.Items)
 	}
 	for _, a := range doc.Items {
-		if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill(s) in the history") }) {
+		if a.OOMKills != 1 || *a.MemoryLimitBytes <= 128*mi || !slices.ContainsFunc(a.Reasons, func(r string) bool { return strings.HasPrefix(r, "1 OOM kill in the history") }) {
 			t.Errorf("%s/%s: %d kills, limit %d MiB, reasons %q; want its one kill, and a limit above 128Mi", a.Workload.Name, a.Container, a.OOMKills, *a.MemoryLimitBytes/mi, a.Reasons)
 		}
 	}
