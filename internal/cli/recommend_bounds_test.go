@@ -81,7 +81,7 @@ func TestExplainFixWithinLimitRanges(t *testing.T) {
 		snap, want string
 	}{
 		{"../../examples/snapshot", "Raise the memory limit to 96Mi and the request to 64Mi"},
-		{dir, "Raise the memory limit to 80Mi and the request to 64Mi (limit: the highest 6-hour peak 64Mi x 1.5). Capped the limit at 80Mi, the most LimitRange shop/mem allows a container (it needs 96Mi)"},
+		{dir, "Raise the memory limit to 80Mi and the request to 64Mi (limit: the limit 64Mi it was OOM-killed at x 1.5). Capped the limit at 80Mi, the most LimitRange shop/mem allows a container (it needs 96Mi)"},
 	} {
 		r := run("explain", "search-5f4b8c7d9-qwj7d", "-n", "shop", "--snapshot", c.snap, "-o", "json")
 		if r.code != 0 {

@@ -355,6 +355,16 @@ func TestPiecesCompose(t *testing.T) {
 	if v := tl.Value(&h2); v != 200*mi || tl.Why(&h2) != "the highest 6-hour peak 100Mi x 2 (8 six-hour peaks only: 9 needed to model the tail)" {
 		t.Errorf("fallback: %v %q", v/mi, tl.Why(&h2))
 	}
+	// Usage pinned at the limit it was killed at: the highest peak is the
+	// kill's limit, and is said as the kill, whichever sorts first.
+	h2.OOM(2*86400, 100*mi)
+	if got, want := TailPeak().Why(&h2), "the limit 100Mi it was OOM-killed at"; got != want {
+		t.Errorf("a peak at a kill's limit: %q, want %q", got, want)
+	}
+	h2.Add(2*86400+300, 101*mi)
+	if got, want := TailPeak().Why(&h2), "the highest 6-hour peak 101Mi"; got != want {
+		t.Errorf("a peak above the kill's limit: %q, want %q", got, want)
+	}
 	for p, want := range map[float64]string{1e-4: "0.0001", 2e-5: "2e-5", 1e-10: "1e-10", 0.25: "0.25"} {
 		if got := prob(p); got != want {
 			t.Errorf("prob(%g) = %q, want %q", p, got, want)

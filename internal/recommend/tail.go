@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // The tail pieces size the limit for the rare peak, not the usual one.
@@ -99,8 +101,15 @@ func (tailPeak) Value(h *History) float64 {
 }
 func (x tailPeak) Why(h *History) string {
 	o, _ := tailSample(h)
-	if len(o) > 0 && o[0].censored {
-		return fmt.Sprintf("the limit %s it was OOM-killed at", mib(o[0].v))
+	// A peak pinned at the limit of a kill (usage stops there) is said as
+	// the kill: that is what it was.
+	for _, ob := range o {
+		if ob.v < o[0].v {
+			break
+		}
+		if ob.censored {
+			return fmt.Sprintf("the limit %s it was OOM-killed at", mib(ob.v))
+		}
 	}
 	return fmt.Sprintf("the highest 6-hour peak %s", mib(x.Value(h)))
 }
@@ -151,10 +160,6 @@ func (w withTail) Why(h *History) string {
 	if ok {
 		return w.then.Why(h)
 	}
-	peaks := "peaks"
-	if n == 1 {
-		peaks = "peak"
-	}
-	return fmt.Sprintf("%s (%d six-hour %s only: %d needed to model the tail)", w.otherwise.Why(h), n, peaks, w.k+1)
+	return fmt.Sprintf("%s (%s only: %d needed to model the tail)", w.otherwise.Why(h), words.Count(n, "six-hour peak"), w.k+1)
 }
 func (w withTail) needs() need { return needBlocks | w.then.needs() | w.otherwise.needs() }
