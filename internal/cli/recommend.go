@@ -347,9 +347,7 @@ func change(cur *int64, to string) string {
 func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	st, guard := sz.st, sz.guard(0)
-	series := 0
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
-		series++
 		req, lim, reasons, ok := recommend.Size(st, guard, len(s.Samples), func(i int) (int64, float64) { return s.Samples[i].T, s.Samples[i].Usage }, nil)
 		if !ok {
 			return nil
@@ -372,9 +370,6 @@ func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 	})
 	if err != nil {
 		return doc, asUsage(err)
-	}
-	if series == 0 {
-		return doc, usagef("%s holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]", path)
 	}
 	return doc, nil
 }

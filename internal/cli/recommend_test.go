@@ -89,8 +89,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend", "--trace", slice, "--strategy", "tail:p=2"}, "want tail:p=PROBABILITY:floor=FACTOR"},
 		{[]string{"replay", "--trace", slice, "--strategies", "tail:p=1e-3,floor=1"}, `unknown strategy "floor=1"`},
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
-		{[]string{"replay", "--trace", empty}, "empty.csv holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
-		{[]string{"recommend", "--trace", empty}, "empty.csv holds no series: want CSV rows"},
+		{[]string{"replay", "--trace", empty}, "empty.csv: no rows after its first line \"series,unix_seconds,usage_bytes\", read as a header: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
+		{[]string{"recommend", "--trace", empty}, "empty.csv: no rows after its first line"},
 		// Prometheus' flags where they would do nothing are errors, not ignored.
 		{[]string{"recommend", "--trace", slice, "--history", "28d"}, "--history goes with --prometheus-url or --snapshot, not --trace (a trace is read whole)"},
 		{[]string{"replay", "--trace", slice, "--until", "2026-11-01T00:00:00Z"}, "--until goes with --prometheus-url or --snapshot, not --trace"},

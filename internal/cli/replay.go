@@ -192,9 +192,6 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	} else if err != nil {
 		return asUsage(err) // the trace file's
 	}
-	if o.Trace != "" && rep.SeriesRead == 0 {
-		return usagef("%s holds no series: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]", o.Trace)
-	}
 	if pr != nil && rep.SeriesRead == 0 {
 		return pr.empty()
 	}

@@ -185,10 +185,42 @@ func readGrouped(br *bufio.Reader, fn func(*Series) error) error {
 	return nil
 }
 
+// NoRowsError is a trace with no rows: empty, or a header alone.
+type NoRowsError struct {
+	// Header is the first line, read as a header ("" when none).
+	Header string
+}
+
+func (e *NoRowsError) Error() string {
+	const want = "want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"
+	if e.Header == "" {
+		return "no rows: " + want
+	}
+	h := e.Header
+	if len(h) > 80 {
+		h = h[:77] + "..."
+	}
+	return fmt.Sprintf("no rows after its first line %q, read as a header: %s", h, want)
+}
+
+// header says whether a first line that is not a row is a header: none
+// of its fields after the first (split at commas, semicolons or tabs) is
+// a number. A line with numbers in it is a row gone wrong, and said so
+// rather than skipped.
+func header(b []byte) bool {
+	fields := bytes.FieldsFunc(b, func(r rune) bool { return r == ',' || r == ';' || r == '\t' })
+	for _, f := range fields[min(1, len(fields)):] {
+		if _, err := strconv.ParseFloat(string(bytes.TrimSpace(f)), 64); err == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // scanRows parses every row and calls row for it; a first line that is
-// not a row is the header.
+// not a row but a header is skipped. No rows at all is a *NoRowsError.
 func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error) error {
-	line := 0
+	line, rows := 0, 0
 	first := ""
 	for {
 		raw, err := br.ReadSlice('\n')
@@ -197,7 +229,7 @@ func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error)
 		}
 		if len(raw) == 0 && err != nil {
 			if err == io.EOF {
-				return nil
+				break
 			}
 			return err
 		}
@@ -206,28 +238,35 @@ func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error)
 		if len(raw) > 0 {
 			name, t, u, p, perr := parseRow(raw)
 			switch {
-			case perr != nil && line == 1:
-				// the header
+			case perr != nil && line == 1 && header(raw):
 				first = string(raw)
 			case perr != nil && (strings.HasPrefix(first, "# ") || bytes.ContainsRune(raw, '{')):
 				return fmt.Errorf("line %d: this is not a CSV trace but metrics in the Prometheus text or OpenMetrics format (as a snapshot's history/*.om): give the snapshot's folder with --snapshot, or load them into Prometheus (promtool tsdb create-blocks-from openmetrics) and give --prometheus-url", line)
 			case perr != nil:
 				return fmt.Errorf("line %d: %v (want series,unix_seconds,usage_bytes[,provisioned_bytes])", line, perr)
 			default:
+				rows++
 				if err := row(line, name, Sample{T: t, Usage: u, Provisioned: p}); err != nil {
 					return err
 				}
 			}
 		}
 		if err == io.EOF {
-			return nil
+			break
 		}
 	}
+	if rows == 0 {
+		return &NoRowsError{Header: first}
+	}
+	return nil
 }
 
 func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
 	i := bytes.IndexByte(b, ',')
-	if i <= 0 {
+	switch {
+	case i < 0:
+		return nil, 0, 0, 0, errors.New("no comma: columns are separated by commas")
+	case i == 0:
 		return nil, 0, 0, 0, errors.New("no series name")
 	}
 	name, b = b[:i], b[i+1:]

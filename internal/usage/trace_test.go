@@ -60,6 +60,18 @@ func TestReadTraceErrors(t *testing.T) {
 		"a,1,2\na,2,3,NaN\n": `line 2: provisioned "NaN"`,
 		"a,1,2\na,2,-3\n":    `usage "-3" is not a number of bytes (0 or more)`,
 		"a,1,2\na,2\n":       "no usage column",
+		// A first line with numbers in it is a row gone wrong, not a
+		// header to skip.
+		"a,xx,100\na,2,3\n":         `line 1: time "xx" is not unix seconds`,
+		"a,1,NaN\n":                 `line 1: usage "NaN"`,
+		"a,1\n":                     "line 1: no usage column",
+		"a;1;100\na;2;3\n":          "line 1: no comma: columns are separated by commas",
+		"series\tt\tu\na\t1\t100\n": "line 2: no comma",
+		// No rows: said, with the line read as a header.
+		"":                                  "no rows: want CSV rows series,unix_seconds,usage_bytes",
+		"\n\n":                              "no rows: want CSV rows",
+		"series,unix_seconds,usage_bytes\n": `no rows after its first line "series,unix_seconds,usage_bytes", read as a header`,
+		"hello":                             `no rows after its first line "hello", read as a header`,
 		// Metrics, not a trace: the error says where to give them.
 		"# TYPE container_memory_working_set_bytes gauge\ncontainer_memory_working_set_bytes{namespace=\"shop\"} 1 1\n": "line 2: this is not a CSV trace but metrics in the Prometheus text or OpenMetrics format",
 		"container_memory_working_set_bytes{namespace=\"shop\"} 1 1\nx{} 2 2\n":                                         "line 2: this is not a CSV trace but metrics",

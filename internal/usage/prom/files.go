@@ -93,6 +93,10 @@ func (f *Files) Read(pods map[string]bool, start, end time.Time, step time.Durat
 		} else {
 			err = f.readOpenMetrics(p, pods, from, to, get, podStart)
 		}
+		var empty *usage.NoRowsError
+		if errors.As(err, &empty) {
+			err = nil // a series file with no samples adds none
+		}
 		if err != nil {
 			return nil, err
 		}

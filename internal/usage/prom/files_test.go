@@ -27,9 +27,12 @@ func TestFilesOpenMetrics(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "pods.json"), []byte("{}"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "history"), 0o755)
 	os.WriteFile(filepath.Join(dir, "history", "trace.csv"), []byte("series,t,usage,provisioned\nshop/tracey/app,1799990000,1048576,2097152\nshop/tracey/app,1799990300,3145728,2097152\n"), 0o644)
+	// A series file with a header and no samples adds nothing, and is no
+	// error.
+	os.WriteFile(filepath.Join(dir, "history", "empty.csv"), []byte("series,t,usage,provisioned\n"), 0o644)
 	paths := HistoryFiles(dir)
-	if len(paths) != 2 {
-		t.Fatalf("want the .om and the history/*.csv, got %v", paths)
+	if len(paths) != 3 {
+		t.Fatalf("want the .om and the two history/*.csv, got %v", paths)
 	}
 	f := &Files{Paths: paths}
 	cs, err := f.Read(map[string]bool{"shop/leaky-1": true, "shop/tracey": true}, time.Unix(end-86400, 0), time.Unix(end, 0), 5*time.Minute)
