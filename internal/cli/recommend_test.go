@@ -53,6 +53,14 @@ func TestReplayTable(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &per) != nil || len(per.Series) != 10 || len(per.Series[0].Strategies) != 1 || per.Series[0].Strategies[0].LimitBytes <= 0 {
 		t.Errorf("--per-series json: exit %d %s", r.code, r.stdout)
 	}
+	// The slice's series end before a 30-day replayed window does: said,
+	// singular and plural right.
+	r = run("replay", "--trace", slice, "--test", "30d", "--strategies", "tail")
+	for _, want := range []string{"1 sample above 4x provisioned dropped", "10 series end before the replayed window does: replayed over the part they cover"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("--test 30d: exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
 	r = run("replay", "--trace", slice, "--offset", "7d", "-o", "json")
 	var off struct{ OffsetSeconds int64 }
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &off) != nil || off.OffsetSeconds != 7*86400 {

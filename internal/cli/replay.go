@@ -17,6 +17,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/replay"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // days is a duration flag that also takes d (days) and w (weeks).
@@ -264,10 +265,20 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 		per = "each week's"
 	}
 	fmt.Fprintf(w, "hindsight: a limit at %s own peak, known only afterwards, leaves %.1f%% slack with no OOM: no strategy without OOMs can leave less\n", per, 100*rep.HindsightSlack)
-	fmt.Fprintf(w, "%d series read; %d samples above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
-		rep.SeriesRead, rep.DroppedSamples, rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
-	if rep.KilledSeries > 0 {
-		fmt.Fprintf(w, "%d series were OOM-killed for real in the replayed window: a kill at or above a strategy's limit is an OOM of it\n", rep.KilledSeries)
+	fmt.Fprintf(w, "%d series read; %s above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
+		rep.SeriesRead, words.Count(rep.DroppedSamples, "sample"), rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
+	// one or many: the verb that goes with n series.
+	verb := func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	}
+	if n := rep.PartialSeries; n > 0 {
+		fmt.Fprintf(w, "%d series %s before the replayed window does: replayed over the part they cover\n", n, verb(n, "ends", "end"))
+	}
+	if n := rep.KilledSeries; n > 0 {
+		fmt.Fprintf(w, "%d series %s OOM-killed for real in the replayed window: a kill at or above a strategy's limit is an OOM of it\n", n, verb(n, "was", "were"))
 	}
 	if len(rep.PerSeries) == 0 {
 		return

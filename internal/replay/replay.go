@@ -125,6 +125,10 @@ type Report struct {
 	// SkippedShort those without data in the replayed window.
 	SkippedZero  int `json:"skippedZeroSeries"`
 	SkippedShort int `json:"skippedShortSeries"`
+	// PartialSeries are the replayed series whose data ends more than an
+	// hour before the replayed window does (train/test): replayed over
+	// what they have.
+	PartialSeries int `json:"partialSeries,omitempty"`
 	// KilledSeries are the replayed series OOM-killed for real in the
 	// replayed window (a cluster's history).
 	KilledSeries int   `json:"killedSeries,omitempty"`
@@ -300,6 +304,9 @@ func (o Options) cut(s *usage.Series, kept []usage.Sample, rep *Report) (span, [
 	case short:
 		rep.SkippedShort++
 		return span{}, kept, false
+	}
+	if o.Rolling == 0 && ks[len(ks)-1].T < end-3600 {
+		rep.PartialSeries++
 	}
 	return span{s: ks, start: start, trainEnd: start + train, end: end}, kept, true
 }

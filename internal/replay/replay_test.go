@@ -286,14 +286,23 @@ func TestOffsetByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.OffsetSeconds != int64(week.Seconds()) {
-		t.Errorf("offsetSeconds %d", rep.OffsetSeconds)
+	if rep.OffsetSeconds != int64(week.Seconds()) || rep.PartialSeries != 0 {
+		t.Errorf("offsetSeconds %d, %d partial series (want none)", rep.OffsetSeconds, rep.PartialSeries)
 	}
 	if k, p := rep.Rows[0], rep.Rows[1]; k.OOMSeries != 1 || p.OOMSeries != 0 || abs(p.Slack-(200.0-130)/200) > 1e-9 {
 		t.Errorf("offset a week: krr oom %d, 2x oom %d slack %v; want 1, 0, %v", k.OOMSeries, p.OOMSeries, p.Slack, (200.0-130)/200)
 	}
 	if want := (130.0 - 130) / 130; abs(rep.HindsightSlack-want) > 1e-9 {
 		t.Errorf("hindsight %v, want %v", rep.HindsightSlack, want)
+	}
+	// A replayed window a week longer than the data: replayed over the
+	// week there is, and counted as partial.
+	rep, err = Run(read, []recommend.Strategy{two}, Options{Train: week, Test: 2 * week, Offset: week})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.PartialSeries != 1 || rep.Rows[0].Series != 1 || abs(rep.Rows[0].Slack-(200.0-130)/200) > 1e-9 {
+		t.Errorf("a window past the end: %d partial, %d replayed, slack %v; want 1, 1, %v", rep.PartialSeries, rep.Rows[0].Series, rep.Rows[0].Slack, (200.0-130)/200)
 	}
 	rep, err = Run(read, []recommend.Strategy{two}, Options{Train: week, Test: week, Offset: 3 * week})
 	if err != nil {

@@ -344,7 +344,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 	}
 	// One namespace; the table says how many were killed, and which.
 	r = oomdoctor(t, append(args, "-n", "shop", "--per-series")...)
-	if r.code != 0 || !strings.Contains(r.stdout, "3 series read") || !strings.Contains(r.stdout, "1 series were OOM-killed for real") {
+	if r.code != 0 || !strings.Contains(r.stdout, "3 series read") || !strings.Contains(r.stdout, "1 series was OOM-killed for real") {
 		t.Errorf("replay -n shop: %s", r)
 	}
 	killedRow := regexp.MustCompile(`(?m)^shop/Deployment/cart/cart +yes +\d+Mi`)
