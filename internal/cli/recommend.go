@@ -142,6 +142,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	if sources != 1 {
 		return usagef("give the usage history: --prometheus-url URL (with --snapshot DIR for the pods' specs), --snapshot DIR with series files, or --trace FILE")
 	}
+	if o.FromCluster && o.Trace != "" {
+		return usagef("--from-cluster goes with --prometheus-url, not --trace (a trace holds no pods to read specs of)")
+	}
 	if o.FromCluster && (o.Snapshot != "" || !o.prom.set()) {
 		return usagef("--from-cluster goes with --prometheus-url, instead of --snapshot")
 	}

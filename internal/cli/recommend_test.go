@@ -97,6 +97,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend", "--trace", slice, "--strategy", "tail:p=2"}, "want tail:p=PROBABILITY:floor=FACTOR"},
 		{[]string{"replay", "--trace", slice, "--strategies", "tail:p=1e-3,floor=1"}, `unknown strategy "floor=1"`},
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
+		{[]string{"recommend", "--trace", slice, "--from-cluster"}, "--from-cluster goes with --prometheus-url, not --trace"},
+		{[]string{"recommend", "--snapshot", exampleSnapshot, "--from-cluster"}, "--from-cluster goes with --prometheus-url, instead of --snapshot"},
 		{[]string{"replay", "--trace", empty}, "empty.csv: no rows after its first line \"series,unix_seconds,usage_bytes\", read as a header: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
 		{[]string{"recommend", "--trace", empty}, "empty.csv: no rows after its first line"},
 		// Prometheus' flags where they would do nothing are errors, not ignored.
