@@ -235,7 +235,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 				return err
 			}
 		}
-		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, false, sz, time.Now(), o.ErrOut)
+		doc, err := recommendPrometheus(cmd.Context(), o.prom, ns, nil, nil, false, sz, time.Now(), o.ErrOut)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
@@ -23,6 +24,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
 	"github.com/oomdoctor/oomdoctor/internal/usage"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 	"github.com/oomdoctor/oomdoctor/internal/words"
@@ -38,6 +40,7 @@ type RecommendOptions struct {
 	AllNamespaces bool
 	PerPod        bool
 	Workload      string
+	Selector      string
 	Snapshot      string
 	FromCluster   bool
 	// LeakCheck rereads the killed containers' pods to warn of leaks.
@@ -53,7 +56,7 @@ type RecommendOptions struct {
 func NewRecommendCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now, MinChange: recommend.MinChange, MaxRatio: model.MaxLimitRequestRatio}
 	cmd := &cobra.Command{
-		Use:   "recommend (--prometheus-url URL [-n NS] [TYPE/NAME] | --trace FILE)",
+		Use:   "recommend (--prometheus-url URL [-n NS] [-l SELECTOR] [TYPE/NAME] | --snapshot DIR | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
 		Long: `Recommend a memory request and limit per container of each workload (all its replicas
 together: the limit has to hold the largest), from usage history in Prometheus (cAdvisor's
@@ -95,6 +98,7 @@ reclaim fills any limit.
 -o json writes a Recommendations document that oomdoctor fix --recommendations reads.`,
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop deployment/cart --history 28d
+  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 --from-cluster -l team=payments
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -o json > recs.json && oomdoctor fix -f k8s/ --recommendations recs.json
   oomdoctor recommend --trace usage.csv`,
 		Args: cobra.MaximumNArgs(1),
@@ -114,6 +118,7 @@ reclaim fills any limit.
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: table, wide (every reason, the runtime and its flags), json or yaml.")
 	f.StringVarP(&o.Namespace, "namespace", "n", "", "With --prometheus-url: only this namespace.")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --prometheus-url: every namespace (the default without -n).")
+	f.StringVarP(&o.Selector, "selector", "l", "", "With --from-cluster or --snapshot: only the pods whose labels match (e.g. -l app=cart,tier!=cache), as kubectl takes it, and the workloads they belong to (all their replicas).")
 	f.BoolVar(&o.PerPod, "per-pod", false, "With --prometheus-url or --snapshot: one recommendation per pod's container instead of per workload.")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp)
 	f.BoolVar(&o.LeakCheck, "leak-check", true, leakCheckHelp)
@@ -162,13 +167,20 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	}
 	var doc model.Recommendations
 	if o.Trace != "" {
-		if o.Namespace != "" || o.Workload != "" || o.PerPod {
-			return usagef("-n, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
+		if o.Namespace != "" || o.Workload != "" || o.PerPod || o.Selector != "" {
+			return usagef("-n, -l, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace")
 		}
 		doc, err = recommendTrace(o.Trace, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio})
 	} else {
 		if o.Namespace != "" && o.AllNamespaces {
 			return usagef("-n and -A exclude each other")
+		}
+		sel, perr := labels.Parse(o.Selector)
+		if perr != nil {
+			return usagef("invalid --selector %q: %v", o.Selector, perr)
+		}
+		if o.Selector != "" && !o.FromCluster && o.Snapshot == "" {
+			return usagef("-l selects pods by their labels, which Prometheus does not hold: give --from-cluster (or --snapshot) for the pods' specs")
 		}
 		var want *model.WorkloadRef
 		if o.Workload != "" {
@@ -192,14 +204,22 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 				return err
 			}
 		}
+		var snap *snapshot.Snapshot
 		if o.Snapshot != "" {
-			snap, err := openSnapshot(o.Snapshot)
-			if err != nil {
+			if snap, err = openSnapshot(o.Snapshot); err != nil {
 				return err
 			}
 			if sp, specNotes, err = loadSpecs(ctx, snap, o.Namespace); err != nil {
 				return asUsage(err)
 			}
+		}
+		var picked []string // the namespaces of the pods -l picks
+		if o.Selector != "" {
+			if picked, err = sp.pick(sel, o.Selector, o.Namespace); err != nil {
+				return err
+			}
+		}
+		if o.Snapshot != "" {
 			if !o.prom.set() {
 				groups, err := snapshotGroups(ctx, snap, sp, o.Snapshot, o.prom, o.Namespace, o.PerPod, "give --prometheus-url for the history")
 				if err != nil {
@@ -216,7 +236,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					seen[specKey(g.Workload, g.Container)] = true
 				}
 				for _, g := range append(groups, sp.orphans(seen, o.PerPod, want)...) {
-					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
+					if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) || !sp.picks(g.Workload) {
 						continue
 					}
 					if r, ok := recommendGroup(sz, sz.guard(sp.maxAllocatable), g); ok {
@@ -246,7 +266,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 			}
 		}
 		if o.prom.set() {
-			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, want, o.PerPod, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, leaks: o.LeakCheck}, o.now(), o.ErrOut)
+			doc, err = recommendPrometheus(ctx, o.prom, o.Namespace, picked, want, o.PerPod, sizing{st: st, minChange: o.MinChange, maxRatio: o.MaxRatio, sp: sp, leaks: o.LeakCheck}, o.now(), o.ErrOut)
 		}
 		doc.Notes = append(specNotes, doc.Notes...)
 	}
@@ -380,7 +400,7 @@ func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 // recommendPrometheus reads the history of a namespace (all when ns is
 // empty) from Prometheus and recommends per workload container (or per
 // pod's container).
-func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *model.WorkloadRef, perPod bool, sz sizing, now time.Time, errOut io.Writer) (model.Recommendations, error) {
+func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked []string, want *model.WorkloadRef, perPod bool, sz sizing, now time.Time, errOut io.Writer) (model.Recommendations, error) {
 	st, sp := sz.st, sz.sp
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	c, err := pf.client()
@@ -397,6 +417,9 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	q := prom.Query{Start: start, End: end, Step: step, OOMEvents: pf.OOMEvents}
 	if ns != "" {
 		q.Namespaces = []string{ns}
+	}
+	if len(picked) > 0 {
+		q.Namespaces = picked // -l: the namespaces of the pods it picked only
 	}
 	if sp != nil {
 		q.Owners = sp.owners
@@ -441,7 +464,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 		}
 		for _, g := range prom.Merge(cs, perPod) {
 			seen[specKey(g.Workload, g.Container)] = true
-			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) {
+			if want != nil && (g.Workload.Kind != want.Kind || g.Workload.Name != want.Name) || !sp.picks(g.Workload) {
 				continue
 			}
 			if r, ok := recommendGroup(sz, guard, g); ok {
@@ -458,6 +481,9 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, want *mo
 	}
 	if sp != nil {
 		for _, g := range sp.orphans(seen, perPod, want) {
+			if !sp.picks(g.Workload) {
+				continue
+			}
 			if r, ok := recommendGroup(sz, guard, g); ok {
 				doc.Items = append(doc.Items, r)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // A container that leaks is killed whatever its limit: a higher one only
@@ -189,7 +190,7 @@ func leakWarning(r *model.Recommendation, ps []checkedPod, hs map[scan.Target]*d
 	}
 	sort.Slice(leaks, func(i, j int) bool { return leaks[i].BytesPerSecond < leaks[j].BytesPerSecond })
 	k := leaks[len(leaks)/2]
-	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %d lifetimes, %d of %d pods; oomdoctor explain %s -n %s %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, lifetimes, len(leaks), len(ps), worst.Pod, worst.Namespace, from)
+	w := fmt.Sprintf("the working set grows %.1fMi/h in each lifetime, a leak or an unbounded cache (%d of %s, %d of %s; oomdoctor explain %s -n %s %s): a higher limit only spaces the kills out", k.MiPerHour(), growing, words.Count(lifetimes, "lifetime"), len(leaks), words.Count(len(ps), "pod"), worst.Pod, worst.Namespace, from)
 	if r.MemoryLimitBytes != nil && float64(*r.MemoryLimitBytes) > k.From {
 		w += fmt.Sprintf("; from %.0fMi at a restart it fills %s in about %s", k.From/(1<<20), manifest.FormatBytes(*r.MemoryLimitBytes), k.TimeToFill(float64(*r.MemoryLimitBytes)))
 		if c := r.CurrentLimitBytes; c != nil && *c != *r.MemoryLimitBytes && float64(*c) > k.From {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -35,6 +36,11 @@ type specs struct {
 	byKey  map[string]*corev1.Container
 	cms    map[string]map[string]*corev1.ConfigMap
 	owners map[string]model.WorkloadRef // namespace/pod → workload
+	// podLabels are the pods' labels, by namespace/pod, for -l.
+	podLabels map[string]labels.Set
+	// picked, when -l is given, are the workloads and pods it selects
+	// (specKey without the container); nil: every one.
+	picked map[string]bool
 	kills  knownKills
 	win    window // the history read, for the kills
 	// maxAllocatable is the largest node's allocatable memory in the
@@ -67,7 +73,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
+	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, podLabels: map[string]labels.Set{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	var notes []string
 	quotaNS := map[string]bool{}
 	if q, ok := src.(source.ResourceQuotaSource); ok {
@@ -106,6 +112,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	err = src.Pods(ctx, source.Scope{Namespace: namespace}, func(p *corev1.Pod) error {
 		w := r.Resolve(p.Namespace, p.Name, metav1.GetControllerOfNoCopy(p))
 		s.owners[p.Namespace+"/"+p.Name] = w
+		s.podLabels[p.Namespace+"/"+p.Name] = p.Labels
 		for i := range p.Spec.Containers {
 			c := p.Spec.Containers[i]
 			s.byKey[specKey(w, c.Name)] = &c

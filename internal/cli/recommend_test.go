@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -589,5 +590,67 @@ func TestReplayTailSettings(t *testing.T) {
 	def, risky := rep.Strategies[0], rep.Strategies[1]
 	if risky.Slack >= def.Slack || risky.OOM < def.OOM {
 		t.Errorf("tail %+v, tail:p=0.1:floor=1 %+v: the riskier setting should leave less slack and no fewer OOM series", def, risky)
+	}
+}
+
+// -l picks the workloads of the pods whose labels match (all their
+// replicas), or with --per-pod the pods; it needs the pods' labels.
+func TestRecommendSelector(t *testing.T) {
+	rows := func(args ...string) []string {
+		t.Helper()
+		r := run(append([]string{"recommend", "--snapshot", exampleSnapshot, "--leak-check=false", "-o", "json"}, args...)...)
+		var doc model.Recommendations
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &doc) != nil {
+			t.Fatalf("%q: exit %d %s", args, r.code, r.stderr)
+		}
+		var out []string
+		for _, x := range doc.Items {
+			out = append(out, x.Workload.Kind+"/"+x.Workload.Name+"/"+x.Container)
+		}
+		return out
+	}
+	if got, want := rows("-l", "app=cart"), []string{"Deployment/cart/cart", "Deployment/cart/envoy"}; !slices.Equal(got, want) {
+		t.Errorf("-l app=cart: %q, want %q", got, want)
+	}
+	got := rows("-l", "app in (cart,redis)", "--per-pod")
+	if len(got) != 6 || !slices.Contains(got, "Pod/redis-1/redis") || slices.ContainsFunc(got, func(s string) bool { return !strings.Contains(s, "cart") && !strings.Contains(s, "redis") }) {
+		t.Errorf("-l 'app in (cart,redis)' --per-pod: %q, want the two cart pods' two containers and the two redis pods", got)
+	}
+	if all, none := rows(), rows("-l", "app!=nothing"); !slices.Equal(all, none) {
+		t.Errorf("-l app!=nothing: %q, without -l %q", none, all)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--snapshot", exampleSnapshot, "-l", "app=nope"}, "no pod in any namespace matches -l app=nope"},
+		{[]string{"--snapshot", exampleSnapshot, "-n", "payments", "-l", "app=cart"}, "no pod in namespace payments matches -l app=cart"},
+		{[]string{"--snapshot", exampleSnapshot, "-l", "a=("}, `invalid --selector "a=("`},
+		{[]string{"--prometheus-url", "http://127.0.0.1:9", "-l", "app=cart"}, "-l selects pods by their labels, which Prometheus does not hold: give --from-cluster (or --snapshot)"},
+		{[]string{"--trace", slice, "-l", "app=cart"}, "-n, -l, TYPE/NAME and --per-pod go with --prometheus-url or --snapshot, not --trace"},
+	} {
+		if r := run(append([]string{"recommend"}, tc.args...)...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d %q, want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+// A Prometheus that cannot be reached is an error, never an empty table:
+// with the pods' specs from a snapshot and -l too.
+func TestRecommendUnreachablePrometheus(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	for _, args := range [][]string{
+		{"recommend", "--prometheus-url", url},
+		{"recommend", "--prometheus-url", url, "--snapshot", exampleSnapshot, "-l", "app=cart"},
+	} {
+		r := run(args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "cannot reach Prometheus at "+url) || r.stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 1 and the error", args, r.code, r.stdout, r.stderr)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // FieldManager is the field manager oomdoctor patches as.
@@ -362,9 +363,9 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		case s.Status.ObservedGeneration < s.Generation:
 			return "waiting for the statefulset's controller", false, nil
 		case s.Status.UpdatedReplicas < want || s.Status.CurrentRevision != s.Status.UpdateRevision && s.Status.UpdateRevision != "":
-			state = fmt.Sprintf("%d of %d pods updated", s.Status.UpdatedReplicas, want)
+			state = fmt.Sprintf("%d of %s updated", s.Status.UpdatedReplicas, words.Count(want, "pod"))
 		case s.Status.ReadyReplicas < want:
-			state = fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want)
+			state = fmt.Sprintf("%d of %s ready", s.Status.ReadyReplicas, words.Count(want, "pod"))
 		default:
 			return fmt.Sprintf("statefulset %s rolled out: %d pods ready", t.Name, want), true, nil
 		}
@@ -378,7 +379,7 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		case st.ObservedGeneration < d.Generation:
 			return "waiting for the daemonset's controller", false, nil
 		case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
-			state = fmt.Sprintf("%d of %d pods updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)
+			state = fmt.Sprintf("%d of %s updated", st.UpdatedNumberScheduled, words.Count(st.DesiredNumberScheduled, "pod"))
 		case st.NumberAvailable < st.DesiredNumberScheduled:
 			state = fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled)
 		default:

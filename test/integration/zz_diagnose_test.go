@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +190,22 @@ func TestRecommendFromClusterSpecs(t *testing.T) {
 	gw := kills(doc, "gateway", "app")
 	if gw.OOMKills != 0 || !strings.Contains(strings.Join(gw.Reasons, "\n"), "the node agent saw the pod's limit hit") || *gw.MemoryLimitBytes > *kills(alone, "gateway", "app").MemoryLimitBytes {
 		t.Errorf("gateway/app: %+v", gw)
+	}
+	// -l picks the workloads of the pods whose labels match, in every
+	// namespace the selector reaches, and only them.
+	picked := recommendations(t, oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--history", "3d", "--from-cluster", "-l", "app in (billing,leaky)", "-o", "json"))
+	var names []string
+	for _, r := range picked.Items {
+		names = append(names, r.Workload.Namespace+"/"+r.Workload.Name+"/"+r.Container)
+	}
+	if want := []string{scenario.DiagnosisNamespace + "/billing/billing", scenario.DiagnosisNamespace + "/leaky/app"}; !slices.Equal(names, want) {
+		t.Errorf("-l 'app in (billing,leaky)': %q, want %q", names, want)
+	}
+	if b := kills(picked, "billing", "billing"); *b.MemoryLimitBytes != *billing.MemoryLimitBytes || b.Runtime != "jvm" {
+		t.Errorf("-l: billing sized %d (%s), without -l %d", *b.MemoryLimitBytes, b.Runtime, *billing.MemoryLimitBytes)
+	}
+	if r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--from-cluster", "-l", "app=nowhere"); r.code != 2 || !strings.Contains(r.stderr, "no pod in any namespace matches -l app=nowhere") {
+		t.Errorf("-l matching no pod: %s", r)
 	}
 	r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--trace", "x.csv", "--from-cluster")
 	if r.code != 2 || !strings.Contains(r.stderr, "--from-cluster goes with --prometheus-url") {
