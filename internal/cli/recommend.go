@@ -256,6 +256,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					}
 				}
 				sortRecommendations(doc.Items)
+				sp.hpaWarnings(doc.Items)
 				doc.Quotas = sp.quotaChecks(doc.Items)
 				if want != nil && len(doc.Items) == 0 {
 					return noHistory(want, sp.win)
@@ -505,6 +506,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked [
 		}
 	}
 	sortRecommendations(doc.Items)
+	sp.hpaWarnings(doc.Items)
 	if specQuotas {
 		doc.Quotas = sp.quotaChecks(doc.Items)
 	} else {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -52,6 +54,12 @@ type specs struct {
 	// vpas are the VerticalPodAutoscalers, by target workload
 	// (namespace/Kind/name).
 	vpas map[string][]workload.VPA
+	// hpas are the HorizontalPodAutoscalers that scale on memory, by
+	// target workload (pickKey).
+	hpas map[string][]workload.HPA
+	// containers are each workload's containers (pickKey), in the
+	// order of its pods' specs.
+	containers map[string][]string
 	// quotas are the ResourceQuotas on memory; charged the pods they count
 	// now (not ended), of the namespaces with such a quota only.
 	quotas  []recommend.Quota
@@ -73,7 +81,7 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, podLabels: map[string]labels.Set{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
+	s := &specs{bounds: map[string]recommend.Bounds{}, vpas: map[string][]workload.VPA{}, byKey: map[string]*corev1.Container{}, cms: map[string]map[string]*corev1.ConfigMap{}, owners: map[string]model.WorkloadRef{}, podLabels: map[string]labels.Set{}, hpas: map[string][]workload.HPA{}, containers: map[string][]string{}, kills: knownKills{own: map[string][]knownKill{}, foreign: map[string][]knownKill{}}}
 	var notes []string
 	quotaNS := map[string]bool{}
 	if q, ok := src.(source.ResourceQuotaSource); ok {
@@ -115,6 +123,9 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		s.podLabels[p.Namespace+"/"+p.Name] = p.Labels
 		for i := range p.Spec.Containers {
 			c := p.Spec.Containers[i]
+			if s.byKey[specKey(w, c.Name)] == nil {
+				s.containers[pickKey(w)] = append(s.containers[pickKey(w)], c.Name)
+			}
 			s.byKey[specKey(w, c.Name)] = &c
 			s.byKey[specKey(model.WorkloadRef{Namespace: p.Namespace, Kind: "Pod", Name: p.Name}, c.Name)] = &c
 		}
@@ -170,6 +181,17 @@ func loadSpecs(ctx context.Context, src source.Source, namespace string) (*specs
 		})
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("verticalpodautoscalers: %v; recommendations do not say which containers a VPA sizes", err))
+		}
+	}
+	if h, ok := src.(source.HPASource); ok {
+		err := h.HPAs(ctx, namespace, func(x *autoscalingv2.HorizontalPodAutoscaler) error {
+			if a := workload.HPAOf(x); len(a.Memory) > 0 {
+				s.hpas[pickKey(a.Target)] = append(s.hpas[pickKey(a.Target)], a)
+			}
+			return nil
+		})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("horizontalpodautoscalers: %v; recommendations do not say how they move an HPA that scales on memory", err))
 		}
 	}
 	cmSrc, ok := src.(scan.ConfigMapSource)

@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -122,6 +124,14 @@ type VPASource interface {
 	// VPAs calls fn for every VerticalPodAutoscaler of the namespace
 	// (empty: all).
 	VPAs(ctx context.Context, namespace string, fn func(*unstructured.Unstructured) error) error
+}
+
+// HPASource reads HorizontalPodAutoscalers (autoscaling/v2): one that
+// scales on memory utilization takes its point from the pods' requests.
+type HPASource interface {
+	// HPAs calls fn for every HorizontalPodAutoscaler of the namespace
+	// (empty: all).
+	HPAs(ctx context.Context, namespace string, fn func(*autoscalingv2.HorizontalPodAutoscaler) error) error
 }
 
 // ConfigMapRefs lists the ConfigMaps a pod's containers (and init

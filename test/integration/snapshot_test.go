@@ -45,7 +45,7 @@ func TestSnapshotAnswersLikeTheCluster(t *testing.T) {
 	if !strings.Contains(r.stderr, "16 pods") {
 		t.Errorf("snapshot should say what it wrote: %s", r.stderr)
 	}
-	for _, f := range []string{"pods.json", "events.json", "nodes.json", "limitranges.json", "resourcequotas.json", "deployments.json", "replicasets.json", "statefulsets.json", "daemonsets.json", "jobs.json", "cronjobs.json", "verticalpodautoscalers.json", snapshot.InfoFile} {
+	for _, f := range []string{"pods.json", "events.json", "nodes.json", "limitranges.json", "resourcequotas.json", "deployments.json", "replicasets.json", "statefulsets.json", "daemonsets.json", "jobs.json", "cronjobs.json", "horizontalpodautoscalers.json", "verticalpodautoscalers.json", snapshot.InfoFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("snapshot lacks %s: %v", f, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -206,6 +207,31 @@ func TestRecommendFromClusterSpecs(t *testing.T) {
 	}
 	if r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--prometheus-url", url, "--from-cluster", "-l", "app=nowhere"); r.code != 2 || !strings.Contains(r.stderr, "no pod in any namespace matches -l app=nowhere") {
 		t.Errorf("-l matching no pod: %s", r)
+	}
+	// A HorizontalPodAutoscaler that scales billing on memory at an
+	// average no pod reaches under its limit: read from the cluster and
+	// from a snapshot, it is named in billing's warnings.
+	ctx := context.Background()
+	hpas := cp.Client.AutoscalingV2().HorizontalPodAutoscalers(scenario.DiagnosisNamespace)
+	_, err := hpas.Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "billing"}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "billing"}, MaxReplicas: 4,
+		Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceMemory,
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("100Gi"))}}}},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hpas.Delete(context.Background(), "billing", metav1.DeleteOptions{}) })
+	wantHPA := "HorizontalPodAutoscaler " + scenario.DiagnosisNamespace + "/billing scales Deployment/billing on memory at an average of 100Gi a pod, at or above the new limits"
+	snap := filepath.Join(t.TempDir(), "snap")
+	if r := oomdoctor(t, "snapshot", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "-o", snap); r.code != 0 || !strings.Contains(r.stderr, "1 horizontalpodautoscalers") {
+		t.Fatalf("snapshot with an HPA: %s", r)
+	}
+	for _, from := range [][]string{{"--kubeconfig", cp.Kubeconfig, "--from-cluster"}, {"--snapshot", snap}} {
+		d := recommendations(t, oomdoctor(t, append([]string{"recommend", "--prometheus-url", url, "--history", "3d", "-l", "app=billing", "-o", "json"}, from...)...))
+		if b := kills(d, "billing", "billing"); !slices.ContainsFunc(b.Warnings, func(w string) bool { return strings.HasPrefix(w, wantHPA) }) {
+			t.Errorf("%q: billing's warnings %q lack %q", from, b.Warnings, wantHPA)
+		}
 	}
 	r := oomdoctor(t, "recommend", "--kubeconfig", cp.Kubeconfig, "--trace", "x.csv", "--from-cluster")
 	if r.code != 2 || !strings.Contains(r.stderr, "--from-cluster goes with --prometheus-url") {

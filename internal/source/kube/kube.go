@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -147,6 +149,13 @@ func (s *Source) Rollouts(ctx context.Context, namespace string, fn func(runtime
 		}
 	}
 	return nil
+}
+
+// HPAs implements source.HPASource.
+func (s *Source) HPAs(ctx context.Context, namespace string, fn func(*autoscalingv2.HorizontalPodAutoscaler) error) error {
+	return s.EachObject(ctx, kindOf("horizontalpodautoscalers.autoscaling"), namespace, func(o runtime.Object) error {
+		return fn(o.(*autoscalingv2.HorizontalPodAutoscaler))
+	})
 }
 
 // VPAs implements source.VPASource: none when the cluster has no

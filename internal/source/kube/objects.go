@@ -72,6 +72,11 @@ var SnapshotKinds = []Kind{
 			return c.BatchV1().Jobs(ns).List(ctx, o)
 		}
 	}},
+	{"horizontalpodautoscalers.autoscaling", schema.GroupVersionKind{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, o)
+		}
+	}},
 	{"cronjobs.batch", schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: "CronJob"}, true, func(c kubernetes.Interface, ns string) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
 		return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return c.BatchV1().CronJobs(ns).List(ctx, o)

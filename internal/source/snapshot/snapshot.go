@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -44,6 +46,9 @@ type Objects struct {
 	Quotas       []corev1.ResourceQuota
 	// VPAs are VerticalPodAutoscalers (a CRD), as read.
 	VPAs []unstructured.Unstructured
+	// HPAs are the HorizontalPodAutoscalers of autoscaling/v2 (v1 has
+	// no memory metrics).
+	HPAs []autoscalingv2.HorizontalPodAutoscaler
 }
 
 // Snapshot is a loaded snapshot; it implements source.Source.
@@ -184,6 +189,11 @@ func (l *loader) add(file string, data []byte, o rawObject) error {
 		}
 		s.Objects.VPAs = append(s.Objects.VPAs, u)
 		return nil
+	case "autoscaling/HorizontalPodAutoscaler":
+		if tm.APIVersion == "autoscaling/v1" {
+			break // CPU only: nothing about memory
+		}
+		return decodeInto(l, file, data, o, tm, &s.Objects.HPAs, func(p *autoscalingv2.HorizontalPodAutoscaler) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/LimitRange":
 		return decodeInto(l, file, data, o, tm, &s.Objects.LimitRanges, func(p *corev1.LimitRange) *metav1.ObjectMeta { return &p.ObjectMeta })
 	case "/ResourceQuota":
@@ -311,6 +321,11 @@ func (s *Snapshot) Rollouts(_ context.Context, namespace string, fn func(runtime
 		return err
 	}
 	return inNamespace(s.Objects.DaemonSets, namespace, func(d *appsv1.DaemonSet) error { return fn(d) })
+}
+
+// HPAs implements source.HPASource.
+func (s *Snapshot) HPAs(_ context.Context, namespace string, fn func(*autoscalingv2.HorizontalPodAutoscaler) error) error {
+	return inNamespace(s.Objects.HPAs, namespace, fn)
 }
 
 // VPAs implements source.VPASource.
