@@ -39,7 +39,7 @@ func TestLintExitCodes(t *testing.T) {
 		code int
 		want string
 	}{
-		{"clean", []string{"lint", "-f", clean}, 0, "no findings in 1 workloads"},
+		{"clean", []string{"lint", "-f", clean}, 0, "no findings in 1 workload among 1 object from 1 file."},
 		{"errors fail", []string{"lint", "-f", withError}, 1, "oom-score-adj-field"},
 		{"info does not fail by default", []string{"lint", "-f", infoOnly}, 0, "memory-limit-partial"},
 		{"--fail-on info", []string{"lint", "-f", infoOnly, "--fail-on", "info"}, 1, "memory-limit-partial"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // RuleInfo describes a lint rule for renderers.
@@ -83,19 +84,25 @@ func LintSummary(rep *model.LintReport) string {
 	var parts []string
 	for _, sev := range []model.Severity{model.SeverityError, model.SeverityWarning, model.SeverityInfo} {
 		if n := s.BySeverity[sev]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+			if sev == model.SeverityInfo {
+				parts = append(parts, fmt.Sprintf("%d info", n))
+			} else {
+				parts = append(parts, words.Count(n, string(sev)))
+			}
 		}
 	}
 	found := "no findings"
 	if len(parts) > 0 {
-		found = fmt.Sprintf("%d findings (%s)", s.Findings, strings.Join(parts, ", "))
+		found = fmt.Sprintf("%s (%s)", words.Count(s.Findings, "finding"), strings.Join(parts, ", "))
 	}
-	msg := fmt.Sprintf("%s in %d workloads among %d objects from %d files", found, s.Workloads, s.Objects, s.Files)
+	msg := fmt.Sprintf("%s in %s among %s from %s", found, words.Count(s.Workloads, "workload"), words.Count(s.Objects, "object"), words.Count(s.Files, "file"))
 	if s.Suppressed > 0 {
 		msg += fmt.Sprintf("; %d suppressed (--show-suppressed lists them)", s.Suppressed)
 	}
-	if s.NotObjects > 0 {
-		msg += fmt.Sprintf("; %d YAML documents were not Kubernetes objects", s.NotObjects)
+	if n := s.NotObjects; n == 1 {
+		msg += "; 1 YAML document was not a Kubernetes object"
+	} else if n > 1 {
+		msg += fmt.Sprintf("; %d YAML documents were not Kubernetes objects", n)
 	}
 	return msg + "."
 }
