@@ -14,6 +14,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // The namespaces' ResourceQuotas: every recommendation may fit its
@@ -186,11 +187,11 @@ func (p *promQuotas) checks(ctx context.Context, c *prom.Client, items []model.R
 func quotaWarning(q model.QuotaCheck) string {
 	switch {
 	case !q.Fits:
-		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations, applied to the %d pod(s) they change, take it to %s (%s used now, %s): the API server refuses the new pods as their workloads roll them out, and the rollouts stall; raise the quota, or apply fewer of these (fix --apply checks each workload first)",
-			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), q.Pods, manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes))
+		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations, applied to the %s they change, take it to %s (%s used now, %s): the API server refuses the new pods as their workloads roll them out, and the rollouts stall; raise the quota, or apply fewer of these (fix --apply checks each workload first)",
+			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), words.Count(q.Pods, "pod"), manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes))
 	case !q.RolloutFits && q.SurgeWorkload != nil:
-		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations take it to %s (%s used now, %s), and the rolling update of %s %s adds %d new pod(s) (%s) before old ones go: that rollout stalls until the quota has room; raise the quota, or set maxSurge: 0 on it (fix --apply checks each workload first)",
-			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes), q.SurgeWorkload.Kind, q.SurgeWorkload.Name, q.SurgePods, manifest.FormatBytes(q.SurgeBytes))
+		return fmt.Sprintf("ResourceQuota %s/%s allows %s up to %s; these recommendations take it to %s (%s used now, %s), and the rolling update of %s %s adds %s (%s) before old ones go: that rollout stalls until the quota has room; raise the quota, or set maxSurge: 0 on it (fix --apply checks each workload first)",
+			q.Namespace, q.Name, q.Resource, manifest.FormatBytes(q.HardBytes), manifest.FormatBytes(q.UsedBytes+q.ChangeBytes), manifest.FormatBytes(q.UsedBytes), signedBytes(q.ChangeBytes), q.SurgeWorkload.Kind, q.SurgeWorkload.Name, words.Count(q.SurgePods, "new pod"), manifest.FormatBytes(q.SurgeBytes))
 	}
 	return ""
 }

@@ -55,9 +55,9 @@ func TestRecommendChecksResourceQuotas(t *testing.T) {
 		t.Errorf("quotas:\n%+v\nwant\n%+v", doc.Quotas, want)
 	}
 	for _, w := range []string{
-		"warning: ResourceQuota shop/compute allows requests.memory up to 4Gi; these recommendations, applied to the 3 pod(s) they change, take it to 4120Mi (3872Mi used now, +248Mi)",
-		"warning: ResourceQuota shop/compute allows limits.memory up to 6Gi; these recommendations, applied to the 5 pod(s) they change, take it to 6304Mi (5Gi used now, +1184Mi)",
-		"warning: ResourceQuota shop/roomy allows requests.memory up to 4620Mi; these recommendations take it to 4120Mi (3872Mi used now, +248Mi), and the rolling update of Deployment search adds 1 new pod(s) (1088Mi) before old ones go",
+		"warning: ResourceQuota shop/compute allows requests.memory up to 4Gi; these recommendations, applied to the 3 pods they change, take it to 4120Mi (3872Mi used now, +248Mi)",
+		"warning: ResourceQuota shop/compute allows limits.memory up to 6Gi; these recommendations, applied to the 5 pods they change, take it to 6304Mi (5Gi used now, +1184Mi)",
+		"warning: ResourceQuota shop/roomy allows requests.memory up to 4620Mi; these recommendations take it to 4120Mi (3872Mi used now, +248Mi), and the rolling update of Deployment search adds 1 new pod (1088Mi) before old ones go",
 	} {
 		if !strings.Contains(r.stderr, w) {
 			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)

@@ -367,7 +367,7 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		case s.Status.ReadyReplicas < want:
 			state = fmt.Sprintf("%d of %s ready", s.Status.ReadyReplicas, words.Count(want, "pod"))
 		default:
-			return fmt.Sprintf("statefulset %s rolled out: %d pods ready", t.Name, want), true, nil
+			return fmt.Sprintf("statefulset %s rolled out: %s ready", t.Name, words.Count(want, "pod")), true, nil
 		}
 	case "DaemonSet":
 		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
@@ -383,7 +383,7 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		case st.NumberAvailable < st.DesiredNumberScheduled:
 			state = fmt.Sprintf("%d of %d updated pods available", st.NumberAvailable, st.DesiredNumberScheduled)
 		default:
-			return fmt.Sprintf("daemonset %s rolled out: %d pods available", t.Name, st.NumberAvailable), true, nil
+			return fmt.Sprintf("daemonset %s rolled out: %s available", t.Name, words.Count(st.NumberAvailable, "pod")), true, nil
 		}
 	default:
 		return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 const ruleOverQuota = "memory-over-quota"
@@ -518,8 +519,8 @@ func (r *overQuota) Finish(ctx *Context) {
 			// A rolling update adds its surge pods first: the largest
 			// must fit beside every pod.
 			if w := sum.surge[i]; w.surge > 0 && total+w.surgeNeed() > hard {
-				ctx.ReportAtSeverity(q.at, model.SeverityWarning, fmt.Sprintf("%s allows %s up to %s; the workloads of these files in its namespace need %s, which leaves %s, and a rolling update of %s adds %d pod(s) of %s first (%s): that rollout stalls until the quota has room. To fix, raise the quota, or set strategy.rollingUpdate.maxSurge: 0 (maxUnavailable: 1) on it.",
-					q.name, res, bytesText(hard), bytesText(total), bytesText(hard-total), w.name, w.surge, bytesText(w.per), w.why))
+				ctx.ReportAtSeverity(q.at, model.SeverityWarning, fmt.Sprintf("%s allows %s up to %s; the workloads of these files in its namespace need %s, which leaves %s, and a rolling update of %s adds %s of %s first (%s): that rollout stalls until the quota has room. To fix, raise the quota, or set strategy.rollingUpdate.maxSurge: 0 (maxUnavailable: 1) on it.",
+					q.name, res, bytesText(hard), bytesText(total), bytesText(hard-total), w.name, words.Count(w.surge, "pod"), bytesText(w.per), w.why))
 			}
 		}
 	}

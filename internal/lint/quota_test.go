@@ -21,7 +21,7 @@ func TestOverQuotaFigures(t *testing.T) {
 		want string
 	}{
 		{"fail/over.yaml", model.SeverityError, "allows requests.memory up to 4Gi, and the workloads of these files in its namespace alone need 4608Mi at their replicas (Deployment shop/api 3 x 1Gi, StatefulSet shop/db 2 x 768Mi)"},
-		{"fail/no-room-to-surge.yaml", model.SeverityWarning, "allows requests.memory up to 4608Mi; the workloads of these files in its namespace need 4Gi, which leaves 512Mi, and a rolling update of Deployment shop/api adds 1 pod(s) of 1Gi first (maxSurge 25%, the default)"},
+		{"fail/no-room-to-surge.yaml", model.SeverityWarning, "allows requests.memory up to 4608Mi; the workloads of these files in its namespace need 4Gi, which leaves 512Mi, and a rolling update of Deployment shop/api adds 1 pod of 1Gi first (maxSurge 25%, the default)"},
 		{"fail/must-specify.yaml", model.SeverityError, `container "worker" of Deployment worker has no memory limit, and ResourceQuota compute (`},
 	}
 	for _, c := range cases {

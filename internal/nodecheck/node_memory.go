@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 func pctOf(r float64) string { return fmt.Sprintf("%.0f%%", 100*r) }
@@ -19,12 +20,12 @@ func init() {
 				Evidence: []string{"status.allocatable.memory: not set"}, Advice: "The kubelet has not reported yet, or the node object is incomplete."}}
 		}
 		ev := []string{
-			fmt.Sprintf("allocatable %s; %d pods request %s (%s) and limit %s (%s)",
-				manifest.FormatBytes(row.AllocatableBytes), row.Pods, manifest.FormatBytes(row.RequestsBytes), pctOf(row.RequestsRatio),
+			fmt.Sprintf("allocatable %s; %s request %s (%s) and limit %s (%s)",
+				manifest.FormatBytes(row.AllocatableBytes), words.Count(row.Pods, "pod"), manifest.FormatBytes(row.RequestsBytes), pctOf(row.RequestsRatio),
 				manifest.FormatBytes(row.LimitsBytes), pctOf(row.LimitsRatio)),
 		}
 		if row.UnboundedContainers > 0 {
-			ev = append(ev, fmt.Sprintf("%d containers without a memory limit (bounded only by the node)", row.UnboundedContainers))
+			ev = append(ev, fmt.Sprintf("%s without a memory limit (bounded only by the node)", words.Count(row.UnboundedContainers, "container")))
 		}
 		var out []Result
 		switch {
@@ -45,8 +46,8 @@ func init() {
 		}
 		if row.BestEffortPods > 0 && (row.LimitsRatio > o.LimitsOvercommit || row.MemoryPressure || row.SystemOOMs > 0) {
 			out = append(out, Result{ID: "node-besteffort", Status: Info,
-				Summary:  fmt.Sprintf("%d BestEffort pods on a node short of memory", row.BestEffortPods),
-				Evidence: []string{fmt.Sprintf("%d pods without requests or limits", row.BestEffortPods)},
+				Summary:  fmt.Sprintf("%s on a node short of memory", words.Count(row.BestEffortPods, "BestEffort pod")),
+				Evidence: []string{fmt.Sprintf("%s without requests or limits", words.Count(row.BestEffortPods, "pod"))},
 				Advice:   "BestEffort pods are evicted first and have oom_score_adj 1000: they die first in a node-level OOM. Give them requests."})
 		}
 		return out
@@ -70,9 +71,9 @@ func init() {
 		if row.SystemOOMs == 0 {
 			return nil
 		}
-		ev := []string{fmt.Sprintf("%d system-wide OOM kills reported by node events (kubelet SystemOOM, node-problem-detector OOMKilling) in the last %s", row.SystemOOMs, duration.HumanDuration(o.Since))}
+		ev := []string{fmt.Sprintf("%s reported by node events (kubelet SystemOOM, node-problem-detector OOMKilling) in the last %s", words.Count(row.SystemOOMs, "system-wide OOM kill"), duration.HumanDuration(o.Since))}
 		ev = append(ev, row.SystemOOMVictims...)
-		return []Result{{ID: "node-system-oom", Status: Fail, Summary: fmt.Sprintf("%d system-wide OOM kills", row.SystemOOMs), Evidence: ev,
+		return []Result{{ID: "node-system-oom", Status: Fail, Summary: words.Count(row.SystemOOMs, "system-wide OOM kill"), Evidence: ev,
 			Advice: "The whole node ran out, not a container's limit: the kernel killed by oom_score_adj (BestEffort first). Reserve memory for the system (systemReserved, kubeReserved), check eviction thresholds (oomdoctor node --local on the node) and the overcommit of limits."}}
 	})
 

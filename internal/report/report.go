@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // Renderer writes a scan report in one format. asOf is the moment the data
@@ -44,7 +45,7 @@ func Lookup(name string) (Renderer, error) {
 func Summary(rep *model.ScanReport) string {
 	s := rep.Summary
 	if s.Findings == 0 {
-		return fmt.Sprintf("No OOM kills found in %d pods%s.", s.Pods, scopeText(rep.Metadata.Scope))
+		return fmt.Sprintf("No OOM kills found in %s%s.", words.Count(s.Pods, "pod"), scopeText(rep.Metadata.Scope))
 	}
 	var parts []string
 	for _, t := range model.FindingTypes {
@@ -52,8 +53,8 @@ func Summary(rep *model.ScanReport) string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, t))
 		}
 	}
-	return fmt.Sprintf("%d findings in %d workloads (%s) among %d pods%s.",
-		s.Findings, s.Workloads, strings.Join(parts, ", "), s.Pods, scopeText(rep.Metadata.Scope))
+	return fmt.Sprintf("%s in %s (%s) among %s%s.",
+		words.Count(s.Findings, "finding"), words.Count(s.Workloads, "workload"), strings.Join(parts, ", "), words.Count(s.Pods, "pod"), scopeText(rep.Metadata.Scope))
 }
 
 func scopeText(sc model.Scope) string {

@@ -582,7 +582,7 @@ func TestRecommendKeepsWithinLimitRanges(t *testing.T) {
 		t.Fatalf("no recommendation for the Job's container: %+v", doc.Items)
 	}
 	quotas(doc, "ksm", 540*mi, 528*mi, 2048*mi, 1088*mi, -288*mi)
-	if len(doc.Quotas) == 0 || doc.Quotas[0].Fits || !strings.Contains(r.stderr, "warning: ResourceQuota bounded/ksm allows requests.memory up to 540Mi; these recommendations, applied to the 1 pod(s) they change, take it to ") {
+	if len(doc.Quotas) == 0 || doc.Quotas[0].Fits || !strings.Contains(r.stderr, "warning: ResourceQuota bounded/ksm allows requests.memory up to 540Mi; these recommendations, applied to the 1 pod they change, take it to ") {
 		t.Errorf("the requests' quota is not said to be short:\n%s", r.stderr)
 	}
 
