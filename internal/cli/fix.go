@@ -19,6 +19,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // FixOptions are the options of `oomdoctor fix`.
@@ -321,12 +322,13 @@ func (o *FixOptions) Run() error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.ErrOut, "Wrote %d patches to %s. Add them to kustomization.yaml:\npatches:\n", len(names), o.PatchDir)
+		fmt.Fprintf(o.ErrOut, "Wrote %s to %s. Add them to kustomization.yaml:\npatches:\n", words.CountOf(len(names), "patch", "patches"), o.PatchDir)
 		for _, n := range names {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
 		}
 	}
 	quotaWarnings(o.ErrOut, results)
+	hpaFileWarnings(o.ErrOut, results)
 	recWarnings(o.ErrOut, o.values)
 	if o.recs != nil && len(o.Objects) == 0 {
 		if unused := o.recs.Unused(); len(unused) > 0 {
@@ -345,9 +347,9 @@ func (o *FixOptions) Run() error {
 	case changed == 0:
 		fmt.Fprintln(o.ErrOut, "Nothing to change.")
 	case o.Write:
-		fmt.Fprintf(o.ErrOut, "Wrote %d files.\n", changed)
+		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(changed, "file"))
 	case o.PatchDir == "" && !stdinOnly(files):
-		fmt.Fprintf(o.ErrOut, "%d files would change; run again with --write to change them.\n", changed)
+		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(changed, "file"))
 	}
 	switch {
 	case failed:

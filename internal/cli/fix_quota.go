@@ -14,22 +14,45 @@ import (
 // quota is the namespace's, so a breach is a warning about the change as
 // a whole, not a file left untouched as a LimitRange's is.
 func quotaWarnings(w io.Writer, results []*fix.Result) {
-	var files []lint.File
-	quota, changed := false, false
-	for _, r := range results {
-		if bytes.Contains(r.Fixed, []byte("{{")) {
-			continue // a template: fix leaves it, lint cannot read it
-		}
-		files = append(files, lint.File{Name: r.File, Data: r.Fixed})
-		quota = quota || bytes.Contains(r.Fixed, []byte("ResourceQuota"))
-		changed = changed || r.Changed()
-	}
-	if !quota || !changed {
+	_, after, changed := lintable(results)
+	if !changed || !holds(after, "ResourceQuota") {
 		return
 	}
-	rep, err := lint.New(lint.OnlyRule(lint.OverQuotaRule)).RunFiles(files)
+	warnWithNewValues(w, after, lint.OverQuotaRule, "ResourceQuotas")
+}
+
+// lintable are the files fix read and their fixed contents, as lint
+// reads them (templates left out: fix leaves them, lint cannot read
+// them), and whether any changed.
+func lintable(results []*fix.Result) (before, after []lint.File, changed bool) {
+	for _, r := range results {
+		if bytes.Contains(r.Fixed, []byte("{{")) {
+			continue
+		}
+		before = append(before, lint.File{Name: r.File, Data: r.Original})
+		after = append(after, lint.File{Name: r.File, Data: r.Fixed})
+		changed = changed || r.Changed()
+	}
+	return before, after, changed
+}
+
+// holds says whether any of the files mentions kind.
+func holds(files []lint.File, kind string) bool {
+	for _, f := range files {
+		if bytes.Contains(f.Data, []byte(kind)) {
+			return true
+		}
+	}
+	return false
+}
+
+// warnWithNewValues runs one lint rule over fix's output and prints its
+// findings as warnings about the new values; what names the objects the
+// rule checks, for the note when it cannot run.
+func warnWithNewValues(w io.Writer, files []lint.File, rule, what string) {
+	rep, err := lint.New(lint.OnlyRule(rule)).RunFiles(files)
 	if err != nil {
-		fmt.Fprintf(w, "note: the files' ResourceQuotas were not checked against the new values: %v\n", err)
+		fmt.Fprintf(w, "note: the files' %s were not checked against the new values: %v\n", what, err)
 		return
 	}
 	for _, f := range rep.Findings {

@@ -194,6 +194,34 @@ func TestFixWarnsOfQuotas(t *testing.T) {
 	}
 }
 
+// An HPA in another file that scales the workload on memory: new requests
+// move its point (the warning gives the target that keeps it), a new limit
+// under an averageValue leaves it unreachable, and values that keep the
+// requests say nothing.
+func TestFixWarnsOfHPAs(t *testing.T) {
+	dir := t.TempDir()
+	app := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          requests: {memory: 256Mi}\n          limits: {memory: 512Mi}\n"
+	hpa := func(target string) string {
+		return "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: api, namespace: shop}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}\n  maxReplicas: 10\n  metrics:\n  - type: Resource\n    resource:\n      name: memory\n      target: " + target + "\n"
+	}
+	hpaFile := filepath.Join(dir, "hpa.yaml")
+	writeFiles(t, dir, "api.yaml", app, "hpa.yaml", hpa("{type: Utilization, averageUtilization: 80}"))
+	r := run("fix", "-f", dir, "--memory-request", "512Mi", "--memory-limit", "640Mi")
+	want := "warning: " + hpaFile + ":11: with the new values, HorizontalPodAutoscaler shop/api adds replicas for Deployment/api at 410Mi a pod, not 205Mi (80% of the pod's requests, now 512Mi from 256Mi): at today's usage it runs fewer replicas, each under more load; set its averageUtilization to 40% to keep the point\n"
+	if r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("new requests: exit %d\n%s\nwant %s", r.code, r.stderr, want)
+	}
+	if r := run("fix", "-f", dir, "--memory-request", "256Mi", "--memory-limit", "640Mi"); r.code != 0 || strings.Contains(r.stderr, "HorizontalPodAutoscaler") {
+		t.Errorf("the same requests: exit %d\n%s", r.code, r.stderr)
+	}
+	writeFiles(t, dir, "hpa.yaml", hpa("{type: AverageValue, averageValue: 400Mi}"))
+	r = run("fix", "-f", dir, "--memory-request", "256Mi", "--memory-limit", "384Mi")
+	want = "warning: " + hpaFile + ":11: with the new values, HorizontalPodAutoscaler shop/api scales Deployment/api on memory at an average of 400Mi a pod, at or above the memory limits (384Mi a pod)"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "[hpa-memory-target-unreachable]") {
+		t.Errorf("a limit under the HPA's point: exit %d\n%s\nwant %s", r.code, r.stderr, want)
+	}
+}
+
 // writeFiles writes name, content pairs into dir and returns the last
 // file's path.
 func writeFiles(t *testing.T, dir string, nameContent ...string) string {

@@ -23,6 +23,35 @@ type hpaMemory struct {
 	rule
 	metrics []hpaMetric
 	pods    map[string]*manifest.Workload // namespace/Kind/name
+	points  []HPAPoint
+}
+
+// HPAPoint is where an HPA's memory utilization metric adds replicas,
+// for its workload in the same files: Utilization percent of Requests
+// (the pod's containers' together, or Container's).
+type HPAPoint struct {
+	File string
+	Line int
+	// HPA is "HorizontalPodAutoscaler namespace/name"; Target the
+	// workload, "Kind/name"; Metric the metric's field path.
+	HPA, Target, Metric, Container string
+	Utilization, Requests          int64
+}
+
+// HPAPoints are the points of the files' HPAs that scale a workload of
+// the same files on memory utilization (fix compares them before and
+// after its edits).
+func HPAPoints(files []File) ([]HPAPoint, error) {
+	l := New(OnlyRule(ruleHPAMemory))
+	if _, err := l.RunFiles(files); err != nil {
+		return nil, err
+	}
+	for _, r := range l.rules {
+		if h, ok := r.(*hpaMemory); ok {
+			return h.points, nil
+		}
+	}
+	return nil, nil
 }
 
 type hpaMetric struct {
@@ -118,6 +147,13 @@ func (r *hpaMemory) Finish(ctx *Context) {
 			} else {
 				limitedAll = false
 			}
+		}
+		if m.utilization > 0 && unrequested == "" && req > 0 {
+			line := 0
+			if n, ok := manifest.Lookup(m.obj.Node, m.path); ok {
+				line = n.Line
+			}
+			r.points = append(r.points, HPAPoint{File: m.obj.File, Line: line, HPA: m.obj.String(), Target: m.target[len(w.Namespace)+1:], Metric: m.path, Container: m.container, Utilization: m.utilization, Requests: req})
 		}
 		scales := fmt.Sprintf("%s scales %s on memory", m.obj, m.target[len(w.Namespace)+1:])
 		per, of := "a pod", "its pods' requests"

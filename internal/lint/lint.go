@@ -174,6 +174,10 @@ func OnlyRule(id string) *Config {
 // OverQuotaRule is memory-over-quota's ID, which fix runs on its output.
 const OverQuotaRule = ruleOverQuota
 
+// HPAMemoryRule is hpa-memory-target-unreachable's ID, which fix runs on
+// its output too.
+const HPAMemoryRule = ruleHPAMemory
+
 // end runs the workloads held back and the rules' ends, and gives the
 // report.
 func (l *Linter) end() *model.LintReport {
