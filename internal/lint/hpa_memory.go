@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -13,7 +14,7 @@ const ruleHPAMemory = "hpa-memory-target-unreachable"
 
 func init() {
 	register(func(*Config) Rule {
-		return &hpaMemory{rule: rule{ruleHPAMemory, "warning", "An HPA scales on memory at a point its pods cannot reach or measure"}, pods: map[string]*manifest.Workload{}}
+		return &hpaMemory{rule: rule{ruleHPAMemory, "warning", "An HPA scales on memory at a point its pods cannot reach or measure"}, pods: map[string][]memSpec{}}
 	})
 }
 
@@ -22,8 +23,10 @@ func init() {
 type hpaMemory struct {
 	rule
 	metrics []hpaMetric
-	pods    map[string]*manifest.Workload // namespace/Kind/name
-	points  []HPAPoint
+	// pods are each workload's containers' memory (namespace/Kind/name):
+	// kept small, since lint streams and every workload is kept.
+	pods   map[string][]memSpec
+	points []HPAPoint
 }
 
 // HPAPoint is where an HPA's memory utilization metric adds replicas,
@@ -106,8 +109,25 @@ func (r *hpaMemory) CheckObject(_ *Context, o *manifest.Object) {
 	}
 }
 
+// memSpec is a container's memory request and limit (0: not set).
+type memSpec struct {
+	name     string
+	req, lim int64
+}
+
 func (r *hpaMemory) CheckWorkload(_ *Context, w *Workload) {
-	r.pods[w.Namespace+"/"+w.Kind+"/"+w.Name] = w.Workload
+	var cs []memSpec
+	for _, c := range runningContainers(w.Spec) {
+		m := memSpec{name: strings.Clone(c.Name)} // not a view of the document, which would stay in memory
+		if c.Resources.MemoryRequest.Set() {
+			m.req = c.Resources.MemoryRequest.Bytes()
+		}
+		if c.Resources.MemoryLimit.Set() {
+			m.lim = c.Resources.MemoryLimit.Bytes()
+		}
+		cs = append(cs, m)
+	}
+	r.pods[w.Namespace+"/"+w.Kind+"/"+w.Name] = cs
 }
 
 // Finish reports the metrics whose point is at or above the limits they
@@ -116,13 +136,13 @@ func (r *hpaMemory) CheckWorkload(_ *Context, w *Workload) {
 // memory request (the HPA cannot compute it).
 func (r *hpaMemory) Finish(ctx *Context) {
 	for _, m := range r.metrics {
-		w := r.pods[m.target]
-		if w == nil {
+		all, ok := r.pods[m.target]
+		if !ok {
 			continue
 		}
-		var cs []*manifest.Container
-		for _, c := range runningContainers(w.Spec) {
-			if m.container == "" || c.Name == m.container {
+		var cs []memSpec
+		for _, c := range all {
+			if m.container == "" || c.name == m.container {
 				cs = append(cs, c)
 			}
 		}
@@ -133,29 +153,26 @@ func (r *hpaMemory) Finish(ctx *Context) {
 		limitedAll := true
 		var unrequested string
 		for _, c := range cs {
-			if !c.Resources.MemoryRequest.Set() && !c.Resources.MemoryLimit.Set() && unrequested == "" {
-				unrequested = c.Name
+			if c.req == 0 && c.lim == 0 && unrequested == "" {
+				unrequested = c.name
 			}
 			// A request left out defaults to the limit.
-			if c.Resources.MemoryRequest.Set() {
-				req += c.Resources.MemoryRequest.Bytes()
-			} else if c.Resources.MemoryLimit.Set() {
-				req += c.Resources.MemoryLimit.Bytes()
-			}
-			if c.Resources.MemoryLimit.Set() {
-				lim += c.Resources.MemoryLimit.Bytes()
+			if c.req > 0 {
+				req += c.req
 			} else {
-				limitedAll = false
+				req += c.lim
 			}
+			lim += c.lim
+			limitedAll = limitedAll && c.lim > 0
 		}
 		if m.utilization > 0 && unrequested == "" && req > 0 {
 			line := 0
 			if n, ok := manifest.Lookup(m.obj.Node, m.path); ok {
 				line = n.Line
 			}
-			r.points = append(r.points, HPAPoint{File: m.obj.File, Line: line, HPA: m.obj.String(), Target: m.target[len(w.Namespace)+1:], Metric: m.path, Container: m.container, Utilization: m.utilization, Requests: req})
+			r.points = append(r.points, HPAPoint{File: m.obj.File, Line: line, HPA: m.obj.String(), Target: targetName(m.target), Metric: m.path, Container: m.container, Utilization: m.utilization, Requests: req})
 		}
-		scales := fmt.Sprintf("%s scales %s on memory", m.obj, m.target[len(w.Namespace)+1:])
+		scales := fmt.Sprintf("%s scales %s on memory", m.obj, targetName(m.target))
 		per, of := "a pod", "its pods' requests"
 		if m.container != "" {
 			per, of = "a container", "container "+m.container+"'s request"
@@ -190,3 +207,9 @@ func (r *hpaMemory) Finish(ctx *Context) {
 
 // roundMi rounds bytes to the Mi, for a point that reads well.
 func roundMi(b int64) int64 { return (b + 1<<19) >> 20 << 20 }
+
+// targetName is "Kind/name" of a namespace/Kind/name key.
+func targetName(key string) string {
+	_, kn, _ := strings.Cut(key, "/")
+	return kn
+}
