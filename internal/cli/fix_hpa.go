@@ -47,11 +47,7 @@ func movedPoint(q, p lint.HPAPoint) string {
 	if p.Container != "" {
 		what, per = "container "+p.Container+"'s request", "a container"
 	}
-	more := "fewer replicas, each under more load"
-	if p.Requests < q.Requests {
-		more = "more replicas"
-	}
-	keep := max(1, int(math.Round(float64(p.Utilization)*float64(q.Requests)/float64(p.Requests))))
+	more, keep := keepPoint(float64(p.Utilization), float64(q.Requests), float64(p.Requests))
 	return fmt.Sprintf("%s:%d: with the new values, %s adds replicas for %s at %s %s, not %s (%d%% of %s, now %s from %s): at today's usage it runs %s; set its averageUtilization to %d%% to keep the point",
 		p.File, p.Line, p.HPA, p.Target, mi(float64(p.Utilization)/100*float64(p.Requests)), per, mi(float64(q.Utilization)/100*float64(q.Requests)), p.Utilization, what, manifest.FormatBytes(p.Requests), manifest.FormatBytes(q.Requests), more, keep)
 }

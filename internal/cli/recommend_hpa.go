@@ -113,16 +113,23 @@ func (s *specs) hpaWarning(h workload.HPA, m workload.HPAMemory, w model.Workloa
 	if math.Abs(newReq-oldReq) < 0.01*oldReq {
 		return ""
 	}
-	more := "fewer replicas, each under more load"
-	if newReq < oldReq {
-		more = "more replicas"
-	}
-	keep := int(math.Round(float64(m.Utilization) * oldReq / newReq))
-	return fmt.Sprintf("%s: the new requests (%s %s, from %s) move the point it adds replicas at from %s to %s %s, so at today's usage it runs %s; to keep the point, set its averageUtilization to %d%%", scales, mi(newReq), per, mi(oldReq), mi(float64(m.Utilization)/100*oldReq), mi(point), per, more, max(keep, 1))
+	more, keep := keepPoint(float64(m.Utilization), oldReq, newReq)
+	return fmt.Sprintf("%s: the new requests (%s %s, from %s) move the point it adds replicas at from %s to %s %s, so at today's usage it runs %s; to keep the point, set its averageUtilization to %d%%", scales, mi(newReq), per, mi(oldReq), mi(float64(m.Utilization)/100*oldReq), mi(point), per, more, keep)
 }
 
 // mi writes a size rounded to the Mi, as Kubernetes does ("384Mi",
 // "1Gi").
 func mi(b float64) string {
 	return manifest.FormatBytes(int64(math.Round(b/(1<<20))) << 20)
+}
+
+// keepPoint says what new requests do to an HPA scaling at utilization
+// percent of them (the replicas it runs at today's usage) and the
+// utilization that keeps its point where the old requests put it.
+func keepPoint(utilization, oldReq, newReq float64) (more string, keep int) {
+	more = "fewer replicas, each under more load"
+	if newReq < oldReq {
+		more = "more replicas"
+	}
+	return more, max(1, int(math.Round(utilization*oldReq/newReq)))
 }
