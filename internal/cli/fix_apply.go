@@ -65,17 +65,28 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	}
 	for _, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
+		said := map[string]bool{}
 		if fr, ok := o.values.(*fix.FromRecommendations); ok {
 			// Said before the rollout, while it can still be stopped.
-			printWarnings(o.ErrOut, fr.Of(t.Namespace, t.Kind, t.Name), "  ")
+			recs := fr.Of(t.Namespace, t.Kind, t.Name)
+			printWarnings(o.ErrOut, recs, "  ")
+			for _, r := range recs {
+				for _, x := range r.Warnings {
+					said[x] = true // an HPA's, said again by the check below
+				}
+			}
 		}
-		said := map[string]bool{}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
 			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
 				said[n] = true
+			},
+			Warn: func(x string) {
+				if !said[x] {
+					fmt.Fprintf(o.ErrOut, "  warning: %s\n", x)
+				}
 			},
 		})
 		if res != nil {

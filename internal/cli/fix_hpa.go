@@ -8,6 +8,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // hpaFileWarnings check the files' HorizontalPodAutoscalers that scale a
@@ -47,7 +48,7 @@ func movedPoint(q, p lint.HPAPoint) string {
 	if p.Container != "" {
 		what, per = "container "+p.Container+"'s request", "a container"
 	}
-	more, keep := keepPoint(float64(p.Utilization), float64(q.Requests), float64(p.Requests))
+	more, keep := workload.KeepPoint(float64(p.Utilization), float64(q.Requests), float64(p.Requests))
 	return fmt.Sprintf("%s:%d: with the new values, %s adds replicas for %s at %s %s, not %s (%d%% of %s, now %s from %s): at today's usage it runs %s; set its averageUtilization to %d%% to keep the point",
-		p.File, p.Line, p.HPA, p.Target, mi(float64(p.Utilization)/100*float64(p.Requests)), per, mi(float64(q.Utilization)/100*float64(q.Requests)), p.Utilization, what, manifest.FormatBytes(p.Requests), manifest.FormatBytes(q.Requests), more, keep)
+		p.File, p.Line, p.HPA, p.Target, workload.Mi(float64(p.Utilization)/100*float64(p.Requests)), per, workload.Mi(float64(q.Utilization)/100*float64(q.Requests)), p.Utilization, what, manifest.FormatBytes(p.Requests), manifest.FormatBytes(q.Requests), more, keep)
 }

@@ -44,6 +44,8 @@ type ApplyOptions struct {
 	// Note hears the notes so far just before the patch, while the
 	// change can still be stopped (they stay in ApplyResult.Notes too).
 	Note func(string)
+	// Warn hears the warnings the same way (ApplyResult.Warnings).
+	Warn func(string)
 }
 
 // ApplyResult is what an apply did.
@@ -51,6 +53,9 @@ type ApplyResult struct {
 	Target  ApplyTarget
 	Changes []Change
 	Notes   []string
+	// Warnings are what the change does beyond the workload: to the
+	// HorizontalPodAutoscalers that scale it on memory.
+	Warnings []string
 	// Pods describes the workload's pods after the rollout.
 	Pods []string
 }
@@ -122,6 +127,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err := checkNodes(ctx, c, w, edits, res); err != nil {
 		return nil, err
 	}
+	checkHPAs(ctx, c, t, w, edits, res)
 	patchYAML, err := Patch(ObjectEdits{Object: w.Object, Edits: edits})
 	if err != nil {
 		return nil, err
@@ -144,6 +150,11 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if opts.Note != nil {
 		for _, n := range res.Notes {
 			opts.Note(n)
+		}
+	}
+	if opts.Warn != nil {
+		for _, x := range res.Warnings {
+			opts.Warn(x)
 		}
 	}
 	if err := doPatch(ctx, c, t, patch, false); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -196,6 +197,60 @@ func TestFixApplySaysWarningsFirst(t *testing.T) {
 	}
 }
 
+// fix --apply says, before the change, what the new values do to the
+// HorizontalPodAutoscalers that scale the workload on memory (the live
+// ones, read from the API server), and still makes the change: one on 80%
+// of the requests whose point moves as the request follows the new limit,
+// one on an average above the new limit. A recommendation that already
+// carries the same warning has it said once.
+func TestFixApplyWarnsOfHPAs(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-hpa"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, oneContainer("scaled", "256Mi"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	memory := func(target autoscalingv2.MetricTarget) autoscalingv2.MetricSpec {
+		return autoscalingv2.MetricSpec{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceMemory, Target: target}}
+	}
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "scaled"}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "scaled"}, MaxReplicas: 5,
+		Metrics: []autoscalingv2.MetricSpec{
+			memory(autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](80)}),
+			memory(autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("600Mi"))}),
+		}}}
+	if _, err := cp.Client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	moved := "HorizontalPodAutoscaler " + ns + "/scaled scales Deployment/scaled on memory at 80% of the pod's requests (its containers together): the new requests (512Mi a pod, from 256Mi) move the point it adds replicas at from 205Mi to 410Mi a pod, so at today's usage it runs fewer replicas, each under more load; to keep the point, set its averageUtilization to 40%"
+	unreachable := "HorizontalPodAutoscaler " + ns + "/scaled scales Deployment/scaled on memory at an average of 600Mi a pod, at or above the new limits (512Mi a pod), which usage never passes: the containers are killed first, and it never adds replicas for memory; give it an averageValue under 512Mi"
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/scaled", "--memory-limit", "512Mi", "--wait=false")
+	for _, want := range []string{"  warning: " + moved + "\n", "  warning: " + unreachable + "\n"} {
+		if r.code != 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stdout, "memory limit 256Mi → 512Mi") {
+			t.Errorf("want the change and the warning %q:\n%s", want, r)
+		}
+	}
+
+	// Back to 384Mi from a recommendation that carries the first warning
+	// already (as recommend --from-cluster gives it): said once, on the
+	// recommendation; the second one with the new limit.
+	moved = "HorizontalPodAutoscaler " + ns + "/scaled scales Deployment/scaled on memory at 80% of the pod's requests (its containers together): the new requests (384Mi a pod, from 512Mi) move the point it adds replicas at from 410Mi to 307Mi a pod, so at today's usage it runs more replicas; to keep the point, set its averageUtilization to 107%"
+	unreachable = strings.ReplaceAll(unreachable, "512Mi", "384Mi")
+	recs := filepath.Join(t.TempDir(), "recs.json")
+	doc := `{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
+  {"workload": {"kind": "Deployment", "name": "scaled", "namespace": "` + ns + `"}, "container": "app", "memoryLimitBytes": 402653184, "warnings": ["` + moved + `"]}]}`
+	if err := os.WriteFile(recs, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/scaled", "--recommendations", recs, "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stdout, "memory limit 512Mi → 384Mi") || strings.Count(r.stderr, moved) != 1 ||
+		!strings.Contains(r.stderr, "  warning: Deployment "+ns+"/scaled container app: "+moved+"\n") || !strings.Contains(r.stderr, "  warning: "+unreachable+"\n") {
+		t.Errorf("want the change, the recommendation's warning once and the other one:\n%s", r)
+	}
+}
+
 // A LimitRange or a ResourceQuota refuses pods, not the Deployment: the
 // patch's own dry run passes, and the rollout would stall. fix --apply
 // asks the API server about a pod of the new template first.
@@ -291,7 +346,8 @@ func TestFixApplyChecksTheNewPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = oomdoctor(t, "fix", "--kubeconfig", patcher, "-n", ns, "--apply", "deployment/small", "--memory-limit", "240Mi", "--wait=false")
-	if r.code != 0 || !strings.Contains(r.stderr, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (that needs the right to create pods in "+ns+", in a dry run)") {
+	if r.code != 0 || !strings.Contains(r.stderr, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (that needs the right to create pods in "+ns+", in a dry run)") ||
+		!strings.Contains(r.stderr, "note: the HorizontalPodAutoscalers were not checked (that needs the right to list horizontalpodautoscalers.autoscaling in "+ns+"): one that scales Deployment/small on memory takes its point from the requests\n") {
 		t.Errorf("a user who may not create pods: %s", r)
 	}
 
