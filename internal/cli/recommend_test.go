@@ -55,12 +55,16 @@ func TestReplayTable(t *testing.T) {
 		t.Errorf("--per-series json: exit %d %s", r.code, r.stdout)
 	}
 	// The slice's series end before a 30-day replayed window does: said,
-	// singular and plural right.
+	// singular and plural right, and all of them with what to change.
 	r = run("replay", "--trace", slice, "--test", "30d", "--strategies", "tail")
-	for _, want := range []string{"1 sample above 4x provisioned dropped", "10 series end before the replayed window does: replayed over the part they cover"} {
+	for _, want := range []string{"1 sample above 4x provisioned dropped", "10 series end before the replayed window does: replayed over the part they cover (all of them: a shorter --test, --train or --offset replays whole windows)\n"} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("--test 30d: exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
 		}
+	}
+	r = run("replay", "--trace", slice, "--drop-factor", "0", "--strategies", "tail")
+	if want := "10 series read; no sample dropped (drop factor 0); skipped"; r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("--drop-factor 0: exit %d, output lacks %q:\n%s", r.code, want, r.stdout)
 	}
 	r = run("replay", "--trace", slice, "--offset", "7d", "-o", "json")
 	var off struct{ OffsetSeconds int64 }
@@ -82,6 +86,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "--strategies", "magic"}, `unknown strategy "magic"`},
 		{[]string{"replay", "--trace", slice, "--train", "a week"}, `"a week" is not a duration`},
 		{[]string{"replay", "--trace", slice, "--rolling", "7d", "--train", "3d"}, "--rolling replaces --train"},
+		{[]string{"replay", "--trace", slice, "--rolling", "0d"}, "--rolling 0s: give the period between recommendations, more than 0, like 7d"},
 		{[]string{"replay", "--trace", slice, "--offset", "-7d"}, `"-7d" is not a duration`},
 		{[]string{"replay", "--trace", slice, "--drop-factor", "-1"}, "the drop factor -1: give 0 (keep every sample) or 1 or more"},
 		{[]string{"replay", "--trace", slice, "--drop-factor", "0.5"}, "the drop factor 0.5: give 0"},

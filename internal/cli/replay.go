@@ -158,6 +158,9 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 	if cmd.Flags().Changed("rolling") && (cmd.Flags().Changed("train") || cmd.Flags().Changed("test")) {
 		return usagef("--rolling replaces --train and --test: give one or the other")
 	}
+	if cmd.Flags().Changed("rolling") && o.Rolling == 0 {
+		return usagef("--rolling 0s: give the period between recommendations, more than 0, like 7d (or --train and --test)")
+	}
 	if err := opts.Check(); err != nil {
 		return asUsage(err)
 	}
@@ -265,8 +268,11 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 		per = "each week's"
 	}
 	fmt.Fprintf(w, "hindsight: a limit at %s own peak, known only afterwards, leaves %.1f%% slack with no OOM: no strategy without OOMs can leave less\n", per, 100*rep.HindsightSlack)
-	fmt.Fprintf(w, "%d series read; %s above %gx provisioned dropped; skipped %d all-zero and %d too-short series\n",
-		rep.SeriesRead, words.Count(rep.DroppedSamples, "sample"), rep.DropFactor, rep.SkippedZero, rep.SkippedShort)
+	dropped := fmt.Sprintf("%s above %gx provisioned dropped", words.Count(rep.DroppedSamples, "sample"), rep.DropFactor)
+	if rep.DropFactor == 0 {
+		dropped = "no sample dropped (drop factor 0)"
+	}
+	fmt.Fprintf(w, "%d series read; %s; skipped %d all-zero and %d too-short series\n", rep.SeriesRead, dropped, rep.SkippedZero, rep.SkippedShort)
 	// one or many: the verb that goes with n series.
 	verb := func(n int, one, many string) string {
 		if n == 1 {
@@ -275,7 +281,14 @@ func writeReplay(w io.Writer, rep *replay.Report, o replay.Options) {
 		return many
 	}
 	if n := rep.PartialSeries; n > 0 {
-		fmt.Fprintf(w, "%d series %s before the replayed window does: replayed over the part they cover\n", n, verb(n, "ends", "end"))
+		all := ""
+		if len(rep.Rows) > 0 && n == rep.Rows[0].Series {
+			all = " (all of them: a shorter --test, --train or --offset replays whole windows)"
+			if rep.Mode == "rolling" {
+				all = ""
+			}
+		}
+		fmt.Fprintf(w, "%d series %s before the replayed window does: replayed over the part they cover%s\n", n, verb(n, "ends", "end"), all)
 	}
 	if n := rep.KilledSeries; n > 0 {
 		fmt.Fprintf(w, "%d series %s OOM-killed for real in the replayed window: a kill at or above a strategy's limit is an OOM of it\n", n, verb(n, "was", "were"))
