@@ -225,6 +225,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		if err != nil {
 			return asUsage(err)
 		}
+		if err := o.prom.stepFits(st); err != nil {
+			return err
+		}
 		ns := ""
 		if o.flags.Namespace != nil {
 			ns = *o.flags.Namespace

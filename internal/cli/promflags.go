@@ -6,6 +6,7 @@ import (
 	pmodel "github.com/prometheus/common/model"
 	"github.com/spf13/pflag"
 
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
 )
 
@@ -99,6 +100,17 @@ func (p *promFlags) atMost(d time.Duration) *promFlags {
 		q.History = pmodel.Duration(d).String()
 	}
 	return &q
+}
+
+// stepFits refuses a --step coarser than what the strategy keeps of the
+// history (its Resolution: 6h for tail's 6-hour peaks): a point per day
+// or week leaves it too few peaks to size from, and moves every peak.
+func (p *promFlags) stepFits(st recommend.Strategy) error {
+	s, err := pmodel.ParseDuration(p.Step)
+	if p.Step == "auto" || err != nil || st.Resolution <= 0 || time.Duration(s) <= st.Resolution {
+		return nil // auto, or what window says of a bad step
+	}
+	return usagef("--step %s is coarser than the %s peaks strategy %s sizes from: give %s or less (auto: %s)", p.Step, pmodel.Duration(st.Resolution), st.Name, pmodel.Duration(st.Resolution), pmodel.Duration(st.Resolution))
 }
 
 // window returns the history's start, end and step, ending now; auto is

@@ -165,6 +165,9 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	if err := o.prom.stepFits(st); err != nil {
+		return err
+	}
 	var doc model.Recommendations
 	if o.Trace != "" {
 		if o.Namespace != "" || o.Workload != "" || o.PerPod || o.Selector != "" {

@@ -103,6 +103,8 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend", "--trace", slice, "--strategy", "tail:p=2"}, "want tail:p=PROBABILITY:floor=FACTOR"},
 		{[]string{"replay", "--trace", slice, "--strategies", "tail:p=1e-3,floor=1"}, `unknown strategy "floor=1"`},
 		{[]string{"recommend", "--trace", slice, "-o", "csv"}, `unknown output format "csv"`},
+		{[]string{"recommend", "--snapshot", exampleSnapshot, "--step", "7d"}, "--step 7d is coarser than the 6h peaks strategy tail sizes from: give 6h or less (auto: 6h)"},
+		{[]string{"fix", "-f", "../../examples/workloads", "--prometheus-url", "http://127.0.0.1:9", "--strategy", "krr", "--step", "1d"}, "--step 1d is coarser than the 6h peaks strategy krr sizes from"},
 		{[]string{"recommend", "--trace", slice, "--from-cluster"}, "--from-cluster goes with --prometheus-url, not --trace"},
 		{[]string{"recommend", "--snapshot", exampleSnapshot, "--from-cluster"}, "--from-cluster goes with --prometheus-url, instead of --snapshot"},
 		{[]string{"replay", "--trace", empty}, "empty.csv: no rows after its first line \"series,unix_seconds,usage_bytes\", read as a header: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
