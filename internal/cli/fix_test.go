@@ -78,12 +78,25 @@ func TestFixErrors(t *testing.T) {
 	os.WriteFile(broken, []byte("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n"), 0o600)
 	helm := filepath.Join(dir, "deployment.yaml")
 	os.WriteFile(helm, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n"), 0o600)
+	recs := func(name, item string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(`{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [`+item+`]}`), 0o600)
+		return p
+	}
+	negative := recs("negative.json", `{"workload": {"kind": "Pod", "name": "p"}, "container": "a", "memoryLimitBytes": -5}`)
+	inMi := recs("mi.json", `{"workload": {"kind": "Pod", "name": "p"}, "container": "a", "memoryLimitBytes": 512}`)
+	above := recs("above.json", `{"workload": {"kind": "Pod", "name": "p"}, "container": "a", "memoryRequestBytes": 2147483648, "memoryLimitBytes": 1073741824}`)
+	noContainer := recs("nocontainer.json", `{"workload": {"kind": "Pod", "name": "p"}, "memoryLimitBytes": 1073741824}`)
 	cases := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"negative recommendation", []string{"fix", "-f", two, "--recommendations", negative}, 2, "negative.json: items[0]: Pod p container a: memoryLimitBytes -5: want a positive number of bytes; nothing was changed"},
+		{"recommendation in Mi", []string{"fix", "-f", two, "--recommendations", inMi}, 2, "memoryLimitBytes 512 is 512 bytes, too small for any container: the field is in bytes (536870912 for 512Mi)"},
+		{"recommended request above limit", []string{"fix", "-f", two, "--recommendations", above}, 2, "memoryRequestBytes 2147483648 (2Gi) is above memoryLimitBytes 1073741824 (1Gi)"},
+		{"recommendation without container", []string{"fix", "-f", two, "--recommendations", noContainer}, 2, `items[0]: workload {kind: "Pod", name: "p"}, container "": each item names`},
 		{"which container", []string{"fix", "-f", two, "--memory-limit", "1Gi"}, 2, "say which with --container"},
 		{"no such container", []string{"fix", "-f", two, "--memory-limit", "1Gi", "-c", "z"}, 2, `no container "z" (containers: a, b)`},
 		{"broken file left untouched", []string{"fix", "-f", broken, "--memory-limit", "1Gi", "--write"}, 2, broken + ":4"},

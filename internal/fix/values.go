@@ -104,7 +104,42 @@ func LoadRecommendations(path string) (*FromRecommendations, error) {
 	if recs.Kind != model.RecommendationsKind {
 		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json or -o yaml writes one)", path, recs.Kind, model.RecommendationsKind)
 	}
+	for i, r := range recs.Items {
+		if err := checkRecommendation(r); err != nil {
+			return nil, fmt.Errorf("%s: items[%d]: %w; nothing was changed", path, i, err)
+		}
+	}
 	return NewFromRecommendations(recs), nil
+}
+
+// checkRecommendation refuses an item fix cannot write as it stands (a
+// document edited by hand, or by another tool): one that names no
+// container, a size that is not a positive number of bytes or too small
+// for any container (Mi read as bytes), a request above the limit.
+func checkRecommendation(r model.Recommendation) error {
+	if r.Workload.Kind == "" || r.Workload.Name == "" || r.Container == "" {
+		return fmt.Errorf("workload {kind: %q, name: %q}, container %q: each item names its workload's kind and name, and the container", r.Workload.Kind, r.Workload.Name, r.Container)
+	}
+	name := fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container)
+	if r.Workload.Namespace == "" {
+		name = fmt.Sprintf("%s %s container %s", r.Workload.Kind, r.Workload.Name, r.Container)
+	}
+	for _, v := range []struct {
+		field string
+		b     *int64
+	}{{"memoryRequestBytes", r.MemoryRequestBytes}, {"memoryLimitBytes", r.MemoryLimitBytes}} {
+		switch {
+		case v.b == nil:
+		case *v.b <= 0:
+			return fmt.Errorf("%s: %s %d: want a positive number of bytes", name, v.field, *v.b)
+		case *v.b < 4<<20:
+			return fmt.Errorf("%s: %s %d is %d bytes, too small for any container: the field is in bytes (%d for %dMi)", name, v.field, *v.b, *v.b, *v.b<<20, *v.b)
+		}
+	}
+	if r.MemoryRequestBytes != nil && r.MemoryLimitBytes != nil && *r.MemoryRequestBytes > *r.MemoryLimitBytes {
+		return fmt.Errorf("%s: memoryRequestBytes %d (%s) is above memoryLimitBytes %d (%s): the API server refuses a request above the limit", name, *r.MemoryRequestBytes, manifest.FormatBytes(*r.MemoryRequestBytes), *r.MemoryLimitBytes, manifest.FormatBytes(*r.MemoryLimitBytes))
+	}
+	return nil
 }
 
 // NewFromRecommendations gives each container what recs says for it.
