@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -283,11 +282,11 @@ func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
 	if j := bytes.IndexByte(b, ','); j >= 0 {
 		field, b = b[:j], b[j+1:]
 		if p, ok = number(b); !ok {
-			return nil, 0, 0, 0, fmt.Errorf("provisioned %q is not a number of bytes (0 or more)", b)
+			return nil, 0, 0, 0, fmt.Errorf("provisioned %q is not a number of bytes (0 to 1 PiB)", b)
 		}
 	}
 	if u, ok = number(field); !ok {
-		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number of bytes (0 or more)", field)
+		return nil, 0, 0, 0, fmt.Errorf("usage %q is not a number of bytes (0 to 1 PiB)", field)
 	}
 	return name, t, u, p, nil
 }
@@ -325,13 +324,19 @@ func atoi(b []byte) (int64, bool) {
 	return n, true
 }
 
-// number parses an integer fast, anything else with strconv.
+// maxBytes is the most a usage or provisioned value may be: 1 PiB, far
+// above any machine's memory, and far enough below int64's range for the
+// limits sized from it.
+const maxBytes = 1 << 50
+
+// number parses an integer fast, anything else with strconv; a number of
+// bytes is at least 0 and at most maxBytes.
 func number(b []byte) (float64, bool) {
 	if n, ok := atoi(b); ok {
-		return float64(n), true
+		return float64(n), n <= maxBytes
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
-	return f, err == nil && f >= 0 && !math.IsInf(f, 0)
+	return f, err == nil && f >= 0 && f <= maxBytes
 }
 
 func sortSamples(s []Sample) {

@@ -53,13 +53,16 @@ func TestReadTraceInterleaved(t *testing.T) {
 
 func TestReadTraceErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"a,1,2\na,x,3\n":     `line 2: time "x"`,
-		"a,1,2\na,-5,3\n":    `line 2: time "-5"`,
-		"a,1,2\na,NaN,3\n":   `line 2: time "NaN"`,
-		"a,1,2\na,2,Inf\n":   `line 2: usage "Inf"`,
-		"a,1,2\na,2,3,NaN\n": `line 2: provisioned "NaN"`,
-		"a,1,2\na,2,-3\n":    `usage "-3" is not a number of bytes (0 or more)`,
-		"a,1,2\na,2\n":       "no usage column",
+		"a,1,2\na,x,3\n":                `line 2: time "x"`,
+		"a,1,2\na,-5,3\n":               `line 2: time "-5"`,
+		"a,1,2\na,NaN,3\n":              `line 2: time "NaN"`,
+		"a,1,2\na,2,Inf\n":              `line 2: usage "Inf"`,
+		"a,1,2\na,2,3,NaN\n":            `line 2: provisioned "NaN"`,
+		"a,1,2\na,2,-3\n":               `usage "-3" is not a number of bytes (0 to 1 PiB)`,
+		"a,1,2\na,2,1e30\n":             `line 2: usage "1e30" is not a number of bytes (0 to 1 PiB)`,
+		"a,1,2\na,2,3,1e16\n":           `line 2: provisioned "1e16"`,
+		"a,1,2\na,2,1125899906842625\n": `line 2: usage "1125899906842625"`,
+		"a,1,2\na,2\n":                  "no usage column",
 		// A first line with numbers in it is a row gone wrong, not a
 		// header to skip.
 		"a,xx,100\na,2,3\n":         `line 1: time "xx" is not unix seconds`,
