@@ -374,9 +374,11 @@ func change(cur *int64, to string) string {
 func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 	doc := model.Recommendations{APIVersion: "oomdoctor.io/v1alpha1", Kind: model.RecommendationsKind}
 	st, guard := sz.st, sz.guard(0)
+	var zero []string
 	err := usage.ReadTraceFile(path, func(s *usage.Series) error {
 		req, lim, reasons, ok := recommend.Size(st, guard, len(s.Samples), func(i int) (int64, float64) { return s.Samples[i].T, s.Samples[i].Usage }, nil)
 		if !ok {
+			zero = append(zero, s.Name)
 			return nil
 		}
 		r := model.Recommendation{Workload: workloadOf(s.Name), Container: containerOf(s.Name)}
@@ -398,7 +400,18 @@ func recommendTrace(path string, sz sizing) (model.Recommendations, error) {
 	if err != nil {
 		return doc, asUsage(err)
 	}
+	if len(zero) > 0 {
+		doc.Notes = append(doc.Notes, fmt.Sprintf("%s all zero, nothing to size from: %s", words.CountOf(len(zero), "series is", "series are"), nameSome(zero, 5)))
+	}
 	return doc, nil
+}
+
+// nameSome lists names, the first n of them and how many more.
+func nameSome(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 // recommendPrometheus reads the history of a namespace (all when ns is

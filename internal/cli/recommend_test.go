@@ -78,6 +78,10 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("series,unix_seconds,usage_bytes\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	zero := filepath.Join(t.TempDir(), "zero.csv")
+	if err := os.WriteFile(zero, []byte("a,100,0\na,86400,0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -109,6 +113,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"recommend", "--snapshot", exampleSnapshot, "--from-cluster"}, "--from-cluster goes with --prometheus-url, instead of --snapshot"},
 		{[]string{"replay", "--trace", empty}, "empty.csv: no rows after its first line \"series,unix_seconds,usage_bytes\", read as a header: want CSV rows series,unix_seconds,usage_bytes[,provisioned_bytes]"},
 		{[]string{"recommend", "--trace", empty}, "empty.csv: no rows after its first line"},
+		{[]string{"replay", "--trace", zero}, "no series read has usage in its training window (1 all zero): nothing to size from"},
 		// Prometheus' flags where they would do nothing are errors, not ignored.
 		{[]string{"recommend", "--trace", slice, "--history", "28d"}, "--history goes with --prometheus-url or --snapshot, not --trace (a trace is read whole)"},
 		{[]string{"replay", "--trace", slice, "--until", "2026-11-01T00:00:00Z"}, "--until goes with --prometheus-url or --snapshot, not --trace"},
@@ -335,6 +340,29 @@ func TestRecommendTakesKillsFromPodStatus(t *testing.T) {
 // change, a recommendation within --min-change keeps it (not with
 // --min-change 0), and a mostly idle series still gets the floor as its
 // request.
+// Series all zero are named in a note, not dropped in silence.
+func TestRecommendTraceAllZero(t *testing.T) {
+	dir := t.TempDir()
+	var trace strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&trace, "z%d,100,0\nz%d,86400,0\n", i, i)
+	}
+	trace.WriteString("busy,100,104857600\n")
+	p := filepath.Join(dir, "zero.csv")
+	if err := os.WriteFile(p, []byte(trace.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run("recommend", "--trace", p)
+	want := "note: 7 series are all zero, nothing to size from: z0, z1, z2, z3, z4 and 2 more\n"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stdout, "Series/busy") || strings.Contains(r.stdout, "z0") {
+		t.Errorf("exit %d, want busy sized and the note %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+	}
+	os.WriteFile(p, []byte("z,100,0\n"), 0o644)
+	if r := run("recommend", "--trace", p); r.code != 0 || !strings.Contains(r.stderr, "note: 1 series is all zero, nothing to size from: z\n") {
+		t.Errorf("one series: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 func TestRecommendTraceCurrentLimit(t *testing.T) {
 	var trace strings.Builder
 	trace.WriteString("series,unix_seconds,usage_bytes,provisioned_bytes\n")

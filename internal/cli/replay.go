@@ -204,6 +204,13 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 		if o.Rolling > 0 {
 			what = "--rolling"
 		}
+		if rep.SkippedShort == 0 {
+			hint := "" // from a cluster: containers killed before any sample, or idle
+			if o.Trace != "" {
+				hint = " (is the usage column bytes?)"
+			}
+			return usagef("no series read has usage in its training window (%d all zero): nothing to size from%s", rep.SkippedZero, hint)
+		}
 		return usagef("none of the %d series read covers the replayed windows (%d all zero in training, %d too short): give shorter %s, or a smaller --offset", rep.SeriesRead, rep.SkippedZero, rep.SkippedShort, what)
 	}
 	switch o.Output {

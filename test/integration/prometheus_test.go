@@ -361,7 +361,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.
-		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "crashloop"}, "none of the 1 series read covers the replayed windows (1 all zero in training, 0 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "crashloop"}, "no series read has usage in its training window (1 all zero): nothing to size from\n"},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code == 0 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want a failure saying %q, got %s", tc.args, tc.want, r)
