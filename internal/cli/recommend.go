@@ -332,7 +332,7 @@ func recommendTable(out io.Writer, doc model.Recommendations, trace, wide bool) 
 			why = append(why, "WARNING: "+w)
 		}
 		req, lim := manifest.FormatBytes(*r.MemoryRequestBytes), manifest.FormatBytes(*r.MemoryLimitBytes)
-		row := []string{workloadName(r.Workload), r.Container}
+		row := []string{workloadName(r.Workload), orDash(r.Container)}
 		if trace {
 			row = append(row, req, change(r.CurrentLimitBytes, lim))
 		} else {
