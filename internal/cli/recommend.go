@@ -523,6 +523,14 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked [
 	}
 	sortRecommendations(doc.Items)
 	sp.hpaWarnings(doc.Items)
+	if sp == nil && !perPod {
+		// No specs: the HPAs kube-state-metrics exports.
+		hpas, err := c.HPAs(ctx, ns, end)
+		if err != nil {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("kube_horizontalpodautoscaler_spec_target_metric: %v; recommendations do not say how they move an HPA that scales on memory", err))
+		}
+		promHPAWarnings(hpas, doc.Items)
+	}
 	if specQuotas {
 		doc.Quotas = sp.quotaChecks(doc.Items)
 	} else {

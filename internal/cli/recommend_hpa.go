@@ -18,20 +18,78 @@ func (s *specs) hpaWarnings(items []model.Recommendation) {
 	if s == nil || len(s.hpas) == 0 {
 		return
 	}
-	for i := range items {
-		w := items[i].Workload
-		if w.Kind == "Pod" {
-			w = s.owners[w.Namespace+"/"+w.Name]
+	hpaIndex{
+		hpas: s.hpas,
+		owner: func(w model.WorkloadRef) model.WorkloadRef {
+			if w.Kind == "Pod" {
+				return s.owners[w.Namespace+"/"+w.Name]
+			}
+			return w
+		},
+		containers: func(w model.WorkloadRef) []string { return s.containers[pickKey(w)] },
+		current:    s.current,
+	}.warn(items)
+}
+
+// promHPAWarnings are hpaWarnings without specs: the HPAs kube-state-metrics
+// exports, and each workload's containers and current requests those of
+// its recommendations (kube-state-metrics' too). A pod's containers
+// without usage history are not counted; per pod, nothing is said (the
+// pods' owners are not known here).
+func promHPAWarnings(hpas []workload.HPA, items []model.Recommendation) {
+	if len(hpas) == 0 {
+		return
+	}
+	byTarget := map[string][]workload.HPA{}
+	for _, h := range hpas {
+		byTarget[pickKey(h.Target)] = append(byTarget[pickKey(h.Target)], h)
+	}
+	containers := map[string][]string{}
+	current := map[string][2]float64{}
+	for _, r := range items {
+		containers[pickKey(r.Workload)] = append(containers[pickKey(r.Workload)], r.Container)
+		var req, lim float64
+		if r.CurrentRequestBytes != nil {
+			req = float64(*r.CurrentRequestBytes)
 		}
-		for _, h := range s.hpas[pickKey(w)] {
+		if r.CurrentLimitBytes != nil {
+			lim = float64(*r.CurrentLimitBytes)
+		}
+		current[specKey(r.Workload, r.Container)] = [2]float64{req, lim}
+	}
+	hpaIndex{
+		hpas:       byTarget,
+		owner:      func(w model.WorkloadRef) model.WorkloadRef { return w },
+		containers: func(w model.WorkloadRef) []string { return containers[pickKey(w)] },
+		current: func(w model.WorkloadRef, c string) (float64, float64) {
+			x := current[specKey(w, c)]
+			return x[0], x[1]
+		},
+	}.warn(items)
+}
+
+// hpaIndex is what the HPA warnings need: the HPAs by the workload they
+// scale (pickKey), a recommendation's workload (a pod's owner), a
+// workload's containers and a container's current request and limit.
+type hpaIndex struct {
+	hpas       map[string][]workload.HPA
+	owner      func(model.WorkloadRef) model.WorkloadRef
+	containers func(model.WorkloadRef) []string
+	current    func(w model.WorkloadRef, container string) (request, limit float64)
+}
+
+func (x hpaIndex) warn(items []model.Recommendation) {
+	for i := range items {
+		w := x.owner(items[i].Workload)
+		for _, h := range x.hpas[pickKey(w)] {
 			for _, m := range h.Memory {
 				if m.Container != "" && m.Container != items[i].Container {
 					continue
 				}
-				if m.Container == "" && !s.firstOf(w, items, i) {
+				if m.Container == "" && !x.firstOf(w, items, i) {
 					continue // the pod's metric: said once, on its first container
 				}
-				if msg := s.hpaWarning(h, m, w, items, i); msg != "" {
+				if msg := x.warning(h, m, w, items, i); msg != "" {
 					items[i].Warnings = append(items[i].Warnings, msg)
 				}
 			}
@@ -41,31 +99,27 @@ func (s *specs) hpaWarnings(items []model.Recommendation) {
 
 // firstOf says whether items[i] is the first recommendation of w's
 // containers (the one a pod-wide warning goes on).
-func (s *specs) firstOf(w model.WorkloadRef, items []model.Recommendation, i int) bool {
+func (x hpaIndex) firstOf(w model.WorkloadRef, items []model.Recommendation, i int) bool {
 	for j := range i {
-		o := items[j].Workload
-		if o.Kind == "Pod" {
-			o = s.owners[o.Namespace+"/"+o.Name]
-		}
-		if o == w && items[j].Workload == items[i].Workload {
+		if x.owner(items[j].Workload) == w && items[j].Workload == items[i].Workload {
 			return false
 		}
 	}
 	return true
 }
 
-// hpaWarning is the warning for one memory metric of h on w; "" when the
+// warning is the warning for one memory metric of h on w; "" when the
 // new values leave it as it is.
-func (s *specs) hpaWarning(h workload.HPA, m workload.HPAMemory, w model.WorkloadRef, items []model.Recommendation, i int) string {
+func (x hpaIndex) warning(h workload.HPA, m workload.HPAMemory, w model.WorkloadRef, items []model.Recommendation, i int) string {
 	// The requests and limits the metric reads, now and recommended: the
 	// pod's containers together, or the one container.
 	ch := workload.MemoryChange{Limited: true}
-	containers := s.containers[pickKey(w)]
+	containers := x.containers(w)
 	if m.Container != "" {
 		containers = []string{m.Container}
 	}
 	for _, c := range containers {
-		req, lim := s.current(w, c)
+		req, lim := x.current(w, c)
 		ch.OldRequest += req
 		nr, nl := req, lim
 		for _, r := range items {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // An HPA that scales on memory utilization takes its point from the
@@ -84,5 +85,37 @@ func TestRecommendWarnsOfHPAs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// From Prometheus alone, the HPAs' workloads are the recommendations' and
+// the current requests kube-state-metrics': api's app goes from 256Mi to
+// 512Mi and its proxy keeps 64Mi, so 80% of 320Mi (256Mi) becomes 80% of
+// 576Mi (461Mi) and 80 x 320 / 576 = 44%; said on app, the first
+// container. A container without a current request leaves nothing to
+// take the share of.
+func TestPromHPAWarnings(t *testing.T) {
+	b := func(mi int64) *int64 { v := mi << 20; return &v }
+	api := model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "api"}
+	items := []model.Recommendation{
+		{Workload: api, Container: "app", MemoryRequestBytes: b(512), MemoryLimitBytes: b(768), CurrentRequestBytes: b(256), CurrentLimitBytes: b(512)},
+		{Workload: api, Container: "proxy", MemoryRequestBytes: b(64), MemoryLimitBytes: b(128), CurrentRequestBytes: b(64), CurrentLimitBytes: b(128)},
+		{Workload: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "bare"}, Container: "app", MemoryRequestBytes: b(128), MemoryLimitBytes: b(256)},
+	}
+	hpas := []workload.HPA{
+		{Namespace: "shop", Name: "api", Target: api, Memory: []workload.HPAMemory{{Utilization: 80}}},
+		{Namespace: "shop", Name: "bare", Target: items[2].Workload, Memory: []workload.HPAMemory{{Utilization: 70}}},
+		{Namespace: "shop", Name: "other", Target: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "other"}, Memory: []workload.HPAMemory{{Utilization: 50}}},
+	}
+	promHPAWarnings(hpas, items)
+	want := [][]string{
+		{"HorizontalPodAutoscaler shop/api scales Deployment/api on memory at 80% of the pod's requests (its containers together): the new requests (576Mi a pod, from 320Mi) move the point it adds replicas at from 256Mi to 461Mi a pod, so at today's usage it runs fewer replicas, each under more load; to keep the point, set its averageUtilization to 44%"},
+		nil,
+		{"HorizontalPodAutoscaler shop/bare scales Deployment/bare on memory at 70% of the pod's requests (its containers together), and has no request to take the share of now (it cannot compute the utilization): with the new requests (128Mi a pod) it adds replicas past 90Mi a pod"},
+	}
+	for i, r := range items {
+		if strings.Join(r.Warnings, "|") != strings.Join(want[i], "|") {
+			t.Errorf("%s/%s:\n got %q\nwant %q", r.Workload.Name, r.Container, r.Warnings, want[i])
+		}
 	}
 }

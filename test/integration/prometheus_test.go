@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -125,6 +126,20 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 		sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "bounded", Name: "migrate-29001-k8s7d", OwnerKind: "Job", OwnerName: "migrate-29001", Created: end - 24*3600, Containers: []promserver.Container{migrate}})
 		sim.MaxSurges = map[string]int{"bounded/api": 1}
 		sim.ResourceQuotas = []promserver.ResourceQuota{{Namespace: "bounded", Name: "ksm", Hard: map[string]float64{"requests.memory": 540 * mi, "limits.memory": 2048 * mi}, Used: map[string]float64{"requests.memory": 528 * mi, "limits.memory": 1088 * mi}}}
+		// A Deployment of two replicas that an HPA scales on memory (as
+		// kube-state-metrics exports it): at 80% of the pod's requests
+		// (web's 256Mi and proxy's 32Mi), and at an average of 1Gi of
+		// web's, above any limit it will have.
+		webC := promserver.Container{Name: "web", Request: 256 * mi, Limit: 512 * mi, Usage: func(t, age int64) float64 { return 380*mi + 4*mi*promserver.Noise(t) }}
+		proxyC := promserver.Container{Name: "proxy", Request: 32 * mi, Limit: 64 * mi, Usage: func(t, age int64) float64 { return 20*mi + mi*promserver.Noise(t+5) }}
+		for _, p := range []string{"web-6b7c8d9f4-p9q8r", "web-6b7c8d9f4-s7t6u"} {
+			sim.Pods = append(sim.Pods, promserver.Pod{Namespace: "scaled", Name: p, OwnerKind: "ReplicaSet", OwnerName: "web-6b7c8d9f4", Deployment: "web", Containers: []promserver.Container{webC, proxyC}})
+		}
+		sim.HPAs = []promserver.HPA{{Namespace: "scaled", Name: "web", TargetKind: "Deployment", TargetName: "web", Targets: []promserver.HPATarget{
+			{Metric: "cpu", Type: "utilization", Value: 70},
+			{Metric: "memory", Type: "utilization", Value: 80},
+			{Metric: "memory", Type: "average", Container: "web", Value: 1024 * mi},
+		}}}
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -154,12 +169,42 @@ func recommendations(t *testing.T, r result) model.Recommendations {
 	return doc
 }
 
+// From Prometheus alone, recommend reads the HPAs kube-state-metrics
+// exports and says what the new values do to those that scale on memory:
+// the pod's utilization point, said once (on the pod's first container),
+// and a container's average above its new limit. With fix, the same
+// warnings are printed.
+func TestRecommendWarnsOfHPAsFromPrometheus(t *testing.T) {
+	srv, _ := prometheusHistory(t)
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "scaled", "-o", "json"))
+	if len(doc.Items) != 2 || doc.Items[0].Container != "proxy" || doc.Items[1].Container != "web" {
+		t.Fatalf("want proxy's and web's recommendations: %+v", doc.Items)
+	}
+	proxy, web := doc.Items[0], doc.Items[1]
+	newReq := (*proxy.MemoryRequestBytes + *web.MemoryRequestBytes) >> 20
+	moved := fmt.Sprintf("HorizontalPodAutoscaler scaled/web scales Deployment/web on memory at 80%% of the pod's requests (its containers together): the new requests (%dMi a pod, from 288Mi) move the point it adds replicas at from 230Mi to ", newReq)
+	unreachable := fmt.Sprintf("HorizontalPodAutoscaler scaled/web scales Deployment/web on memory at an average of 1Gi a container, at or above the new limits (%dMi a container), which usage never passes", *web.MemoryLimitBytes>>20)
+	if len(proxy.Warnings) != 1 || !strings.HasPrefix(proxy.Warnings[0], moved) {
+		t.Errorf("proxy, the pod's first container: want the one warning %q..., got %q", moved, proxy.Warnings)
+	}
+	if len(web.Warnings) != 1 || !strings.HasPrefix(web.Warnings[0], unreachable) {
+		t.Errorf("web: want the one warning %q..., got %q", unreachable, web.Warnings)
+	}
+	// Per pod, no HPA is looked up (its pods' owner is not known then).
+	doc = recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "scaled", "--per-pod", "-o", "json"))
+	for _, r := range doc.Items {
+		if len(r.Warnings) > 0 {
+			t.Errorf("--per-pod: %s/%s: %q", r.Workload.Name, r.Container, r.Warnings)
+		}
+	}
+}
+
 func TestRecommendFromPrometheus(t *testing.T) {
 	srv, kills := prometheusHistory(t)
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -325,7 +370,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -357,7 +402,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.

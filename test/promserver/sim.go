@@ -32,6 +32,26 @@ type Sim struct {
 	// kube_deployment_spec_strategy_rollingupdate_max_surge (maxSurge
 	// scaled to the replicas), by namespace/deployment.
 	MaxSurges map[string]int
+	// HPAs are kube-state-metrics' HorizontalPodAutoscaler series
+	// (kube_horizontalpodautoscaler_info and the spec's target metrics)
+	// over the whole history.
+	HPAs []HPA
+}
+
+// HPA is one HorizontalPodAutoscaler as kube-state-metrics exports it:
+// the workload it scales and its metrics' targets.
+type HPA struct {
+	Namespace, Name        string
+	TargetKind, TargetName string
+	Targets                []HPATarget
+}
+
+// HPATarget is one metric's target: Type is utilization (percent), average
+// or value; Container set: a ContainerResource metric
+// (kube_horizontalpodautoscaler_spec_target_container_metric).
+type HPATarget struct {
+	Metric, Type, Container string
+	Value                   float64
 }
 
 // ResourceQuota is one ResourceQuota's hard and used values, by resource
@@ -282,6 +302,23 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 				for t := s.Start; t <= s.End; t += 60 {
 					x.pts = append(x.pts, pt{t, v})
 				}
+			}
+		}
+	}
+	for _, h := range s.HPAs {
+		series := []*series{add("kube_horizontalpodautoscaler_info", Labels{"namespace": h.Namespace, "horizontalpodautoscaler": h.Name, "scaletargetref_api_version": "apps/v1", "scaletargetref_kind": h.TargetKind, "scaletargetref_name": h.TargetName})}
+		vs := []float64{1}
+		for _, m := range h.Targets {
+			l := Labels{"namespace": h.Namespace, "horizontalpodautoscaler": h.Name, "metric_name": m.Metric, "metric_target_type": m.Type}
+			name := "kube_horizontalpodautoscaler_spec_target_metric"
+			if m.Container != "" {
+				name, l["container_name"] = "kube_horizontalpodautoscaler_spec_target_container_metric", m.Container
+			}
+			series, vs = append(series, add(name, l)), append(vs, m.Value)
+		}
+		for i, x := range series {
+			for t := s.Start; t <= s.End; t += 60 {
+				x.pts = append(x.pts, pt{t, vs[i]})
 			}
 		}
 	}
