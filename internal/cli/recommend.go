@@ -252,7 +252,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 					if err != nil {
 						return err
 					}
-					notes, err := warnLeaks(ctx, hist, nil, doc.Items, killed, "--snapshot "+o.Snapshot, newProgress(o.ErrOut))
+					notes, err := warnLeaks(ctx, hist, nil, doc.Items, killed, "--snapshot "+o.Snapshot, false, newProgress(o.ErrOut))
 					doc.Notes = append(doc.Notes, notes...)
 					if err != nil {
 						return err
@@ -515,7 +515,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked [
 		if err != nil {
 			return doc, err
 		}
-		notes, err = warnLeaks(ctx, hist, cache, doc.Items, killed, "--prometheus-url "+pf.URL, newProgress(errOut))
+		notes, err = warnLeaks(ctx, hist, cache, doc.Items, killed, "--prometheus-url "+pf.URL, true, newProgress(errOut))
 		doc.Notes = append(doc.Notes, notes...)
 		if err != nil {
 			return doc, err

@@ -97,13 +97,19 @@ func (k killedPods) add(r model.Recommendation, g *prom.Group, step time.Duratio
 // the most-killed pod's RSS and page cache (hist's histories have none);
 // nil: hist's have them. from is the source's flag for the explain
 // command the warnings name (--prometheus-url URL, --snapshot DIR).
-func warnLeaks(ctx context.Context, hist, cacheHist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, bar *progress) ([]string, error) {
+// perNamespace reads a namespace at a time (Prometheus: smaller queries);
+// else all at once (series files: one pass over them).
+func warnLeaks(ctx context.Context, hist, cacheHist scan.HistoryFunc, items []model.Recommendation, k killedPods, from string, perNamespace bool, bar *progress) ([]string, error) {
 	all, most := map[string][]scan.Target{}, map[string][]scan.Target{}
 	for _, ps := range k {
 		for i, p := range ps {
-			all[p.Namespace] = append(all[p.Namespace], p.Target)
+			ns := "" // one read
+			if perNamespace {
+				ns = p.Namespace
+			}
+			all[ns] = append(all[ns], p.Target)
 			if i == 0 {
-				most[p.Namespace] = append(most[p.Namespace], p.Target)
+				most[ns] = append(most[ns], p.Target)
 			}
 		}
 	}
