@@ -140,6 +140,13 @@ func prometheusHistory(t *testing.T) (*promserver.Server, promserver.Kills) {
 			{Metric: "memory", Type: "utilization", Value: 80},
 			{Metric: "memory", Type: "average", Container: "web", Value: 1024 * mi},
 		}}}
+		// A pod killed every 3 hours, deleted 2 hours into a 6-hour step
+		// (its series end there), and its replacement, which is not.
+		churn := promserver.Container{Name: "app", Request: 128 * mi, Limit: 256 * mi, Usage: func(t, age int64) float64 { return 100*mi + 50*mi*float64(age)/3600 }}
+		calm := promserver.Container{Name: "app", Request: 128 * mi, Limit: 256 * mi, Usage: func(t, age int64) float64 { return 90*mi + mi*promserver.Noise(t) }}
+		sim.Pods = append(sim.Pods,
+			promserver.Pod{Namespace: "gone", Name: "churn-5f6d7c8b9-a1b2c", OwnerKind: "ReplicaSet", OwnerName: "churn-5f6d7c8b9", Deployment: "churn", Deleted: end - 28*3600, Containers: []promserver.Container{churn}},
+			promserver.Pod{Namespace: "gone", Name: "churn-5f6d7c8b9-d3e4f", OwnerKind: "ReplicaSet", OwnerName: "churn-5f6d7c8b9", Deployment: "churn", Created: end - 28*3600, Containers: []promserver.Container{calm}})
 		// The diagnosis namespace's pods (test/scenario) have their history here too.
 		sim.Pods = append(sim.Pods, scenario.DiagnosisPods()...)
 		om := filepath.Join(dir, "history.om")
@@ -199,12 +206,23 @@ func TestRecommendWarnsOfHPAsFromPrometheus(t *testing.T) {
 	}
 }
 
+// The kills of a pod deleted within a step count, at the 6-hour step
+// recommend reads by default: its series end before the step does.
+func TestRecommendCountsKillsOfDeletedPods(t *testing.T) {
+	srv, kills := prometheusHistory(t)
+	want := len(kills["gone/churn-5f6d7c8b9-a1b2c/app"])
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "-n", "gone", "-o", "json"))
+	if want < 10 || len(doc.Items) != 1 || doc.Items[0].OOMKills != want {
+		t.Errorf("want churn's %d kills: %+v", want, doc.Items)
+	}
+}
+
 func TestRecommendFromPrometheus(t *testing.T) {
 	srv, kills := prometheusHistory(t)
 	// The diagnosis namespace's history is in this Prometheus too (and a
 	// container bigger than the node): leave them out with an extra
 	// matcher, as a multi-cluster server's users do.
-	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`, "-o", "json"))
+	doc := recommendations(t, oomdoctor(t, "recommend", "--prometheus-url", srv.URL, "--history", "3d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled|gone"`, "-o", "json"))
 	if len(doc.Notes) > 0 {
 		t.Errorf("notes on a complete history: %q", doc.Notes)
 	}
@@ -365,12 +383,12 @@ func TestReplayFromPrometheus(t *testing.T) {
 		switch {
 		case strings.HasPrefix(key, "shop/cart-") && !killedLate:
 			t.Fatalf("the simulated cart was not killed in the last day (%v): the test's history is wrong", ts)
-		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"), strings.HasPrefix(key, "leaks/"), strings.HasPrefix(key, "bounded/"):
+		case strings.HasPrefix(key, "diag/"), strings.HasPrefix(key, "crashloop/"), strings.HasPrefix(key, "late/"), strings.HasPrefix(key, "leaks/"), strings.HasPrefix(key, "bounded/"), strings.HasPrefix(key, "gone/"):
 		case !strings.HasPrefix(key, "shop/cart-"):
 			t.Fatalf("only cart should be killed outside the diagnosis namespace, %s was: the test's history is wrong", key)
 		}
 	}
-	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`}
+	args := []string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled|gone"`}
 	r := oomdoctor(t, append(args, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("replay: %s", r)
@@ -402,7 +420,7 @@ func TestReplayFromPrometheus(t *testing.T) {
 		want string
 	}{
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d"}, "--history 3d is shorter than the replayed windows (14d)"},
-		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
+		{[]string{"replay", "--prometheus-url", srv.URL, "--prometheus-selector", `namespace!~"diag|bigdata|crashloop|agent|late|leaks|bounded|scaled|gone"`}, "none of the 4 series read covers the replayed windows (0 all zero in training, 4 too short)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:1", "--history", "3d", "--train", "2d", "--test", "1d"}, "cannot reach Prometheus"},
 		{[]string{"replay", "--prometheus-url", srv.URL, "--history", "3d", "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between "},
 		// A container killed before any sample has no usage to replay.

@@ -78,6 +78,8 @@ type Pod struct {
 	// Created is when the pod was created and started (a multiple of 60
 	// s after Start; 0: a day before Start): its series begin then.
 	Created int64
+	// Deleted is when the pod was deleted (0: never): its series end then.
+	Deleted int64
 }
 
 // Container is one container; Usage gives its memory demand (bytes)
@@ -139,8 +141,12 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 		if p.Created > s.Start {
 			start, created = p.Created, p.Created
 		}
+		end := s.End
+		if p.Deleted > 0 {
+			end = min(end, p.Deleted)
+		}
 		pc := add("kube_pod_start_time", Labels{"namespace": p.Namespace, "pod": p.Name})
-		for t := start; t <= s.End; t += 60 {
+		for t := start; t <= end; t += 60 {
 			pc.pts = append(pc.pts, pt{t, float64(created)})
 		}
 		for _, c := range p.Containers {
@@ -149,7 +155,7 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			ws := add("container_memory_working_set_bytes", cl)
 			if len(c.OOMEvents) > 0 {
 				ev, st := add("container_oom_events_total", cl), add("container_start_time_seconds", cl)
-				for t := start; t <= s.End; t += s.Scrape {
+				for t := start; t <= end; t += s.Scrape {
 					n := 0
 					for _, k := range c.OOMEvents {
 						if k <= t {
@@ -174,7 +180,7 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 			terminated := add("kube_pod_container_status_terminated_reason", merge(l, Labels{"reason": "OOMKilled"}))
 			born, n, oomLast, ended := start, 0, false, false
 			key := p.Namespace + "/" + p.Name + "/" + c.Name
-			for t := start; t <= s.End; t += s.Scrape {
+			for t := start; t <= end; t += s.Scrape {
 				var u float64
 				if !ended {
 					u = c.Usage(t, t-born)
@@ -234,7 +240,7 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 		}
 		for _, phase := range []string{"Running", "Failed"} {
 			x := add("kube_pod_status_phase", Labels{"namespace": p.Namespace, "pod": p.Name, "phase": phase})
-			for t := start; t <= s.End; t += 60 {
+			for t := start; t <= end; t += 60 {
 				v := 0.0
 				if failed := podEnded > 0 && t >= podEnded; phase == "Running" && !failed || phase == "Failed" && failed {
 					v = 1
@@ -245,13 +251,13 @@ func (s *Sim) WriteFile(path string) (Kills, error) {
 		if !s.NoOwners {
 			if p.Deployment != "" {
 				rs := add("kube_replicaset_owner", Labels{"namespace": p.Namespace, "replicaset": p.OwnerName, "owner_kind": "Deployment", "owner_name": p.Deployment, "owner_is_controller": "true"})
-				sparse(rs, s.Start, s.End)
+				sparse(rs, s.Start, end)
 			}
 			kind, name := p.OwnerKind, p.OwnerName
 			if kind == "" {
 				kind, name = "<none>", "<none>"
 			}
-			sparse(add("kube_pod_owner", Labels{"namespace": p.Namespace, "pod": p.Name, "owner_kind": kind, "owner_name": name, "owner_is_controller": "true"}), s.Start, s.End)
+			sparse(add("kube_pod_owner", Labels{"namespace": p.Namespace, "pod": p.Name, "owner_kind": kind, "owner_name": name, "owner_is_controller": "true"}), s.Start, end)
 		}
 	}
 	for _, p := range s.Pods {

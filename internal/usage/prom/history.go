@@ -545,14 +545,17 @@ func (r *run) metrics() []metric {
 	}
 	// The kills are found on the server, so that only the steps with a
 	// kill come back: the restart count grew within the step while the
-	// last termination reason is OOMKilled...
+	// last termination reason was OOMKilled...
 	// A pod started within the step counts all its restarts: killed
 	// before the first scrape, its counter is born at 1, with nothing a
 	// step before to differ from.
+	// Each series is read over the step (max_over_time: the count only
+	// grows), not at its end: a pod deleted within the step has no
+	// sample there, and its last kills would be lost.
 	pod := L.Namespace + "," + L.Pod
 	kubeKills := func(sel string) string {
-		restarts := fmt.Sprintf(`max by (%s) (kube_pod_container_status_restarts_total{%s})`, by, sel)
-		return fmt.Sprintf(`((%[3]s - max by (%[1]s) (kube_pod_container_status_restarts_total{%[2]s} offset %[4]s)) or (%[3]s and on (%[5]s) (max by (%[5]s) (kube_pod_start_time{%[2]s}) > time() - %[6]d))) > 0 and on (%[1]s) (max by (%[1]s) (kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}) > 0)`,
+		restarts := fmt.Sprintf(`max by (%s) (max_over_time(kube_pod_container_status_restarts_total{%s}[%s]))`, by, sel, step)
+		return fmt.Sprintf(`((%[3]s - max by (%[1]s) (max_over_time(kube_pod_container_status_restarts_total{%[2]s}[%[4]s] offset %[4]s))) or (%[3]s and on (%[5]s) (max by (%[5]s) (max_over_time(kube_pod_start_time{%[2]s}[%[4]s])) > time() - %[6]d))) > 0 and on (%[1]s) (max by (%[1]s) (max_over_time(kube_pod_container_status_last_terminated_reason{reason="OOMKilled",%[2]s}[%[4]s])) > 0)`,
 			by, sel, restarts, step, pod, int64(r.q.Step.Seconds()))
 	}
 	// ...or cAdvisor counted an OOM event (over two steps: the counter

@@ -362,7 +362,7 @@ func TestKillQueriesOnlyForKilledPods(t *testing.T) {
 			switch {
 			case strings.Contains(q, "working_set"):
 				return map[string][]float64{"namespace=shop,pod=a-0,container=app": {1, 2}, "namespace=shop,pod=b-0,container=app": {1, 2}}, ""
-			case strings.HasPrefix(q, "((max by (namespace,pod,container) (kube_pod_container_status_restarts_total"):
+			case strings.HasPrefix(q, "((max by (namespace,pod,container) (max_over_time(kube_pod_container_status_restarts_total"):
 				return map[string][]float64{"namespace=shop,pod=b-0,container=app": {1}}, ""
 			}
 			return nil, ""
