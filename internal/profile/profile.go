@@ -38,7 +38,8 @@ type Options struct {
 	Load string
 	// Kmsg is the kernel log to read victims from ("" disables it).
 	Kmsg string
-	// Stdin feeds the command; Stdout and Stderr receive its output.
+	// Stdin feeds the command; Stdout and Stderr receive its output (nil
+	// discards it; one writer may be both).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
@@ -223,8 +224,19 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 	var stderrTail tailBuffer
 	cmd := g.Command(argv[0], argv[1:]...)
 	cmd.Stdin = o.Stdin
-	cmd.Stdout = o.Stdout
-	cmd.Stderr = io.MultiWriter(o.Stderr, &stderrTail)
+	// The command's stdout and stderr are copied by two goroutines; the
+	// caller may give one writer for both (profile -o json sends the
+	// command's output to stderr), so their writes take turns.
+	var outMu sync.Mutex
+	stdout, stderr := o.Stdout, o.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	cmd.Stdout = &lockedWriter{mu: &outMu, w: stdout}
+	cmd.Stderr = io.MultiWriter(&lockedWriter{mu: &outMu, w: stderr}, &stderrTail)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", argv[0], err)
@@ -444,6 +456,19 @@ func pct(a, b int64) string {
 }
 
 // tailBuffer keeps the last 64 KiB written to it.
+// lockedWriter writes to w under mu, which writers to the same place
+// share.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

@@ -1,12 +1,14 @@
 package profile
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,6 +260,27 @@ func TestRuntimeOOMMessages(t *testing.T) {
 	} {
 		if got := runtimeOOM([]byte(in)); got != want {
 			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// One writer for the command's stdout and stderr (profile -o json sends
+// both to stderr): the two copies take turns, nothing is lost (make test
+// runs this package under the race detector).
+func TestOneWriterForStdoutAndStderr(t *testing.T) {
+	var both bytes.Buffer
+	script := `i=0; while [ $i -lt 200 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done`
+	rep := run(t, []string{"/bin/sh", "-c", script}, Options{Stdout: &both, Stderr: &both})
+	if rep.ExitCode != 0 {
+		t.Fatalf("exit %d", rep.ExitCode)
+	}
+	lines := strings.Fields(both.String())
+	if len(lines) != 400 {
+		t.Fatalf("%d lines, want 400: %q", len(lines), both.String())
+	}
+	for _, want := range []string{"out0", "out199", "err0", "err199"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("no %s in the output", want)
 		}
 	}
 }
