@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
 # containerd, runc and the CNI plugins for the one-node cluster; the JDK for
 # the JVM tests; Prometheus and promtool for the usage-history tests;
 # Chromium (headless) for the HTML report test.
-APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus chromium
+APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus chromium gcc
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # helm, built from the Go module proxy once, for the chart's tests.
 HELM_VERSION := v3.22.0
@@ -94,9 +94,13 @@ k8s-bins:
 # rate-limits machine-wide (ten full reports in five seconds, then only the
 # victim's line): they run alone, not beside the packages whose tests
 # OOM-kill processes too, whose reports would crowd theirs out.
+# The packages under internal/ run under the race detector (it needs cgo,
+# hence gcc); the integration and end-to-end tests, which run the same
+# code against real servers, do not.
 test: deps lint
-	$(GO) test -count=1 ./internal/agent
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/internal/agent$$')
+	$(GO) test -count=1 -race ./internal/agent
+	$(GO) test -count=1 -race $$($(GO) list ./internal/... | grep -v '/internal/agent$$')
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/internal/')
 
 unit: sarif-schema helm
 	$(GO) test -count=1 ./internal/...
