@@ -48,6 +48,9 @@ type RuleConfig struct {
 	// MinLimit (go-memlimit-missing): limits from this size up need
 	// GOMEMLIMIT.
 	MinLimit string `yaml:"minLimit"`
+	// Nodes (memory-over-quota): how many nodes a DaemonSet has a pod on
+	// (0: counted as one pod).
+	Nodes int `yaml:"nodes"`
 }
 
 // IgnoreRule silences Rules (IDs, or "all") for objects that match every
@@ -110,6 +113,12 @@ func (c *Config) Validate() error {
 		}
 		if rc.Severity != "" && rc.Severity.Rank() == 0 {
 			return fmt.Errorf("%s: rules.%s.severity %q: want error, warning or info", where, id, rc.Severity)
+		}
+		if rc.Nodes < 0 {
+			return fmt.Errorf("%s: rules.%s.nodes %d: want how many nodes a DaemonSet runs a pod on, 1 or more", where, id, rc.Nodes)
+		}
+		if rc.Nodes != 0 && id != ruleOverQuota {
+			return fmt.Errorf("%s: rules.%s.nodes: only %s counts nodes (rules.%s.nodes)", where, id, ruleOverQuota, ruleOverQuota)
 		}
 		if rc.MinLimit != "" {
 			if _, err := resource.ParseQuantity(rc.MinLimit); err != nil {
@@ -222,6 +231,15 @@ func (c *Config) ratio() float64 {
 		return r
 	}
 	return model.MaxLimitRequestRatio
+}
+
+// daemonSetNodes is how many pods memory-over-quota counts for a
+// DaemonSet, and whether the config says so.
+func (c *Config) daemonSetNodes() (int, bool) {
+	if n := c.Rules[ruleOverQuota].Nodes; n > 0 {
+		return n, true
+	}
+	return 1, false
 }
 
 // goMinLimit is go-memlimit-missing's threshold.

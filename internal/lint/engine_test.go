@@ -90,12 +90,14 @@ ignore:
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for name, tc := range map[string]struct{ content, want string }{
-		"unknown field":  {"kind: LintConfig\nfailon: error\n", "field failon not found"},
-		"unknown rule":   {"rules:\n  no-such-rule: {disabled: true}\n", `no rule "no-such-rule"`},
-		"bad severity":   {"rules:\n  besteffort-pod: {severity: fatal}\n", "severity \"fatal\""},
-		"bad failOn":     {"failOn: sometimes\n", "failOn \"sometimes\""},
-		"ignore nothing": {"ignore:\n- kinds: [Pod]\n", "list the rules"},
-		"bad minLimit":   {"rules:\n  go-memlimit-missing: {minLimit: lots}\n", "minLimit"},
+		"unknown field":   {"kind: LintConfig\nfailon: error\n", "field failon not found"},
+		"unknown rule":    {"rules:\n  no-such-rule: {disabled: true}\n", `no rule "no-such-rule"`},
+		"bad severity":    {"rules:\n  besteffort-pod: {severity: fatal}\n", "severity \"fatal\""},
+		"bad failOn":      {"failOn: sometimes\n", "failOn \"sometimes\""},
+		"ignore nothing":  {"ignore:\n- kinds: [Pod]\n", "list the rules"},
+		"bad minLimit":    {"rules:\n  go-memlimit-missing: {minLimit: lots}\n", "minLimit"},
+		"negative nodes":  {"rules:\n  memory-over-quota: {nodes: -2}\n", "nodes -2: want how many nodes"},
+		"nodes elsewhere": {"rules:\n  besteffort-pod: {nodes: 3}\n", "only memory-over-quota counts nodes"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := writeFile(t, dir, strings.ReplaceAll(name, " ", "-")+".yaml", tc.content)

@@ -88,10 +88,11 @@ func (c *compactPod) pod() *corev1.Pod {
 // largest workloads (for the message) and the largest rolling-update
 // surge, for requests [0] and limits [1].
 type quotaSum struct {
-	n     int // workloads
-	total [2]float64
-	top   [2][]contrib
-	surge [2]contrib
+	n          int // workloads
+	daemonSets int // of them
+	total      [2]float64
+	top        [2][]contrib
+	surge      [2]contrib
 }
 
 // contrib is one workload's share: its replicas of a pod of per bytes,
@@ -128,6 +129,9 @@ func addTop(top []contrib, c contrib) []contrib {
 // add counts one workload's pods in the sum.
 func (s *quotaSum) add(w *compactPod) {
 	s.n++
+	if strings.HasPrefix(w.name, "DaemonSet ") {
+		s.daemonSets++
+	}
 	for i := range 2 {
 		c := contrib{name: w.name, replicas: int(w.replicas), per: w.per[i], surge: int(w.surge), why: w.surgeWhy}
 		s.total[i] += c.need()
@@ -230,7 +234,8 @@ func defaultsOf(lr *corev1.LimitRange) limitDefaults {
 // CheckWorkload keeps what the quotas need of the workload.
 func (r *overQuota) CheckWorkload(ctx *Context, w *Workload) {
 	q := quotaWorkload{namespace: strings.Clone(w.Object.Namespace), name: workloadName(w.Object.Kind, w.Object.Namespace, w.Object.Name)}
-	q.replicas, q.surge, q.surgeWhy = podsOf(w)
+	nodes, _ := ctx.Config.daemonSetNodes()
+	q.replicas, q.surge, q.surgeWhy = podsOf(w, nodes)
 	spec := w.Spec.Node
 	if n := manifest.Child(spec, "activeDeadlineSeconds"); n != nil {
 		v, err := strconv.ParseInt(manifest.ScalarValue(n), 10, 64)
@@ -353,10 +358,11 @@ func child(n *yaml.Node, keys ...string) *yaml.Node {
 var defaultSurge = map[string]string{"25%": "maxSurge 25%, the default", "0": "maxSurge 0, the default"}
 
 // podsOf is how many pods a workload runs (spec.replicas, a Job's
-// parallelism; 1 for a DaemonSet, a pod per node) and how many its rolling
-// update adds before it removes old ones (a Deployment's maxSurge, 25% by
-// default; a DaemonSet's, 0 by default), with the setting that says so.
-func podsOf(w *Workload) (replicas, surge int, why string) {
+// parallelism; for a DaemonSet, a pod on each of nodes) and how many its
+// rolling update adds before it removes old ones (a Deployment's
+// maxSurge, 25% by default; a DaemonSet's, 0 by default), with the
+// setting that says so.
+func podsOf(w *Workload, nodes int) (replicas, surge int, why string) {
 	o := w.Object.Node
 	intAt := func(def int, path ...string) int {
 		if n := child(o, path...); n != nil {
@@ -389,8 +395,8 @@ func podsOf(w *Workload) (replicas, surge int, why string) {
 	case "ReplicaSet", "StatefulSet", "ReplicationController":
 		return intAt(1, "spec", "replicas"), 0, ""
 	case "DaemonSet":
-		surge, why = surgeOf("0", 1, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
-		return 1, surge, why
+		surge, why = surgeOf("0", nodes, "spec", "updateStrategy", "rollingUpdate", "maxSurge")
+		return nodes, surge, why
 	case "Job":
 		return intAt(1, "spec", "parallelism"), 0, ""
 	case "CronJob":
@@ -512,8 +518,8 @@ func (r *overQuota) Finish(ctx *Context) {
 				for _, c := range sum.top[i] {
 					parts = append(parts, fmt.Sprintf("%s %d x %s", c.name, c.replicas, bytesText(c.per)))
 				}
-				ctx.ReportAt(q.at, fmt.Sprintf("%s allows %s up to %s, and the workloads of these files in its namespace alone need %s at their replicas (%s%s): the API server refuses the pods beyond it (their workloads are accepted, their rollouts stall). To fix, raise the quota, or lower the requests and limits (`oomdoctor recommend` sizes them from real usage).",
-					q.name, res, bytesText(hard), bytesText(total), strings.Join(parts, ", "), more(len(parts), sum.n)))
+				ctx.ReportAt(q.at, fmt.Sprintf("%s allows %s up to %s, and the workloads of these files in its namespace alone need %s at their replicas (%s%s%s): the API server refuses the pods beyond it (their workloads are accepted, their rollouts stall). To fix, raise the quota, or lower the requests and limits (`oomdoctor recommend` sizes them from real usage).",
+					q.name, res, bytesText(hard), bytesText(total), strings.Join(parts, ", "), more(len(parts), sum.n), sum.daemonSetNote(ctx.Config)))
 				continue
 			}
 			// A rolling update adds its surge pods first: the largest
@@ -524,6 +530,19 @@ func (r *overQuota) Finish(ctx *Context) {
 			}
 		}
 	}
+}
+
+// daemonSetNote says how the sum counted DaemonSets' pods when the
+// config does not give their nodes.
+func (s *quotaSum) daemonSetNote(c *Config) string {
+	if _, set := c.daemonSetNodes(); set || s.daemonSets == 0 {
+		return ""
+	}
+	what := "a DaemonSet counted as one pod"
+	if s.daemonSets > 1 {
+		what = fmt.Sprintf("%d DaemonSets counted as one pod each", s.daemonSets)
+	}
+	return "; " + what + ", though a DaemonSet runs one per node: oomdoctor lint takes how many nodes as rules." + ruleOverQuota + ".nodes in its config"
 }
 
 // crossAffinity stands for a pod's affinity to other namespaces' pods,

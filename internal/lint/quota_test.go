@@ -66,3 +66,46 @@ func TestQuotaEffective(t *testing.T) {
 		t.Errorf("with a larger init container: %v, want [600Mi 600Mi]", got)
 	}
 }
+
+// A DaemonSet has a pod per node: one by default (and the message says
+// so), rules.memory-over-quota.nodes in the config otherwise.
+func TestOverQuotaDaemonSetNodes(t *testing.T) {
+	file := filepath.Join("testdata", "rules", ruleOverQuota, "pass", "daemonset.yaml")
+	run := func(nodes int, lowerTo string) []model.LintFinding {
+		t.Helper()
+		path := file
+		if lowerTo != "" {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path = filepath.Join(t.TempDir(), "lower.yaml")
+			if err := os.WriteFile(path, []byte(strings.Replace(string(data), "requests.memory: 2Gi", "requests.memory: "+lowerTo, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := DefaultConfig()
+		if nodes != 0 {
+			cfg.Rules[ruleOverQuota] = RuleConfig{Nodes: nodes}
+		}
+		rep, err := New(cfg).Run([]string{path}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ofRule(rep, ruleOverQuota)
+	}
+	if fs := run(0, ""); len(fs) != 0 {
+		t.Errorf("one pod of the DaemonSet: %+v, want none", fs)
+	}
+	fs := run(5, "")
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, "need 2304Mi at their replicas (DaemonSet ops/log-agent 5 x 256Mi, Deployment ops/api 1 x 1Gi):") {
+		t.Errorf("five nodes: %+v, want 1Gi + 5 x 256Mi = 2304Mi over 2Gi", fs)
+	}
+	fs = run(0, "1Gi")
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, "(Deployment ops/api 1 x 1Gi, DaemonSet ops/log-agent 1 x 256Mi; a DaemonSet counted as one pod, though a DaemonSet runs one per node: oomdoctor lint takes how many nodes as rules.memory-over-quota.nodes in its config)") {
+		t.Errorf("one pod, over 1Gi: %+v, want the note on the DaemonSet", fs)
+	}
+	if fs := run(3, "1Gi"); len(fs) != 1 || strings.Contains(fs[0].Message, "counted as one pod") {
+		t.Errorf("three nodes given, over 1Gi: %+v, want no note", fs)
+	}
+}
