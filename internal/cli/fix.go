@@ -41,6 +41,7 @@ type FixOptions struct {
 	MinChange       float64
 	prom            *promFlags
 	Lint            bool
+	ConfigFile      string
 	Write           bool
 	PatchDir        string
 	Apply           bool
@@ -49,6 +50,8 @@ type FixOptions struct {
 	Timeout         time.Duration
 
 	values fix.Values
+	// lintCfg is lint's config, for --lint and the checks of fix's output.
+	lintCfg *lint.Config
 	// recs are the values of --recommendations FILE, to say which matched nothing.
 	recs *fix.FromRecommendations
 }
@@ -110,6 +113,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: keep the current request or limit when the new one is within this much of it (0 changes every value).")
 	o.prom.add(f)
 	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
+	f.StringVar(&o.ConfigFile, "config", "", "lint's config file (LintConfig; default ./"+DefaultLintConfig+" when it exists): the rules it turns off or ignores are not fixed by --lint, and its settings hold for the checks of the new values (ResourceQuotas, HorizontalPodAutoscalers).")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
 	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
 	f.BoolVar(&o.Apply, "apply", false, "Change the objects in the cluster (TYPE/NAME arguments, or the objects of -f) and wait for the rollout.")
@@ -148,6 +152,10 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	o.Objects = args
+	var err error
+	if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
+		return err
+	}
 	sources := 0
 	for _, set := range []bool{o.MemoryRequest != "" || o.MemoryLimit != "", o.FromPeak != "", o.Recommendations != "", o.Lint, o.prom.set()} {
 		if set {
@@ -330,8 +338,8 @@ func (o *FixOptions) Run() error {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
 		}
 	}
-	quotaWarnings(o.ErrOut, results)
-	hpaFileWarnings(o.ErrOut, results)
+	quotaWarnings(o.ErrOut, results, o.lintCfg)
+	hpaFileWarnings(o.ErrOut, results, o.lintCfg)
 	recWarnings(o.ErrOut, o.values)
 	if o.recs != nil && len(o.Objects) == 0 {
 		if unused := o.recs.Unused(); len(unused) > 0 {
@@ -381,7 +389,7 @@ func (o *FixOptions) fixFile(path string) (*fix.Result, error) {
 	}
 	opts := fix.Options{Values: o.values, Objects: o.Objects}
 	if o.Lint {
-		rep, err := lint.New(lint.DefaultConfig()).Run([]string{"-"}, strings.NewReader(string(data)))
+		rep, err := lint.New(o.lintCfg).Run([]string{"-"}, strings.NewReader(string(data)))
 		if err != nil {
 			var pe *manifest.ParseError
 			if errors.As(err, &pe) {

@@ -18,7 +18,7 @@ import (
 // hpa-memory-target-unreachable over fix's output). Like a quota, an HPA
 // is judged over every file: it and its workload may be in different
 // ones.
-func hpaFileWarnings(w io.Writer, results []*fix.Result) {
+func hpaFileWarnings(w io.Writer, results []*fix.Result, cfg *lint.Config) {
 	before, after, changed := lintable(results)
 	if !changed || !holds(after, "HorizontalPodAutoscaler") {
 		return
@@ -39,7 +39,7 @@ func hpaFileWarnings(w io.Writer, results []*fix.Result) {
 			}
 		}
 	}
-	warnWithNewValues(w, after, lint.HPAMemoryRule, "HorizontalPodAutoscalers")
+	warnWithNewValues(w, after, cfg.Only(lint.HPAMemoryRule), "HorizontalPodAutoscalers")
 }
 
 // movedPoint says how new requests move an HPA's point, from q to p.

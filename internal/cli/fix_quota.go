@@ -13,12 +13,12 @@ import (
 // with the new values (lint's memory-over-quota over fix's output): a
 // quota is the namespace's, so a breach is a warning about the change as
 // a whole, not a file left untouched as a LimitRange's is.
-func quotaWarnings(w io.Writer, results []*fix.Result) {
+func quotaWarnings(w io.Writer, results []*fix.Result, cfg *lint.Config) {
 	_, after, changed := lintable(results)
 	if !changed || !holds(after, "ResourceQuota") {
 		return
 	}
-	warnWithNewValues(w, after, lint.OverQuotaRule, "ResourceQuotas")
+	warnWithNewValues(w, after, cfg.Only(lint.OverQuotaRule), "ResourceQuotas")
 }
 
 // lintable are the files fix read and their fixed contents, as lint
@@ -46,11 +46,11 @@ func holds(files []lint.File, kind string) bool {
 	return false
 }
 
-// warnWithNewValues runs one lint rule over fix's output and prints its
-// findings as warnings about the new values; what names the objects the
-// rule checks, for the note when it cannot run.
-func warnWithNewValues(w io.Writer, files []lint.File, rule, what string) {
-	rep, err := lint.New(lint.OnlyRule(rule)).RunFiles(files)
+// warnWithNewValues runs one lint rule (cfg runs it alone) over fix's
+// output and prints its findings as warnings about the new values; what
+// names the objects the rule checks, for the note when it cannot run.
+func warnWithNewValues(w io.Writer, files []lint.File, cfg *lint.Config, what string) {
+	rep, err := lint.New(cfg).RunFiles(files)
 	if err != nil {
 		fmt.Fprintf(w, "note: the files' %s were not checked against the new values: %v\n", what, err)
 		return

@@ -248,3 +248,53 @@ func writeFiles(t *testing.T, dir string, nameContent ...string) string {
 	}
 	return path
 }
+
+// fix reads lint's config (--config, or ./.oomdoctor.yaml): --lint does
+// not fix what it turns off or ignores, and the checks of the new values
+// take its settings (a DaemonSet's nodes for the quota).
+func TestFixTakesTheLintConfig(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "lint", "testdata", "rules", "jvm-heap-exceeds-limit", "fail", "xmx-over-limit.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := writeFiles(t, dir, "ledger.yaml", string(src))
+	cfg := func(body string) string {
+		return writeFiles(t, t.TempDir(), "lint.yaml", "apiVersion: oomdoctor.io/v1alpha1\nkind: LintConfig\n"+body)
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		fixed bool
+	}{
+		{"no config", nil, true},
+		{"rule off", []string{"--config", cfg("rules:\n  jvm-heap-exceeds-limit: {disabled: true}\n")}, false},
+		{"namespace ignored", []string{"--config", cfg("ignore:\n- rules: [all]\n  namespaces: [payments]\n")}, false},
+		{"another namespace ignored", []string{"--config", cfg("ignore:\n- rules: [all]\n  namespaces: [shop]\n")}, true},
+	} {
+		r := run(append([]string{"fix", "-f", app, "--lint"}, c.args...)...)
+		fixed := strings.Contains(r.stdout, "-Xmx768m")
+		if r.code != 0 || fixed != c.fixed || !fixed && !strings.Contains(r.stderr, "Nothing to change.") {
+			t.Errorf("%s: exit %d, fixed %v, want %v\n%s%s", c.name, r.code, fixed, c.fixed, r.stdout, r.stderr)
+		}
+	}
+	if r := run("fix", "-f", app, "--lint", "--config", cfg("rules:\n  memory-over-quota: {nodes: -1}\n")); r.code != 2 || !strings.Contains(r.stderr, "reading the lint config") || !strings.Contains(r.stderr, "nodes -1") {
+		t.Errorf("a bad config: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// 1Gi for the Deployment and 256Mi for the DaemonSet's pod fit 2Gi;
+	// on 5 nodes the DaemonSet needs 1280Mi and they do not.
+	qdir := t.TempDir()
+	quota := "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: compute, namespace: ops}\nspec:\n  hard: {requests.memory: 2Gi}\n"
+	ds := "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: log-agent, namespace: ops}\nspec:\n  template:\n    spec:\n      containers:\n      - name: agent\n        image: agent:1\n        resources:\n          requests: {memory: 128Mi}\n          limits: {memory: 128Mi}\n"
+	dep := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: ops}\nspec:\n  strategy: {type: Recreate}\n  template:\n    spec:\n      containers:\n      - name: api\n        image: api:1\n        resources:\n          requests: {memory: 1Gi}\n          limits: {memory: 1Gi}\n"
+	writeFiles(t, qdir, "quota.yaml", quota, "ds.yaml", ds, "api.yaml", dep)
+	set := []string{"fix", "-f", qdir, "daemonset/log-agent", "--memory-request", "256Mi", "--memory-limit", "256Mi"}
+	if r := run(set...); r.code != 0 || strings.Contains(r.stderr, "ResourceQuota") {
+		t.Errorf("one pod of the DaemonSet: exit %d\n%s", r.code, r.stderr)
+	}
+	r := run(append(set, "--config", cfg("rules:\n  memory-over-quota: {nodes: 5}\n"))...)
+	if want := "need 2304Mi at their replicas (DaemonSet ops/log-agent 5 x 256Mi, Deployment ops/api 1 x 1Gi)"; r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("five nodes: exit %d\n%s\nwant %s", r.code, r.stderr, want)
+	}
+}

@@ -18,6 +18,22 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/report"
 )
 
+// loadLintConfig reads the lint config at path, or at DefaultLintConfig
+// when path is "" and that exists; with neither, the defaults.
+func loadLintConfig(path string) (*lint.Config, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultLintConfig); err != nil {
+			return lint.DefaultConfig(), nil
+		}
+		path = DefaultLintConfig
+	}
+	cfg, err := lint.LoadConfig(path)
+	if err != nil {
+		return nil, asUsage(fmt.Errorf("reading the lint config: %w", err))
+	}
+	return cfg, nil
+}
+
 // DefaultLintConfig is the config file lint reads from the current folder
 // when --config is not given.
 const DefaultLintConfig = ".oomdoctor.yaml"
@@ -88,21 +104,8 @@ func (o *LintOptions) Complete(cmd *cobra.Command) error {
 		return asUsage(err)
 	}
 	o.render = r
-	switch {
-	case o.ConfigFile != "":
-		o.cfg, err = lint.LoadConfig(o.ConfigFile)
-		if err != nil {
-			return asUsage(fmt.Errorf("reading the lint config: %w", err))
-		}
-	default:
-		if _, statErr := os.Stat(DefaultLintConfig); statErr == nil {
-			o.cfg, err = lint.LoadConfig(DefaultLintConfig)
-			if err != nil {
-				return asUsage(fmt.Errorf("reading the lint config: %w", err))
-			}
-		} else {
-			o.cfg = lint.DefaultConfig()
-		}
+	if o.cfg, err = loadLintConfig(o.ConfigFile); err != nil {
+		return err
 	}
 	if o.FailOn != "" {
 		o.cfg.FailOn = model.Severity(o.FailOn)

@@ -161,14 +161,21 @@ func (l *Linter) RunFiles(files []File) (*model.LintReport, error) {
 }
 
 // OnlyRule is a config with every rule but one switched off.
-func OnlyRule(id string) *Config {
-	cfg := DefaultConfig()
-	for _, r := range Rules(cfg) {
+func OnlyRule(id string) *Config { return DefaultConfig().Only(id) }
+
+// Only is a copy of c that runs rule id alone, with c's settings,
+// severities and ignore entries (and none if c turns id off).
+func (c *Config) Only(id string) *Config {
+	cfg := *c
+	cfg.Rules = map[string]RuleConfig{}
+	for _, r := range Rules(c) {
+		rc := c.Rules[r.ID()]
 		if r.ID() != id {
-			cfg.Rules[r.ID()] = RuleConfig{Disabled: true}
+			rc = RuleConfig{Disabled: true}
 		}
+		cfg.Rules[r.ID()] = rc
 	}
-	return cfg
+	return &cfg
 }
 
 // OverQuotaRule is memory-over-quota's ID, which fix runs on its output.
