@@ -152,9 +152,14 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	o.Objects = args
-	var err error
-	if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
-		return err
+	// lint's config matters to the files alone: --apply with TYPE/NAME
+	// does not read ./.oomdoctor.yaml.
+	o.lintCfg = lint.DefaultConfig()
+	if len(o.Files) > 0 || o.ConfigFile != "" {
+		var err error
+		if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
+			return err
+		}
 	}
 	sources := 0
 	for _, set := range []bool{o.MemoryRequest != "" || o.MemoryLimit != "", o.FromPeak != "", o.Recommendations != "", o.Lint, o.prom.set()} {
