@@ -94,8 +94,8 @@ func ReadTraceFile(path string, fn func(*Series) error) error {
 // they are not.
 func ReadTrace(r io.Reader, fn func(*Series) error) error {
 	br := bufio.NewReaderSize(r, 1<<20)
-	head, _ := br.Peek(1 << 20)
-	if interleaved(head) {
+	head, peekErr := br.Peek(1 << 20)
+	if interleaved(head, peekErr != nil) {
 		return readGrouped(br, fn)
 	}
 	var cur Series
@@ -130,17 +130,20 @@ func ReadTrace(r io.Reader, fn func(*Series) error) error {
 }
 
 // interleaved says whether the start of a trace holds a series again
-// after another one.
-func interleaved(head []byte) bool {
+// after another one; whole says the start is the whole trace, whose last
+// line may have no newline.
+func interleaved(head []byte, whole bool) bool {
 	seen := map[string]bool{}
 	var cur []byte
 	for len(head) > 0 {
-		i := bytes.IndexByte(head, '\n')
-		if i < 0 {
-			break // a partial last line
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else if whole {
+			head = nil // the last line, without its newline
+		} else {
+			break // a line cut where the start ends
 		}
-		line := head[:i]
-		head = head[i+1:]
 		j := bytes.IndexByte(line, ',')
 		if j <= 0 {
 			continue

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -104,4 +105,80 @@ func readSamples[T any](t *testing.T, in string, f func(*Series, Sample) T) []T 
 		t.Fatal(err)
 	}
 	return out
+}
+
+// ReadTrace against a plain reading of the same text: every line split
+// at newlines, the first one skipped when it is a header, every other
+// non-empty one a row (parseRow) or an error, the rows grouped by series
+// in the order the series first appear and put in time order. Whatever
+// the framing (no newline at the end, CR LF, blank lines) or the order of
+// the series (grouped, interleaved), both agree.
+func FuzzReadTrace(f *testing.F) {
+	for _, seed := range []string{
+		"a,1,100\nb,1,100\na,2,200",
+		"series,t,usage\na,2,10\na,1,20\r\nb,5,1,8\n\n",
+		"a,1,1\na,1,2\nb,1,3\nb,0,4\n",
+		"a,1,1\nb,1,1\na,1.5e3,2e3,4e3\n",
+		"x,1700000000000,1\n",
+		"# HELP x\nx{a=\"b\"} 1\n",
+		"",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		type row struct {
+			name string
+			x    Sample
+		}
+		var rows []row
+		valid := true
+		for n, line := range strings.Split(in, "\n") {
+			line = strings.TrimRight(line, "\r")
+			if line == "" {
+				continue
+			}
+			name, ts, u, p, err := parseRow([]byte(line))
+			if err != nil {
+				if n == 0 && header([]byte(line)) {
+					continue
+				}
+				valid = false
+				break
+			}
+			rows = append(rows, row{string(name), Sample{T: ts, Usage: u, Provisioned: p}})
+		}
+		var want []string
+		var order []string
+		by := map[string][]Sample{}
+		for _, r := range rows {
+			if _, ok := by[r.name]; !ok {
+				order = append(order, r.name)
+			}
+			by[r.name] = append(by[r.name], r.x)
+		}
+		for _, name := range order {
+			xs := by[name]
+			slices.SortStableFunc(xs, func(a, b Sample) int { return cmp.Compare(a.T, b.T) })
+			for _, x := range xs {
+				want = append(want, fmt.Sprintf("%s %d %g %g", name, x.T, x.Usage, x.Provisioned))
+			}
+		}
+		var got []string
+		err := ReadTrace(strings.NewReader(in), func(s *Series) error {
+			for _, x := range s.Samples {
+				got = append(got, fmt.Sprintf("%s %d %g %g", s.Name, x.T, x.Usage, x.Provisioned))
+			}
+			return nil
+		})
+		switch {
+		case !valid || len(rows) == 0:
+			if err == nil {
+				t.Fatalf("%q: no error, want one (valid rows %v, %d rows)", in, valid, len(rows))
+			}
+		case err != nil:
+			t.Fatalf("%q: %v, want %q", in, err, want)
+		case !slices.Equal(got, want):
+			t.Fatalf("%q:\ngot  %q\nwant %q", in, got, want)
+		}
+	})
 }
