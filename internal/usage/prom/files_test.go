@@ -1,8 +1,12 @@
 package prom
 
 import (
+	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +137,45 @@ func TestFilesErrorsNameTheLine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.om:2") || !strings.Contains(err.Error(), "timestamp") {
 		t.Errorf("want an error naming bad.om:2 and the missing timestamp, got %v", err)
 	}
+}
+
+// parseSample takes any line without panicking, and reads back what an
+// OpenMetrics writer writes: the name, every label value (quotes,
+// backslashes and newlines escaped), the value and the timestamp.
+func FuzzParseSample(f *testing.F) {
+	f.Add(`kube_pod_container_status_restarts_total{namespace="shop",pod="cart-1",container="cart"} 3 1700000000`, "container_memory_working_set_bytes", "pod", `a "quoted" \ value`+"\n", 1.5e9, int64(1700000000))
+	f.Add(`x{a="b`+"\\", "up", "job", "", math.Inf(1), int64(-5))
+	f.Fuzz(func(t *testing.T, line, name, key, val string, v float64, ts int64) {
+		parseSample([]byte(line))
+		if !validName(name) || !validName(key) || ts > 1<<53 || ts < -1<<53 {
+			return
+		}
+		esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(val)
+		text := fmt.Sprintf(`%s{%s="%s",le="0.5"} %s %d`, name, key, esc, strconv.FormatFloat(v, 'g', -1, 64), ts)
+		gotName, labels, gotV, gotT, err := parseSample([]byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		wantLabels := map[string]string{key: val, "le": "0.5"}
+		if key == "le" {
+			wantLabels = map[string]string{"le": "0.5"}
+		}
+		sameV := gotV == v || math.IsNaN(gotV) && math.IsNaN(v)
+		if gotName != name || !maps.Equal(labels, wantLabels) || !sameV || gotT != ts {
+			t.Fatalf("%s: got %s %v %v %d", text, gotName, labels, gotV, gotT)
+		}
+	})
+}
+
+// validName is a metric or label name as OpenMetrics writes them.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
