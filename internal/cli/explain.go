@@ -55,7 +55,7 @@ func NewExplainCommand(flags *genericclioptions.ConfigFlags, streams genericioop
 }
 
 func newExplainCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, now func() time.Time) *cobra.Command {
-	o := &ExplainOptions{flags: flags, IOStreams: streams, Output: "text", Now: now, prom: newPromFlags()}
+	o := &ExplainOptions{flags: flags, IOStreams: streams, Output: "text", Now: now, prom: newPromFlags(flags, streams.ErrOut)}
 	cmd := &cobra.Command{
 		Use:   "explain (POD[/CONTAINER] | TYPE/NAME) [-n NAMESPACE]",
 		Short: "Explain why a container was killed: timeline, memory chart, causes with evidence, and the fix",

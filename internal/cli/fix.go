@@ -58,7 +58,7 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, prom: newPromFlags(), Strategy: recommend.Default, MinChange: recommend.MinChange}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
 		Use:   "fix -f PATH... [TYPE/NAME...] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
@@ -168,7 +168,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	if sources != 1 {
-		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations, --prometheus-url or --lint")
+		return usagef("say what to set with exactly one of --memory-request/--memory-limit, --from-peak, --recommendations, --prometheus-url (or --prometheus-service) or --lint")
 	}
 	if !o.prom.set() {
 		for _, name := range []string{"from-cluster", "min-change", "strategy"} {

@@ -26,7 +26,7 @@ func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFun
 	if err != nil {
 		return nil, err
 	}
-	source := "Prometheus " + pf.URL
+	source := pf.describe()
 	return func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
 		pods := map[string]map[string]bool{}
 		for _, t := range targets {

@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
 	"time"
 
 	pmodel "github.com/prometheus/common/model"
 	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/usage/prom"
@@ -13,7 +20,8 @@ import (
 // promFlags are the flags of every command that reads usage history from
 // Prometheus.
 type promFlags struct {
-	URL, Token, TokenFile     string
+	URL, Service              string
+	Token, TokenFile          string
 	CAFile, CertFile, KeyFile string
 	Insecure                  bool
 	Timeout                   time.Duration
@@ -21,14 +29,32 @@ type promFlags struct {
 	History, Step, Until      string
 	Concurrency               int
 	OOMEvents                 bool
+	// via reaches --prometheus-service through the API server the
+	// kubeconfig flags name; copies of the flags share it.
+	via *proxied
 }
 
-func newPromFlags() *promFlags {
-	return &promFlags{Timeout: 2 * time.Minute, History: "14d", Step: "auto", Concurrency: 2}
+// proxied is a --prometheus-service found, checked and reached once.
+type proxied struct {
+	kube   *genericclioptions.ConfigFlags
+	errOut io.Writer
+	once   sync.Once
+	svc    prom.Service
+	url    string
+	rt     http.RoundTripper
+	err    error
+}
+
+// newPromFlags makes the flags; kube is the kubeconfig flags
+// --prometheus-service goes through, errOut where it says which service
+// discovery found.
+func newPromFlags(kube *genericclioptions.ConfigFlags, errOut io.Writer) *promFlags {
+	return &promFlags{Timeout: 2 * time.Minute, History: "14d", Step: "auto", Concurrency: 2, via: &proxied{kube: kube, errOut: errOut}}
 }
 
 func (p *promFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&p.URL, "prometheus-url", "", "Prometheus (or a compatible API: Thanos, Mimir, VictoriaMetrics) to read usage history from, e.g. http://127.0.0.1:9090.")
+	f.StringVar(&p.Service, "prometheus-service", "", "Prometheus running in the cluster, reached through the API server's service proxy with the kubeconfig's credentials (no port-forward): NAMESPACE/NAME[:PORT], or auto to find it by the labels the usual installs give its service (kube-prometheus, kube-prometheus-stack, the prometheus chart, Thanos Query, VictoriaMetrics).")
 	f.StringVar(&p.Token, "prometheus-token", "", "Bearer token for Prometheus.")
 	f.StringVar(&p.TokenFile, "prometheus-token-file", "", "File holding the bearer token for Prometheus (read at every request).")
 	f.StringVar(&p.CAFile, "prometheus-ca-file", "", "CA certificate to verify Prometheus' TLS certificate.")
@@ -45,7 +71,80 @@ func (p *promFlags) add(f *pflag.FlagSet) {
 	f.BoolVar(&p.OOMEvents, "oom-events", false, "Also read cAdvisor's container_oom_events_total: kills of child processes that kube-state-metrics never sees (reads every container's counter: about twice the work for Prometheus).")
 }
 
-func (p *promFlags) set() bool { return p.URL != "" }
+func (p *promFlags) set() bool { return p.URL != "" || p.Service != "" }
+
+// where is the flag and value that name the Prometheus read, for the
+// commands warnings suggest.
+func (p *promFlags) where() string {
+	if p.Service != "" {
+		if p.via != nil && p.via.svc.Name != "" {
+			return "--prometheus-service " + p.via.svc.Namespace + "/" + p.via.svc.Name
+		}
+		return "--prometheus-service " + p.Service
+	}
+	return "--prometheus-url " + p.URL
+}
+
+// describe names the Prometheus read, in notes.
+func (p *promFlags) describe() string {
+	if p.Service != "" && p.via != nil && p.via.svc.Name != "" {
+		return "Prometheus " + p.via.svc.String() + " (through the API server)"
+	}
+	return "Prometheus " + p.URL
+}
+
+// proxy finds (auto), checks and reaches --prometheus-service, once.
+func (p *promFlags) proxy() (string, http.RoundTripper, error) {
+	v := p.via
+	v.once.Do(func() {
+		v.err = v.connect(p.Service)
+	})
+	return v.url, v.rt, v.err
+}
+
+func (v *proxied) connect(want string) error {
+	var svc prom.Service
+	if want != "auto" {
+		s, err := prom.ParseService(want)
+		if err != nil {
+			return asUsage(err)
+		}
+		svc = s
+	}
+	if v.kube == nil {
+		return usagef("--prometheus-service needs a cluster (kubeconfig flags)")
+	}
+	rc, err := v.kube.ToRESTConfig()
+	if err != nil {
+		return asUsage(explainKubeconfig(v.kube, err))
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if want == "auto" {
+		svc, err = prom.FindService(ctx, cs)
+	} else {
+		svc, err = prom.ResolveService(ctx, cs, svc)
+	}
+	if err != nil {
+		return err
+	}
+	url, rt, err := svc.Proxy(rc)
+	if err != nil {
+		return err
+	}
+	if err := svc.CheckProxy(ctx, url, rt); err != nil {
+		return err
+	}
+	if svc.FoundBy != "" && v.errOut != nil {
+		fmt.Fprintf(v.errOut, "note: reading Prometheus %s, found by the labels %s, through the API server %s (name another with --prometheus-service NAMESPACE/NAME[:PORT])\n", svc, svc.FoundBy, rc.Host)
+	}
+	v.svc, v.url, v.rt = svc, url, rt
+	return nil
+}
 
 // connectionFlags only say how to talk to Prometheus; historyFlags also
 // shape the history read from a snapshot's series files.
@@ -53,6 +152,7 @@ var (
 	connectionFlags = []string{"prometheus-token", "prometheus-token-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file",
 		"prometheus-insecure-skip-tls-verify", "prometheus-timeout", "prometheus-selector", "prometheus-concurrency", "oom-events"}
 	historyFlags = []string{"history", "until", "step", "prometheus-labels"}
+	tlsFlags     = []string{"prometheus-token", "prometheus-token-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file", "prometheus-insecure-skip-tls-verify"}
 )
 
 // misused is a usage error for a Prometheus flag given where it does
@@ -66,10 +166,20 @@ func (p *promFlags) misused(f *pflag.FlagSet, trace bool) error {
 			}
 		}
 	}
+	if p.URL != "" && p.Service != "" {
+		return usagef("give --prometheus-url or --prometheus-service, not both")
+	}
 	if !p.set() {
 		for _, name := range connectionFlags {
 			if f.Changed(name) {
-				return usagef("--%s goes with --prometheus-url", name)
+				return usagef("--%s goes with --prometheus-url or --prometheus-service", name)
+			}
+		}
+	}
+	if p.Service != "" {
+		for _, name := range tlsFlags {
+			if f.Changed(name) {
+				return usagef("--%s goes with --prometheus-url: through the API server's proxy (--prometheus-service) the kubeconfig's credentials reach Prometheus", name)
 			}
 		}
 	}
@@ -83,6 +193,17 @@ func (p *promFlags) client() (*prom.Client, error) {
 	}
 	if p.Concurrency < 1 {
 		return nil, usagef("--prometheus-concurrency must be at least 1")
+	}
+	if p.Service != "" {
+		url, rt, err := p.proxy()
+		if err != nil {
+			return nil, err
+		}
+		c, err := prom.New(prom.Config{URL: url, Transport: rt, Name: p.via.svc.String() + " (through the API server)", Timeout: p.Timeout, Labels: labels, Selector: p.Selector, Concurrency: p.Concurrency})
+		if err != nil {
+			return nil, asUsage(err)
+		}
+		return c, nil
 	}
 	c, err := prom.New(prom.Config{URL: p.URL, BearerToken: p.Token, BearerTokenFile: p.TokenFile, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile,
 		InsecureSkipTLSVerify: p.Insecure, Timeout: p.Timeout, Labels: labels, Selector: p.Selector, Concurrency: p.Concurrency})

@@ -54,9 +54,9 @@ type RecommendOptions struct {
 
 // NewRecommendCommand builds `oomdoctor recommend`.
 func NewRecommendCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(), now: time.Now, MinChange: recommend.MinChange, MaxRatio: model.MaxLimitRequestRatio}
+	o := &RecommendOptions{flags: flags, IOStreams: streams, Strategy: recommend.Default, Output: "table", prom: newPromFlags(flags, streams.ErrOut), now: time.Now, MinChange: recommend.MinChange, MaxRatio: model.MaxLimitRequestRatio}
 	cmd := &cobra.Command{
-		Use:   "recommend (--prometheus-url URL [-n NS] [-l SELECTOR] [TYPE/NAME] | --snapshot DIR | --trace FILE)",
+		Use:   "recommend ((--prometheus-url URL | --prometheus-service NS/NAME|auto) [-n NS] [-l SELECTOR] [TYPE/NAME] | --snapshot DIR | --trace FILE)",
 		Short: "Recommend memory requests and limits from usage history",
 		Long: `Recommend a memory request and limit per container of each workload (all its replicas
 together: the limit has to hold the largest), from usage history in Prometheus (cAdvisor's
@@ -99,6 +99,7 @@ reclaim fills any limit.
 		Example: `  oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -n shop deployment/cart --history 28d
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 --from-cluster -l team=payments
+  oomdoctor recommend --prometheus-service auto -n shop            # Prometheus in the cluster, through the API server
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -o json > recs.json && oomdoctor fix -f k8s/ --recommendations recs.json
   oomdoctor recommend --trace usage.csv`,
 		Args: cobra.MaximumNArgs(1),
@@ -145,7 +146,7 @@ func (o *RecommendOptions) Run(ctx context.Context) error {
 		}
 	}
 	if sources != 1 {
-		return usagef("give the usage history: --prometheus-url URL (with --snapshot DIR for the pods' specs), --snapshot DIR with series files, or --trace FILE")
+		return usagef("give the usage history: --prometheus-url URL or --prometheus-service NAMESPACE/NAME|auto (with --snapshot DIR for the pods' specs), --snapshot DIR with series files, or --trace FILE")
 	}
 	if o.FromCluster && o.Trace != "" {
 		return usagef("--from-cluster goes with --prometheus-url, not --trace (a trace holds no pods to read specs of)")
@@ -515,7 +516,7 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked [
 		if err != nil {
 			return doc, err
 		}
-		notes, err = warnLeaks(ctx, hist, cache, doc.Items, killed, "--prometheus-url "+pf.URL, true, newProgress(errOut))
+		notes, err = warnLeaks(ctx, hist, cache, doc.Items, killed, pf.where(), true, newProgress(errOut))
 		doc.Notes = append(doc.Notes, notes...)
 		if err != nil {
 			return doc, err

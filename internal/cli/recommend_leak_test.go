@@ -23,7 +23,7 @@ func TestLeakFlags(t *testing.T) {
 		{"15m", "20s", "15m", "20s", "15m"},
 		{"14d", "6h", "1w", "auto", "3d"},
 	} {
-		p := newPromFlags()
+		p := newPromFlags(nil, nil)
 		p.History, p.Step = c.history, c.step
 		q := leakFlags(p)
 		if q.History != c.wantHistory || q.Step != c.wantStep {

@@ -96,7 +96,7 @@ func TestReplayAndRecommendErrors(t *testing.T) {
 		{[]string{"replay", "--trace", slice, "--drop-factor", "0.5"}, "the drop factor 0.5: give 0"},
 		{[]string{"replay", "--snapshot", exampleSnapshot, "--train", "2d", "--test", "1d", "-n", "nowhere"}, "no workload container has usage history in namespace nowhere between 2026-"},
 		{[]string{"replay", "--trace", slice, "--offset", "40d"}, "none of the 10 series read covers the replayed windows (0 all zero in training, 10 too short): give shorter --train and --test, or a smaller --offset"},
-		{[]string{"replay", "--trace", slice, "--prometheus-url", "http://127.0.0.1:9090"}, "--trace FILE, --prometheus-url URL or --snapshot DIR (one of them)"},
+		{[]string{"replay", "--trace", slice, "--prometheus-url", "http://127.0.0.1:9090"}, "--trace FILE, --prometheus-url URL, --prometheus-service NAMESPACE/NAME|auto or --snapshot DIR (one of them)"},
 		{[]string{"replay", "--trace", slice, "-n", "shop"}, "--namespace goes with --prometheus-url or --snapshot, not --trace"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--history", "10d"}, "--history 10d is shorter than the replayed windows (14d)"},
 		{[]string{"replay", "--prometheus-url", "http://127.0.0.1:9090", "--rolling", "7d", "--offset", "7d", "--history", "2w"}, "shorter than the replayed windows (21d)"},

@@ -11,6 +11,7 @@ import (
 
 	pmodel "github.com/prometheus/common/model"
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
@@ -68,10 +69,10 @@ type ReplayOptions struct {
 }
 
 // NewReplayCommand builds `oomdoctor replay`.
-func NewReplayCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table", prom: newPromFlags(), now: time.Now}
+func NewReplayCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ReplayOptions{IOStreams: streams, Train: 7 * 24 * time.Hour, Test: 7 * 24 * time.Hour, DropFactor: 4, MinChange: recommend.MinChange, Output: "table", prom: newPromFlags(flags, streams.ErrOut), now: time.Now}
 	cmd := &cobra.Command{
-		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS] | --snapshot DIR) [--train 7d --test 7d | --rolling 7d]",
+		Use:   "replay (--trace FILE | --prometheus-url URL [-n NS] | --prometheus-service NS/NAME|auto [-n NS] | --snapshot DIR) [--train 7d --test 7d | --rolling 7d]",
 		Short: "Compare sizing strategies on a usage trace or a cluster's history: OOM kills and slack side by side",
 		Long: `Replay memory-sizing strategies on a trace (CSV: series,unix_seconds,usage_bytes
 [,provisioned_bytes], gzip or not; sorted by series or by time), or on a cluster's own history in
@@ -137,7 +138,7 @@ func (o *ReplayOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	if sources != 1 {
-		return usagef("give the usage history: --trace FILE, --prometheus-url URL or --snapshot DIR (one of them)")
+		return usagef("give the usage history: --trace FILE, --prometheus-url URL, --prometheus-service NAMESPACE/NAME|auto or --snapshot DIR (one of them)")
 	}
 	if o.Trace != "" && cmd.Flags().Changed("namespace") {
 		return usagef("--namespace goes with --prometheus-url or --snapshot, not --trace")

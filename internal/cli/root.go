@@ -45,7 +45,7 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		NewAlertsCommand(flags, streams),
 		newNodeCommand(flags, streams, now),
 		NewAgentCommand(flags, streams),
-		NewReplayCommand(streams),
+		NewReplayCommand(flags, streams),
 		NewRecommendCommand(flags, streams),
 		NewVersionCommand(streams),
 	)

@@ -38,7 +38,7 @@ type ScanOptions struct {
 
 // NewScanOptions returns scan's options with their defaults.
 func NewScanOptions(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ScanOptions {
-	return &ScanOptions{flags: flags, IOStreams: streams, Output: "table", ChunkSize: kube.DefaultChunkSize, Now: time.Now, prom: newPromFlags()}
+	return &ScanOptions{flags: flags, IOStreams: streams, Output: "table", ChunkSize: kube.DefaultChunkSize, Now: time.Now, prom: newPromFlags(flags, streams.ErrOut)}
 }
 
 // NewScanCommand builds `oomdoctor scan`.

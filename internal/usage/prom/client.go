@@ -71,6 +71,12 @@ func validLabel(s string) bool {
 // Config says how to reach Prometheus.
 type Config struct {
 	URL string
+	// Transport, when set, carries the requests instead of one made of
+	// the TLS and bearer fields (which must then be empty): the API
+	// server's, to reach a Service through its proxy. Name then says
+	// which Prometheus in messages, instead of the URL.
+	Transport http.RoundTripper
+	Name      string
 	// BearerToken or BearerTokenFile (read at every request, so a rotated
 	// token is picked up) authenticate.
 	BearerToken, BearerTokenFile string
@@ -122,6 +128,20 @@ func New(cfg Config) (*Client, error) {
 		if _, err := os.ReadFile(cfg.BearerTokenFile); err != nil {
 			return nil, fmt.Errorf("--prometheus-token-file: %w", err)
 		}
+	}
+	name := cfg.URL
+	if cfg.Transport != nil {
+		if cfg.BearerToken != "" || cfg.BearerTokenFile != "" || cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "" || cfg.InsecureSkipTLSVerify {
+			return nil, fmt.Errorf("through the API server's proxy the kubeconfig's credentials reach Prometheus: --prometheus-token, --prometheus-token-file, --prometheus-ca-file, --prometheus-cert-file, --prometheus-key-file and --prometheus-insecure-skip-tls-verify go with --prometheus-url")
+		}
+		if cfg.Name != "" {
+			name = cfg.Name
+		}
+		c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: cfg.Transport})
+		if err != nil {
+			return nil, err
+		}
+		return &Client{api: v1.NewAPI(c), cfg: cfg, url: name}, nil
 	}
 	tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipTLSVerify} //nolint:gosec // the user asked for it
 	if cfg.CAFile != "" {
@@ -220,4 +240,12 @@ func checkSelector(s string) error {
 // ctx bounds one query by the configured timeout.
 func (c *Client) ctx(parent context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, c.cfg.Timeout)
+}
+
+// flag is the flag that says where Prometheus is.
+func (c *Client) flag() string {
+	if c.cfg.Transport != nil {
+		return "--prometheus-service"
+	}
+	return "--prometheus-url"
 }

@@ -265,10 +265,13 @@ func (r *run) reach(err error) error {
 		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, msg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("no answer from Prometheus at %s within %s: check --prometheus-url, or raise --prometheus-timeout", r.c.url, r.c.cfg.Timeout)
+		return fmt.Errorf("no answer from Prometheus at %s within %s: check %s, or raise --prometheus-timeout", r.c.url, r.c.flag(), r.c.cfg.Timeout)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
+		if r.c.cfg.Transport != nil {
+			return fmt.Errorf("cannot reach Prometheus at %s: %v (check --prometheus-service and the API server)", r.c.url, ue.Err)
+		}
 		return fmt.Errorf("cannot reach Prometheus at %s: %v (check --prometheus-url and the network; behind kubectl port-forward use http://127.0.0.1:PORT)", r.c.url, ue.Err)
 	}
 	return fmt.Errorf("asking Prometheus at %s: %v", r.c.url, err)
