@@ -69,6 +69,8 @@ manifests: helm
 	{ echo "# The oomdoctor node agent, rendered from deploy/helm/oomdoctor-agent with its default"; \
 	  echo "# values by make manifests. Apply: kubectl apply -f deploy/agent/oomdoctor-agent.yaml"; \
 	  echo "apiVersion: v1"; echo "kind: Namespace"; echo "metadata:"; echo "  name: oomdoctor"; \
+	  echo "  labels:"; echo "    # The agent runs privileged to read /dev/kmsg (kernelLog in the chart's values)."; \
+	  echo "    pod-security.kubernetes.io/enforce: privileged"; \
 	  "$(HELM)" template oomdoctor-agent deploy/helm/oomdoctor-agent --namespace oomdoctor; } > deploy/agent/oomdoctor-agent.yaml
 
 sarif-schema: $(SARIF_SCHEMA)

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,20 +14,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
 
 const chart = "helm/oomdoctor-agent"
 
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := os.Getenv("OOMDOCTOR_HELM")
-	if bin == "" {
-		// Where make helm puts it.
-		home, _ := os.UserHomeDir()
-		bin = filepath.Join(home, ".cache", "oomdoctor", "bin", "helm-v3.22.0")
-	}
-	if _, err := exec.LookPath(bin); err != nil {
-		t.Fatalf("helm is missing (%s): make helm builds it from the Go module proxy, or set OOMDOCTOR_HELM", bin)
+	bin, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(bin, args...)
@@ -56,7 +52,7 @@ func docs(t *testing.T, rendered string) map[string][]byte {
 }
 
 func TestChartLints(t *testing.T) {
-	for _, set := range []string{"", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,events=false"} {
+	for _, set := range []string{"", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,events=false", "kernelLog=false"} {
 		args := []string{"lint", "--strict", chart}
 		if set != "" {
 			args = append(args, "--set", set)
@@ -67,7 +63,11 @@ func TestChartLints(t *testing.T) {
 	}
 }
 
-func TestChartRendersALeastPrivilegeDaemonSet(t *testing.T) {
+// TestChartRendersTheDaemonSet checks the default rendering: privileged,
+// since the device cgroup lets no other container open /dev/kmsg (the
+// end-to-end test TestAgentDaemonSet runs it on a real kubelet), and
+// otherwise as little as it needs.
+func TestChartRendersTheDaemonSet(t *testing.T) {
 	objs := docs(t, helm(t, "template", "oomdoctor-agent", chart, "--namespace", "oomdoctor"))
 	var ds appsv1.DaemonSet
 	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
@@ -79,10 +79,9 @@ func TestChartRendersALeastPrivilegeDaemonSet(t *testing.T) {
 	}
 	c := spec.Containers[0]
 	sc := c.SecurityContext
-	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
-		len(sc.Capabilities.Add) != 1 || sc.Capabilities.Add[0] != "SYSLOG" || sc.Privileged != nil && *sc.Privileged {
-		t.Errorf("security context %+v", sc)
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Privileged == nil || !*sc.Privileged ||
+		sc.AllowPrivilegeEscalation != nil || sc.Capabilities != nil {
+		t.Errorf("security context %+v: want privileged (for /dev/kmsg) with a read-only root filesystem, nothing that contradicts it", sc)
 	}
 	for _, m := range c.VolumeMounts {
 		if !m.ReadOnly {
@@ -145,6 +144,36 @@ func TestChartRendersALeastPrivilegeDaemonSet(t *testing.T) {
 	}
 }
 
+// Without the kernel log the agent needs no privilege and no device.
+func TestChartWithoutKernelLog(t *testing.T) {
+	objs := docs(t, helm(t, "template", "x", chart, "--set", "kernelLog=false"))
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
+		t.Fatal(err)
+	}
+	spec := ds.Spec.Template.Spec
+	c := spec.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.Privileged != nil && *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("security context %+v: want unprivileged, every capability dropped", sc)
+	}
+	if !strings.Contains(" "+strings.Join(c.Args, " ")+" ", " --kmsg= ") {
+		t.Errorf("args %v: want --kmsg= (no kernel log)", c.Args)
+	}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil && v.HostPath.Path == "/dev/kmsg" {
+			t.Error("/dev/kmsg is still mounted")
+		}
+	}
+	for _, m := range c.VolumeMounts {
+		if m.Name == "kmsg" {
+			t.Error("/dev/kmsg is still mounted")
+		}
+	}
+}
+
 func TestChartOptions(t *testing.T) {
 	objs := docs(t, helm(t, "template", "x", chart, "--set", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,kubeletCgroupRoot=/custom"))
 	var ds appsv1.DaemonSet
@@ -174,5 +203,14 @@ func TestPlainManifestsMatchTheChart(t *testing.T) {
 	}
 	if !strings.HasSuffix(string(got), want) || !strings.Contains(string(got), "kind: Namespace") {
 		t.Error("deploy/agent/oomdoctor-agent.yaml is not the chart's rendering: run make manifests")
+	}
+	// A namespace under Pod Security Admission's baseline or restricted
+	// level would refuse the privileged pods.
+	var ns corev1.Namespace
+	if err := yaml.Unmarshal([]byte(strings.SplitN(string(got), "\n---", 2)[0]), &ns); err != nil {
+		t.Fatal(err)
+	}
+	if ns.Name != "oomdoctor" || ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" {
+		t.Errorf("namespace %s labels %v: want pod-security.kubernetes.io/enforce=privileged", ns.Name, ns.Labels)
 	}
 }

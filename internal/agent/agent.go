@@ -572,7 +572,7 @@ func (a *Agent) expire(kr kreport) {
 func (a *Agent) counterOnly(p pendingKill) *Kill {
 	k := &Kill{At: time.Now(), Cgroup: p.c.path, Node: a.cfg.Node, Scope: "unknown", MainProcess: "unknown", FromCounter: true}
 	if p.hit.scope != "" {
-		k.Scope, k.LimitBytes = p.hit.scope, p.hit.limit
+		k.Scope, k.LimitBytes = ownLimit(p.c, p.hit.scope, p.hit.limit), p.hit.limit
 	}
 	if p.stat != nil {
 		k.AnonBytes, k.FileBytes, k.ShmemStat, k.KernelBytes = p.stat.Anon, p.stat.File, p.stat.Shmem, p.stat.Kernel
@@ -602,16 +602,7 @@ func (a *Agent) merge(c *watched, hit limitHit, r *kmsg.Report, stat *cgroup.Sta
 	case r.Scope == kmsg.ScopeSystem:
 		k.Scope = "system"
 	case r.OOMMemcg != "":
-		k.Scope = podcgroup.Scope(r.OOMMemcg, ref)
-		if k.Scope == "pod" && c != nil && r.Limit > 0 {
-			// The kubelet sets the pod's limit to the sum of its
-			// containers': with one container the two are equal and the
-			// kernel may hit either first. A container whose own limit is
-			// not below the pod's reached it alone.
-			if own, err := c.g.Limit(); err == nil && own > 0 && own >= r.Limit {
-				k.Scope = "container"
-			}
-		}
+		k.Scope = ownLimit(c, podcgroup.Scope(r.OOMMemcg, ref), r.Limit)
 	case hit.scope != "":
 		// A report past the kernel's rate limit: the counters tell.
 		k.Scope = hit.scope
@@ -637,6 +628,20 @@ func (a *Agent) merge(c *watched, hit limitHit, r *kmsg.Report, stat *cgroup.Sta
 		}
 	}
 	return k
+}
+
+// ownLimit is the scope of a kill at limit: the kubelet sets the pod's
+// limit to the sum of its containers', so with one container the two are
+// equal and the kernel may hit either first (the pod's also holds the
+// sandbox's few pages). A container whose own limit is not below the
+// pod's reached it alone: its own.
+func ownLimit(c *watched, scope string, limit int64) string {
+	if scope == "pod" && c != nil && limit > 0 {
+		if own, err := c.g.Limit(); err == nil && own > 0 && own >= limit {
+			return "container"
+		}
+	}
+	return scope
 }
 
 func first(m map[string]int64, keys ...string) int64 {

@@ -300,6 +300,42 @@ func TestCountersWithoutTheKernelLog(t *testing.T) {
 	}
 }
 
+// A pod of one container: the kubelet sets the pod's limit to the
+// container's, and the sandbox's pages put the pod over it first, so only
+// the pod's counter moves (the end-to-end test sees it on a real node).
+// Without the kernel log the counters alone must still tell the
+// container's own limit.
+func TestCountersSingleContainerPod(t *testing.T) {
+	tr := newTree(t)
+	pod := tr.mk("/kubepods/burstable/pod" + podUID(9))
+	sandbox := tr.mk("/kubepods/burstable/pod" + podUID(9) + "/" + containerID(90))
+	c := tr.mk("/kubepods/burstable/pod" + podUID(9) + "/" + containerID(9))
+	for _, g := range []*cgroup.Group{pod, c} {
+		if err := g.SetLimit(32 << 20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The sandbox's pages: 4 MiB of tmpfs written from its cgroup stay
+	// charged to it until the file goes.
+	shm := filepath.Join("/dev/shm", fmt.Sprintf("oomdoctor-agent-test-%d", os.Getpid()))
+	t.Cleanup(func() { os.Remove(shm) })
+	if out, err := sandbox.Command("dd", "if=/dev/zero", "of="+shm, "bs=1M", "count=4").CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, out)
+	}
+	kills, _ := tr.run(StaticPods{podUID(9): {Namespace: "ns", Name: "p", UID: podUID(9), Containers: map[string]string{containerID(9): "app"}}}, "")
+	start(t, c, alloc.Argv(200)...)
+	k := waitKill(t, kills)
+	if k.Container != "app" || k.Scope != "container" || k.LimitBytes != 32<<20 || k.FromKernelLog {
+		t.Errorf("kill %+v: want the container's own limit", k)
+	}
+	if n, _ := pod.AtLimit(); n == 0 {
+		t.Errorf("the pod's limit was never hit: the test did not make the case it is about")
+	}
+	if n, _ := c.AtLimit(); n != 0 {
+		t.Errorf("the container's own limit was hit %d times: the test did not make the case it is about", n)
+	}
+}
+
 // Kills from before the agent started are not counted again.
 func TestCountersReadAtStart(t *testing.T) {
 	tr := newTree(t)

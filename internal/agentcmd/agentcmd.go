@@ -67,7 +67,8 @@ status never shows):
   - write a JSON line to stdout.
 
 It needs the host's PID namespace (to tell a container's main process), the host's cgroup
-filesystem and /dev/kmsg (root, or CAP_SYSLOG when kernel.dmesg_restrict is 1), and get, list
+filesystem and /dev/kmsg (root, CAP_SYSLOG when kernel.dmesg_restrict is 1, and in a container
+privileged: the runtime's device cgroup refuses host devices to any other), and get, list
 and watch on pods and create and patch on events. /healthz and /readyz serve the probes.`,
 		Example: `  ` + use + ` --node-name "$NODE_NAME"
   ` + use + ` --standalone --listen 127.0.0.1:9710     # no API server: metrics and log lines only`,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"syscall"
@@ -102,12 +103,23 @@ type Reader struct {
 	Boot time.Time
 }
 
+// openHint says what an open of the kernel log needs, for its error.
+func openHint(err error) string {
+	if !errors.Is(err, fs.ErrPermission) {
+		return "give the kernel log's path, or an empty one to do without it"
+	}
+	// A container's runtime denies host devices through the device
+	// cgroup (v1) or its eBPF filter (v2) unless it is privileged: the
+	// open fails with EPERM whatever the capabilities.
+	return "reading it needs root, and CAP_SYSLOG when kernel.dmesg_restrict is 1; in a container it must also be privileged, since the runtime's device cgroup refuses host devices to any other container whatever its capabilities"
+}
+
 // Open opens the kernel log at path. With fromEnd, only records written
 // after the call are read.
 func Open(path string, fromEnd bool) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("opening the kernel log %s: %w (reading it needs root or CAP_SYSLOG when kernel.dmesg_restrict is set)", path, err)
+		return nil, fmt.Errorf("opening the kernel log %s: %w (%s)", path, err, openHint(err))
 	}
 	if fromEnd {
 		// On /dev/kmsg SEEK_END moves to after the last record.

@@ -49,3 +49,17 @@ func SystemBinary(name, pkg string) (string, error) {
 	}
 	return p, nil
 }
+
+// Helm returns the helm binary make helm builds from the Go module proxy
+// ($OOMDOCTOR_HELM, which make exports, or the cache's helm-v3.22.0).
+func Helm() (string, error) {
+	bin := os.Getenv("OOMDOCTOR_HELM")
+	if bin == "" {
+		home, _ := os.UserHomeDir()
+		bin = filepath.Join(home, ".cache", "oomdoctor", "bin", "helm-v3.22.0")
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		return "", fmt.Errorf("helm is missing (%s): make helm builds it from the Go module proxy, or set OOMDOCTOR_HELM", bin)
+	}
+	return bin, nil
+}

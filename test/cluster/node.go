@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -49,6 +48,9 @@ type Node struct {
 	// KubeletPort is the kubelet's HTTPS port on 127.0.0.1 (anonymous
 	// access allowed: /metrics/cadvisor can be scraped as is).
 	KubeletPort int
+
+	// ctr and containerdSock import images (ImportImage).
+	ctr, containerdSock string
 
 	procs    []*process
 	stopOnce sync.Once
@@ -253,13 +255,13 @@ state = %q
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	n.ctr, n.containerdSock = bins["ctr"], sock
 	image, err := buildTestImage(n.Dir)
 	if err != nil {
 		return "", err
 	}
-	imp := exec.Command(bins["ctr"], "--address", sock, "--namespace", "k8s.io", "images", "import", image)
-	if out, err := imp.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("importing the test image into containerd: %v\n%s", err, out)
+	if err := n.ImportImage(image); err != nil {
+		return "", err
 	}
 	return sock, nil
 }
