@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -418,7 +419,7 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 		return
 	}
 	if a.cfg.MatchWait <= 0 {
-		a.tell(a.counterOnly(p))
+		a.tellCounted(p)
 		return
 	}
 	a.pending[c.path] = append(a.pending[c.path], p)
@@ -428,8 +429,71 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 			return // matched, or flushed
 		}
 		a.pending[c.path] = q[1:]
-		a.tell(a.counterOnly(p))
+		a.tellCounted(p)
 	})
+}
+
+// mainSettle is how long after a kill the counters alone saw the agent
+// looks whether the container's main process still runs: long enough for
+// a killed one to have exited (the kernel's OOM reaper frees its memory at
+// once; the shim reaps it).
+const mainSettle = 2 * time.Second
+
+// tellCounted tells a kill no kernel report explained. Which process died
+// is unknown, but a main process that still runs a moment later was not
+// the victim: another process was (main_process false). One that is gone
+// may have been killed, or have exited when its child was: unknown.
+func (a *Agent) tellCounted(p pendingKill) {
+	main := p.c.mainPID
+	if main <= 0 || !p.pids[main] {
+		a.tell(a.counterOnly(p))
+		return
+	}
+	a.after(mainSettle, func() {
+		k := a.counterOnly(p)
+		if a.running(main) {
+			k.MainProcess = "false"
+		}
+		a.tell(k)
+	})
+}
+
+// running says whether pid runs and is not on its way out: not a zombie,
+// not exiting, no SIGKILL pending.
+func (a *Agent) running(pid int) bool {
+	dir := filepath.Join(a.cfg.Proc, strconv.Itoa(pid))
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ppid pgrp session tty tpgid flags ...: comm may
+	// hold spaces and parentheses, so read after the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 7 || f[0] == "Z" || f[0] == "X" || f[0] == "x" {
+		return false
+	}
+	const pfExiting = 0x4
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err != nil || flags&pfExiting != 0 {
+		return false
+	}
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != "SigPnd" && k != "ShdPnd" {
+			continue
+		}
+		if m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64); err == nil && m&(1<<(9-1)) != 0 {
+			return false // SIGKILL pending
+		}
+	}
+	return true
 }
 
 // report takes a kernel OOM report.

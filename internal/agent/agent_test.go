@@ -290,12 +290,20 @@ func TestCountersWithoutTheKernelLog(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		start(t, c, alloc.Argv(200)...)
 		k := waitKill(t, kills)
-		if k.Pod != "p" || k.Container != "app" || k.FromKernelLog || !k.FromCounter || k.VictimPID != 0 {
+		// The allocator was the main process: gone, killed or not.
+		if k.Pod != "p" || k.Container != "app" || k.FromKernelLog || !k.FromCounter || k.VictimPID != 0 || k.MainProcess != "unknown" {
 			t.Errorf("kill %d: %+v", i, k)
 		}
 	}
+	// A child killed while the main process (the shell, then sleep in its
+	// place) runs on: not the main process, though no report names it.
+	start(t, c, "/bin/sh", "-c", strings.Join(alloc.Argv(200), " ")+"; exec sleep 4")
+	k := waitKill(t, kills)
+	if k.Container != "app" || k.FromKernelLog || k.MainProcess != "false" {
+		t.Errorf("child kill: %+v, want main process false", k)
+	}
 	noMoreKills(t, kills)
-	if n, _ := c.OOMKills(); n != 3 || a.Kills() != 3 {
+	if n, _ := c.OOMKills(); n != 4 || a.Kills() != 4 {
 		t.Errorf("kernel %d, agent %d", n, a.Kills())
 	}
 }
