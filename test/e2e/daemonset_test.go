@@ -32,7 +32,7 @@ import (
 // TestAgentDaemonSet runs the node agent the way users deploy it: the image
 // the Dockerfile describes, and the Namespace, ServiceAccount, RBAC and
 // DaemonSet of deploy/agent/oomdoctor-agent.yaml (then the chart rendered
-// with kernelLog=false), on the real kubelet, containerd and runc. Only
+// with kernelLog=false, and with a writable cgroup mount), on the real kubelet, containerd and runc. Only
 // what this one-node cluster lacks is changed: hostNetwork (no pod network
 // here), the API server's address (no kube-proxy routes the kubernetes
 // Service) and the kubelet's cgroup root. The security context, mounts,
@@ -72,18 +72,25 @@ func TestAgentDaemonSet(t *testing.T) {
 	}
 
 	t.Run("shipped manifests", func(t *testing.T) { runAgentDaemonSet(t, shipped, "e2e-agent-ds-kmsg", true) })
-	t.Run("chart with kernelLog=false", func(t *testing.T) {
-		bin, err := cluster.Helm()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(bin, "template", "oomdoctor-agent", "../../deploy/helm/oomdoctor-agent", "--namespace", ds.Namespace, "--set", "kernelLog=false").CombinedOutput()
-		if err != nil {
-			t.Fatalf("helm template: %v\n%s", err, out)
-		}
-		objs := append([]runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ds.Namespace}}}, decodeObjects(t, "helm template", out)...)
-		runAgentDaemonSet(t, objs, "e2e-agent-ds-counters", false)
-	})
+	// The chart's two switches, rendered by a real helm: the counters
+	// alone, and v1 eventfds on a writable cgroup mount.
+	for _, v := range []struct{ set, ns string }{
+		{"kernelLog=false", "e2e-agent-ds-counters"},
+		{"cgroup.writableForV1Eventfd=true", "e2e-agent-ds-eventfd"},
+	} {
+		t.Run("chart with "+v.set, func(t *testing.T) {
+			bin, err := cluster.Helm()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, "template", "oomdoctor-agent", "../../deploy/helm/oomdoctor-agent", "--namespace", ds.Namespace, "--set", v.set).CombinedOutput()
+			if err != nil {
+				t.Fatalf("helm template: %v\n%s", err, out)
+			}
+			objs := append([]runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ds.Namespace}}}, decodeObjects(t, "helm template", out)...)
+			runAgentDaemonSet(t, objs, v.ns, v.set != "kernelLog=false")
+		})
+	}
 }
 
 func daemonSet(t *testing.T, objs []runtime.Object) *appsv1.DaemonSet {
