@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -463,13 +462,10 @@ func (a *Agent) tellCounted(p pendingKill) {
 func (a *Agent) running(pid int) bool {
 	dir := filepath.Join(a.cfg.Proc, strconv.Itoa(pid))
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
-	if err != nil {
-		return false
-	}
 	// pid (comm) state ppid pgrp session tty tpgid flags ...: comm may
 	// hold spaces and parentheses, so read after the last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
+	i := strings.LastIndexByte(string(stat), ')')
+	if err != nil || i < 0 {
 		return false
 	}
 	f := strings.Fields(string(stat[i+1:]))
