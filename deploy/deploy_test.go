@@ -52,7 +52,7 @@ func docs(t *testing.T, rendered string) map[string][]byte {
 }
 
 func TestChartLints(t *testing.T) {
-	for _, set := range []string{"", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,events=false", "kernelLog=false"} {
+	for _, set := range []string{"", "cgroup.recursiveReadOnly=IfPossible,podMonitor.enabled=true,events=false", "kernelLog=false"} {
 		args := []string{"lint", "--strict", chart}
 		if set != "" {
 			args = append(args, "--set", set)
@@ -174,16 +174,35 @@ func TestChartWithoutKernelLog(t *testing.T) {
 	}
 }
 
+// TestChartRefusesBadValues: a value the chart does not take fails the
+// rendering with what to do, rather than rendering something else.
+func TestChartRefusesBadValues(t *testing.T) {
+	bin, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for set, want := range map[string]string{
+		"cgroup.recursiveReadOnly=Always":  "recursiveReadOnly",
+		"cgroup.writableForV1Eventfd=true": "cgroup.writableForV1Eventfd is gone: drop it",
+		"kernelLog=maybe":                  "kernelLog",
+	} {
+		out, err := exec.Command(bin, "template", "x", chart, "--set", set).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("helm template --set %s: %v, want an error naming %q:\n%s", set, err, want, out)
+		}
+	}
+}
+
 func TestChartOptions(t *testing.T) {
-	objs := docs(t, helm(t, "template", "x", chart, "--set", "cgroup.writableForV1Eventfd=true,podMonitor.enabled=true,kubeletCgroupRoot=/custom"))
+	objs := docs(t, helm(t, "template", "x", chart, "--set", "cgroup.recursiveReadOnly=IfPossible,podMonitor.enabled=true,kubeletCgroupRoot=/custom"))
 	var ds appsv1.DaemonSet
 	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
 		t.Fatal(err)
 	}
 	c := ds.Spec.Template.Spec.Containers[0]
 	for _, m := range c.VolumeMounts {
-		if m.Name == "cgroup" && m.ReadOnly {
-			t.Error("writableForV1Eventfd left the cgroup mount read-only")
+		if m.Name == "cgroup" && (!m.ReadOnly || m.RecursiveReadOnly == nil || *m.RecursiveReadOnly != corev1.RecursiveReadOnlyIfPossible) {
+			t.Errorf("cgroup mount %+v: want read-only, recursively if possible", m)
 		}
 	}
 	if !strings.Contains(strings.Join(c.Args, " "), "--kubelet-cgroup-root=/custom") {

@@ -66,6 +66,7 @@ type Agent struct {
 
 	ready    atomic.Bool
 	watching atomic.Int64
+	notified atomic.Int64
 	lost     atomic.Int64
 	kills    atomic.Int64
 }
@@ -132,6 +133,17 @@ func (a *Agent) Ready() bool { return a.ready.Load() }
 // Watching is the number of container cgroups watched.
 func (a *Agent) Watching() int64 { return a.watching.Load() }
 
+// Notified is the number of watched cgroups whose OOMs wake the agent at
+// once (v1: an eventfd registered; v2: memory.events watched). The others
+// are read on each kernel report and at every rescan.
+func (a *Agent) Notified() int64 { return a.notified.Load() }
+
+// count publishes how many cgroups are watched, and how many notify.
+func (a *Agent) count(w *watcher) {
+	a.watching.Store(int64(len(w.byPath)))
+	a.notified.Store(int64(len(w.byEfd) + len(w.files)))
+}
+
 // KmsgLost counts the times the kernel log overwrote records before the
 // agent read them.
 func (a *Agent) KmsgLost() int64 { return a.lost.Load() }
@@ -177,7 +189,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, c := range w.scan() {
 		a.started(c)
 	}
-	a.watching.Store(int64(len(w.byPath)))
+	a.count(w)
 	a.ready.Store(true)
 	rescan := time.NewTicker(a.cfg.Rescan)
 	defer rescan.Stop()
@@ -211,7 +223,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				a.observe(c, len(retries))
 			}
 		}
-		a.watching.Store(int64(len(w.byPath)))
+		a.count(w)
 	}
 }
 

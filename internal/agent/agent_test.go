@@ -100,6 +100,10 @@ func (tr *tree) run(pods StaticPods, kmsgPath string) (<-chan *Kill, *Agent) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	// On a writable hierarchy every watched cgroup wakes the agent.
+	if a.Notified() != a.Watching() {
+		tr.t.Errorf("watching %d cgroups, %d of them notifying", a.Watching(), a.Notified())
+	}
 	return kills, a
 }
 
@@ -471,6 +475,9 @@ func TestReadOnlyCgroupMount(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	for !a.Ready() {
 		time.Sleep(time.Millisecond)
+	}
+	if a.Watching() != 1 || a.Notified() != 0 {
+		t.Errorf("on a read-only mount: watching %d cgroups, %d notifying; want 1 and 0", a.Watching(), a.Notified())
 	}
 	start(t, c, alloc.Argv(200)...)
 	k := waitKill(t, kills)

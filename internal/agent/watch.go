@@ -264,11 +264,13 @@ func (w *watcher) watch(path string, ref podcgroup.Ref) *watched {
 		efd, release, err := c.g.OOMEventFD()
 		switch {
 		case err != nil:
-			// A read-only cgroup mount: no eventfd. The counters are read
-			// on each kernel report and every rescan instead.
+			// The controller's own mount is read-only (the chart's
+			// cgroup.recursiveReadOnly; a plain read-only mount of
+			// /sys/fs/cgroup leaves it writable): no eventfd. The counters
+			// are read on each kernel report and every rescan instead.
 			if !w.noEventfd {
 				w.noEventfd = true
-				w.warnings(fmt.Sprintf("no OOM eventfds (%v): counting from the kernel log and the counters read at each report and rescan; mount the cgroup filesystem read-write for eventfds", err))
+				w.warnings(fmt.Sprintf("no OOM eventfds (%v): counting from the kernel log and the counters read at each report and rescan; for eventfds the memory controller's mount must be writable (the chart: leave cgroup.recursiveReadOnly unset)", err))
 			}
 		default:
 			if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, efd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,10 +74,11 @@ func TestAgentDaemonSet(t *testing.T) {
 
 	t.Run("shipped manifests", func(t *testing.T) { runAgentDaemonSet(t, shipped, "e2e-agent-ds-kmsg", true) })
 	// The chart's two switches, rendered by a real helm: the counters
-	// alone, and v1 eventfds on a writable cgroup mount.
+	// alone, and the cgroup mount recursively read-only where the runtime
+	// can (no v1 eventfds then).
 	for _, v := range []struct{ set, ns string }{
 		{"kernelLog=false", "e2e-agent-ds-counters"},
-		{"cgroup.writableForV1Eventfd=true", "e2e-agent-ds-eventfd"},
+		{"cgroup.recursiveReadOnly=IfPossible", "e2e-agent-ds-rro"},
 	} {
 		t.Run("chart with "+v.set, func(t *testing.T) {
 			bin, err := cluster.Helm()
@@ -176,8 +178,8 @@ func runAgentDaemonSet(t *testing.T, objs []runtime.Object, ns string, kernelLog
 		t.Fatal(err)
 	}
 	p := waitPod(t, ns, sc.Selector(), time.Minute, sc.Reached, sc.Done)
-	// Without the kernel log, on this read-only v1 mount (no eventfds), the
-	// counters are read at each rescan, every 30 s.
+	// Without the kernel log nor eventfds (a recursively read-only v1
+	// mount) the counters are read at each rescan, every 30 s.
 	var ev corev1.Event
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		l, err := node.Client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
@@ -210,6 +212,18 @@ func runAgentDaemonSet(t *testing.T, objs []runtime.Object, ns string, kernelLog
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	// A read-only mount is not recursive: the v1 controllers under it stay
+	// writable and every watched cgroup has its eventfd, unless the mount
+	// was made recursively read-only, which the kubelet does only where
+	// the runtime says it can.
+	watched, notified := gauge(string(body), "oomdoctor_agent_watched_cgroups"), gauge(string(body), "oomdoctor_agent_notified_cgroups")
+	wantNotified := watched
+	if rro := recursiveReadOnly(ds); rro != "" && rro != string(corev1.RecursiveReadOnlyDisabled) && runtimeRRO(t) {
+		wantNotified = 0
+	}
+	if watched < 1 || notified != wantNotified {
+		t.Errorf("the agent watches %v cgroups, %v of them notifying; want %v notifying", watched, notified, wantNotified)
+	}
 	want := `oomdoctor_oom_kills_total{container="worker",main_process="false",namespace="` + ns + `",node="` + cluster.NodeName + `",pod="` + p.Name + `",scope="container"} 1`
 	if !strings.Contains(string(body), want) {
 		t.Errorf("the agent's /metrics lacks %s:\n%s", want, grepLines(string(body), "oomdoctor_oom_kills_total"))
@@ -221,6 +235,45 @@ func runAgentDaemonSet(t *testing.T, objs []runtime.Object, ns string, kernelLog
 	if n := agent.Status.ContainerStatuses[0].RestartCount; n != 0 {
 		t.Errorf("the agent restarted %d times:\n%s", n, agentLog(ds.Namespace))
 	}
+}
+
+// gauge is the value of an unlabelled metric in a /metrics body (-1 when
+// it is missing).
+func gauge(body, name string) float64 {
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(body)
+	if m == nil {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// recursiveReadOnly is the DaemonSet's setting for the cgroup mount.
+func recursiveReadOnly(ds *appsv1.DaemonSet) string {
+	for _, m := range ds.Spec.Template.Spec.Containers[0].VolumeMounts {
+		if m.Name == "cgroup" && m.RecursiveReadOnly != nil {
+			return string(*m.RecursiveReadOnly)
+		}
+	}
+	return ""
+}
+
+// runtimeRRO tells whether the node's runtime makes recursively read-only
+// mounts, as the kubelet reports it in the node's status.
+func runtimeRRO(t *testing.T) bool {
+	n, err := node.Client.CoreV1().Nodes().Get(context.Background(), cluster.NodeName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range n.Status.RuntimeHandlers {
+		if h.Name == "" && h.Features != nil && h.Features.RecursiveReadOnlyMounts != nil {
+			return *h.Features.RecursiveReadOnlyMounts
+		}
+	}
+	return false
 }
 
 // dockerReference names an image as containerd's CRI does: a name without
