@@ -15,11 +15,7 @@ import (
 // binary runs the same command).
 func NewAgentCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := agentcmd.NewCommand("agent", func() (*rest.Config, error) {
-		cfg, err := flags.ToRESTConfig()
-		if err != nil {
-			return nil, explainKubeconfig(flags, err)
-		}
-		return cfg, nil
+		return restConfig(flags, ", or run with --standalone (no API server: pod UIDs only, no Events)")
 	}, streams.Out, streams.ErrOut)
 	run := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,52 @@ func TestVersion(t *testing.T) {
 	r := run("version", "-o", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"version":`) || !strings.Contains(r.stdout, `"goVersion":`) {
 		t.Errorf("%+v", r)
+	}
+}
+
+// With no kubeconfig, no --server and no service account, client-go would
+// try http://localhost:8080; every cluster command says what to do instead.
+func TestNoClusterConfigured(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "none"))
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, c := range []struct {
+		args []string
+		then string // the way on without a cluster
+	}{
+		{[]string{"scan"}, ", or read a snapshot with --snapshot"},
+		{[]string{"node"}, ", or read a snapshot with --snapshot"},
+		{[]string{"explain", "p"}, ", or read a snapshot with --snapshot"},
+		{[]string{"snapshot", "-o", filepath.Join(dir, "snap")}, "\n"},
+		{[]string{"agent", "--node-name", "n"}, ", or run with --standalone"},
+		{[]string{"recommend", "--prometheus-service", "auto"}, ", or reach Prometheus with --prometheus-url"},
+	} {
+		r := run(c.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "no cluster configured (no cluster in "+filepath.Join(dir, "none")+", no --server, not in a pod with a service account): pass --kubeconfig or set KUBECONFIG"+c.then) {
+			t.Errorf("%v: exit %d\n%s", c.args, r.code, r.stderr)
+		}
+	}
+}
+
+// An API server that refuses the connection: the error names it and says
+// what to check, for every command that reads the cluster.
+func TestUnreachableAPIServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := "http://" + ln.Addr().String()
+	ln.Close()
+	for _, args := range [][]string{{"scan"}, {"node"}, {"recommend", "--from-cluster", "--prometheus-url", server}, {"snapshot", "-o", filepath.Join(t.TempDir(), "snap")}} {
+		r := run(append(args, "--server", server, "--request-timeout", "5s")...)
+		if r.code == 0 || !strings.Contains(r.stderr, "cannot reach the API server") || !strings.Contains(r.stderr, "connection refused") ||
+			!strings.Contains(r.stderr, server) || !strings.Contains(r.stderr, "Check that the cluster is up") {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		// snapshot captures one: reading one offline is no way around.
+		if offline := strings.Contains(r.stderr, "snapshot offline with --snapshot"); offline == (args[0] == "snapshot") {
+			t.Errorf("%v: the --snapshot advice %v:\n%s", args, offline, r.stderr)
+		}
 	}
 }

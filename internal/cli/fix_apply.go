@@ -18,7 +18,7 @@ import (
 func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	ns, _, err := o.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return asUsage(explainKubeconfig(o.flags, err))
+		return asUsage(explainKubeconfig(o.flags, err, ""))
 	}
 	var targets []fix.ApplyTarget
 	for _, a := range o.Objects {
@@ -59,7 +59,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	if len(targets) == 0 {
 		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), or manifests with -f")
 	}
-	src, err := openCluster(o.flags, 500)
+	src, err := openClusterHint(o.flags, 500, ", or fix the manifests' files with -f and without --apply")
 	if err != nil {
 		return err
 	}

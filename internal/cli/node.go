@@ -154,6 +154,7 @@ func (o *NodeOptions) Run(cmd *cobra.Command, args []string) error {
 		all = rep.Local
 	} else {
 		var c nodecheck.Cluster
+		var server string
 		now := o.now()
 		if o.Snapshot != "" {
 			s, err := openSnapshot(o.Snapshot)
@@ -169,7 +170,7 @@ func (o *NodeOptions) Run(cmd *cobra.Command, args []string) error {
 			if err != nil {
 				return err
 			}
-			c = s
+			c, server = s, s.Describe().Server
 		}
 		opts := nodecheck.ClusterOptions{LimitsOvercommit: o.LimitsOvercommit, Since: o.Since, Now: now}
 		if len(args) == 1 {
@@ -177,7 +178,7 @@ func (o *NodeOptions) Run(cmd *cobra.Command, args []string) error {
 		}
 		rows, results, err := nodecheck.RunCluster(cmd.Context(), c, opts)
 		if err != nil {
-			return err
+			return unreachable(err, server)
 		}
 		if opts.Node != "" && len(rows) == 0 {
 			return usagef("node %q not found", opts.Node)

@@ -114,9 +114,9 @@ func (v *proxied) connect(want string) error {
 	if v.kube == nil {
 		return usagef("--prometheus-service needs a cluster (kubeconfig flags)")
 	}
-	rc, err := v.kube.ToRESTConfig()
+	rc, err := restConfig(v.kube, ", or reach Prometheus with --prometheus-url")
 	if err != nil {
-		return asUsage(explainKubeconfig(v.kube, err))
+		return asUsage(err)
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {

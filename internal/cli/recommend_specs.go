@@ -238,6 +238,9 @@ func clusterSpecs(ctx context.Context, flags *genericclioptions.ConfigFlags, ns 
 	}
 	sp, notes, err := loadSpecs(ctx, live, ns)
 	if err != nil {
+		if u := unreachable(err, live.Describe().Server); u != err {
+			return nil, nil, u
+		}
 		return nil, nil, fmt.Errorf("reading the pods' specs from %s: %w", live.Describe().Server, err)
 	}
 	return sp, notes, nil

@@ -92,7 +92,7 @@ func (o *SnapshotOptions) Complete(cmd *cobra.Command) error {
 // Run captures the snapshot.
 func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	src, err := openCluster(o.flags, o.ChunkSize)
+	src, err := openClusterHint(o.flags, o.ChunkSize, "")
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	if v, err := src.ServerVersion(); err == nil {
 		info.ServerVersion = v
 	} else {
-		return &scan.ReadError{Resource: "version", Where: "from " + info.Server, Err: err}
+		return &scan.ReadError{Resource: "version", Where: "from " + info.Server, Err: err, Capturing: true}
 	}
 	w, err := snapshot.NewWriter(o.Dir)
 	if err != nil {
@@ -149,12 +149,12 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			var status apierrors.APIStatus
 			if k.Resource != "pods" && errors.As(err, &status) && (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) {
-				msg := (&scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err}).Error()
+				msg := (&scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err, Capturing: true}).Error()
 				info.Warnings = append(info.Warnings, msg)
 				fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no %s.\n", strings.TrimSuffix(msg, "."), k.Resource)
 				continue
 			}
-			return &scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err}
+			return &scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err, Capturing: true}
 		}
 		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
@@ -166,9 +166,9 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || !apierrors.IsForbidden(err) {
-			return &scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err}
+			return &scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err, Capturing: true}
 		}
-		msg := (&scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err}).Error()
+		msg := (&scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err, Capturing: true}).Error()
 		info.Warnings = append(info.Warnings, msg)
 		fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no verticalpodautoscalers.\n", strings.TrimSuffix(msg, "."))
 	} else {

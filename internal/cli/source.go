@@ -3,9 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/oomdoctor/oomdoctor/internal/source"
@@ -19,9 +22,15 @@ var clusterFlags = []string{"kubeconfig", "context", "cluster", "user", "server"
 // openCluster connects to the cluster the kubeconfig flags name. A missing or
 // broken kubeconfig is a usage error that names the file and the problem.
 func openCluster(flags *genericclioptions.ConfigFlags, chunkSize int64) (*kube.Source, error) {
-	cfg, err := flags.ToRESTConfig()
+	return openClusterHint(flags, chunkSize, ", or read a snapshot with --snapshot")
+}
+
+// openClusterHint is openCluster for a command whose way around a missing
+// cluster is offline (empty: none, as for snapshot itself).
+func openClusterHint(flags *genericclioptions.ConfigFlags, chunkSize int64, offline string) (*kube.Source, error) {
+	cfg, err := restConfig(flags, offline)
 	if err != nil {
-		return nil, asUsage(explainKubeconfig(flags, err))
+		return nil, asUsage(err)
 	}
 	ctxName := ""
 	if raw, err := flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
@@ -37,7 +46,26 @@ func openCluster(flags *genericclioptions.ConfigFlags, chunkSize int64) (*kube.S
 	return src, nil
 }
 
-func explainKubeconfig(flags *genericclioptions.ConfigFlags, err error) error {
+// restConfig is the client configuration of the kubeconfig flags, or an
+// error that says what to do: offline is how to go on without a cluster
+// (", or read a snapshot with --snapshot"), empty when there is no way.
+func restConfig(flags *genericclioptions.ConfigFlags, offline string) (*rest.Config, error) {
+	// With no kubeconfig, no --server and no service account, client-go
+	// falls back to http://localhost:8080, whose refusal tells nothing.
+	if raw, err := flags.ToRawKubeConfigLoader().RawConfig(); err == nil && len(raw.Clusters) == 0 &&
+		(flags.APIServer == nil || *flags.APIServer == "") {
+		if _, icErr := rest.InClusterConfig(); icErr != nil {
+			return nil, explainKubeconfig(flags, clientcmd.ErrEmptyConfig, offline)
+		}
+	}
+	cfg, err := flags.ToRESTConfig()
+	if err != nil {
+		return nil, explainKubeconfig(flags, err, offline)
+	}
+	return cfg, nil
+}
+
+func explainKubeconfig(flags *genericclioptions.ConfigFlags, err error, offline string) error {
 	file := ""
 	if flags.KubeConfig != nil && *flags.KubeConfig != "" {
 		file = *flags.KubeConfig
@@ -47,7 +75,7 @@ func explainKubeconfig(flags *genericclioptions.ConfigFlags, err error) error {
 		file = clientcmd.RecommendedHomeFile
 	}
 	if clientcmd.IsEmptyConfig(err) || errors.Is(err, clientcmd.ErrEmptyConfig) {
-		return fmt.Errorf("no cluster configured (looked at %s and in-cluster service account): pass --kubeconfig, set KUBECONFIG, or scan a snapshot with --snapshot", file)
+		return fmt.Errorf("no cluster configured (no cluster in %s, no --server, not in a pod with a service account): pass --kubeconfig or set KUBECONFIG%s", file, offline)
 	}
 	return fmt.Errorf("invalid kubeconfig %s: %w", file, err)
 }
@@ -60,6 +88,17 @@ func openSnapshot(path string) (*snapshot.Snapshot, error) {
 		return nil, asUsage(err)
 	}
 	return s, nil
+}
+
+// unreachable adds what to do to an error of a request that never had an
+// answer from the API server (refused, no route, a bad certificate).
+func unreachable(err error, server string) error {
+	var status apierrors.APIStatus
+	var urlErr *url.Error
+	if err == nil || errors.As(err, &status) || !errors.As(err, &urlErr) {
+		return err
+	}
+	return fmt.Errorf("cannot reach the API server %s: %w. Check that the cluster is up and --kubeconfig/--context point at it, or read a snapshot offline with --snapshot", server, err)
 }
 
 // openSource opens the snapshot when one is named, else the cluster; live

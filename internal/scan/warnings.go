@@ -20,6 +20,9 @@ type ReadError struct {
 	// Where is "in every namespace" or "in namespace X".
 	Where string
 	Err   error
+	// Capturing is set when the read captures a snapshot: reading one
+	// offline is then no way around it.
+	Capturing bool
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }
@@ -46,7 +49,11 @@ func (e *ReadError) Error() string {
 	case apierrors.IsTimeout(e.Err) || apierrors.IsServerTimeout(e.Err) || errors.As(e.Err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("listing %s %s timed out: %v. Raise --request-timeout or narrow the scope with -n", name, e.Where, e.Err)
 	case errors.As(e.Err, &urlErr):
-		return fmt.Sprintf("cannot reach the API server to list %s: %v. Check that the cluster is up and --kubeconfig/--context point at it, or scan a snapshot offline with --snapshot", name, e.Err)
+		msg := fmt.Sprintf("cannot reach the API server to list %s: %v. Check that the cluster is up and --kubeconfig/--context point at it", name, e.Err)
+		if !e.Capturing {
+			msg += ", or scan a snapshot offline with --snapshot"
+		}
+		return msg
 	}
 	return fmt.Sprintf("cannot list %s %s: %v", name, e.Where, e.Err)
 }
