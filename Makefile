@@ -69,7 +69,7 @@ manifests: helm
 	{ echo "# The oomdoctor node agent, rendered from deploy/helm/oomdoctor-agent with its default"; \
 	  echo "# values by make manifests. Apply: kubectl apply -f deploy/agent/oomdoctor-agent.yaml"; \
 	  echo "apiVersion: v1"; echo "kind: Namespace"; echo "metadata:"; echo "  name: oomdoctor"; \
-	  echo "  labels:"; echo "    # The agent runs privileged to read /dev/kmsg (kernelLog in the chart's values)."; \
+	  echo "  labels:"; echo "    # The agent uses the host's PID namespace and cgroup filesystem, which only this level allows."; \
 	  echo "    pod-security.kubernetes.io/enforce: privileged"; \
 	  "$(HELM)" template oomdoctor-agent deploy/helm/oomdoctor-agent --namespace oomdoctor; } > deploy/agent/oomdoctor-agent.yaml
 
@@ -151,9 +151,11 @@ bench-diagnose:
 	$(GO) run ./bench/diagnose -containers 5000 -days 14
 
 # bench-agent measures the node agent on this kernel (root): latency from
-# the kernel's kill to the metric and the Event, a burst of kills, idle cost.
+# the kernel's kill to the metric and the Event, a burst of kills, idle cost;
+# the kernel log read through syslog(2) as the DaemonSet does (add
+# ARGS="-kmsg /dev/kmsg" for the device).
 bench-agent: deps
-	$(GO) run ./bench/agent
+	$(GO) run ./bench/agent $(ARGS)
 
 # bench-families replays every strategy on the synthetic families of
 # test/tracegen (README: recommend, "On shapes the trace has few of").

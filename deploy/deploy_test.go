@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func docs(t *testing.T, rendered string) map[string][]byte {
 }
 
 func TestChartLints(t *testing.T) {
-	for _, set := range []string{"", "cgroup.recursiveReadOnly=IfPossible,podMonitor.enabled=true,events=false", "kernelLog=false"} {
+	for _, set := range []string{"", "cgroup.recursiveReadOnly=IfPossible,podMonitor.enabled=true,events=false", "kernelLog=false", "kernelLogSource=device"} {
 		args := []string{"lint", "--strict", chart}
 		if set != "" {
 			args = append(args, "--set", set)
@@ -63,8 +64,8 @@ func TestChartLints(t *testing.T) {
 	}
 }
 
-// TestChartRendersTheDaemonSet checks the default rendering: privileged,
-// since the device cgroup lets no other container open /dev/kmsg (the
+// TestChartRendersTheDaemonSet checks the default rendering: the kernel
+// log read through syslog(2) with CAP_SYSLOG alone, not privileged (the
 // end-to-end test TestAgentDaemonSet runs it on a real kubelet), and
 // otherwise as little as it needs.
 func TestChartRendersTheDaemonSet(t *testing.T) {
@@ -78,11 +79,7 @@ func TestChartRendersTheDaemonSet(t *testing.T) {
 		t.Errorf("pod spec: hostPID %v, priority %q, %d containers", spec.HostPID, spec.PriorityClassName, len(spec.Containers))
 	}
 	c := spec.Containers[0]
-	sc := c.SecurityContext
-	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Privileged == nil || !*sc.Privileged ||
-		sc.AllowPrivilegeEscalation != nil || sc.Capabilities != nil {
-		t.Errorf("security context %+v: want privileged (for /dev/kmsg) with a read-only root filesystem, nothing that contradicts it", sc)
-	}
+	unprivileged(t, c.SecurityContext, "SYSLOG")
 	for _, m := range c.VolumeMounts {
 		if !m.ReadOnly {
 			t.Errorf("mount %s is writable", m.Name)
@@ -96,8 +93,8 @@ func TestChartRendersTheDaemonSet(t *testing.T) {
 		}
 		hostPaths[v.HostPath.Path] = *v.HostPath.Type
 	}
-	if len(hostPaths) != 2 || hostPaths["/sys/fs/cgroup"] != corev1.HostPathDirectory || hostPaths["/dev/kmsg"] != corev1.HostPathCharDev {
-		t.Errorf("host paths %v, want only the cgroup root and /dev/kmsg", hostPaths)
+	if len(hostPaths) != 1 || hostPaths["/sys/fs/cgroup"] != corev1.HostPathDirectory {
+		t.Errorf("host paths %v, want only the cgroup root", hostPaths)
 	}
 	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
 		t.Errorf("resources %+v", c.Resources)
@@ -116,7 +113,7 @@ func TestChartRendersTheDaemonSet(t *testing.T) {
 		t.Errorf("image %s", c.Image)
 	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"--root=/host", "--kmsg=/dev/kmsg", "--listen=:9710"} {
+	for _, want := range []string{"--root=/host", "--kmsg=syslog", "--listen=:9710"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
 		}
@@ -144,7 +141,50 @@ func TestChartRendersTheDaemonSet(t *testing.T) {
 	}
 }
 
-// Without the kernel log the agent needs no privilege and no device.
+// unprivileged checks a security context with every capability dropped
+// but add, no escalation, the runtime's seccomp profile, a read-only root.
+func unprivileged(t *testing.T, sc *corev1.SecurityContext, add ...corev1.Capability) {
+	t.Helper()
+	if sc == nil || sc.Privileged != nil && *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || !reflect.DeepEqual(sc.Capabilities.Add, add) ||
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("security context %+v: want unprivileged, every capability dropped but %v, RuntimeDefault seccomp", sc, add)
+	}
+}
+
+// kernelLogSource=device reads /dev/kmsg, which the device cgroup lets
+// only a privileged container open.
+func TestChartKernelLogDevice(t *testing.T) {
+	objs := docs(t, helm(t, "template", "x", chart, "--set", "kernelLogSource=device"))
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
+		t.Fatal(err)
+	}
+	spec := ds.Spec.Template.Spec
+	c := spec.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Privileged == nil || !*sc.Privileged ||
+		sc.AllowPrivilegeEscalation != nil || sc.Capabilities != nil {
+		t.Errorf("security context %+v: want privileged (for /dev/kmsg) with a read-only root filesystem, nothing that contradicts it", sc)
+	}
+	if !strings.Contains(strings.Join(c.Args, " "), "--kmsg=/dev/kmsg") {
+		t.Errorf("args %v", c.Args)
+	}
+	mounted := false
+	for _, m := range c.VolumeMounts {
+		mounted = mounted || m.Name == "kmsg" && m.MountPath == "/dev/kmsg" && m.ReadOnly
+	}
+	hostPaths := map[string]corev1.HostPathType{}
+	for _, v := range spec.Volumes {
+		hostPaths[v.HostPath.Path] = *v.HostPath.Type
+	}
+	if !mounted || len(hostPaths) != 2 || hostPaths["/dev/kmsg"] != corev1.HostPathCharDev {
+		t.Errorf("/dev/kmsg mounted %v, host paths %v", mounted, hostPaths)
+	}
+}
+
+// Without the kernel log the agent needs no capability and no device.
 func TestChartWithoutKernelLog(t *testing.T) {
 	objs := docs(t, helm(t, "template", "x", chart, "--set", "kernelLog=false"))
 	var ds appsv1.DaemonSet
@@ -153,12 +193,7 @@ func TestChartWithoutKernelLog(t *testing.T) {
 	}
 	spec := ds.Spec.Template.Spec
 	c := spec.Containers[0]
-	sc := c.SecurityContext
-	if sc == nil || sc.Privileged != nil && *sc.Privileged || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-		sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 ||
-		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-		t.Errorf("security context %+v: want unprivileged, every capability dropped", sc)
-	}
+	unprivileged(t, c.SecurityContext)
 	if !strings.Contains(" "+strings.Join(c.Args, " ")+" ", " --kmsg= ") {
 		t.Errorf("args %v: want --kmsg= (no kernel log)", c.Args)
 	}
@@ -185,6 +220,7 @@ func TestChartRefusesBadValues(t *testing.T) {
 		"cgroup.recursiveReadOnly=Always":  "recursiveReadOnly",
 		"cgroup.writableForV1Eventfd=true": "cgroup.writableForV1Eventfd is gone: drop it",
 		"kernelLog=maybe":                  "kernelLog",
+		"kernelLogSource=kmsg":             "kernelLogSource",
 	} {
 		out, err := exec.Command(bin, "template", "x", chart, "--set", set).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), want) {

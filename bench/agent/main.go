@@ -57,6 +57,7 @@ func main() {
 	flag.IntVar(&o.burst, "burst", 200, "kills in the burst")
 	flag.IntVar(&o.burstCgroups, "burst-cgroups", 20, "cgroups the burst is spread over")
 	flag.DurationVar(&o.burstTime, "burst-time", 10*time.Second, "how long the burst lasts")
+	flag.StringVar(&o.kmsg, "kmsg", "syslog", "the agent's --kmsg: syslog (as the DaemonSet runs it) or /dev/kmsg")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -67,6 +68,7 @@ func main() {
 type opts struct {
 	pods, latency, burst, burstCgroups int
 	idle, burstTime                    time.Duration
+	kmsg                               string
 }
 
 func mono() time.Duration {
@@ -275,7 +277,7 @@ func run(o opts) error {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	agent := exec.Command(bin, "--node-name", node, "--kubeconfig", cp.Kubeconfig, "--kubelet-cgroup-root", root, "--listen", addr, "--log", "json")
+	agent := exec.Command(bin, "--node-name", node, "--kubeconfig", cp.Kubeconfig, "--kubelet-cgroup-root", root, "--listen", addr, "--log", "json", "--kmsg", o.kmsg)
 	agent.Stderr = os.Stderr
 	out, err := agent.StdoutPipe()
 	if err != nil {

@@ -30,8 +30,9 @@ type Config struct {
 	// Proc is the host's /proc (the agent needs the host's PID namespace
 	// to tell a container's main process).
 	Proc string
-	// Kmsg is the kernel log ("" to run on counters alone: no victim
-	// names, sizes or scopes).
+	// Kmsg is the kernel log: a device (/dev/kmsg), kmsg.Syslog to read
+	// it through syslog(2) (CAP_SYSLOG, no device), or "" to run on
+	// counters alone (no victim names, sizes or scopes).
 	Kmsg string
 	// Reports, when set, is where kernel OOM reports come from instead of
 	// Kmsg (reports parsed elsewhere; tests).
@@ -61,6 +62,7 @@ type Agent struct {
 	pending map[string][]pendingKill // counted kills waiting for their kernel report
 	loose   []kreport                // reports whose cgroup is not known yet
 	pidCg   map[int]string           // processes last seen in watched cgroups
+	klog    *kmsg.Reader             // nil without the kernel log
 	do      chan func()
 	done    chan struct{}
 
@@ -98,6 +100,13 @@ type kreport struct {
 // begins, before the kill.
 var retries = []time.Duration{time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond}
 
+// syslogEvery is how often the kernel log is read through syslog(2),
+// which cannot block until a record comes: each read costs about a
+// millisecond of the kernel's time, so rarely. A kill a cgroup's counter
+// tells (at once with eventfds or inotify) has it read at once; only the
+// others (a system-wide OOM, a recursively read-only v1 mount) wait.
+const syslogEvery = 5 * time.Second
+
 // New checks the config.
 func New(cfg Config) (*Agent, error) {
 	if cfg.Pods == nil {
@@ -111,6 +120,11 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.MatchWait == 0 {
 		cfg.MatchWait = 100 * time.Millisecond
+		if cfg.Kmsg == kmsg.Syslog {
+			// The log is read at the kill's notification, and again
+			// 100 ms later for a report printed after it.
+			cfg.MatchWait += kmsg.SyslogReread + 100*time.Millisecond
+		}
 	}
 	if cfg.ResolveWait == 0 {
 		cfg.ResolveWait = 3 * time.Second
@@ -176,11 +190,16 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	case a.cfg.Kmsg != "":
-		klog, err := kmsg.Open(a.cfg.Kmsg, true)
+		open := func() (*kmsg.Reader, error) { return kmsg.Open(a.cfg.Kmsg, true) }
+		if a.cfg.Kmsg == kmsg.Syslog {
+			open = func() (*kmsg.Reader, error) { return kmsg.OpenSyslog(true, syslogEvery) }
+		}
+		klog, err := open()
 		if err != nil {
 			return err
 		}
 		defer klog.Close()
+		a.klog = klog
 		go a.readKmsg(klog, reports)
 	default:
 		a.cfg.MatchWait = 0
@@ -434,6 +453,8 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 		return
 	}
 	a.pending[c.path] = append(a.pending[c.path], p)
+	// Read the log now, not at the next poll (syslog(2)).
+	a.klog.Poke()
 	a.after(a.cfg.MatchWait, func() {
 		q := a.pending[c.path]
 		if len(q) == 0 || q[0].at != p.at {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/kmsg"
 	"github.com/oomdoctor/oomdoctor/test/alloc"
 )
 
@@ -143,6 +144,13 @@ func noMoreKills(t *testing.T, kills <-chan *Kill) {
 // lives (Burstable), the pod's limit, and the node's allocatable
 // (kubepods) with a BestEffort pod under its own (absent) limit.
 func TestRealKillsInAKubeletTree(t *testing.T) {
+	// The kernel log from its device, and through syslog(2).
+	for _, source := range []string{"/dev/kmsg", kmsg.Syslog} {
+		t.Run(source, func(t *testing.T) { realKillsInAKubeletTree(t, source) })
+	}
+}
+
+func realKillsInAKubeletTree(t *testing.T, source string) {
 	tr := newTree(t)
 	pods := StaticPods{}
 	for i, name := range []string{"guaranteed", "burstable", "podlimit", "besteffort"} {
@@ -167,7 +175,7 @@ func TestRealKillsInAKubeletTree(t *testing.T) {
 	if err := p.SetLimit(40 << 20); err != nil {
 		t.Fatal(err)
 	}
-	kills, a := tr.run(pods, "/dev/kmsg")
+	kills, a := tr.run(pods, source)
 	if a.Watching() != 4 {
 		t.Errorf("watching %d cgroups, want 4", a.Watching())
 	}
@@ -373,6 +381,12 @@ func TestCountersReadAtStart(t *testing.T) {
 // only the "Killed process" line, without the cgroup. A burst still gets
 // every kill counted, each with its victim and its pod.
 func TestBurstBeyondTheKernelsRateLimit(t *testing.T) {
+	for _, source := range []string{"/dev/kmsg", kmsg.Syslog} {
+		t.Run(source, func(t *testing.T) { burstBeyondTheKernelsRateLimit(t, source) })
+	}
+}
+
+func burstBeyondTheKernelsRateLimit(t *testing.T, source string) {
 	tr := newTree(t)
 	pods := StaticPods{}
 	var cs []*cgroup.Group
@@ -386,7 +400,7 @@ func TestBurstBeyondTheKernelsRateLimit(t *testing.T) {
 		}
 		cs = append(cs, c)
 	}
-	kills, a := tr.run(pods, "/dev/kmsg")
+	kills, a := tr.run(pods, source)
 	const n = 18
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {

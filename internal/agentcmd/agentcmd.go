@@ -86,7 +86,7 @@ and watch on pods and create and patch on events. /healthz and /readyz serve the
 	f.StringVar(&o.NodeName, "node-name", o.NodeName, "This node's name (default $NODE_NAME).")
 	f.StringVar(&o.Root, "root", o.Root, "The folder the host's / is mounted at (its sys/fs/cgroup is read).")
 	f.StringVar(&o.Proc, "proc", o.Proc, "The host's /proc (with hostPID: /proc).")
-	f.StringVar(&o.Kmsg, "kmsg", o.Kmsg, "The kernel log (empty: count from the cgroups alone, without victims).")
+	f.StringVar(&o.Kmsg, "kmsg", o.Kmsg, "The kernel log: a device, or syslog to read it through the syslog(2) system call (needs CAP_SYSLOG, no device: a container need not be privileged); empty: count from the cgroups alone, without victims.")
 	f.StringVar(&o.Listen, "listen", o.Listen, "Address of /metrics, /healthz and /readyz.")
 	f.StringVar(&o.KubeletCgroupRoot, "kubelet-cgroup-root", o.KubeletCgroupRoot, "The kubelet's --cgroup-root.")
 	f.BoolVar(&o.Standalone, "standalone", false, "Run without an API server: no pod names, no Events.")

@@ -1,6 +1,6 @@
-// Package kmsg reads the kernel log (/dev/kmsg) and puts the OOM killer's
-// reports back together: the cgroup whose limit was hit, the victim, its
-// memory, and the cgroup's memory.stat at the kill. Reading is apart from
+// Package kmsg reads the kernel log (/dev/kmsg, or through syslog(2)) and
+// puts the OOM killer's reports back together: the cgroup whose limit was
+// hit, the victim, its memory, and the cgroup's memory.stat at the kill. Reading is apart from
 // parsing: ParseRecord and the Assembler take lines, so reports of several
 // kernel generations are table-tested from fixtures.
 package kmsg
@@ -92,9 +92,11 @@ func unescape(b []byte) string {
 // before they were read. Reading goes on with the oldest record left.
 var ErrOverwritten = errors.New("kernel log records were overwritten before they were read")
 
-// Reader reads records from /dev/kmsg (or a file of records, for tests).
+// Reader reads records from /dev/kmsg (or a file of records, for tests),
+// or through syslog(2) (OpenSyslog).
 type Reader struct {
 	f   *os.File
+	sys *syslogSource
 	buf []byte
 	// Lost counts the times records were overwritten unread.
 	Lost int
@@ -131,13 +133,40 @@ func Open(path string, fromEnd bool) (*Reader, error) {
 	return &Reader{f: f, buf: make([]byte, 8192)}, nil
 }
 
-// Close closes the log.
-func (r *Reader) Close() error { return r.f.Close() }
+// Poke has a syslog(2) reader read the log now, and again SyslogReread
+// later, rather than at its next interval (an OOM was seen elsewhere); a
+// device reader is always current. A nil Reader is no log: nothing to do.
+func (r *Reader) Poke() {
+	if r == nil || r.sys == nil {
+		return
+	}
+	select {
+	case r.sys.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Close closes the log. A syslog(2) reader's Next returns within its
+// interval.
+func (r *Reader) Close() error {
+	if r.sys != nil {
+		r.sys.closed.Store(true)
+		return nil
+	}
+	return r.f.Close()
+}
 
 // Next returns the next record, blocking until one is written. When the
 // ring buffer overwrote unread records it returns ErrOverwritten once (the
 // kernel's EPIPE) and then goes on.
 func (r *Reader) Next() (Record, error) {
+	if r.sys != nil {
+		rec, err := r.sys.next()
+		if errors.Is(err, ErrOverwritten) {
+			r.Lost++
+		}
+		return rec, err
+	}
 	for {
 		n, err := r.f.Read(r.buf)
 		if errors.Is(err, syscall.EPIPE) {

@@ -72,11 +72,13 @@ func TestAgentDaemonSet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("shipped manifests", func(t *testing.T) { runAgentDaemonSet(t, shipped, "e2e-agent-ds-kmsg", true) })
-	// The chart's two switches, rendered by a real helm: the counters
-	// alone, and the cgroup mount recursively read-only where the runtime
-	// can (no v1 eventfds then).
+	// As shipped: the kernel log through syslog(2), with CAP_SYSLOG alone.
+	t.Run("shipped manifests", func(t *testing.T) { runAgentDaemonSet(t, shipped, "e2e-agent-ds-syslog", true) })
+	// The chart's switches, rendered by a real helm: the kernel log from
+	// /dev/kmsg (privileged), the counters alone, and the cgroup mount
+	// recursively read-only where the runtime can (no v1 eventfds then).
 	for _, v := range []struct{ set, ns string }{
+		{"kernelLogSource=device", "e2e-agent-ds-kmsg"},
 		{"kernelLog=false", "e2e-agent-ds-counters"},
 		{"cgroup.recursiveReadOnly=IfPossible", "e2e-agent-ds-rro"},
 	} {

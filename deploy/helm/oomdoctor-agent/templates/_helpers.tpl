@@ -29,3 +29,13 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/*
+The agent's --kmsg: syslog (the syslog(2) system call), the device, or
+nothing (kernelLog false).
+*/}}
+{{- define "oomdoctor-agent.kmsg" -}}
+{{- if .Values.kernelLog -}}
+{{- if eq .Values.kernelLogSource "device" -}}/dev/kmsg{{- else -}}syslog{{- end -}}
+{{- end -}}
+{{- end }}
