@@ -68,8 +68,13 @@ func OpenSyslog(fromEnd bool, every time.Duration) (*Reader, error) {
 }
 
 func syslogHint(err error) string {
-	if errors.Is(err, os.ErrPermission) {
-		return "it needs CAP_SYSLOG: add it to the container's capabilities (a RuntimeDefault seccomp profile allows the call with it)"
+	switch {
+	case errors.Is(err, unix.EACCES):
+		// SELinux refuses with EACCES (a container domain without
+		// syslog_read), as other security modules may.
+		return "a security module (SELinux, AppArmor) refused it: let the agent read the kernel log, or give --kmsg /dev/kmsg (the chart's kernelLogSource=device, privileged)"
+	case errors.Is(err, unix.EPERM):
+		return "it needs CAP_SYSLOG: add it to the container's capabilities (a RuntimeDefault seccomp profile allows the call with it); where a policy forbids it, give --kmsg /dev/kmsg (the chart's kernelLogSource=device, privileged)"
 	}
 	return "give --kmsg /dev/kmsg, or an empty one to do without the kernel log"
 }

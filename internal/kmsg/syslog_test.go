@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseSyslogLine(t *testing.T) {
@@ -187,4 +189,17 @@ func TestSyslogPoke(t *testing.T) {
 		t.Fatal("a poke did not read the log")
 	}
 	r.Close()
+}
+
+// A refused syslog(2) says what to do: a missing capability (EPERM) or a
+// security module (EACCES, as SELinux refuses), and the device as the way
+// around either.
+func TestSyslogRefusals(t *testing.T) {
+	for err, want := range map[error]string{unix.EPERM: "it needs CAP_SYSLOG", unix.EACCES: "a security module (SELinux, AppArmor) refused it"} {
+		s := &syslogSource{buf: make([]byte, 10), read: func([]byte) (int, error) { return 0, err }}
+		got := s.poll(false)
+		if got == nil || !errors.Is(got, err) || !strings.Contains(got.Error(), want) || !strings.Contains(got.Error(), "--kmsg /dev/kmsg") {
+			t.Errorf("%v: %v", err, got)
+		}
+	}
 }
