@@ -153,15 +153,21 @@ func unprivileged(t *testing.T, sc *corev1.SecurityContext, add ...corev1.Capabi
 	}
 }
 
+// renderedDaemonSet is the chart's DaemonSet with the values set, decoded
+// strictly.
+func renderedDaemonSet(t *testing.T, set string) *appsv1.DaemonSet {
+	t.Helper()
+	var ds appsv1.DaemonSet
+	if err := yaml.UnmarshalStrict(docs(t, helm(t, "template", "x", chart, "--set", set))["DaemonSet"], &ds); err != nil {
+		t.Fatal(err)
+	}
+	return &ds
+}
+
 // kernelLogSource=device reads /dev/kmsg, which the device cgroup lets
 // only a privileged container open.
 func TestChartKernelLogDevice(t *testing.T) {
-	objs := docs(t, helm(t, "template", "x", chart, "--set", "kernelLogSource=device"))
-	var ds appsv1.DaemonSet
-	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
-		t.Fatal(err)
-	}
-	spec := ds.Spec.Template.Spec
+	spec := renderedDaemonSet(t, "kernelLogSource=device").Spec.Template.Spec
 	c := spec.Containers[0]
 	sc := c.SecurityContext
 	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.Privileged == nil || !*sc.Privileged ||
@@ -186,12 +192,7 @@ func TestChartKernelLogDevice(t *testing.T) {
 
 // Without the kernel log the agent needs no capability and no device.
 func TestChartWithoutKernelLog(t *testing.T) {
-	objs := docs(t, helm(t, "template", "x", chart, "--set", "kernelLog=false"))
-	var ds appsv1.DaemonSet
-	if err := yaml.UnmarshalStrict(objs["DaemonSet"], &ds); err != nil {
-		t.Fatal(err)
-	}
-	spec := ds.Spec.Template.Spec
+	spec := renderedDaemonSet(t, "kernelLog=false").Spec.Template.Spec
 	c := spec.Containers[0]
 	unprivileged(t, c.SecurityContext)
 	if !strings.Contains(" "+strings.Join(c.Args, " ")+" ", " --kmsg= ") {

@@ -174,12 +174,7 @@ func TestNoClusterConfigured(t *testing.T) {
 // An API server that refuses the connection: the error names it and says
 // what to check, for every command that reads the cluster.
 func TestUnreachableAPIServer(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := "http://" + ln.Addr().String()
-	ln.Close()
+	server := refusedURL(t)
 	for _, args := range [][]string{{"scan"}, {"node"}, {"recommend", "--from-cluster", "--prometheus-url", server}, {"snapshot", "-o", filepath.Join(t.TempDir(), "snap")}} {
 		r := run(append(args, "--server", server, "--request-timeout", "5s")...)
 		if r.code == 0 || !strings.Contains(r.stderr, "cannot reach the API server") || !strings.Contains(r.stderr, "connection refused") ||
@@ -191,4 +186,16 @@ func TestUnreachableAPIServer(t *testing.T) {
 			t.Errorf("%v: the --snapshot advice %v:\n%s", args, offline, r.stderr)
 		}
 	}
+}
+
+// refusedURL is an http URL on loopback where nothing listens: a port
+// taken, then let go.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -673,12 +672,7 @@ func TestRecommendSelector(t *testing.T) {
 // A Prometheus that cannot be reached is an error, never an empty table:
 // with the pods' specs from a snapshot and -l too.
 func TestRecommendUnreachablePrometheus(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String()
-	l.Close()
+	url := refusedURL(t)
 	for _, args := range [][]string{
 		{"recommend", "--prometheus-url", url},
 		{"recommend", "--prometheus-url", url, "--snapshot", exampleSnapshot, "-l", "app=cart"},
