@@ -67,7 +67,8 @@ and the kubelet's version; then a table of the most overcommitted nodes.
 On the node (--local, as root; in a pod, mount the host's / and pass it with --root): swap and
 what the kubelet does with it, the cgroup version (statfs magic) and the memory controller, the
 kernel's version and features (memory.oom.group, memory.peak, PSI), containerd / CRI-O / runc /
-crun versions against cgroup v2's needs, vm.overcommit_memory and vm.panic_on_oom, and the
+crun versions against cgroup v2's needs, vm.overcommit_memory and vm.panic_on_oom, the kernel
+log's timestamps (the node agent's syslog(2) reader needs them), and the
 kubelet's config (eviction thresholds, reserved memory, node allocatable enforcement,
 singleProcessOOMKill, failSwapOn, failCgroupV1).
 

@@ -116,7 +116,7 @@ func RunLocal(h Host) []Result {
 	l.cgroupVersion = detectCgroupVersion(h)
 	l.kubelet, l.kubeletErr = readKubeletConfig(h)
 	var out []Result
-	for _, id := range []string{"cgroup-version", "memory-controller", "kernel", "swap", "vm-overcommit", "container-runtime", "kubelet-config"} {
+	for _, id := range []string{"cgroup-version", "memory-controller", "kernel", "swap", "vm-overcommit", "kernel-log", "container-runtime", "kubelet-config"} {
 		for _, c := range localChecks {
 			if c.id == id {
 				for _, r := range c.run(l) {

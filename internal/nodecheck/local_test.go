@@ -63,6 +63,7 @@ func TestLocalChecksOnFixtureHosts(t *testing.T) {
 				"kubelet-eviction":      {Pass, "memory.available<500Mi"},
 				"kubelet-eviction-soft": {Pass, "memory.available<1Gi"},
 				"kubelet-reserved":      {Pass, "system 500Mi, kube 1Gi"},
+				"kernel-log":            {Pass, "carry their times"},
 			},
 		},
 		{
@@ -81,8 +82,9 @@ func TestLocalChecksOnFixtureHosts(t *testing.T) {
 				"kubelet-reserved":         {Warn, "no memory reserved"},
 				"kubelet-node-allocatable": {Warn, "not enforced"},
 				"kubelet-cgroup-v1":        {Fail, "refuse cgroup v1"},
+				"kernel-log":               {Warn, "carry no times"},
 			},
-			advice: map[string]string{"kernel": "oom_kill counter", "cgroup-version": "only the chosen process"},
+			advice: map[string]string{"kernel": "oom_kill counter", "cgroup-version": "only the chosen process", "kernel-log": "kernelLogSource=device"},
 		},
 		{
 			host: "v2-old-runtime", magics: v2,
