@@ -266,6 +266,9 @@ func (a *Agent) readKmsg(klog *kmsg.Reader, out chan<- kreport) {
 			continue
 		}
 		if err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				a.cfg.Warn("stopped reading the kernel log: " + err.Error() + "; kills are still counted from the cgroups, without their victims")
+			}
 			return
 		}
 		if r, ok := asm.Add(rec); ok {
