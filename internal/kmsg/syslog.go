@@ -121,6 +121,10 @@ func (s *syslogSource) poll(skip bool) error {
 	switch {
 	case skip:
 		from = len(s.lines)
+	case len(s.lines) == 0:
+		// Empty: cleared (dmesg -c), or nothing written yet. Whatever
+		// comes next is new.
+		s.tail = s.tail[:0]
 	case len(s.tail) > 0:
 		from = s.after(b)
 		if from < 0 {

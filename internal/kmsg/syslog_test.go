@@ -76,8 +76,8 @@ func drain(t *testing.T, s *syslogSource) (msgs []string, lost int) {
 
 // Records are handed out once each: after the end at the start, in order,
 // the ones of the same microsecond too, one stamped before the last one
-// read but written after it (two CPUs), and a buffer that wrapped past the
-// last record read says records were lost.
+// read but written after it (two CPUs), those after a clear, and a buffer
+// that wrapped past the last record read says records were lost.
 func TestSyslogHandsOutEachRecordOnce(t *testing.T) {
 	log := &fakeLog{size: 1 << 20}
 	log.printk(100, "before the start")
@@ -104,6 +104,15 @@ func TestSyslogHandsOutEachRecordOnce(t *testing.T) {
 	log.printk(300, "d") // the same line again, later
 	if got, _ := drain(t, s); !reflect.DeepEqual(got, []string{"stamped before d, written after it", "d"}) {
 		t.Errorf("out of time order: %q", got)
+	}
+	// Cleared (dmesg -c): nothing was lost, and what comes next is new.
+	log.lines = nil
+	if got, lost := drain(t, s); len(got) != 0 || lost != 0 {
+		t.Errorf("after a clear: %q, lost %d", got, lost)
+	}
+	log.printk(350, "after the clear")
+	if got, lost := drain(t, s); !reflect.DeepEqual(got, []string{"after the clear"}) || lost != 0 {
+		t.Errorf("after a clear, a new record: %q, lost %d", got, lost)
 	}
 	// The buffer wraps past everything seen.
 	log.size = 40
