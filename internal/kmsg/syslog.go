@@ -129,6 +129,7 @@ func (s *syslogSource) poll(skip bool) error {
 		from = s.after(b)
 		if from < 0 {
 			from, s.lost = 0, true
+			s.seq++ // a gap before these records, as the Assembler reads one
 		}
 	}
 	for _, l := range s.lines[from:] {
@@ -188,7 +189,6 @@ func (s *syslogSource) next() (Record, error) {
 		}
 		if s.lost {
 			s.lost = false
-			s.seq++ // a gap, as the Assembler reads one
 			return Record{}, ErrOverwritten
 		}
 	}

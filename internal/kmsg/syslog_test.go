@@ -119,9 +119,14 @@ func TestSyslogHandsOutEachRecordOnce(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		log.printk(400+int64(i), fmt.Sprintf("burst %d", i))
 	}
+	before := s.seq
 	got, lost := drain(t, s)
 	if lost != 1 || len(got) == 0 || got[len(got)-1] != "burst 4" || len(got) == 5 {
 		t.Errorf("after a wrap: %q, lost %d", got, lost)
+	}
+	// The Assembler sees the gap before the records after it.
+	if first := s.seq - uint64(len(got)) + 1; first != before+2 {
+		t.Errorf("the first record after a wrap has seq %d, want %d (a gap after %d)", first, before+2, before)
 	}
 }
 
