@@ -161,7 +161,7 @@ func TestCgroupV2SystemdFixture(t *testing.T) {
 	go func() { _ = Serve(ctx, ln, m, func() error { return nil }) }()
 	body := get(t, "http://"+ln.Addr().String()+"/metrics")
 	if !strings.Contains(body, `oomdoctor_oom_kills_total{container="sidecar",main_process="unknown",namespace="shop",node="node-v2",pod="api-7d9",scope="container"} 1`) ||
-		!strings.Contains(body, "oomdoctor_agent_watched_cgroups 2") || !strings.Contains(body, "oomdoctor_agent_notified_cgroups 2") {
+		!strings.Contains(body, `oomdoctor_agent_watched_cgroups{node="node-v2"} 2`) || !strings.Contains(body, `oomdoctor_agent_notified_cgroups{node="node-v2"} 2`) {
 		t.Errorf("/metrics:\n%s", body)
 	}
 	// The time of that kill, beside the counter born at 1.

@@ -58,14 +58,15 @@ func NewMetrics() *Metrics {
 }
 
 // Watch registers the agent's state: cgroups watched and notifying, kernel
-// log records lost.
+// log records lost; each with the node's name, for alerts to say where.
 func (m *Metrics) Watch(a *Agent) {
+	node := prometheus.Labels{"node": a.cfg.Node}
 	m.Registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oomdoctor_agent_watched_cgroups", Help: "Container memory cgroups the agent watches."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oomdoctor_agent_watched_cgroups", Help: "Container memory cgroups the agent watches.", ConstLabels: node},
 			func() float64 { return float64(a.Watching()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oomdoctor_agent_notified_cgroups", Help: "Watched cgroups whose OOMs wake the agent at once (v1: an OOM eventfd, which needs cgroup.event_control writable; v2: memory.events watched). The others are read on each kernel report and every rescan."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "oomdoctor_agent_notified_cgroups", Help: "Watched cgroups whose OOMs wake the agent at once (v1: an OOM eventfd, which needs cgroup.event_control writable; v2: memory.events watched). The others are read on each kernel report and every rescan.", ConstLabels: node},
 			func() float64 { return float64(a.Notified()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oomdoctor_agent_kmsg_overwritten_total", Help: "Times the kernel log overwrote records before the agent read them."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "oomdoctor_agent_kmsg_overwritten_total", Help: "Times the kernel log overwrote records before the agent read them.", ConstLabels: node},
 			func() float64 { return float64(a.KmsgLost()) }),
 	)
 }

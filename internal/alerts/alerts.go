@@ -132,12 +132,13 @@ func ordered() []alert {
 	return out
 }
 
-// rank orders the alerts: containers first, then nodes.
+// rank orders the alerts: containers first, then nodes, then the node
+// agent's own.
 func rank(name string) int {
 	for i, n := range []string{
 		"ContainerMemoryNearLimit", "ContainerMemoryExhaustionPredicted", "ContainerOOMKilled",
 		"ContainerProcessOOMKilled", "NodeLevelOOMKill", "NodeMemoryLimitsOvercommitted",
-		"NodeMemoryUsedBeyondRequests", "NodeMemoryPressure",
+		"NodeMemoryUsedBeyondRequests", "NodeMemoryPressure", "OOMDoctorAgentWatchesNothing", "OOMDoctorAgentKernelLogLost",
 	} {
 		if n == name {
 			return i

@@ -3,6 +3,7 @@ package alerts
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 		dir := t.TempDir()
 		p := writeRules(t, dir, o, "rules")
 		out, err := exec.Command(bin, "check", "rules", p).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "SUCCESS: 8 rules found") {
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf("SUCCESS: %d rules found", len(Names()))) {
 			t.Errorf("%s: promtool check rules: %v\n%s", name, err, out)
 		}
 	}
@@ -69,7 +70,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 // alerts themselves, everything else is written out.
 func TestPromtoolUnitTests(t *testing.T) {
 	bin := promtool(t)
-	cases := map[string]Options{"containers.yaml": Defaults(), "nodes.yaml": Defaults(), "relabeled.yaml": relabeled()}
+	cases := map[string]Options{"containers.yaml": Defaults(), "nodes.yaml": Defaults(), "agent.yaml": Defaults(), "relabeled.yaml": relabeled()}
 	covered := map[string]bool{}
 	for file, o := range cases {
 		t.Run(file, func(t *testing.T) {
@@ -165,7 +166,7 @@ func TestPrometheusRuleObject(t *testing.T) {
 		obj.Metadata.Namespace != "monitoring" || obj.Metadata.Labels["release"] != "kps" {
 		t.Errorf("object %+v", obj)
 	}
-	if len(obj.Spec.Groups) != 1 || len(obj.Spec.Groups[0].Rules) != 8 {
+	if len(obj.Spec.Groups) != 1 || len(obj.Spec.Groups[0].Rules) != len(Names()) {
 		t.Fatalf("groups %+v", obj.Spec.Groups)
 	}
 	for _, r := range obj.Spec.Groups[0].Rules {
@@ -189,8 +190,8 @@ func TestDisableAndLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Rules) != 6 {
-		t.Errorf("%d rules, want 6", len(g.Rules))
+	if len(g.Rules) != len(Names())-2 {
+		t.Errorf("%d rules, want %d", len(g.Rules), len(Names())-2)
 	}
 	for _, r := range g.Rules {
 		if r.Alert == "NodeMemoryPressure" || r.Alert == "ContainerProcessOOMKilled" {

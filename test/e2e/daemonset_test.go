@@ -239,10 +239,10 @@ func runAgentDaemonSet(t *testing.T, objs []runtime.Object, ns string, kernelLog
 	}
 }
 
-// gauge is the value of an unlabelled metric in a /metrics body (-1 when
-// it is missing).
+// gauge is the value of one of the agent's own metrics, labelled with the
+// node alone, in a /metrics body (-1 when it is missing).
 func gauge(body, name string) float64 {
-	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(body)
+	m := regexp.MustCompile(`(?m)^` + name + `\{node="` + cluster.NodeName + `"\} (\S+)$`).FindStringSubmatch(body)
 	if m == nil {
 		return -1
 	}
