@@ -190,11 +190,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}()
 	case a.cfg.Kmsg != "":
-		open := func() (*kmsg.Reader, error) { return kmsg.Open(a.cfg.Kmsg, true) }
+		var klog *kmsg.Reader
+		var err error
 		if a.cfg.Kmsg == kmsg.Syslog {
-			open = func() (*kmsg.Reader, error) { return kmsg.OpenSyslog(true, syslogEvery) }
+			klog, err = kmsg.OpenSyslog(true, syslogEvery)
+		} else {
+			klog, err = kmsg.Open(a.cfg.Kmsg, true)
 		}
-		klog, err := open()
 		if err != nil {
 			return err
 		}

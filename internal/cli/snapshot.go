@@ -89,6 +89,11 @@ func (o *SnapshotOptions) Complete(cmd *cobra.Command) error {
 	return nil
 }
 
+// readError explains a failure to list resource for the snapshot.
+func (o *SnapshotOptions) readError(resource string, err error) *scan.ReadError {
+	return &scan.ReadError{Resource: resource, Where: scan.Where(o.namespace), Err: err, Capturing: true}
+}
+
 // Run captures the snapshot.
 func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
@@ -149,12 +154,12 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			var status apierrors.APIStatus
 			if k.Resource != "pods" && errors.As(err, &status) && (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)) {
-				msg := (&scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err, Capturing: true}).Error()
+				msg := o.readError(k.Resource, err).Error()
 				info.Warnings = append(info.Warnings, msg)
 				fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no %s.\n", strings.TrimSuffix(msg, "."), k.Resource)
 				continue
 			}
-			return &scan.ReadError{Resource: k.Resource, Where: scan.Where(o.namespace), Err: err, Capturing: true}
+			return o.readError(k.Resource, err)
 		}
 		counts = append(counts, fmt.Sprintf("%d %s", n, strings.TrimSuffix(file, ".json")))
 	}
@@ -166,9 +171,9 @@ func (o *SnapshotOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		var status apierrors.APIStatus
 		if !errors.As(err, &status) || !apierrors.IsForbidden(err) {
-			return &scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err, Capturing: true}
+			return o.readError("verticalpodautoscalers.autoscaling.k8s.io", err)
 		}
-		msg := (&scan.ReadError{Resource: "verticalpodautoscalers.autoscaling.k8s.io", Where: scan.Where(o.namespace), Err: err, Capturing: true}).Error()
+		msg := o.readError("verticalpodautoscalers.autoscaling.k8s.io", err).Error()
 		info.Warnings = append(info.Warnings, msg)
 		fmt.Fprintf(o.ErrOut, "warning: %s; the snapshot has no verticalpodautoscalers.\n", strings.TrimSuffix(msg, "."))
 	} else {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -107,7 +106,7 @@ func (s *syslogSource) poll(skip bool) error {
 		} else {
 			end += at
 		}
-		if _, ok, hasTime := syslogTime(b[at:end]); ok && hasTime {
+		if _, _, _, ok, hasTime := syslogHead(b[at:end]); ok && hasTime {
 			s.lines = append(s.lines, [2]int{at, end})
 		} else if ok {
 			untimed++
@@ -197,71 +196,51 @@ func (s *syslogSource) next() (Record, error) {
 	return r, nil
 }
 
-// syslogTime reads the time of a "<PRI>[SECONDS.MICROS] TEXT" line
-// without the rest; ok is false for a line of another form.
-func syslogTime(line []byte) (since time.Duration, ok, timed bool) {
+// syslogHead splits a "<PRI>[SECONDS.MICROS] TEXT" line without
+// allocating: ok is false for a line of another form, timed false for one
+// without a time (its text is then all after the priority).
+func syslogHead(line []byte) (pri int, since time.Duration, text []byte, ok, timed bool) {
 	if len(line) < 3 || line[0] != '<' {
-		return 0, false, false
+		return 0, 0, nil, false, false
 	}
-	end := bytes.IndexByte(line, '>')
-	if end < 0 {
-		return 0, false, false
+	i := 1
+	for ; i < len(line) && line[i] >= '0' && line[i] <= '9'; i++ {
+		pri = pri*10 + int(line[i]-'0')
 	}
-	rest := line[end+1:]
+	if i == 1 || i >= len(line) || line[i] != '>' {
+		return 0, 0, nil, false, false
+	}
+	rest := line[i+1:]
 	if len(rest) == 0 || rest[0] != '[' {
-		return 0, true, false
+		return pri, 0, rest, true, false
 	}
 	var sec, us int64
-	i, digits := 1, 0
-	for ; i < len(rest) && rest[i] == ' '; i++ {
+	j, digits := 1, 0
+	for ; j < len(rest) && rest[j] == ' '; j++ {
 	}
-	for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
-		sec = sec*10 + int64(rest[i]-'0')
+	for ; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
+		sec = sec*10 + int64(rest[j]-'0')
 	}
-	if i >= len(rest) || rest[i] != '.' {
-		return 0, false, false
+	if j >= len(rest) || rest[j] != '.' {
+		return 0, 0, nil, false, false
 	}
-	for i++; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
-		us = us*10 + int64(rest[i]-'0')
+	for j++; j < len(rest) && rest[j] >= '0' && rest[j] <= '9'; j++ {
+		us = us*10 + int64(rest[j]-'0')
 		digits++
 	}
-	if i >= len(rest) || rest[i] != ']' || digits != 6 {
-		return 0, false, false
+	if j >= len(rest) || rest[j] != ']' || digits != 6 {
+		return 0, 0, nil, false, false
 	}
-	return time.Duration(sec)*time.Second + time.Duration(us)*time.Microsecond, true, true
+	since = time.Duration(sec)*time.Second + time.Duration(us)*time.Microsecond
+	return pri, since, bytes.TrimPrefix(rest[j+1:], []byte(" ")), true, true
 }
 
-// parseSyslogLine reads "<PRI>[SECONDS.MICROS] TEXT"; ok is false for a
-// line of another form, timed false when it has no time.
+// parseSyslogLine reads "<PRI>[SECONDS.MICROS] TEXT" as a Record; ok is
+// false for a line of another form, timed false when it has no time.
 func parseSyslogLine(line []byte) (r Record, ok, timed bool) {
-	if len(line) < 3 || line[0] != '<' {
+	pri, since, text, ok, timed := syslogHead(line)
+	if !ok {
 		return Record{}, false, false
 	}
-	end := bytes.IndexByte(line, '>')
-	if end < 0 {
-		return Record{}, false, false
-	}
-	pri, err := strconv.Atoi(string(line[1:end]))
-	if err != nil {
-		return Record{}, false, false
-	}
-	r.Level, r.Facility = pri&7, pri>>3
-	rest := line[end+1:]
-	if len(rest) == 0 || rest[0] != '[' {
-		r.Message = string(rest)
-		return r, true, false
-	}
-	close := bytes.IndexByte(rest, ']')
-	if close < 0 {
-		return Record{}, false, false
-	}
-	sec, frac, found := bytes.Cut(bytes.TrimSpace(rest[1:close]), []byte("."))
-	s, err1 := strconv.ParseInt(string(sec), 10, 64)
-	us, err2 := strconv.ParseInt(string(frac), 10, 64)
-	if !found || err1 != nil || err2 != nil || len(frac) != 6 {
-		return Record{}, false, false
-	}
-	r.Since = time.Duration(s)*time.Second + time.Duration(us)*time.Microsecond
-	r.Message = string(bytes.TrimPrefix(rest[close+1:], []byte(" ")))
-	return r, true, true
+	return Record{Level: pri & 7, Facility: pri >> 3, Since: since, Message: string(text)}, true, timed
 }
