@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,7 +32,7 @@ type ProfileOptions struct {
 
 // NewProfileCommand builds `oomdoctor profile`.
 func NewProfileCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ProfileOptions{IOStreams: streams, Interval: 100 * time.Millisecond, Output: "text", Root: "/", Kmsg: "/dev/kmsg"}
+	o := &ProfileOptions{IOStreams: streams, Interval: 100 * time.Millisecond, Output: "text", Root: "/", Kmsg: profile.KernelLogAuto}
 	cmd := &cobra.Command{
 		Use:   "profile [--limit Q] [--load CMD] -- COMMAND [ARGS...]",
 		Short: "Run a command in its own memory cgroup and report its real peak; with --limit, reproduce an OOM kill",
@@ -62,7 +63,7 @@ long as it runs. The cgroup is removed at the end, also on Ctrl-C. Needs root.`,
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: text or json.")
 	f.BoolVar(&o.FailOnKill, "fail-on-kill", false, "Exit 1 when the kernel OOM-killed a process of the command.")
 	f.StringVar(&o.Root, "root", o.Root, "Root of the filesystem holding /sys/fs/cgroup.")
-	f.StringVar(&o.Kmsg, "kmsg", o.Kmsg, "Kernel log to read the victims from (empty: do not read it).")
+	f.StringVar(&o.Kmsg, "kmsg", o.Kmsg, "Kernel log to read the victims from: a device (/dev/kmsg), syslog (the syslog(2) system call, CAP_SYSLOG and no device), auto (the device, else syslog(2), else none, the report saying why), or empty (do not read it).")
 	return cmd
 }
 
@@ -94,6 +95,10 @@ func (o *ProfileOptions) Run(cmd *cobra.Command, args []string) error {
 		Hierarchy: h, Limit: limit, Interval: o.Interval, Load: o.Load, Kmsg: o.Kmsg,
 		Stdin: o.In, Stdout: out, Stderr: o.ErrOut,
 	})
+	var klogErr *profile.KernelLogError
+	if errors.As(err, &klogErr) {
+		return fmt.Errorf("--kmsg %s: %w; --kmsg auto goes on without a kernel log it cannot read (the victims of a kill are then unnamed)", klogErr.Source, klogErr.Err)
+	}
 	if err != nil {
 		return err
 	}
@@ -134,7 +139,17 @@ func writeProfile(w io.Writer, rep *profile.Report) {
 		fmt.Fprintf(w, "OOM-KILLED by the kernel: %s\n", words.Count(rep.OOMKills, "kill"))
 	}
 	fmt.Fprintf(w, "%s\n", rep.Explanation)
-	fmt.Fprintf(w, "recommended: requests.memory %s, limits.memory %s\n", qty(rep.RecommendedRequestBytes), qty(rep.RecommendedLimitBytes))
+	if rep.KilledByKernel && rep.KernelLogError != "" {
+		fmt.Fprintf(w, "victims unnamed: %s\n", rep.KernelLogError)
+	}
+	switch {
+	case rep.NextLimitBytes > 0:
+		fmt.Fprintf(w, "recommended: none from this run (its peak is a lower bound); next: --limit %s\n", qty(rep.NextLimitBytes))
+	case rep.PeakIsLowerBound:
+		fmt.Fprintf(w, "recommended: none from this run (its peak is a lower bound)\n")
+	default:
+		fmt.Fprintf(w, "recommended: requests.memory %s, limits.memory %s\n", qty(rep.RecommendedRequestBytes), qty(rep.RecommendedLimitBytes))
+	}
 }
 
 func qty(b int64) string { return resource.NewQuantity(b, resource.BinarySI).String() }

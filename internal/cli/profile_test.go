@@ -24,6 +24,9 @@ func TestProfileJSONAndFailOnKill(t *testing.T) {
 	if rep.Kind != "ProfileReport" || !rep.KilledByKernel || rep.LimitBytes != 32<<20 {
 		t.Errorf("report %+v", rep)
 	}
+	if !rep.PeakIsLowerBound || rep.NextLimitBytes != 64<<20 || rep.RecommendedLimitBytes != 0 || rep.KernelLog == "" {
+		t.Errorf("lower bound %v, next limit %d, recommended %d, kernel log %q: want the next run at 64Mi and nothing sized", rep.PeakIsLowerBound, rep.NextLimitBytes, rep.RecommendedLimitBytes, rep.KernelLog)
+	}
 	// tail holds the memory; on a busy machine the kernel may take head,
 	// or even the shell, before tail's memory is freed (which it picks
 	// then is the kernel's business). What is checked is the report's
@@ -55,6 +58,22 @@ func TestProfileText(t *testing.T) {
 	}
 }
 
+// Killed at its limit, the run sizes nothing and says where to run next.
+func TestProfileTextKilled(t *testing.T) {
+	r := run("profile", "--limit", "32Mi", "--interval", "20ms", "--kmsg", "syslog", "--", "/bin/sh", "-c", hog)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"OOM-KILLED by the kernel", "recommended: none from this run (its peak is a lower bound); next: --limit 64Mi", "Victim: "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("text report lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "limits.memory") {
+		t.Errorf("a limit sized from a killed run:\n%s", r.stderr)
+	}
+}
+
 func TestProfileUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -71,7 +90,11 @@ func TestProfileUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, r.code, r.stderr, ExitUsage, tc.want)
 		}
 	}
-	r := run("profile", "--", "/nonexistent/cmd")
+	r := run("profile", "--kmsg", "/nonexistent/kmsg", "--", "true")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "--kmsg /nonexistent/kmsg: opening the kernel log") || !strings.Contains(r.stderr, "--kmsg auto") {
+		t.Errorf("unreadable --kmsg: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = run("profile", "--", "/nonexistent/cmd")
 	if r.code == 0 || !strings.Contains(r.stderr, "/nonexistent/cmd") {
 		t.Errorf("missing command: exit %d, stderr %q", r.code, r.stderr)
 	}

@@ -36,12 +36,64 @@ type Options struct {
 	// Load is a shell command run beside the profiled one (outside its
 	// cgroup) for as long as it runs: a load generator.
 	Load string
-	// Kmsg is the kernel log to read victims from ("" disables it).
+	// Kmsg is the kernel log to read victims from: a device (/dev/kmsg),
+	// kmsg.Syslog (the syslog(2) system call), KernelLogAuto (the device,
+	// else syslog(2), else none, the report saying why), or "" (none).
+	// A kernel log named, not auto, that cannot be read is an error.
 	Kmsg string
 	// Stdin feeds the command; Stdout and Stderr receive its output (nil
 	// discards it; one writer may be both).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+}
+
+// KernelLogAuto reads /dev/kmsg, or through syslog(2) where the device
+// cannot be opened (a container without it); when neither can be read
+// the run goes on and its report says why the victims are unnamed.
+const KernelLogAuto = "auto"
+
+// syslogEvery is how often a syslog(2) kernel log is read when nothing
+// pokes it; a kill pokes it at once.
+const syslogEvery = time.Second
+
+// KernelLogError is a kernel log named to profile that cannot be read.
+type KernelLogError struct {
+	Source string
+	Err    error
+}
+
+func (e *KernelLogError) Error() string { return e.Err.Error() }
+func (e *KernelLogError) Unwrap() error { return e.Err }
+
+// The kernel log auto reads: the device, else syslog(2) (variables for
+// the tests of the way down).
+var (
+	kernelLogDevice = "/dev/kmsg"
+	openSyslog      = kmsg.OpenSyslog
+)
+
+// openKernelLog opens the kernel log src names (see Options.Kmsg), from
+// its end. It returns the source read ("" for none).
+func openKernelLog(src string) (*kmsg.Reader, string, error) {
+	switch src {
+	case "":
+		return nil, "", nil
+	case kmsg.Syslog:
+		r, err := openSyslog(true, syslogEvery)
+		return r, src, err
+	case KernelLogAuto:
+		r, err := kmsg.Open(kernelLogDevice, true)
+		if err == nil {
+			return r, kernelLogDevice, nil
+		}
+		r, serr := openSyslog(true, syslogEvery)
+		if serr == nil {
+			return r, kmsg.Syslog, nil
+		}
+		return nil, "", fmt.Errorf("%w; and %w", err, serr)
+	}
+	r, err := kmsg.Open(src, true)
+	return r, src, err
 }
 
 // Sample is the cgroup's memory at one moment.
@@ -94,6 +146,12 @@ type Report struct {
 	// it printed one (Java OutOfMemoryError, V8 heap out of memory, Go
 	// runtime: out of memory): a heap limit reached, not a kill.
 	RuntimeOutOfMemory string `json:"runtimeOutOfMemory,omitempty"`
+	// KernelLog is the kernel log the victims were read from: a device
+	// or "syslog"; empty when none was read.
+	KernelLog string `json:"kernelLog,omitempty"`
+	// KernelLogError says why no kernel log could be read (Kmsg auto):
+	// the victims of a kill are then unnamed.
+	KernelLogError string `json:"kernelLogError,omitempty"`
 	// KernelLogLost counts the times the kernel log overwrote records
 	// before they were read (a busy machine): victims may be missing.
 	KernelLogLost int   `json:"kernelLogLost,omitempty"`
@@ -104,11 +162,19 @@ type Report struct {
 	PeakAtMs     int64     `json:"peakAtMs"`
 	AtPeak       Breakdown `json:"atPeak"`
 	AverageBytes int64     `json:"averageBytes"`
+	// PeakIsLowerBound is true when the run was cut short by memory (an
+	// OOM kill, or the runtime's own heap limit): the command needed more
+	// than PeakBytes, how much the run cannot tell, so nothing is sized
+	// from it.
+	PeakIsLowerBound bool `json:"peakIsLowerBound,omitempty"`
+	// NextLimitBytes is the limit to profile under next after a kill at
+	// the run's own limit: twice it.
+	NextLimitBytes int64 `json:"nextLimitBytes,omitempty"`
 	// Recommended request and limit from the peak and the average: the
 	// troubleshooting guide's rule (limit 1.5x the peak, request the
-	// average), rounded up to MiB.
-	RecommendedRequestBytes int64    `json:"recommendedRequestBytes"`
-	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes"`
+	// average), rounded up to MiB. Absent when PeakIsLowerBound.
+	RecommendedRequestBytes int64    `json:"recommendedRequestBytes,omitempty"`
+	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes,omitempty"`
 	Explanation             string   `json:"explanation"`
 	Timeline                []Sample `json:"timeline"`
 }
@@ -127,6 +193,18 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 	if o.Interval <= 0 {
 		o.Interval = 100 * time.Millisecond
 	}
+	// The kernel log, from now on, for the victims' names and sizes.
+	klog, source, err := openKernelLog(o.Kmsg)
+	var klogErr string
+	switch {
+	case err != nil && o.Kmsg != KernelLogAuto:
+		return nil, &KernelLogError{Source: o.Kmsg, Err: err}
+	case err != nil:
+		klogErr = err.Error()
+	}
+	if klog != nil {
+		defer klog.Close()
+	}
 	h := o.Hierarchy
 	g, err := h.Create(fmt.Sprintf("oomdoctor-profile-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6))
 	if err != nil {
@@ -138,9 +216,9 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 			return nil, fmt.Errorf("setting the limit: %w", err)
 		}
 	}
-	rep := &Report{APIVersion: "oomdoctor.io/v1alpha1", Kind: "ProfileReport", Command: argv, Cgroup: g.Path, CgroupVersion: h.Version.String(), LimitBytes: o.Limit}
+	rep := &Report{APIVersion: "oomdoctor.io/v1alpha1", Kind: "ProfileReport", Command: argv, Cgroup: g.Path, CgroupVersion: h.Version.String(), LimitBytes: o.Limit,
+		KernelLog: source, KernelLogError: klogErr}
 
-	// The kernel log, from now on, for the victims' names and sizes.
 	var victims []*kmsg.Report
 	var kmu sync.Mutex
 	var lost int
@@ -158,47 +236,44 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 		}
 		return out
 	}
-	var klog *kmsg.Reader
-	if o.Kmsg != "" {
-		if klog, err = kmsg.Open(o.Kmsg, true); err == nil {
-			go func() {
-				var a kmsg.Assembler
-				for {
-					rec, err := klog.Next()
-					if errors.Is(err, kmsg.ErrOverwritten) {
+	if klog != nil {
+		go func() {
+			var a kmsg.Assembler
+			for {
+				rec, err := klog.Next()
+				if errors.Is(err, kmsg.ErrOverwritten) {
+					kmu.Lock()
+					lost++
+					kmu.Unlock()
+					continue
+				}
+				if err != nil {
+					return
+				}
+				r, ok := a.Add(rec)
+				if !ok {
+					continue
+				}
+				if r.TaskMemcg == "" && r.Victim.PID > 0 {
+					// An exiting process may already show the root
+					// cgroup: only a path of ours says anything.
+					if cg, err := cgroup.OfPID("/proc", r.Victim.PID, h.Version); err == nil && strings.HasSuffix(cg, g.Path) {
+						r.TaskMemcg = cg
+					} else {
+						// Placed at the end, by the processes seen.
 						kmu.Lock()
-						lost++
+						loose = append(loose, r)
 						kmu.Unlock()
 						continue
-					}
-					if err != nil {
-						return
-					}
-					r, ok := a.Add(rec)
-					if !ok {
-						continue
-					}
-					if r.TaskMemcg == "" && r.Victim.PID > 0 {
-						// An exiting process may already show the root
-						// cgroup: only a path of ours says anything.
-						if cg, err := cgroup.OfPID("/proc", r.Victim.PID, h.Version); err == nil && strings.HasSuffix(cg, g.Path) {
-							r.TaskMemcg = cg
-						} else {
-							// Placed at the end, by the processes seen.
-							kmu.Lock()
-							loose = append(loose, r)
-							kmu.Unlock()
-							continue
-						}
-					}
-					if within(r, g.Path) {
-						kmu.Lock()
-						victims = append(victims, r)
-						kmu.Unlock()
 					}
 				}
-			}()
-		}
+				if within(r, g.Path) {
+					kmu.Lock()
+					victims = append(victims, r)
+					kmu.Unlock()
+				}
+			}
+		}()
 	}
 
 	// The cgroup's OOM notifications: on v1 the eventfd fires as the OOM
@@ -209,6 +284,7 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 		go func() {
 			defer n.Release()
 			for n.Wait() == nil {
+				klog.Poke() // a syslog(2) log is read now, not at its interval
 				if pids, err := g.Procs(); err == nil {
 					kmu.Lock()
 					for _, p := range pids {
@@ -310,6 +386,7 @@ loop:
 	if rep.KilledByKernel && klog != nil {
 		// The kernel writes its report as it kills; give it a moment
 		// (more on a busy machine).
+		klog.Poke()
 		deadline := time.Now().Add(2 * time.Second)
 		for time.Now().Before(deadline) {
 			kmu.Lock()
@@ -373,6 +450,33 @@ func killAll(g *cgroup.Group) {
 
 var runtimeOOMRe = regexp.MustCompile(`java\.lang\.OutOfMemoryError[^\n]*|JavaScript heap out of memory|fatal error: runtime: out of memory|System\.OutOfMemoryException[^\n]*|MemoryError`)
 
+// outOfMemoryAdvice says what to raise after a runtime's out-of-memory
+// message msg. The JVM, V8 and .NET size their heap from the cgroup's
+// limit when no flag sets it, so a larger --limit raises it too; Go and
+// Python have no heap limit: the system refused them memory.
+func outOfMemoryAdvice(msg string) string {
+	if !heapLimited(msg) {
+		// Go and Python have no heap limit: an allocation was refused,
+		// by a ulimit -v or the machine's overcommit policy, not by the
+		// cgroup.
+		return "lift what refused the allocation (ulimit -v, or vm.overcommit_memory 2 and the commit limit)"
+	}
+	switch {
+	case strings.Contains(msg, "java.lang.OutOfMemoryError"):
+		return "raise the JVM's limit that ran out (the heap: -Xmx, or -XX:MaxRAMPercentage, 25% of the limit when neither is set; Metaspace, direct buffers and threads have their own flags)"
+	case strings.Contains(msg, "JavaScript heap"):
+		return "raise V8's heap limit (--max-old-space-size in MiB, in NODE_OPTIONS or the arguments; unset, it is about half the limit)"
+	}
+	return "raise the .NET heap limit (DOTNET_GCHeapHardLimit or DOTNET_GCHeapHardLimitPercent; unset, 75% of the limit)"
+}
+
+// heapLimited tells whether a runtime's out-of-memory message comes from
+// a heap limit of its own (the JVM, V8, .NET), not from an allocation the
+// system refused (Go, Python).
+func heapLimited(msg string) bool {
+	return strings.Contains(msg, "java.lang.OutOfMemoryError") || strings.Contains(msg, "JavaScript heap") || strings.Contains(msg, "System.OutOfMemoryException")
+}
+
 // runtimeOOM finds a runtime's own out-of-memory message.
 func runtimeOOM(stderr []byte) string {
 	return runtimeOOMRe.FindString(string(stderr))
@@ -398,9 +502,34 @@ func summarize(rep *Report) {
 			rep.PeakBytes = s.Usage
 		}
 	}
-	t := fix.FromPeak{Peak: rep.PeakBytes, Average: rep.AverageBytes, Factor: 1.5}.Target()
-	rep.RecommendedRequestBytes, rep.RecommendedLimitBytes = *t.Request, *t.Limit
+	// A run cut short by memory shows only a lower bound of the demand:
+	// the guide's rule applied to it would size a limit the command is
+	// killed at again.
+	rep.PeakIsLowerBound = rep.KilledByKernel || rep.RuntimeOutOfMemory != ""
+	if rep.PeakIsLowerBound {
+		if rep.KilledByKernel && rep.LimitBytes > 0 && !systemWide(rep) {
+			rep.NextLimitBytes = (2*rep.LimitBytes + 1<<20 - 1) &^ (1<<20 - 1)
+		}
+	} else {
+		t := fix.FromPeak{Peak: rep.PeakBytes, Average: rep.AverageBytes, Factor: 1.5}.Target()
+		rep.RecommendedRequestBytes, rep.RecommendedLimitBytes = *t.Request, *t.Limit
+	}
 	rep.Explanation = explain(rep)
+}
+
+// systemWide tells whether the kill came from the whole machine running
+// out of memory, not from a limit: no limit was set, or a victim's
+// report says so.
+func systemWide(rep *Report) bool {
+	if rep.LimitBytes == 0 {
+		return true
+	}
+	for _, v := range rep.Victims {
+		if v.Scope == "system" {
+			return true
+		}
+	}
+	return false
 }
 
 func explain(rep *Report) string {
@@ -422,15 +551,27 @@ func explain(rep *Report) string {
 		if rep.AtPeak.Shmem > rep.AtPeak.Anon {
 			b.WriteString(" Most of the charge was shmem/tmpfs: files in a memory-backed folder count against the limit and cannot be reclaimed.")
 		}
-	case rep.RuntimeOutOfMemory != "":
+	case rep.RuntimeOutOfMemory != "" && heapLimited(rep.RuntimeOutOfMemory):
 		fmt.Fprintf(&b, "No kernel kill: the runtime ran out of its own heap first (%s) and exited with code %d. Its heap limit is below the memory limit, so it fails with an out-of-memory error, not an OOM kill; the peak charge was %s.",
+			rep.RuntimeOutOfMemory, rep.ExitCode, mib(rep.PeakBytes))
+	case rep.RuntimeOutOfMemory != "":
+		fmt.Fprintf(&b, "No kernel kill: an allocation was refused (%s) and the command exited with code %d. Its runtime has no heap limit, and a cgroup's limit never refuses an allocation (it reclaims, then kills), so something else did; the peak charge was %s.",
 			rep.RuntimeOutOfMemory, rep.ExitCode, mib(rep.PeakBytes))
 	case rep.LimitBytes > 0:
 		fmt.Fprintf(&b, "It ran under the %s limit without an OOM kill; the peak charge was %s (%s of the limit).", mib(rep.LimitBytes), mib(rep.PeakBytes), pct(rep.PeakBytes, rep.LimitBytes))
 	default:
 		fmt.Fprintf(&b, "The peak charge was %s (anon %s, page cache %s, shmem/tmpfs %s at the highest sample), the average %s.", mib(rep.PeakBytes), mib(rep.AtPeak.Anon), mib(rep.AtPeak.File), mib(rep.AtPeak.Shmem), mib(rep.AverageBytes))
 	}
-	fmt.Fprintf(&b, " From this run: request %s, limit %s (1.5x the peak); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes))
+	switch {
+	case rep.KilledByKernel && rep.NextLimitBytes > 0:
+		fmt.Fprintf(&b, " The kill cut the run short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: profile it again under --limit %dMi (twice this one), or without --limit, to measure its real peak.", rep.NextLimitBytes>>20)
+	case rep.KilledByKernel:
+		b.WriteString(" The machine ran out of memory before the command finished, so its peak is only a lower bound of what it needs, and nothing is sized from it: profile it where more memory is free.")
+	case rep.PeakIsLowerBound:
+		fmt.Fprintf(&b, " The run was cut short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: %s, and profile it again.", outOfMemoryAdvice(rep.RuntimeOutOfMemory))
+	default:
+		fmt.Fprintf(&b, " From this run: request %s, limit %s (1.5x the peak); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes))
+	}
 	return b.String()
 }
 

@@ -3,6 +3,8 @@ package profile
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
+	"github.com/oomdoctor/oomdoctor/internal/kmsg"
 	"github.com/oomdoctor/oomdoctor/test/alloc"
 )
 
@@ -41,7 +44,9 @@ func hierarchy(t *testing.T) cgroup.Hierarchy {
 func run(t *testing.T, argv []string, o Options) *Report {
 	t.Helper()
 	o.Hierarchy = hierarchy(t)
-	o.Kmsg = "/dev/kmsg"
+	if o.Kmsg == "" {
+		o.Kmsg = "/dev/kmsg"
+	}
 	o.Interval = 20 * time.Millisecond
 	if o.Stdout == nil {
 		o.Stdout = io.Discard
@@ -83,6 +88,123 @@ func TestGoAllocatorWithoutLimit(t *testing.T) {
 	}
 	if !strings.Contains(rep.Explanation, "The peak charge was "+Human(rep.PeakBytes)) {
 		t.Errorf("explanation: %s", rep.Explanation)
+	}
+	if rep.PeakIsLowerBound || rep.NextLimitBytes != 0 || rep.KernelLog != "/dev/kmsg" {
+		t.Errorf("a whole run: peak a lower bound %v, next limit %d, kernel log %q", rep.PeakIsLowerBound, rep.NextLimitBytes, rep.KernelLog)
+	}
+}
+
+// A kill at the limit hides how much the command needs: the peak is the
+// limit, and 1.5x of it would be a limit the command is killed at again
+// (the allocator asks for 400Mi). Nothing is sized; the next run is
+// under twice the limit.
+func TestKilledRunSizesNothing(t *testing.T) {
+	rep := run(t, alloc.Argv(400), Options{Limit: 64 << 20})
+	if !rep.KilledByKernel {
+		t.Fatalf("not killed: exit %d", rep.ExitCode)
+	}
+	if !rep.PeakIsLowerBound || rep.RecommendedLimitBytes != 0 || rep.RecommendedRequestBytes != 0 {
+		t.Errorf("peak a lower bound %v, recommended request %d limit %d; want a lower bound and nothing sized", rep.PeakIsLowerBound, rep.RecommendedRequestBytes, rep.RecommendedLimitBytes)
+	}
+	if rep.NextLimitBytes != 128<<20 {
+		t.Errorf("next limit %s, want 128Mi", Human(rep.NextLimitBytes))
+	}
+	if !strings.Contains(rep.Explanation, "only a lower bound") || !strings.Contains(rep.Explanation, "--limit 128Mi") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("recommendedLimitBytes")) || !bytes.Contains(b, []byte(`"nextLimitBytes":134217728`)) {
+		t.Errorf("JSON: %s", b)
+	}
+}
+
+// Without a limit, the kill is the machine's; a limit twice none is no
+// advice. The report is built from the counts, as after a run on a full
+// machine.
+func TestSystemKillNamesNoNextLimit(t *testing.T) {
+	for _, rep := range []*Report{
+		{KilledByKernel: true, OOMKills: 1, PeakBytes: 900 << 20},
+		{KilledByKernel: true, OOMKills: 1, LimitBytes: 1 << 30, PeakBytes: 900 << 20, Victims: []Victim{{Name: "app", Scope: "system"}}},
+	} {
+		summarize(rep)
+		if !rep.PeakIsLowerBound || rep.NextLimitBytes != 0 || rep.RecommendedLimitBytes != 0 {
+			t.Errorf("limit %d: lower bound %v, next %d, recommended %d", rep.LimitBytes, rep.PeakIsLowerBound, rep.NextLimitBytes, rep.RecommendedLimitBytes)
+		}
+		if !strings.Contains(rep.Explanation, "The machine ran out of memory") {
+			t.Errorf("explanation: %s", rep.Explanation)
+		}
+	}
+}
+
+// Each runtime's out-of-memory error names what to raise: a heap flag
+// where the runtime has one, the system's refusal where it has none.
+func TestOutOfMemoryAdvice(t *testing.T) {
+	for msg, want := range map[string]string{
+		"java.lang.OutOfMemoryError: Java heap space": "-Xmx",
+		"JavaScript heap out of memory":               "--max-old-space-size",
+		"System.OutOfMemoryException: Array":          "DOTNET_GCHeapHardLimit",
+		"fatal error: runtime: out of memory":         "ulimit -v",
+		"MemoryError":                                 "ulimit -v",
+	} {
+		rep := &Report{RuntimeOutOfMemory: msg, LimitBytes: 256 << 20, PeakBytes: 140 << 20}
+		summarize(rep)
+		if !rep.PeakIsLowerBound || rep.NextLimitBytes != 0 || rep.RecommendedLimitBytes != 0 || !strings.Contains(rep.Explanation, want) {
+			t.Errorf("%s: lower bound %v, next %d, recommended %d, explanation %q; want %q", msg, rep.PeakIsLowerBound, rep.NextLimitBytes, rep.RecommendedLimitBytes, rep.Explanation, want)
+		}
+	}
+}
+
+// auto reads syslog(2) where the device cannot be opened (a container
+// without /dev/kmsg), and still names the victim.
+func TestKernelLogAutoFallsBackToSyslog(t *testing.T) {
+	defer func(d string) { kernelLogDevice = d }(kernelLogDevice)
+	kernelLogDevice = filepath.Join(t.TempDir(), "no-kmsg")
+	rep := run(t, alloc.Argv(400), Options{Limit: 64 << 20, Kmsg: KernelLogAuto})
+	if rep.KernelLog != kmsg.Syslog || rep.KernelLogError != "" {
+		t.Fatalf("kernel log %q (%s), want syslog", rep.KernelLog, rep.KernelLogError)
+	}
+	if !rep.KilledByKernel || len(rep.Victims) != 1 || !rep.Victims[0].MainProcess {
+		t.Errorf("killed %v, victims %+v; want the allocator, named through syslog(2)", rep.KilledByKernel, rep.Victims)
+	}
+}
+
+// auto with neither the device nor syslog(2) (CAP_SYSLOG dropped) runs
+// anyway: the kill is counted, the victims are unnamed, and the report
+// says why.
+func TestKernelLogAutoWithoutEither(t *testing.T) {
+	defer func(d string, o func(bool, time.Duration) (*kmsg.Reader, error)) { kernelLogDevice, openSyslog = d, o }(kernelLogDevice, openSyslog)
+	kernelLogDevice = filepath.Join(t.TempDir(), "no-kmsg")
+	openSyslog = func(bool, time.Duration) (*kmsg.Reader, error) {
+		return nil, fmt.Errorf("reading the kernel log through syslog(2): %w", unix.EPERM)
+	}
+	rep := run(t, alloc.Argv(400), Options{Limit: 64 << 20, Kmsg: KernelLogAuto})
+	if !rep.KilledByKernel || len(rep.Victims) != 0 || rep.KernelLog != "" {
+		t.Errorf("killed %v, victims %+v, kernel log %q; want a kill with no victim named", rep.KilledByKernel, rep.Victims, rep.KernelLog)
+	}
+	if !strings.Contains(rep.KernelLogError, "no-kmsg") || !strings.Contains(rep.KernelLogError, "syslog(2)") {
+		t.Errorf("kernel log error %q, want both refusals", rep.KernelLogError)
+	}
+}
+
+// A kernel log named that cannot be read is an error before anything
+// runs: no cgroup, no command.
+func TestKernelLogNamedButUnreadable(t *testing.T) {
+	h := hierarchy(t)
+	mark := filepath.Join(t.TempDir(), "ran")
+	_, err := Run(context.Background(), []string{"/bin/sh", "-c", "touch " + mark}, Options{Hierarchy: h, Kmsg: filepath.Join(t.TempDir(), "no-kmsg")})
+	var kerr *KernelLogError
+	if !errors.As(err, &kerr) || !strings.Contains(kerr.Source, "no-kmsg") {
+		t.Fatalf("err %v, want a KernelLogError", err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("the command ran")
+	}
+	left, _ := filepath.Glob(filepath.Join(h.Dir, fmt.Sprintf("oomdoctor-profile-%d-*", os.Getpid())))
+	if len(left) != 0 {
+		t.Errorf("cgroups left: %v", left)
 	}
 }
 
@@ -201,6 +323,11 @@ func TestJVMHeapAboveVersusBelowLimit(t *testing.T) {
 	}
 	if below.PeakBytes >= 256<<20 {
 		t.Errorf("peak %s reached the limit without a kill", Human(below.PeakBytes))
+	}
+	// The heap ran out: the run shows a lower bound, and the advice is
+	// the heap flag, not a limit.
+	if !below.PeakIsLowerBound || below.RecommendedLimitBytes != 0 || below.NextLimitBytes != 0 || !strings.Contains(below.Explanation, "-Xmx") {
+		t.Errorf("lower bound %v, recommended %d, next %d, explanation %s", below.PeakIsLowerBound, below.RecommendedLimitBytes, below.NextLimitBytes, below.Explanation)
 	}
 }
 
