@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/report"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
@@ -28,6 +29,7 @@ type ScanOptions struct {
 	Since         time.Duration
 	Snapshot      string
 	ChunkSize     int64
+	Watch         bool
 	prom          *promFlags
 	// Now gives the current time; tests set it.
 	Now func() time.Time
@@ -65,12 +67,19 @@ scan reads every namespace unless -n is given (-A is the default; the namespace 
 your kubeconfig context is not used). It works offline on a snapshot folder written
 by "oomdoctor snapshot", or on files from "kubectl get pods,events -A -o json".
 
+With -w scan then watches the cluster (pods and Warning events) and prints every new kill
+as it happens, diagnosed, until Ctrl-C: table rows, or with -o json|yaml one ScanReport per
+new kill after the first report.
+
 Findings are not errors: scan exits 0 when it could read the cluster, whatever it found.`,
 		Example: `  # every OOM kill in the cluster of the current context
   oomdoctor scan
 
   # one namespace, kills of the last 24 hours, with more columns
   oomdoctor scan -n shop --since 24h -o wide
+
+  # then every new kill as it happens, until Ctrl-C
+  oomdoctor scan -w
 
   # a support bundle or kubectl output, offline
   oomdoctor scan --snapshot examples/snapshot
@@ -100,6 +109,7 @@ func (o *ScanOptions) AddFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.Since, "since", 0, "Only kills within this long before now (or before a snapshot's capture), e.g. 30m, 24h. 0 means every kill the API still shows.")
 	f.StringVar(&o.Snapshot, "snapshot", "", "Read a snapshot folder or file instead of a live cluster.")
 	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per list request (paged lists, as kubectl's --chunk-size).")
+	f.BoolVarP(&o.Watch, "watch", "w", false, "After the report, watch the cluster and print every new kill as it happens, until Ctrl-C.")
 	o.prom.add(f)
 }
 
@@ -114,6 +124,9 @@ func (o *ScanOptions) Complete(cmd *cobra.Command) error {
 	}
 	if !o.AllNamespaces && o.flags.Namespace != nil {
 		o.namespace = *o.flags.Namespace
+	}
+	if o.Snapshot != "" && o.Watch {
+		return usagef("--watch follows a live cluster; a snapshot does not change")
 	}
 	if o.Snapshot != "" {
 		for _, name := range clusterFlags {
@@ -194,6 +207,50 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	}
 	if o.Output == "table" || o.Output == "wide" {
 		fmt.Fprintln(o.ErrOut, report.Summary(rep))
+	}
+	if !o.Watch {
+		return nil
+	}
+	return o.watch(cmd, live, opts, rep)
+}
+
+// watch prints every kill after the first report, as it happens.
+func (o *ScanOptions) watch(cmd *cobra.Command, live *kube.Source, opts scan.Options, first *model.ScanReport) error {
+	table := o.Output == "table" || o.Output == "wide"
+	if table {
+		fmt.Fprintln(o.ErrOut, "Watching for new kills (Ctrl-C to stop)...")
+	}
+	header := first.Summary.Findings == 0
+	said := map[string]bool{}
+	for _, w := range first.Warnings {
+		said[w.Message] = true
+	}
+	err := scan.Watch(cmd.Context(), live, opts, o.Now, first, func(rep *model.ScanReport) error {
+		for _, w := range rep.Warnings {
+			if !said[w.Message] {
+				said[w.Message] = true
+				fmt.Fprintf(o.ErrOut, "warning: %s\n", w.Message)
+			}
+		}
+		var err error
+		switch {
+		case table:
+			err = report.Rows(o.Out, rep, o.Output == "wide", header)
+			header = false
+		case o.Output == "yaml":
+			if _, err = fmt.Fprintln(o.Out, "---"); err == nil {
+				err = o.render(o.Out, rep)
+			}
+		default:
+			err = o.render(o.Out, rep)
+		}
+		if err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+		return nil
+	}, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) })
+	if err != nil {
+		return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
 	}
 	return nil
 }

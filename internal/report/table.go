@@ -20,6 +20,13 @@ func init() {
 // writeTable prints one row per finding, grouped by workload (the report's
 // order), in kubectl's column style. Nothing is printed for an empty report.
 func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
+	return Rows(out, rep, wide, true)
+}
+
+// Rows prints the table's rows, after its header when header is set:
+// scan -w adds the rows of new kills under the first table. Nothing is
+// printed for an empty report.
+func Rows(out io.Writer, rep *model.ScanReport, wide, header bool) error {
 	if rep.Summary.Findings == 0 {
 		return nil
 	}
@@ -28,7 +35,9 @@ func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
 	if wide {
 		cols = append(cols, "TYPE", "QOS", "STATE", "EXIT", "REASON", "NODE", "KILLED AT", "EVIDENCE")
 	}
-	fmt.Fprintln(w, strings.Join(cols, "\t"))
+	if header {
+		fmt.Fprintln(w, strings.Join(cols, "\t"))
+	}
 	for _, g := range rep.Workloads {
 		for _, f := range g.Findings {
 			row := []string{

@@ -138,21 +138,12 @@ func (s *scanner) readPods(ctx context.Context) error {
 		if pod.Spec.NodeName != "" {
 			s.nodes[pod.Spec.NodeName] = true
 		}
-		eviction, evicted := detect.PodEviction(pod)
-		found := detect.ContainerFindings(pod)
-		s.notePod(pod, evicted || len(found) > 0)
+		found, evicted := podFindings(pod)
+		s.notePod(pod, len(found) > 0)
 		for _, f := range found {
-			if evicted && f.Type == model.NotOOM {
-				// The kubelet's eviction killed it: not a separate finding.
-				eviction.Evidence = append(eviction.Evidence, f.Container+": "+f.Evidence[0])
-				continue
-			}
 			s.add(f, controller)
 		}
-		if evicted {
-			info.evicted = true
-			s.add(eviction, controller)
-		}
+		info.evicted = evicted
 		s.pods[source.ObjectKey{Namespace: pod.Namespace, Name: pod.Name}] = info
 		return nil
 	})
@@ -161,6 +152,24 @@ func (s *scanner) readPods(ctx context.Context) error {
 		return &ReadError{Resource: "pods", Where: Where(s.opts.Scope.Namespace), Err: err}
 	}
 	return nil
+}
+
+// podFindings are the kills a pod's status shows: its containers' and
+// its eviction, which takes in the not-oom kills it made.
+func podFindings(pod *corev1.Pod) (found []model.Finding, evicted bool) {
+	eviction, evicted := detect.PodEviction(pod)
+	for _, f := range detect.ContainerFindings(pod) {
+		if evicted && f.Type == model.NotOOM {
+			// The kubelet's eviction killed it: not a separate finding.
+			eviction.Evidence = append(eviction.Evidence, f.Container+": "+f.Evidence[0])
+			continue
+		}
+		found = append(found, f)
+	}
+	if evicted {
+		found = append(found, eviction)
+	}
+	return found, evicted
 }
 
 // eventQueries returns the event lists to read: every Warning event of the
