@@ -189,6 +189,17 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 		opts.History = h
 	}
+	var watcher *scan.Watcher
+	if o.Watch {
+		// Before the scan: a kill its lists miss reaches the watch.
+		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
+			if cmd.Context().Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
+		}
+		defer watcher.Close()
+	}
 	prog := newProgress(o.ErrOut)
 	opts.Progress = prog.callback()
 	rep, err := scan.Run(cmd.Context(), src, opts)
@@ -208,14 +219,14 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	if o.Output == "table" || o.Output == "wide" {
 		fmt.Fprintln(o.ErrOut, report.Summary(rep))
 	}
-	if !o.Watch {
+	if watcher == nil {
 		return nil
 	}
-	return o.watch(cmd, live, opts, rep)
+	return o.follow(cmd, live, watcher, rep)
 }
 
-// watch prints every kill after the first report, as it happens.
-func (o *ScanOptions) watch(cmd *cobra.Command, live *kube.Source, opts scan.Options, first *model.ScanReport) error {
+// follow prints every kill after the first report, as it happens.
+func (o *ScanOptions) follow(cmd *cobra.Command, live *kube.Source, watcher *scan.Watcher, first *model.ScanReport) error {
 	table := o.Output == "table" || o.Output == "wide"
 	if table {
 		fmt.Fprintln(o.ErrOut, "Watching for new kills (Ctrl-C to stop)...")
@@ -225,7 +236,7 @@ func (o *ScanOptions) watch(cmd *cobra.Command, live *kube.Source, opts scan.Opt
 	for _, w := range first.Warnings {
 		said[w.Message] = true
 	}
-	err := scan.Watch(cmd.Context(), live, opts, o.Now, first, func(rep *model.ScanReport) error {
+	err := watcher.Follow(cmd.Context(), first, o.Now, func(rep *model.ScanReport) error {
 		for _, w := range rep.Warnings {
 			if !said[w.Message] {
 				said[w.Message] = true
@@ -248,7 +259,7 @@ func (o *ScanOptions) watch(cmd *cobra.Command, live *kube.Source, opts scan.Opt
 			return fmt.Errorf("writing the report: %w", err)
 		}
 		return nil
-	}, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) })
+	})
 	if err != nil {
 		return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
 	}

@@ -24,29 +24,40 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 )
 
-// Watch follows a live cluster after a scan and hands fn a report of the
-// kills that were not in it, as they happen, until ctx ends: a container
-// status that shows a new termination or eviction, a Warning event that
-// tells of a kill (the node agent's, node-problem-detector's, the
-// kubelet's SystemOOM, an eviction). Each report holds only the new
-// findings, diagnosed as scan diagnoses (opts.Diagnose, opts.History)
-// from the pod, the events of the watch and what the namespace holds.
+// Watcher follows a live cluster for the kills a scan did not see (scan
+// -w): a container status that shows a new termination or eviction, a
+// Warning event that tells of a kill (the node agent's,
+// node-problem-detector's, the kubelet's SystemOOM, an eviction). Each
+// new kill is diagnosed as scan diagnoses (opts.Diagnose, opts.History),
+// from a scan of its pod or event, the watched events of the pod and its
+// node, and what the namespace holds.
 //
 // Pods and Warning events are watched through informers (a list, then a
-// watch that resumes where it broke off); what they hold when first
-// listed, and the findings of already, counts as seen.
-//
-// warn hears, once each, the errors the watch retries after (a server
-// that went away); a refusal (forbidden, unauthorized) ends it.
-func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.Time, already *model.ScanReport, fn func(*model.ScanReport) error, warn func(error)) error {
-	w := &watcher{src: src, opts: opts, now: now, seen: map[string]bool{}, events: map[string]bool{}, work: make(chan any, 1024)}
-	if already != nil {
-		for _, g := range already.Workloads {
-			for i := range g.Findings {
-				w.seen[findingKey(&g.Findings[i])] = true
-			}
-		}
-	}
+// watch that resumes where it broke off), started before the scan: a kill
+// the scan's lists miss reaches the watch as a change, and one both see
+// is told once.
+type Watcher struct {
+	src  *kube.Source
+	opts Options
+	pods cache.Store
+	// eventStores hold the watched Warning events.
+	eventStores []cache.Store
+	// seen holds the findings reported (findingKey), events the kill
+	// events handled (eventKey): both only in Follow.
+	seen, events map[string]bool
+	work         chan any
+	stop         chan struct{}
+	closeOnce    sync.Once
+	fatal        chan error
+}
+
+// StartWatch starts watching the scope of opts and returns once the first
+// lists are in; run the scan then, and Follow after it. warn hears, once
+// each, the errors the watch retries after (a server that went away); a
+// refusal (forbidden, unauthorized) ends it, here or in Follow. Close
+// stops it.
+func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(error)) (*Watcher, error) {
+	w := &Watcher{src: src, opts: opts, seen: map[string]bool{}, events: map[string]bool{}, work: make(chan any, 1024), stop: make(chan struct{})}
 	ns, sel := opts.Scope.Namespace, opts.Scope.LabelSelector
 	client := src.Client()
 	pods := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
@@ -80,21 +91,19 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 			AddFunc:    w.enqueue,
 			UpdateFunc: func(_, obj any) { w.enqueue(obj) },
 		}); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	stop := make(chan struct{})
-	defer close(stop)
 	// A refusal ends the watch (it would be refused forever); anything
 	// else is said once and retried by the informer, with backoff.
-	fatal := make(chan error, len(all))
+	w.fatal = make(chan error, 1)
 	var errMu sync.Mutex
 	var watchErr error
 	said := map[string]bool{}
 	for _, inf := range all {
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, r *cache.Reflector, err error) {
 			select {
-			case <-stop:
+			case <-w.stop:
 				return // the watch is over: its requests were cancelled
 			default:
 			}
@@ -103,7 +112,7 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 			}
 			if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 				select {
-				case fatal <- fmt.Errorf("watching %s: %w (scan -w needs the verb \"watch\" on pods and events, besides \"list\")", watched(r), err):
+				case w.fatal <- fmt.Errorf("watching %s: %w (scan -w needs the verb \"watch\" on pods and events, besides \"list\")", watched(r), err):
 				default: // one is enough
 				}
 				return
@@ -116,7 +125,7 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 				warn(fmt.Errorf("watching %s: %w; retrying", watched(r), err))
 			}
 		})
-		go inf.Run(stop)
+		go inf.Run(w.stop)
 	}
 	synced := make([]cache.InformerSynced, len(all))
 	for i, inf := range all {
@@ -124,36 +133,42 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 	}
 	syncCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var refused error
+	refused := make(chan error, 1)
 	go func() {
 		select {
-		case refused = <-fatal:
+		case err := <-w.fatal:
+			refused <- err
 			cancel()
 		case <-syncCtx.Done():
 		}
 	}()
 	if !cache.WaitForCacheSync(syncCtx.Done(), synced...) {
-		if ctx.Err() != nil {
-			return nil
+		w.Close()
+		select {
+		case err := <-refused:
+			return nil, err
+		default:
 		}
-		<-syncCtx.Done()
-		if refused != nil {
-			return refused
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
 		errMu.Lock()
 		defer errMu.Unlock()
-		return fmt.Errorf("watching pods and events: %w", watchErr)
+		return nil, fmt.Errorf("watching pods and events: %w", watchErr)
 	}
 	cancel()
-	// What the first lists held is what the scan saw, or older.
-	for _, obj := range pods.GetStore().List() {
-		found, _ := podFindings(obj.(*corev1.Pod))
-		for i := range found {
-			w.seen[findingKey(&found[i])] = true
-		}
+	select {
+	case err := <-refused:
+		// Refused after the lists: the watch itself.
+		w.Close()
+		return nil, err
+	default:
 	}
-	for _, inf := range evs {
-		for _, obj := range inf.GetStore().List() {
+	// The scan lists events after these: it sees each of them, or tells
+	// of it (an OOMKilling event it ties to a container's kill is no
+	// finding of its own, which the watch could not tell from a new one).
+	for _, st := range w.eventStores {
+		for _, obj := range st.List() {
 			e := obj.(*corev1.Event)
 			w.events[eventKey(e)] = true
 			if f, ok := eventFinding(e); ok {
@@ -161,14 +176,32 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 			}
 		}
 	}
+	return w, nil
+}
+
+// Close stops the watch.
+func (w *Watcher) Close() { w.closeOnce.Do(func() { close(w.stop) }) }
+
+// Follow hands fn a report of each kill not in already (the scan's
+// report), as it happens, until ctx ends; now dates the reports. It
+// closes the watch when it returns.
+func (w *Watcher) Follow(ctx context.Context, already *model.ScanReport, now func() time.Time, fn func(*model.ScanReport) error) error {
+	defer w.Close()
+	if already != nil {
+		for _, g := range already.Workloads {
+			for i := range g.Findings {
+				w.seen[findingKey(&g.Findings[i])] = true
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-fatal:
+		case err := <-w.fatal:
 			return err
 		case obj := <-w.work:
-			rep, err := w.handle(ctx, obj)
+			rep, err := w.handle(ctx, obj, now)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -184,30 +217,22 @@ func Watch(ctx context.Context, src *kube.Source, opts Options, now func() time.
 	}
 }
 
-type watcher struct {
-	src  *kube.Source
-	opts Options
-	now  func() time.Time
-	pods cache.Store
-	// eventStores hold the watched Warning events.
-	eventStores []cache.Store
-	// seen holds the findings reported (findingKey), events the kill
-	// events handled (eventKey): both only in the worker.
-	seen, events map[string]bool
-	work         chan any
-}
-
 // enqueue hands an object to the worker. Handlers must not block the
 // informers for long; a full queue waits, which slows the watch rather
 // than drop a kill.
-func (w *watcher) enqueue(obj any) {
+func (w *Watcher) enqueue(obj any) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		w.work <- o
 	case *corev1.Event:
-		if killEvent(o) {
-			w.work <- o
+		if !killEvent(o) {
+			return
 		}
+	default:
+		return
+	}
+	select {
+	case w.work <- obj:
+	case <-w.stop:
 	}
 }
 
@@ -237,7 +262,7 @@ func eventFinding(e *corev1.Event) (model.Finding, bool) {
 
 // handle scans what one object tells, when it tells of a kill not yet
 // seen, and returns a report of the new findings (nil: none).
-func (w *watcher) handle(ctx context.Context, obj any) (*model.ScanReport, error) {
+func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*model.ScanReport, error) {
 	n := narrow{Source: w.src}
 	scope := source.Scope{}
 	switch o := obj.(type) {
@@ -285,7 +310,7 @@ func (w *watcher) handle(ctx context.Context, obj any) (*model.ScanReport, error
 	}
 	opts := w.opts
 	opts.Scope = scope
-	opts.Now = w.now()
+	opts.Now = now()
 	opts.Progress = nil
 	rep, err := Run(ctx, n, opts)
 	if err != nil {
@@ -303,7 +328,7 @@ func (w *watcher) handle(ctx context.Context, obj any) (*model.ScanReport, error
 }
 
 // runsOn tells whether a watched pod runs on the node.
-func (w *watcher) runsOn(node string) bool {
+func (w *Watcher) runsOn(node string) bool {
 	for _, obj := range w.pods.List() {
 		if obj.(*corev1.Pod).Spec.NodeName == node {
 			return true
@@ -313,7 +338,7 @@ func (w *watcher) runsOn(node string) bool {
 }
 
 // eventsAbout returns the watched events about the pod and its node.
-func (w *watcher) eventsAbout(p *corev1.Pod) []*corev1.Event {
+func (w *Watcher) eventsAbout(p *corev1.Pod) []*corev1.Event {
 	var out []*corev1.Event
 	for _, st := range w.eventStores {
 		for _, obj := range st.List() {
@@ -330,7 +355,7 @@ func (w *watcher) eventsAbout(p *corev1.Pod) []*corev1.Event {
 
 // fresh keeps the findings of rep not reported before, and marks them
 // reported; nil when none is left.
-func (w *watcher) fresh(rep *model.ScanReport) *model.ScanReport {
+func (w *Watcher) fresh(rep *model.ScanReport) *model.ScanReport {
 	var groups []model.WorkloadFindings
 	rep.Summary.Findings, rep.Summary.Workloads = 0, 0
 	for t := range rep.Summary.ByType {

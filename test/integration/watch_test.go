@@ -22,6 +22,9 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/scan"
+	"github.com/oomdoctor/oomdoctor/internal/source"
+	"github.com/oomdoctor/oomdoctor/internal/source/kube"
 )
 
 // lockedBuffer is a buffer the watching command writes while the test
@@ -295,8 +298,9 @@ func TestScanWatchSnapshotRefused(t *testing.T) {
 	}
 }
 
-// A user who may list but not watch gets the report, then an error that
-// names the verb to grant, not a watch that never hears anything.
+// A user who may list but not watch gets an error that names the verb to
+// grant (before the report or after it, as the server's refusal comes),
+// not a watch that never hears anything.
 func TestScanWatchForbidden(t *testing.T) {
 	listOnly, err := cp.User(context.Background(), "rbac-test", "list-only", []rbacv1.PolicyRule{
 		{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: []string{"list"}},
@@ -306,10 +310,65 @@ func TestScanWatchForbidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := oomdoctor(t, "scan", "--kubeconfig", listOnly, "-n", "shop", "-w")
-	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, `needs the verb "watch" on pods and events`) || !regexp.MustCompile(`watching (pods|events): (pods|events) is forbidden`).MatchString(r.stderr) || !strings.Contains(r.stdout, "Deployment/cart") {
-		t.Errorf("want the table, then exit 1 naming the watch verb: %s", r)
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, `needs the verb "watch" on pods and events`) || !regexp.MustCompile(`watching (pods|events): (pods|events) is forbidden`).MatchString(r.stderr) {
+		t.Errorf("want exit 1 naming the watch verb: %s", r)
 	}
 	if strings.Contains(r.stderr, "retrying") {
 		t.Errorf("the ended watch's cancelled requests were reported: %s", r.stderr)
+	}
+}
+
+// A kill the scan's lists missed (it came between them and the watch's)
+// is in the watch's first list and not in the scan's report: the watch
+// tells it. One the report holds, it does not tell again.
+func TestWatchTellsWhatTheScanMissed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	src, err := kube.New(cp.Config, kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := scan.Options{Scope: source.Scope{Namespace: "shop"}, Now: time.Now(), Diagnose: true}
+	full, err := scan.Run(ctx, src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The report as if the scan had listed before redis' kill.
+	missed := *full
+	missed.Workloads = nil
+	for _, g := range full.Workloads {
+		if g.Workload.Name != "redis" {
+			missed.Workloads = append(missed.Workloads, g)
+		}
+	}
+	if len(missed.Workloads) != len(full.Workloads)-1 {
+		t.Fatalf("no redis workload in %+v", full.Workloads)
+	}
+	for _, tc := range []struct {
+		already *model.ScanReport
+		want    int
+	}{{&missed, 1}, {full, 0}} {
+		w, err := scan.StartWatch(ctx, src, opts, func(err error) { t.Error(err) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan *model.ScanReport, 10)
+		fctx, fcancel := context.WithTimeout(ctx, 3*time.Second)
+		if err := w.Follow(fctx, tc.already, time.Now, func(r *model.ScanReport) error { got <- r; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fcancel()
+		close(got)
+		var told []string
+		for r := range got {
+			for _, g := range r.Workloads {
+				for _, f := range g.Findings {
+					told = append(told, g.Workload.String()+" "+f.Pod)
+				}
+			}
+		}
+		if len(told) != tc.want || tc.want == 1 && told[0] != "StatefulSet/redis redis-0" {
+			t.Errorf("with %d workloads already told: the watch told %v, want %d (redis)", len(tc.already.Workloads), told, tc.want)
+		}
 	}
 }
