@@ -2,7 +2,10 @@
 // json` on the same real kube-apiserver in the same run: it loads a cluster
 // of N pods (a mix of workloads, about 5% with OOM kills), then times both
 // commands alternately and reports wall time, their ratio, peak RSS, and the
-// API requests each made (counted by the API server itself).
+// API requests each made (counted by the API server itself). Then it runs
+// `oomdoctor scan -A -w` and measures the watch: status updates without a
+// kill (CPU), then kills one by one (kill to report, API requests per
+// kill), and the watcher's peak RSS against the scan's.
 //
 //	go run ./bench/scan -pods 10000 -namespaces 200 -runs 5
 package main
@@ -28,8 +31,10 @@ func main() {
 	killed := flag.Float64("killed", 0.05, "share of pods with an OOM kill")
 	runs := flag.Int("runs", 5, "timed runs of each command")
 	workers := flag.Int("workers", 16, "parallel writers while loading")
+	kills := flag.Int("watch-kills", 20, "kills told to scan -w, one by one (0: no watch phase)")
+	churn := flag.Int("watch-churn", 1000, "status updates without a kill while scan -w watches")
 	flag.Parse()
-	if err := run(*pods, *namespaces, *killed, *runs, *workers); err != nil {
+	if err := run(*pods, *namespaces, *killed, *runs, *workers, *kills, *churn); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -41,7 +46,7 @@ type sample struct {
 	requests int
 }
 
-func run(pods, namespaces int, killed float64, runs, workers int) error {
+func run(pods, namespaces int, killed float64, runs, workers, kills, churn int) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "oomdoctor-bench-")
 	if err != nil {
@@ -104,6 +109,20 @@ func run(pods, namespaces int, killed float64, runs, workers int) error {
 	fmt.Printf("scan peak RSS: %d MiB (goal ≤ 150 MiB)\n", o.maxRSSKB/1024)
 	fmt.Printf("scan API requests: %d for %d pod pages of 500 (plus events and owner lists)\n", o.requests, (stats.pods+499)/500)
 	fmt.Printf("all runs (wall s): kubectl %s; scan %s\n", walls(results[order[0]]), walls(results[order[1]]))
+	if kills <= 0 {
+		return nil
+	}
+	w, err := watchBench(ctx, cp, bin, kills, churn)
+	if err != nil {
+		return fmt.Errorf("scan -w: %w", err)
+	}
+	p50, max := durations(w.latencies)
+	sort.Ints(w.requests)
+	fmt.Printf("\n`oomdoctor scan -A -w -o json`: first report after %.2f s (scan alone: %.2f s, ratio %.2f)\n", w.firstReport.Seconds(), o.wall.Seconds(), w.firstReport.Seconds()/o.wall.Seconds())
+	fmt.Printf("kill to report, %d kills one by one: p50 %.0f ms, max %.0f ms\n", len(w.latencies), float64(p50.Microseconds())/1000, float64(max.Microseconds())/1000)
+	fmt.Printf("API requests per kill told: median %d, max %d\n", w.requests[len(w.requests)/2], w.requests[len(w.requests)-1])
+	fmt.Printf("%d status updates without a kill: %.0f ms of CPU (%.2f ms each), nothing told\n", w.churned, float64(w.churnCPU.Microseconds())/1000, float64(w.churnCPU.Microseconds())/1000/float64(w.churned))
+	fmt.Printf("watcher peak RSS: %d MiB (scan alone: %d MiB, ratio %.2f); RSS 30 s after the last kill: %d MiB\n", w.hwmKB/1024, o.maxRSSKB/1024, float64(w.hwmKB)/float64(o.maxRSSKB), w.rssKB/1024)
 	return nil
 }
 

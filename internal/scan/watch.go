@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
@@ -60,8 +63,39 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 	w := &Watcher{src: src, opts: opts, seen: map[string]bool{}, events: map[string]bool{}, work: make(chan any, 1024), stop: make(chan struct{})}
 	ns, sel := opts.Scope.Namespace, opts.Scope.LabelSelector
 	client := src.Client()
-	pods := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel })).Core().V1().Pods().Informer()
+	// Pods are trimmed as each page or watch event is decoded, not after
+	// the whole first list (a transform's time): the watch never holds
+	// every pod whole at once.
+	pods := cache.NewSharedIndexInformer(&cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			l, err := client.CoreV1().Pods(ns).List(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			for i := range l.Items {
+				t, _ := trim(&l.Items[i])
+				l.Items[i] = *t.(*corev1.Pod)
+			}
+			return l, nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			wi, err := client.CoreV1().Pods(ns).Watch(ctx, o)
+			if err != nil {
+				return nil, err
+			}
+			return watch.Filter(wi, func(e watch.Event) (watch.Event, bool) {
+				switch e.Type {
+				case watch.Added, watch.Modified, watch.Deleted:
+					// (A bookmark's annotations end a streamed first
+					// list: it passes as it is.)
+					e.Object, _ = trimObject(e.Object)
+				}
+				return e, true
+			}), nil
+		},
+	}, &corev1.Pod{}, 0, cache.Indexers{})
 	warnings := func(namespace string, kind string) cache.SharedIndexInformer {
 		set := fields.Set{"type": corev1.EventTypeWarning}
 		if kind != "" {
@@ -81,12 +115,7 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 	}
 	all := append([]cache.SharedIndexInformer{pods}, evs...)
 	for _, inf := range all {
-		_ = inf.SetTransform(cache.TransformFunc(func(obj any) (any, error) {
-			if m, ok := obj.(metav1.Object); ok {
-				m.SetManagedFields(nil)
-			}
-			return obj, nil
-		}))
+		_ = inf.SetTransform(cache.TransformFunc(trim))
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    w.enqueue,
 			UpdateFunc: func(_, obj any) { w.enqueue(obj) },
@@ -187,6 +216,9 @@ func (w *Watcher) Close() { w.closeOnce.Do(func() { close(w.stop) }) }
 // closes the watch when it returns.
 func (w *Watcher) Follow(ctx context.Context, already *model.ScanReport, now func() time.Time, fn func(*model.ScanReport) error) error {
 	defer w.Close()
+	// The lists (the watch's and the scan's) are garbage now: give their
+	// memory back once, for a watch that runs for hours.
+	debug.FreeOSMemory()
 	if already != nil {
 		for _, g := range already.Workloads {
 			for i := range g.Findings {
@@ -236,6 +268,96 @@ func (w *Watcher) enqueue(obj any) {
 	}
 }
 
+// trimObject is trim for a watch event's object.
+func trimObject(obj runtime.Object) (runtime.Object, error) {
+	t, err := trim(obj)
+	if o, ok := t.(runtime.Object); ok {
+		return o, err
+	}
+	return obj, err
+}
+
+// trim keeps of a watched object what tells of a kill: of a pod, its
+// status and its containers' names and resources (a tenth of what it
+// takes, its env, probes, volumes and annotations left out: a watch holds
+// every pod of its scope); a pod with a new kill is read whole to
+// diagnose it. Of an event, all but its managed fields.
+func trim(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		keep := func(cs []corev1.Container) []corev1.Container {
+			out := make([]corev1.Container, len(cs))
+			for i, c := range cs {
+				out[i] = corev1.Container{Name: c.Name, Resources: memoryOnly(c.Resources), RestartPolicy: c.RestartPolicy}
+			}
+			return out
+		}
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID, ResourceVersion: o.ResourceVersion, OwnerReferences: o.OwnerReferences},
+			Spec: corev1.PodSpec{NodeName: o.Spec.NodeName, Overhead: o.Spec.Overhead,
+				Containers: keep(o.Spec.Containers), InitContainers: keep(o.Spec.InitContainers)},
+			Status: corev1.PodStatus{Phase: o.Status.Phase, Reason: o.Status.Reason, Message: o.Status.Message, QOSClass: o.Status.QOSClass},
+		}
+		if o.Spec.Resources != nil {
+			r := memoryOnly(*o.Spec.Resources)
+			p.Spec.Resources = &r
+		}
+		for _, c := range o.Status.Conditions {
+			if c.Type == corev1.DisruptionTarget { // an eviction's time
+				p.Status.Conditions = append(p.Status.Conditions, c)
+			}
+		}
+		statuses := func(in []corev1.ContainerStatus) []corev1.ContainerStatus {
+			out := make([]corev1.ContainerStatus, len(in))
+			for i, cs := range in {
+				out[i] = corev1.ContainerStatus{Name: cs.Name, State: cs.State, LastTerminationState: cs.LastTerminationState, RestartCount: cs.RestartCount}
+				if cs.Resources != nil {
+					r := memoryOnly(*cs.Resources)
+					out[i].Resources = &r
+				}
+			}
+			return out
+		}
+		p.Status.ContainerStatuses = statuses(o.Status.ContainerStatuses)
+		p.Status.InitContainerStatuses = statuses(o.Status.InitContainerStatuses)
+		p.Status.EphemeralContainerStatuses = statuses(o.Status.EphemeralContainerStatuses)
+		for _, c := range o.Spec.EphemeralContainers {
+			p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: c.Name}})
+		}
+		for _, v := range o.Spec.Volumes {
+			if v.EmptyDir != nil {
+				p.Spec.Volumes = append(p.Spec.Volumes, v)
+			}
+		}
+		return p, nil
+	case metav1.Object:
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// memoryOnly keeps a container's memory request and limit.
+func memoryOnly(r corev1.ResourceRequirements) corev1.ResourceRequirements {
+	var out corev1.ResourceRequirements
+	if q, ok := r.Requests[corev1.ResourceMemory]; ok {
+		out.Requests = corev1.ResourceList{corev1.ResourceMemory: q}
+	}
+	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
+		out.Limits = corev1.ResourceList{corev1.ResourceMemory: q}
+	}
+	return out
+}
+
+// whole reads a pod again, whole, to diagnose its kill; the trimmed one
+// when it is gone. It lists the one pod, as scan needs list, not get.
+func (w *Watcher) whole(ctx context.Context, p *corev1.Pod) *corev1.Pod {
+	l, err := w.src.Client().CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", p.Name).String()})
+	if err != nil || len(l.Items) != 1 || l.Items[0].UID != p.UID {
+		return p
+	}
+	return &l.Items[0]
+}
+
 // watched names what a reflector watches: pods, events.
 func watched(r *cache.Reflector) string {
 	d := r.TypeDescription() // *v1.Pod
@@ -275,7 +397,7 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 		if !fresh {
 			return nil, nil
 		}
-		n.pods = []*corev1.Pod{o}
+		n.pods = []*corev1.Pod{w.whole(ctx, o)}
 		scope.Namespace = o.Namespace
 		// The pod's events and its node's, from the watch's own store.
 		n.events = w.eventsAbout(o)
@@ -297,7 +419,7 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 		default:
 			p, ok, _ := w.pods.GetByKey(o.InvolvedObject.Namespace + "/" + o.InvolvedObject.Name)
 			if ok {
-				n.pods = []*corev1.Pod{p.(*corev1.Pod)}
+				n.pods = []*corev1.Pod{w.whole(ctx, p.(*corev1.Pod))}
 			} else if w.opts.Scope.LabelSelector != "" {
 				return nil, nil // a pod outside the selector, or gone
 			}

@@ -1,14 +1,12 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,32 +23,14 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/scan"
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/kube"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
-
-// lockedBuffer is a buffer the watching command writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // watching runs `oomdoctor args...` until the returned stop is called,
 // which gives its exit code.
-func watching(t *testing.T, args ...string) (out, errOut *lockedBuffer, stop func() int) {
+func watching(t *testing.T, args ...string) (out, errOut *cluster.SyncBuffer, stop func() int) {
 	t.Helper()
-	out, errOut = &lockedBuffer{}, &lockedBuffer{}
+	out, errOut = &cluster.SyncBuffer{}, &cluster.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -94,7 +74,7 @@ func reports(t *testing.T, s string) []model.ScanReport {
 }
 
 // waitReports waits until the watch has written n reports.
-func waitReports(t *testing.T, out, errOut *lockedBuffer, n int) []model.ScanReport {
+func waitReports(t *testing.T, out, errOut *cluster.SyncBuffer, n int) []model.ScanReport {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -125,6 +105,9 @@ func TestScanWatch(t *testing.T) {
 	pod, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "api-0", Namespace: ns},
 		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "api", Image: "registry.example/api:1",
+			// A heap above the limit, in env the watch does not hold:
+			// the diagnosis must read the pod whole.
+			Env:       []corev1.EnvVar{{Name: "JAVA_TOOL_OPTIONS", Value: "-Xmx512m"}},
 			Resources: corev1.ResourceRequirements{Requests: lim, Limits: lim}}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -200,6 +183,8 @@ func TestScanWatch(t *testing.T) {
 	checkOne(rs[1], model.OOMKilled, "api-0", kill1)
 	if f := rs[1].Workloads[0].Findings[0]; f.MemoryLimitBytes == nil || *f.MemoryLimitBytes != 256<<20 || f.Explanation == "" {
 		t.Errorf("the new finding lacks what scan tells: limit %v, explanation %q", f.MemoryLimitBytes, f.Explanation)
+	} else if c := f.TopCause(); c == nil || c.ID != model.CauseRuntimeHeap {
+		t.Errorf("causes %+v, want runtime-heap first (-Xmx512m under 256Mi, from the pod's env)", f.Causes)
 	}
 
 	// Ready flips: the same kill, nothing new.
