@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/report"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
@@ -192,7 +194,18 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	var watcher *scan.Watcher
 	if o.Watch {
 		// Before the scan: a kill its lists miss reaches the watch.
-		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
+		wopts := opts
+		if o.prom.set() && o.prom.Until == "" {
+			// A kill told later is diagnosed on the history up to then.
+			wopts.History = func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
+				h, err := promHistory(o.prom, o.Now(), prom.Query{Detail: true})
+				if err != nil {
+					return nil, nil, err
+				}
+				return h(ctx, targets)
+			}
+		}
+		if watcher, err = scan.StartWatch(cmd.Context(), live, wopts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
 			if cmd.Context().Err() != nil {
 				return nil
 			}

@@ -411,3 +411,45 @@ func TestRecommendSaysWhenAVPASizes(t *testing.T) {
 		t.Errorf("scan with a VPA: %s", r)
 	}
 }
+
+// scan -w with a Prometheus diagnoses a kill it tells from the history,
+// as scan does: the leaking pod killed again is a memory leak.
+func TestScanWatchDiagnosesWithPrometheus(t *testing.T) {
+	url := diagnosis(t)
+	ns, pod := scenario.DiagnosisNamespace, scenario.DiagnosisCases[0].Pod
+	out, errOut, stop := watching(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--prometheus-url", url, "--history", "3d", "-w", "-o", "json")
+	waitReports(t, out, errOut, 1)
+	ctx := context.Background()
+	p, err := cp.Client.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs *corev1.ContainerStatus
+	for i := range p.Status.ContainerStatuses {
+		if p.Status.ContainerStatuses[i].Name == "app" {
+			cs = &p.Status.ContainerStatuses[i]
+		}
+	}
+	if cs == nil || cs.State.Running == nil {
+		t.Fatalf("the leaking pod's app container does not run: %+v", p.Status.ContainerStatuses)
+	}
+	at := time.Now().Truncate(time.Second)
+	cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
+		StartedAt: cs.State.Running.StartedAt, FinishedAt: metav1.NewTime(at)}}
+	cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at.Add(time.Second))}}
+	cs.RestartCount++
+	if _, err := cp.Client.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rs := waitReports(t, out, errOut, 2)
+	if code := stop(); code != 0 {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+	if rs[1].Summary.Findings != 1 {
+		t.Fatalf("report of the kill: %+v", rs[1].Summary)
+	}
+	f := rs[1].Workloads[0].Findings[0]
+	if c := f.TopCause(); f.Pod != pod || c == nil || c.ID != model.CauseMemoryLeak || len(c.Evidence) == 0 {
+		t.Errorf("%s: causes %+v, undecided %+v; want memory-leak first, from the history", f.Pod, f.Causes, f.Undecided)
+	}
+}
