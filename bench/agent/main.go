@@ -42,6 +42,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/kmsg"
 	"github.com/oomdoctor/oomdoctor/test/alloc"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/procstat"
 )
 
 func main() {
@@ -435,32 +436,12 @@ func waitReady(addr string) error {
 	return fmt.Errorf("the agent did not get ready on %s", addr)
 }
 
-// cpuTime sums the on-CPU time of every thread of a process (schedstat, ns).
-func cpuTime(pid int) time.Duration {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	var sum time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			v, _ := strconv.ParseInt(f[0], 10, 64)
-			sum += time.Duration(v)
-		}
-	}
-	return sum
-}
+// cpuTime sums the on-CPU time of every thread of a process.
+func cpuTime(pid int) time.Duration { return procstat.CPU(pid) }
 
 func rssKB(pid int) int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
+	st, _ := procstat.Status(pid)
+	return st["VmRSS:"] >> 10
 }
 
 // rollup reads one field of /proc/PID/smaps_rollup, in kB.

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/procstat"
 )
 
 // watchResult is what the watch phase measured.
@@ -103,10 +103,7 @@ func watchBench(ctx context.Context, cp *cluster.ControlPlane, bin string, kills
 		return res, fmt.Errorf("%d pods never killed, want %d", len(victims), kills+churn)
 	}
 
-	cpu0, err := cpuTime(cmd.Process.Pid)
-	if err != nil {
-		return res, err
-	}
+	cpu0 := procstat.CPU(cmd.Process.Pid)
 	for _, p := range victims[kills : kills+churn] {
 		p.Status.ContainerStatuses[0].Ready = false
 		if _, err := cp.Client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
@@ -115,10 +112,7 @@ func watchBench(ctx context.Context, cp *cluster.ControlPlane, bin string, kills
 	}
 	// Let the watch read them all before measuring (nothing to tell).
 	time.Sleep(3 * time.Second)
-	cpu1, err := cpuTime(cmd.Process.Pid)
-	if err != nil {
-		return res, err
-	}
+	cpu1 := procstat.CPU(cmd.Process.Pid)
 	res.churnCPU, res.churned = cpu1-cpu0, churn
 	select {
 	case t := <-reports:
@@ -161,40 +155,18 @@ func watchBench(ctx context.Context, cp *cluster.ControlPlane, bin string, kills
 		// The kill's GET and PUT, and this count's own scrape.
 		res.requests = append(res.requests, after-before-2)
 	}
-	if res.hwmKB, err = statusKB(cmd.Process.Pid, "VmHWM"); err != nil {
+	st, err := procstat.Status(cmd.Process.Pid)
+	if err != nil {
 		return res, err
 	}
+	res.hwmKB = st["VmHWM:"] >> 10
 	// A watch runs for hours: what it holds once the lists are behind it.
 	time.Sleep(30 * time.Second)
-	res.rssKB, err = statusKB(cmd.Process.Pid, "VmRSS")
-	return res, err
-}
-
-// cpuTime is a process's user and system CPU so far.
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
+	if st, err = procstat.Status(cmd.Process.Pid); err != nil {
+		return res, err
 	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	// Fields 14 and 15 (utime, stime), counted from the state, field 3.
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+s) * time.Second / 100, nil // USER_HZ
-}
-
-// statusKB reads a kB field of /proc/PID/status.
-func statusKB(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	res.rssKB = st["VmRSS:"] >> 10
+	return res, nil
 }
 
 func durations(d []time.Duration) (p50, max time.Duration) {

@@ -164,7 +164,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	var h scan.HistoryFunc
 	switch files := prom.HistoryFiles(o.Snapshot); {
 	case o.prom.set():
-		h, err = promHistory(o.prom, now, prom.Query{Detail: true})
+		h, err = promHistory(o.prom, at(now), prom.Query{Detail: true})
 	case o.Snapshot != "" && len(files) > 0:
 		h, err = filesHistory(files, o.prom, now)
 	}

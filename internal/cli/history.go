@@ -16,18 +16,23 @@ import (
 // read: prom.Query{Detail: true} for diagnosis (working set, RSS, cache,
 // swap, requests and limits over time, kills), UsageOnly for the working
 // set, the restart count and the current request and limit alone,
-// CacheOnly for RSS and page cache alone.
-func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFunc, error) {
+// CacheOnly for RSS and page cache alone. The history ends at now() as
+// each call reads it (or at --until): scan -w diagnoses a kill on the
+// history up to it.
+func promHistory(pf *promFlags, now func() time.Time, what prom.Query) (scan.HistoryFunc, error) {
 	c, err := pf.client()
 	if err != nil {
 		return nil, err
 	}
-	start, end, step, err := pf.window(now, 0)
-	if err != nil {
+	if _, _, _, err := pf.window(now(), 0); err != nil {
 		return nil, err
 	}
 	source := pf.describe()
 	return func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
+		start, end, step, err := pf.window(now(), 0)
+		if err != nil {
+			return nil, nil, err
+		}
 		pods := map[string]map[string]bool{}
 		for _, t := range targets {
 			if pods[t.Namespace] == nil {
@@ -63,6 +68,9 @@ func promHistory(pf *promFlags, now time.Time, what prom.Query) (scan.HistoryFun
 		return out, notes, nil
 	}, nil
 }
+
+// at is a clock stopped at t.
+func at(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 // histories turns Prometheus' containers into diagnosis histories, each
 // with its pod's other containers as siblings.

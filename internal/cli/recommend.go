@@ -508,11 +508,11 @@ func recommendPrometheus(ctx context.Context, pf *promFlags, ns string, picked [
 		}
 	}
 	if sz.leaks {
-		hist, err := promHistory(leakFlags(pf), now, prom.Query{UsageOnly: true})
+		hist, err := promHistory(leakFlags(pf), at(now), prom.Query{UsageOnly: true})
 		if err != nil {
 			return doc, err
 		}
-		cache, err := promHistory(cacheFlags(pf), now, prom.Query{CacheOnly: true})
+		cache, err := promHistory(cacheFlags(pf), at(now), prom.Query{CacheOnly: true})
 		if err != nil {
 			return doc, err
 		}

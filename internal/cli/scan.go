@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/oomdoctor/oomdoctor/internal/diagnose"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/report"
 	"github.com/oomdoctor/oomdoctor/internal/scan"
@@ -175,9 +173,9 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		Diagnose: true,
 	}
 	if o.prom.set() {
-		now := o.Now()
+		now := o.Now // live: up to each read (scan -w's kills told later)
 		if a := src.AsOf(); !a.IsZero() && o.prom.Until == "" {
-			now = a // a snapshot: the history up to its capture
+			now = at(a) // a snapshot: the history up to its capture
 		}
 		h, err := promHistory(o.prom, now, prom.Query{Detail: true})
 		if err != nil {
@@ -194,18 +192,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	var watcher *scan.Watcher
 	if o.Watch {
 		// Before the scan: a kill its lists miss reaches the watch.
-		wopts := opts
-		if o.prom.set() && o.prom.Until == "" {
-			// A kill told later is diagnosed on the history up to then.
-			wopts.History = func(ctx context.Context, targets []scan.Target) (map[scan.Target]*diagnose.History, []string, error) {
-				h, err := promHistory(o.prom, o.Now(), prom.Query{Detail: true})
-				if err != nil {
-					return nil, nil, err
-				}
-				return h(ctx, targets)
-			}
-		}
-		if watcher, err = scan.StartWatch(cmd.Context(), live, wopts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
+		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
 			if cmd.Context().Err() != nil {
 				return nil
 			}

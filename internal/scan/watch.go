@@ -256,7 +256,7 @@ func (w *Watcher) enqueue(obj any) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 	case *corev1.Event:
-		if !killEvent(o) {
+		if _, ok := eventFinding(o); !ok {
 			return
 		}
 	default:
@@ -364,12 +364,6 @@ func watched(r *cache.Reflector) string {
 	return strings.ToLower(d[strings.LastIndexByte(d, '.')+1:]) + "s"
 }
 
-// killEvent tells whether an event tells of a kill scan reports.
-func killEvent(e *corev1.Event) bool {
-	_, ok := eventFinding(e)
-	return ok
-}
-
 // eventFinding is the kill an event tells of, as scan reads it before
 // it ties the event to its pod.
 func eventFinding(e *corev1.Event) (model.Finding, bool) {
@@ -387,8 +381,10 @@ func eventFinding(e *corev1.Event) (model.Finding, bool) {
 func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*model.ScanReport, error) {
 	n := narrow{Source: w.src}
 	scope := source.Scope{}
+	var pod *corev1.Pod // a pod's own kills are reported, not its node's
 	switch o := obj.(type) {
 	case *corev1.Pod:
+		pod = o
 		found, _ := podFindings(o)
 		fresh := false
 		for i := range found {
@@ -425,10 +421,6 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 			}
 			scope.Namespace = o.InvolvedObject.Namespace
 		}
-	}
-	var pod *corev1.Pod
-	if p, ok := obj.(*corev1.Pod); ok {
-		pod = p
 	}
 	opts := w.opts
 	opts.Scope = scope

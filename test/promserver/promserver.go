@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/oomdoctor/oomdoctor/test/procstat"
 )
 
 // Server is a running Prometheus.
@@ -170,26 +172,7 @@ func (s *Server) Stop() {
 
 // Status reads Prometheus' memory figures from /proc/PID/status
 // (VmRSS:, VmHWM:, RssAnon:, RssFile: ...), in bytes.
-func (s *Server) Status() (map[string]int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	out := map[string]int64{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "\t")
-		if !ok || !strings.HasSuffix(v, " kB") {
-			continue
-		}
-		kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(v, " kB")), 10, 64)
-		if err == nil {
-			out[k] = kib << 10
-		}
-	}
-	return out, sc.Err()
-}
+func (s *Server) Status() (map[string]int64, error) { return procstat.Status(s.cmd.Process.Pid) }
 
 func tail(b []byte) string {
 	if len(b) > 4000 {
