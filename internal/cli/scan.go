@@ -192,7 +192,11 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	var watcher *scan.Watcher
 	if o.Watch {
 		// Before the scan: a kill its lists miss reaches the watch.
-		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) }); err != nil {
+		notify := scan.Notify{
+			Warn:    func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) },
+			Resumed: func() { fmt.Fprintln(o.ErrOut, "Watching again.") },
+		}
+		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, notify); err != nil {
 			if cmd.Context().Err() != nil {
 				return nil
 			}

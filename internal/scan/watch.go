@@ -2,9 +2,7 @@ package scan
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -13,12 +11,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/oomdoctor/oomdoctor/internal/detect"
@@ -54,19 +50,28 @@ type Watcher struct {
 	fatal        chan error
 }
 
+// Notify is what the watch tells beside the kills, on stderr in the CLI.
+type Notify struct {
+	// Warn hears, once an outage, an error the watch retries after (a
+	// server that went away).
+	Warn func(error)
+	// Resumed hears that every watch that failed works again.
+	Resumed func()
+}
+
 // StartWatch starts watching the scope of opts and returns once the first
-// lists are in; run the scan then, and Follow after it. warn hears, once
-// each, the errors the watch retries after (a server that went away); a
-// refusal (forbidden, unauthorized) ends it, here or in Follow. Close
-// stops it.
-func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(error)) (*Watcher, error) {
+// lists are in; run the scan then, and Follow after it. A refusal
+// (forbidden, unauthorized) ends it, here or in Follow; other errors are
+// retried, and told through notify. Close stops it.
+func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Notify) (*Watcher, error) {
 	w := &Watcher{src: src, opts: opts, seen: map[string]bool{}, events: map[string]bool{}, work: make(chan any, 1024), stop: make(chan struct{})}
 	ns, sel := opts.Scope.Namespace, opts.Scope.LabelSelector
 	client := src.Client()
+	out := &outage{notify: notify, down: map[string]bool{}}
 	// Pods are trimmed as each page or watch event is decoded, not after
 	// the whole first list (a transform's time): the watch never holds
 	// every pod whole at once.
-	pods := cache.NewSharedIndexInformer(&cache.ListWatch{
+	pods := cache.NewSharedIndexInformer(out.track("pods", &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = sel
 			l, err := client.CoreV1().Pods(ns).List(ctx, o)
@@ -95,14 +100,23 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 				return e, true
 			}), nil
 		},
-	}, &corev1.Pod{}, 0, cache.Indexers{})
+	}), &corev1.Pod{}, 0, cache.Indexers{})
 	warnings := func(namespace string, kind string) cache.SharedIndexInformer {
 		set := fields.Set{"type": corev1.EventTypeWarning}
 		if kind != "" {
 			set["involvedObject.kind"] = kind
 		}
-		return informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = set.String() })).Core().V1().Events().Informer()
+		selector := set.String()
+		return cache.NewSharedIndexInformer(out.track("events", &cache.ListWatch{
+			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				o.FieldSelector = selector
+				return client.CoreV1().Events(namespace).List(ctx, o)
+			},
+			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				o.FieldSelector = selector
+				return client.CoreV1().Events(namespace).Watch(ctx, o)
+			},
+		}), &corev1.Event{}, 0, cache.Indexers{})
 	}
 	// Node events live in "default": a namespace's watch reads them there.
 	evs := []cache.SharedIndexInformer{warnings(ns, "")}
@@ -124,11 +138,9 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 		}
 	}
 	// A refusal ends the watch (it would be refused forever); anything
-	// else is said once and retried by the informer, with backoff.
+	// else is said once an outage and retried by the informer, with
+	// backoff.
 	w.fatal = make(chan error, 1)
-	var errMu sync.Mutex
-	var watchErr error
-	said := map[string]bool{}
 	for _, inf := range all {
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, r *cache.Reflector, err error) {
 			select {
@@ -136,23 +148,17 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 				return // the watch is over: its requests were cancelled
 			default:
 			}
-			if errors.Is(err, io.EOF) {
-				return // a watch the server closed: resumed at once
-			}
-			if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			switch {
+			case routine(err):
+				return
+			case refused(err):
 				select {
 				case w.fatal <- fmt.Errorf("watching %s: %w (scan -w needs the verb \"watch\" on pods and events, besides \"list\")", watched(r), err):
 				default: // one is enough
 				}
 				return
 			}
-			errMu.Lock()
-			defer errMu.Unlock()
-			watchErr = err
-			if warn != nil && !said[err.Error()] {
-				said[err.Error()] = true
-				warn(fmt.Errorf("watching %s: %w; retrying", watched(r), err))
-			}
+			out.failed(watched(r), err)
 		})
 		go inf.Run(w.stop)
 	}
@@ -181,9 +187,7 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, warn func(e
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		errMu.Lock()
-		defer errMu.Unlock()
-		return nil, fmt.Errorf("watching pods and events: %w", watchErr)
+		return nil, fmt.Errorf("watching pods and events: %w", out.lastError())
 	}
 	cancel()
 	select {
@@ -348,14 +352,36 @@ func memoryOnly(r corev1.ResourceRequirements) corev1.ResourceRequirements {
 	return out
 }
 
-// whole reads a pod again, whole, to diagnose its kill; the trimmed one
-// when it is gone. It lists the one pod, as scan needs list, not get.
-func (w *Watcher) whole(ctx context.Context, p *corev1.Pod) *corev1.Pod {
-	l, err := w.src.Client().CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", p.Name).String()})
-	if err != nil || len(l.Items) != 1 || l.Items[0].UID != p.UID {
-		return p
+// whole reads a pod again, whole, to diagnose its kill. It lists the one
+// pod, as scan needs list, not get, and tries three times in two
+// seconds (a server restarting). When it cannot, or the pod is gone, the
+// watch's trimmed copy is diagnosed; an error says why.
+func (w *Watcher) whole(ctx context.Context, p *corev1.Pod) (*corev1.Pod, error) {
+	var err error
+	for try, wait := 0, 500*time.Millisecond; try < 3; try, wait = try+1, 3*wait {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return p, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		var l *corev1.PodList
+		l, err = w.src.Client().CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", p.Name).String()})
+		if err == nil {
+			if len(l.Items) != 1 || l.Items[0].UID != p.UID {
+				return p, nil // gone: its copy is all there is
+			}
+			return &l.Items[0], nil
+		}
 	}
-	return &l.Items[0]
+	return p, err
+}
+
+// wholeWarning says that a pod's kill was diagnosed from the watch's copy.
+func wholeWarning(p *corev1.Pod, err error) model.Warning {
+	return readWarning("pods", "in namespace "+p.Namespace, fmt.Errorf("pod %s: %w", p.Name, err),
+		"its kill is diagnosed from what the watch keeps of it (its status and memory sizes, not its env, command or probes)")
 }
 
 // watched names what a reflector watches: pods, events.
@@ -382,6 +408,7 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 	n := narrow{Source: w.src}
 	scope := source.Scope{}
 	var pod *corev1.Pod // a pod's own kills are reported, not its node's
+	var warns []model.Warning
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		pod = o
@@ -393,7 +420,14 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 		if !fresh {
 			return nil, nil
 		}
-		n.pods = []*corev1.Pod{w.whole(ctx, o)}
+		whole, err := w.whole(ctx, o)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			warns = append(warns, wholeWarning(o, err))
+		}
+		n.pods = []*corev1.Pod{whole}
 		scope.Namespace = o.Namespace
 		// The pod's events and its node's, from the watch's own store.
 		n.events = w.eventsAbout(o)
@@ -415,7 +449,14 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 		default:
 			p, ok, _ := w.pods.GetByKey(o.InvolvedObject.Namespace + "/" + o.InvolvedObject.Name)
 			if ok {
-				n.pods = []*corev1.Pod{w.whole(ctx, p.(*corev1.Pod))}
+				whole, err := w.whole(ctx, p.(*corev1.Pod))
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					warns = append(warns, wholeWarning(whole, err))
+				}
+				n.pods = []*corev1.Pod{whole}
 			} else if w.opts.Scope.LabelSelector != "" {
 				return nil, nil // a pod outside the selector, or gone
 			}
@@ -430,6 +471,7 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 	if err != nil {
 		return nil, err
 	}
+	rep.Warnings = append(warns, rep.Warnings...)
 	if pod != nil {
 		// The node's events are there to diagnose and to tie kernel
 		// kills to the pod's; what is reported is the pod's.

@@ -46,9 +46,11 @@ type ControlPlane struct {
 	// Client is an admin clientset.
 	Client kubernetes.Interface
 
-	caData []byte
-	token  string
-	procs  []*process
+	caData  []byte
+	token   string
+	procs   []*process
+	apiBin  string
+	apiArgs []string
 }
 
 // ContextName is the kubeconfig context the harness writes.
@@ -123,6 +125,7 @@ func StartControlPlane(ctx context.Context, opts Options) (cp *ControlPlane, err
 		admission,
 	}
 	args = append(args, opts.ExtraAPIServerArgs...)
+	cp.apiBin, cp.apiArgs = apiBin, args
 	api, err := start(dir, "kube-apiserver", apiBin, args...)
 	if err != nil {
 		return nil, err
@@ -217,6 +220,41 @@ func writeKubeconfig(path, server string, ca []byte, user, token string) error {
 	kc.Contexts[ContextName] = &clientcmdapi.Context{Cluster: "test", AuthInfo: user}
 	kc.CurrentContext = ContextName
 	return clientcmd.WriteToFile(*kc, path)
+}
+
+// RestartAPIServer stops kube-apiserver (SIGTERM, as an upgrade does;
+// SIGKILL after 10 s, so start it with a short
+// --shutdown-watch-termination-grace-period or open watches hold it up),
+// keeps it down for down, and starts it again on the same port, with the
+// same certificates and etcd, so clients resume where they were. It
+// returns once the server is ready.
+func (cp *ControlPlane) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	var etcd *process
+	for i, p := range cp.procs {
+		switch p.name {
+		case "etcd":
+			etcd = p
+		case "kube-apiserver":
+			p.stop(10 * time.Second)
+			cp.procs = append(cp.procs[:i:i], cp.procs[i+1:]...)
+		}
+	}
+	if etcd == nil || cp.apiBin == "" {
+		return errors.New("RestartAPIServer: no control plane running")
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	// The log of the first run is kept beside the new one.
+	_ = os.Rename(filepath.Join(cp.Dir, "kube-apiserver.log"), filepath.Join(cp.Dir, "kube-apiserver.1.log"))
+	api, err := start(cp.Dir, "kube-apiserver", cp.apiBin, cp.apiArgs...)
+	if err != nil {
+		return err
+	}
+	cp.procs = append(cp.procs, api)
+	return cp.waitReady(ctx, api, etcd)
 }
 
 // Stop stops the API server, then etcd, and removes the folder.

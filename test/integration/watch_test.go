@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
@@ -89,6 +90,40 @@ func waitReports(t *testing.T, out, errOut *cluster.SyncBuffer, n int) []model.S
 	}
 }
 
+// statusWriter returns a function that changes the pod's first container
+// status as the kubelet would write it (running since an hour ago at
+// first).
+func statusWriter(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) func(func(*corev1.ContainerStatus)) {
+	started := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
+	return func(mutate func(*corev1.ContainerStatus)) {
+		t.Helper()
+		ctx := context.Background()
+		p, err := c.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Status.ContainerStatuses) == 0 {
+			ctr := p.Spec.Containers[0]
+			p.Status.Phase = corev1.PodRunning
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: ctr.Name, Image: ctr.Image, Ready: true,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
+		}
+		mutate(&p.Status.ContainerStatuses[0])
+		if _, err := c.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// killedAt makes a running container's status tell of an OOM kill at at,
+// and of its restart a second later.
+func killedAt(cs *corev1.ContainerStatus, at time.Time) {
+	cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
+		StartedAt: cs.State.Running.StartedAt, FinishedAt: metav1.NewTime(at)}}
+	cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at.Add(time.Second))}}
+	cs.RestartCount++
+}
+
 // scan -w prints the first report, then one report per new kill, as it
 // happens: a container's OOM kill in its status, a second one after the
 // restart, the node agent's kill of a child process, a node's SystemOOM.
@@ -121,29 +156,7 @@ func TestScanWatch(t *testing.T) {
 			_ = c.CoreV1().Events(e.Namespace).Delete(ctx, e.Name, metav1.DeleteOptions{})
 		}
 	})
-	started := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
-	setStatus := func(mutate func(*corev1.ContainerStatus)) {
-		t.Helper()
-		p, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Status.ContainerStatuses) == 0 {
-			p.Status.Phase = corev1.PodRunning
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "api", Image: "registry.example/api:1", Ready: true,
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}
-		}
-		mutate(&p.Status.ContainerStatuses[0])
-		if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	killedAt := func(cs *corev1.ContainerStatus, at time.Time) {
-		cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137,
-			StartedAt: cs.State.Running.StartedAt, FinishedAt: metav1.NewTime(at)}}
-		cs.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at.Add(time.Second))}}
-		cs.RestartCount++
-	}
+	setStatus := statusWriter(t, c, pod)
 	setStatus(func(*corev1.ContainerStatus) {})
 
 	// As a user with the shipped reader ClusterRole, and nothing more.
@@ -333,7 +346,7 @@ func TestWatchTellsWhatTheScanMissed(t *testing.T) {
 		already *model.ScanReport
 		want    int
 	}{{&missed, 1}, {full, 0}} {
-		w, err := scan.StartWatch(ctx, src, opts, func(err error) { t.Error(err) })
+		w, err := scan.StartWatch(ctx, src, opts, scan.Notify{Warn: func(err error) { t.Error(err) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,5 +368,74 @@ func TestWatchTellsWhatTheScanMissed(t *testing.T) {
 		if len(told) != tc.want || tc.want == 1 && told[0] != "StatefulSet/redis redis-0" {
 			t.Errorf("with %d workloads already told: the watch told %v, want %d (redis)", len(tc.already.Workloads), told, tc.want)
 		}
+	}
+}
+
+// An API server that restarts (an upgrade) does not end the watch, nor
+// make it tell the old kills again: it says once that it is retrying,
+// then that it watches again, and tells the kill written while it was
+// catching up, once. Its own control plane: the package's is not stopped.
+func TestScanWatchSurvivesAPIServerRestart(t *testing.T) {
+	ctx := context.Background()
+	// Without a short watch grace the server waits on the open watches
+	// and its stop ends in SIGKILL after the harness's grace.
+	own, err := cluster.StartControlPlane(ctx, cluster.Options{ExtraAPIServerArgs: []string{"--shutdown-watch-termination-grace-period=2s"}})
+	if err != nil {
+		t.Fatalf("a control plane of its own: %v", err)
+	}
+	t.Cleanup(own.Stop)
+	c := own.Client
+	const ns = "restart"
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lim := corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")}
+	pod, err := c.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: ns},
+		Spec: corev1.PodSpec{NodeName: "node-r", Containers: []corev1.Container{{Name: "web", Image: "registry.example/web:1",
+			Resources: corev1.ResourceRequirements{Requests: lim, Limits: lim}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := statusWriter(t, c, pod)
+	setStatus(func(*corev1.ContainerStatus) {})
+
+	out, errOut, stop := watching(t, "scan", "--kubeconfig", own.Kubeconfig, "-n", ns, "-w", "-o", "json")
+	waitReports(t, out, errOut, 1)
+	time.Sleep(time.Second)
+	kill1 := time.Now().Add(-2 * time.Second).Truncate(time.Second).UTC()
+	setStatus(func(cs *corev1.ContainerStatus) { killedAt(cs, kill1) })
+	waitReports(t, out, errOut, 2)
+
+	if err := own.RestartAPIServer(ctx, 3*time.Second); err != nil {
+		t.Fatalf("restarting kube-apiserver: %v", err)
+	}
+	// At once, before the watch is back: it finds the kill as it resumes.
+	kill2 := kill1.Add(time.Minute)
+	setStatus(func(cs *corev1.ContainerStatus) { killedAt(cs, kill2) })
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(errOut.String(), "Watching again.") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the watch did not say it resumed within 90 s of the restart:\nstderr:\n%s", errOut.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	rs := waitReports(t, out, errOut, 3)
+	f := rs[2].Workloads[0].Findings[0]
+	if rs[2].Summary.Findings != 1 || f.Pod != "web-0" || f.LastKill == nil || !f.LastKill.Equal(kill2) {
+		t.Errorf("after the restart: %+v %s at %v, want web-0's kill at %v alone", rs[2].Summary, f.Pod, f.LastKill, kill2)
+	}
+	time.Sleep(2 * time.Second) // a repeat of the first kill would come now
+	if code := stop(); code != 0 {
+		t.Errorf("exit %d after Ctrl-C, want 0; stderr %s", code, errOut.String())
+	}
+	if rs := reports(t, out.String()); len(rs) != 3 {
+		t.Errorf("%d reports, want 3 (the first, and each kill once):\n%s", len(rs), out.String())
+	}
+	stderr := errOut.String()
+	warned := regexp.MustCompile(`(?m)^warning: watching (pods|events): .*; retrying$`).FindAllString(stderr, -1)
+	if len(warned) != 1 || strings.Count(stderr, "Watching again.") != 1 {
+		t.Errorf("want one warning of the outage and one line when it ended:\n%s", stderr)
 	}
 }
