@@ -235,7 +235,8 @@ func (o *ScanOptions) follow(cmd *cobra.Command, live *kube.Source, watcher *sca
 	if table {
 		fmt.Fprintln(o.ErrOut, "Watching for new kills (Ctrl-C to stop)...")
 	}
-	header := first.Summary.Findings == 0
+	rows := report.NewRows(o.Output == "wide")
+	rows.Measure(first)
 	said := map[string]bool{}
 	for _, w := range first.Warnings {
 		said[w.Message] = true
@@ -250,8 +251,7 @@ func (o *ScanOptions) follow(cmd *cobra.Command, live *kube.Source, watcher *sca
 		var err error
 		switch {
 		case table:
-			err = report.Rows(o.Out, rep, o.Output == "wide", header)
-			header = false
+			err = rows.Write(o.Out, rep)
 		case o.Output == "yaml":
 			if _, err = fmt.Fprintln(o.Out, "---"); err == nil {
 				err = o.render(o.Out, rep)

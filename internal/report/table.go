@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -20,24 +22,98 @@ func init() {
 // writeTable prints one row per finding, grouped by workload (the report's
 // order), in kubectl's column style. Nothing is printed for an empty report.
 func writeTable(out io.Writer, rep *model.ScanReport, wide bool) error {
-	return Rows(out, rep, wide, true)
+	return NewRows(wide).Write(out, rep)
 }
 
-// Rows prints the table's rows, after its header when header is set:
-// scan -w adds the rows of new kills under the first table. Nothing is
-// printed for an empty report.
-func Rows(out io.Writer, rep *model.ScanReport, wide, header bool) error {
+// Rows prints a table in parts, as scan -w does: the first report's
+// table, then the rows of each kill under it. Each part's columns start
+// where the earlier parts' did (kubectl get -w realigns each part), and
+// move right only for a wider cell.
+type Rows struct {
+	wide bool
+	// widths are the widest cell of each column so far, in runes; nil
+	// before the first part.
+	widths []int
+}
+
+// NewRows starts a table; wide adds the -o wide columns.
+func NewRows(wide bool) *Rows {
+	return &Rows{wide: wide}
+}
+
+// Measure takes in the widths of a report printed before, with its
+// header, without printing anything: the first report of scan -w.
+// A report without findings has printed nothing: the header is still to
+// come.
+func (r *Rows) Measure(rep *model.ScanReport) {
+	if rep.Summary.Findings == 0 {
+		return
+	}
+	r.widen(r.header())
+	for _, row := range r.rows(rep) {
+		r.widen(row)
+	}
+}
+
+// Write prints the rows of rep, after the header if nothing was printed
+// before. Nothing is printed for an empty report.
+func (r *Rows) Write(out io.Writer, rep *model.ScanReport) error {
 	if rep.Summary.Findings == 0 {
 		return nil
 	}
-	w := printers.GetNewTabWriter(out)
+	var lines [][]string
+	if r.widths == nil {
+		lines = append(lines, r.header())
+	} else {
+		// A first line of blanks as wide as the widest cells so far sets
+		// the columns where they were; it is not printed.
+		blank := make([]string, len(r.widths))
+		for i, n := range r.widths[:len(r.widths)-1] {
+			blank[i] = strings.Repeat(" ", n)
+		}
+		lines = append(lines, blank)
+	}
+	lines = append(lines, r.rows(rep)...)
+	var buf bytes.Buffer
+	w := printers.GetNewTabWriter(&buf)
+	for _, l := range lines {
+		fmt.Fprintln(w, strings.Join(l, "\t"))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	text := buf.Bytes()
+	if r.widths != nil {
+		text = text[bytes.IndexByte(text, '\n')+1:]
+	}
+	for _, l := range lines {
+		r.widen(l)
+	}
+	_, err := out.Write(text)
+	return err
+}
+
+// widen keeps the widest cell of each column.
+func (r *Rows) widen(row []string) {
+	if r.widths == nil {
+		r.widths = make([]int, len(row))
+	}
+	for i, c := range row {
+		r.widths[i] = max(r.widths[i], utf8.RuneCountInString(c))
+	}
+}
+
+func (r *Rows) header() []string {
 	cols := []string{"NAMESPACE", "WORKLOAD", "POD", "CONTAINER", "RESTARTS", "LAST KILL", "REQUEST", "LIMIT", "FINDING", "CAUSE"}
-	if wide {
+	if r.wide {
 		cols = append(cols, "TYPE", "QOS", "STATE", "EXIT", "REASON", "NODE", "KILLED AT", "EVIDENCE")
 	}
-	if header {
-		fmt.Fprintln(w, strings.Join(cols, "\t"))
-	}
+	return cols
+}
+
+// rows are the cells of rep's findings, grouped by workload.
+func (r *Rows) rows(rep *model.ScanReport) [][]string {
+	var rows [][]string
 	for _, g := range rep.Workloads {
 		for _, f := range g.Findings {
 			row := []string{
@@ -52,7 +128,7 @@ func Rows(out io.Writer, rep *model.ScanReport, wide, header bool) error {
 				string(f.Type),
 				cause(f),
 			}
-			if wide {
+			if r.wide {
 				row = append(row,
 					dash(string(f.ContainerKind)),
 					dash(f.QOSClass),
@@ -64,10 +140,10 @@ func Rows(out io.Writer, rep *model.ScanReport, wide, header bool) error {
 					evidence(f),
 				)
 			}
-			fmt.Fprintln(w, strings.Join(row, "\t"))
+			rows = append(rows, row)
 		}
 	}
-	return w.Flush()
+	return rows
 }
 
 func dash(s string) string {
