@@ -11,10 +11,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/oomdoctor/oomdoctor/internal/detect"
@@ -70,19 +72,11 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Noti
 	out := &outage{notify: notify, down: map[string]bool{}}
 	// Pods are trimmed as each page or watch event is decoded, not after
 	// the whole first list (a transform's time): the watch never holds
-	// every pod whole at once.
+	// every pod whole at once (trimmedPods).
 	pods := cache.NewSharedIndexInformer(out.track("pods", &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = sel
-			l, err := client.CoreV1().Pods(ns).List(ctx, o)
-			if err != nil {
-				return nil, err
-			}
-			for i := range l.Items {
-				t, _ := trim(&l.Items[i])
-				l.Items[i] = *t.(*corev1.Pod)
-			}
-			return l, nil
+			return trimmedPods(ctx, client.CoreV1().Pods(ns), o, src.ChunkSize())
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = sel
@@ -350,6 +344,45 @@ func memoryOnly(r corev1.ResourceRequirements) corev1.ResourceRequirements {
 		out.Limits = corev1.ResourceList{corev1.ResourceMemory: q}
 	}
 	return out
+}
+
+// trimmedPods is the watch's list of pods: page by page, as scan lists,
+// each page trimmed before the next is read. The reflector asks for
+// resourceVersion 0, which the API server's watch cache answers in one
+// piece whatever the limit: at 10,000 pods, all of them whole at once
+// (about 170 MB of Go objects). A list of the latest instead is paged;
+// it is at least as new as any version the reflector asks for. A
+// continue token that expires mid-way (a list longer than the server
+// keeps its history) falls back to one full list, as kubectl does.
+func trimmedPods(ctx context.Context, pods typedcorev1.PodInterface, o metav1.ListOptions, chunk int64) (*corev1.PodList, error) {
+	o.ResourceVersion, o.ResourceVersionMatch, o.Continue, o.Limit = "", "", "", chunk
+	var all *corev1.PodList
+	for {
+		l, err := pods.List(ctx, o)
+		if err != nil {
+			if o.Continue != "" && apierrors.IsResourceExpired(err) {
+				o.Continue, o.Limit = "", 0
+				all = nil
+				continue
+			}
+			return nil, err
+		}
+		for i := range l.Items {
+			t, _ := trim(&l.Items[i])
+			l.Items[i] = *t.(*corev1.Pod)
+		}
+		if all == nil {
+			all = l
+		} else {
+			// A page's pods, copied out: its whole objects go with it.
+			all.Items = append(all.Items, l.Items...)
+		}
+		if l.Continue == "" {
+			all.Continue, all.RemainingItemCount = "", nil
+			return all, nil
+		}
+		o.Continue = l.Continue
+	}
 }
 
 // whole reads a pod again, whole, to diagnose its kill. It lists the one

@@ -265,9 +265,10 @@ func TestScanWatch(t *testing.T) {
 	}
 }
 
-// In a table, the new kills are rows under the first table.
+// In a table, the new kills are rows under the first table. Pages of two
+// pods: the watch's own list is paged as the scan's is, and both agree.
 func TestScanWatchTable(t *testing.T) {
-	out, errOut, stop := watching(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "-w")
+	out, errOut, stop := watching(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", "shop", "-w", "--chunk-size", "2")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(errOut.String(), "Watching for new kills") {
 		if time.Now().After(deadline) {

@@ -95,6 +95,9 @@ func (s *Source) Describe() model.Source {
 	return model.Source{Type: "cluster", Server: s.server, Context: s.context}
 }
 
+// ChunkSize is the page size of its lists.
+func (s *Source) ChunkSize() int64 { return s.chunkSize }
+
 // AsOf implements source.Source: a live cluster is read now.
 func (s *Source) AsOf() time.Time { return time.Time{} }
 
