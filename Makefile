@@ -26,7 +26,7 @@ export OOMDOCTOR_HELM := $(HELM)
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
-.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families bench-bounds cluster-up cluster-down clean
+.PHONY: all build install dist test unit integration e2e deps apt k8s-bins sarif-schema helm manifests image lint examples bench bench-scan bench-lint bench-fix bench-agent bench-prometheus bench-diagnose bench-families bench-bounds cluster-up cluster-down clean image-archive
 
 all: build
 
@@ -36,9 +36,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/oomdoctor-agent ./cmd/oomdoctor-agent
 
 # image builds the agent's image (needs a Docker daemon; the DaemonSet of
-# deploy/ runs it).
+# deploy/ runs it). image-archive builds the same image without a daemon,
+# as a docker-archive tarball (docker/podman load, ctr images import,
+# skopeo copy docker-archive:...), as the e2e tests do.
 image: build
 	docker build -t oomdoctor/oomdoctor-agent:$(VERSION) .
+
+image-archive: build
+	$(GO) run ./test/cmd/imagearchive -f Dockerfile -context . -t docker.io/oomdoctor/oomdoctor-agent:$(VERSION) -o bin/oomdoctor-agent-image.tar
 
 # install puts oomdoctor and the kubectl plugin kubectl-oomdoctor in GOBIN.
 install:
