@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,20 +29,14 @@ func killReport(ns, workload, pod string) *model.ScanReport {
 	}
 }
 
-// starts gives where each column of a printed line starts (a run of
-// three spaces or more ends a cell: tabwriter's padding is 3).
+// starts gives where each column of a printed line starts: after three
+// spaces or more (tabwriter's padding is 3; a cell holds one at most).
 func starts(line string) []int {
 	var at []int
-	inCell := false
 	for i := 0; i < len(line); i++ {
-		if line[i] != ' ' {
-			if !inCell && (i == 0 || strings.HasSuffix(line[:i], "   ")) {
-				at = append(at, i)
-			}
-			inCell = true
-			continue
+		if line[i] != ' ' && (i == 0 || strings.HasSuffix(line[:i], "   ")) {
+			at = append(at, i)
 		}
-		inCell = !strings.HasSuffix(line[:i+1], "   ") && inCell
 	}
 	return at
 }
@@ -79,7 +74,7 @@ func TestRowsLineUpWithTheFirstTable(t *testing.T) {
 	if len(lines) != 1 || strings.HasPrefix(lines[0], "NAMESPACE") {
 		t.Fatalf("one row and no header, got %q", later.String())
 	}
-	if got, want := starts(lines[0]), starts(header); !equal(got, want) {
+	if got, want := starts(lines[0]), starts(header); !slices.Equal(got, want) {
 		t.Fatalf("a later short row's columns start at %v, the header's at %v:\n%s\n%s", got, want, header, lines[0])
 	}
 
@@ -98,7 +93,7 @@ func TestRowsLineUpWithTheFirstTable(t *testing.T) {
 		t.Fatalf("two rows, got %q", later.String())
 	}
 	a, b, h := starts(lines[0]), starts(lines[1]), starts(header)
-	if !equal(a, b) || !equal(a[:3], h[:3]) || a[3] != h[2]+len(long)+3 {
+	if !slices.Equal(a, b) || !slices.Equal(a[:3], h[:3]) || a[3] != h[2]+len(long)+3 {
 		t.Fatalf("after a wider pod: columns at %v then %v (header %v):\n%s", a, b, h, later.String())
 	}
 }
@@ -122,19 +117,7 @@ func TestRowsAfterAnEmptyReportBringTheHeader(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "NAMESPACE") || !strings.Contains(lines[0], "EVIDENCE") {
 		t.Fatalf("the wide header, then the row; got %q", out.String())
 	}
-	if got, want := starts(lines[1])[:8], starts(lines[0])[:8]; !equal(got, want) {
+	if got, want := starts(lines[1])[:8], starts(lines[0])[:8]; !slices.Equal(got, want) {
 		t.Fatalf("row columns at %v, header's at %v", got, want)
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -346,43 +345,30 @@ func memoryOnly(r corev1.ResourceRequirements) corev1.ResourceRequirements {
 	return out
 }
 
-// trimmedPods is the watch's list of pods: page by page, as scan lists,
-// each page trimmed before the next is read. The reflector asks for
-// resourceVersion 0, which the API server's watch cache answers in one
-// piece whatever the limit: at 10,000 pods, all of them whole at once
-// (about 170 MB of Go objects). A list of the latest instead is paged;
-// it is at least as new as any version the reflector asks for. A
-// continue token that expires mid-way (a list longer than the server
-// keeps its history) falls back to one full list, as kubectl does.
+// trimmedPods lists a page of pods for the reflector's pager, which
+// asks for the next page and falls back to one full list when a continue
+// token expires. Each page is trimmed before the next is read. The
+// reflector's first list asks for resourceVersion 0, which the API
+// server's watch cache answers in one piece whatever the limit: at 10,000
+// pods, all of them whole at once (about 170 MB of Go objects). The
+// latest is asked for instead, which is paged (in pages of chunk, as scan
+// lists) and at least as new as any version the reflector asks for.
 func trimmedPods(ctx context.Context, pods typedcorev1.PodInterface, o metav1.ListOptions, chunk int64) (*corev1.PodList, error) {
-	o.ResourceVersion, o.ResourceVersionMatch, o.Continue, o.Limit = "", "", "", chunk
-	var all *corev1.PodList
-	for {
-		l, err := pods.List(ctx, o)
-		if err != nil {
-			if o.Continue != "" && apierrors.IsResourceExpired(err) {
-				o.Continue, o.Limit = "", 0
-				all = nil
-				continue
-			}
-			return nil, err
-		}
-		for i := range l.Items {
-			t, _ := trim(&l.Items[i])
-			l.Items[i] = *t.(*corev1.Pod)
-		}
-		if all == nil {
-			all = l
-		} else {
-			// A page's pods, copied out: its whole objects go with it.
-			all.Items = append(all.Items, l.Items...)
-		}
-		if l.Continue == "" {
-			all.Continue, all.RemainingItemCount = "", nil
-			return all, nil
-		}
-		o.Continue = l.Continue
+	if o.Continue == "" {
+		o.ResourceVersion, o.ResourceVersionMatch = "", ""
 	}
+	if o.Limit > 0 { // 0: the pager's full list
+		o.Limit = chunk
+	}
+	l, err := pods.List(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.Items {
+		t, _ := trim(&l.Items[i])
+		l.Items[i] = *t.(*corev1.Pod)
+	}
+	return l, nil
 }
 
 // whole reads a pod again, whole, to diagnose its kill. It lists the one

@@ -9,8 +9,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/pager"
 
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
@@ -54,16 +57,16 @@ func TestTrimmedPodsTellTheSameKills(t *testing.T) {
 	}
 }
 
-// pager serves pods a page at a time, as an API server does, and can
-// expire its continue tokens.
-type pager struct {
+// pagingServer serves pods a page at a time, as an API server does, and
+// can expire its continue tokens.
+type pagingServer struct {
 	typedcorev1.PodInterface // List alone is served
 	pods                     []corev1.Pod
 	expire                   bool
 	asked                    []metav1.ListOptions
 }
 
-func (p *pager) List(_ context.Context, o metav1.ListOptions) (*corev1.PodList, error) {
+func (p *pagingServer) List(_ context.Context, o metav1.ListOptions) (*corev1.PodList, error) {
 	p.asked = append(p.asked, o)
 	if o.ResourceVersion != "" || o.ResourceVersionMatch != "" {
 		return nil, errors.New("asked for a version: the watch cache would answer in one piece")
@@ -92,9 +95,9 @@ func (p *pager) List(_ context.Context, o metav1.ListOptions) (*corev1.PodList, 
 
 // The watch lists its pods page by page, whatever version the reflector
 // asks for, trimming each page; an expired continue token falls back to
-// one full list.
+// one full list. Driven by client-go's pager, as the reflector drives it.
 func TestTrimmedPodsArePaged(t *testing.T) {
-	p := &pager{}
+	p := &pagingServer{}
 	for i := range 7 {
 		p.pods = append(p.pods, corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: "p" + strconv.Itoa(i), Namespace: "ns", Labels: map[string]string{"big": "label"}},
@@ -103,12 +106,24 @@ func TestTrimmedPodsArePaged(t *testing.T) {
 	}
 	for _, expire := range []bool{false, true} {
 		p.expire, p.asked = expire, nil
-		l, err := trimmedPods(context.Background(), p, metav1.ListOptions{ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, Limit: 500, LabelSelector: "app=x"}, 3)
+		pages := pager.New(pager.SimplePageFunc(func(o metav1.ListOptions) (runtime.Object, error) {
+			return trimmedPods(context.Background(), p, o, 3)
+		}))
+		l, _, err := pages.ListWithAlloc(context.Background(), metav1.ListOptions{ResourceVersion: "0", ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, LabelSelector: "app=x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := meta.ExtractList(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lm, err := meta.ListAccessor(l)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
-		for _, pod := range l.Items {
+		for _, obj := range items {
+			pod := obj.(*corev1.Pod)
 			names = append(names, pod.Name)
 			if pod.Labels != nil || pod.Spec.Containers[0].Env != nil {
 				t.Errorf("%s kept whole: %+v", pod.Name, pod)
@@ -117,8 +132,8 @@ func TestTrimmedPodsArePaged(t *testing.T) {
 		if want := []string{"p0", "p1", "p2", "p3", "p4", "p5", "p6"}; !slices.Equal(names, want) {
 			t.Errorf("expire %v: pods %v, want %v", expire, names, want)
 		}
-		if l.ResourceVersion != "42" || l.Continue != "" {
-			t.Errorf("expire %v: list version %q continue %q, want 42 and none", expire, l.ResourceVersion, l.Continue)
+		if lm.GetResourceVersion() != "42" || lm.GetContinue() != "" {
+			t.Errorf("expire %v: list version %q continue %q, want 42 and none", expire, lm.GetResourceVersion(), lm.GetContinue())
 		}
 		want := []int64{3, 3, 3} // three pages of three
 		if expire {
