@@ -135,8 +135,12 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	// machine's scrape lag once left the child's kill uncounted.
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	// To the nanosecond: the child's counter at 1 may be stamped within
+	// the second just begun, and a history ending at that second's start
+	// would leave its kill out (as it should: it came after --until).
+	until := time.Now().UTC().Format(time.RFC3339Nano)
 	code := cli.Main(ctx, "oomdoctor", []string{"recommend", "--prometheus-url", srv.URL, "--kubeconfig", node.Kubeconfig, "--from-cluster",
-		"--oom-events", "-n", ns, "--history", "15m", "--step", "1m", "--until", time.Now().UTC().Format(time.RFC3339), "-o", "json"}, streams)
+		"--oom-events", "-n", ns, "--history", "15m", "--step", "1m", "--until", until, "-o", "json"}, streams)
 	if code != 0 {
 		t.Fatalf("recommend exited %d: %s", code, errOut.String())
 	}
@@ -187,10 +191,30 @@ func TestRecommendFromScrapedKubelet(t *testing.T) {
 	if !ok {
 		t.Fatalf("no recommendation for the pod whose child was killed: %s", out.String())
 	}
+	t.Logf("DEBUG %s", promRaw(t, srv.URL, fmt.Sprintf(`{__name__=~"container_oom_events_total|container_start_time_seconds",namespace=%q,container="worker"}[20m]`, ns)))
 	if c.OOMKills != 1 || *c.MemoryLimitBytes != 128*mi || *c.MemoryRequestBytes != 64*mi || c.CurrentLimitBytes == nil || *c.CurrentLimitBytes != 64*mi ||
 		!strings.Contains(strings.Join(c.Reasons, "\n"), "taken as the limit in the pod's spec") || len(c.Warnings) != 0 {
-		t.Errorf("child: %+v; want the one kill cAdvisor counted, at the spec's 64Mi: 64Mi -> 128Mi, request 64Mi", c)
+		t.Errorf("child: %+v; want the one kill cAdvisor counted, at the spec's 64Mi: 64Mi -> 128Mi, request 64Mi\nwhat Prometheus holds of it (--until %s):\n%s", c, until,
+			promRaw(t, srv.URL, fmt.Sprintf(`{__name__=~"container_oom_events_total|container_start_time_seconds",namespace=%q,container="worker"}[20m]`, ns)))
 	}
+}
+
+// promRaw returns the raw answers of instant queries, for a failure's
+// message.
+func promRaw(t *testing.T, base string, queries ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range queries {
+		resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", q, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Fprintf(&b, "%s: %s\n", q, body)
+	}
+	return b.String()
 }
 
 // promQuery runs an instant query and returns the values of its vector.
