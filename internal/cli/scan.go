@@ -191,24 +191,27 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 	}
 	var watcher *scan.Watcher
 	if o.Watch {
-		// Before the scan: a kill its lists miss reaches the watch.
+		// Before the scan: a kill its lists miss reaches the watch. Its
+		// first lists run beside the scan's pods; the scan's events wait
+		// for them.
 		notify := scan.Notify{
 			Warn:    func(err error) { fmt.Fprintf(o.ErrOut, "warning: %v\n", err) },
 			Resumed: func() { fmt.Fprintln(o.ErrOut, "Watching again.") },
 		}
 		if watcher, err = scan.StartWatch(cmd.Context(), live, opts, notify); err != nil {
-			if cmd.Context().Err() != nil {
-				return nil
-			}
 			return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
 		}
 		defer watcher.Close()
+		opts.BeforeEvents = watcher.Synced
 	}
 	prog := newProgress(o.ErrOut)
 	opts.Progress = prog.callback()
 	rep, err := scan.Run(cmd.Context(), src, opts)
 	prog.Done()
 	if err != nil {
+		if watcher != nil && cmd.Context().Err() != nil {
+			return nil // Ctrl-C before the first report
+		}
 		if live != nil {
 			return fmt.Errorf("%w (server %s)", err, live.Describe().Server)
 		}

@@ -34,6 +34,10 @@ type Options struct {
 	Diagnose bool
 	// History reads the killed containers' usage history (nil: none).
 	History HistoryFunc
+	// BeforeEvents, when set, runs once the pods are read, before the
+	// events are; an error ends the scan. scan -w waits there for its
+	// watch's first lists (Watcher.Synced).
+	BeforeEvents func(context.Context) error
 }
 
 // kernelKillWindow is how far apart a kernel log kill (node-problem-detector)
@@ -96,6 +100,11 @@ func Run(ctx context.Context, src source.Source, opts Options) (*model.ScanRepor
 	s.asOf = s.asOf.UTC()
 	if err := s.readPods(ctx); err != nil {
 		return nil, err
+	}
+	if opts.BeforeEvents != nil {
+		if err := opts.BeforeEvents(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.readEvents(ctx)
 	s.attachProbeFailures()

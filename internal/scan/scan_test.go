@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,48 @@ func TestRunFailsWithoutPods(t *testing.T) {
 	var re *ReadError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), `cannot list pods in namespace shop: permission denied`) || !strings.Contains(err.Error(), "Role in that namespace") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// ordered wraps a source and records the order of its lists.
+type ordered struct {
+	source.Source
+	log *[]string
+}
+
+func (o ordered) Pods(ctx context.Context, s source.Scope, fn func(*corev1.Pod) error) error {
+	*o.log = append(*o.log, "pods")
+	return o.Source.Pods(ctx, s, fn)
+}
+
+func (o ordered) Events(ctx context.Context, q source.EventFilter, fn func(*corev1.Event) error) error {
+	*o.log = append(*o.log, "events")
+	return o.Source.Events(ctx, q, fn)
+}
+
+// BeforeEvents runs between the pods and the events (scan -w waits there
+// for its watch's first lists); its error ends the scan.
+func TestRunBeforeEvents(t *testing.T) {
+	var log []string
+	src := ordered{Source: fixture(), log: &log}
+	opts := Options{Now: now, Scope: source.Scope{Namespace: "shop"}, BeforeEvents: func(context.Context) error {
+		log = append(log, "before events")
+		return nil
+	}}
+	if _, err := Run(context.Background(), src, opts); err != nil {
+		t.Fatal(err)
+	}
+	// In shop: its own events, then the nodes' in default.
+	if want := []string{"pods", "before events", "events", "events"}; !slices.Equal(log, want) {
+		t.Errorf("order %v, want %v", log, want)
+	}
+	log = nil
+	refused := errors.New("watching pods: forbidden")
+	opts.BeforeEvents = func(context.Context) error { return refused }
+	if rep, err := Run(context.Background(), src, opts); !errors.Is(err, refused) || rep != nil {
+		t.Errorf("got %v, %v; want the watch's error and no report", rep, err)
+	}
+	if want := []string{"pods"}; !slices.Equal(log, want) {
+		t.Errorf("after the error: %v, want %v", log, want)
 	}
 }

@@ -33,9 +33,10 @@ import (
 // node, and what the namespace holds.
 //
 // Pods and Warning events are watched through informers (a list, then a
-// watch that resumes where it broke off), started before the scan: a kill
-// the scan's lists miss reaches the watch as a change, and one both see
-// is told once.
+// watch that resumes where it broke off), started before the scan. The
+// scan lists its pods meanwhile, and its events once the watch's first
+// lists are in (Synced): a kill the scan's lists miss is in the watch's
+// first list or reaches it as a change, and one both see is told once.
 type Watcher struct {
 	src  *kube.Source
 	opts Options
@@ -49,6 +50,11 @@ type Watcher struct {
 	stop         chan struct{}
 	closeOnce    sync.Once
 	fatal        chan error
+	out          *outage
+	// synced tell when the first lists are in (Synced).
+	synced   []cache.InformerSynced
+	syncOnce sync.Once
+	syncErr  error
 }
 
 // Notify is what the watch tells beside the kills, on stderr in the CLI.
@@ -60,10 +66,11 @@ type Notify struct {
 	Resumed func()
 }
 
-// StartWatch starts watching the scope of opts and returns once the first
-// lists are in; run the scan then, and Follow after it. A refusal
-// (forbidden, unauthorized) ends it, here or in Follow; other errors are
-// retried, and told through notify. Close stops it.
+// StartWatch starts watching the scope of opts and returns at once, its
+// first lists under way: run the scan then, with Synced as its
+// BeforeEvents, and Follow after it. A refusal (forbidden, unauthorized)
+// ends it, in Synced or in Follow; other errors are retried, and told
+// through notify. Close stops it.
 func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Notify) (*Watcher, error) {
 	w := &Watcher{src: src, opts: opts, seen: map[string]bool{}, events: map[string]bool{}, work: make(chan any, 1024), stop: make(chan struct{})}
 	ns, sel := opts.Scope.Namespace, opts.Scope.LabelSelector
@@ -155,10 +162,24 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Noti
 		})
 		go inf.Run(w.stop)
 	}
-	synced := make([]cache.InformerSynced, len(all))
+	w.synced = make([]cache.InformerSynced, len(all))
 	for i, inf := range all {
-		synced[i] = inf.HasSynced
+		w.synced[i] = inf.HasSynced
 	}
+	w.out = out
+	return w, nil
+}
+
+// Synced waits for the watch's first lists; the scan runs its own lists
+// of pods meanwhile, and those of events after it (Options.BeforeEvents).
+// Follow calls it too. Once it fails the watch is over: each later call
+// returns the same error.
+func (w *Watcher) Synced(ctx context.Context) error {
+	w.syncOnce.Do(func() { w.syncErr = w.sync(ctx) })
+	return w.syncErr
+}
+
+func (w *Watcher) sync(ctx context.Context) error {
 	syncCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	refused := make(chan error, 1)
@@ -170,24 +191,24 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Noti
 		case <-syncCtx.Done():
 		}
 	}()
-	if !cache.WaitForCacheSync(syncCtx.Done(), synced...) {
+	if !cache.WaitForCacheSync(syncCtx.Done(), w.synced...) {
 		w.Close()
 		select {
 		case err := <-refused:
-			return nil, err
+			return err
 		default:
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
-		return nil, fmt.Errorf("watching pods and events: %w", out.lastError())
+		return fmt.Errorf("watching pods and events: %w", w.out.lastError())
 	}
 	cancel()
 	select {
 	case err := <-refused:
 		// Refused after the lists: the watch itself.
 		w.Close()
-		return nil, err
+		return err
 	default:
 	}
 	// The scan lists events after these: it sees each of them, or tells
@@ -202,7 +223,7 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Noti
 			}
 		}
 	}
-	return w, nil
+	return nil
 }
 
 // Close stops the watch.
@@ -213,6 +234,12 @@ func (w *Watcher) Close() { w.closeOnce.Do(func() { close(w.stop) }) }
 // closes the watch when it returns.
 func (w *Watcher) Follow(ctx context.Context, already *model.ScanReport, now func() time.Time, fn func(*model.ScanReport) error) error {
 	defer w.Close()
+	if err := w.Synced(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	// The lists (the watch's and the scan's) are garbage now: give their
 	// memory back once, for a watch that runs for hours.
 	debug.FreeOSMemory()
@@ -485,7 +512,7 @@ func (w *Watcher) handle(ctx context.Context, obj any, now func() time.Time) (*m
 	opts := w.opts
 	opts.Scope = scope
 	opts.Now = now()
-	opts.Progress = nil
+	opts.Progress, opts.BeforeEvents = nil, nil
 	rep, err := Run(ctx, n, opts)
 	if err != nil {
 		return nil, err
