@@ -360,17 +360,44 @@ func trim(obj any) (any, error) {
 	return obj, nil
 }
 
-// memoryOnly keeps a container's memory request and limit.
+// memoryOnly keeps a container's memory request and limit. Its maps are
+// shared by every container with the same two values (sizes): a
+// ResourceList of one entry takes about 600 bytes, four of them a pod of
+// two containers, more than the rest of what the watch keeps of it. The
+// watch's objects are only read, never changed.
 func memoryOnly(r corev1.ResourceRequirements) corev1.ResourceRequirements {
+	req, hasReq := r.Requests[corev1.ResourceMemory]
+	lim, hasLim := r.Limits[corev1.ResourceMemory]
+	if !hasReq && !hasLim {
+		return corev1.ResourceRequirements{}
+	}
+	var k sizesKey
+	if hasReq {
+		k.request = req.String()
+	}
+	if hasLim {
+		k.limit = lim.String()
+	}
+	if v, ok := sizes.Load(k); ok {
+		return v.(corev1.ResourceRequirements)
+	}
 	var out corev1.ResourceRequirements
-	if q, ok := r.Requests[corev1.ResourceMemory]; ok {
-		out.Requests = corev1.ResourceList{corev1.ResourceMemory: q}
+	if hasReq {
+		out.Requests = corev1.ResourceList{corev1.ResourceMemory: req}
 	}
-	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
-		out.Limits = corev1.ResourceList{corev1.ResourceMemory: q}
+	if hasLim {
+		out.Limits = corev1.ResourceList{corev1.ResourceMemory: lim}
 	}
-	return out
+	v, _ := sizes.LoadOrStore(k, out)
+	return v.(corev1.ResourceRequirements)
 }
+
+// sizesKey is a memory request and limit as written ("" when not set).
+type sizesKey struct{ request, limit string }
+
+// sizes holds the shared ResourceRequirements of memoryOnly, one per
+// request and limit met (a few hundred in a large cluster).
+var sizes sync.Map
 
 // trimmedPods lists a page of pods for the reflector's pager, which
 // asks for the next page and falls back to one full list when a continue

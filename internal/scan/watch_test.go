@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 	"errors"
+	"reflect"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -10,10 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/pager"
+	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/source"
 	"github.com/oomdoctor/oomdoctor/internal/source/snapshot"
@@ -149,5 +154,100 @@ func TestTrimmedPodsArePaged(t *testing.T) {
 		if !slices.Equal(limits, want) {
 			t.Errorf("expire %v: limits asked %v, want %v", expire, limits, want)
 		}
+	}
+}
+
+// Containers of the same memory request and limit share the trimmed
+// copy's maps; other sizes get their own, and the values are the pod's.
+func TestMemoryOnlySharesEqualSizes(t *testing.T) {
+	res := func(req, lim string) corev1.ResourceRequirements {
+		r := corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}, Limits: corev1.ResourceList{}}
+		if req != "" {
+			r.Requests[corev1.ResourceMemory] = resource.MustParse(req)
+		}
+		if lim != "" {
+			r.Limits[corev1.ResourceMemory] = resource.MustParse(lim)
+		}
+		return r
+	}
+	same := func(a, b corev1.ResourceList) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	a, b := memoryOnly(res("256Mi", "512Mi")), memoryOnly(res("256Mi", "512Mi"))
+	if !same(a.Requests, b.Requests) || !same(a.Limits, b.Limits) {
+		t.Error("two containers of 256Mi/512Mi do not share their maps")
+	}
+	// 1024Mi is written 1Gi: the same size.
+	if c := memoryOnly(res("256Mi", "1024Mi")); !same(c.Limits, memoryOnly(res("256Mi", "1Gi")).Limits) || same(c.Limits, a.Limits) {
+		t.Error("1024Mi and 1Gi are one size, 512Mi another")
+	}
+	for _, tc := range []struct{ req, lim string }{{"256Mi", "512Mi"}, {"300M", ""}, {"", "2Gi"}, {"", ""}, {"128Mi", "256Mi"}} {
+		got := memoryOnly(res(tc.req, tc.lim))
+		for _, x := range []struct {
+			l    corev1.ResourceList
+			want string
+		}{{got.Requests, tc.req}, {got.Limits, tc.lim}} {
+			q, ok := x.l[corev1.ResourceMemory]
+			if x.want == "" && (ok || x.l != nil) || x.want != "" && (!ok || !q.Equal(resource.MustParse(x.want)) || len(x.l) != 1) {
+				t.Errorf("%s/%s: got %v", tc.req, tc.lim, got)
+			}
+		}
+	}
+}
+
+// BenchmarkTrimmedPodHeap reports the heap a watch keeps per pod (B/pod)
+// of 10,000 pods shaped as bench/scan writes them (two containers, a
+// controller, running): all of one size (a Deployment's replicas), or
+// each of its own (the worst case for the shared sizes, and what every
+// pod took before they were shared).
+func BenchmarkTrimmedPodHeap(b *testing.B) {
+	started := metav1.Now()
+	pod := func(i int, own bool) *corev1.Pod {
+		r := corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+			Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+		}
+		if own {
+			r.Limits[corev1.ResourceMemory] = *resource.NewQuantity(int64(512<<20+i), resource.BinarySI)
+		}
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns-017", Name: "app-7c9d8f6b5-" + strconv.Itoa(100000+i), UID: types.UID("0f0e0d0c-0b0a-0908-0706-05040" + strconv.Itoa(3020100+i)), ResourceVersion: strconv.Itoa(1e6 + i),
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "app-7c9d8f6b5", UID: "0f0e0d0c-0b0a-0908-0706-050403020100", Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+			Spec:   corev1.PodSpec{NodeName: "node-01", Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1.2.3", Resources: r}, {Name: "proxy", Image: "registry.example/envoy:1.31", Resources: r}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, QOSClass: corev1.PodQOSBurstable},
+		}
+		for _, c := range p.Spec.Containers {
+			p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{Name: c.Name, Image: c.Image, Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}})
+		}
+		return p
+	}
+	for _, own := range []bool{false, true} {
+		name := "one-size"
+		if own {
+			name = "each-its-own"
+		}
+		b.Run(name, func(b *testing.B) {
+			const n = 10000
+			pods := make([]*corev1.Pod, n)
+			for i := range pods {
+				pods[i] = pod(i, own)
+			}
+			var perPod float64
+			for b.Loop() {
+				held := make([]any, n)
+				var before, after goruntime.MemStats
+				sizes.Clear() // the shared sizes count too
+				goruntime.GC()
+				goruntime.ReadMemStats(&before)
+				for i, p := range pods {
+					held[i], _ = trim(p)
+				}
+				goruntime.GC()
+				goruntime.ReadMemStats(&after)
+				perPod = float64(after.HeapAlloc-before.HeapAlloc) / n
+				goruntime.KeepAlive(held)
+			}
+			b.ReportMetric(perPod, "B/pod")
+		})
 	}
 }
