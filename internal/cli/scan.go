@@ -203,6 +203,7 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		}
 		defer watcher.Close()
 		opts.BeforeEvents = watcher.Synced
+		src = watcher.Source() // its events, not listed twice
 	}
 	prog := newProgress(o.ErrOut)
 	opts.Progress = prog.callback()

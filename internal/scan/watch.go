@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime/debug"
@@ -34,9 +35,10 @@ import (
 //
 // Pods and Warning events are watched through informers (a list, then a
 // watch that resumes where it broke off), started before the scan. The
-// scan lists its pods meanwhile, and its events once the watch's first
-// lists are in (Synced): a kill the scan's lists miss is in the watch's
-// first list or reaches it as a change, and one both see is told once.
+// scan lists its pods meanwhile, and reads its events from the watch once
+// its first lists are in (Synced, Source): a kill the scan's pod list
+// misses is in the watch's first list or reaches it as a change, and one
+// both see is told once.
 type Watcher struct {
 	src  *kube.Source
 	opts Options
@@ -67,7 +69,7 @@ type Notify struct {
 }
 
 // StartWatch starts watching the scope of opts and returns at once, its
-// first lists under way: run the scan then, with Synced as its
+// first lists under way: run the scan then, on Source with Synced as its
 // BeforeEvents, and Follow after it. A refusal (forbidden, unauthorized)
 // ends it, in Synced or in Follow; other errors are retried, and told
 // through notify. Close stops it.
@@ -170,8 +172,8 @@ func StartWatch(ctx context.Context, src *kube.Source, opts Options, notify Noti
 	return w, nil
 }
 
-// Synced waits for the watch's first lists; the scan runs its own lists
-// of pods meanwhile, and those of events after it (Options.BeforeEvents).
+// Synced waits for the watch's first lists; the scan lists its pods
+// meanwhile, and reads its events after it (Options.BeforeEvents, Source).
 // Follow calls it too. Once it fails the watch is over: each later call
 // returns the same error.
 func (w *Watcher) Synced(ctx context.Context) error {
@@ -211,19 +213,24 @@ func (w *Watcher) sync(ctx context.Context) error {
 		return err
 	default:
 	}
-	// The scan lists events after these: it sees each of them, or tells
-	// of it (an OOMKilling event it ties to a container's kill is no
-	// finding of its own, which the watch could not tell from a new one).
+	// The scan reads these events (Source), or lists them after: it sees
+	// each of them, or tells of it (an OOMKilling event it ties to a
+	// container's kill is no finding of its own, which the watch could
+	// not tell from a new one).
 	for _, st := range w.eventStores {
 		for _, obj := range st.List() {
-			e := obj.(*corev1.Event)
-			w.events[eventKey(e)] = true
-			if f, ok := eventFinding(e); ok {
-				w.seen[findingKey(&f)] = true
-			}
+			w.told(obj.(*corev1.Event))
 		}
 	}
 	return nil
+}
+
+// told marks an event, and the kill it tells of, as told.
+func (w *Watcher) told(e *corev1.Event) {
+	w.events[eventKey(e)] = true
+	if f, ok := eventFinding(e); ok {
+		w.seen[findingKey(&f)] = true
+	}
 }
 
 // Close stops the watch.
@@ -640,6 +647,46 @@ func eventKey(e *corev1.Event) string {
 		n = e.Series.Count
 	}
 	return string(e.UID) + "/" + strconv.Itoa(int(n))
+}
+
+// Source is the live source with the Warning events the watch holds,
+// read there rather than listed again, once its first lists are in (the
+// scan's first report: scan.Run(ctx, w.Source(), opts)). What the scan
+// reads is marked as told, as Synced marks the watch's first lists.
+func (w *Watcher) Source() source.Source { return held{Source: w.src, w: w} }
+
+// held is Source.
+type held struct {
+	*kube.Source
+	w *Watcher
+}
+
+func (h held) Events(ctx context.Context, f source.EventFilter, fn func(*corev1.Event) error) error {
+	if !f.WarningOnly {
+		return h.Source.Events(ctx, f, fn) // the watch holds Warnings only
+	}
+	if err := h.w.Synced(ctx); err != nil {
+		return err
+	}
+	var evs []*corev1.Event
+	for _, st := range h.w.eventStores {
+		for _, obj := range st.List() {
+			if e := obj.(*corev1.Event); f.Matches(e) {
+				evs = append(evs, e)
+			}
+		}
+	}
+	// In the order a list gives them.
+	slices.SortFunc(evs, func(a, b *corev1.Event) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	for _, e := range evs {
+		h.w.told(e)
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // narrow is the live source seen through one object: its pods and events

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/pager"
 	"k8s.io/utils/ptr"
 
@@ -249,5 +251,51 @@ func BenchmarkTrimmedPodHeap(b *testing.B) {
 			}
 			b.ReportMetric(perPod, "B/pod")
 		})
+	}
+}
+
+// The first report reads the Warning events the watch holds, in a list's
+// order, and marks each, and the kill it tells of, as told: Follow does not
+// tell them again.
+func TestSourceReadsTheWatchedEvents(t *testing.T) {
+	ev := func(ns, name, kind, involved, reason string) *corev1.Event {
+		return &corev1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name)}, Type: corev1.EventTypeWarning, Reason: reason, Count: 1,
+			InvolvedObject: corev1.ObjectReference{Kind: kind, Namespace: ns, Name: involved},
+			Message:        "Memory cgroup out of memory: Killed process 11 (worker) total-vm:1kB, anon-rss:2048kB, file-rss:0kB", LastTimestamp: metav1.Now()}
+	}
+	shop, nodes := cache.NewStore(cache.MetaNamespaceKeyFunc), cache.NewStore(cache.MetaNamespaceKeyFunc)
+	for _, e := range []*corev1.Event{ev("shop", "web.2", "Pod", "web", "Unhealthy"), ev("shop", "cart.1", "Pod", "cart", "Unhealthy")} {
+		_ = shop.Add(e)
+	}
+	oom := ev("default", "n1.1", "Node", "n1", "OOMKilling")
+	oom.InvolvedObject.Namespace = ""
+	_ = nodes.Add(oom)
+	w := &Watcher{seen: map[string]bool{}, events: map[string]bool{}, eventStores: []cache.Store{shop, nodes}, stop: make(chan struct{})}
+	read := func(f source.EventFilter) []string {
+		var got []string
+		if err := w.Source().Events(context.Background(), f, func(e *corev1.Event) error { got = append(got, e.Namespace+"/"+e.Name); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got, want := read(source.EventFilter{Namespace: "shop", WarningOnly: true}), []string{"shop/cart.1", "shop/web.2"}; !slices.Equal(got, want) {
+		t.Errorf("shop's events: %v, want %v", got, want)
+	}
+	if got, want := read(source.EventFilter{Namespace: "default", InvolvedKind: "Node", WarningOnly: true}), []string{"default/n1.1"}; !slices.Equal(got, want) {
+		t.Errorf("the nodes' events: %v, want %v", got, want)
+	}
+	f, ok := eventFinding(oom)
+	if !ok || !w.seen[findingKey(&f)] || !w.events[eventKey(oom)] || len(w.events) != 3 {
+		t.Errorf("told: events %v, findings %v; want all three events and the node's kill", w.events, w.seen)
+	}
+	// Told, it is not handled again.
+	if rep, err := w.handle(context.Background(), oom, time.Now); err != nil || rep != nil {
+		t.Errorf("the node's kill handled again: %v, %v", rep, err)
+	}
+	// One that came after the first lists, read by the scan, is told too.
+	late := ev("shop", "db.3", "Pod", "db", "Unhealthy")
+	_ = shop.Add(late)
+	if got := read(source.EventFilter{Namespace: "shop", WarningOnly: true}); len(got) != 3 || !w.events[eventKey(late)] {
+		t.Errorf("after a new event: read %v, told %v", got, w.events)
 	}
 }
