@@ -63,10 +63,15 @@ func Rules(cfg *Config) []Rule {
 type Workload struct {
 	*manifest.Workload
 	runtimes map[*manifest.Container]runtimes.Info
+	servers  map[*manifest.Container]runtimes.ServerInfo
 }
 
 // Runtime is what runs in a container.
 func (w *Workload) Runtime(c *manifest.Container) runtimes.Info { return w.runtimes[c] }
+
+// Server is the in-memory store a container runs (Redis, Memcached) with
+// its data size setting.
+func (w *Workload) Server(c *manifest.Container) runtimes.ServerInfo { return w.servers[c] }
 
 // Finding is what a rule reports; the engine adds file, position and
 // object.
@@ -241,9 +246,11 @@ func usesConfigMaps(w *manifest.Workload) bool {
 }
 
 func (l *Linter) workload(mw *manifest.Workload) {
-	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}}
+	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}}
 	for _, c := range mw.Spec.AllContainers() {
-		w.runtimes[c] = runtimes.Inspect(l.runtimeContainer(mw, c))
+		rc := l.runtimeContainer(mw, c)
+		w.runtimes[c] = runtimes.Inspect(rc)
+		w.servers[c] = runtimes.InspectServer(rc)
 	}
 	for _, r := range l.rules {
 		if wr, ok := r.(WorkloadRule); ok {

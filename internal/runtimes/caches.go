@@ -1,0 +1,203 @@
+package runtimes
+
+import (
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Server names an in-memory store whose data a size setting of its own
+// bounds (Redis' maxmemory, Memcached's -m). The values appear in output:
+// never rename one.
+type Server string
+
+const (
+	NoServer  Server = ""
+	Redis     Server = "redis"
+	Memcached Server = "memcached"
+)
+
+// ServerInfo is an in-memory store's data size setting.
+type ServerInfo struct {
+	Server Server
+	// Why says what gave the server away: "the redis-server command".
+	Why string
+	// Bytes is the size set on the command line (0: not set there, so the
+	// server's default or its config file's).
+	Bytes int64
+	// Size is the setting: Flag is the value as written ("2gb", "1024"),
+	// Path and Value the command or args item that holds it; Directive
+	// the option before it ("--maxmemory", "-m", "--memory-limit=").
+	Size      *Setting
+	Directive string
+	// Joined is set when the value is written onto its directive
+	// ("-m1024", "--memory-limit=1024").
+	Joined bool
+	// ConfigFile is set when Redis reads a config file, which may set
+	// maxmemory or persistence (the command line wins over it).
+	ConfigFile bool
+	// Persistence: Redis saves to disk by forking (RDB snapshots, on by
+	// default, or AOF rewrites); the child's copy-on-write pages are
+	// charged to the same memory cgroup.
+	Persistence bool
+}
+
+// redisImages and memcachedImages are repositories (last path element)
+// whose default command starts the server.
+var (
+	redisImages     = []string{"redis", "valkey", "redis-stack-server", "keydb"}
+	memcachedImages = []string{"memcached"}
+)
+
+// InspectServer finds Redis (or Valkey, KeyDB) and Memcached and the data
+// size they were given on the command line.
+func InspectServer(c Container) ServerInfo {
+	env := map[string]Env{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	c.Command = expandAll(c.Command, env)
+	c.Args = expandAll(c.Args, env)
+	words := commandWords(c)
+	repo, tag := splitImage(c.Image)
+	base := imageBase(repo)
+	for i, w := range words {
+		switch path.Base(w.text) {
+		case "redis-server", "valkey-server", "keydb-server":
+			return inspectRedis(words[i+1:], "the "+path.Base(w.text)+" command")
+		case "redis-sentinel", "valkey-sentinel", "redis-cli", "valkey-cli":
+			return ServerInfo{} // no dataset of its own
+		case "memcached":
+			return inspectMemcached(words[i+1:], "the memcached command")
+		}
+	}
+	// The image's own command, with args only or nothing given.
+	if len(c.Command) == 0 {
+		why := "image " + repo + ":" + tag
+		for _, r := range redisImages {
+			if base == r {
+				// The official images' entrypoint passes flags on to
+				// redis-server (or runs what args name, seen above).
+				return inspectRedis(words, why)
+			}
+		}
+		for _, m := range memcachedImages {
+			if base == m {
+				return inspectMemcached(words, why)
+			}
+		}
+	}
+	return ServerInfo{}
+}
+
+// inspectRedis reads redis-server's arguments: an optional config file,
+// then --directive value... Without a config file, RDB snapshots are on
+// (save 3600 1 300 100 60 10000); --save "" turns them off, --appendonly
+// yes turns AOF on.
+func inspectRedis(args []word, why string) ServerInfo {
+	info := ServerInfo{Server: Redis, Why: why, Persistence: true}
+	if len(args) > 0 && !strings.HasPrefix(args[0].text, "--") {
+		info.ConfigFile = true
+	}
+	snapshots, aof := true, false
+	for i, w := range args {
+		directive := strings.ToLower(w.text)
+		next := ""
+		if i+1 < len(args) && !strings.HasPrefix(args[i+1].text, "--") {
+			next = args[i+1].text
+		}
+		switch directive {
+		case "--maxmemory":
+			if n, ok := ParseRedisBytes(next); ok && next != "" {
+				info.Bytes = n
+				info.Size = &Setting{Flag: next, Source: args[i+1].source, Path: args[i+1].path, Value: args[i+1].value}
+				info.Directive = w.text
+			}
+		case "--save":
+			// --save "" (nothing, or an empty word, follows) turns them off.
+			snapshots = strings.Trim(next, `"'`) != ""
+		case "--appendonly":
+			aof = strings.EqualFold(next, "yes")
+		}
+	}
+	if !info.ConfigFile {
+		info.Persistence = snapshots || aof
+	}
+	return info
+}
+
+var redisBytesRe = regexp.MustCompile(`^(\d+)([kmg]b?|b)?$`)
+
+// ParseRedisBytes reads Redis' memory units (case-insensitive): 1k is
+// 1000 bytes, 1kb 1024; likewise m, mb, g, gb; a bare number is bytes.
+func ParseRedisBytes(s string) (int64, bool) {
+	m := redisBytesRe.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	mult := map[string]int64{"": 1, "b": 1, "k": 1e3, "kb": 1 << 10, "m": 1e6, "mb": 1 << 20, "g": 1e9, "gb": 1 << 30}[m[2]]
+	return n * mult, true
+}
+
+// RedisBytes writes bytes in Redis' binary units: "768mb".
+func RedisBytes(b int64) string { return strconv.FormatInt(b>>20, 10) + "mb" }
+
+// MemcachedMB writes bytes as Memcached's -m takes them: "768".
+func MemcachedMB(b int64) string { return strconv.FormatInt(b>>20, 10) }
+
+// ServerSizeFit is the largest data size that leaves the server room
+// under a memory limit: Redis' allocator fragmentation, client and
+// replication buffers and, when it saves to disk, the forked child's
+// copy-on-write pages (up to the whole dataset again under heavy
+// writes), so half the limit with persistence and three quarters
+// without; Memcached's hash table, connection buffers and threads, a
+// tenth of the limit. At least 32 MiB of room either way.
+func ServerSizeFit(info ServerInfo, limit int64) int64 {
+	var fit int64
+	switch {
+	case info.Server == Redis && info.Persistence:
+		fit = limit / 2
+	case info.Server == Redis:
+		fit = limit / 4 * 3
+	default:
+		fit = limit / 10 * 9
+	}
+	return min(fit, limit-32<<20) >> 20 << 20
+}
+
+// inspectMemcached reads -m N, -mN, --memory-limit=N or --memory-limit N:
+// megabytes (MiB) of item memory, 64 by default. Other forms are left
+// alone (older releases read "2g" as 2).
+func inspectMemcached(args []word, why string) ServerInfo {
+	info := ServerInfo{Server: Memcached, Why: why}
+	for i, w := range args {
+		var val, directive string
+		var at word
+		joined := false
+		switch {
+		case w.text == "-m" || w.text == "--memory-limit":
+			if i+1 < len(args) {
+				val, at, directive = args[i+1].text, args[i+1], w.text
+			}
+		case strings.HasPrefix(w.text, "--memory-limit="):
+			val, at, directive, joined = strings.TrimPrefix(w.text, "--memory-limit="), w, "--memory-limit=", true
+		case strings.HasPrefix(w.text, "-m") && len(w.text) > 2 && !strings.HasPrefix(w.text, "--"):
+			val, at, directive, joined = w.text[2:], w, "-m", true
+		default:
+			continue
+		}
+		n, err := strconv.ParseInt(val, 10, 64)
+		if err != nil || n <= 0 {
+			continue
+		}
+		info.Bytes = n << 20
+		info.Size = &Setting{Flag: val, Source: at.source, Path: at.path, Value: at.value}
+		info.Directive, info.Joined = directive, joined
+	}
+	return info
+}

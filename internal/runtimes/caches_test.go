@@ -1,0 +1,79 @@
+package runtimes
+
+import "testing"
+
+func TestParseRedisBytes(t *testing.T) {
+	for in, want := range map[string]int64{
+		"100": 100, "1k": 1000, "1kb": 1024, "2m": 2e6, "2MB": 2 << 20, "1g": 1e9, "1Gb": 1 << 30, "0": 0, "3b": 3,
+	} {
+		if got, ok := ParseRedisBytes(in); !ok || got != want {
+			t.Errorf("%q: %d %v, want %d", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "1gib", "1.5gb", "-1", "50%", "lots"} {
+		if got, ok := ParseRedisBytes(bad); ok {
+			t.Errorf("%q read as %d", bad, got)
+		}
+	}
+}
+
+func TestInspectServer(t *testing.T) {
+	const mi = 1 << 20
+	for _, tc := range []struct {
+		name        string
+		c           Container
+		server      Server
+		bytes       int64
+		flag, path  string
+		config      bool
+		persistence bool
+	}{
+		{name: "official image, args", c: Container{Image: "redis:7", Args: []string{"--maxmemory", "2gb"}, ArgsPath: "a"},
+			server: Redis, bytes: 2 << 30, flag: "2gb", path: "a[1]", persistence: true},
+		{name: "no save, no aof", c: Container{Image: "registry.local/cache:1", Command: []string{"sh", "-c", `exec valkey-server --save "" --maxmemory 900mb`}, CommandPath: "c"},
+			server: Redis, bytes: 900 * mi, flag: "900mb", path: "c[2]"},
+		{name: "no save, aof on", c: Container{Image: "redis", Args: []string{"--save", "", "--appendonly", "yes", "--maxmemory", "1g"}},
+			server: Redis, bytes: 1e9, flag: "1g", persistence: true},
+		{name: "config file", c: Container{Image: "redis", Command: []string{"redis-server", "/etc/redis.conf"}},
+			server: Redis, config: true, persistence: true},
+		{name: "from the env", c: Container{Image: "bitnami/redis:7", Command: []string{"redis-server", "--maxmemory", "$(MAXMEM)"}, Env: []Env{{Name: "MAXMEM", Value: "256mb"}}},
+			server: Redis, bytes: 256 * mi, flag: "256mb", persistence: true},
+		{name: "sentinel", c: Container{Image: "redis:7", Command: []string{"redis-sentinel", "/s.conf"}}},
+		{name: "a command of its own", c: Container{Image: "redis:7", Command: []string{"/bin/exporter"}}},
+		{name: "memcached -m N", c: Container{Image: "memcached:1.6", Args: []string{"-m", "512"}}, server: Memcached, bytes: 512 * mi, flag: "512"},
+		{name: "memcached -mN", c: Container{Image: "x", Command: []string{"memcached -p 11264 -m64"}}, server: Memcached, bytes: 64 * mi, flag: "64"},
+		{name: "memcached --memory-limit=", c: Container{Image: "memcached", Args: []string{"--memory-limit=2048"}}, server: Memcached, bytes: 2048 * mi, flag: "2048"},
+		{name: "memcached, a unit it may not read", c: Container{Image: "memcached", Args: []string{"-m", "2g"}}, server: Memcached},
+		{name: "memcached's default", c: Container{Image: "memcached:1.6"}, server: Memcached},
+		{name: "something else", c: Container{Image: "nginx", Args: []string{"--maxmemory", "1gb"}}},
+	} {
+		got := InspectServer(tc.c)
+		if got.Server != tc.server || got.Bytes != tc.bytes || got.ConfigFile != tc.config || got.Persistence != tc.persistence {
+			t.Errorf("%s: %+v", tc.name, got)
+			continue
+		}
+		if tc.flag != "" && (got.Size == nil || got.Size.Flag != tc.flag || tc.path != "" && got.Size.Path != tc.path) {
+			t.Errorf("%s: setting %+v, want %s at %q", tc.name, got.Size, tc.flag, tc.path)
+		}
+	}
+}
+
+// The room left under the limit: half with Redis saving to disk, a
+// quarter without, a tenth for Memcached; 32 MiB at least; whole MiB.
+func TestServerSizeFit(t *testing.T) {
+	const mi = 1 << 20
+	for _, tc := range []struct {
+		info        ServerInfo
+		limit, want int64
+	}{
+		{ServerInfo{Server: Redis, Persistence: true}, 2048 * mi, 1024 * mi},
+		{ServerInfo{Server: Redis}, 1024 * mi, 768 * mi},
+		{ServerInfo{Server: Redis}, 100 * mi, 68 * mi},
+		{ServerInfo{Server: Memcached}, 1024 * mi, 921 * mi},
+		{ServerInfo{Server: Memcached}, 128 * mi, 96 * mi},
+	} {
+		if got := ServerSizeFit(tc.info, tc.limit); got != tc.want {
+			t.Errorf("%+v at %d MiB: %d MiB, want %d", tc.info, tc.limit/mi, got/mi, tc.want/mi)
+		}
+	}
+}
