@@ -207,6 +207,10 @@ func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Chang
 			edits = append(edits, he...)
 			changes = append(changes, hc...)
 			notes = append(notes, hn...)
+			se, sc, sn := serverEdits(w, c, *lim)
+			edits = append(edits, se...)
+			changes = append(changes, sc...)
+			notes = append(notes, sn...)
 		}
 	}
 	return edits, changes, notes, nil

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -49,17 +48,12 @@ func (r *cacheSize) CheckWorkload(ctx *Context, w *Workload) {
 		if info.Bytes >= limit {
 			sev, what = model.SeverityError, "is not under"
 		}
-		sep := " "
-		if info.Joined {
-			sep = ""
-		}
 		name, unit, room := "Redis maxmemory", "", redisRoom(info)
-		newValue := runtimes.RedisBytes(fit)
 		if info.Server == runtimes.Memcached {
 			name, unit, room = "Memcached item memory", ", in MiB", "its hash table, connection buffers and threads live outside it"
-			newValue = runtimes.MemcachedMB(fit)
 		}
-		flag, newFlag := info.Directive+sep+info.Size.Flag+unit, info.Directive+sep+newValue
+		newValue := info.SizeValue(fit)
+		flag, newFlag := info.SizeFlag(info.Size.Flag)+unit, info.SizeFlag(newValue)
 		msg := fmt.Sprintf("%s: %s (%s) %s the memory limit %s (%s of it); %s, so the kernel kills the server before it evicts or refuses a write.",
 			describe(w, c), name, flag, what, c.Resources.MemoryLimit.Text, percent(info.Bytes, limit), room)
 		f := Finding{Object: w.Object, Path: info.Size.Path, Container: c.Name, Severity: sev}
@@ -70,8 +64,8 @@ func (r *cacheSize) CheckWorkload(ctx *Context, w *Workload) {
 			f.Message = msg + fmt.Sprintf(" The limit %s is too small to hold a useful cache: raise it.", c.Resources.MemoryLimit.Text)
 		} else {
 			f.Message = msg + fmt.Sprintf(" Use %s (%s), or raise the limit.", newFlag, mib(fit))
-			if e, ok := replaceAfter(info.Size, info.Directive, newValue); ok {
-				f.Fix = fix("use "+newFlag, e)
+			if path, text, ok := info.SizeEdit(newValue); ok {
+				f.Fix = fix("use "+newFlag, set(path, text))
 			}
 		}
 		ctx.Report(f)
@@ -85,32 +79,4 @@ func redisRoom(info runtimes.ServerInfo) string {
 		room += ", and a save to disk forks a child whose copied pages (up to the whole dataset under heavy writes) count against the same limit"
 	}
 	return room
-}
-
-// replaceAfter is the edit that writes value in place of s.Flag, the
-// first time it follows directive in its field (or the whole field, when
-// the value is an item of its own).
-func replaceAfter(s *runtimes.Setting, directive, value string) (model.LintEdit, bool) {
-	if s == nil || s.Path == "" {
-		return model.LintEdit{}, false
-	}
-	if s.Value == s.Flag {
-		return set(s.Path, value), true
-	}
-	at := -1
-	for i := 0; i+len(directive) <= len(s.Value); i++ {
-		if strings.HasPrefix(s.Value[i:], directive) && (i == 0 || strings.ContainsRune(" \t\n'\"", rune(s.Value[i-1]))) {
-			at = i + len(directive)
-			break
-		}
-	}
-	if at < 0 {
-		return model.LintEdit{}, false
-	}
-	j := strings.Index(s.Value[at:], s.Flag)
-	if j < 0 {
-		return model.LintEdit{}, false
-	}
-	j += at
-	return set(s.Path, s.Value[:j]+value+s.Value[j+len(s.Flag):]), true
 }

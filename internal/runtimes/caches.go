@@ -201,3 +201,52 @@ func inspectMemcached(args []word, why string) ServerInfo {
 	}
 	return info
 }
+
+// SizeValue writes bytes as the server's setting takes them: "768mb" for
+// Redis, "768" (MiB) for Memcached.
+func (info ServerInfo) SizeValue(b int64) string {
+	if info.Server == Memcached {
+		return MemcachedMB(b)
+	}
+	return RedisBytes(b)
+}
+
+// SizeFlag writes the setting with a value as the command line has it:
+// "--maxmemory 768mb", "-m768".
+func (info ServerInfo) SizeFlag(value string) string {
+	if info.Joined {
+		return info.Directive + value
+	}
+	return info.Directive + " " + value
+}
+
+// SizeEdit is the field that holds the size and its text with value
+// written in place of the size: the first time the size follows its
+// directive in the field, or the whole field when the size is an item of
+// its own. ok is false where the field cannot be edited (not in the
+// manifest).
+func (info ServerInfo) SizeEdit(value string) (path, text string, ok bool) {
+	s := info.Size
+	if s == nil || s.Path == "" {
+		return "", "", false
+	}
+	if s.Value == s.Flag {
+		return s.Path, value, true
+	}
+	at := -1
+	for i := 0; i+len(info.Directive) <= len(s.Value); i++ {
+		if strings.HasPrefix(s.Value[i:], info.Directive) && (i == 0 || strings.ContainsRune(" \t\n'\"", rune(s.Value[i-1]))) {
+			at = i + len(info.Directive)
+			break
+		}
+	}
+	if at < 0 {
+		return "", "", false
+	}
+	j := strings.Index(s.Value[at:], s.Flag)
+	if j < 0 {
+		return "", "", false
+	}
+	j += at
+	return s.Path, s.Value[:j] + value + s.Value[j+len(s.Flag):], true
+}
