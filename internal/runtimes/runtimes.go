@@ -2,7 +2,9 @@
 // Node.js, .NET) and the heap settings it was given, from its image,
 // command, args and environment, with the place each setting was written.
 // lint checks heap settings against the memory limit with it; diagnosis and
-// fix will size heaps with the same rules (Fit).
+// fix will size heaps with the same rules (Fit). It also finds Redis and
+// Memcached and the data size they were given (caches.go), which lint and
+// fix check against the limit the same way.
 package runtimes
 
 import (
