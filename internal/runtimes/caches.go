@@ -53,14 +53,7 @@ var (
 // InspectServer finds Redis (or Valkey, KeyDB) and Memcached and the data
 // size they were given on the command line.
 func InspectServer(c Container) ServerInfo {
-	env := map[string]Env{}
-	for _, e := range c.Env {
-		env[e.Name] = e
-	}
-	c.Command = expandAll(c.Command, env)
-	c.Args = expandAll(c.Args, env)
-	words := commandWords(c)
-	repo, tag := splitImage(c.Image)
+	words, _, repo, tag := read(c)
 	base := imageBase(repo)
 	for i, w := range words {
 		switch path.Base(w.text) {

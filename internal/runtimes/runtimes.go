@@ -85,14 +85,7 @@ type Info struct {
 // Inspect looks at a container and says which runtime it runs and its heap
 // settings. Unknown runtimes give an Info with Runtime Unknown.
 func Inspect(c Container) Info {
-	env := map[string]Env{}
-	for _, e := range c.Env {
-		env[e.Name] = e
-	}
-	c.Command = expandAll(c.Command, env)
-	c.Args = expandAll(c.Args, env)
-	words := commandWords(c)
-	repo, tag := splitImage(c.Image)
+	words, env, repo, tag := read(c)
 	var info Info
 	switch {
 	case isJVM(words, env, repo):
@@ -114,6 +107,20 @@ func Inspect(c Container) Info {
 		inspectGo(env, &info)
 	}
 	return info
+}
+
+// read is what every inspection reads of a container: its command words
+// ($(VAR) expanded, sh -c lines split), its env by name, and its image's
+// repository and tag.
+func read(c Container) (words []word, env map[string]Env, repo, tag string) {
+	env = map[string]Env{}
+	for _, e := range c.Env {
+		env[e.Name] = e
+	}
+	c.Command = expandAll(c.Command, env)
+	c.Args = expandAll(c.Args, env)
+	repo, tag = splitImage(c.Image)
+	return commandWords(c), env, repo, tag
 }
 
 func whyImageOr(repo, tag, other string) string {
