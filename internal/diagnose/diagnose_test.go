@@ -270,6 +270,11 @@ func TestExtraProcesses(t *testing.T) {
 }
 
 func TestRuntimeHeap(t *testing.T) {
+	rssAt := func(rss float64) *History {
+		h := steady()
+		h.RSS = series(3*24*60, time.Minute, func(int64) float64 { return rss })
+		return h
+	}
 	env := func(kv ...string) []corev1.EnvVar {
 		var out []corev1.EnvVar
 		for i := 0; i < len(kv); i += 2 {
@@ -300,6 +305,14 @@ func TestRuntimeHeap(t *testing.T) {
 		"python has no heap":       {&Input{Finding: f, Pod: pod(corev1.Container{Image: "python:3.12", Command: []string{"python", "app.py"}})}, want{}},
 		"pod gone":                 {&Input{Finding: f}, want{needs: "the pod's spec"}},
 		"not an OOM":               {&Input{Finding: finding(model.NotOOM, 128*mi, 256*mi), Pod: pod(fromCM), ConfigMaps: cms}, want{}},
+		"redis maxmemory at limit": {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"--maxmemory", "1gb"}})}, want{conf: model.High, text: "--maxmemory 512mb"}},
+		"redis tight, no saves":    {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"--save", "", "--maxmemory", "900mb"}})}, want{conf: model.Medium, text: "--maxmemory 768mb"}},
+		"redis fits":               {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"--maxmemory", "400mb"}})}, want{}},
+		"redis unbounded":          {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4"})}, want{conf: model.Low, text: "without maxmemory"}},
+		"redis unbounded, grew":    {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4"}), History: rssAt(900 * mi)}, want{conf: model.Medium, text: "RSS 900Mi (88% of the limit)"}},
+		"redis unbounded, small":   {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4"}), History: rssAt(300 * mi)}, want{}},
+		"redis config file":        {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4", Command: []string{"redis-server", "/etc/redis.conf"}})}, want{}},
+		"memcached -m":             {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "memcached:1.6", Args: []string{"-m", "512"}})}, want{conf: model.High, text: "-m 460"}},
 	} {
 		check(t, runtimeHeap{}, name, tc.in, tc.w)
 	}

@@ -12,7 +12,9 @@ import (
 
 // runtimeHeap fires when the container's JVM, Go, Node.js or .NET runtime
 // has a heap setting that does not fit the limit, by the rule lint and fix
-// use (package runtimes), or a JVM too old to read the limit at all. Flags
+// use (package runtimes), or a JVM too old to read the limit at all; or
+// when its Redis or Memcached data size does not (Runtime redis,
+// memcached). Flags
 // are read from command, args and the environment, including values from
 // ConfigMaps.
 type runtimeHeap struct{}
@@ -35,6 +37,22 @@ func (in *Input) runtime() runtimes.Info {
 // the env it takes from the ConfigMaps given (by name; those missing are
 // left out).
 func RuntimeOf(c *corev1.Container, cms map[string]*corev1.ConfigMap) runtimes.Info {
+	return runtimes.Inspect(inspected(c, cms))
+}
+
+// server inspects the finding's container for Redis or Memcached
+// (NoServer when the spec is not known).
+func (in *Input) server() runtimes.ServerInfo {
+	c := in.container()
+	if c == nil {
+		return runtimes.ServerInfo{}
+	}
+	return runtimes.InspectServer(inspected(c, in.ConfigMaps))
+}
+
+// inspected is a container spec as package runtimes reads it, with the env
+// it takes from the ConfigMaps given.
+func inspected(c *corev1.Container, cms map[string]*corev1.ConfigMap) runtimes.Container {
 	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
 	for _, ef := range c.EnvFrom {
 		if ef.ConfigMapRef == nil {
@@ -59,7 +77,7 @@ func RuntimeOf(c *corev1.Container, cms map[string]*corev1.ConfigMap) runtimes.I
 			}
 		}
 	}
-	return runtimes.Inspect(rc)
+	return rc
 }
 
 // unresolvedEnv names env entries from ConfigMaps that were not read.
@@ -89,8 +107,16 @@ func (d runtimeHeap) Detect(in *Input) (*model.Cause, string) {
 	if in.container() == nil {
 		return nil, "the pod's spec (the pod is gone: a snapshot taken while it ran, or its workload's manifest through oomdoctor lint)"
 	}
-	info := in.runtime()
 	limit := int64(in.limit())
+	if srv := in.server(); srv.Server != runtimes.NoServer && limit > 0 {
+		c := d.server(srv, limit, in)
+		if c != nil {
+			c.Runtime = string(srv.Server)
+			c.Evidence = append([]model.Evidence{{What: "server", Value: fmt.Sprintf("%s (%s)", srv.Server, srv.Why), Source: "pod spec"}}, c.Evidence...)
+		}
+		return c, ""
+	}
+	info := in.runtime()
 	if info.Runtime == runtimes.Unknown || limit <= 0 {
 		return nil, ""
 	}
@@ -202,6 +228,65 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		return c
 	}
 	return nil
+}
+
+// server judges a Redis maxmemory or Memcached -m against the limit by
+// the rule lint and fix use (runtimes.ServerSizeFit), and a Redis without
+// maxmemory, whose data grows until the kernel kills it.
+func (runtimeHeap) server(s runtimes.ServerInfo, limit int64, in *Input) *model.Cause {
+	lim := float64(limit)
+	fit := runtimes.ServerSizeFit(s, limit)
+	if s.Size == nil {
+		if s.Server != runtimes.Redis || s.ConfigFile {
+			return nil // Memcached's default is 64 MiB; a config file may set maxmemory
+		}
+		c := &model.Cause{Confidence: model.Low, ConfidenceWhy: "nothing bounds its data below the limit; RSS before the kills (container_memory_rss) would show whether it grew to them",
+			Summary:  fmt.Sprintf("Redis runs without maxmemory: it never evicts or refuses a write, so its data grows until the kernel kills it at the %s limit.", size(lim)),
+			Evidence: []model.Evidence{{What: "Redis maxmemory", Value: "not set (no --maxmemory, no config file)", Source: "pod spec"}},
+			Fix: model.Fix{Text: fmt.Sprintf("Set --maxmemory %s with an eviction policy for a cache (--maxmemory-policy allkeys-lru), or noeviction for a store, whose writes then fail instead of the process dying.", runtimes.RedisBytes(max(fit, 16<<20))),
+				Flag: "--maxmemory " + runtimes.RedisBytes(max(fit, 16<<20))}}
+		// The history tells whether its own memory filled the limit.
+		if h := in.History; h != nil && len(h.RSS) > 0 {
+			grew := false
+			for _, k := range in.kills() {
+				rss := peak(window(h.RSS, k.T-in.preKill(), k.T))
+				if rss == 0 {
+					continue
+				}
+				if rss < 0.7*lim {
+					return nil // something else filled it (page cache, a sidecar): not its data
+				}
+				if !grew {
+					grew = true
+					c.Evidence = append(c.Evidence, model.Evidence{What: "before the kill", Value: fmt.Sprintf("RSS %s (%s of the limit)", size(rss), pct(rss, lim)), At: ts(k.T), Source: h.Source})
+				}
+			}
+			if grew {
+				c.Confidence, c.ConfidenceWhy = model.Medium, "its RSS was near the limit before the kills, and nothing bounds its data"
+			}
+		}
+		return c
+	}
+	if s.Bytes <= fit {
+		return nil
+	}
+	name, room := "Redis maxmemory", "fragmentation and client and replication buffers"
+	if s.Server == runtimes.Memcached {
+		name, room = "Memcached item memory (-m)", "its hash table, connection buffers and threads"
+	} else if s.Persistence {
+		room += ", and the copied pages of the child it forks to save to disk,"
+	}
+	flag := s.SizeFlag(s.Size.Flag)
+	c := &model.Cause{
+		Summary:  fmt.Sprintf("The %s %s (%s) is %s of the %s limit: %s do not fit beside it, so the kernel kills the server before it evicts.", name, size(float64(s.Bytes)), flag, pct(float64(s.Bytes), lim), size(lim), room),
+		Evidence: []model.Evidence{{What: name, Value: fmt.Sprintf("%s in %s = %s (%s of the limit)", flag, s.Size.Source, size(float64(s.Bytes)), pct(float64(s.Bytes), lim)), Source: "pod spec"}},
+		Fix:      model.Fix{Text: fmt.Sprintf("Lower it to %s, or raise the limit.", s.SizeFlag(s.SizeValue(fit))), Flag: s.SizeFlag(s.SizeValue(fit))},
+	}
+	c.Confidence, c.ConfidenceWhy = model.Medium, "the size leaves the server too little room: under load what lives beside the data pushes it over"
+	if s.Bytes >= limit {
+		c.Confidence, c.ConfidenceWhy = model.High, "the data may fill the whole limit before the server evicts: a kill is close to certain"
+	}
+	return c
 }
 
 // assumedThreads is the thread count thread stacks are sized for: a

@@ -24,7 +24,8 @@ const (
 	// processes, sidecars, containers without limits) hold the memory.
 	CauseExtraProcesses CauseID = "extra-processes"
 	// CauseRuntimeHeap: a JVM, Go, Node.js or .NET heap setting that does not fit
-	// the limit (or a runtime that does not read it).
+	// the limit (or a runtime that does not read it), or a Redis or Memcached
+	// data size that does not.
 	CauseRuntimeHeap CauseID = "runtime-heap"
 	// CausePageCache: page cache (active file pages, shmem) made up most of the
 	// charge near the kill while the process memory stayed well under it.
@@ -65,7 +66,8 @@ func (c Confidence) Rank() int {
 type Cause struct {
 	ID CauseID `json:"id"`
 	// Runtime names the runtime of a runtime-heap cause (jvm, go, node,
-	// dotnet).
+	// dotnet), or the server whose data size does not fit (redis,
+	// memcached).
 	Runtime    string     `json:"runtime,omitempty"`
 	Confidence Confidence `json:"confidence"`
 	// Summary says the cause in one sentence with its main number.
