@@ -3,6 +3,7 @@ package runtimes
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,6 +49,9 @@ type ServerInfo struct {
 var (
 	redisImages     = []string{"redis", "valkey", "redis-stack-server", "keydb"}
 	memcachedImages = []string{"memcached"}
+	// officialRedis are the repositories whose entrypoint starts
+	// redis-server with no config file when no args name one.
+	officialRedis = []string{"redis", "library/redis", "valkey/valkey", "redis/redis-stack-server", "eqalpha/keydb"}
 )
 
 // InspectServer finds Redis (or Valkey, KeyDB) and Memcached and the data
@@ -72,7 +76,13 @@ func InspectServer(c Container) ServerInfo {
 			if base == r {
 				// The official images' entrypoint passes flags on to
 				// redis-server (or runs what args name, seen above).
-				return inspectRedis(words, why)
+				// Others' start scripts (Bitnami's) may write a config
+				// file of their own from the environment.
+				info := inspectRedis(words, why)
+				if !slices.Contains(officialRedis, strings.TrimPrefix(repo, "docker.io/")) {
+					info.ConfigFile, info.Persistence = true, true
+				}
+				return info
 			}
 		}
 		for _, m := range memcachedImages {

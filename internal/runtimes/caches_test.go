@@ -38,6 +38,8 @@ func TestInspectServer(t *testing.T) {
 			server: Redis, config: true, persistence: true},
 		{name: "from the env", c: Container{Image: "bitnami/redis:7", Command: []string{"redis-server", "--maxmemory", "$(MAXMEM)"}, Env: []Env{{Name: "MAXMEM", Value: "256mb"}}},
 			server: Redis, bytes: 256 * mi, flag: "256mb", persistence: true},
+		{name: "a start script of its own", c: Container{Image: "docker.io/bitnami/redis:7.4"}, server: Redis, config: true, persistence: true},
+		{name: "official, from docker.io", c: Container{Image: "docker.io/library/redis:7.4"}, server: Redis, persistence: true},
 		{name: "sentinel", c: Container{Image: "redis:7", Command: []string{"redis-sentinel", "/s.conf"}}},
 		{name: "a command of its own", c: Container{Image: "redis:7", Command: []string{"/bin/exporter"}}},
 		{name: "memcached -m N", c: Container{Image: "memcached:1.6", Args: []string{"-m", "512"}}, server: Memcached, bytes: 512 * mi, flag: "512"},
