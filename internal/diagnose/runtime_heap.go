@@ -14,9 +14,8 @@ import (
 // has a heap setting that does not fit the limit, by the rule lint and fix
 // use (package runtimes), or a JVM too old to read the limit at all; or
 // when its Redis or Memcached data size does not (Runtime redis,
-// memcached). Flags
-// are read from command, args and the environment, including values from
-// ConfigMaps.
+// memcached). Flags are read from command, args and the environment,
+// including values from ConfigMaps.
 type runtimeHeap struct{}
 
 func init() { register(runtimeHeap{}) }
