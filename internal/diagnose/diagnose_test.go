@@ -312,7 +312,11 @@ func TestRuntimeHeap(t *testing.T) {
 		"redis unbounded, grew":    {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4"}), History: rssAt(900 * mi)}, want{conf: model.Medium, text: "RSS 900Mi (88% of the limit)"}},
 		"redis unbounded, small":   {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4"}), History: rssAt(300 * mi)}, want{}},
 		"redis config file":        {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "redis:7.4", Command: []string{"redis-server", "/etc/redis.conf"}})}, want{}},
-		"memcached -m":             {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "memcached:1.6", Args: []string{"-m", "512"}})}, want{conf: model.High, text: "-m 460"}},
+		"redis.conf from a ConfigMap": {&Input{Finding: f1g, ConfigMaps: map[string]*corev1.ConfigMap{"conf": {ObjectMeta: metav1.ObjectMeta{Name: "conf"}, Data: map[string]string{"redis.conf": "maxmemory 1gb\n"}}},
+			Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"/conf/redis.conf"}, VolumeMounts: []corev1.VolumeMount{{Name: "c", MountPath: "/conf"}}},
+				corev1.Volume{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}}})},
+			want{conf: model.High, text: "maxmemory 1gb in configmap conf key redis.conf"}},
+		"memcached -m": {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "memcached:1.6", Args: []string{"-m", "512"}})}, want{conf: model.High, text: "-m 460"}},
 	} {
 		check(t, runtimeHeap{}, name, tc.in, tc.w)
 	}

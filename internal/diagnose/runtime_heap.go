@@ -46,7 +46,33 @@ func (in *Input) server() runtimes.ServerInfo {
 	if c == nil {
 		return runtimes.ServerInfo{}
 	}
-	return runtimes.InspectServer(inspected(c, in.ConfigMaps))
+	rc := inspected(c, in.ConfigMaps)
+	if in.Pod != nil {
+		rc.Files = mountedFiles(c, in.Pod.Spec.Volumes, in.ConfigMaps)
+	}
+	return runtimes.InspectServer(rc)
+}
+
+// mountedFiles are the files the container sees from the ConfigMaps given
+// mounted in it, by path: a server's config file.
+func mountedFiles(c *corev1.Container, vols []corev1.Volume, cms map[string]*corev1.ConfigMap) map[string]runtimes.File {
+	var out map[string]runtimes.File
+	for _, m := range c.VolumeMounts {
+		for _, v := range vols {
+			if v.Name != m.Name || v.ConfigMap == nil || cms[v.ConfigMap.Name] == nil {
+				continue
+			}
+			var items map[string]string
+			for _, it := range v.ConfigMap.Items {
+				if items == nil {
+					items = map[string]string{}
+				}
+				items[it.Key] = it.Path
+			}
+			out = runtimes.Mounted(out, v.ConfigMap.Name, cms[v.ConfigMap.Name].Data, items, m.MountPath, m.SubPath)
+		}
+	}
+	return out
 }
 
 // inspected is a container spec as package runtimes reads it, with the env

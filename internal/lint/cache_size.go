@@ -54,6 +54,9 @@ func (r *cacheSize) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		newValue := info.SizeValue(fit)
 		flag, newFlag := info.SizeFlag(info.Size.Flag)+unit, info.SizeFlag(newValue)
+		if info.Size.Path == "" && info.Size.Source != "" {
+			flag += " in " + info.Size.Source // a config file's, from a ConfigMap
+		}
 		msg := fmt.Sprintf("%s: %s (%s) %s the memory limit %s (%s of it); %s, so the kernel kills the server before it evicts or refuses a write.",
 			describe(w, c), name, flag, what, c.Resources.MemoryLimit.Text, percent(info.Bytes, limit), room)
 		f := Finding{Object: w.Object, Path: info.Size.Path, Container: c.Name, Severity: sev}

@@ -262,7 +262,8 @@ func (l *Linter) workload(mw *manifest.Workload) {
 // runtimeContainer converts a manifest container for runtime inspection,
 // resolving env values from ConfigMaps of the input.
 func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) runtimes.Container {
-	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args",
+		Files: l.mountedFiles(w, c)}
 	for _, src := range c.EnvFrom {
 		for k, v := range l.cms[w.Namespace+"/"+src.ConfigMap] {
 			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v})
@@ -279,6 +280,20 @@ func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) r
 		rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: path})
 	}
 	return rc
+}
+
+// mountedFiles are the files the container sees from ConfigMaps of the
+// input mounted in it, by path: a server's config file.
+func (l *Linter) mountedFiles(w *manifest.Workload, c *manifest.Container) map[string]runtimes.File {
+	var out map[string]runtimes.File
+	for _, m := range c.Mounts {
+		for _, v := range w.Spec.Volumes {
+			if data, ok := l.cms[w.Namespace+"/"+v.ConfigMap]; ok && v.Name == m.Name && v.ConfigMap != "" {
+				out = runtimes.Mounted(out, v.ConfigMap, data, v.ConfigMapItems, m.MountPath, m.SubPath)
+			}
+		}
+	}
+	return out
 }
 
 func (l *Linter) record(r Rule, f Finding) {

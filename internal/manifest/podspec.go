@@ -72,11 +72,16 @@ type Container struct {
 	Env     []EnvVar
 	// EnvFrom lists the ConfigMaps and Secrets whose keys become variables.
 	EnvFrom []EnvSource
-	// VolumeMounts are the names of the volumes it mounts.
+	// VolumeMounts are the names of the volumes it mounts; Mounts the
+	// same with where.
 	VolumeMounts    []string
+	Mounts          []Mount
 	Resources       Resources
 	SecurityContext *yaml.Node
 }
+
+// Mount is one volumeMounts entry.
+type Mount struct{ Name, MountPath, SubPath string }
 
 // EnvVar is one env entry.
 type EnvVar struct {
@@ -130,6 +135,10 @@ type Volume struct {
 	Name string
 	Node *yaml.Node
 	Path string
+	// ConfigMap names the ConfigMap a configMap volume projects, with its
+	// items (key to path; none: every key under its own name).
+	ConfigMap      string
+	ConfigMapItems map[string]string
 	// EmptyDirMemory is set for an emptyDir with medium Memory (tmpfs).
 	EmptyDirMemory bool
 	// SizeLimit of the emptyDir, if set.
@@ -177,6 +186,15 @@ func readPodSpec(n *yaml.Node, path string) *PodSpec {
 			vol.EmptyDirMemory = ScalarValue(Child(ed, "medium")) == "Memory"
 			vol.SizeLimit = quantity(Child(ed, "sizeLimit"), vol.Path+".emptyDir.sizeLimit")
 		}
+		if cm := Child(v, "configMap"); cm != nil {
+			vol.ConfigMap = ScalarValue(Child(cm, "name"))
+			for _, it := range Items(Child(cm, "items")) {
+				if vol.ConfigMapItems == nil {
+					vol.ConfigMapItems = map[string]string{}
+				}
+				vol.ConfigMapItems[ScalarValue(Child(it, "key"))] = ScalarValue(Child(it, "path"))
+			}
+		}
 		s.Volumes = append(s.Volumes, vol)
 	}
 	if r := Child(n, "resources"); r != nil {
@@ -209,6 +227,7 @@ func readContainer(n *yaml.Node, path string, kind ContainerKind) *Container {
 	}
 	for _, m := range Items(Child(n, "volumeMounts")) {
 		c.VolumeMounts = append(c.VolumeMounts, ScalarValue(Child(m, "name")))
+		c.Mounts = append(c.Mounts, Mount{Name: ScalarValue(Child(m, "name")), MountPath: ScalarValue(Child(m, "mountPath")), SubPath: ScalarValue(Child(m, "subPath"))})
 	}
 	for _, e := range Items(Child(n, "envFrom")) {
 		src := EnvSource{Prefix: ScalarValue(Child(e, "prefix"))}

@@ -35,8 +35,9 @@ type ServerInfo struct {
 	// Joined is set when the value is written onto its directive
 	// ("-m1024", "--memory-limit=1024").
 	Joined bool
-	// ConfigFile is set when Redis reads a config file, which may set
-	// maxmemory or persistence (the command line wins over it).
+	// ConfigFile is set when Redis reads a config file that was not read
+	// (Container.Files), which may set maxmemory or persistence (the
+	// command line wins over it).
 	ConfigFile bool
 	// Persistence: Redis saves to disk by forking (RDB snapshots, on by
 	// default, or AOF rewrites); the child's copy-on-write pages are
@@ -62,7 +63,7 @@ func InspectServer(c Container) ServerInfo {
 	for i, w := range words {
 		switch path.Base(w.text) {
 		case "redis-server", "valkey-server", "keydb-server":
-			return inspectRedis(words[i+1:], "the "+path.Base(w.text)+" command")
+			return inspectRedis(words[i+1:], "the "+path.Base(w.text)+" command", c.Files)
 		case "redis-sentinel", "valkey-sentinel", "redis-cli", "valkey-cli":
 			return ServerInfo{} // no dataset of its own
 		case "memcached":
@@ -78,7 +79,7 @@ func InspectServer(c Container) ServerInfo {
 				// redis-server (or runs what args name, seen above).
 				// Others' start scripts (Bitnami's) may write a config
 				// file of their own from the environment.
-				info := inspectRedis(words, why)
+				info := inspectRedis(words, why, c.Files)
 				if !slices.Contains(officialRedis, strings.TrimPrefix(repo, "docker.io/")) {
 					info.ConfigFile, info.Persistence = true, true
 				}
@@ -94,16 +95,42 @@ func InspectServer(c Container) ServerInfo {
 	return ServerInfo{}
 }
 
-// inspectRedis reads redis-server's arguments: an optional config file,
-// then --directive value... Without a config file, RDB snapshots are on
-// (save 3600 1 300 100 60 10000); --save "" turns them off, --appendonly
-// yes turns AOF on.
-func inspectRedis(args []word, why string) ServerInfo {
+// inspectRedis reads redis-server's arguments: an optional config file
+// (read when files holds it), then --directive value..., which win over
+// the file. RDB snapshots are on unless save is set to "" (their default,
+// save 3600 1 300 100 60 10000, holds otherwise); appendonly yes turns AOF
+// on.
+func inspectRedis(args []word, why string, files map[string]File) ServerInfo {
 	info := ServerInfo{Server: Redis, Why: why, Persistence: true}
+	snapshots, aof := true, false
 	if len(args) > 0 && !strings.HasPrefix(args[0].text, "--") {
 		info.ConfigFile = true
+		if f, ok := files[path.Clean(args[0].text)]; ok {
+			info.ConfigFile = false // read: what it sets is known
+			for _, line := range strings.Split(f.Text, "\n") {
+				fields := strings.Fields(line)
+				if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+					continue
+				}
+				val := ""
+				if len(fields) > 1 {
+					val = fields[1]
+				}
+				switch strings.ToLower(fields[0]) {
+				case "maxmemory":
+					if n, ok := ParseRedisBytes(val); ok {
+						info.Bytes = n
+						info.Size = &Setting{Flag: val, Source: f.From}
+						info.Directive = fields[0]
+					}
+				case "save":
+					snapshots = strings.Trim(val, `"'`) != ""
+				case "appendonly":
+					aof = strings.EqualFold(val, "yes")
+				}
+			}
+		}
 	}
-	snapshots, aof := true, false
 	for i, w := range args {
 		directive := strings.ToLower(w.text)
 		next := ""

@@ -1,6 +1,9 @@
 package runtimes
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestParseRedisBytes(t *testing.T) {
 	for in, want := range map[string]int64{
@@ -38,6 +41,12 @@ func TestInspectServer(t *testing.T) {
 			server: Redis, config: true, persistence: true},
 		{name: "from the env", c: Container{Image: "bitnami/redis:7", Command: []string{"redis-server", "--maxmemory", "$(MAXMEM)"}, Env: []Env{{Name: "MAXMEM", Value: "256mb"}}},
 			server: Redis, bytes: 256 * mi, flag: "256mb", persistence: true},
+		{name: "config file read", c: Container{Image: "redis", Command: []string{"redis-server", "/etc/redis/./redis.conf", "--appendonly", "no"},
+			Files: map[string]File{"/etc/redis/redis.conf": {Text: "# cache\nmaxmemory 2gb\nsave \"\"\n", From: "configmap c key redis.conf"}}},
+			server: Redis, bytes: 2 << 30, flag: "2gb"},
+		{name: "config file read, the command line wins", c: Container{Image: "redis", Command: []string{"redis-server", "/r.conf", "--maxmemory", "1gb"},
+			Files: map[string]File{"/r.conf": {Text: "maxmemory 2gb\n"}}},
+			server: Redis, bytes: 1 << 30, flag: "1gb", persistence: true},
 		{name: "a start script of its own", c: Container{Image: "docker.io/bitnami/redis:7.4"}, server: Redis, config: true, persistence: true},
 		{name: "official, from docker.io", c: Container{Image: "docker.io/library/redis:7.4"}, server: Redis, persistence: true},
 		{name: "sentinel", c: Container{Image: "redis:7", Command: []string{"redis-sentinel", "/s.conf"}}},
@@ -77,5 +86,30 @@ func TestServerSizeFit(t *testing.T) {
 		if got := ServerSizeFit(tc.info, tc.limit); got != tc.want {
 			t.Errorf("%+v at %d MiB: %d MiB, want %d", tc.info, tc.limit/mi, got/mi, tc.want/mi)
 		}
+	}
+}
+
+// A ConfigMap volume shows its keys under the mount path, or its items'
+// paths; a subPath mount shows that one file at the mount path.
+func TestMounted(t *testing.T) {
+	data := map[string]string{"redis.conf": "maxmemory 1gb", "other": "x"}
+	keys := func(m map[string]File) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := keys(Mounted(nil, "c", data, nil, "/etc/redis/", "")); !slices.Equal(got, []string{"/etc/redis/other", "/etc/redis/redis.conf"}) {
+		t.Errorf("whole volume: %v", got)
+	}
+	items := map[string]string{"redis.conf": "conf/main.conf"}
+	if got := keys(Mounted(nil, "c", data, items, "/data", "")); !slices.Equal(got, []string{"/data/conf/main.conf"}) {
+		t.Errorf("items: %v", got)
+	}
+	files := Mounted(nil, "c", data, nil, "/etc/redis.conf", "redis.conf")
+	if got := keys(files); !slices.Equal(got, []string{"/etc/redis.conf"}) || files["/etc/redis.conf"].From != "configmap c key redis.conf" || files["/etc/redis.conf"].Text != "maxmemory 1gb" {
+		t.Errorf("subPath: %v", files)
 	}
 }

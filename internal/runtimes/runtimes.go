@@ -34,7 +34,14 @@ type Container struct {
 	Env     []Env
 	// ArgsPath and CommandPath locate the lists for edits ("" when unknown).
 	CommandPath, ArgsPath string
+	// Files are files the container sees that the caller could read
+	// (ConfigMaps mounted), by path: a server's config file.
+	Files map[string]File
 }
+
+// File is a file's text and where it comes from ("configmap redis key
+// redis.conf").
+type File struct{ Text, From string }
 
 // Env is one environment variable with a literal value.
 type Env struct {
@@ -226,4 +233,31 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+// Mounted adds to files those a ConfigMap volume shows where it is mounted
+// (at mountPath, or only its subPath file there): each key of data under
+// its name, or under its items' paths when items maps any (key to path).
+func Mounted(files map[string]File, configMap string, data, items map[string]string, mountPath, subPath string) map[string]File {
+	for key, text := range data {
+		name := key
+		if len(items) > 0 {
+			var ok bool
+			if name, ok = items[key]; !ok {
+				continue
+			}
+		}
+		at := mountPath + "/" + name
+		if subPath != "" {
+			if subPath != name {
+				continue
+			}
+			at = mountPath
+		}
+		if files == nil {
+			files = map[string]File{}
+		}
+		files[path.Clean(at)] = File{Text: text, From: "configmap " + configMap + " key " + key}
+	}
+	return files
 }
