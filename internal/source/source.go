@@ -17,6 +17,7 @@ import (
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
 // Scope selects the pods to read.
@@ -135,7 +136,8 @@ type HPASource interface {
 }
 
 // ConfigMapRefs lists the ConfigMaps a pod's containers (and init
-// containers) take env from.
+// containers) take env from, and those mounted in a container that runs
+// Redis with a config file (which may set its maxmemory).
 func ConfigMapRefs(p *corev1.Pod) []ObjectKey {
 	seen := map[string]bool{}
 	var out []ObjectKey
@@ -155,6 +157,22 @@ func ConfigMapRefs(p *corev1.Pod) []ObjectKey {
 			for _, e := range c.Env {
 				if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
 					add(e.ValueFrom.ConfigMapKeyRef.Name)
+				}
+			}
+			rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args}
+			for _, e := range c.Env {
+				if e.ValueFrom == nil {
+					rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
+				}
+			}
+			if srv := runtimes.InspectServer(rc); srv.Server != runtimes.Redis || !srv.ConfigFile {
+				continue
+			}
+			for _, m := range c.VolumeMounts {
+				for _, v := range p.Spec.Volumes {
+					if v.Name == m.Name && v.ConfigMap != nil {
+						add(v.ConfigMap.Name)
+					}
 				}
 			}
 		}
