@@ -29,8 +29,8 @@ func (r *emptyDirMemory) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		var users []*manifest.Container
 		for _, c := range w.Spec.AllContainers() {
-			for _, m := range c.VolumeMounts {
-				if m == v.Name {
+			for _, m := range c.Mounts {
+				if m.Name == v.Name {
 					users = append(users, c)
 				}
 			}

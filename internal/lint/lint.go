@@ -250,7 +250,13 @@ func (l *Linter) workload(mw *manifest.Workload) {
 	for _, c := range mw.Spec.AllContainers() {
 		rc := l.runtimeContainer(mw, c)
 		w.runtimes[c] = runtimes.Inspect(rc)
-		w.servers[c] = runtimes.InspectServer(rc)
+		srv := runtimes.InspectServer(rc)
+		if srv.Server == runtimes.Redis && srv.ConfigFile {
+			// Its config file may be a ConfigMap of the input: read it.
+			rc.Files = l.mountedFiles(mw, c)
+			srv = runtimes.InspectServer(rc)
+		}
+		w.servers[c] = srv
 	}
 	for _, r := range l.rules {
 		if wr, ok := r.(WorkloadRule); ok {
@@ -262,8 +268,7 @@ func (l *Linter) workload(mw *manifest.Workload) {
 // runtimeContainer converts a manifest container for runtime inspection,
 // resolving env values from ConfigMaps of the input.
 func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) runtimes.Container {
-	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args",
-		Files: l.mountedFiles(w, c)}
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
 	for _, src := range c.EnvFrom {
 		for k, v := range l.cms[w.Namespace+"/"+src.ConfigMap] {
 			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v})

@@ -72,9 +72,7 @@ type Container struct {
 	Env     []EnvVar
 	// EnvFrom lists the ConfigMaps and Secrets whose keys become variables.
 	EnvFrom []EnvSource
-	// VolumeMounts are the names of the volumes it mounts; Mounts the
-	// same with where.
-	VolumeMounts    []string
+	// Mounts are its volume mounts.
 	Mounts          []Mount
 	Resources       Resources
 	SecurityContext *yaml.Node
@@ -226,7 +224,6 @@ func readContainer(n *yaml.Node, path string, kind ContainerKind) *Container {
 		c.Env = append(c.Env, v)
 	}
 	for _, m := range Items(Child(n, "volumeMounts")) {
-		c.VolumeMounts = append(c.VolumeMounts, ScalarValue(Child(m, "name")))
 		c.Mounts = append(c.Mounts, Mount{Name: ScalarValue(Child(m, "name")), MountPath: ScalarValue(Child(m, "mountPath")), SubPath: ScalarValue(Child(m, "subPath"))})
 	}
 	for _, e := range Items(Child(n, "envFrom")) {
