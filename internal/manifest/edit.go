@@ -321,8 +321,12 @@ func kindName(n *yaml.Node) string {
 	return "value"
 }
 
-// replaceScalar rewrites a one-line scalar, keeping its quoting style.
+// replaceScalar rewrites a one-line scalar, keeping its quoting style, or
+// the lines that change in a literal block scalar.
 func (t *text) replaceScalar(n *yaml.Node, value string) error {
+	if n.Style == yaml.LiteralStyle {
+		return t.replaceBlockLines(n, value)
+	}
 	start, end, err := t.scalarSpan(n)
 	if err != nil {
 		return err
@@ -341,6 +345,83 @@ func (t *text) replaceScalar(n *yaml.Node, value string) error {
 		}
 	}
 	t.replace(start, end, with)
+	return nil
+}
+
+// replaceBlockLines rewrites the lines of a literal block scalar (|) that
+// differ in value, which must have as many lines: a config file's one
+// setting changes, its other lines, their indentation and the chomping
+// indicator stay. The block's lines follow its indicator's line, each at
+// the block's indentation (an empty line may have none).
+func (t *text) replaceBlockLines(n *yaml.Node, value string) error {
+	refuse := func(why string) error {
+		return t.errorf(n, "the value is a block scalar (|) and %s; edit it by hand", why)
+	}
+	was, now := strings.Split(n.Value, "\n"), strings.Split(value, "\n")
+	if len(was) != len(now) {
+		return refuse("the new value has another number of lines")
+	}
+	first, last := -1, -1
+	for i := range was {
+		if was[i] != now[i] {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	// Without a final newline (|-) the last line is content; with one,
+	// the last element is what follows it, which no line of the file holds.
+	if strings.HasSuffix(n.Value, "\n") && last == len(was)-1 {
+		return refuse("the change is after its last line")
+	}
+	if n.Line+1+last > len(t.lines) {
+		return refuse("its lines are not where it starts")
+	}
+	indent := -1
+	for i := range was {
+		if was[i] == "" {
+			continue
+		}
+		line := t.lineText(n.Line + 1 + i)
+		if !strings.HasSuffix(line, was[i]) {
+			return refuse("its text is not one line of the file per line of the value")
+		}
+		indent = len(line) - len(was[i])
+		break
+	}
+	if indent <= 0 {
+		return refuse("its indentation is not known")
+	}
+	pad := strings.Repeat(" ", indent)
+	for i := first; i <= last; i++ {
+		line := t.lineText(n.Line + 1 + i)
+		if was[i] == "" && strings.TrimSpace(line) == "" {
+			continue
+		}
+		if line != pad+was[i] {
+			return refuse("its text is not one line of the file per line of the value")
+		}
+	}
+	for i := first; i <= last; i++ {
+		if strings.ContainsAny(now[i], "\r") || i == 0 && strings.HasPrefix(now[i], " ") {
+			return refuse("the new text cannot be written in it as it is")
+		}
+	}
+	start := t.lines[n.Line+first] // the line after the indicator's, 0-based
+	end := t.lines[n.Line+last] + len(t.lineText(n.Line+1+last))
+	lines := make([]string, 0, last-first+1)
+	for i := first; i <= last; i++ {
+		if now[i] == "" {
+			lines = append(lines, "")
+			continue
+		}
+		lines = append(lines, pad+now[i])
+	}
+	t.replace(start, end, strings.Join(lines, t.nl))
 	return nil
 }
 

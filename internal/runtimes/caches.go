@@ -39,6 +39,9 @@ type ServerInfo struct {
 	// (Container.Files), which may set maxmemory or persistence (the
 	// command line wins over it).
 	ConfigFile bool
+	// ConfigPath is the config file named on the command line ("" when
+	// none is, even if a start script writes one).
+	ConfigPath string
 	// Persistence: Redis saves to disk by forking (RDB snapshots, on by
 	// default, or AOF rewrites); the child's copy-on-write pages are
 	// charged to the same memory cgroup.
@@ -104,10 +107,10 @@ func inspectRedis(args []word, why string, files map[string]File) ServerInfo {
 	info := ServerInfo{Server: Redis, Why: why, Persistence: true}
 	snapshots, aof := true, false
 	if len(args) > 0 && !strings.HasPrefix(args[0].text, "--") {
-		info.ConfigFile = true
+		info.ConfigFile, info.ConfigPath = true, args[0].text
 		if f, ok := files[path.Clean(args[0].text)]; ok {
 			info.ConfigFile = false // read: what it sets is known
-			for _, line := range strings.Split(f.Text, "\n") {
+			for ln, line := range strings.Split(f.Text, "\n") {
 				fields := strings.Fields(line)
 				if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
 					continue
@@ -120,7 +123,7 @@ func inspectRedis(args []word, why string, files map[string]File) ServerInfo {
 				case "maxmemory":
 					if n, ok := ParseRedisBytes(val); ok {
 						info.Bytes = n
-						info.Size = &Setting{Flag: val, Source: f.From}
+						info.Size = &Setting{Flag: val, Source: f.From, Path: f.Path, Value: f.Text, Line: ln + 1}
 						info.Directive = fields[0]
 					}
 				case "save":
@@ -253,8 +256,9 @@ func (info ServerInfo) SizeFlag(value string) string {
 // SizeEdit is the field that holds the size and its text with value
 // written in place of the size: the first time the size follows its
 // directive in the field, or the whole field when the size is an item of
-// its own. ok is false where the field cannot be edited (not in the
-// manifest).
+// its own; for a config file's setting, the file's text with the size
+// replaced on its line. ok is false where the field cannot be edited (not
+// in the manifest).
 func (info ServerInfo) SizeEdit(value string) (path, text string, ok bool) {
 	s := info.Size
 	if s == nil || s.Path == "" {
@@ -262,6 +266,26 @@ func (info ServerInfo) SizeEdit(value string) (path, text string, ok bool) {
 	}
 	if s.Value == s.Flag {
 		return s.Path, value, true
+	}
+	if s.Line > 0 {
+		// A config file's line: "maxmemory 900mb", the directive first.
+		lines := strings.Split(s.Value, "\n")
+		if s.Line > len(lines) {
+			return "", "", false
+		}
+		line := lines[s.Line-1]
+		at := strings.Index(strings.ToLower(line), strings.ToLower(info.Directive))
+		if at < 0 {
+			return "", "", false
+		}
+		at += len(info.Directive)
+		j := strings.Index(line[at:], s.Flag)
+		if j < 0 {
+			return "", "", false
+		}
+		j += at
+		lines[s.Line-1] = line[:j] + value + line[j+len(s.Flag):]
+		return s.Path, strings.Join(lines, "\n"), true
 	}
 	at := -1
 	for i := 0; i+len(info.Directive) <= len(s.Value); i++ {

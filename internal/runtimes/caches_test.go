@@ -113,3 +113,30 @@ func TestMounted(t *testing.T) {
 		t.Errorf("subPath: %v", files)
 	}
 }
+
+// A size read from a config file is rewritten on its own line: the one
+// Redis takes (the last), not a comment or maxmemory-policy before it.
+func TestSizeEditConfigFile(t *testing.T) {
+	conf := "# maxmemory 900mb\nmaxmemory-policy allkeys-lru\nmaxmemory 2gb\nMAXMEMORY 900mb # tuned\nsave \"\"\n"
+	c := Container{Image: "redis", Command: []string{"redis-server", "/r.conf"},
+		Files: map[string]File{"/r.conf": {Text: conf, Path: `data["redis.conf"]`}}}
+	info := InspectServer(c)
+	if info.Bytes != 900<<20 || info.Persistence {
+		t.Fatalf("%+v", info)
+	}
+	path, text, ok := info.SizeEdit("384mb")
+	want := "# maxmemory 900mb\nmaxmemory-policy allkeys-lru\nmaxmemory 2gb\nMAXMEMORY 384mb # tuned\nsave \"\"\n"
+	if !ok || path != `data["redis.conf"]` || text != want {
+		t.Fatalf("%v %q\n%q", ok, path, text)
+	}
+	if got := info.SizeFlag("384mb"); got != "MAXMEMORY 384mb" {
+		t.Errorf("flag %q", got)
+	}
+	// Not editable when the caller gave no field.
+	f := c.Files["/r.conf"]
+	f.Path = ""
+	c.Files["/r.conf"] = f
+	if _, _, ok := InspectServer(c).SizeEdit("384mb"); ok {
+		t.Error("a file with no field was edited")
+	}
+}

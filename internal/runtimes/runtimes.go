@@ -39,9 +39,11 @@ type Container struct {
 	Files map[string]File
 }
 
-// File is a file's text and where it comes from ("configmap redis key
-// redis.conf").
-type File struct{ Text, From string }
+// File is a file's text and where it comes from: From for people
+// ("configmap redis key redis.conf"), ConfigMap and Key for programs, Path
+// the field that holds the text, for edits ("" when not editable; the
+// caller sets it).
+type File struct{ Text, From, ConfigMap, Key, Path string }
 
 // Env is one environment variable with a literal value.
 type Env struct {
@@ -61,6 +63,9 @@ type Setting struct {
 	Path string
 	// Value is the text the field holds; a fix replaces Flag within it.
 	Value string
+	// Line is the line of Value that holds the setting, from 1, when
+	// Value is a config file's text (0 otherwise).
+	Line int
 }
 
 // Info is what Inspect found.
@@ -257,7 +262,7 @@ func Mounted(files map[string]File, configMap string, data, items map[string]str
 		if files == nil {
 			files = map[string]File{}
 		}
-		files[path.Clean(at)] = File{Text: text, From: "configmap " + configMap + " key " + key}
+		files[path.Clean(at)] = File{Text: text, From: "configmap " + configMap + " key " + key, ConfigMap: configMap, Key: key}
 	}
 	return files
 }
