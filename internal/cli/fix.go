@@ -277,10 +277,35 @@ func (o *FixOptions) Run() error {
 		}
 		return asUsage(err)
 	}
-	var results []*fix.Result
+	// Every input is read first: a workload's ConfigMaps may be in
+	// another file, and a heap flag or maxmemory set there moves with it.
+	type input struct {
+		name string
+		data []byte
+	}
+	var inputs []input
+	cms := fix.ConfigMaps{}
 	failed := false
 	for _, f := range files {
-		r, err := o.fixFile(f)
+		in := input{name: f}
+		var err error
+		if f == "-" {
+			in.name = manifest.StdinName
+			in.data, err = io.ReadAll(o.In)
+		} else {
+			in.data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
+			failed = true
+			continue
+		}
+		cms.Read(in.name, in.data)
+		inputs = append(inputs, in)
+	}
+	var results []*fix.Result
+	for _, in := range inputs {
+		r, err := o.fixFile(in.name, in.data, cms)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
 			failed = true
@@ -300,8 +325,10 @@ func (o *FixOptions) Run() error {
 		for _, w := range why {
 			fmt.Fprintf(o.ErrOut, "error: %s: %s (left untouched)\n", r.File, w)
 		}
-		r.Fixed, r.Changes, r.Objects, refused = r.Original, nil, nil, true
+		r.Refuse()
+		refused = true
 	}
+	fix.ApplyConfigMapEdits(results, cms)
 	changed := 0
 	for _, r := range results {
 		for _, n := range r.Notes {
@@ -378,21 +405,10 @@ func (o *FixOptions) Run() error {
 
 func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" }
 
-// fixFile reads and fixes one file ("-" is standard input).
-func (o *FixOptions) fixFile(path string) (*fix.Result, error) {
-	name := path
-	var data []byte
-	var err error
-	if path == "-" {
-		name = manifest.StdinName
-		data, err = io.ReadAll(o.In)
-	} else {
-		data, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	opts := fix.Options{Values: o.values, Objects: o.Objects}
+// fixFile fixes one file's text (name is manifest.StdinName for standard
+// input).
+func (o *FixOptions) fixFile(name string, data []byte, cms fix.ConfigMaps) (*fix.Result, error) {
+	opts := fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms}
 	if o.Lint {
 		rep, err := lint.New(o.lintCfg).Run([]string{"-"}, strings.NewReader(string(data)))
 		if err != nil {

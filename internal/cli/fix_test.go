@@ -298,3 +298,168 @@ func TestFixTakesTheLintConfig(t *testing.T) {
 		t.Errorf("five nodes: exit %d\n%s\nwant %s", r.code, r.stderr, want)
 	}
 }
+
+const (
+	redisConf = `# Redis settings
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: redis-conf
+  namespace: shop
+data:
+  redis.conf: |
+    # the session cache
+    maxmemory 900mb
+    maxmemory-policy allkeys-lru
+    save ""
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: api-env
+  namespace: shop
+data:
+  JAVA_OPTS: "-Xmx1g -XX:+UseG1GC"   # heap
+  LOG_LEVEL: info
+`
+	cacheAndAPI = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: cache
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+      - name: redis
+        image: redis:7.4
+        command: ["redis-server", "/etc/redis/redis.conf"]
+        resources:
+          limits:
+            memory: 1Gi
+        volumeMounts:
+        - name: conf
+          mountPath: /etc/redis
+      volumes:
+      - name: conf
+        configMap:
+          name: redis-conf
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: shop
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        image: eclipse-temurin:21
+        envFrom:
+        - configMapRef:
+            name: api-env
+        resources:
+          limits:
+            memory: 1536Mi
+`
+)
+
+// A heap flag or maxmemory set in a ConfigMap of the files (another file
+// here) moves with the new limit in the ConfigMap itself, one line of the
+// block changed and the rest kept; a second run changes nothing.
+func TestFixFollowsConfigMaps(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, "cm.yaml", redisConf, "deploy.yaml", cacheAndAPI)
+	r := run("fix", "-f", dir, "--memory-limit", "768Mi", "--write")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "cm.yaml"))
+	want := strings.Replace(strings.Replace(redisConf, "maxmemory 900mb", "maxmemory 576mb", 1), `"-Xmx1g -XX`, `"-Xmx576m -XX`, 1)
+	if string(got) != want {
+		t.Errorf("cm.yaml:\n%s\nwant:\n%s", got, want)
+	}
+	for _, line := range []string{
+		"cm.yaml: ConfigMap shop/redis-conf: maxmemory 900mb → maxmemory 576mb in configmap redis-conf key redis.conf, so redis keeps room under the new limit (for Deployment shop/cache container redis)",
+		"cm.yaml: ConfigMap shop/api-env: -Xmx1g → -Xmx576m in JAVA_OPTS, so the heap fits the new limit (for Deployment shop/api container api)",
+		"Wrote 2 files.",
+	} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("stderr lacks %q:\n%s", line, r.stderr)
+		}
+	}
+	if r := run("fix", "-f", dir, "--memory-limit", "768Mi", "--write"); !strings.Contains(r.stderr, "Nothing to change") {
+		t.Errorf("a second run: %s", r.stderr)
+	}
+}
+
+// A ConfigMap key is changed only when every workload of the files that
+// reads it asks for the same text; else a note says why and what to do,
+// and the limits are still written.
+func TestFixConfigMapReadByOthers(t *testing.T) {
+	other := strings.NewReplacer("name: cache\n", "name: cache-b\n", "memory: 1Gi", "memory: 2Gi").Replace(cacheAndAPI[:strings.Index(cacheAndAPI, "---")])
+	// Reads another key of api-env: it does not stand in the way.
+	logs := strings.NewReplacer("name: api\n", "name: logs\n", "envFrom:\n        - configMapRef:\n            name: api-env", "env:\n        - name: LOG_LEVEL\n          valueFrom:\n            configMapKeyRef: {name: api-env, key: LOG_LEVEL}").Replace(cacheAndAPI[strings.Index(cacheAndAPI, "---")+4:])
+	dir := t.TempDir()
+	writeFiles(t, dir, "cm.yaml", redisConf, "deploy.yaml", cacheAndAPI, "other.yaml", other+"---\n"+logs)
+	r := run("fix", "-f", dir, "deployment/cache", "deployment/api", "--memory-limit", "768Mi", "--write")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "cm.yaml"))
+	if !strings.Contains(string(got), "maxmemory 900mb") || !strings.Contains(string(got), "-Xmx576m") {
+		t.Errorf("cm.yaml:\n%s", got)
+	}
+	note := "Deployment shop/cache container redis: maxmemory 900mb → maxmemory 576mb in configmap redis-conf key redis.conf, so redis keeps room under the new limit: not changed, since ConfigMap shop/redis-conf key redis.conf is also read by Deployment shop/cache-b, whose limit does not change here"
+	if !strings.Contains(r.stderr, note) {
+		t.Errorf("no note of the other reader:\n%s", r.stderr)
+	}
+	if d, _ := os.ReadFile(filepath.Join(dir, "deploy.yaml")); !strings.Contains(string(d), "memory: 768Mi") || strings.Contains(string(d), "memory: 1Gi") {
+		t.Errorf("the limits were not written:\n%s", d)
+	}
+
+	// Both readers, each asking for its own size: one saves to disk
+	// (half the limit), the other does not (three quarters).
+	dir = t.TempDir()
+	saving := strings.Replace(other, `"/etc/redis/redis.conf"]`, `"/etc/redis/redis.conf", "--save", "60 1"]`, 1)
+	writeFiles(t, dir, "cm.yaml", redisConf, "deploy.yaml", cacheAndAPI, "other.yaml", saving)
+	r = run("fix", "-f", dir, "--memory-limit", "768Mi", "--write")
+	got, _ = os.ReadFile(filepath.Join(dir, "cm.yaml"))
+	if r.code != 0 || !strings.Contains(string(got), "maxmemory 900mb") || !strings.Contains(r.stderr, "is read by Deployment shop/cache and Deployment shop/cache-b, which need different values") {
+		t.Errorf("two readers, two sizes: exit %d\n%s\ncm.yaml:\n%s", r.code, r.stderr, got)
+	}
+}
+
+// A Redis whose config file is in a ConfigMap not given: a note with the
+// size that would fit. --patch-dir writes the ConfigMap's patch too.
+func TestFixConfigMapNotGivenAndPatches(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, "deploy.yaml", cacheAndAPI)
+	r := run("fix", "-f", filepath.Join(dir, "deploy.yaml"), "deployment/cache", "--memory-limit", "768Mi")
+	if want := "Redis reads its settings from /etc/redis/redis.conf, which oomdoctor could not read (no ConfigMap it was given or could get shows it); if it sets a maxmemory, keep it at most 384mb"; r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("want %q: exit %d\n%s", want, r.code, r.stderr)
+	}
+
+	writeFiles(t, dir, "cm.yaml", redisConf)
+	patches := filepath.Join(dir, "patches")
+	r = run("fix", "-f", dir, "--memory-limit", "768Mi", "--patch-dir", patches)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	patch, err := os.ReadFile(filepath.Join(patches, "configmap-redis-conf-memory.yaml"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.stderr)
+	}
+	for _, want := range []string{"kind: ConfigMap", "name: redis-conf", "namespace: shop", "redis.conf: |", "    maxmemory 576mb\n", "    maxmemory-policy allkeys-lru\n"} {
+		if !strings.Contains(string(patch), want) {
+			t.Errorf("the patch lacks %q:\n%s", want, patch)
+		}
+	}
+	if !strings.Contains(r.stderr, "- path: configmap-redis-conf-memory.yaml") {
+		t.Errorf("no kustomization line: %s", r.stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "cm.yaml")); string(now) != redisConf {
+		t.Error("--patch-dir touched the ConfigMap's file")
+	}
+}

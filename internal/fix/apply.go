@@ -112,9 +112,12 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if w == nil {
 		return nil, fmt.Errorf("%s has no pod template", t)
 	}
-	edits, changes, notes, err := planWorkload(w, values)
+	edits, changes, notes, cmEdits, err := planWorkload(w, values, liveConfigMaps(ctx, c, w, res))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	if len(cmEdits) > 0 {
+		return nil, configMapsFirst(t, cmEdits)
 	}
 	res.Changes = changes
 	for _, n := range notes {

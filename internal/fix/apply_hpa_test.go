@@ -39,7 +39,7 @@ spec:
 		t.Fatalf("reading the workload: %v", err)
 	}
 	limit := int64(512 * mi)
-	edits, _, _, err := planWorkload(w, Explicit{Container: "app", Target: Target{Limit: &limit}})
+	edits, _, _, _, err := planWorkload(w, Explicit{Container: "app", Target: Target{Limit: &limit}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

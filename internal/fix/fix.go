@@ -14,7 +14,6 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
-	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
 // Target is the memory a container should get; nil fields stay as they are.
@@ -57,6 +56,17 @@ type Result struct {
 	// namespace as written (Outside checks the edits against those of
 	// every file).
 	LimitRanges map[string]recommend.Bounds
+	// ConfigMapEdits are the edits the new limits ask of ConfigMaps of the
+	// files (a heap flag in an env value, a Redis maxmemory in its config
+	// file); ApplyConfigMapEdits makes them where the ConfigMaps are.
+	ConfigMapEdits []ConfigMapEdit
+	refused        bool
+}
+
+// Refuse leaves the file as it was: nothing of it is written, nor the
+// ConfigMap edits its workloads asked for.
+func (r *Result) Refuse() {
+	r.Fixed, r.Changes, r.Objects, r.ConfigMapEdits, r.refused = r.Original, nil, nil, nil, true
 }
 
 // ObjectEdits are the edits made to one object.
@@ -77,6 +87,9 @@ type Options struct {
 	Objects []string
 	// LintFixes applies lint's automatic fixes too.
 	LintFixes []model.LintFinding
+	// ConfigMaps are those of all the files given (ConfigMaps.Read): env
+	// values and config files read from them move with a new limit.
+	ConfigMaps ConfigMaps
 }
 
 // File fixes one file's text. Objects that are not workloads, and
@@ -106,7 +119,7 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 		if !ok || !selected(o, opts.Objects) {
 			return nil
 		}
-		edits, changes, notes, err := planWorkload(w, opts.Values)
+		edits, changes, notes, cmEdits, err := planWorkload(w, opts.Values, opts.ConfigMaps)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", name, o, err)
 		}
@@ -116,6 +129,7 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 		}
 		res.Changes = append(res.Changes, changes...)
 		res.Notes = append(res.Notes, notes...)
+		res.ConfigMapEdits = append(res.ConfigMapEdits, cmEdits...)
 		if len(edits) > 0 {
 			res.Objects = append(res.Objects, ObjectEdits{Object: o, Edits: edits})
 		}
@@ -163,14 +177,15 @@ func kindMatches(given, kind string) bool {
 }
 
 // planWorkload computes the edits that give a workload's containers their
-// targets, with the heap flags that must follow a new limit.
-func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Change, []Note, error) {
+// targets, with the heap flags that must follow a new limit; those that go
+// into ConfigMaps of the files (cms) come apart.
+func planWorkload(w *manifest.Workload, values Values, cms ConfigMaps) ([]manifest.Edit, []Change, []Note, []ConfigMapEdit, error) {
 	if values == nil {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	targets, err := values.For(w)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	names := make([]string, 0, len(targets))
 	for n := range targets {
@@ -180,10 +195,11 @@ func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Chang
 	var edits []manifest.Edit
 	var changes []Change
 	var notes []Note
+	var cmEdits []ConfigMapEdit
 	for _, name := range names {
 		c := findContainer(w.Spec, name)
 		if c == nil {
-			return nil, nil, nil, fmt.Errorf("no container %q (containers: %s)", name, strings.Join(containerNames(w.Spec), ", "))
+			return nil, nil, nil, nil, fmt.Errorf("no container %q (containers: %s)", name, strings.Join(containerNames(w.Spec), ", "))
 		}
 		t := targets[name]
 		req, lim := t.Request, t.Limit
@@ -193,7 +209,7 @@ func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Chang
 			req = lim
 		}
 		if req != nil && lim == nil && curLim.Set() && *req > curLim.Bytes() {
-			return nil, nil, nil, fmt.Errorf("%s: the request %s would exceed the current limit %s; give a limit too", c.Describe(), manifest.FormatBytes(*req), curLim.Text)
+			return nil, nil, nil, nil, fmt.Errorf("%s: the request %s would exceed the current limit %s; give a limit too", c.Describe(), manifest.FormatBytes(*req), curLim.Text)
 		}
 		obj := w.Object.String()
 		if req != nil && !sameQuantity(curReq, *req) {
@@ -203,17 +219,27 @@ func planWorkload(w *manifest.Workload, values Values) ([]manifest.Edit, []Chang
 		if lim != nil && !sameQuantity(curLim, *lim) {
 			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".limits.memory", Value: manifest.FormatBytes(*lim)})
 			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), manifest.FormatBytes(*lim), because(t.Why))})
-			he, hc, hn := heapEdits(w, c, *lim)
-			edits = append(edits, he...)
-			changes = append(changes, hc...)
-			notes = append(notes, hn...)
-			se, sc, sn := serverEdits(w, c, *lim)
-			edits = append(edits, se...)
-			changes = append(changes, sc...)
-			notes = append(notes, sn...)
+			rc := runtimeContainer(w, c, cms)
+			he, hc, hn := heapEdits(w, c, rc, *lim)
+			se, sc, sn := serverEdits(w, c, rc, *lim)
+			notes = append(append(notes, hn...), sn...)
+			// Each gives at most one edit, told by one change.
+			for _, p := range []struct {
+				e []manifest.Edit
+				c []Change
+			}{{he, hc}, {se, sc}} {
+				if len(p.e) == 1 {
+					if ce, ok := intoConfigMap(w, p.e[0], p.c[0]); ok {
+						cmEdits = append(cmEdits, ce)
+						continue
+					}
+				}
+				edits = append(edits, p.e...)
+				changes = append(changes, p.c...)
+			}
 		}
 	}
-	return edits, changes, notes, nil
+	return edits, changes, notes, cmEdits, nil
 }
 
 func because(why string) string {
@@ -249,17 +275,4 @@ func containerNames(s *manifest.PodSpec) []string {
 		out = append(out, c.Name)
 	}
 	return out
-}
-
-// runtimeContainer converts a manifest container for runtime inspection;
-// env values from ConfigMaps are unknown here.
-func runtimeContainer(c *manifest.Container) runtimes.Container {
-	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
-	for _, e := range c.Env {
-		if e.ConfigMap != "" || e.FromOther {
-			continue
-		}
-		rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
-	}
-	return rc
 }

@@ -14,8 +14,8 @@ import (
 // A setting that still fits is left alone (a raised limit was raised for
 // what lives beside the heap), as is a runtime that sizes itself from the
 // limit.
-func heapEdits(w *manifest.Workload, c *manifest.Container, limit int64) ([]manifest.Edit, []Change, []Note) {
-	info := runtimes.Inspect(runtimeContainer(c))
+func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Container, limit int64) ([]manifest.Edit, []Change, []Note) {
+	info := runtimes.Inspect(rc)
 	obj := w.Object.String()
 	var set *runtimes.Setting
 	var newFlag string

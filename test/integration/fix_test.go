@@ -469,3 +469,53 @@ func TestFixApplySeesMutatedPods(t *testing.T) {
 		t.Errorf("a value admission keeps: %s", r)
 	}
 }
+
+// A Redis whose maxmemory is in a ConfigMap it mounts: a limit that leaves
+// it no room stops --apply before anything changes, with the change to
+// make in the ConfigMap; once the ConfigMap is changed, the limit goes in.
+func TestFixApplyNeedsTheConfigMapFirst(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-configmap"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cache-conf"}, Data: map[string]string{"redis.conf": "# sessions\nmaxmemory 900mb\nsave \"\"\n"}}
+	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, conf, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := oneContainer("cache", "1Gi")
+	pod := &d.Spec.Template.Spec
+	pod.Containers[0].Image = "redis:7.4"
+	pod.Containers[0].Command = []string{"redis-server", "/etc/redis/redis.conf"}
+	pod.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/redis"}}
+	pod.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cache-conf"}}}}}
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	limit := func() string {
+		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "cache", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
+	}
+	args := []string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/cache", "--memory-limit", "768Mi", "--wait=false"}
+	r := oomdoctor(t, args...)
+	want := "ConfigMap " + ns + "/cache-conf key redis.conf: maxmemory 900mb → maxmemory 576mb"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "nothing was changed") {
+		t.Errorf("a maxmemory the new limit leaves no room: want %q\n%s", want, r)
+	}
+	if got := limit(); got != "1Gi" {
+		t.Fatalf("the limit was changed all the same: %s", got)
+	}
+	conf.Data["redis.conf"] = "# sessions\nmaxmemory 512mb\nsave \"\"\n"
+	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Update(ctx, conf, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := oomdoctor(t, args...); r.code != 0 || !strings.Contains(r.stdout, "memory limit 1Gi → 768Mi") {
+		t.Errorf("with the ConfigMap changed: %s", r)
+	}
+	if got := limit(); got != "768Mi" {
+		t.Errorf("limit %s, want 768Mi", got)
+	}
+}

@@ -1,0 +1,298 @@
+package fix
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
+
+// ConfigMap is a ConfigMap of the files given: the object, its data, and
+// the workloads of the files that read each key ("*": every key, an
+// envFrom or a whole volume).
+type ConfigMap struct {
+	Object *manifest.Object
+	Data   map[string]string
+	Users  map[string][]string
+}
+
+// ConfigMaps are the ConfigMaps of the files given, by namespace/name as
+// written, with who reads them. A heap flag in an env value or a Redis
+// maxmemory in a mounted redis.conf then moves with a new limit in the
+// ConfigMap itself.
+type ConfigMaps map[string]*ConfigMap
+
+// Read adds a file's ConfigMaps and their readers. A file that does not
+// parse adds nothing: fixing it says why. A file that names no ConfigMap
+// is not parsed.
+func (cms ConfigMaps) Read(name string, data []byte) {
+	if !bytes.Contains(data, []byte("onfigMap")) {
+		return
+	}
+	_ = manifest.ReadStream(name, bytes.NewReader(data), nil, func(o *manifest.Object) error {
+		if o.Kind == "ConfigMap" {
+			cm := cms.at(o.Namespace, o.Name)
+			cm.Object, cm.Data = o, manifest.StringMap(manifest.Child(o.Node, "data"))
+			return nil
+		}
+		w, ok := manifest.AsWorkload(o)
+		if !ok {
+			return nil
+		}
+		who := o.String()
+		for _, c := range w.Spec.AllContainers() {
+			for _, e := range c.Env {
+				if e.ConfigMap != "" {
+					cms.at(o.Namespace, e.ConfigMap).read(e.ConfigMapKey, who)
+				}
+			}
+			for _, e := range c.EnvFrom {
+				if e.ConfigMap != "" {
+					cms.at(o.Namespace, e.ConfigMap).read("*", who)
+				}
+			}
+		}
+		for _, v := range w.Spec.Volumes {
+			if v.ConfigMap == "" {
+				continue
+			}
+			cm := cms.at(o.Namespace, v.ConfigMap)
+			if len(v.ConfigMapItems) == 0 {
+				cm.read("*", who)
+			}
+			for key := range v.ConfigMapItems {
+				cm.read(key, who)
+			}
+		}
+		return nil
+	})
+}
+
+func (cms ConfigMaps) at(namespace, name string) *ConfigMap {
+	key := namespace + "/" + name
+	if cms[key] == nil {
+		cms[key] = &ConfigMap{}
+	}
+	return cms[key]
+}
+
+func (cm *ConfigMap) read(key, who string) {
+	if cm.Users == nil {
+		cm.Users = map[string][]string{}
+	}
+	for _, w := range cm.Users[key] {
+		if w == who {
+			return
+		}
+	}
+	cm.Users[key] = append(cm.Users[key], who)
+}
+
+// readers are the workloads that read a key.
+func (cm *ConfigMap) readers(key string) []string {
+	out := append([]string(nil), cm.Users[key]...)
+	for _, w := range cm.Users["*"] {
+		if !contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cmPrefix marks an edit path into a ConfigMap of the files rather than
+// into the workload: "configmap:NAMESPACE/NAME:data[\"KEY\"]".
+const cmPrefix = "configmap:"
+
+func cmPath(namespace, name, key string) string {
+	return cmPrefix + namespace + "/" + name + ":data[" + strconv.Quote(key) + "]"
+}
+
+// splitCMPath reads a cmPath: the ConfigMap's namespace/name, the path in
+// it, and its key.
+func splitCMPath(p string) (cm, path, key string, ok bool) {
+	rest, ok := strings.CutPrefix(p, cmPrefix)
+	if !ok {
+		return "", "", "", false
+	}
+	cm, path, ok = strings.Cut(rest, ":")
+	if !ok {
+		return "", "", "", false
+	}
+	key, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(path, "data["), "]"))
+	return cm, path, key, err == nil
+}
+
+// ConfigMapEdit is an edit to a ConfigMap of the files that a workload's
+// new limit asks for; ApplyConfigMapEdits makes it.
+type ConfigMapEdit struct {
+	// ConfigMap is namespace/name as written; Key the data key.
+	ConfigMap, Key string
+	Edit           manifest.Edit
+	// For is the workload that asks for it, and the change as told.
+	For    string
+	Change Change
+}
+
+// runtimeContainer converts a manifest container for runtime inspection,
+// with its env values from ConfigMaps of the files and, for a Redis that
+// reads a config file, the files ConfigMap volumes show it; their edit
+// paths point into the ConfigMaps (cmPath). With no ConfigMaps, such env
+// values are unknown.
+func runtimeContainer(w *manifest.Workload, c *manifest.Container, cms ConfigMaps) runtimes.Container {
+	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
+	data := func(name string) map[string]string {
+		if cm := cms[w.Namespace+"/"+name]; cm != nil && cm.Object != nil {
+			return cm.Data
+		}
+		return nil
+	}
+	for _, src := range c.EnvFrom {
+		if src.ConfigMap == "" {
+			continue
+		}
+		for k, v := range data(src.ConfigMap) {
+			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v, Path: cmPath(w.Namespace, src.ConfigMap, k)})
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ConfigMap != "":
+			if v, ok := data(e.ConfigMap)[e.ConfigMapKey]; ok {
+				rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: cmPath(w.Namespace, e.ConfigMap, e.ConfigMapKey)})
+			}
+		case !e.FromOther:
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
+		}
+	}
+	if srv := runtimes.InspectServer(rc); srv.Server == runtimes.Redis && srv.ConfigFile {
+		for _, m := range c.Mounts {
+			for _, v := range w.Spec.Volumes {
+				if v.Name != m.Name || v.ConfigMap == "" || data(v.ConfigMap) == nil {
+					continue
+				}
+				files := runtimes.Mounted(nil, v.ConfigMap, data(v.ConfigMap), v.ConfigMapItems, m.MountPath, m.SubPath)
+				for at, f := range files {
+					f.Path = cmPath(w.Namespace, v.ConfigMap, f.Key)
+					if rc.Files == nil {
+						rc.Files = map[string]runtimes.File{}
+					}
+					rc.Files[at] = f
+				}
+			}
+		}
+	}
+	return rc
+}
+
+// intoConfigMap takes an edit into a ConfigMap of the files (cmPath),
+// with the change that tells it, for ApplyConfigMapEdits.
+func intoConfigMap(w *manifest.Workload, e manifest.Edit, c Change) (ConfigMapEdit, bool) {
+	cm, path, key, ok := splitCMPath(e.Path)
+	if !ok {
+		return ConfigMapEdit{}, false
+	}
+	e.Path = path
+	return ConfigMapEdit{ConfigMap: cm, Key: key, Edit: e, For: w.Object.String(), Change: c}, true
+}
+
+// ApplyConfigMapEdits makes the ConfigMap edits of the results in the
+// results that hold the ConfigMaps. A ConfigMap key is changed only when
+// every workload of the files that reads it asks for the same new text:
+// else the heap or size it holds would move for a workload whose limit
+// did not, and a note says what to change by hand.
+func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
+	type field struct{ cm, path string }
+	asks := map[field][]ConfigMapEdit{}
+	var order []field
+	for _, r := range results {
+		for _, e := range r.ConfigMapEdits {
+			f := field{e.ConfigMap, e.Edit.Path}
+			if asks[f] == nil {
+				order = append(order, f)
+			}
+			asks[f] = append(asks[f], e)
+		}
+	}
+	byFile := map[string]*Result{}
+	for _, r := range results {
+		byFile[r.File] = r
+	}
+	for _, f := range order {
+		list := asks[f]
+		cm := cms[f.cm]
+		first := list[0]
+		var askers []string
+		same := true
+		for _, e := range list {
+			if !contains(askers, e.For) {
+				askers = append(askers, e.For)
+			}
+			same = same && e.Edit.Value == first.Edit.Value
+		}
+		sort.Strings(askers)
+		var others []string
+		for _, w := range cm.readers(first.Key) {
+			if !contains(askers, w) {
+				others = append(others, w)
+			}
+		}
+		byHand := func(why string) {
+			for _, e := range list {
+				if r := byFile[e.Change.File]; r != nil {
+					msg := fmt.Sprintf("%s container %s: %s: not changed, since %s", e.For, e.Change.Container, e.Change.What, why)
+					r.Notes = append(r.Notes, Note{File: e.Change.File, Object: e.For, Message: msg})
+				}
+			}
+		}
+		target := byFile[cm.Object.File]
+		switch {
+		case !same:
+			byHand(fmt.Sprintf("ConfigMap %s key %s is read by %s, which need different values: give each a ConfigMap of its own", f.cm, first.Key, strings.Join(askers, " and ")))
+			continue
+		case len(others) > 0:
+			byHand(fmt.Sprintf("ConfigMap %s key %s is also read by %s, whose limit does not change here: change it by hand if it suits them all, or give %s a ConfigMap of its own", f.cm, first.Key, strings.Join(others, ", "), first.For))
+			continue
+		case target == nil || target.refused:
+			byHand(fmt.Sprintf("the file of ConfigMap %s is left untouched: change it by hand", f.cm))
+			continue
+		}
+		ref := manifest.ObjectRef{Doc: cm.Object.Doc, Item: cm.Object.Item}
+		fixed, err := manifest.ApplyEdits(target.File, target.Fixed, ref, []manifest.Edit{first.Edit})
+		if err != nil {
+			byHand(err.Error())
+			continue
+		}
+		target.Fixed = fixed
+		target.addObjectEdit(cm.Object, first.Edit)
+		for _, e := range list {
+			c := e.Change
+			c.File, c.Object, c.Container = target.File, "ConfigMap "+f.cm, ""
+			c.What += " (for " + e.For + " container " + e.Change.Container + ")"
+			target.Changes = append(target.Changes, c)
+		}
+	}
+}
+
+func (r *Result) addObjectEdit(o *manifest.Object, e manifest.Edit) {
+	for i := range r.Objects {
+		if r.Objects[i].Object.Doc == o.Doc && r.Objects[i].Object.Item == o.Item {
+			r.Objects[i].Edits = append(r.Objects[i].Edits, e)
+			return
+		}
+	}
+	r.Objects = append(r.Objects, ObjectEdits{Object: o, Edits: []manifest.Edit{e}})
+}
