@@ -220,8 +220,8 @@ func (l *Linter) object(o *manifest.Object) error {
 	}
 	l.report.Summary.Workloads++
 	if usesConfigMaps(w) {
-		// Its environment may come from a ConfigMap further down the
-		// input: judge it at the end.
+		// Its environment, or a config file it mounts, may come from a
+		// ConfigMap further down the input: judge it at the end.
 		l.deferred = append(l.deferred, w)
 		return nil
 	}
@@ -230,6 +230,11 @@ func (l *Linter) object(o *manifest.Object) error {
 }
 
 func usesConfigMaps(w *manifest.Workload) bool {
+	for _, v := range w.Spec.Volumes {
+		if v.ConfigMap != "" {
+			return true
+		}
+	}
 	for _, c := range w.Spec.AllContainers() {
 		for _, e := range c.Env {
 			if e.ConfigMap != "" {
