@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -38,11 +39,20 @@ func (r *goMemLimitMissing) CheckWorkload(ctx *Context, w *Workload) {
 		want := runtimes.GoMemLimitValue(int64(runtimes.GoMemLimitShare * float64(limit)))
 		f := Finding{Object: w.Object, Path: c.Path + ".env", Container: c.Name,
 			Message: fmt.Sprintf("%s runs Go (%s) under a %s limit without GOMEMLIMIT: the Go runtime does not read the cgroup limit, and with GOGC=%s the heap grows to about twice the live heap before a collection, so a live heap over half the limit gets it killed. Set GOMEMLIMIT=%s (90%% of the limit).", describe(w, c), info.Why, c.Resources.MemoryLimit.Text, gogc(info.GOGC), want)}
-		if e, ok := envEdit(c, "GOMEMLIMIT", want); ok {
+		if unseen := w.UnseenEnv(c); len(unseen) > 0 {
+			// It may be set there; written here it would override that.
+			f.Message += unlessSetIn("GOMEMLIMIT", unseen)
+		} else if e, ok := envEdit(c, "GOMEMLIMIT", want); ok {
 			f.Fix = fix("set GOMEMLIMIT="+want, e)
 		}
 		ctx.Report(f)
 	}
+}
+
+// unlessSetIn is the caveat of a finding about a variable that envFrom
+// sources the input does not show may set.
+func unlessSetIn(name string, unseen []string) string {
+	return fmt.Sprintf(" Unless %s, whose variables the input does not show, sets %s: no automatic fix, since a value written into the manifest would override it.", strings.Join(unseen, " or "), name)
 }
 
 func gogc(v string) string {

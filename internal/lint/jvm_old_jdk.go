@@ -54,7 +54,9 @@ func (r *jvmOldJDK) CheckWorkload(ctx *Context, w *Workload) {
 					value = e.Value + " " + heap
 				}
 			}
-			if e, ok := envEdit(c, "JAVA_TOOL_OPTIONS", value); ok {
+			if unseen := w.UnseenEnv(c); len(unseen) > 0 {
+				msg += unlessSetIn("-Xmx", unseen)
+			} else if e, ok := envEdit(c, "JAVA_TOOL_OPTIONS", value); ok {
 				f.Fix = fix("set "+heap+" in JAVA_TOOL_OPTIONS", e)
 			}
 		} else {

@@ -64,7 +64,14 @@ type Workload struct {
 	*manifest.Workload
 	runtimes map[*manifest.Container]runtimes.Info
 	servers  map[*manifest.Container]runtimes.ServerInfo
+	unseen   map[*manifest.Container][]string
 }
+
+// UnseenEnv names the envFrom sources of a container whose variables the
+// input does not show ("Secret api-env", "ConfigMap go-env": a Secret, or
+// a ConfigMap not in the input): a variable found missing may be set
+// there, and one written into the manifest would override it.
+func (w *Workload) UnseenEnv(c *manifest.Container) []string { return w.unseen[c] }
 
 // Runtime is what runs in a container.
 func (w *Workload) Runtime(c *manifest.Container) runtimes.Info { return w.runtimes[c] }
@@ -251,8 +258,16 @@ func usesConfigMaps(w *manifest.Workload) bool {
 }
 
 func (l *Linter) workload(mw *manifest.Workload) {
-	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}}
+	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}, unseen: map[*manifest.Container][]string{}}
 	for _, c := range mw.Spec.AllContainers() {
+		for _, src := range c.EnvFrom {
+			if _, ok := l.cms[mw.Namespace+"/"+src.ConfigMap]; src.ConfigMap != "" && !ok {
+				w.unseen[c] = append(w.unseen[c], "ConfigMap "+src.ConfigMap)
+			}
+			if src.Secret != "" {
+				w.unseen[c] = append(w.unseen[c], "Secret "+src.Secret)
+			}
+		}
 		rc := l.runtimeContainer(mw, c)
 		w.runtimes[c] = runtimes.Inspect(rc)
 		srv := runtimes.InspectServer(rc)

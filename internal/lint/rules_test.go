@@ -128,3 +128,53 @@ func TestInitContainersAreNotNoise(t *testing.T) {
 		}
 	}
 }
+
+// A variable a rule finds missing may come from an envFrom source the
+// input does not show (a Secret, a ConfigMap not given): the finding says
+// so and carries no automatic fix, which would override it there.
+func TestUnseenEnvFromHoldsTheFix(t *testing.T) {
+	spec := func(image, env string) File {
+		return File{Name: "w.yaml", Data: []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: ` + image + `
+        env:
+        - {name: GOGC, value: "100"}
+` + env + `        resources:
+          limits: {memory: 2Gi}
+`)}
+	}
+	for _, tc := range []struct {
+		name, image, env, rule, unless string
+	}{
+		{"a Secret", "ghcr.io/example/ingest:7", "        envFrom:\n        - secretRef: {name: ingest-env}\n", ruleGoMemLimitMissing, "Unless Secret ingest-env, whose variables the input does not show, sets GOMEMLIMIT"},
+		{"a ConfigMap not given", "ghcr.io/example/ingest:7", "        envFrom:\n        - configMapRef: {name: a}\n        - secretRef: {name: b}\n", ruleGoMemLimitMissing, "Unless ConfigMap a or Secret b, whose"},
+		{"an old JDK", "openjdk:8u212-jre", "        envFrom:\n        - configMapRef: {name: jvm}\n", ruleJVMOldJDK, "Unless ConfigMap jvm, whose variables the input does not show, sets -Xmx"},
+		{"nothing unseen", "ghcr.io/example/ingest:7", "", ruleGoMemLimitMissing, ""},
+	} {
+		rep, err := New(DefaultConfig()).RunFiles([]File{spec(tc.image, tc.env)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ofRule(rep, tc.rule)
+		if len(got) != 1 {
+			t.Errorf("%s: %d %s findings", tc.name, len(got), tc.rule)
+			continue
+		}
+		f := got[0]
+		if tc.unless == "" {
+			if f.Fix == nil || strings.Contains(f.Message, "Unless") {
+				t.Errorf("%s: fix %v, message %s", tc.name, f.Fix, f.Message)
+			}
+			continue
+		}
+		if f.Fix != nil || !strings.Contains(f.Message, tc.unless) {
+			t.Errorf("%s: fix %v, message %s\nwant %q", tc.name, f.Fix, f.Message, tc.unless)
+		}
+	}
+}
