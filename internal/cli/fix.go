@@ -303,9 +303,21 @@ func (o *FixOptions) Run() error {
 		cms.Read(in.name, in.data)
 		inputs = append(inputs, in)
 	}
+	var lintFixes []model.LintFinding
+	if o.Lint {
+		// Linted together, as lint -f lints them: a ConfigMap or
+		// LimitRange of one file counts for the workloads of another.
+		files := make([]lint.File, len(inputs))
+		for i, in := range inputs {
+			files[i] = lint.File{Name: in.name, Data: in.data}
+		}
+		if lintFixes, err = o.lintAll(files); err != nil {
+			return err
+		}
+	}
 	var results []*fix.Result
 	for _, in := range inputs {
-		r, err := o.fixFile(in.name, in.data, cms)
+		r, err := o.fixFile(in.name, in.data, cms, lintFixes)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
 			failed = true
@@ -407,21 +419,32 @@ func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" 
 
 // fixFile fixes one file's text (name is manifest.StdinName for standard
 // input).
-func (o *FixOptions) fixFile(name string, data []byte, cms fix.ConfigMaps) (*fix.Result, error) {
-	opts := fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms}
-	if o.Lint {
-		rep, err := lint.New(o.lintCfg).Run([]string{"-"}, strings.NewReader(string(data)))
-		if err != nil {
-			var pe *manifest.ParseError
-			if errors.As(err, &pe) {
-				pe.File = name
-			}
+func (o *FixOptions) fixFile(name string, data []byte, cms fix.ConfigMaps, lintFixes []model.LintFinding) (*fix.Result, error) {
+	return fix.File(name, data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes})
+}
+
+// lintAll lints the files together and returns the findings. A file that
+// does not parse is left out (fixing it reports it).
+func (o *FixOptions) lintAll(files []lint.File) ([]model.LintFinding, error) {
+	for len(files) > 0 {
+		rep, err := lint.New(o.lintCfg).RunFiles(files)
+		if err == nil {
+			return rep.Findings, nil
+		}
+		var pe *manifest.ParseError
+		if !errors.As(err, &pe) {
 			return nil, err
 		}
-		for i := range rep.Findings {
-			rep.Findings[i].File = name
+		kept := files[:0:0]
+		for _, f := range files {
+			if f.Name != pe.File {
+				kept = append(kept, f)
+			}
 		}
-		opts.LintFixes = rep.Findings
+		if len(kept) == len(files) {
+			return nil, err
+		}
+		files = kept
 	}
-	return fix.File(name, data, opts)
+	return nil, nil
 }

@@ -463,3 +463,35 @@ func TestFixConfigMapNotGivenAndPatches(t *testing.T) {
 		t.Error("--patch-dir touched the ConfigMap's file")
 	}
 }
+
+// fix --lint lints the files together, as lint -f does: a GOMEMLIMIT set
+// in a ConfigMap of another file is seen and not written again; a file
+// that does not parse is reported and the others still fixed.
+func TestFixLintReadsEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	app := func(name, envFrom string) string {
+		return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name + "}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: ghcr.io/example/ingest:7\n        env:\n        - {name: GOGC, value: \"100\"}\n" + envFrom + "        resources:\n          limits: {memory: 1Gi}\n"
+	}
+	writeFiles(t, dir,
+		"a-env.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ingest-env}\ndata:\n  GOMEMLIMIT: 900MiB\n",
+		"b-ingest.yaml", app("ingest", "        envFrom:\n        - configMapRef: {name: ingest-env}\n"),
+		"c-broken.yaml", "a: [\n",
+		"d-web.yaml", app("web", ""))
+	r := run("fix", "-f", dir, "--lint")
+	if r.code != 2 || !strings.Contains(r.stderr, "c-broken.yaml:1") {
+		t.Errorf("the broken file: exit %d\n%s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "b-ingest.yaml") || !strings.Contains(r.stdout, "+++ b/"+filepath.Join(dir, "d-web.yaml")) || !strings.Contains(r.stdout, "+          value: 921MiB") {
+		t.Errorf("want only d-web.yaml changed:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	// A JVM known only from its ConfigMap's JAVA_TOOL_OPTIONS, in another
+	// file: its limit is raised to the JVM's floor.
+	dir = t.TempDir()
+	writeFiles(t, dir,
+		"a-env.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: jvm-env}\ndata:\n  JAVA_TOOL_OPTIONS: \"-XX:+UseG1GC\"\n",
+		"b-app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: ghcr.io/example/w:1\n        envFrom:\n        - configMapRef: {name: jvm-env}\n        resources:\n          limits: {memory: 64Mi}\n")
+	if r := run("fix", "-f", dir, "--lint"); r.code != 0 || !strings.Contains(r.stdout, "+          limits: {memory: 128Mi}") {
+		t.Errorf("the JVM's floor: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
