@@ -3,6 +3,7 @@ package fix
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,33 +85,21 @@ func (cm *ConfigMap) read(key, who string) {
 	if cm.Users == nil {
 		cm.Users = map[string][]string{}
 	}
-	for _, w := range cm.Users[key] {
-		if w == who {
-			return
-		}
+	if !slices.Contains(cm.Users[key], who) {
+		cm.Users[key] = append(cm.Users[key], who)
 	}
-	cm.Users[key] = append(cm.Users[key], who)
 }
 
 // readers are the workloads that read a key.
 func (cm *ConfigMap) readers(key string) []string {
 	out := append([]string(nil), cm.Users[key]...)
 	for _, w := range cm.Users["*"] {
-		if !contains(out, w) {
+		if !slices.Contains(out, w) {
 			out = append(out, w)
 		}
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // cmPrefix marks an edit path into a ConfigMap of the files rather than
@@ -234,11 +223,12 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 	for _, f := range order {
 		list := asks[f]
 		cm := cms[f.cm]
+		name := strings.TrimPrefix(f.cm, "/") // no namespace written
 		first := list[0]
 		var askers []string
 		same := true
 		for _, e := range list {
-			if !contains(askers, e.For) {
+			if !slices.Contains(askers, e.For) {
 				askers = append(askers, e.For)
 			}
 			same = same && e.Edit.Value == first.Edit.Value
@@ -246,7 +236,7 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 		sort.Strings(askers)
 		var others []string
 		for _, w := range cm.readers(first.Key) {
-			if !contains(askers, w) {
+			if !slices.Contains(askers, w) {
 				others = append(others, w)
 			}
 		}
@@ -261,13 +251,13 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 		target := byFile[cm.Object.File]
 		switch {
 		case !same:
-			byHand(fmt.Sprintf("ConfigMap %s key %s is read by %s, which need different values: give each a ConfigMap of its own", f.cm, first.Key, strings.Join(askers, " and ")))
+			byHand(fmt.Sprintf("ConfigMap %s key %s is read by %s, which need different values: give each a ConfigMap of its own", name, first.Key, strings.Join(askers, " and ")))
 			continue
 		case len(others) > 0:
-			byHand(fmt.Sprintf("ConfigMap %s key %s is also read by %s, whose limit does not change here: change it by hand if it suits them all, or give %s a ConfigMap of its own", f.cm, first.Key, strings.Join(others, ", "), first.For))
+			byHand(fmt.Sprintf("ConfigMap %s key %s is also read by %s, whose limit does not change here: change it by hand if it suits them all, or give %s a ConfigMap of its own", name, first.Key, strings.Join(others, ", "), first.For))
 			continue
 		case target == nil || target.refused:
-			byHand(fmt.Sprintf("the file of ConfigMap %s is left untouched: change it by hand", f.cm))
+			byHand(fmt.Sprintf("the file of ConfigMap %s is left untouched: change it by hand", name))
 			continue
 		}
 		ref := manifest.ObjectRef{Doc: cm.Object.Doc, Item: cm.Object.Item}
@@ -280,7 +270,7 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 		target.addObjectEdit(cm.Object, first.Edit)
 		for _, e := range list {
 			c := e.Change
-			c.File, c.Object, c.Container = target.File, "ConfigMap "+f.cm, ""
+			c.File, c.Object, c.Container = target.File, "ConfigMap "+name, ""
 			c.What += " (for " + e.For + " container " + e.Change.Container + ")"
 			target.Changes = append(target.Changes, c)
 		}

@@ -5,6 +5,9 @@ import (
 	"testing"
 )
 
+// blockConf is a ConfigMap whose config file is a literal block.
+const blockConf = "kind: ConfigMap\ndata:\n  redis.conf: |\n    # cache\n    maxmemory 900mb\n\n    save \"\"\n  other: x\n"
+
 func TestApplyEdits(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -237,6 +240,42 @@ items:
 			edits: []Edit{{Op: OpSet, Path: "env.opts", Value: "-Xmx512m"}},
 			err:   "block scalar",
 		},
+		{
+			name:  "a literal block: one line of a config file",
+			in:    blockConf,
+			edits: []Edit{{Op: OpSet, Path: `data["redis.conf"]`, Value: "# cache\nmaxmemory 384mb\n\nsave \"\"\n"}},
+			want:  "kind: ConfigMap\ndata:\n  redis.conf: |\n    # cache\n    maxmemory 384mb\n\n    save \"\"\n  other: x\n",
+		},
+		{
+			name:  "a literal block: CRLF and strip chomping, the last line",
+			in:    "data:\r\n  opts: |-\r\n      -Xms1g\r\n      -Xmx1g\r\n",
+			edits: []Edit{{Op: OpSet, Path: "data.opts", Value: "-Xms1g\n-Xmx512m"}},
+			want:  "data:\r\n  opts: |-\r\n      -Xms1g\r\n      -Xmx512m\r\n",
+		},
+		{
+			name:  "a literal block: two lines apart, the one between kept",
+			in:    blockConf,
+			edits: []Edit{{Op: OpSet, Path: `data["redis.conf"]`, Value: "# the cache\nmaxmemory 900mb\n\nsave 60 1\n"}},
+			want:  "kind: ConfigMap\ndata:\n  redis.conf: |\n    # the cache\n    maxmemory 900mb\n\n    save 60 1\n  other: x\n",
+		},
+		{
+			name:  "a literal block: another number of lines",
+			in:    blockConf,
+			edits: []Edit{{Op: OpSet, Path: `data["redis.conf"]`, Value: "maxmemory 384mb\n"}},
+			err:   "another number of lines",
+		},
+		{
+			name:  "a folded block",
+			in:    "data:\n  opts: >\n    -Xmx1g\n",
+			edits: []Edit{{Op: OpSet, Path: "data.opts", Value: "-Xmx512m\n"}},
+			err:   "block scalar",
+		},
+		{
+			name:  "a literal block: a first line that would start with a space",
+			in:    blockConf,
+			edits: []Edit{{Op: OpSet, Path: `data["redis.conf"]`, Value: " # cache\nmaxmemory 900mb\n\nsave \"\"\n"}},
+			err:   "cannot be written",
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,73 +300,6 @@ items:
 			again, err := ApplyEdits("m.yaml", got, ref, tc.edits)
 			if err == nil && tc.edits[0].Op == OpSet && string(again) != string(got) {
 				t.Errorf("a second run changed it again:\n%s", again)
-			}
-		})
-	}
-}
-
-func TestApplyEditsBlockLines(t *testing.T) {
-	conf := "kind: ConfigMap\ndata:\n  redis.conf: |\n    # cache\n    maxmemory 900mb\n\n    save \"\"\n  other: x\n"
-	cases := []struct {
-		name, in, path, value, want, err string
-	}{
-		{
-			name:  "one line of a config file",
-			in:    conf,
-			path:  `data["redis.conf"]`,
-			value: "# cache\nmaxmemory 384mb\n\nsave \"\"\n",
-			want:  "kind: ConfigMap\ndata:\n  redis.conf: |\n    # cache\n    maxmemory 384mb\n\n    save \"\"\n  other: x\n",
-		},
-		{
-			name:  "CRLF and strip chomping, the last line",
-			in:    "data:\r\n  opts: |-\r\n      -Xms1g\r\n      -Xmx1g\r\n",
-			path:  "data.opts",
-			value: "-Xms1g\n-Xmx512m",
-			want:  "data:\r\n  opts: |-\r\n      -Xms1g\r\n      -Xmx512m\r\n",
-		},
-		{
-			name:  "two lines apart, the one between kept",
-			in:    conf,
-			path:  `data["redis.conf"]`,
-			value: "# the cache\nmaxmemory 900mb\n\nsave 60 1\n",
-			want:  "kind: ConfigMap\ndata:\n  redis.conf: |\n    # the cache\n    maxmemory 900mb\n\n    save 60 1\n  other: x\n",
-		},
-		{
-			name:  "another number of lines",
-			in:    conf,
-			path:  `data["redis.conf"]`,
-			value: "maxmemory 384mb\n",
-			err:   "another number of lines",
-		},
-		{
-			name:  "folded",
-			in:    "data:\n  opts: >\n    -Xmx1g\n",
-			path:  "data.opts",
-			value: "-Xmx512m\n",
-			err:   "block scalar",
-		},
-		{
-			name:  "a first line that would start with a space",
-			in:    conf,
-			path:  `data["redis.conf"]`,
-			value: " # cache\nmaxmemory 900mb\n\nsave \"\"\n",
-			err:   "cannot be written",
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ApplyEdits("cm.yaml", []byte(tc.in), ObjectRef{Item: -1}, []Edit{{Op: OpSet, Path: tc.path, Value: tc.value}})
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("want an error with %q, got %v\n%s", tc.err, err, got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != tc.want {
-				t.Fatalf("got\n%q\nwant\n%q", got, tc.want)
 			}
 		})
 	}
