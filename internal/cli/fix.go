@@ -317,7 +317,7 @@ func (o *FixOptions) Run() error {
 	}
 	var results []*fix.Result
 	for _, in := range inputs {
-		r, err := o.fixFile(in.name, in.data, cms, lintFixes)
+		r, err := fix.File(in.name, in.data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes})
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
 			failed = true
@@ -416,12 +416,6 @@ func (o *FixOptions) Run() error {
 }
 
 func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" }
-
-// fixFile fixes one file's text (name is manifest.StdinName for standard
-// input).
-func (o *FixOptions) fixFile(name string, data []byte, cms fix.ConfigMaps, lintFixes []model.LintFinding) (*fix.Result, error) {
-	return fix.File(name, data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes})
-}
 
 // lintAll lints the files together and returns the findings. A file that
 // does not parse is left out (fixing it reports it).

@@ -17,22 +17,8 @@ import (
 // seen. One that cannot be read is a note: what it sets is not checked.
 func liveConfigMaps(ctx context.Context, c kubernetes.Interface, w *manifest.Workload, res *ApplyResult) ConfigMaps {
 	names := map[string]bool{}
-	for _, ct := range w.Spec.AllContainers() {
-		for _, e := range ct.Env {
-			if e.ConfigMap != "" {
-				names[e.ConfigMap] = true
-			}
-		}
-		for _, e := range ct.EnvFrom {
-			if e.ConfigMap != "" {
-				names[e.ConfigMap] = true
-			}
-		}
-	}
-	for _, v := range w.Spec.Volumes {
-		if v.ConfigMap != "" {
-			names[v.ConfigMap] = true
-		}
+	for _, r := range w.Spec.ConfigMapReads() {
+		names[r.Name] = true
 	}
 	cms := ConfigMaps{}
 	for name := range names {

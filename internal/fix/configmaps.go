@@ -8,12 +8,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
 // ConfigMap is a ConfigMap of the files given: the object, its data, and
-// the workloads of the files that read each key ("*": every key, an
+// the workloads of the files that read each key ("": every key, an
 // envFrom or a whole volume).
 type ConfigMap struct {
 	Object *manifest.Object
@@ -44,30 +45,8 @@ func (cms ConfigMaps) Read(name string, data []byte) {
 		if !ok {
 			return nil
 		}
-		who := o.String()
-		for _, c := range w.Spec.AllContainers() {
-			for _, e := range c.Env {
-				if e.ConfigMap != "" {
-					cms.at(o.Namespace, e.ConfigMap).read(e.ConfigMapKey, who)
-				}
-			}
-			for _, e := range c.EnvFrom {
-				if e.ConfigMap != "" {
-					cms.at(o.Namespace, e.ConfigMap).read("*", who)
-				}
-			}
-		}
-		for _, v := range w.Spec.Volumes {
-			if v.ConfigMap == "" {
-				continue
-			}
-			cm := cms.at(o.Namespace, v.ConfigMap)
-			if len(v.ConfigMapItems) == 0 {
-				cm.read("*", who)
-			}
-			for key := range v.ConfigMapItems {
-				cm.read(key, who)
-			}
+		for _, r := range w.Spec.ConfigMapReads() {
+			cms.at(o.Namespace, r.Name).read(r.Key, o.String())
 		}
 		return nil
 	})
@@ -93,7 +72,7 @@ func (cm *ConfigMap) read(key, who string) {
 // readers are the workloads that read a key.
 func (cm *ConfigMap) readers(key string) []string {
 	out := append([]string(nil), cm.Users[key]...)
-	for _, w := range cm.Users["*"] {
+	for _, w := range cm.Users[""] {
 		if !slices.Contains(out, w) {
 			out = append(out, w)
 		}
@@ -136,55 +115,22 @@ type ConfigMapEdit struct {
 	Change Change
 }
 
-// runtimeContainer converts a manifest container for runtime inspection,
-// with its env values from ConfigMaps of the files and, for a Redis that
-// reads a config file, the files ConfigMap volumes show it; their edit
-// paths point into the ConfigMaps (cmPath). With no ConfigMaps, such env
-// values are unknown.
+// runtimeContainer is lint's, with the values read from ConfigMaps of
+// the files (cms) edited there (cmPath).
 func runtimeContainer(w *manifest.Workload, c *manifest.Container, cms ConfigMaps) runtimes.Container {
-	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
 	data := func(name string) map[string]string {
 		if cm := cms[w.Namespace+"/"+name]; cm != nil && cm.Object != nil {
 			return cm.Data
 		}
 		return nil
 	}
-	for _, src := range c.EnvFrom {
-		if src.ConfigMap == "" {
-			continue
+	at := func(configMap, key string) string {
+		if data(configMap) == nil {
+			return "" // not among the files: nothing to edit
 		}
-		for k, v := range data(src.ConfigMap) {
-			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v, Path: cmPath(w.Namespace, src.ConfigMap, k)})
-		}
+		return cmPath(w.Namespace, configMap, key)
 	}
-	for _, e := range c.Env {
-		switch {
-		case e.ConfigMap != "":
-			if v, ok := data(e.ConfigMap)[e.ConfigMapKey]; ok {
-				rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: cmPath(w.Namespace, e.ConfigMap, e.ConfigMapKey)})
-			}
-		case !e.FromOther:
-			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
-		}
-	}
-	if srv := runtimes.InspectServer(rc); srv.Server == runtimes.Redis && srv.ConfigFile {
-		for _, m := range c.Mounts {
-			for _, v := range w.Spec.Volumes {
-				if v.Name != m.Name || v.ConfigMap == "" || data(v.ConfigMap) == nil {
-					continue
-				}
-				files := runtimes.Mounted(nil, v.ConfigMap, data(v.ConfigMap), v.ConfigMapItems, m.MountPath, m.SubPath)
-				for at, f := range files {
-					f.Path = cmPath(w.Namespace, v.ConfigMap, f.Key)
-					if rc.Files == nil {
-						rc.Files = map[string]runtimes.File{}
-					}
-					rc.Files[at] = f
-				}
-			}
-		}
-	}
-	return rc
+	return lint.RuntimeContainer(w, c, data, at)
 }
 
 // intoConfigMap takes an edit into a ConfigMap of the files (cmPath),

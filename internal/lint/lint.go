@@ -236,26 +236,7 @@ func (l *Linter) object(o *manifest.Object) error {
 	return nil
 }
 
-func usesConfigMaps(w *manifest.Workload) bool {
-	for _, v := range w.Spec.Volumes {
-		if v.ConfigMap != "" {
-			return true
-		}
-	}
-	for _, c := range w.Spec.AllContainers() {
-		for _, e := range c.Env {
-			if e.ConfigMap != "" {
-				return true
-			}
-		}
-		for _, e := range c.EnvFrom {
-			if e.ConfigMap != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
+func usesConfigMaps(w *manifest.Workload) bool { return len(w.Spec.ConfigMapReads()) > 0 }
 
 func (l *Linter) workload(mw *manifest.Workload) {
 	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}, unseen: map[*manifest.Container][]string{}}
@@ -268,15 +249,9 @@ func (l *Linter) workload(mw *manifest.Workload) {
 				w.unseen[c] = append(w.unseen[c], "Secret "+src.Secret)
 			}
 		}
-		rc := l.runtimeContainer(mw, c)
+		rc := RuntimeContainer(mw, c, func(name string) map[string]string { return l.cms[mw.Namespace+"/"+name] }, nil)
 		w.runtimes[c] = runtimes.Inspect(rc)
-		srv := runtimes.InspectServer(rc)
-		if srv.Server == runtimes.Redis && srv.ConfigFile {
-			// Its config file may be a ConfigMap of the input: read it.
-			rc.Files = l.mountedFiles(mw, c)
-			srv = runtimes.InspectServer(rc)
-		}
-		w.servers[c] = srv
+		w.servers[c] = runtimes.InspectServer(rc)
 	}
 	for _, r := range l.rules {
 		if wr, ok := r.(WorkloadRule); ok {
@@ -285,40 +260,51 @@ func (l *Linter) workload(mw *manifest.Workload) {
 	}
 }
 
-// runtimeContainer converts a manifest container for runtime inspection,
-// resolving env values from ConfigMaps of the input.
-func (l *Linter) runtimeContainer(w *manifest.Workload, c *manifest.Container) runtimes.Container {
+// RuntimeContainer converts a manifest container for runtime inspection.
+// data gives a ConfigMap's data by name (nil when it is not known): the
+// env values taken from ConfigMaps, and the files ConfigMap volumes show
+// where the container mounts them (a server's config file). at gives the
+// field that holds a ConfigMap key's value, for edits (nil: none can be
+// made there).
+func RuntimeContainer(w *manifest.Workload, c *manifest.Container, data func(name string) map[string]string, at func(configMap, key string) string) runtimes.Container {
+	field := func(configMap, key string) string {
+		if at == nil {
+			return ""
+		}
+		return at(configMap, key)
+	}
 	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
 	for _, src := range c.EnvFrom {
-		for k, v := range l.cms[w.Namespace+"/"+src.ConfigMap] {
-			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v})
+		if src.ConfigMap == "" {
+			continue
+		}
+		for k, v := range data(src.ConfigMap) {
+			rc.Env = append(rc.Env, runtimes.Env{Name: src.Prefix + k, Value: v, Path: field(src.ConfigMap, k)})
 		}
 	}
 	for _, e := range c.Env {
-		v, path := e.Value, e.Path+".value"
-		if e.ConfigMap != "" {
-			// Read from the ConfigMap; a fix cannot be written here.
-			v, path = l.cms[w.Namespace+"/"+e.ConfigMap][e.ConfigMapKey], ""
-		} else if e.FromOther {
-			continue
+		switch {
+		case e.ConfigMap != "":
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: data(e.ConfigMap)[e.ConfigMapKey], Path: field(e.ConfigMap, e.ConfigMapKey)})
+		case !e.FromOther:
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
 		}
-		rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: v, Path: path})
 	}
-	return rc
-}
-
-// mountedFiles are the files the container sees from ConfigMaps of the
-// input mounted in it, by path: a server's config file.
-func (l *Linter) mountedFiles(w *manifest.Workload, c *manifest.Container) map[string]runtimes.File {
-	var out map[string]runtimes.File
 	for _, m := range c.Mounts {
 		for _, v := range w.Spec.Volumes {
-			if data, ok := l.cms[w.Namespace+"/"+v.ConfigMap]; ok && v.Name == m.Name && v.ConfigMap != "" {
-				out = runtimes.Mounted(out, v.ConfigMap, data, v.ConfigMapItems, m.MountPath, m.SubPath)
+			if v.Name != m.Name || v.ConfigMap == "" {
+				continue
+			}
+			if d := data(v.ConfigMap); d != nil {
+				rc.Files = runtimes.Mounted(rc.Files, v.ConfigMap, d, v.ConfigMapItems, m.MountPath, m.SubPath)
 			}
 		}
 	}
-	return out
+	for at, f := range rc.Files {
+		f.Path = field(f.ConfigMap, f.Key)
+		rc.Files[at] = f
+	}
+	return rc
 }
 
 func (l *Linter) record(r Rule, f Finding) {

@@ -48,6 +48,37 @@ func (s *PodSpec) AllContainers() []*Container {
 	return append(out, s.Ephemeral...)
 }
 
+// ConfigMapRead is a ConfigMap key a pod reads: an env value's, or every
+// key ("") through an envFrom or a volume without items.
+type ConfigMapRead struct{ Name, Key string }
+
+// ConfigMapReads are the ConfigMap keys the pod's containers take env
+// from and its volumes show.
+func (s *PodSpec) ConfigMapReads() []ConfigMapRead {
+	var out []ConfigMapRead
+	for _, c := range s.AllContainers() {
+		for _, e := range c.Env {
+			if e.ConfigMap != "" {
+				out = append(out, ConfigMapRead{e.ConfigMap, e.ConfigMapKey})
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.ConfigMap != "" {
+				out = append(out, ConfigMapRead{e.ConfigMap, ""})
+			}
+		}
+	}
+	for _, v := range s.Volumes {
+		if v.ConfigMap != "" && len(v.ConfigMapItems) == 0 {
+			out = append(out, ConfigMapRead{v.ConfigMap, ""})
+		}
+		for key := range v.ConfigMapItems {
+			out = append(out, ConfigMapRead{v.ConfigMap, key})
+		}
+	}
+	return out
+}
+
 // ContainerKind says which list a container is in.
 type ContainerKind string
 
