@@ -33,6 +33,11 @@ func promHistory(pf *promFlags, now func() time.Time, what prom.Query) (scan.His
 		if err != nil {
 			return nil, nil, err
 		}
+		// Unreachable, or refusing the credentials: one error, not a
+		// warning per query.
+		if err := c.Check(ctx); err != nil {
+			return nil, nil, err
+		}
 		pods := map[string]map[string]bool{}
 		for _, t := range targets {
 			if pods[t.Namespace] == nil {

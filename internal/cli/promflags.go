@@ -22,6 +22,8 @@ import (
 type promFlags struct {
 	URL, Service              string
 	Token, TokenFile          string
+	User, PasswordFile        string
+	Headers                   []string
 	CAFile, CertFile, KeyFile string
 	Insecure                  bool
 	Timeout                   time.Duration
@@ -57,6 +59,9 @@ func (p *promFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&p.Service, "prometheus-service", "", "Prometheus running in the cluster, reached through the API server's service proxy with the kubeconfig's credentials (no port-forward): NAMESPACE/NAME[:PORT], or auto to find it by the labels the usual installs give its service (kube-prometheus, kube-prometheus-stack, the prometheus chart, Thanos Query, VictoriaMetrics).")
 	f.StringVar(&p.Token, "prometheus-token", "", "Bearer token for Prometheus.")
 	f.StringVar(&p.TokenFile, "prometheus-token-file", "", "File holding the bearer token for Prometheus (read at every request).")
+	f.StringVar(&p.User, "prometheus-user", "", "User name for Prometheus' basic authentication (with --prometheus-password-file), e.g. a Grafana Cloud instance ID.")
+	f.StringVar(&p.PasswordFile, "prometheus-password-file", "", "File holding the basic-authentication password (read at every request; a final line break is not part of it).")
+	f.StringArrayVar(&p.Headers, "prometheus-header", nil, "Header sent with every query, \"NAME: VALUE\" (repeatable), e.g. \"X-Scope-OrgID: team-a\" for a Mimir or Cortex tenant; with --prometheus-service too, except Authorization.")
 	f.StringVar(&p.CAFile, "prometheus-ca-file", "", "CA certificate to verify Prometheus' TLS certificate.")
 	f.StringVar(&p.CertFile, "prometheus-cert-file", "", "Client certificate for Prometheus.")
 	f.StringVar(&p.KeyFile, "prometheus-key-file", "", "Client key for Prometheus.")
@@ -97,12 +102,21 @@ func (p *promFlags) describe() string {
 func (p *promFlags) proxy() (string, http.RoundTripper, error) {
 	v := p.via
 	v.once.Do(func() {
-		v.err = v.connect(p.Service)
+		v.err = v.connect(p.Service, p.Headers)
 	})
 	return v.url, v.rt, v.err
 }
 
-func (v *proxied) connect(want string) error {
+// connect reaches the service with headers (--prometheus-header) on every
+// request, the check's too.
+func (v *proxied) connect(want string, headers []string) error {
+	h, err := prom.ParseHeaders(headers)
+	if err != nil {
+		return asUsage(err)
+	}
+	if h.Get("Authorization") != "" {
+		return usagef("--prometheus-header Authorization: the API server takes that header for itself and does not pass it on to the service; give --prometheus-url to send it to Prometheus")
+	}
 	var svc prom.Service
 	if want != "auto" {
 		s, err := prom.ParseService(want)
@@ -136,6 +150,7 @@ func (v *proxied) connect(want string) error {
 	if err != nil {
 		return err
 	}
+	rt = prom.WithHeaders(rt, h)
 	if err := svc.CheckProxy(ctx, url, rt); err != nil {
 		return err
 	}
@@ -149,10 +164,10 @@ func (v *proxied) connect(want string) error {
 // connectionFlags only say how to talk to Prometheus; historyFlags also
 // shape the history read from a snapshot's series files.
 var (
-	connectionFlags = []string{"prometheus-token", "prometheus-token-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file",
+	connectionFlags = []string{"prometheus-token", "prometheus-token-file", "prometheus-user", "prometheus-password-file", "prometheus-header", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file",
 		"prometheus-insecure-skip-tls-verify", "prometheus-timeout", "prometheus-selector", "prometheus-concurrency", "oom-events"}
 	historyFlags = []string{"history", "until", "step", "prometheus-labels"}
-	tlsFlags     = []string{"prometheus-token", "prometheus-token-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file", "prometheus-insecure-skip-tls-verify"}
+	tlsFlags     = []string{"prometheus-token", "prometheus-token-file", "prometheus-user", "prometheus-password-file", "prometheus-ca-file", "prometheus-cert-file", "prometheus-key-file", "prometheus-insecure-skip-tls-verify"}
 )
 
 // misused is a usage error for a Prometheus flag given where it does
@@ -194,6 +209,10 @@ func (p *promFlags) client() (*prom.Client, error) {
 	if p.Concurrency < 1 {
 		return nil, usagef("--prometheus-concurrency must be at least 1")
 	}
+	headers, err := prom.ParseHeaders(p.Headers)
+	if err != nil {
+		return nil, asUsage(err)
+	}
 	if p.Service != "" {
 		url, rt, err := p.proxy()
 		if err != nil {
@@ -205,7 +224,7 @@ func (p *promFlags) client() (*prom.Client, error) {
 		}
 		return c, nil
 	}
-	c, err := prom.New(prom.Config{URL: p.URL, BearerToken: p.Token, BearerTokenFile: p.TokenFile, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile,
+	c, err := prom.New(prom.Config{URL: p.URL, BearerToken: p.Token, BearerTokenFile: p.TokenFile, BasicUser: p.User, BasicPasswordFile: p.PasswordFile, Headers: headers, CAFile: p.CAFile, CertFile: p.CertFile, KeyFile: p.KeyFile,
 		InsecureSkipTLSVerify: p.Insecure, Timeout: p.Timeout, Labels: labels, Selector: p.Selector, Concurrency: p.Concurrency})
 	if err != nil {
 		return nil, asUsage(err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,27 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 	if _, err := c.CoreV1().Pods(ns).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A gateway that wants a tenant, as Mimir's does, in front of the
+	// same Prometheus; no label finds it: it is named.
+	gw, err := url.Parse(gateway(t, proxyIP, srv.URL, tenant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwPort, err := strconv.Atoi(gw.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "mimir-gateway"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(int32(gwPort))}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Endpoints(ns).Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "mimir-gateway"},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: proxyIP, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name}}},
+			Ports:     []corev1.EndpointPort{{Name: "http", Port: int32(gwPort)}},
+		}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	labels := map[string]string{"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "prometheus"}
 	for _, name := range []string{"prometheus-k8s", "prometheus-down"} {
 		if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -135,8 +157,10 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		ctx := context.Background()
-		_ = c.CoreV1().Endpoints(ns).Delete(ctx, "prometheus-k8s", metav1.DeleteOptions{})
-		for _, name := range []string{"prometheus-k8s", "prometheus-down"} {
+		for _, name := range []string{"prometheus-k8s", "mimir-gateway"} {
+			_ = c.CoreV1().Endpoints(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		}
+		for _, name := range []string{"prometheus-k8s", "prometheus-down", "mimir-gateway"} {
 			_ = c.CoreV1().Services(ns).Delete(ctx, name, metav1.DeleteOptions{})
 		}
 		_ = c.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{})
@@ -158,6 +182,17 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 			t.Errorf("--prometheus-service %s: the note of what was found, on stderr only when it was looked for: %s", svc, r)
 		}
 	}
+	// The tenant header goes through the API server's proxy to the
+	// gateway; without it, the gateway's refusal is said before any query.
+	r := oomdoctor(t, append(args, "--kubeconfig", cp.Kubeconfig, "--prometheus-service", ns+"/mimir-gateway", "--prometheus-header", "X-Scope-OrgID: team-a")...)
+	if got := recommendations(t, r); !reflect.DeepEqual(got.Items, direct.Items) || !reflect.DeepEqual(got.Notes, direct.Notes) {
+		t.Errorf("through the proxy and a gateway, with the tenant: %+v\nwant what Prometheus answers directly: %+v\n%s", got, direct, r)
+	}
+	r = oomdoctor(t, append(args, "--kubeconfig", cp.Kubeconfig, "--prometheus-service", ns+"/mimir-gateway")...)
+	if want := `the Prometheus behind service prom-proxy/mimir-gateway:http refused the query (401: no org id): it wants credentials of its own, which the API server's proxy does not pass on; give --prometheus-url with them instead, or, when it asks for a tenant (Mimir, Cortex), --prometheus-header "X-Scope-OrgID: TENANT"`; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("through the proxy and a gateway, without the tenant: want a failure saying %q, got %s", want, r)
+	}
+
 	// The leak warnings name the way to the history they came from.
 	cart := oomdoctor(t, "recommend", "--history", "3d", "-n", "shop", "--kubeconfig", cp.Kubeconfig, "--prometheus-service", "auto")
 	if cart.code != 0 || !strings.Contains(cart.stdout, "shop/Deployment/cart") {
@@ -181,7 +216,7 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := oomdoctor(t, append(args, "--kubeconfig", granted, "--prometheus-service", "auto")...)
+	r = oomdoctor(t, append(args, "--kubeconfig", granted, "--prometheus-service", "auto")...)
 	if got := recommendations(t, r); !reflect.DeepEqual(got.Items, direct.Items) {
 		t.Errorf("with the rights of deploy/rbac/oomdoctor-prometheus-proxy.yaml: %s", r)
 	}
@@ -222,6 +257,8 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 	}{
 		{[]string{"--prometheus-service", "auto", "--prometheus-url", srv.URL}, "give --prometheus-url or --prometheus-service, not both"},
 		{[]string{"--prometheus-service", "auto", "--prometheus-token", "x"}, "--prometheus-token goes with --prometheus-url"},
+		{[]string{"--prometheus-service", "auto", "--prometheus-user", "x"}, "--prometheus-user goes with --prometheus-url"},
+		{[]string{"--prometheus-service", "auto", "--prometheus-header", "Authorization: Bearer x"}, "--prometheus-header Authorization: the API server takes that header for itself"},
 	} {
 		r := oomdoctor(t, append(append([]string{"recommend", "--kubeconfig", cp.Kubeconfig}, tc.args...), "--history", "3d")...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {

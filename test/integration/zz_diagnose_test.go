@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -322,8 +323,8 @@ spec:
 func TestScanWithUnreachablePrometheus(t *testing.T) {
 	diagnosis(t)
 	r := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", "http://127.0.0.1:1", "-o", "json")
-	if r.code != 0 || !strings.Contains(r.stderr, "cannot reach Prometheus at http://127.0.0.1:1") {
-		t.Fatalf("%s", r)
+	if r.code != 0 || strings.Count(r.stderr, "cannot reach Prometheus at http://127.0.0.1:1") != 1 {
+		t.Fatalf("want the report and one warning that Prometheus cannot be reached: %s", r)
 	}
 	var rep model.ScanReport
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
@@ -451,5 +452,41 @@ func TestScanWatchDiagnosesWithPrometheus(t *testing.T) {
 	f := rs[1].Workloads[0].Findings[0]
 	if c := f.TopCause(); f.Pod != pod || c == nil || c.ID != model.CauseMemoryLeak || len(c.Evidence) == 0 {
 		t.Errorf("%s: causes %+v, undecided %+v; want memory-leak first, from the history", f.Pod, f.Causes, f.Undecided)
+	}
+}
+
+// scan, which reads Prometheus only for the causes, says once that a
+// gateway in front of it refused the credentials, and reports the kills
+// all the same; with them, it finds the causes it finds directly.
+func TestScanThroughAGateway(t *testing.T) {
+	url := diagnosis(t)
+	gw, creds, _, _ := authGateway(t, url)
+	sc := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", gw, "--history", "3d")
+	if sc.code != 0 || strings.Count(sc.stderr, "refused the query (401 Unauthorized: invalid credentials)") != 1 || !strings.Contains(sc.stdout, "leaky") {
+		t.Errorf("scan through a gateway without credentials: want the report and one warning: %s", sc)
+	}
+	causes := func(r result) map[string][]string {
+		t.Helper()
+		var rep model.ScanReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); r.code != 0 || err != nil {
+			t.Fatalf("scan: %v %s", err, r)
+		}
+		out := map[string][]string{}
+		for _, g := range rep.Workloads {
+			for _, f := range g.Findings {
+				for _, c := range f.Causes {
+					out[f.Pod+"/"+f.Container] = append(out[f.Pod+"/"+f.Container], string(c.ID))
+				}
+			}
+		}
+		return out
+	}
+	scanArgs := []string{"scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--history", "3d", "-o", "json"}
+	directly := causes(oomdoctor(t, append(scanArgs, "--prometheus-url", url)...))
+	if !slices.Contains(directly["leaky-6f7d8c9b5-q2w4e/app"], string(model.CauseMemoryLeak)) {
+		t.Fatalf("read directly, leaky's causes are %q: want memory-leak", directly["leaky-6f7d8c9b5-q2w4e/app"])
+	}
+	if got := causes(oomdoctor(t, append(scanArgs, creds...)...)); !reflect.DeepEqual(got, directly) {
+		t.Errorf("scan through the gateway with credentials: causes %q, want those read directly %q", got, directly)
 	}
 }

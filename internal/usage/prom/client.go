@@ -78,8 +78,15 @@ type Config struct {
 	Transport http.RoundTripper
 	Name      string
 	// BearerToken or BearerTokenFile (read at every request, so a rotated
-	// token is picked up) authenticate.
+	// token is picked up) authenticate; or BasicUser with the password in
+	// BasicPasswordFile (read at every request too).
 	BearerToken, BearerTokenFile string
+	BasicUser, BasicPasswordFile string
+	// Headers go with every request: a tenant (X-Scope-OrgID on Mimir,
+	// Cortex or Loki-style gateways), or what a proxy in front asks for.
+	// Through Transport too, except Authorization, which the API server
+	// keeps for itself.
+	Headers http.Header
 	// CAFile verifies the server; CertFile and KeyFile are a client
 	// certificate.
 	CAFile, CertFile, KeyFile string
@@ -129,15 +136,27 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("--prometheus-token-file: %w", err)
 		}
 	}
+	if err := checkBasic(cfg); err != nil {
+		return nil, err
+	}
+	if err := CheckHeaders(cfg.Headers); err != nil {
+		return nil, err
+	}
+	if cfg.Headers.Get("Authorization") != "" && (cfg.BearerToken != "" || cfg.BearerTokenFile != "" || cfg.BasicUser != "") {
+		return nil, fmt.Errorf("an Authorization header (--prometheus-header) and --prometheus-token or --prometheus-user both say how to authenticate: give one")
+	}
 	name := cfg.URL
 	if cfg.Transport != nil {
-		if cfg.BearerToken != "" || cfg.BearerTokenFile != "" || cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "" || cfg.InsecureSkipTLSVerify {
-			return nil, fmt.Errorf("through the API server's proxy the kubeconfig's credentials reach Prometheus: --prometheus-token, --prometheus-token-file, --prometheus-ca-file, --prometheus-cert-file, --prometheus-key-file and --prometheus-insecure-skip-tls-verify go with --prometheus-url")
+		if cfg.BearerToken != "" || cfg.BearerTokenFile != "" || cfg.BasicUser != "" || cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "" || cfg.InsecureSkipTLSVerify {
+			return nil, fmt.Errorf("through the API server's proxy the kubeconfig's credentials reach Prometheus: --prometheus-token, --prometheus-token-file, --prometheus-user, --prometheus-password-file, --prometheus-ca-file, --prometheus-cert-file, --prometheus-key-file and --prometheus-insecure-skip-tls-verify go with --prometheus-url")
+		}
+		if cfg.Headers.Get("Authorization") != "" {
+			return nil, fmt.Errorf("--prometheus-header Authorization: the API server takes that header for itself and does not pass it on to the service; give --prometheus-url to send it to Prometheus")
 		}
 		if cfg.Name != "" {
 			name = cfg.Name
 		}
-		c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: cfg.Transport})
+		c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: withAuth(cfg, cfg.Transport)})
 		if err != nil {
 			return nil, err
 		}
@@ -167,34 +186,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
-	var rt http.RoundTripper = tr
-	if cfg.BearerToken != "" || cfg.BearerTokenFile != "" {
-		rt = &bearer{next: tr, token: cfg.BearerToken, file: cfg.BearerTokenFile}
-	}
-	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: rt})
+	c, err := api.NewClient(api.Config{Address: cfg.URL, RoundTripper: withAuth(cfg, tr)})
 	if err != nil {
 		return nil, err
 	}
 	return &Client{api: v1.NewAPI(c), cfg: cfg, url: cfg.URL}, nil
-}
-
-type bearer struct {
-	next        http.RoundTripper
-	token, file string
-}
-
-func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	tok := b.token
-	if b.file != "" {
-		raw, err := os.ReadFile(b.file)
-		if err != nil {
-			return nil, fmt.Errorf("--prometheus-token-file: %w", err)
-		}
-		tok = strings.TrimSpace(string(raw))
-	}
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+tok)
-	return b.next.RoundTrip(r)
 }
 
 // checkSelector accepts matchers like a="b",c=~"d.*" (no braces).

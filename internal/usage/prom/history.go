@@ -262,6 +262,9 @@ func (r *run) reach(err error) error {
 		if json.Unmarshal([]byte(pe.Detail), &body) == nil && body.Error != "" {
 			msg = body.Error // a 503's reason is in the body: a timeout, the sample limit
 		}
+		if code := refusedCode(pe); code != 0 {
+			return r.c.credentials(code, pe.Detail)
+		}
 		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, msg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

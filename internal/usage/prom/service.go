@@ -270,7 +270,7 @@ func (s Service) CheckProxy(ctx context.Context, base string, rt http.RoundTripp
 		if st.Kind == "Status" {
 			return fmt.Errorf("the API server refused to proxy to Prometheus %s (%s): reading it this way needs get and create on services/proxy in namespace %s (kubectl auth can-i create services/proxy -n %s); or give --prometheus-url", s, msg, s.Namespace, s.Namespace)
 		}
-		return fmt.Errorf("the Prometheus behind service %s refused the query (%d: %s): it wants credentials of its own, which the API server's proxy does not pass on; give --prometheus-url with --prometheus-token instead", s, resp.StatusCode, msg)
+		return fmt.Errorf("the Prometheus behind service %s refused the query (%d: %s): it wants credentials of its own, which the API server's proxy does not pass on; give --prometheus-url with them instead, or, when it asks for a tenant (Mimir, Cortex), --prometheus-header \"X-Scope-OrgID: TENANT\"", s, resp.StatusCode, msg)
 	case http.StatusNotFound:
 		if st.Kind != "Status" {
 			return fmt.Errorf("service %s has no Prometheus query API (404: %s): is it Prometheus' HTTP API port? Name the port with --prometheus-service %s/%s:PORT", s, msg, s.Namespace, s.Name)
