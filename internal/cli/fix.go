@@ -47,6 +47,7 @@ type FixOptions struct {
 	Apply           bool
 	Wait            bool
 	PodCheck        bool
+	ConfigMaps      bool
 	Timeout         time.Duration
 
 	values fix.Values
@@ -120,6 +121,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
+	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	return cmd
 }
 
@@ -185,6 +187,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if outputs > 1 {
 		return usagef("--write, --patch-dir and --apply exclude each other")
+	}
+	if o.ConfigMaps && !o.Apply {
+		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")
 	}
 	if !o.Apply && len(o.Files) == 0 {
 		return usagef("fix needs manifests (-f PATH, or -f - for standard input), or --apply with TYPE/NAME")

@@ -77,7 +77,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck,
+			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
@@ -46,11 +45,18 @@ type ApplyOptions struct {
 	Note func(string)
 	// Warn hears the warnings the same way (ApplyResult.Warnings).
 	Warn func(string)
+	// ConfigMaps lets the change include the ConfigMaps the new limit
+	// needs changed (a heap flag or Redis maxmemory set there), when no
+	// other workload of the namespace reads them; without it such a
+	// change is refused and named.
+	ConfigMaps bool
 }
 
 // ApplyResult is what an apply did.
 type ApplyResult struct {
-	Target  ApplyTarget
+	Target ApplyTarget
+	// Changes are the containers' changes, those made in ConfigMaps
+	// first.
 	Changes []Change
 	Notes   []string
 	// Warnings are what the change does beyond the workload: to the
@@ -96,28 +102,26 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, err
 	}
 	// Plan on the object as YAML, with the same code as for manifests.
-	obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(applyKinds[strings.ToLower(t.Kind)], t.Kind))
-	doc, err := yaml.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	var w *manifest.Workload
-	err = manifest.ReadStream(t.String(), strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
-		w, _ = manifest.AsWorkload(o)
-		return nil
-	})
+	w, err := liveWorkload(obj, t.Kind, applyKinds[strings.ToLower(t.Kind)])
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", t, err)
 	}
 	if w == nil {
 		return nil, fmt.Errorf("%s has no pod template", t)
 	}
-	edits, changes, notes, cmEdits, err := planWorkload(w, values, liveConfigMaps(ctx, c, w, res))
+	cms := liveConfigMaps(ctx, c, w, res)
+	edits, changes, notes, cmEdits, err := planWorkload(w, values, cms)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t, err)
 	}
+	var cmPatches []cmPatch
 	if len(cmEdits) > 0 {
-		return nil, configMapsFirst(t, cmEdits)
+		if !opts.ConfigMaps {
+			return nil, configMapsFirst(t, cmEdits)
+		}
+		if cmPatches, err = planConfigMapPatches(ctx, c, t, cmEdits, cms); err != nil {
+			return nil, err
+		}
 	}
 	res.Changes = changes
 	for _, n := range notes {
@@ -145,6 +149,11 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err := doPatch(ctx, c, t, patch, true); err != nil {
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
 	}
+	for _, p := range cmPatches {
+		if err := p.apply(ctx, c, t.Namespace, true); err != nil {
+			return nil, fmt.Errorf("the server refused the change of ConfigMap %s in a dry run, nothing was changed: %w", p.name, err)
+		}
+	}
 	if opts.SkipPodCheck {
 		res.Notes = append(res.Notes, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (--pod-check=false): a refused pod shows as a stalled rollout")
 	} else if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
@@ -160,13 +169,26 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 			opts.Warn(x)
 		}
 	}
+	// The ConfigMaps first: the new pods read them as they start.
+	var made []Change
+	for i := range cmPatches {
+		p := &cmPatches[i]
+		if err := p.apply(ctx, c, t.Namespace, false); err != nil {
+			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches[:i]), t)
+		}
+		made = append(made, p.changes...)
+	}
+	res.Changes = append(made, res.Changes...)
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
-		return nil, fmt.Errorf("patching %s: %w", t, err)
+		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches))
 	}
 	if !opts.Wait {
 		return res, nil
 	}
 	if err := waitRollout(ctx, c, t, opts); err != nil {
+		if len(cmPatches) > 0 {
+			err = fmt.Errorf("%w; and put back what oomdoctor changed in %s", err, undoConfigMaps(cmPatches))
+		}
 		return res, err
 	}
 	pods, err := describePods(ctx, c, t)

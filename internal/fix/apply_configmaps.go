@@ -2,12 +2,18 @@ package fix
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 )
@@ -27,20 +33,268 @@ func liveConfigMaps(ctx context.Context, c kubernetes.Interface, w *manifest.Wor
 			res.Notes = append(res.Notes, fmt.Sprintf("ConfigMap %s is not read (%v): a heap flag or maxmemory set in it is not checked against the new limit", name, err))
 			continue
 		}
-		cms[w.Namespace+"/"+name] = &ConfigMap{Object: &manifest.Object{Kind: "ConfigMap", Name: name, Namespace: w.Namespace}, Data: cm.Data}
+		cms[w.Namespace+"/"+name] = &ConfigMap{Object: &manifest.Object{Kind: "ConfigMap", Name: name, Namespace: w.Namespace}, Data: cm.Data, Version: cm.ResourceVersion}
 	}
 	return cms
 }
 
+// liveWorkload reads a live object (of kind and apiVersion: a list's
+// items carry neither) as a manifest does; nil when it has no pod
+// template.
+func liveWorkload(obj runtime.Object, kind, apiVersion string) (*manifest.Workload, error) {
+	obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
+	doc, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var w *manifest.Workload
+	err = manifest.ReadStream(kind, strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
+		w, _ = manifest.AsWorkload(o)
+		return nil
+	})
+	return w, err
+}
+
 // configMapsFirst is the error that stops --apply when the new limits
-// need a ConfigMap changed: the new pods would start with what it says
-// now. Changed first, the ConfigMap no longer stands in the way.
+// need a ConfigMap changed and --configmaps was not given: the new pods
+// would start with what it says now.
 func configMapsFirst(t ApplyTarget, edits []ConfigMapEdit) error {
 	var lines []string
 	for _, e := range edits {
 		lines = append(lines, fmt.Sprintf("ConfigMap %s key %s: %s", e.ConfigMap, e.Key, e.Change.What))
 	}
 	sort.Strings(lines)
-	return fmt.Errorf("the new limit needs a ConfigMap changed first, which --apply does not do (other workloads may read it), so nothing was changed:\n  %s\nchange it (kubectl edit configmap -n %s NAME), then run this again: %s's new pods read it when they start",
-		strings.Join(lines, "\n  "), t.Namespace, t)
+	lines = slices.Compact(lines)
+	return fmt.Errorf("the new limit needs a ConfigMap changed first, so nothing was changed:\n  %s\ngive --configmaps to change it with %s (when no other workload of namespace %s reads it), or change it yourself (kubectl edit configmap -n %s NAME) and run this again: %s's new pods read it when they start",
+		strings.Join(lines, "\n  "), t, t.Namespace, t.Namespace, t)
+}
+
+// cmPatch is one ConfigMap key --apply changes before the workload.
+type cmPatch struct {
+	ns, name, key string
+	old, new      string
+	// version is the resourceVersion read: the change is made only on
+	// that version (after it, on the version it made).
+	version string
+	what    string
+	// changes are the containers' changes it makes.
+	changes []Change
+}
+
+func (p cmPatch) String() string {
+	return fmt.Sprintf("ConfigMap %s/%s key %s: %s", p.ns, p.name, p.key, p.what)
+}
+
+// planConfigMapPatches turns the workload's ConfigMap edits into the
+// changes to make, or says why they cannot be made: two containers that
+// need different texts of one key, or another workload of the namespace
+// that reads the key (its heap or size would move with a limit that does
+// not), or one the user may not list.
+func planConfigMapPatches(ctx context.Context, c kubernetes.Interface, t ApplyTarget, edits []ConfigMapEdit, cms ConfigMaps) ([]cmPatch, error) {
+	byKey := map[[2]string]*cmPatch{}
+	var keys [][2]string
+	for _, e := range edits {
+		cm := cms[e.ConfigMap]
+		_, name, _ := strings.Cut(e.ConfigMap, "/")
+		if cm == nil || e.Edit.Op != manifest.OpSet {
+			return nil, fmt.Errorf("ConfigMap %s key %s: %s cannot be made by --apply; nothing was changed", name, e.Key, e.Change.What)
+		}
+		k := [2]string{name, e.Key}
+		if p := byKey[k]; p != nil {
+			if p.new != e.Edit.Value {
+				return nil, fmt.Errorf("ConfigMap %s key %s is read by two containers of %s that need it to say different things (%s; %s): nothing was changed; give them keys of their own", name, e.Key, t, p.what, e.Change.What)
+			}
+			p.changes = append(p.changes, e.Change)
+			continue
+		}
+		byKey[k] = &cmPatch{ns: t.Namespace, name: name, key: e.Key, old: cm.Data[e.Key], new: e.Edit.Value, version: cm.Version, what: e.Change.What, changes: []Change{e.Change}}
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
+	})
+	readers, err := namespaceReaders(ctx, c, t)
+	if err != nil {
+		return nil, fmt.Errorf("cannot tell whether other workloads read the ConfigMaps the new limit needs changed (%v), so nothing was changed: change them yourself, or grant list on the namespace's workloads and pods", err)
+	}
+	var out []cmPatch
+	for _, k := range keys {
+		var others []string
+		for _, r := range readers {
+			if slices.ContainsFunc(r.reads, func(x manifest.ConfigMapRead) bool { return x.Name == k[0] && (x.Key == "" || x.Key == k[1]) }) {
+				others = append(others, r.name)
+			}
+		}
+		if len(others) > 0 {
+			p := byKey[k]
+			return nil, fmt.Errorf("ConfigMap %s/%s key %s is read by %s too, whose limits do not change with it, so nothing was changed: %s container %s needs %s; give %s a ConfigMap of its own, or change the ConfigMap and the others yourself", p.ns, p.name, p.key, strings.Join(others, ", "), t, p.changes[0].Container, p.what, t)
+		}
+		out = append(out, *byKey[k])
+	}
+	return out, nil
+}
+
+// reader is a live object of the namespace and the ConfigMap keys its
+// pods read.
+type reader struct {
+	name  string
+	reads []manifest.ConfigMapRead
+}
+
+// namespaceReaders lists the namespace's workloads other than t, and its
+// pods and ReplicaSets and Jobs no controller owns (the others are
+// their controllers'), with the ConfigMap keys they read.
+func namespaceReaders(ctx context.Context, c kubernetes.Interface, t ApplyTarget) ([]reader, error) {
+	ns := t.Namespace
+	var out []reader
+	add := func(kind, apiVersion string, obj runtime.Object, m metav1.Object) error {
+		if kind == t.Kind && m.GetName() == t.Name || metav1.GetControllerOf(m) != nil && kind != "Deployment" && kind != "StatefulSet" && kind != "DaemonSet" && kind != "CronJob" {
+			return nil
+		}
+		w, err := liveWorkload(obj, kind, apiVersion)
+		if err != nil || w == nil {
+			return err
+		}
+		if reads := w.Spec.ConfigMapReads(); len(reads) > 0 {
+			out = append(out, reader{name: strings.ToLower(kind) + "/" + m.GetName(), reads: reads})
+		}
+		return nil
+	}
+	lists := []struct {
+		what string
+		list func() error
+	}{
+		{"deployments", func() error {
+			l, err := c.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "Deployment", "apps/v1", add)
+		}},
+		{"statefulsets", func() error {
+			l, err := c.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "StatefulSet", "apps/v1", add)
+		}},
+		{"daemonsets", func() error {
+			l, err := c.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "DaemonSet", "apps/v1", add)
+		}},
+		{"replicasets", func() error {
+			l, err := c.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "ReplicaSet", "apps/v1", add)
+		}},
+		{"cronjobs", func() error {
+			l, err := c.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "CronJob", "batch/v1", add)
+		}},
+		{"jobs", func() error {
+			l, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "Job", "batch/v1", add)
+		}},
+		{"pods", func() error {
+			l, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return err
+			}
+			return addAll(l.Items, "Pod", "v1", add)
+		}},
+	}
+	for _, l := range lists {
+		if err := l.list(); err != nil {
+			return nil, fmt.Errorf("listing %s in namespace %s: %w", l.what, ns, err)
+		}
+	}
+	return out, nil
+}
+
+// addAll adds each of a list's items.
+func addAll[E any, P interface {
+	*E
+	runtime.Object
+	metav1.Object
+}](items []E, kind, apiVersion string, add func(kind, apiVersion string, obj runtime.Object, m metav1.Object) error) error {
+	for i := range items {
+		p := P(&items[i])
+		if err := add(kind, apiVersion, p, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply makes the change, as a merge patch that holds the version read:
+// the server refuses it if the ConfigMap changed since.
+func (p *cmPatch) apply(ctx context.Context, c kubernetes.Interface, ns string, dryRun bool) error {
+	return p.patch(ctx, c, ns, p.new, dryRun)
+}
+
+func (p *cmPatch) patch(ctx context.Context, c kubernetes.Interface, ns, text string, dryRun bool) error {
+	body, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": p.version},
+		"data":     map[string]string{p.key: text},
+	})
+	if err != nil {
+		return err
+	}
+	opts := metav1.PatchOptions{FieldManager: FieldManager}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	cm, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, p.name, types.MergePatchType, body, opts)
+	if err != nil {
+		return err
+	}
+	if !dryRun {
+		p.version = cm.ResourceVersion
+	}
+	return nil
+}
+
+// restoreConfigMaps puts back the keys changed before a later step
+// failed, and says how that went (empty when there was none).
+func restoreConfigMaps(ctx context.Context, c kubernetes.Interface, ns string, done []cmPatch) string {
+	if len(done) == 0 {
+		return ""
+	}
+	var back, failed []string
+	for i := range done {
+		p := &done[i]
+		if err := p.patch(ctx, c, ns, p.old, false); err != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", p, err))
+			continue
+		}
+		back = append(back, "ConfigMap "+p.name+" key "+p.key)
+	}
+	msg := ""
+	if len(back) > 0 {
+		msg = "; put back as it was: " + strings.Join(back, ", ")
+	}
+	if len(failed) > 0 {
+		msg += "; NOT put back, undo by hand: " + strings.Join(failed, ", ")
+	}
+	return msg
+}
+
+// undoConfigMaps says what to put back by hand after a failed rollout.
+func undoConfigMaps(done []cmPatch) string {
+	var out []string
+	for _, p := range done {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, ", ")
 }

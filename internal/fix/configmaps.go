@@ -20,6 +20,9 @@ type ConfigMap struct {
 	Object *manifest.Object
 	Data   map[string]string
 	Users  map[string][]string
+	// Version is a live ConfigMap's resourceVersion (--apply): its
+	// change is made only if nobody changed it since it was read.
+	Version string
 }
 
 // ConfigMaps are the ConfigMaps of the files given, by namespace/name as

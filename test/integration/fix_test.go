@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 )
 
 // oneContainer is a Deployment of one replica whose container app has a
@@ -470,27 +473,34 @@ func TestFixApplySeesMutatedPods(t *testing.T) {
 	}
 }
 
-// A Redis whose maxmemory is in a ConfigMap it mounts: a limit that leaves
-// it no room stops --apply before anything changes, with the change to
-// make in the ConfigMap; once the ConfigMap is changed, the limit goes in.
-func TestFixApplyNeedsTheConfigMapFirst(t *testing.T) {
+// fix --apply changes a Redis whose maxmemory lives in a mounted
+// ConfigMap: without --configmaps it changes nothing and names the
+// ConfigMap change; with it, it changes the ConfigMap first (its one
+// line), unless another workload reads it too; once the ConfigMap says
+// a size that fits, the limit alone changes.
+func TestFixApplyChangesTheConfigMapFirst(t *testing.T) {
 	ctx := context.Background()
 	ns := "fix-configmap"
 	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cache-conf"}, Data: map[string]string{"redis.conf": "# sessions\nmaxmemory 900mb\nsave \"\"\n"}}
+	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cache-conf"}, Data: map[string]string{"redis.conf": "# sessions\nmaxmemory 900mb\nsave \"\"\n", "other.conf": "x"}}
 	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, conf, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	d := oneContainer("cache", "1Gi")
-	pod := &d.Spec.Template.Spec
-	pod.Containers[0].Image = "redis:7.4"
-	pod.Containers[0].Command = []string{"redis-server", "/etc/redis/redis.conf"}
-	pod.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/redis"}}
-	pod.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cache-conf"}}}}}
-	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	redis := func(name string) *appsv1.Deployment {
+		d := oneContainer(name, "1Gi")
+		pod := &d.Spec.Template.Spec
+		pod.Containers[0].Image = "redis:7.4"
+		pod.Containers[0].Command = []string{"redis-server", "/etc/redis/redis.conf"}
+		pod.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/redis"}}
+		pod.Volumes = []corev1.Volume{{Name: "conf", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cache-conf"}}}}}
+		return d
+	}
+	for _, name := range []string{"cache", "replica"} {
+		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, redis(name), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	limit := func() string {
 		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "cache", metav1.GetOptions{})
@@ -499,23 +509,121 @@ func TestFixApplyNeedsTheConfigMapFirst(t *testing.T) {
 		}
 		return got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
 	}
+	data := func() map[string]string {
+		got, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, "cache-conf", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.Data
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		if got := limit(); got != "1Gi" {
+			t.Fatalf("%s: the limit was changed all the same: %s", what, got)
+		}
+		if got := data(); !reflect.DeepEqual(got, conf.Data) {
+			t.Fatalf("%s: the ConfigMap was changed: %q", what, got)
+		}
+	}
 	args := []string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/cache", "--memory-limit", "768Mi", "--wait=false"}
+	change := "ConfigMap " + ns + "/cache-conf key redis.conf: maxmemory 900mb → maxmemory 576mb"
 	r := oomdoctor(t, args...)
-	want := "ConfigMap " + ns + "/cache-conf key redis.conf: maxmemory 900mb → maxmemory 576mb"
-	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "nothing was changed") {
-		t.Errorf("a maxmemory the new limit leaves no room: want %q\n%s", want, r)
+	if r.code != 1 || !strings.Contains(r.stderr, change) || !strings.Contains(r.stderr, "nothing was changed") || !strings.Contains(r.stderr, "give --configmaps to change it with deployment/cache") {
+		t.Errorf("a maxmemory the new limit leaves no room: want %q\n%s", change, r)
 	}
-	if got := limit(); got != "1Gi" {
-		t.Fatalf("the limit was changed all the same: %s", got)
+	unchanged("without --configmaps")
+
+	// Another Redis mounts the same file: its maxmemory would move too.
+	withCMs := append(append([]string(nil), args...), "--configmaps")
+	r = oomdoctor(t, withCMs...)
+	if want := "ConfigMap " + ns + "/cache-conf key redis.conf is read by deployment/replica too, whose limits do not change with it, so nothing was changed: deployment/cache container app needs maxmemory 900mb → maxmemory 576mb"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("another reader: want %q\n%s", want, r)
 	}
-	conf.Data["redis.conf"] = "# sessions\nmaxmemory 512mb\nsave \"\"\n"
-	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Update(ctx, conf, metav1.UpdateOptions{}); err != nil {
+	unchanged("with another reader")
+	if err := cp.Client.AppsV1().Deployments(ns).Delete(ctx, "replica", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if r := oomdoctor(t, args...); r.code != 0 || !strings.Contains(r.stdout, "memory limit 1Gi → 768Mi") {
-		t.Errorf("with the ConfigMap changed: %s", r)
+
+	// A pod that reads only another key is no obstacle.
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "reads-other"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox",
+		Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "cache-conf"}, Key: "other.conf"}}}}}}}}
+	if _, err := cp.Client.CoreV1().Pods(ns).Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Never scheduled, it goes at once: scan's tests count the pods.
+	t.Cleanup(func() { _ = cp.Client.CoreV1().Pods(ns).Delete(ctx, other.Name, metav1.DeleteOptions{}) })
+	r = oomdoctor(t, withCMs...)
+	if want := "Deployment " + ns + "/cache container app: maxmemory 900mb → maxmemory 576mb in configmap cache-conf key redis.conf, so redis keeps room under the new limit\nDeployment " + ns + "/cache container app: memory limit 1Gi → 768Mi\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("with --configmaps: want the ConfigMap changed, then the limit:\n%s\nwant stdout:\n%s", r, want)
 	}
 	if got := limit(); got != "768Mi" {
 		t.Errorf("limit %s, want 768Mi", got)
+	}
+	want := map[string]string{"redis.conf": "# sessions\nmaxmemory 576mb\nsave \"\"\n", "other.conf": "x"}
+	if got := data(); !reflect.DeepEqual(got, want) {
+		t.Errorf("ConfigMap data %q, want only the maxmemory line changed: %q", got, want)
+	}
+
+	// Now the ConfigMap fits: the next change needs no --configmaps.
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/cache", "--memory-limit", "900Mi", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stdout, "memory limit 768Mi → 900Mi") || strings.Contains(r.stdout, "ConfigMap") {
+		t.Errorf("a limit the ConfigMap fits: %s", r)
+	}
+	// What happens between the checks and the change (the Note hook runs
+	// right before it): a ConfigMap edited meanwhile is not overwritten,
+	// and one changed for a workload that then cannot be is put back.
+	lim := int64(768 << 20)
+	for _, tc := range []struct {
+		name, want string
+		meanwhile  func(cm *corev1.ConfigMap) error
+		data       func(before string) string
+	}{
+		{"edited", `changing ConfigMap edited-conf: Operation cannot be fulfilled on configmaps "edited-conf": the object has been modified`,
+			func(cm *corev1.ConfigMap) error {
+				cm.Data["redis.conf"] += "# edited meanwhile\n"
+				_, err := cp.Client.CoreV1().ConfigMaps(ns).Update(ctx, cm, metav1.UpdateOptions{})
+				return err
+			},
+			func(before string) string { return before + "# edited meanwhile\n" }},
+		{"deleted", `patching deployment/deleted: deployments.apps "deleted" not found; put back as it was: ConfigMap deleted-conf key redis.conf`,
+			func(*corev1.ConfigMap) error {
+				return cp.Client.AppsV1().Deployments(ns).Delete(ctx, "deleted", metav1.DeleteOptions{})
+			},
+			func(before string) string { return before }},
+	} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: tc.name + "-conf"}, Data: map[string]string{"redis.conf": conf.Data["redis.conf"]}}
+		var err error
+		if cm, err = cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		d := redis(tc.name)
+		d.Spec.Template.Spec.Volumes[0].ConfigMap.Name = cm.Name
+		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		once := false
+		_, err = fix.Apply(ctx, cp.Client, fix.ApplyTarget{Kind: "Deployment", Namespace: ns, Name: tc.name}, fix.Explicit{Target: fix.Target{Limit: &lim}},
+			fix.ApplyOptions{ConfigMaps: true, SkipPodCheck: true, Note: func(string) {
+				if !once {
+					once = true
+					if err := tc.meanwhile(cm.DeepCopy()); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}})
+		if !once || err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: want an error saying %q, got %v", tc.name, tc.want, err)
+		}
+		got, gerr := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+		if gerr != nil || got.Data["redis.conf"] != tc.data(conf.Data["redis.conf"]) {
+			t.Errorf("%s: ConfigMap %q (%v), want %q", tc.name, got.Data["redis.conf"], gerr, tc.data(conf.Data["redis.conf"]))
+		}
+		if d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, tc.name, metav1.GetOptions{}); err == nil && d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String() != "1Gi" {
+			t.Errorf("%s: the limit was changed", tc.name)
+		}
+	}
+
+	if r := oomdoctor(t, "fix", "-f", "-", "--memory-limit", "1Gi", "--configmaps"); r.code != 2 || !strings.Contains(r.stderr, "--configmaps goes with --apply") {
+		t.Errorf("--configmaps without --apply: %s", r)
 	}
 }
