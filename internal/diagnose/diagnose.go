@@ -47,6 +47,8 @@ type Input struct {
 	// Bounds are what the namespace's LimitRanges allow a container's
 	// memory: a fix that sizes the limit stays within them.
 	Bounds recommend.Bounds
+	// Workload owns the pod (Kind "" when unknown): the fixes name it.
+	Workload model.WorkloadRef
 
 	// the history split into lifetimes, and those that leak: worked out
 	// once, read by several detectors
@@ -316,6 +318,28 @@ func resourcesYAML(container string, request, limit int64) string {
 		fmt.Fprintf(&b, "    limits:\n      memory: %s\n", quantity(limit))
 	}
 	return b.String()
+}
+
+// resourcesFix is the fix that sets a container's memory: text, the
+// snippet, and the command that sets it on the live workload.
+func resourcesFix(in *Input, text string, request, limit int64) model.Fix {
+	f, w := in.Finding, in.Workload
+	fx := model.Fix{Text: text, YAML: resourcesYAML(f.Container, request, limit)}
+	switch w.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob":
+		// A Job's template cannot change, nor a pod's memory here.
+	default:
+		return fx
+	}
+	cmd := fmt.Sprintf("oomdoctor fix --apply %s/%s -n %s -c %s", strings.ToLower(w.Kind), w.Name, f.Namespace, f.Container)
+	if request > 0 {
+		cmd += " --memory-request " + quantity(request)
+	}
+	if limit > 0 {
+		cmd += " --memory-limit " + quantity(limit)
+	}
+	fx.Command = cmd
+	return fx
 }
 
 func quantity(b int64) string {

@@ -93,7 +93,7 @@ func check(t *testing.T, d Detector, name string, in *Input, w want) {
 	case w.conf != "" && c.Confidence != w.conf:
 		t.Errorf("%s/%s: confidence %s (%s), want %s", d.ID(), name, c.Confidence, c.ConfidenceWhy, w.conf)
 	case c != nil:
-		text := c.Summary + " " + c.Fix.Text + " " + c.Fix.Flag + " " + c.Fix.YAML
+		text := c.Summary + " " + c.Fix.Text + " " + c.Fix.Flag + " " + c.Fix.YAML + " " + c.Fix.Command
 		for _, e := range c.Evidence {
 			text += " " + e.What + ": " + e.Value
 		}
@@ -119,6 +119,8 @@ func TestLimitTooLow(t *testing.T) {
 		w  want
 	}{
 		"steady at the limit": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: steady()}, want{conf: model.High, text: "Raise the memory limit to"}},
+		"a Deployment's": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: steady(), Workload: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "cart"}},
+			want{conf: model.High, text: "oomdoctor fix --apply deployment/cart -n shop -c cart --memory-request 256Mi --memory-limit 480Mi"}},
 		"one kill":            {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: one}, want{conf: model.Medium, text: "255Mi (100% of the 256Mi limit)"}},
 		"far below the limit": {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: low}, want{}},
 		"a leak is not this":  {&Input{Finding: finding(model.OOMKilled, 128*mi, 256*mi), History: saw}, want{}},
@@ -422,5 +424,30 @@ func TestDiagnoseOrdersAndListsUndecided(t *testing.T) {
 	}
 	if len(Detectors()) != len(model.CauseIDs) {
 		t.Errorf("%d detectors for %d cause IDs", len(Detectors()), len(model.CauseIDs))
+	}
+}
+
+// The command that sets the memory names the workload, for the kinds
+// fix --apply changes; a Job's template cannot change, a bare pod's
+// memory is not changed in place.
+func TestResourcesFixCommand(t *testing.T) {
+	f := finding(model.OOMKilled, 128*mi, 256*mi)
+	for kind, want := range map[string]string{
+		"Deployment":  "oomdoctor fix --apply deployment/x -n shop -c cart --memory-request 200Mi --memory-limit 300Mi",
+		"StatefulSet": "oomdoctor fix --apply statefulset/x -n shop -c cart --memory-request 200Mi --memory-limit 300Mi",
+		"CronJob":     "oomdoctor fix --apply cronjob/x -n shop -c cart --memory-request 200Mi --memory-limit 300Mi",
+		"Job":         "",
+		"Pod":         "",
+		"":            "",
+	} {
+		in := &Input{Finding: f, Workload: model.WorkloadRef{Namespace: "shop", Kind: kind, Name: "x"}}
+		fx := resourcesFix(in, "raise it", 200*mi, 300*mi)
+		if fx.Command != want || fx.Text != "raise it" || !strings.Contains(fx.YAML, "memory: 300Mi") {
+			t.Errorf("%q: %+v, want the command %q", kind, fx, want)
+		}
+	}
+	in := &Input{Finding: f, Workload: model.WorkloadRef{Namespace: "shop", Kind: "DaemonSet", Name: "x"}}
+	if fx := resourcesFix(in, "", 200*mi, 0); fx.Command != "oomdoctor fix --apply daemonset/x -n shop -c cart --memory-request 200Mi" {
+		t.Errorf("request alone: %q", fx.Command)
 	}
 }

@@ -90,7 +90,7 @@ func (d limitTooLow) Detect(in *Input) (*model.Cause, string) {
 	}
 	req, lim, why, capped := sizeFromHistory(in)
 	if lim > 0 {
-		c.Fix = model.Fix{Text: fmt.Sprintf("Raise the memory limit to %s and the request to %s (%s).", quantity(lim), quantity(req), why), YAML: resourcesYAML(in.Finding.Container, req, lim)}
+		c.Fix = resourcesFix(in, fmt.Sprintf("Raise the memory limit to %s and the request to %s (%s).", quantity(lim), quantity(req), why), req, lim)
 		if capped != "" {
 			c.Fix.Text += " " + upperFirst(capped) + "."
 		}

@@ -100,6 +100,6 @@ func (d requestLimitGap) Detect(in *Input) (*model.Cause, string) {
 	if newReq <= int64(req) {
 		newReq = int64(req * 1.5)
 	}
-	c.Fix = model.Fix{Text: fmt.Sprintf("Set the request to the usual peak (%s here; oomdoctor recommend sizes it) so the scheduler reserves it; equal requests and limits (Guaranteed QoS) for pods that must not be picked.", quantity(newReq)), YAML: resourcesYAML(f.Container, newReq, int64(limit))}
+	c.Fix = resourcesFix(in, fmt.Sprintf("Set the request to the usual peak (%s here; oomdoctor recommend sizes it) so the scheduler reserves it; equal requests and limits (Guaranteed QoS) for pods that must not be picked.", quantity(newReq)), newReq, int64(limit))
 	return c, ""
 }

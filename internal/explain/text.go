@@ -105,6 +105,9 @@ func writeItem(w io.Writer, e *Explanation, it *Item) {
 				fmt.Fprintf(w, "          %s\n", l)
 			}
 		}
+		if c.Fix.Command != "" {
+			fmt.Fprintf(w, "          on the cluster (or -f with your manifests instead of --apply):\n            %s\n", c.Fix.Command)
+		}
 	}
 	if len(f.Undecided) > 0 {
 		fmt.Fprintln(w, "\nNot decided (what would decide it)")

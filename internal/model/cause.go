@@ -102,6 +102,10 @@ type Fix struct {
 	// Flag is a runtime flag or variable to set: "-Xmx384m",
 	// "GOMEMLIMIT=460MiB".
 	Flag string `json:"flag,omitempty"`
+	// Command is the oomdoctor command that makes the YAML's change on
+	// the live workload (oomdoctor fix --apply), when fix can change its
+	// kind.
+	Command string `json:"command,omitempty"`
 }
 
 // Undecided is a cause the data could neither show nor rule out.
