@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -198,4 +199,22 @@ func refusedURL(t *testing.T) string {
 	}
 	defer ln.Close()
 	return "http://" + ln.Addr().String()
+}
+
+// The commands a report suggests carry the flags that chose its cluster.
+func TestKubeFlags(t *testing.T) {
+	kc, ctx, empty := "/home/me/.kube/prod config", "prod", ""
+	flags := &genericclioptions.ConfigFlags{KubeConfig: &kc, Context: &ctx, ClusterName: &empty}
+	if got, want := kubeFlags(flags, true), ` --kubeconfig '/home/me/.kube/prod config' --context prod`; got != want {
+		t.Errorf("kubeFlags: %q, want %q", got, want)
+	}
+	if got := kubeFlags(flags, false); got != "" {
+		t.Errorf("a snapshot's: %q", got)
+	}
+	if got := kubeFlags(genericclioptions.NewConfigFlags(false), true); got != "" {
+		t.Errorf("no flags given: %q", got)
+	}
+	if got := shellQuote("it's"); got != `'it'\''s'` {
+		t.Errorf("shellQuote: %s", got)
+	}
 }

@@ -159,7 +159,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	}
 	// Every namespace is read, so that the node's requests and limits add
 	// up; the findings are then narrowed to the target.
-	opts := scan.Options{Now: o.Now(), Diagnose: true}
+	opts := scan.Options{Now: o.Now(), Diagnose: true, KubeFlags: kubeFlags(o.flags, live != nil)}
 	var hists map[scan.Target]*diagnose.History
 	var h scan.HistoryFunc
 	switch files := prom.HistoryFiles(o.Snapshot); {

@@ -167,10 +167,11 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	opts := scan.Options{
-		Scope:    source.Scope{Namespace: o.namespace, LabelSelector: o.Selector},
-		Since:    o.Since,
-		Now:      o.Now(),
-		Diagnose: true,
+		Scope:     source.Scope{Namespace: o.namespace, LabelSelector: o.Selector},
+		Since:     o.Since,
+		Now:       o.Now(),
+		Diagnose:  true,
+		KubeFlags: kubeFlags(o.flags, live != nil),
 	}
 	if o.prom.set() {
 		now := o.Now // live: up to each read (scan -w's kills told later)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -116,4 +117,32 @@ func openSource(snap string, flags *genericclioptions.ConfigFlags, chunkSize int
 		return nil, nil, err
 	}
 	return s, s, nil
+}
+
+// kubeFlags are the kubeconfig flags the user gave that choose the
+// cluster (" --kubeconfig FILE --context NAME"), for the commands a
+// report suggests: run as shown, they act on the cluster read, not on
+// the current context's. Empty for a snapshot.
+func kubeFlags(flags *genericclioptions.ConfigFlags, live bool) string {
+	if !live || flags == nil {
+		return ""
+	}
+	var out string
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"kubeconfig", flags.KubeConfig}, {"context", flags.Context}, {"cluster", flags.ClusterName}, {"server", flags.APIServer}} {
+		if f.v != nil && *f.v != "" {
+			out += " --" + f.name + " " + shellQuote(*f.v)
+		}
+	}
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

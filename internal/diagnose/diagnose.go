@@ -49,6 +49,9 @@ type Input struct {
 	Bounds recommend.Bounds
 	// Workload owns the pod (Kind "" when unknown): the fixes name it.
 	Workload model.WorkloadRef
+	// KubeFlags go into the fix commands: the kubeconfig flags that
+	// reach the pod's cluster (" --context prod").
+	KubeFlags string
 
 	// the history split into lifetimes, and those that leak: worked out
 	// once, read by several detectors
@@ -338,7 +341,7 @@ func resourcesFix(in *Input, text string, request, limit int64) model.Fix {
 	if limit > 0 {
 		cmd += " --memory-limit " + quantity(limit)
 	}
-	fx.Command = cmd
+	fx.Command = cmd + in.KubeFlags
 	return fx
 }
 

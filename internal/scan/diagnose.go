@@ -128,7 +128,7 @@ func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 		if w.Kind == "" {
 			w = r.Resolve(f.Namespace, f.Pod, s.findings[i].controller)
 		}
-		in.Workload = w
+		in.Workload, in.KubeFlags = w, s.opts.KubeFlags
 		for _, v := range vpas[f.Namespace+"/"+w.String()] {
 			if sets, what := v.Sets(f.Container); sets {
 				in.MemorySetBy = fmt.Sprintf("%s sets its memory %s", v, what)

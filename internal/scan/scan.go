@@ -34,6 +34,9 @@ type Options struct {
 	Diagnose bool
 	// History reads the killed containers' usage history (nil: none).
 	History HistoryFunc
+	// KubeFlags are the kubeconfig flags the diagnosis' fix commands
+	// carry (" --context prod"), so that they change the cluster scanned.
+	KubeFlags string
 	// BeforeEvents, when set, runs once the pods are read, before the
 	// events are; an error ends the scan. scan -w waits there for its
 	// watch's first lists (Watcher.Synced).

@@ -52,6 +52,25 @@ func TestSnapshotAnswersLikeTheCluster(t *testing.T) {
 	}
 	live := scanJSON(t, "--kubeconfig", cp.Kubeconfig)
 	offline := scanJSON(t, "--snapshot", dir)
+	// The fix commands of the live scan name the cluster it read; the
+	// snapshot's, read offline, name none.
+	named := 0
+	for i := range live.Workloads {
+		for j := range live.Workloads[i].Findings {
+			for k := range live.Workloads[i].Findings[j].Causes {
+				fx := &live.Workloads[i].Findings[j].Causes[k].Fix
+				if cmd, ok := strings.CutSuffix(fx.Command, " --kubeconfig "+cp.Kubeconfig); ok {
+					fx.Command = cmd
+					named++
+				} else if fx.Command != "" {
+					t.Errorf("a live fix command without the --kubeconfig given: %s", fx.Command)
+				}
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("no fix command in the live scan")
+	}
 	if a, b := findingsJSON(t, live), findingsJSON(t, offline); a != b {
 		t.Errorf("the snapshot's findings differ from the cluster's\nlive:\n%s\nsnapshot:\n%s", a, b)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -87,6 +88,11 @@ func TestScanDiagnosesWithPrometheus(t *testing.T) {
 		if w.Source == "usage history" {
 			t.Errorf("warning about the history of a complete Prometheus: %s", w.Message)
 		}
+	}
+	// The fix's command changes the StatefulSet on the cluster scanned.
+	batch := byPod["batch-0/worker"]
+	if len(batch.Causes) == 0 || !regexp.MustCompile(`^oomdoctor fix --apply statefulset/batch -n `+scenario.DiagnosisNamespace+` -c worker --memory-request \d+Mi --memory-limit \d+Mi --kubeconfig `+regexp.QuoteMeta(cp.Kubeconfig)+`$`).MatchString(batch.Causes[0].Fix.Command) {
+		t.Errorf("batch-0's fix command: %+v", batch.Causes)
 	}
 	// The table's cause column.
 	tab := oomdoctor(t, "scan", "--kubeconfig", cp.Kubeconfig, "-n", scenario.DiagnosisNamespace, "--prometheus-url", url, "--history", "3d")
