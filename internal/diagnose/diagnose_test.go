@@ -318,6 +318,13 @@ func TestRuntimeHeap(t *testing.T) {
 			Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"/conf/redis.conf"}, VolumeMounts: []corev1.VolumeMount{{Name: "c", MountPath: "/conf"}}},
 				corev1.Volume{Name: "c", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}}}})},
 			want{conf: model.High, text: "maxmemory 1gb in configmap conf key redis.conf"}},
+		"redis.conf from a projected volume": {&Input{Finding: f1g, ConfigMaps: map[string]*corev1.ConfigMap{"conf": {ObjectMeta: metav1.ObjectMeta{Name: "conf"}, Data: map[string]string{"redis.conf": "maxmemory 1gb\n"}}},
+			Pod: pod(corev1.Container{Image: "redis:7.4", Args: []string{"/conf/redis/main.conf"}, VolumeMounts: []corev1.VolumeMount{{Name: "c", MountPath: "/conf"}}},
+				corev1.Volume{Name: "c", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+					{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "tls"}}},
+					{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Items: []corev1.KeyToPath{{Key: "redis.conf", Path: "redis/main.conf"}}}},
+				}}}})},
+			want{conf: model.High, text: "maxmemory 1gb in configmap conf key redis.conf"}},
 		"memcached -m": {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "memcached:1.6", Args: []string{"-m", "512"}})}, want{conf: model.High, text: "-m 460"}},
 	} {
 		check(t, runtimeHeap{}, name, tc.in, tc.w)

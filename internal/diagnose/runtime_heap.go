@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -59,17 +60,14 @@ func mountedFiles(c *corev1.Container, vols []corev1.Volume, cms map[string]*cor
 	var out map[string]runtimes.File
 	for _, m := range c.VolumeMounts {
 		for _, v := range vols {
-			if v.Name != m.Name || v.ConfigMap == nil || cms[v.ConfigMap.Name] == nil {
+			if v.Name != m.Name {
 				continue
 			}
-			var items map[string]string
-			for _, it := range v.ConfigMap.Items {
-				if items == nil {
-					items = map[string]string{}
+			for _, cm := range manifest.VolumeConfigMaps(v) {
+				if cms[cm.Name] != nil {
+					out = runtimes.Mounted(out, cm.Name, cms[cm.Name].Data, cm.Items, m.MountPath, m.SubPath)
 				}
-				items[it.Key] = it.Path
 			}
-			out = runtimes.Mounted(out, v.ConfigMap.Name, cms[v.ConfigMap.Name].Data, items, m.MountPath, m.SubPath)
 		}
 	}
 	return out

@@ -50,6 +50,12 @@ func TestPlanConfigMapPatches(t *testing.T) {
 		{"alone, its own pods and a reader of another key", []runtime.Object{deploy("api", env("JAVA_TOOL_OPTIONS"), nil), owned, deploy("web", env("OTHER"), nil)}, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx600m")}, ""},
 		{"a bare pod reads it", []runtime.Object{owned, bare}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "ConfigMap shop/jvm key JAVA_TOOL_OPTIONS is read by pod/debug too"},
 		{"envFrom reads every key", []runtime.Object{deploy("web", nil, []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}}}})}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "is read by deployment/web too"},
+		{"a projected volume reads it", []runtime.Object{func() *appsv1.Deployment {
+			d := deploy("conf", nil, nil)
+			d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "all", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}}}}}}}}
+			return d
+		}()}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "is read by deployment/conf too"},
 		{"two texts", nil, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx500m")}, "read by two containers of deployment/api that need it to say different things"},
 	} {
 		c := fake.NewClientset(tc.objects...)

@@ -292,11 +292,13 @@ func RuntimeContainer(w *manifest.Workload, c *manifest.Container, data func(nam
 	}
 	for _, m := range c.Mounts {
 		for _, v := range w.Spec.Volumes {
-			if v.Name != m.Name || v.ConfigMap == "" {
+			if v.Name != m.Name {
 				continue
 			}
-			if d := data(v.ConfigMap); d != nil {
-				rc.Files = runtimes.Mounted(rc.Files, v.ConfigMap, d, v.ConfigMapItems, m.MountPath, m.SubPath)
+			for _, cm := range v.ConfigMaps {
+				if d := data(cm.Name); d != nil {
+					rc.Files = runtimes.Mounted(rc.Files, cm.Name, d, cm.Items, m.MountPath, m.SubPath)
+				}
 			}
 		}
 	}

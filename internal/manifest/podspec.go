@@ -69,11 +69,13 @@ func (s *PodSpec) ConfigMapReads() []ConfigMapRead {
 		}
 	}
 	for _, v := range s.Volumes {
-		if v.ConfigMap != "" && len(v.ConfigMapItems) == 0 {
-			out = append(out, ConfigMapRead{v.ConfigMap, ""})
-		}
-		for key := range v.ConfigMapItems {
-			out = append(out, ConfigMapRead{v.ConfigMap, key})
+		for _, cm := range v.ConfigMaps {
+			if cm.Name != "" && len(cm.Items) == 0 {
+				out = append(out, ConfigMapRead{cm.Name, ""})
+			}
+			for key := range cm.Items {
+				out = append(out, ConfigMapRead{cm.Name, key})
+			}
 		}
 	}
 	return out
@@ -164,14 +166,33 @@ type Volume struct {
 	Name string
 	Node *yaml.Node
 	Path string
-	// ConfigMap names the ConfigMap a configMap volume projects, with its
-	// items (key to path; none: every key under its own name).
-	ConfigMap      string
-	ConfigMapItems map[string]string
+	// ConfigMaps are the ConfigMaps the volume shows: a configMap
+	// volume's one, or a projected volume's configMap sources.
+	ConfigMaps []VolumeConfigMap
 	// EmptyDirMemory is set for an emptyDir with medium Memory (tmpfs).
 	EmptyDirMemory bool
 	// SizeLimit of the emptyDir, if set.
 	SizeLimit *Quantity
+}
+
+// VolumeConfigMap is a ConfigMap a volume shows, with its items (key to
+// path; none: every key under its own name).
+type VolumeConfigMap struct {
+	Name  string
+	Items map[string]string
+}
+
+// volumeConfigMap reads a configMap volume source, or a projected
+// volume's configMap source.
+func volumeConfigMap(cm *yaml.Node) VolumeConfigMap {
+	v := VolumeConfigMap{Name: ScalarValue(Child(cm, "name"))}
+	for _, it := range Items(Child(cm, "items")) {
+		if v.Items == nil {
+			v.Items = map[string]string{}
+		}
+		v.Items[ScalarValue(Child(it, "key"))] = ScalarValue(Child(it, "path"))
+	}
+	return v
 }
 
 // AsWorkload returns the object as a workload when it has a pod spec.
@@ -216,12 +237,11 @@ func readPodSpec(n *yaml.Node, path string) *PodSpec {
 			vol.SizeLimit = quantity(Child(ed, "sizeLimit"), vol.Path+".emptyDir.sizeLimit")
 		}
 		if cm := Child(v, "configMap"); cm != nil {
-			vol.ConfigMap = ScalarValue(Child(cm, "name"))
-			for _, it := range Items(Child(cm, "items")) {
-				if vol.ConfigMapItems == nil {
-					vol.ConfigMapItems = map[string]string{}
-				}
-				vol.ConfigMapItems[ScalarValue(Child(it, "key"))] = ScalarValue(Child(it, "path"))
+			vol.ConfigMaps = append(vol.ConfigMaps, volumeConfigMap(cm))
+		}
+		for _, src := range Items(Child(Child(v, "projected"), "sources")) {
+			if cm := Child(src, "configMap"); cm != nil {
+				vol.ConfigMaps = append(vol.ConfigMaps, volumeConfigMap(cm))
 			}
 		}
 		s.Volumes = append(s.Volumes, vol)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	resourcehelper "k8s.io/component-helpers/resource"
 
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -170,8 +171,11 @@ func ConfigMapRefs(p *corev1.Pod) []ObjectKey {
 			}
 			for _, m := range c.VolumeMounts {
 				for _, v := range p.Spec.Volumes {
-					if v.Name == m.Name && v.ConfigMap != nil {
-						add(v.ConfigMap.Name)
+					if v.Name != m.Name {
+						continue
+					}
+					for _, cm := range manifest.VolumeConfigMaps(v) {
+						add(cm.Name)
 					}
 				}
 			}
