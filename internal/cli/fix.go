@@ -426,7 +426,7 @@ func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" 
 // does not parse is left out (fixing it reports it).
 func (o *FixOptions) lintAll(files []lint.File) ([]model.LintFinding, error) {
 	for len(files) > 0 {
-		rep, err := lint.New(o.lintCfg).RunFiles(files)
+		rep, err := lint.New(o.lintCfg).EditConfigMaps().RunFiles(files)
 		if err == nil {
 			return rep.Findings, nil
 		}

@@ -495,3 +495,47 @@ func TestFixLintReadsEveryFile(t *testing.T) {
 		t.Errorf("the JVM's floor: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// fix --lint makes lint's fixes of values read from a ConfigMap of the
+// files in the ConfigMap: a maxmemory in a mounted redis.conf, a heap
+// flag in env from one. Another reader for which lint asks nothing keeps
+// the ConfigMap as it is, with a note.
+func TestFixLintEditsConfigMaps(t *testing.T) {
+	const jvmFit1Gi = "768m" // three quarters of 1Gi, as fix sizes a heap
+	dir := t.TempDir()
+	tight := strings.Replace(cacheAndAPI, "memory: 1536Mi", "memory: 1Gi", 1)
+	writeFiles(t, dir, "cm.yaml", redisConf, "deploy.yaml", tight)
+	r := run("fix", "-f", dir, "--lint", "--write")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "cm.yaml"))
+	if want := strings.NewReplacer("maxmemory 900mb", "maxmemory 768mb", `"-Xmx1g -XX`, `"-Xmx`+jvmFit1Gi+` -XX`).Replace(redisConf); string(got) != want {
+		t.Errorf("cm.yaml:\n%s\nwant:\n%s\n%s", got, want, r.stderr)
+	}
+	if d, _ := os.ReadFile(filepath.Join(dir, "deploy.yaml")); string(d) != tight {
+		t.Errorf("deploy.yaml changed:\n%s", d)
+	}
+	for _, line := range []string{
+		"cm.yaml: ConfigMap shop/redis-conf: use maxmemory 768mb (cache-size-exceeds-limit) (for Deployment shop/cache container redis)",
+		"cm.yaml: ConfigMap shop/api-env: replace -Xmx1g with -Xmx" + jvmFit1Gi,
+	} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("stderr lacks %q:\n%s", line, r.stderr)
+		}
+	}
+	if r := run("fix", "-f", dir, "--lint"); r.code != 0 || r.stdout != "" {
+		t.Errorf("a second run changes nothing: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// cache-b mounts the same redis.conf under 2Gi, where 900mb fits.
+	dir = t.TempDir()
+	other := strings.NewReplacer("name: cache\n", "name: cache-b\n", "memory: 1Gi", "memory: 2Gi").Replace(cacheAndAPI[:strings.Index(cacheAndAPI, "---")])
+	writeFiles(t, dir, "cm.yaml", redisConf, "deploy.yaml", cacheAndAPI, "other.yaml", other)
+	r = run("fix", "-f", dir, "--lint", "--write")
+	got, _ = os.ReadFile(filepath.Join(dir, "cm.yaml"))
+	note := "Deployment shop/cache container redis: use maxmemory 768mb (cache-size-exceeds-limit): not changed, since ConfigMap shop/redis-conf key redis.conf is also read by Deployment shop/cache-b, for which cache-size-exceeds-limit asks no such change"
+	if r.code != 0 || string(got) != redisConf || !strings.Contains(r.stderr, note) {
+		t.Errorf("another reader: exit %d\n%s\ncm.yaml:\n%s", r.code, r.stderr, got)
+	}
+}

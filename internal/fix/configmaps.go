@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/lint"
@@ -84,29 +83,6 @@ func (cm *ConfigMap) readers(key string) []string {
 	return out
 }
 
-// cmPrefix marks an edit path into a ConfigMap of the files rather than
-// into the workload: "configmap:NAMESPACE/NAME:data[\"KEY\"]".
-const cmPrefix = "configmap:"
-
-func cmPath(namespace, name, key string) string {
-	return cmPrefix + namespace + "/" + name + ":data[" + strconv.Quote(key) + "]"
-}
-
-// splitCMPath reads a cmPath: the ConfigMap's namespace/name, the path in
-// it, and its key.
-func splitCMPath(p string) (cm, path, key string, ok bool) {
-	rest, ok := strings.CutPrefix(p, cmPrefix)
-	if !ok {
-		return "", "", "", false
-	}
-	cm, path, ok = strings.Cut(rest, ":")
-	if !ok {
-		return "", "", "", false
-	}
-	key, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(path, "data["), "]"))
-	return cm, path, key, err == nil
-}
-
 // ConfigMapEdit is an edit to a ConfigMap of the files that a workload's
 // new limit asks for; ApplyConfigMapEdits makes it.
 type ConfigMapEdit struct {
@@ -116,10 +92,12 @@ type ConfigMapEdit struct {
 	// For is the workload that asks for it, and the change as told.
 	For    string
 	Change Change
+	// Rule is the lint rule whose fix it is ("": a new limit's).
+	Rule string
 }
 
 // runtimeContainer is lint's, with the values read from ConfigMaps of
-// the files (cms) edited there (cmPath).
+// the files (cms) edited there (manifest.ConfigMapPath).
 func runtimeContainer(w *manifest.Workload, c *manifest.Container, cms ConfigMaps) runtimes.Container {
 	data := func(name string) map[string]string {
 		if cm := cms[w.Namespace+"/"+name]; cm != nil && cm.Object != nil {
@@ -127,19 +105,13 @@ func runtimeContainer(w *manifest.Workload, c *manifest.Container, cms ConfigMap
 		}
 		return nil
 	}
-	at := func(configMap, key string) string {
-		if data(configMap) == nil {
-			return "" // not among the files: nothing to edit
-		}
-		return cmPath(w.Namespace, configMap, key)
-	}
-	return lint.RuntimeContainer(w, c, data, at)
+	return lint.RuntimeContainer(w, c, data, true)
 }
 
-// intoConfigMap takes an edit into a ConfigMap of the files (cmPath),
+// intoConfigMap takes an edit into a ConfigMap of the files (manifest.ConfigMapPath),
 // with the change that tells it, for ApplyConfigMapEdits.
 func intoConfigMap(w *manifest.Workload, e manifest.Edit, c Change) (ConfigMapEdit, bool) {
-	cm, path, key, ok := splitCMPath(e.Path)
+	cm, path, key, ok := manifest.SplitConfigMapPath(e.Path)
 	if !ok {
 		return ConfigMapEdit{}, false
 	}
@@ -201,6 +173,9 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 		switch {
 		case !same:
 			byHand(fmt.Sprintf("ConfigMap %s key %s is read by %s, which need different values: give each a ConfigMap of its own", name, first.Key, strings.Join(askers, " and ")))
+			continue
+		case len(others) > 0 && first.Rule != "":
+			byHand(fmt.Sprintf("ConfigMap %s key %s is also read by %s, for which %s asks no such change: change it by hand if it suits them all, or give %s a ConfigMap of its own", name, first.Key, strings.Join(others, ", "), first.Rule, first.For))
 			continue
 		case len(others) > 0:
 			byHand(fmt.Sprintf("ConfigMap %s key %s is also read by %s, whose limit does not change here: change it by hand if it suits them all, or give %s a ConfigMap of its own", name, first.Key, strings.Join(others, ", "), first.For))

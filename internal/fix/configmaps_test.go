@@ -5,18 +5,6 @@ import (
 	"testing"
 )
 
-func TestCMPathRoundTrip(t *testing.T) {
-	for _, key := range []string{"redis.conf", `odd "key"`, "JAVA_OPTS"} {
-		cm, path, got, ok := splitCMPath(cmPath("shop", "conf", key))
-		if !ok || cm != "shop/conf" || got != key || !strings.HasPrefix(path, "data[") {
-			t.Errorf("%q: %v %q %q %q", key, ok, cm, path, got)
-		}
-	}
-	if _, _, _, ok := splitCMPath("spec.template.spec.containers[0].env[1].value"); ok {
-		t.Error("a workload's path taken for a ConfigMap's")
-	}
-}
-
 // A ConfigMap edit that cannot be made (a folded block), or whose file is
 // left untouched, is a note on the workload's file, with the change to
 // make; the ConfigMap's text stays as it was.

@@ -124,8 +124,21 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 			return fmt.Errorf("%s: %s: %w", name, o, err)
 		}
 		for _, f := range lintByObject[manifest.ObjectRef{Doc: o.Doc, Item: o.Item}] {
-			edits = append(edits, lint.Edits(f)...)
-			changes = append(changes, Change{File: name, Object: o.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"})
+			c := Change{File: name, Object: o.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"}
+			own := 0
+			for _, e := range lint.Edits(f) {
+				// A value read from a ConfigMap of the files is fixed there.
+				if cme, ok := intoConfigMap(w, e, c); ok {
+					cme.Rule = f.Rule
+					cmEdits = append(cmEdits, cme)
+					continue
+				}
+				edits = append(edits, e)
+				own++
+			}
+			if own > 0 {
+				changes = append(changes, c)
+			}
 		}
 		res.Changes = append(res.Changes, changes...)
 		res.Notes = append(res.Notes, notes...)

@@ -129,6 +129,19 @@ type Linter struct {
 	stats    manifest.Stats
 	cms      map[string]map[string]string // namespace/name → data
 	deferred []*manifest.Workload
+	// cmFixes lets fixes edit the ConfigMaps of the input that hold a
+	// value (EditConfigMaps).
+	cmFixes bool
+}
+
+// EditConfigMaps makes the automatic fixes of values read from the
+// input's ConfigMaps (a heap flag in an env value, a maxmemory in a
+// mounted redis.conf) edit them there, at a manifest.ConfigMapPath, as
+// oomdoctor fix --lint makes them; without it such a finding has no
+// automatic fix, since the finding's object is not the one to edit.
+func (l *Linter) EditConfigMaps() *Linter {
+	l.cmFixes = true
+	return l
 }
 
 // New makes a linter with every rule the config enables.
@@ -249,7 +262,7 @@ func (l *Linter) workload(mw *manifest.Workload) {
 				w.unseen[c] = append(w.unseen[c], "Secret "+src.Secret)
 			}
 		}
-		rc := RuntimeContainer(mw, c, func(name string) map[string]string { return l.cms[mw.Namespace+"/"+name] }, nil)
+		rc := RuntimeContainer(mw, c, func(name string) map[string]string { return l.cms[mw.Namespace+"/"+name] }, l.cmFixes)
 		w.runtimes[c] = runtimes.Inspect(rc)
 		w.servers[c] = runtimes.InspectServer(rc)
 	}
@@ -263,15 +276,16 @@ func (l *Linter) workload(mw *manifest.Workload) {
 // RuntimeContainer converts a manifest container for runtime inspection.
 // data gives a ConfigMap's data by name (nil when it is not known): the
 // env values taken from ConfigMaps, and the files ConfigMap volumes show
-// where the container mounts them (a server's config file). at gives the
-// field that holds a ConfigMap key's value, for edits (nil: none can be
-// made there).
-func RuntimeContainer(w *manifest.Workload, c *manifest.Container, data func(name string) map[string]string, at func(configMap, key string) string) runtimes.Container {
+// where the container mounts them (a server's config file). With
+// editConfigMaps, a value read from a known ConfigMap has its field
+// there (manifest.ConfigMapPath), for edits; without, none can be made
+// there.
+func RuntimeContainer(w *manifest.Workload, c *manifest.Container, data func(name string) map[string]string, editConfigMaps bool) runtimes.Container {
 	field := func(configMap, key string) string {
-		if at == nil {
+		if !editConfigMaps || data(configMap) == nil {
 			return ""
 		}
-		return at(configMap, key)
+		return manifest.ConfigMapPath(w.Namespace, configMap, key)
 	}
 	rc := runtimes.Container{Image: c.Image, Command: c.Command, Args: c.Args, CommandPath: c.Path + ".command", ArgsPath: c.Path + ".args"}
 	for _, src := range c.EnvFrom {
