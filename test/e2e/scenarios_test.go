@@ -262,6 +262,72 @@ func TestFixApplyEndsTheKills(t *testing.T) {
 	}
 }
 
+// 7b. A limit lowered under the GOMEMLIMIT a ConfigMap gives the Go
+// program: fix --apply --configmaps changes the ConfigMap first, then the
+// limit; the rollout's new pod starts with the new GOMEMLIMIT (the Go
+// runtime says so in its log).
+func TestFixApplyChangesTheConfigMap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-fix-cm")
+	cm, d := workloads.GoService(ns)
+	if _, err := node.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=gosvc", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "svc")
+		return cs != nil && cs.State.Running != nil
+	})
+
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns,
+		"--apply", "deployment/gosvc", "--memory-limit", "512Mi", "--configmaps", "--timeout", "2m"}, streams)
+	if code != 0 || !strings.Contains(errOut.String(), "successfully rolled out") {
+		t.Fatalf("fix --apply --configmaps exited %d\n%s%s", code, out.String(), errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "GOMEMLIMIT=900MiB → GOMEMLIMIT=460MiB") || !strings.Contains(lines[1], "memory limit 1Gi → 512Mi") {
+		t.Errorf("fix did not say the ConfigMap's change, then the limit's: %s", out.String())
+	}
+	got, err := node.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil || got.Data["GOMEMLIMIT"] != "460MiB" || got.Data["LOG_LEVEL"] != "info" {
+		t.Fatalf("ConfigMap after the fix: %v %v", got.Data, err)
+	}
+
+	// The new pod's program took the new GOMEMLIMIT: 460MiB is 482344960 bytes.
+	list, err := node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=gosvc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed *corev1.Pod
+	for i, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "512Mi" {
+			fixed = &list.Items[i]
+		}
+	}
+	if fixed == nil {
+		t.Fatalf("no pod with the new limit: %+v", list.Items)
+	}
+	want := "GOMEMLIMIT 460MiB: the Go runtime's memory limit is 482344960 bytes"
+	var logs string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		files, _ := filepath.Glob("/var/log/pods/" + ns + "_" + fixed.Name + "_*/svc/*.log")
+		logs = ""
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			logs += string(b)
+		}
+		if strings.Contains(logs, want) {
+			return
+		}
+	}
+	t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
+}
+
 // 8. A rollout whose new pods the API server refuses (a LimitRange here),
 // by a user who may not create pods, so that fix cannot ask the server
 // first: the wait ends with the refusal, from the Deployment's

@@ -11,6 +11,8 @@
 //	testapp -tmpfs /scratch -tmpfs-mib 100   write 100 MiB into a file on a tmpfs
 //	testapp -ignore-sigterm             let only SIGKILL stop it (exit code 137)
 //	testapp -exit 0                     exit at once with this code (for exec probes)
+//
+// With GOMEMLIMIT set, it first prints the memory limit the Go runtime took.
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 )
@@ -41,6 +44,11 @@ func main() {
 	}
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
+	}
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		// What the Go runtime took from it, for the tests to read in the
+		// container's log.
+		fmt.Printf("GOMEMLIMIT %s: the Go runtime's memory limit is %d bytes\n", v, debug.SetMemoryLimit(-1))
 	}
 	var held [][]byte
 	grab := func(n int) {

@@ -112,3 +112,21 @@ func ProbeKilled(ns string) *corev1.Pod {
 	}
 	return pod(ns, "probe-killed", spec(c))
 }
+
+// GoService is a Deployment whose Go program takes GOMEMLIMIT from a
+// ConfigMap (envFrom) under a 1Gi limit, and that ConfigMap: 900MiB, what
+// a limit lowered to 512Mi leaves no room for.
+func GoService(ns string) (*corev1.ConfigMap, *appsv1.Deployment) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gosvc-env"}, Data: map[string]string{"GOMEMLIMIT": "900MiB", "LOG_LEVEL": "info"}}
+	c := app("svc", memory("128Mi", "1Gi"), "-alloc", "20")
+	c.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}}
+	labels := map[string]string{"app": "gosvc"}
+	return cm, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gosvc", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec(c)},
+		},
+	}
+}
