@@ -135,6 +135,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, err
 	}
 	checkHPAs(ctx, c, t, w, edits, res)
+	res.Warnings = append(res.Warnings, managedBy(t, obj)...)
 	patchYAML, err := Patch(ObjectEdits{Object: w.Object, Edits: edits})
 	if err != nil {
 		return nil, err

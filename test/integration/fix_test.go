@@ -627,3 +627,32 @@ func TestFixApplyChangesTheConfigMapFirst(t *testing.T) {
 		t.Errorf("--configmaps without --apply: %s", r)
 	}
 }
+
+// fix --apply says, before it changes anything, that a tool deploying
+// the object from its own manifests will put the old memory back.
+func TestFixApplyWarnsOfGitOps(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-gitops"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := oneContainer("api", "256Mi")
+	d.Annotations = map[string]string{"argocd.argoproj.io/tracking-id": "shop-api:apps/Deployment:" + ns + "/api"}
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/api", "--memory-limit", "512Mi", "--wait=false")
+	want := "warning: deployment/api is deployed by Argo CD (application shop-api): with automated sync and self-heal it puts its manifest back"
+	if r.code != 0 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stdout, "memory limit 256Mi → 512Mi") {
+		t.Errorf("want the change and a warning saying %q: %s", want, r)
+	}
+	// A Deployment kubectl applied gets none.
+	plain := oneContainer("web", "256Mi")
+	if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, plain, metav1.CreateOptions{FieldManager: "kubectl-client-side-apply"}); err != nil {
+		t.Fatal(err)
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/web", "--memory-limit", "512Mi", "--wait=false")
+	if r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Errorf("a Deployment no tool deploys: %s", r)
+	}
+}
