@@ -48,6 +48,7 @@ type FixOptions struct {
 	Wait            bool
 	PodCheck        bool
 	ConfigMaps      bool
+	DryRun          string
 	Timeout         time.Duration
 
 	values fix.Values
@@ -121,6 +122,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
+	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	return cmd
 }
@@ -187,6 +189,14 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if outputs > 1 {
 		return usagef("--write, --patch-dir and --apply exclude each other")
+	}
+	switch o.DryRun {
+	case "none", "server", "client":
+	default:
+		return usagef("--dry-run %q: want none, server or client", o.DryRun)
+	}
+	if o.DryRun != "none" && !o.Apply {
+		return usagef("--dry-run goes with --apply: without it fix changes no cluster (it prints a diff, or writes the files with --write)")
 	}
 	if o.ConfigMaps && !o.Apply {
 		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")

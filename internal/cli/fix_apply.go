@@ -77,7 +77,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps,
+			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
@@ -90,8 +90,12 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			},
 		})
 		if res != nil {
+			suffix := ""
+			if o.DryRun != "none" {
+				suffix = " (" + o.DryRun + " dry run)"
+			}
 			for _, c := range res.Changes {
-				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What)
+				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)
 			}
 			for _, n := range res.Notes {
 				if !said[n] {

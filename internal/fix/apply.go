@@ -45,6 +45,11 @@ type ApplyOptions struct {
 	Note func(string)
 	// Warn hears the warnings the same way (ApplyResult.Warnings).
 	Warn func(string)
+	// DryRun is kubectl's --dry-run: "client" plans and checks what can
+	// be read (nodes, HPAs, ConfigMaps' readers) and stops; "server" also
+	// has the server check the changes and a pod of the new template;
+	// neither changes anything ("" or "none": the change is made).
+	DryRun string
 	// ConfigMaps lets the change include the ConfigMaps the new limit
 	// needs changed (a heap flag or Redis maxmemory set there), when no
 	// other workload of the namespace reads them; without it such a
@@ -144,6 +149,11 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if err != nil {
 		return nil, err
 	}
+	if opts.DryRun == "client" {
+		res.Changes = append(cmChanges(cmPatches), res.Changes...)
+		tell(res, opts)
+		return res, nil
+	}
 	// The server checks the patch (validation, the workload's admission)
 	// before anything changes, then a pod of the new template (limit
 	// ranges, quotas, pod security: they act on pods).
@@ -160,26 +170,19 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	} else if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
 		return nil, fmt.Errorf("%w (--pod-check=false makes the change all the same, for a refusal you resolve afterwards)", err)
 	}
-	if opts.Note != nil {
-		for _, n := range res.Notes {
-			opts.Note(n)
-		}
-	}
-	if opts.Warn != nil {
-		for _, x := range res.Warnings {
-			opts.Warn(x)
-		}
+	tell(res, opts)
+	if opts.DryRun == "server" {
+		res.Changes = append(cmChanges(cmPatches), res.Changes...)
+		return res, nil
 	}
 	// The ConfigMaps first: the new pods read them as they start.
-	var made []Change
 	for i := range cmPatches {
 		p := &cmPatches[i]
 		if err := p.apply(ctx, c, t.Namespace, false); err != nil {
 			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches[:i]), t)
 		}
-		made = append(made, p.changes...)
 	}
-	res.Changes = append(made, res.Changes...)
+	res.Changes = append(cmChanges(cmPatches), res.Changes...)
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
 		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches))
 	}
@@ -198,6 +201,21 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	res.Pods = pods
 	return res, nil
+}
+
+// tell gives the notes and warnings so far to the options' hooks,
+// before the change is made.
+func tell(res *ApplyResult, opts ApplyOptions) {
+	if opts.Note != nil {
+		for _, n := range res.Notes {
+			opts.Note(n)
+		}
+	}
+	if opts.Warn != nil {
+		for _, x := range res.Warnings {
+			opts.Warn(x)
+		}
+	}
 }
 
 func getObject(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (runtime.Object, error) {

@@ -290,6 +290,15 @@ func restoreConfigMaps(ctx context.Context, c kubernetes.Interface, ns string, d
 	return msg
 }
 
+// cmChanges are the containers' changes the ConfigMap changes make.
+func cmChanges(ps []cmPatch) []Change {
+	var out []Change
+	for _, p := range ps {
+		out = append(out, p.changes...)
+	}
+	return out
+}
+
 // undoConfigMaps says what to put back by hand after a failed rollout.
 func undoConfigMaps(done []cmPatch) string {
 	var out []string

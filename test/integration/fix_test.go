@@ -656,3 +656,73 @@ func TestFixApplyWarnsOfGitOps(t *testing.T) {
 		t.Errorf("a Deployment no tool deploys: %s", r)
 	}
 }
+
+// fix --apply --dry-run changes nothing: server makes every check (a
+// LimitRange's refusal of the new pods included) and prints what would
+// change; client prints it from the plan alone.
+func TestFixApplyDryRun(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-dry-run"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.CoreV1().LimitRanges(ns).Create(ctx, &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "mem"}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+		{Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}},
+	}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "api-env"}, Data: map[string]string{"GOMEMLIMIT": "900MiB"}}
+	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, conf, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := oneContainer("api", "1Gi")
+	d.Annotations = map[string]string{"meta.helm.sh/release-name": "api", "meta.helm.sh/release-namespace": ns}
+	d.Spec.Template.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "api-env"}}}}
+	created, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(what string) {
+		t.Helper()
+		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+		if err != nil || got.ResourceVersion != created.ResourceVersion {
+			t.Errorf("%s: the Deployment changed (%v)", what, err)
+		}
+		cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, "api-env", metav1.GetOptions{})
+		if err != nil || cm.Data["GOMEMLIMIT"] != "900MiB" {
+			t.Errorf("%s: the ConfigMap changed: %v %v", what, cm.Data, err)
+		}
+	}
+	args := []string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "deployment/api", "--configmaps"}
+	for _, mode := range []string{"server", "client"} {
+		r := oomdoctor(t, append(args, "--memory-limit", "512Mi", "--dry-run", mode)...)
+		want := "Deployment " + ns + "/api container app: GOMEMLIMIT=900MiB → GOMEMLIMIT=460MiB"
+		if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "memory limit 1Gi → 512Mi ("+mode+" dry run)\n") || strings.Count(r.stdout, "("+mode+" dry run)") != 2 {
+			t.Errorf("--dry-run %s: want %q and the limit, each marked: %s", mode, want, r)
+		}
+		if !strings.Contains(r.stderr, "warning: deployment/api belongs to Helm release api") {
+			t.Errorf("--dry-run %s: the warnings are said too: %s", mode, r)
+		}
+		unchanged("--dry-run " + mode)
+	}
+	// Only the server's dry run sees the LimitRange refuse the new pods.
+	r := oomdoctor(t, append(args, "--memory-limit", "2Gi", "--dry-run", "server")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "maximum memory usage per Container is 1Gi, but limit is 2Gi") {
+		t.Errorf("--dry-run server above the LimitRange: %s", r)
+	}
+	if r := oomdoctor(t, append(args, "--memory-limit", "2Gi", "--dry-run", "client")...); r.code != 0 || !strings.Contains(r.stdout, "memory limit 1Gi → 2Gi (client dry run)") {
+		t.Errorf("--dry-run client above the LimitRange: %s", r)
+	}
+	unchanged("after the dry runs above the LimitRange")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fix", "-f", "-", "--memory-limit", "1Gi", "--dry-run", "server"}, "--dry-run goes with --apply"},
+		{append(args, "--memory-limit", "1Gi", "--dry-run", "true"), `--dry-run "true": want none, server or client`},
+	} {
+		if r := oomdoctor(t, tc.args...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)
+		}
+	}
+}
