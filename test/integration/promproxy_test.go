@@ -128,17 +128,22 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The endpoints controller's work, which no controller does here.
+	endpoints := func(name, portName string, port int) {
+		t.Helper()
+		if _, err := c.CoreV1().Endpoints(ns).Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Subsets: []corev1.EndpointSubset{{
+				Addresses: []corev1.EndpointAddress{{IP: proxyIP, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name}}},
+				Ports:     []corev1.EndpointPort{{Name: portName, Port: int32(port)}},
+			}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "mimir-gateway"},
 		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(int32(gwPort))}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().Endpoints(ns).Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "mimir-gateway"},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: proxyIP, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name}}},
-			Ports:     []corev1.EndpointPort{{Name: "http", Port: int32(gwPort)}},
-		}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	endpoints("mimir-gateway", "http", gwPort)
 	labels := map[string]string{"app.kubernetes.io/name": "prometheus", "app.kubernetes.io/component": "prometheus"}
 	for _, name := range []string{"prometheus-k8s", "prometheus-down"} {
 		if _, err := c.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
@@ -147,14 +152,7 @@ func TestRecommendThroughServiceProxy(t *testing.T) {
 		}
 		labels = map[string]string{"app": "something-else"}
 	}
-	// The endpoints controller's work, which no controller does here.
-	if _, err := c.CoreV1().Endpoints(ns).Create(ctx, &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-k8s"},
-		Subsets: []corev1.EndpointSubset{{
-			Addresses: []corev1.EndpointAddress{{IP: proxyIP, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: pod.Name}}},
-			Ports:     []corev1.EndpointPort{{Name: "web", Port: int32(port)}},
-		}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	endpoints("prometheus-k8s", "web", port)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, name := range []string{"prometheus-k8s", "mimir-gateway"} {
