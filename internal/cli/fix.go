@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,7 +110,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.StringVar(&o.FromPeak, "from-peak", "", "Observed peak usage: the limit becomes --factor times it.")
 	f.StringVar(&o.Average, "average", "", "With --from-peak: average usage, for the request (default: the peak).")
 	f.Float64Var(&o.Factor, "factor", o.Factor, "With --from-peak: limit = factor x peak (the guide's rule: 1.5 to 2).")
-	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json).")
+	f.StringVar(&o.Recommendations, "recommendations", "", "A Recommendations document (oomdoctor recommend -o json), - for standard input; with --apply and no TYPE/NAME or -f, every workload it sizes is changed.")
 	f.StringVar(&o.Strategy, "strategy", o.Strategy, "With --prometheus-url: the sizing strategy (see oomdoctor recommend).")
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp+" Implied by --apply.")
 	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: keep the current request or limit when the new one is within this much of it (0 changes every value).")
@@ -242,6 +243,20 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 			p.Average = *avg
 		}
 		o.values = p
+	case o.Recommendations == "-":
+		// oomdoctor recommend -o json | oomdoctor fix --recommendations -
+		if slices.Contains(o.Files, "-") {
+			return usagef("--recommendations - and -f - both read standard input: give one of them a file")
+		}
+		data, err := io.ReadAll(o.In)
+		if err != nil {
+			return fmt.Errorf("reading the recommendations from standard input: %w", err)
+		}
+		r, err := fix.ParseRecommendations("standard input", data)
+		if err != nil {
+			return asUsage(err)
+		}
+		o.values, o.recs = r, r
 	case o.Recommendations != "":
 		r, err := fix.LoadRecommendations(o.Recommendations)
 		if err != nil {

@@ -56,8 +56,34 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			return asUsage(err)
 		}
 	}
+	if fr, ok := o.values.(*fix.FromRecommendations); ok && len(targets) == 0 && len(o.Files) == 0 {
+		// Every workload the document sizes (in -n's namespace, when
+		// given).
+		only := ""
+		if o.flags.Namespace != nil {
+			only = *o.flags.Namespace
+		}
+		for _, w := range fr.Workloads() {
+			if only != "" && w.Namespace != only {
+				continue
+			}
+			k, err := fix.NormalizeKind(w.Kind)
+			if err != nil {
+				fmt.Fprintf(o.ErrOut, "note: %s/%s (namespace %s) left alone: %v\n", w.Kind, w.Name, w.Namespace, err)
+				continue
+			}
+			targets = append(targets, fix.ApplyTarget{Kind: k, Namespace: w.Namespace, Name: w.Name})
+		}
+		if len(targets) == 0 {
+			where := ""
+			if only != "" {
+				where = " in namespace " + only
+			}
+			return usagef("--apply: the recommendations size no workload fix can change%s (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs)", where)
+		}
+	}
 	if len(targets) == 0 {
-		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), or manifests with -f")
+		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), manifests with -f, or --recommendations")
 	}
 	src, err := openClusterHint(o.flags, 500, ", or fix the manifests' files with -f and without --apply")
 	if err != nil {

@@ -84,6 +84,7 @@ func RoundUp(b int64) int64 {
 // FromRecommendations gives each container what a Recommendations document
 // says for it.
 type FromRecommendations struct {
+	items []model.Recommendation
 	byKey map[string]model.Recommendation
 	used  map[string]bool
 	// Quotas are the document's checks of the namespaces' quotas.
@@ -97,6 +98,12 @@ func LoadRecommendations(path string) (*FromRecommendations, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseRecommendations(path, data)
+}
+
+// ParseRecommendations reads a Recommendations document named path (in
+// messages) from data: standard input's, say.
+func ParseRecommendations(path string, data []byte) (*FromRecommendations, error) {
 	var recs model.Recommendations
 	if err := yaml.Unmarshal(data, &recs); err != nil {
 		return nil, fmt.Errorf("%s: not a Recommendations document (oomdoctor recommend -o json or -o yaml writes one): %v", path, err)
@@ -144,11 +151,24 @@ func checkRecommendation(r model.Recommendation) error {
 
 // NewFromRecommendations gives each container what recs says for it.
 func NewFromRecommendations(recs model.Recommendations) *FromRecommendations {
-	f := &FromRecommendations{byKey: map[string]model.Recommendation{}, used: map[string]bool{}, Quotas: recs.Quotas}
+	f := &FromRecommendations{items: recs.Items, byKey: map[string]model.Recommendation{}, used: map[string]bool{}, Quotas: recs.Quotas}
 	for _, r := range recs.Items {
 		f.byKey[recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)] = r
 	}
 	return f
+}
+
+// Workloads are the document's workloads, each once, in its order.
+func (f *FromRecommendations) Workloads() []model.WorkloadRef {
+	seen := map[model.WorkloadRef]bool{}
+	var out []model.WorkloadRef
+	for _, r := range f.items {
+		if !seen[r.Workload] {
+			seen[r.Workload] = true
+			out = append(out, r.Workload)
+		}
+	}
+	return out
 }
 
 func recKey(ns, kind, name, container string) string {

@@ -2,9 +2,11 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -722,6 +724,57 @@ func TestFixApplyDryRun(t *testing.T) {
 		{append(args, "--memory-limit", "1Gi", "--dry-run", "true"), `--dry-run "true": want none, server or client`},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)
+		}
+	}
+}
+
+// oomdoctor recommend -o json | oomdoctor fix --apply --recommendations -:
+// with no TYPE/NAME or -f, every workload the document sizes is changed
+// (in -n's namespace, when given); a kind fix cannot change is named.
+func TestFixApplyFromRecommendationsOnStdin(t *testing.T) {
+	ctx := context.Background()
+	for _, ns := range []string{"fix-recs", "fix-recs-b"} {
+		if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"api", "web"} {
+			if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, oneContainer(name, "256Mi"), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	item := func(ns, kind, name string, limit int) string {
+		return fmt.Sprintf(`{"workload": {"namespace": %q, "kind": %q, "name": %q}, "container": "app", "memoryRequestBytes": %d, "memoryLimitBytes": %d}`, ns, kind, name, limit<<20, limit<<20)
+	}
+	doc := `{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [` +
+		strings.Join([]string{item("fix-recs", "Deployment", "api", 384), item("fix-recs", "Deployment", "web", 320), item("fix-recs", "Pod", "debug", 128), item("fix-recs-b", "Deployment", "api", 512)}, ", ") + `]}`
+	limit := func(ns, name string) string {
+		d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String()
+	}
+	r := oomdoctorIn(t, doc, "fix", "--kubeconfig", cp.Kubeconfig, "-n", "fix-recs", "--apply", "--recommendations", "-", "--wait=false")
+	if r.code != 0 || !strings.Contains(r.stdout, "Deployment fix-recs/api container app: memory limit 256Mi → 384Mi (recommended)") || !strings.Contains(r.stdout, "Deployment fix-recs/web container app: memory limit 256Mi → 320Mi (recommended)") ||
+		!strings.Contains(r.stderr, "note: Pod/debug (namespace fix-recs) left alone: a bare pod's resources cannot be patched") {
+		t.Errorf("-n fix-recs: %s", r)
+	}
+	if got := []string{limit("fix-recs", "api"), limit("fix-recs", "web"), limit("fix-recs-b", "api")}; !slices.Equal(got, []string{"384Mi", "320Mi", "256Mi"}) {
+		t.Errorf("limits %v, want fix-recs changed and fix-recs-b (not in -n) as it was", got)
+	}
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{doc, []string{"--recommendations", "-", "-f", "-"}, "--recommendations - and -f - both read standard input"},
+		{"{}", []string{"--recommendations", "-"}, `standard input: kind is "", want Recommendations`},
+		{doc, []string{"-n", "elsewhere", "--recommendations", "-"}, "the recommendations size no workload fix can change in namespace elsewhere"},
+	} {
+		r := oomdoctorIn(t, tc.stdin, append([]string{"fix", "--kubeconfig", cp.Kubeconfig, "--apply", "--wait=false"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)
 		}
 	}

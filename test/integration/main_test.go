@@ -68,8 +68,14 @@ type result struct {
 // kubeconfig (the admin one when empty).
 func oomdoctor(t *testing.T, args ...string) result {
 	t.Helper()
+	return oomdoctorIn(t, "", args...)
+}
+
+// oomdoctorIn runs oomdoctor with stdin on its standard input.
+func oomdoctorIn(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	streams := genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut}
 	code := cli.Main(context.Background(), "oomdoctor", args, streams)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
