@@ -89,6 +89,12 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	var asks fix.ConfigMapAsks
+	if o.ConfigMaps && len(targets) > 1 {
+		// A ConfigMap key the targets read together changes when they
+		// all ask the same text of it.
+		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values)
+	}
 	for _, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
 		said := map[string]bool{}
@@ -103,7 +109,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun,
+			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)

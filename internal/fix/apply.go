@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +51,10 @@ type ApplyOptions struct {
 	// has the server check the changes and a pod of the new template;
 	// neither changes anything ("" or "none": the change is made).
 	DryRun string
+	// AlsoAsking are the ConfigMap changes the other targets of the run
+	// ask for (AskedConfigMaps): a reader among them that asks the same
+	// change does not stand in the way.
+	AlsoAsking ConfigMapAsks
 	// ConfigMaps lets the change include the ConfigMaps the new limit
 	// needs changed (a heap flag or Redis maxmemory set there), when no
 	// other workload of the namespace reads them; without it such a
@@ -102,34 +107,22 @@ func NormalizeKind(k string) (string, error) {
 // the rollout.
 func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Target: t}
-	obj, err := getObject(ctx, c, t)
+	p, err := plan(ctx, c, t, values, res)
 	if err != nil {
 		return nil, err
 	}
-	// Plan on the object as YAML, with the same code as for manifests.
-	w, err := liveWorkload(obj, t.Kind, applyKinds[strings.ToLower(t.Kind)])
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", t, err)
-	}
-	if w == nil {
-		return nil, fmt.Errorf("%s has no pod template", t)
-	}
-	cms := liveConfigMaps(ctx, c, w, res)
-	edits, changes, notes, cmEdits, err := planWorkload(w, values, cms)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", t, err)
-	}
+	obj, w, edits := p.obj, p.w, p.edits
 	var cmPatches []cmPatch
-	if len(cmEdits) > 0 {
+	if len(p.cmEdits) > 0 {
 		if !opts.ConfigMaps {
-			return nil, configMapsFirst(t, cmEdits)
+			return nil, configMapsFirst(t, p.cmEdits)
 		}
-		if cmPatches, err = planConfigMapPatches(ctx, c, t, cmEdits, cms); err != nil {
+		if cmPatches, err = planConfigMapPatches(ctx, c, t, p.cmEdits, p.cms, opts.AlsoAsking); err != nil {
 			return nil, err
 		}
 	}
-	res.Changes = changes
-	for _, n := range notes {
+	res.Changes = p.changes
+	for _, n := range p.notes {
 		res.Notes = append(res.Notes, n.Message)
 	}
 	if len(edits) == 0 {
@@ -201,6 +194,69 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	res.Pods = pods
 	return res, nil
+}
+
+// applyPlan is what Apply plans on a live object before it checks
+// anything: the object, read as a manifest, its edits and changes, and
+// the ConfigMap edits they need, with the ConfigMaps read.
+type applyPlan struct {
+	obj     runtime.Object
+	w       *manifest.Workload
+	cms     ConfigMaps
+	edits   []manifest.Edit
+	changes []Change
+	notes   []Note
+	cmEdits []ConfigMapEdit
+}
+
+func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, res *ApplyResult) (*applyPlan, error) {
+	obj, err := getObject(ctx, c, t)
+	if err != nil {
+		return nil, err
+	}
+	// Plan on the object as YAML, with the same code as for manifests.
+	w, err := liveWorkload(obj, t.Kind, applyKinds[strings.ToLower(t.Kind)])
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", t, err)
+	}
+	if w == nil {
+		return nil, fmt.Errorf("%s has no pod template", t)
+	}
+	p := &applyPlan{obj: obj, w: w, cms: liveConfigMaps(ctx, c, w, res)}
+	p.edits, p.changes, p.notes, p.cmEdits, err = planWorkload(w, values, p.cms)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	return p, nil
+}
+
+// ConfigMapAsks are the ConfigMap changes the targets of one run ask
+// for, by ConfigMap key (namespace/name/key) and new text: the targets
+// that ask it. A target's --configmaps change of a key stands when every
+// other reader of the key asks the same.
+type ConfigMapAsks map[string]map[string][]string
+
+// AskedConfigMaps plans each target as Apply does and says which
+// ConfigMap changes they ask for; a target that cannot be planned asks
+// nothing (Apply says why when its turn comes).
+func AskedConfigMaps(ctx context.Context, c kubernetes.Interface, targets []ApplyTarget, values Values) ConfigMapAsks {
+	asks := ConfigMapAsks{}
+	for _, t := range targets {
+		p, err := plan(ctx, c, t, values, &ApplyResult{})
+		if err != nil {
+			continue
+		}
+		for _, e := range p.cmEdits {
+			key := e.ConfigMap + "/" + e.Key
+			if asks[key] == nil {
+				asks[key] = map[string][]string{}
+			}
+			if !slices.Contains(asks[key][e.Edit.Value], t.String()) {
+				asks[key][e.Edit.Value] = append(asks[key][e.Edit.Value], t.String())
+			}
+		}
+	}
+	return asks
 }
 
 // tell gives the notes and warnings so far to the options' hooks,

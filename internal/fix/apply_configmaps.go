@@ -90,7 +90,7 @@ func (p cmPatch) String() string {
 // need different texts of one key, or another workload of the namespace
 // that reads the key (its heap or size would move with a limit that does
 // not), or one the user may not list.
-func planConfigMapPatches(ctx context.Context, c kubernetes.Interface, t ApplyTarget, edits []ConfigMapEdit, cms ConfigMaps) ([]cmPatch, error) {
+func planConfigMapPatches(ctx context.Context, c kubernetes.Interface, t ApplyTarget, edits []ConfigMapEdit, cms ConfigMaps, also ConfigMapAsks) ([]cmPatch, error) {
 	byKey := map[[2]string]*cmPatch{}
 	var keys [][2]string
 	for _, e := range edits {
@@ -120,8 +120,9 @@ func planConfigMapPatches(ctx context.Context, c kubernetes.Interface, t ApplyTa
 	var out []cmPatch
 	for _, k := range keys {
 		var others []string
+		same := also[t.Namespace+"/"+k[0]+"/"+k[1]][byKey[k].new] // the run's targets that ask the same text
 		for _, r := range readers {
-			if slices.ContainsFunc(r.reads, func(x manifest.ConfigMapRead) bool { return x.Name == k[0] && (x.Key == "" || x.Key == k[1]) }) {
+			if slices.ContainsFunc(r.reads, func(x manifest.ConfigMapRead) bool { return x.Name == k[0] && (x.Key == "" || x.Key == k[1]) }) && !slices.Contains(same, r.name) {
 				others = append(others, r.name)
 			}
 		}

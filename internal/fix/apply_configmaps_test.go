@@ -45,21 +45,26 @@ func TestPlanConfigMapPatches(t *testing.T) {
 		name    string
 		objects []runtime.Object
 		edits   []ConfigMapEdit
+		also    ConfigMapAsks
 		want    string // error; "" for success
 	}{
-		{"alone, its own pods and a reader of another key", []runtime.Object{deploy("api", env("JAVA_TOOL_OPTIONS"), nil), owned, deploy("web", env("OTHER"), nil)}, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx600m")}, ""},
-		{"a bare pod reads it", []runtime.Object{owned, bare}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "ConfigMap shop/jvm key JAVA_TOOL_OPTIONS is read by pod/debug too"},
-		{"envFrom reads every key", []runtime.Object{deploy("web", nil, []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}}}})}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "is read by deployment/web too"},
+		{"alone, its own pods and a reader of another key", []runtime.Object{deploy("api", env("JAVA_TOOL_OPTIONS"), nil), owned, deploy("web", env("OTHER"), nil)}, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx600m")}, nil, ""},
+		{"another target of the run asks the same", []runtime.Object{deploy("web", env("JAVA_TOOL_OPTIONS"), nil)}, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx600m")},
+			ConfigMapAsks{"shop/jvm/JAVA_TOOL_OPTIONS": {"-Xmx600m": {"deployment/api", "deployment/web"}}}, ""},
+		{"another target of the run asks another text", []runtime.Object{deploy("web", env("JAVA_TOOL_OPTIONS"), nil)}, []ConfigMapEdit{edit("app", "-Xmx600m")},
+			ConfigMapAsks{"shop/jvm/JAVA_TOOL_OPTIONS": {"-Xmx600m": {"deployment/api"}, "-Xmx700m": {"deployment/web"}}}, "is read by deployment/web too"},
+		{"a bare pod reads it", []runtime.Object{owned, bare}, []ConfigMapEdit{edit("app", "-Xmx600m")}, nil, "ConfigMap shop/jvm key JAVA_TOOL_OPTIONS is read by pod/debug too"},
+		{"envFrom reads every key", []runtime.Object{deploy("web", nil, []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}}}})}, []ConfigMapEdit{edit("app", "-Xmx600m")}, nil, "is read by deployment/web too"},
 		{"a projected volume reads it", []runtime.Object{func() *appsv1.Deployment {
 			d := deploy("conf", nil, nil)
 			d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "all", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
 				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "jvm"}}}}}}}}
 			return d
-		}()}, []ConfigMapEdit{edit("app", "-Xmx600m")}, "is read by deployment/conf too"},
-		{"two texts", nil, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx500m")}, "read by two containers of deployment/api that need it to say different things"},
+		}()}, []ConfigMapEdit{edit("app", "-Xmx600m")}, nil, "is read by deployment/conf too"},
+		{"two texts", nil, []ConfigMapEdit{edit("app", "-Xmx600m"), edit("sidecar", "-Xmx500m")}, nil, "read by two containers of deployment/api that need it to say different things"},
 	} {
 		c := fake.NewClientset(tc.objects...)
-		got, err := planConfigMapPatches(ctx, c, target, tc.edits, cms)
+		got, err := planConfigMapPatches(ctx, c, target, tc.edits, cms, tc.also)
 		switch {
 		case tc.want == "" && (err != nil || len(got) != 1 || got[0].new != "-Xmx600m" || got[0].old != "-Xmx900m" || got[0].version != "7" || len(got[0].changes) != 2):
 			t.Errorf("%s: %+v, %v", tc.name, got, err)
@@ -73,7 +78,7 @@ func TestPlanConfigMapPatches(t *testing.T) {
 	c.PrependReactor("list", "cronjobs", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "batch", Resource: "cronjobs"}, "", nil)
 	})
-	if _, err := planConfigMapPatches(ctx, c, target, []ConfigMapEdit{edit("app", "-Xmx600m")}, cms); err == nil || !strings.Contains(err.Error(), "cannot tell whether other workloads read the ConfigMaps the new limit needs changed (listing cronjobs in namespace shop: cronjobs.batch is forbidden") {
+	if _, err := planConfigMapPatches(ctx, c, target, []ConfigMapEdit{edit("app", "-Xmx600m")}, cms, nil); err == nil || !strings.Contains(err.Error(), "cannot tell whether other workloads read the ConfigMaps the new limit needs changed (listing cronjobs in namespace shop: cronjobs.batch is forbidden") {
 		t.Errorf("cronjobs forbidden: %v", err)
 	}
 }

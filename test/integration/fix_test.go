@@ -625,6 +625,28 @@ func TestFixApplyChangesTheConfigMapFirst(t *testing.T) {
 		}
 	}
 
+	// Two Redis of one run that read the same file and ask the same
+	// size: the ConfigMap changes once, with the first, and both limits.
+	two := "fix-configmap-two"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: two}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.Client.CoreV1().ConfigMaps(two).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cache-conf"}, Data: map[string]string{"redis.conf": conf.Data["redis.conf"]}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"primary", "replica"} {
+		if _, err := cp.Client.AppsV1().Deployments(two).Create(ctx, redis(name), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "-n", two, "--apply", "deployment/primary", "deployment/replica", "--memory-limit", "768Mi", "--configmaps", "--wait=false")
+	if want := "Deployment " + two + "/primary container app: maxmemory 900mb → maxmemory 576mb in configmap cache-conf key redis.conf, so redis keeps room under the new limit\nDeployment " + two + "/primary container app: memory limit 1Gi → 768Mi\nDeployment " + two + "/replica container app: memory limit 1Gi → 768Mi\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("two targets reading one ConfigMap: want\n%s%s", want, r)
+	}
+	if got, err := cp.Client.CoreV1().ConfigMaps(two).Get(ctx, "cache-conf", metav1.GetOptions{}); err != nil || !strings.Contains(got.Data["redis.conf"], "maxmemory 576mb") {
+		t.Errorf("the ConfigMap read by both: %v %v", got, err)
+	}
+
 	if r := oomdoctor(t, "fix", "-f", "-", "--memory-limit", "1Gi", "--configmaps"); r.code != 2 || !strings.Contains(r.stderr, "--configmaps goes with --apply") {
 		t.Errorf("--configmaps without --apply: %s", r)
 	}
