@@ -107,22 +107,23 @@ func NormalizeKind(k string) (string, error) {
 // the rollout.
 func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Target: t}
-	p, err := plan(ctx, c, t, values, res)
+	pl, err := plan(ctx, c, t, values, res)
 	if err != nil {
 		return nil, err
 	}
-	obj, w, edits := p.obj, p.w, p.edits
+	obj, w, edits := pl.obj, pl.w, pl.edits
 	var cmPatches []cmPatch
-	if len(p.cmEdits) > 0 {
+	if len(pl.cmEdits) > 0 {
 		if !opts.ConfigMaps {
-			return nil, configMapsFirst(t, p.cmEdits)
+			return nil, configMapsFirst(t, pl.cmEdits)
 		}
-		if cmPatches, err = planConfigMapPatches(ctx, c, t, p.cmEdits, p.cms, opts.AlsoAsking); err != nil {
+		if cmPatches, err = planConfigMapPatches(ctx, c, t, pl.cmEdits, pl.cms, opts.AlsoAsking); err != nil {
 			return nil, err
 		}
 	}
-	res.Changes = p.changes
-	for _, n := range p.notes {
+	// The ConfigMaps' changes come first, as they are made.
+	res.Changes = append(cmChanges(cmPatches), pl.changes...)
+	for _, n := range pl.notes {
 		res.Notes = append(res.Notes, n.Message)
 	}
 	if len(edits) == 0 {
@@ -143,7 +144,6 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, err
 	}
 	if opts.DryRun == "client" {
-		res.Changes = append(cmChanges(cmPatches), res.Changes...)
 		tell(res, opts)
 		return res, nil
 	}
@@ -165,7 +165,6 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	tell(res, opts)
 	if opts.DryRun == "server" {
-		res.Changes = append(cmChanges(cmPatches), res.Changes...)
 		return res, nil
 	}
 	// The ConfigMaps first: the new pods read them as they start.
@@ -175,7 +174,6 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches[:i]), t)
 		}
 	}
-	res.Changes = append(cmChanges(cmPatches), res.Changes...)
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
 		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches))
 	}
