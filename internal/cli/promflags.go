@@ -98,22 +98,19 @@ func (p *promFlags) describe() string {
 	return "Prometheus " + p.URL
 }
 
-// proxy finds (auto), checks and reaches --prometheus-service, once.
-func (p *promFlags) proxy() (string, http.RoundTripper, error) {
+// proxy finds (auto), checks and reaches --prometheus-service, once,
+// with the headers of --prometheus-header.
+func (p *promFlags) proxy(headers http.Header) (string, http.RoundTripper, error) {
 	v := p.via
 	v.once.Do(func() {
-		v.err = v.connect(p.Service, p.Headers)
+		v.err = v.connect(p.Service, headers)
 	})
 	return v.url, v.rt, v.err
 }
 
 // connect reaches the service with headers (--prometheus-header) on every
 // request, the check's too.
-func (v *proxied) connect(want string, headers []string) error {
-	h, err := prom.ParseHeaders(headers)
-	if err != nil {
-		return asUsage(err)
-	}
+func (v *proxied) connect(want string, h http.Header) error {
 	if h.Get("Authorization") != "" {
 		return usagef("--prometheus-header Authorization: the API server takes that header for itself and does not pass it on to the service; give --prometheus-url to send it to Prometheus")
 	}
@@ -214,7 +211,7 @@ func (p *promFlags) client() (*prom.Client, error) {
 		return nil, asUsage(err)
 	}
 	if p.Service != "" {
-		url, rt, err := p.proxy()
+		url, rt, err := p.proxy(headers)
 		if err != nil {
 			return nil, err
 		}

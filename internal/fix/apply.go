@@ -154,7 +154,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
 	}
 	for _, p := range cmPatches {
-		if err := p.apply(ctx, c, t.Namespace, true); err != nil {
+		if err := p.apply(ctx, c, true); err != nil {
 			return nil, fmt.Errorf("the server refused the change of ConfigMap %s in a dry run, nothing was changed: %w", p.name, err)
 		}
 	}
@@ -170,12 +170,12 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	// The ConfigMaps first: the new pods read them as they start.
 	for i := range cmPatches {
 		p := &cmPatches[i]
-		if err := p.apply(ctx, c, t.Namespace, false); err != nil {
-			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches[:i]), t)
+		if err := p.apply(ctx, c, false); err != nil {
+			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, cmPatches[:i]), t)
 		}
 	}
 	if err := doPatch(ctx, c, t, patch, false); err != nil {
-		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, t.Namespace, cmPatches))
+		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, cmPatches))
 	}
 	if !opts.Wait {
 		return res, nil

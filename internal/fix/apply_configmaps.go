@@ -240,11 +240,11 @@ func addAll[E any, P interface {
 
 // apply makes the change, as a merge patch that holds the version read:
 // the server refuses it if the ConfigMap changed since.
-func (p *cmPatch) apply(ctx context.Context, c kubernetes.Interface, ns string, dryRun bool) error {
-	return p.patch(ctx, c, ns, p.new, dryRun)
+func (p *cmPatch) apply(ctx context.Context, c kubernetes.Interface, dryRun bool) error {
+	return p.patch(ctx, c, p.new, dryRun)
 }
 
-func (p *cmPatch) patch(ctx context.Context, c kubernetes.Interface, ns, text string, dryRun bool) error {
+func (p *cmPatch) patch(ctx context.Context, c kubernetes.Interface, text string, dryRun bool) error {
 	body, err := json.Marshal(map[string]any{
 		"metadata": map[string]any{"resourceVersion": p.version},
 		"data":     map[string]string{p.key: text},
@@ -256,7 +256,7 @@ func (p *cmPatch) patch(ctx context.Context, c kubernetes.Interface, ns, text st
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	cm, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, p.name, types.MergePatchType, body, opts)
+	cm, err := c.CoreV1().ConfigMaps(p.ns).Patch(ctx, p.name, types.MergePatchType, body, opts)
 	if err != nil {
 		return err
 	}
@@ -268,14 +268,14 @@ func (p *cmPatch) patch(ctx context.Context, c kubernetes.Interface, ns, text st
 
 // restoreConfigMaps puts back the keys changed before a later step
 // failed, and says how that went (empty when there was none).
-func restoreConfigMaps(ctx context.Context, c kubernetes.Interface, ns string, done []cmPatch) string {
+func restoreConfigMaps(ctx context.Context, c kubernetes.Interface, done []cmPatch) string {
 	if len(done) == 0 {
 		return ""
 	}
 	var back, failed []string
 	for i := range done {
 		p := &done[i]
-		if err := p.patch(ctx, c, ns, p.old, false); err != nil {
+		if err := p.patch(ctx, c, p.old, false); err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", p, err))
 			continue
 		}
