@@ -11,10 +11,12 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
@@ -121,8 +123,15 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 			return nil, err
 		}
 	}
-	// The ConfigMaps' changes come first, as they are made.
-	res.Changes = append(cmChanges(cmPatches), pl.changes...)
+	falls, rises := splitRises(cmPatches)
+	if len(rises) > 0 && rolls(t.Kind) && !opts.Wait {
+		return nil, fmt.Errorf("the new limit raises a setting held in a ConfigMap (%s), so nothing was changed: every pod must have the new limit before the ConfigMap changes (a pod at the old limit that restarts would take a setting it has no room for), so --apply waits for that rollout: drop --wait=false", undoConfigMaps(rises))
+	}
+	// The changes are told in the order they are made.
+	res.Changes = append(append(cmChanges(falls), pl.changes...), cmChanges(rises)...)
+	if len(rises) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the new limit rolls out first, under the old settings; then %s changes, and %s", undoConfigMaps(rises), restartWords(t)))
+	}
 	for _, n := range pl.notes {
 		res.Notes = append(res.Notes, n.Message)
 	}
@@ -134,7 +143,16 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		return nil, err
 	}
 	checkHPAs(ctx, c, t, w, edits, res)
-	res.Warnings = append(res.Warnings, managedBy(t, obj)...)
+	if m, err := meta.Accessor(obj); err == nil {
+		res.Warnings = append(res.Warnings, managedBy(t.String(), m, "the resources")...)
+	}
+	warned := map[string]bool{}
+	for _, p := range cmPatches {
+		if cm := pl.cms[p.ns+"/"+p.name]; cm != nil && cm.Live != nil && !warned[p.name] {
+			warned[p.name] = true
+			res.Warnings = append(res.Warnings, managedBy("ConfigMap "+p.ns+"/"+p.name, cm.Live, "the new "+p.key)...)
+		}
+	}
 	patchYAML, err := Patch(ObjectEdits{Object: w.Object, Edits: edits})
 	if err != nil {
 		return nil, err
@@ -167,24 +185,14 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if opts.DryRun == "server" {
 		return res, nil
 	}
-	// The ConfigMaps first: the new pods read them as they start.
-	for i := range cmPatches {
-		p := &cmPatches[i]
-		if err := p.apply(ctx, c, false); err != nil {
-			return nil, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, cmPatches[:i]), t)
+	if changed, err := applyInOrder(ctx, c, t, patch, falls, rises, opts, res); err != nil {
+		if !changed {
+			return nil, err
 		}
-	}
-	if err := doPatch(ctx, c, t, patch, false); err != nil {
-		return nil, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, cmPatches))
+		return res, err
 	}
 	if !opts.Wait {
 		return res, nil
-	}
-	if err := waitRollout(ctx, c, t, opts); err != nil {
-		if len(cmPatches) > 0 {
-			err = fmt.Errorf("%w; and put back what oomdoctor changed in %s", err, undoConfigMaps(cmPatches))
-		}
-		return res, err
 	}
 	pods, err := describePods(ctx, c, t)
 	if err != nil {
@@ -374,15 +382,20 @@ func checkNodes(ctx context.Context, c kubernetes.Interface, w *manifest.Workloa
 
 // freeMemory is the most unrequested allocatable memory on one node.
 func freeMemory(ctx context.Context, c kubernetes.Interface, nodes []corev1.Node) (int64, error) {
-	pods, err := c.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+	used := map[string]int64{}
+	list := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		return c.CoreV1().Pods("").List(ctx, o)
+	})
+	err := list.EachListItem(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}, func(obj runtime.Object) error {
+		if p, ok := obj.(*corev1.Pod); ok {
+			for _, ct := range p.Spec.Containers {
+				used[p.Spec.NodeName] += ct.Resources.Requests.Memory().Value()
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, err
-	}
-	used := map[string]int64{}
-	for _, p := range pods.Items {
-		for _, ct := range p.Spec.Containers {
-			used[p.Spec.NodeName] += ct.Resources.Requests.Memory().Value()
-		}
 	}
 	var most int64
 	for _, n := range nodes {

@@ -7,12 +7,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
@@ -33,7 +36,7 @@ func liveConfigMaps(ctx context.Context, c kubernetes.Interface, w *manifest.Wor
 			res.Notes = append(res.Notes, fmt.Sprintf("ConfigMap %s is not read (%v): a heap flag or maxmemory set in it is not checked against the new limit", name, err))
 			continue
 		}
-		cms[w.Namespace+"/"+name] = &ConfigMap{Object: &manifest.Object{Kind: "ConfigMap", Name: name, Namespace: w.Namespace}, Data: cm.Data, Version: cm.ResourceVersion}
+		cms[w.Namespace+"/"+name] = &ConfigMap{Object: &manifest.Object{Kind: "ConfigMap", Name: name, Namespace: w.Namespace}, Data: cm.Data, Version: cm.ResourceVersion, Live: cm}
 	}
 	return cms
 }
@@ -162,80 +165,32 @@ func namespaceReaders(ctx context.Context, c kubernetes.Interface, t ApplyTarget
 		return nil
 	}
 	lists := []struct {
-		what string
-		list func() error
+		what, kind, apiVersion string
+		list                   func(metav1.ListOptions) (runtime.Object, error)
 	}{
-		{"deployments", func() error {
-			l, err := c.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "Deployment", "apps/v1", add)
-		}},
-		{"statefulsets", func() error {
-			l, err := c.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "StatefulSet", "apps/v1", add)
-		}},
-		{"daemonsets", func() error {
-			l, err := c.AppsV1().DaemonSets(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "DaemonSet", "apps/v1", add)
-		}},
-		{"replicasets", func() error {
-			l, err := c.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "ReplicaSet", "apps/v1", add)
-		}},
-		{"cronjobs", func() error {
-			l, err := c.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "CronJob", "batch/v1", add)
-		}},
-		{"jobs", func() error {
-			l, err := c.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "Job", "batch/v1", add)
-		}},
-		{"pods", func() error {
-			l, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return err
-			}
-			return addAll(l.Items, "Pod", "v1", add)
-		}},
+		{"deployments", "Deployment", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().Deployments(ns).List(ctx, o) }},
+		{"statefulsets", "StatefulSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().StatefulSets(ns).List(ctx, o) }},
+		{"daemonsets", "DaemonSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().DaemonSets(ns).List(ctx, o) }},
+		{"replicasets", "ReplicaSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().ReplicaSets(ns).List(ctx, o) }},
+		{"cronjobs", "CronJob", "batch/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().CronJobs(ns).List(ctx, o) }},
+		{"jobs", "Job", "batch/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().Jobs(ns).List(ctx, o) }},
+		{"pods", "Pod", "v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Pods(ns).List(ctx, o) }},
 	}
 	for _, l := range lists {
-		if err := l.list(); err != nil {
+		// In pages, as kubectl lists: a namespace of thousands of pods
+		// is not one answer held whole.
+		err := pager.New(pager.SimplePageFunc(l.list)).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return err
+			}
+			return add(l.kind, l.apiVersion, obj, m)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("listing %s in namespace %s: %w", l.what, ns, err)
 		}
 	}
 	return out, nil
-}
-
-// addAll adds each of a list's items.
-func addAll[E any, P interface {
-	*E
-	runtime.Object
-	metav1.Object
-}](items []E, kind, apiVersion string, add func(kind, apiVersion string, obj runtime.Object, m metav1.Object) error) error {
-	for i := range items {
-		p := P(&items[i])
-		if err := add(kind, apiVersion, p, p); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // apply makes the change, as a merge patch that holds the version read:
@@ -308,3 +263,106 @@ func undoConfigMaps(done []cmPatch) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// splitRises parts the ConfigMap changes into those made before the
+// workload's and those made after its rollout. A setting that falls (a
+// heap or maxmemory that no longer fits) goes first: an old pod that
+// restarts meanwhile takes a smaller setting. A setting that rises with
+// a higher limit (GOMEMLIMIT) waits until every pod has that limit: a
+// pod still at the old one that restarts in between would start with a
+// setting sized for room it does not have.
+func splitRises(ps []cmPatch) (falls, rises []cmPatch) {
+	for _, p := range ps {
+		if slices.ContainsFunc(p.changes, func(c Change) bool { return c.raises }) {
+			rises = append(rises, p)
+		} else {
+			falls = append(falls, p)
+		}
+	}
+	return falls, rises
+}
+
+// rolls says whether a kind's controller replaces its pods when its
+// template changes.
+func rolls(kind string) bool {
+	return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet"
+}
+
+// restartWords says how the pods come to read the ConfigMaps changed
+// after the rollout.
+func restartWords(t ApplyTarget) string {
+	switch {
+	case rolls(t.Kind):
+		return fmt.Sprintf("%s's pods are restarted to read it (a second rollout, as kubectl rollout restart makes)", t)
+	case t.Kind == "ReplicaSet":
+		return fmt.Sprintf("%s's pods read it when they are next created; those running now keep their old limit, and a container of theirs that restarts would read the new setting: delete them so that they are created again", t)
+	default:
+		return fmt.Sprintf("%s's next pods read it", t)
+	}
+}
+
+// applyInOrder makes the changes: the ConfigMaps' falling settings, the
+// workload (and waits for its rollout), then the rising settings, and
+// restarts the pods to read them (the kubectl.kubernetes.io/restartedAt
+// annotation on the template, as kubectl rollout restart writes). A
+// failure before the workload's patch puts back what it changed
+// (changed is false); after it, res.Changes are cut to what was made.
+func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, falls, rises []cmPatch, opts ApplyOptions, res *ApplyResult) (changed bool, err error) {
+	for i := range falls {
+		p := &falls[i]
+		if err := p.apply(ctx, c, false); err != nil {
+			return false, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, falls[:i]), t)
+		}
+	}
+	if err := doPatch(ctx, c, t, patch, false); err != nil {
+		return false, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, falls))
+	}
+	putBack := func(ps []cmPatch) string {
+		if len(ps) == 0 {
+			return ""
+		}
+		return "; and put back what oomdoctor changed in " + undoConfigMaps(ps)
+	}
+	if len(rises) == 0 && !opts.Wait {
+		return true, nil
+	}
+	made := res.Changes[:len(res.Changes)-len(cmChanges(rises))]
+	if err := waitRollout(ctx, c, t, opts); err != nil {
+		res.Changes = made
+		if len(rises) > 0 {
+			err = fmt.Errorf("%w; %s was not changed", err, undoConfigMaps(rises))
+		}
+		return true, fmt.Errorf("%w%s", err, putBack(falls))
+	}
+	if len(rises) == 0 {
+		return true, nil
+	}
+	for i := range rises {
+		p := &rises[i]
+		if err := p.apply(ctx, c, false); err != nil {
+			res.Changes = made
+			return true, fmt.Errorf("%s has its new limit, but changing ConfigMap %s failed: %w%s; its pods keep the old settings until you make the change: %s", t, p.name, err, restoreConfigMaps(ctx, c, rises[:i]), undoConfigMaps(rises))
+		}
+	}
+	if !rolls(t.Kind) {
+		return true, nil
+	}
+	if opts.Progress != nil {
+		opts.Progress(fmt.Sprintf("changed %s; restarting the pods to read it", undoConfigMaps(rises)))
+	}
+	restart, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{restartedAt: time.Now().UTC().Format(time.RFC3339)}}}}})
+	if err != nil {
+		return true, err
+	}
+	if err := doPatch(ctx, c, t, restart, false); err != nil {
+		return true, fmt.Errorf("%s has its new limit and %s is changed, but restarting its pods failed: %w; they read the new settings when they next start, or now with: kubectl rollout restart %s -n %s", t, undoConfigMaps(rises), err, t, t.Namespace)
+	}
+	if err := waitRollout(ctx, c, t, opts); err != nil {
+		return true, fmt.Errorf("%w; the new limit had rolled out before %s changed: to go back entirely, put that back, then undo both rollouts (kubectl rollout history %s -n %s)%s", err, undoConfigMaps(rises), t, t.Namespace, putBack(falls))
+	}
+	return true, nil
+}
+
+// restartedAt is the template annotation kubectl rollout restart sets.
+const restartedAt = "kubectl.kubernetes.io/restartedAt"

@@ -5,8 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // managedBy warns when a tool that deploys the object from its own
@@ -14,11 +13,9 @@ import (
 // manifest back, the old memory with it, at its next sync, and the
 // change belongs in its source too. Told from the labels and annotations
 // those tools write and the field managers the API server records.
-func managedBy(t ApplyTarget, obj runtime.Object) []string {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return nil
-	}
+// what names the object in the warnings; setting is what its source must
+// say too ("the resources").
+func managedBy(what string, m metav1.Object, setting string) []string {
 	labels, ann := m.GetLabels(), m.GetAnnotations()
 	managers := map[string]bool{}
 	for _, f := range m.GetManagedFields() {
@@ -36,20 +33,20 @@ func managedBy(t ApplyTarget, obj runtime.Object) []string {
 	switch {
 	case ann["argocd.argoproj.io/tracking-id"] != "":
 		app, _, _ := strings.Cut(ann["argocd.argoproj.io/tracking-id"], ":")
-		out = append(out, fmt.Sprintf("%s is deployed by Argo CD (application %s): with automated sync and self-heal it puts its manifest back at once, else it shows OutOfSync until the next sync; %s", t, app, files))
+		out = append(out, fmt.Sprintf("%s is deployed by Argo CD (application %s): with automated sync and self-heal it puts its manifest back at once, else it shows OutOfSync until the next sync; %s", what, app, files))
 	case len(argo) > 0:
-		out = append(out, fmt.Sprintf("%s is deployed by Argo CD (field manager %s): with automated sync and self-heal it puts its manifest back at once, else it shows OutOfSync until the next sync; %s", t, strings.Join(argo, ", "), files))
+		out = append(out, fmt.Sprintf("%s is deployed by Argo CD (field manager %s): with automated sync and self-heal it puts its manifest back at once, else it shows OutOfSync until the next sync; %s", what, strings.Join(argo, ", "), files))
 	}
 	if name := labels["kustomize.toolkit.fluxcd.io/name"]; name != "" {
-		out = append(out, fmt.Sprintf("%s is deployed by Flux (Kustomization %s/%s): its next reconciliation puts its manifest back; %s", t, labels["kustomize.toolkit.fluxcd.io/namespace"], name, files))
+		out = append(out, fmt.Sprintf("%s is deployed by Flux (Kustomization %s/%s): its next reconciliation puts its manifest back; %s", what, labels["kustomize.toolkit.fluxcd.io/namespace"], name, files))
 	}
 	if name := labels["helm.toolkit.fluxcd.io/name"]; name != "" {
-		out = append(out, fmt.Sprintf("%s is deployed by Flux (HelmRelease %s/%s): its next reconciliation puts the chart's values back; set the resources in the HelmRelease's values as well, or this change is undone", t, labels["helm.toolkit.fluxcd.io/namespace"], name))
+		out = append(out, fmt.Sprintf("%s is deployed by Flux (HelmRelease %s/%s): its next reconciliation puts the chart's values back; set %s in the HelmRelease's values as well, or this change is undone", what, labels["helm.toolkit.fluxcd.io/namespace"], name, setting))
 	} else if rel := ann["meta.helm.sh/release-name"]; rel != "" {
 		// Helm install and upgrade write these; a chart's
 		// app.kubernetes.io/managed-by label alone is also there when
 		// Argo CD or Flux render it, with no release to upgrade.
-		out = append(out, fmt.Sprintf("%s belongs to Helm release %s (namespace %s): the next helm upgrade puts the chart's values back; set the resources in the release's values as well, or this change is undone", t, rel, ann["meta.helm.sh/release-namespace"]))
+		out = append(out, fmt.Sprintf("%s belongs to Helm release %s (namespace %s): the next helm upgrade puts the chart's values back; set %s in the release's values as well, or this change is undone", what, rel, ann["meta.helm.sh/release-namespace"], setting))
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // ConfigMap is a ConfigMap of the files given: the object, its data, and
@@ -22,6 +24,9 @@ type ConfigMap struct {
 	// Version is a live ConfigMap's resourceVersion (--apply): its
 	// change is made only if nobody changed it since it was read.
 	Version string
+	// Live is the ConfigMap read from the cluster (--apply), nil for one
+	// of the files.
+	Live metav1.Object
 }
 
 // ConfigMaps are the ConfigMaps of the files given, by namespace/name as

@@ -36,6 +36,10 @@ type Change struct {
 	Object    string
 	Container string
 	What      string
+	// raises says the change gives the runtime more room (a GOMEMLIMIT
+	// that follows a higher limit): made in a ConfigMap, it must wait
+	// for the new limit (limitFirst).
+	raises bool
 }
 
 // Note is something fix could not do, or did with a caveat.

@@ -19,6 +19,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 	obj := w.Object.String()
 	var set *runtimes.Setting
 	var newFlag string
+	raises := false // the others move only down, to fit
 	switch info.Runtime {
 	case runtimes.JVM:
 		if info.Heap == nil {
@@ -56,6 +57,7 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 			return nil, nil, nil
 		}
 		set, newFlag = info.GoMemLimitSet, runtimes.HeapFlag(info, limit)
+		raises = want > info.GoMemLimit
 	default:
 		return nil, nil, nil
 	}
@@ -69,5 +71,5 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 	}
 	value := strings.Replace(set.Value, oldText, newText, 1)
 	edit := manifest.Edit{Op: manifest.OpSet, Path: set.Path, Value: value}
-	return []manifest.Edit{edit}, []Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so the heap fits the new limit", set.Flag, newFlag, set.Source)}}, nil
+	return []manifest.Edit{edit}, []Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so the heap fits the new limit", set.Flag, newFlag, set.Source), raises: raises}}, nil
 }

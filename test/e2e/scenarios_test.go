@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -315,17 +316,111 @@ func TestFixApplyChangesTheConfigMap(t *testing.T) {
 	want := "GOMEMLIMIT 460MiB: the Go runtime's memory limit is 482344960 bytes"
 	var logs string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		files, _ := filepath.Glob("/var/log/pods/" + ns + "_" + fixed.Name + "_*/svc/*.log")
-		logs = ""
-		for _, f := range files {
-			b, _ := os.ReadFile(f)
-			logs += string(b)
-		}
-		if strings.Contains(logs, want) {
+		if logs = podLog(ns, fixed.Name, "svc"); strings.Contains(logs, want) {
 			return
 		}
 	}
 	t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
+}
+
+// podLog is what a pod's container wrote, from the kubelet's log files.
+func podLog(ns, pod, container string) string {
+	files, _ := filepath.Glob("/var/log/pods/" + ns + "_" + pod + "_*/" + container + "/*.log")
+	var logs string
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		logs += string(b)
+	}
+	return logs
+}
+
+// 7c. A limit raised above the GOMEMLIMIT a ConfigMap gives the Go
+// program: GOMEMLIMIT rises with it, so fix --apply --configmaps rolls
+// the new limit out first, under the old GOMEMLIMIT, then changes the
+// ConfigMap and restarts the pods to read it. Watched while it runs: the
+// ConfigMap never says the new GOMEMLIMIT while a pod at the old limit
+// runs (one that restarted would take 1843MiB under 1Gi).
+func TestFixApplyRaisesGOMEMLIMITAfterTheLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-fix-cm-up")
+	cm, d := workloads.GoService(ns)
+	if _, err := node.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=gosvc", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "svc")
+		return cs != nil && cs.State.Running != nil
+	})
+
+	var out, errOut bytes.Buffer
+	done := make(chan int)
+	go func() {
+		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		done <- cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns,
+			"--apply", "deployment/gosvc", "--memory-limit", "2Gi", "--configmaps", "--timeout", "2m"}, streams)
+	}()
+	const oldSetting, newSetting = "GOMEMLIMIT 900MiB: the Go runtime's memory limit is 943718400 bytes", "GOMEMLIMIT 1843MiB: the Go runtime's memory limit is 1932525568 bytes"
+	var unsafe []string
+	interim := map[string]string{} // pods at the new limit before the restart: their logs
+	code := -1
+	for code < 0 {
+		select {
+		case code = <-done:
+		case <-time.After(200 * time.Millisecond):
+		}
+		got, err := node.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pods, err := node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=gosvc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+				continue
+			}
+			limit := p.Spec.Containers[0].Resources.Limits.Memory().String()
+			if limit == "1Gi" && got.Data["GOMEMLIMIT"] != "900MiB" {
+				unsafe = append(unsafe, fmt.Sprintf("pod %s at 1Gi while the ConfigMap says %s", p.Name, got.Data["GOMEMLIMIT"]))
+			}
+			if _, restarted := p.Annotations["kubectl.kubernetes.io/restartedAt"]; limit == "2Gi" && !restarted && !strings.Contains(interim[p.Name], oldSetting) {
+				interim[p.Name] = podLog(ns, p.Name, "svc")
+			}
+		}
+	}
+	if code != 0 || strings.Count(errOut.String(), "successfully rolled out") != 2 || !strings.Contains(errOut.String(), "restarting the pods to read it") {
+		t.Fatalf("fix --apply --configmaps exited %d\n%s%s", code, out.String(), errOut.String())
+	}
+	if len(unsafe) > 0 {
+		t.Errorf("the ConfigMap changed before the new limit rolled out: %s", strings.Join(unsafe, "; "))
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "memory limit 1Gi → 2Gi") || !strings.Contains(lines[1], "GOMEMLIMIT=900MiB → GOMEMLIMIT=1843MiB") {
+		t.Errorf("fix did not say the limit's change, then the ConfigMap's: %s", out.String())
+	}
+	sawOld := false
+	for _, logs := range interim {
+		sawOld = sawOld || strings.Contains(logs, oldSetting)
+	}
+	if !sawOld {
+		t.Errorf("no pod ran the new limit under the old GOMEMLIMIT (%q) before the restart: %q", oldSetting, interim)
+	}
+	restarted := waitPod(t, ns, "app=gosvc", 30*time.Second, "restarted to read the ConfigMap", func(p *corev1.Pod) bool {
+		_, ok := p.Annotations["kubectl.kubernetes.io/restartedAt"]
+		return ok && p.DeletionTimestamp == nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "2Gi"
+	})
+	var logs string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if logs = podLog(ns, restarted.Name, "svc"); strings.Contains(logs, newSetting) {
+			return
+		}
+	}
+	t.Errorf("the restarted pod's log lacks %q:\n%s", newSetting, logs)
 }
 
 // 8. A rollout whose new pods the API server refuses (a LimitRange here),

@@ -695,12 +695,13 @@ func TestFixApplyDryRun(t *testing.T) {
 	}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "api-env"}, Data: map[string]string{"GOMEMLIMIT": "900MiB"}}
+	helm := map[string]string{"meta.helm.sh/release-name": "api", "meta.helm.sh/release-namespace": ns}
+	conf := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "api-env", Annotations: helm}, Data: map[string]string{"GOMEMLIMIT": "900MiB"}}
 	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, conf, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d := oneContainer("api", "1Gi")
-	d.Annotations = map[string]string{"meta.helm.sh/release-name": "api", "meta.helm.sh/release-namespace": ns}
+	d.Annotations = helm
 	d.Spec.Template.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "api-env"}}}}
 	created, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
 	if err != nil {
@@ -724,13 +725,25 @@ func TestFixApplyDryRun(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "memory limit 1Gi → 512Mi ("+mode+" dry run)\n") || strings.Count(r.stdout, "("+mode+" dry run)") != 2 {
 			t.Errorf("--dry-run %s: want %q and the limit, each marked: %s", mode, want, r)
 		}
-		if !strings.Contains(r.stderr, "warning: deployment/api belongs to Helm release api") {
-			t.Errorf("--dry-run %s: the warnings are said too: %s", mode, r)
+		if !strings.Contains(r.stderr, "warning: deployment/api belongs to Helm release api") || !strings.Contains(r.stderr, "warning: ConfigMap "+ns+"/api-env belongs to Helm release api (namespace "+ns+"): the next helm upgrade puts the chart's values back; set the new GOMEMLIMIT in the release's values as well") {
+			t.Errorf("--dry-run %s: the warnings are said too, the ConfigMap's with the Deployment's: %s", mode, r)
 		}
 		unchanged("--dry-run " + mode)
 	}
+	// A raised GOMEMLIMIT waits for the new limit's rollout: said first,
+	// told in that order, and refused without the wait.
+	r := oomdoctor(t, append(args, "--memory-limit", "1536Mi", "--dry-run", "client")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "memory limit 1Gi → 1536Mi (client dry run)\nDeployment "+ns+"/api container app: GOMEMLIMIT=900MiB → GOMEMLIMIT=1382MiB") ||
+		!strings.Contains(r.stderr, "note: the new limit rolls out first, under the old settings; then ConfigMap "+ns+"/api-env key GOMEMLIMIT") || !strings.Contains(r.stderr, "deployment/api's pods are restarted to read it") {
+		t.Errorf("a raised GOMEMLIMIT: want the limit, then the ConfigMap, and the note: %s", r)
+	}
+	r = oomdoctor(t, append(args, "--memory-limit", "1536Mi", "--wait=false")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "the new limit raises a setting held in a ConfigMap (ConfigMap "+ns+"/api-env key GOMEMLIMIT: GOMEMLIMIT=900MiB → GOMEMLIMIT=1382MiB") || !strings.Contains(r.stderr, "drop --wait=false") {
+		t.Errorf("a raised GOMEMLIMIT with --wait=false: %s", r)
+	}
+	unchanged("a raise refused without the wait")
 	// Only the server's dry run sees the LimitRange refuse the new pods.
-	r := oomdoctor(t, append(args, "--memory-limit", "2Gi", "--dry-run", "server")...)
+	r = oomdoctor(t, append(args, "--memory-limit", "2Gi", "--dry-run", "server")...)
 	if r.code != 1 || !strings.Contains(r.stderr, "maximum memory usage per Container is 1Gi, but limit is 2Gi") {
 		t.Errorf("--dry-run server above the LimitRange: %s", r)
 	}
