@@ -77,7 +77,8 @@ Values come from one of:
   --recommendations FILE            oomdoctor recommend -o json
   --prometheus-url URL              recommended live from the usage history in Prometheus (as
                                     oomdoctor recommend does; -n limits it to one namespace)
-  --lint                            oomdoctor lint's automatic fixes
+  --lint                            oomdoctor lint's automatic fixes (with --apply, of the live
+                                    objects: a heap too big for the limit they have, GOMEMLIMIT)
 
 By default fix prints a unified diff (for -f -, the whole fixed manifest, to pipe on). --write
 changes the files in place (atomically, permissions kept). --patch-dir DIR writes
@@ -91,7 +92,8 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
   oomdoctor fix -f k8s/ --prometheus-url http://127.0.0.1:9090 -n shop --write
   oomdoctor fix -f k8s/ --lint --write
   oomdoctor fix -f base/ --from-peak 700Mi --average 400Mi --patch-dir overlays/prod/patches
-  oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi`,
+  oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi
+  oomdoctor fix --apply deployment/api -n shop --lint --configmaps`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -115,7 +117,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.BoolVar(&o.FromCluster, "from-cluster", false, fromClusterHelp+" Implied by --apply.")
 	f.Var(percent{&o.MinChange}, "min-change", "With --prometheus-url: keep the current request or limit when the new one is within this much of it (0 changes every value).")
 	o.prom.add(f)
-	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes.")
+	f.BoolVar(&o.Lint, "lint", false, "Apply oomdoctor lint's automatic fixes (with --apply: those of the live objects, with the ConfigMaps they read).")
 	f.StringVar(&o.ConfigFile, "config", "", "lint's config file (LintConfig; default ./"+DefaultLintConfig+" when it exists): the rules it turns off or ignores are not fixed by --lint, and its settings hold for the checks of the new values (ResourceQuotas, HorizontalPodAutoscalers).")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
 	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
@@ -290,9 +292,6 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(o.ErrOut, "note:", n)
 		}
 		o.values = fix.NewFromRecommendations(doc)
-	}
-	if o.Lint && o.Apply {
-		return usagef("--lint fixes manifests; use it with -f and --write")
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
@@ -93,7 +94,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	if o.ConfigMaps && len(targets) > 1 {
 		// A ConfigMap key the targets read together changes when they
 		// all ask the same text of it.
-		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values)
+		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, o.applyLint())
 	}
 	for _, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
@@ -109,7 +110,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks,
+			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(),
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
@@ -170,4 +171,12 @@ func printWarnings(w io.Writer, rs []model.Recommendation, indent string) {
 			fmt.Fprintf(w, "%swarning: %s: %s\n", indent, recName(r), x)
 		}
 	}
+}
+
+// applyLint is lint's config for --apply --lint (nil without --lint).
+func (o *FixOptions) applyLint() *lint.Config {
+	if !o.Lint {
+		return nil
+	}
+	return o.lintCfg
 }

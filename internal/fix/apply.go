@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
+	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/words"
 )
@@ -53,6 +54,10 @@ type ApplyOptions struct {
 	// has the server check the changes and a pod of the new template;
 	// neither changes anything ("" or "none": the change is made).
 	DryRun string
+	// Lint plans lint's automatic fixes of the live object too, by this
+	// config (nil: none): a heap setting that does not fit the limit it
+	// has, a GOMEMLIMIT missing.
+	Lint *lint.Config
 	// AlsoAsking are the ConfigMap changes the other targets of the run
 	// ask for (AskedConfigMaps): a reader among them that asks the same
 	// change does not stand in the way.
@@ -109,7 +114,7 @@ func NormalizeKind(k string) (string, error) {
 // the rollout.
 func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Target: t}
-	pl, err := plan(ctx, c, t, values, res)
+	pl, err := plan(ctx, c, t, values, opts.Lint, res)
 	if err != nil {
 		return nil, err
 	}
@@ -130,12 +135,12 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	// The changes are told in the order they are made.
 	res.Changes = append(append(cmChanges(falls), pl.changes...), cmChanges(rises)...)
 	if len(rises) > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("the new limit rolls out first, under the old settings; then %s changes, and %s", undoConfigMaps(rises), restartWords(t)))
+		res.Notes = append(res.Notes, fmt.Sprintf("the new limit rolls out first, under the old settings; then %s changes, and %s", undoConfigMaps(rises), restartWords(t, true)))
 	}
 	for _, n := range pl.notes {
 		res.Notes = append(res.Notes, n.Message)
 	}
-	if len(edits) == 0 {
+	if len(edits) == 0 && len(cmPatches) == 0 {
 		res.Notes = append(res.Notes, "nothing to change: the cluster already has these values")
 		return res, nil
 	}
@@ -153,13 +158,25 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 			res.Warnings = append(res.Warnings, managedBy("ConfigMap "+p.ns+"/"+p.name, cm.Live, "the new "+p.key)...)
 		}
 	}
-	patchYAML, err := Patch(ObjectEdits{Object: w.Object, Edits: edits})
-	if err != nil {
-		return nil, err
-	}
-	patch, err := yaml.YAMLToJSON(patchYAML)
-	if err != nil {
-		return nil, err
+	var patch []byte // nil: the workload does not change
+	switch {
+	case len(edits) > 0:
+		patchYAML, err := serverPatch(ObjectEdits{Object: w.Object, Edits: edits})
+		if err != nil {
+			return nil, err
+		}
+		if patch, err = yaml.YAMLToJSON(patchYAML); err != nil {
+			return nil, err
+		}
+	case rolls(t.Kind):
+		// Only ConfigMaps change (lint's fixes of settings held there):
+		// the pods restart to read them.
+		if patch, err = restartPatch(); err != nil {
+			return nil, err
+		}
+		res.Notes = append(res.Notes, "only ConfigMaps change: "+restartWords(t, false))
+	default:
+		res.Notes = append(res.Notes, "only ConfigMaps change: "+restartWords(t, false))
 	}
 	if opts.DryRun == "client" {
 		tell(res, opts)
@@ -178,8 +195,10 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	if opts.SkipPodCheck {
 		res.Notes = append(res.Notes, "the new pods were not checked against the namespace's LimitRanges, ResourceQuotas and admission policies (--pod-check=false): a refused pod shows as a stalled rollout")
-	} else if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
-		return nil, fmt.Errorf("%w (--pod-check=false makes the change all the same, for a refusal you resolve afterwards)", err)
+	} else if patch != nil {
+		if err := podsAdmitted(ctx, c, t, obj, patch, res); err != nil {
+			return nil, fmt.Errorf("%w (--pod-check=false makes the change all the same, for a refusal you resolve afterwards)", err)
+		}
 	}
 	tell(res, opts)
 	if opts.DryRun == "server" {
@@ -215,13 +234,13 @@ type applyPlan struct {
 	cmEdits []ConfigMapEdit
 }
 
-func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, res *ApplyResult) (*applyPlan, error) {
+func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, lintCfg *lint.Config, res *ApplyResult) (*applyPlan, error) {
 	obj, err := getObject(ctx, c, t)
 	if err != nil {
 		return nil, err
 	}
 	// Plan on the object as YAML, with the same code as for manifests.
-	w, err := liveWorkload(obj, t.Kind, applyKinds[strings.ToLower(t.Kind)])
+	w, doc, err := liveDoc(obj, t.Kind, applyKinds[strings.ToLower(t.Kind)])
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", t, err)
 	}
@@ -232,6 +251,13 @@ func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Val
 	p.edits, p.changes, p.notes, p.cmEdits, err = planWorkload(w, values, p.cms)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t, err)
+	}
+	if lintCfg != nil {
+		edits, changes, cmEdits, err := liveLint(lintCfg, w, doc, p.cms)
+		if err != nil {
+			return nil, fmt.Errorf("linting %s: %w", t, err)
+		}
+		p.edits, p.changes, p.cmEdits = append(p.edits, edits...), append(p.changes, changes...), append(p.cmEdits, cmEdits...)
 	}
 	return p, nil
 }
@@ -245,10 +271,10 @@ type ConfigMapAsks map[string]map[string][]string
 // AskedConfigMaps plans each target as Apply does and says which
 // ConfigMap changes they ask for; a target that cannot be planned asks
 // nothing (Apply says why when its turn comes).
-func AskedConfigMaps(ctx context.Context, c kubernetes.Interface, targets []ApplyTarget, values Values) ConfigMapAsks {
+func AskedConfigMaps(ctx context.Context, c kubernetes.Interface, targets []ApplyTarget, values Values, lintCfg *lint.Config) ConfigMapAsks {
 	asks := ConfigMapAsks{}
 	for _, t := range targets {
-		p, err := plan(ctx, c, t, values, &ApplyResult{})
+		p, err := plan(ctx, c, t, values, lintCfg, &ApplyResult{})
 		if err != nil {
 			continue
 		}
@@ -306,6 +332,9 @@ func getObject(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (runt
 }
 
 func doPatch(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, dryRun bool) error {
+	if patch == nil {
+		return nil // nothing of the workload changes
+	}
 	opts := metav1.PatchOptions{FieldManager: FieldManager}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}

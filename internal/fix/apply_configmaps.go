@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
+	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 // liveConfigMaps reads the ConfigMaps a live workload's containers take
@@ -45,17 +48,55 @@ func liveConfigMaps(ctx context.Context, c kubernetes.Interface, w *manifest.Wor
 // items carry neither) as a manifest does; nil when it has no pod
 // template.
 func liveWorkload(obj runtime.Object, kind, apiVersion string) (*manifest.Workload, error) {
+	w, _, err := liveDoc(obj, kind, apiVersion)
+	return w, err
+}
+
+// liveDoc is liveWorkload with the YAML document it read.
+func liveDoc(obj runtime.Object, kind, apiVersion string) (*manifest.Workload, []byte, error) {
 	obj.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
 	doc, err := yaml.Marshal(obj)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var w *manifest.Workload
-	err = manifest.ReadStream(kind, strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
+	err = manifest.ReadStream(liveFile, strings.NewReader(string(doc)), nil, func(o *manifest.Object) error {
 		w, _ = manifest.AsWorkload(o)
 		return nil
 	})
-	return w, err
+	return w, doc, err
+}
+
+// liveFile names a live object read as a manifest, in lint's findings.
+const liveFile = "(live object)"
+
+// liveLint plans lint's automatic fixes of a live workload (doc, as
+// liveDoc read it), with the ConfigMaps it reads as the cluster has them.
+func liveLint(cfg *lint.Config, w *manifest.Workload, doc []byte, cms ConfigMaps) ([]manifest.Edit, []Change, []ConfigMapEdit, error) {
+	files := []lint.File{{Name: liveFile, Data: doc}}
+	for _, key := range slices.Sorted(maps.Keys(cms)) {
+		if live := cms[key].Live; live != nil {
+			cm := live.DeepCopy()
+			cm.APIVersion, cm.Kind = "v1", "ConfigMap"
+			data, err := yaml.Marshal(cm)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			files = append(files, lint.File{Name: "ConfigMap " + key, Data: data})
+		}
+	}
+	rep, err := lint.New(cfg).EditConfigMaps().RunFiles(files)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var mine []model.LintFinding
+	for _, f := range rep.Findings {
+		if f.File == liveFile {
+			mine = append(mine, f)
+		}
+	}
+	edits, changes, cmEdits := lintEdits(w, mine)
+	return edits, changes, cmEdits, nil
 }
 
 // configMapsFirst is the error that stops --apply when the new limits
@@ -289,11 +330,13 @@ func rolls(kind string) bool {
 }
 
 // restartWords says how the pods come to read the ConfigMaps changed
-// after the rollout.
-func restartWords(t ApplyTarget) string {
+// (after the new limit's rollout: second).
+func restartWords(t ApplyTarget, second bool) string {
 	switch {
-	case rolls(t.Kind):
+	case rolls(t.Kind) && second:
 		return fmt.Sprintf("%s's pods are restarted to read it (a second rollout, as kubectl rollout restart makes)", t)
+	case rolls(t.Kind):
+		return fmt.Sprintf("%s's pods are restarted to read them (a rollout, as kubectl rollout restart makes)", t)
 	case t.Kind == "ReplicaSet":
 		return fmt.Sprintf("%s's pods read it when they are next created; those running now keep their old limit, and a container of theirs that restarts would read the new setting: delete them so that they are created again", t)
 	default:
@@ -350,8 +393,7 @@ func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, pa
 	if opts.Progress != nil {
 		opts.Progress(fmt.Sprintf("changed %s; restarting the pods to read it", undoConfigMaps(rises)))
 	}
-	restart, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
-		"annotations": map[string]string{restartedAt: time.Now().UTC().Format(time.RFC3339)}}}}})
+	restart, err := restartPatch()
 	if err != nil {
 		return true, err
 	}
@@ -362,6 +404,13 @@ func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, pa
 		return true, fmt.Errorf("%w; the new limit had rolled out before %s changed: to go back entirely, put that back, then undo both rollouts (kubectl rollout history %s -n %s)%s", err, undoConfigMaps(rises), t, t.Namespace, putBack(falls))
 	}
 	return true, nil
+}
+
+// restartPatch restarts a workload's pods as kubectl rollout restart
+// does: a new restartedAt annotation on its template.
+func restartPatch() ([]byte, error) {
+	return json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{restartedAt: time.Now().UTC().Format(time.RFC3339)}}}}})
 }
 
 // restartedAt is the template annotation kubectl rollout restart sets.

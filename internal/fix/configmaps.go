@@ -11,7 +11,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // ConfigMap is a ConfigMap of the files given: the object, its data, and
@@ -26,7 +26,7 @@ type ConfigMap struct {
 	Version string
 	// Live is the ConfigMap read from the cluster (--apply), nil for one
 	// of the files.
-	Live metav1.Object
+	Live *corev1.ConfigMap
 }
 
 // ConfigMaps are the ConfigMaps of the files given, by namespace/name as

@@ -127,23 +127,8 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", name, o, err)
 		}
-		for _, f := range lintByObject[manifest.ObjectRef{Doc: o.Doc, Item: o.Item}] {
-			c := Change{File: name, Object: o.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"}
-			own := 0
-			for _, e := range lint.Edits(f) {
-				// A value read from a ConfigMap of the files is fixed there.
-				if cme, ok := intoConfigMap(w, e, c); ok {
-					cme.Rule = f.Rule
-					cmEdits = append(cmEdits, cme)
-					continue
-				}
-				edits = append(edits, e)
-				own++
-			}
-			if own > 0 {
-				changes = append(changes, c)
-			}
-		}
+		le, lc, lcm := lintEdits(w, lintByObject[manifest.ObjectRef{Doc: o.Doc, Item: o.Item}])
+		edits, changes, cmEdits = append(edits, le...), append(changes, lc...), append(cmEdits, lcm...)
 		res.Changes = append(res.Changes, changes...)
 		res.Notes = append(res.Notes, notes...)
 		res.ConfigMapEdits = append(res.ConfigMapEdits, cmEdits...)
@@ -164,6 +149,32 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	}
 	res.Fixed = fixed
 	return res, nil
+}
+
+// lintEdits are the edits of lint's automatic fixes of a workload, with
+// the changes that tell them; a value read from a ConfigMap of the files
+// is fixed there.
+func lintEdits(w *manifest.Workload, fs []model.LintFinding) (edits []manifest.Edit, changes []Change, cmEdits []ConfigMapEdit) {
+	for _, f := range fs {
+		if f.Fix == nil {
+			continue
+		}
+		c := Change{File: w.File, Object: w.Object.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"}
+		own := 0
+		for _, e := range lint.Edits(f) {
+			if cme, ok := intoConfigMap(w, e, c); ok {
+				cme.Rule = f.Rule
+				cmEdits = append(cmEdits, cme)
+				continue
+			}
+			edits = append(edits, e)
+			own++
+		}
+		if own > 0 {
+			changes = append(changes, c)
+		}
+	}
+	return edits, changes, cmEdits
 }
 
 // selected tells whether an object is among kind/name selections.

@@ -2,8 +2,10 @@ package fix
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -22,7 +24,15 @@ var mergeKeys = map[string]string{
 // apiVersion, kind, name and namespace, and only the changed fields, with
 // list items named by their merge key (containers by name). Kustomize applies
 // it to a base without touching the base.
-func Patch(oe ObjectEdits) ([]byte, error) {
+func Patch(oe ObjectEdits) ([]byte, error) { return patch(oe, false) }
+
+// serverPatch is Patch for the API server: an added list item comes with
+// the $setElementOrder directive that keeps it last (Kustomize does not
+// read the directive, so patch files go without it and get the item
+// first).
+func serverPatch(oe ObjectEdits) ([]byte, error) { return patch(oe, true) }
+
+func patch(oe ObjectEdits, order bool) ([]byte, error) {
 	o := oe.Object
 	root := mapping()
 	add(root, "apiVersion", scalar(o.APIVersion))
@@ -34,10 +44,16 @@ func Patch(oe ObjectEdits) ([]byte, error) {
 	}
 	add(root, "metadata", md)
 	for _, e := range oe.Edits {
-		if e.Op != manifest.OpSet {
-			return nil, fmt.Errorf("%s: a %s of %s cannot be written as a patch; edit the base or drop --patch-dir", o, e.Op, e.Path)
+		var err error
+		switch e.Op {
+		case manifest.OpSet:
+			err = setPatch(root, o.Node, e.Path, e.Value)
+		case manifest.OpAppend:
+			err = appendPatch(root, o.Node, e.Path, e.Item, order)
+		default:
+			err = fmt.Errorf("a %s of %s cannot be written as a patch; edit the base or drop --patch-dir", e.Op, e.Path)
 		}
-		if err := setPatch(root, o.Node, e.Path, e.Value); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", o, err)
 		}
 	}
@@ -50,7 +66,9 @@ func Patch(oe ObjectEdits) ([]byte, error) {
 
 func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode} }
 
-func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
+// scalar is a string: quoted when it reads as another type ("100", "true"),
+// so that the patch's JSON has a string there too.
+func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
 
 func add(m *yaml.Node, key string, v *yaml.Node) {
 	m.Content = append(m.Content, scalar(key), v)
@@ -68,20 +86,81 @@ func get(m *yaml.Node, key string) *yaml.Node {
 // setPatch sets path to value in the patch, reading list items' merge keys
 // from the original object.
 func setPatch(patch, orig *yaml.Node, path, value string) error {
+	cur, _, last, err := patchParent(patch, orig, path)
+	if err != nil {
+		return err
+	}
+	if last.Index >= 0 {
+		return fmt.Errorf("%s: cannot set a whole list item", path)
+	}
+	if v := get(cur, last.Name); v != nil {
+		v.Value = value
+	} else {
+		add(cur, last.Name, scalar(value))
+	}
+	return nil
+}
+
+// appendPatch adds an item to a list merged by a key (an env variable by
+// name): the patch's list holds it with its key, and the server merges it
+// into the object's.
+func appendPatch(patch, orig *yaml.Node, path string, item []manifest.KV, order bool) error {
+	cur, src, last, err := patchParent(patch, orig, path)
+	if err != nil {
+		return err
+	}
+	key, ok := mergeKeys[last.Name]
+	if last.Index >= 0 || !ok || !slices.ContainsFunc(item, func(kv manifest.KV) bool { return kv.Key == key }) {
+		return fmt.Errorf("%s: an item can be added as a patch only to a list merged by a key it has (%s)", path, strings.Join(slices.Sorted(maps.Keys(mergeKeys)), ", "))
+	}
+	list := get(cur, last.Name)
+	if list == nil {
+		list = &yaml.Node{Kind: yaml.SequenceNode}
+		add(cur, last.Name, list)
+	}
+	m := mapping()
+	id := ""
+	for _, kv := range item {
+		add(m, kv.Key, scalar(kv.Value))
+		if kv.Key == key {
+			id = kv.Value
+		}
+	}
+	list.Content = append(list.Content, m)
+	if !order {
+		return nil
+	}
+	// The server would put a new item before the object's: the order
+	// directive keeps them first and it last, as in the edited manifest
+	// (an env variable may refer to those before it).
+	seq := get(cur, "$setElementOrder/"+last.Name)
+	if seq == nil {
+		seq = &yaml.Node{Kind: yaml.SequenceNode}
+		for _, it := range manifest.Items(manifest.Child(src, last.Name)) {
+			k := mapping()
+			add(k, key, scalar(manifest.ScalarValue(manifest.Child(it, key))))
+			seq.Content = append(seq.Content, k)
+		}
+		add(cur, "$setElementOrder/"+last.Name, seq)
+	}
+	k := mapping()
+	add(k, key, scalar(id))
+	seq.Content = append(seq.Content, k)
+	return nil
+}
+
+// patchParent finds (making it) the patch's mapping that holds path's
+// last part, with list items named by their merge keys, and the
+// object's mapping it stands for.
+func patchParent(patch, orig *yaml.Node, path string) (cur, src *yaml.Node, last manifest.PathPart, err error) {
 	parts := manifest.SplitPath(path)
-	cur, src := patch, orig
-	for i, p := range parts {
-		last := i == len(parts)-1
+	if len(parts) == 0 {
+		return nil, nil, manifest.PathPart{}, fmt.Errorf("an empty path")
+	}
+	cur, src = patch, orig
+	for _, p := range parts[:len(parts)-1] {
 		if p.Index < 0 {
 			src = manifest.Child(src, p.Name)
-			if last {
-				if v := get(cur, p.Name); v != nil {
-					v.Value = value
-				} else {
-					add(cur, p.Name, scalar(value))
-				}
-				return nil
-			}
 			next := get(cur, p.Name)
 			if next == nil {
 				next = mapping()
@@ -93,11 +172,11 @@ func setPatch(patch, orig *yaml.Node, path, value string) error {
 		// A list item: find it by its merge key.
 		key, ok := mergeKeys[p.Name]
 		if !ok {
-			return fmt.Errorf("%s: the list %s has no merge key", path, p.Name)
+			return nil, nil, p, fmt.Errorf("%s: the list %s has no merge key", path, p.Name)
 		}
 		items := manifest.Items(manifest.Child(src, p.Name))
 		if p.Index >= len(items) {
-			return fmt.Errorf("%s: no item %d", path, p.Index)
+			return nil, nil, p, fmt.Errorf("%s: no item %d", path, p.Index)
 		}
 		src = items[p.Index]
 		id := manifest.ScalarValue(manifest.Child(src, key))
@@ -118,11 +197,8 @@ func setPatch(patch, orig *yaml.Node, path, value string) error {
 			list.Content = append(list.Content, item)
 		}
 		cur = item
-		if last {
-			return fmt.Errorf("%s: cannot set a whole list item", path)
-		}
 	}
-	return nil
+	return cur, src, parts[len(parts)-1], nil
 }
 
 // WritePatches writes a patch file per changed object into dir, and

@@ -814,3 +814,76 @@ func TestFixApplyFromRecommendationsOnStdin(t *testing.T) {
 		}
 	}
 }
+
+// fix --apply --lint makes lint's automatic fixes on live workloads: a
+// heap flag too big for the limit, a GOMEMLIMIT missing (an env item the
+// server merges in by name), one too high in a ConfigMap (with
+// --configmaps); a workload lint finds nothing to fix in stays as it is.
+func TestFixApplyLint(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-lint"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ledger := oneContainer("ledger", "1Gi")
+	ledger.Spec.Template.Spec.Containers[0].Image = "eclipse-temurin:17-jre"
+	ledger.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "JAVA_TOOL_OPTIONS", Value: "-XX:+UseG1GC -Xmx1536m -Dfile.encoding=UTF-8"}, {Name: "TZ", Value: "UTC"}}
+	ingest := oneContainer("ingest", "2Gi")
+	ingest.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "GOGC", Value: "200"}}
+	report := oneContainer("report", "1Gi")
+	report.Spec.Template.Spec.Containers[0].Image = "eclipse-temurin:21-jre"
+	report.Spec.Template.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "report-env"}}}}
+	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "report-env"}, Data: map[string]string{"JAVA_TOOL_OPTIONS": "-Xmx2g"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*appsv1.Deployment{ledger, ingest, report, oneContainer("plain", "256Mi")} {
+		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	container := func(name string) corev1.Container {
+		d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Spec.Containers[0]
+	}
+	apply := func(args ...string) result {
+		return oomdoctor(t, append([]string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "--lint", "--wait=false"}, args...)...)
+	}
+
+	r := apply("deployment/ledger", "deployment/ingest")
+	if r.code != 0 || !strings.Contains(r.stdout, "Deployment "+ns+"/ledger container app: ") || !strings.Contains(r.stdout, "(jvm-heap-exceeds-limit)") ||
+		!strings.Contains(r.stdout, "Deployment "+ns+"/ingest container app: ") || !strings.Contains(r.stdout, "(go-memlimit-missing)") {
+		t.Fatalf("fix --apply --lint: %s", r)
+	}
+	if env := container("ledger").Env; len(env) != 2 || env[0].Value != "-XX:+UseG1GC -Xmx768m -Dfile.encoding=UTF-8" || env[1] != (corev1.EnvVar{Name: "TZ", Value: "UTC"}) {
+		t.Errorf("ledger's env after the fix: %+v", env)
+	}
+	if env := container("ingest").Env; len(env) != 2 || env[0] != (corev1.EnvVar{Name: "GOGC", Value: "200"}) || env[1].Name != "GOMEMLIMIT" || env[1].Value != "1843MiB" {
+		t.Errorf("ingest's env after the fix: want GOGC kept and GOMEMLIMIT added: %+v", env)
+	}
+	if got := container("ledger").Resources.Limits[corev1.ResourceMemory]; got.String() != "1Gi" {
+		t.Errorf("the limit changed: %s", got.String())
+	}
+	// Again: lint finds nothing left to fix.
+	if r := apply("deployment/ledger", "deployment/ingest", "deployment/plain"); r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "nothing to change") != 3 {
+		t.Errorf("a second run: %s", r)
+	}
+
+	// A heap flag held in a ConfigMap is fixed there, with --configmaps.
+	r = apply("deployment/report")
+	if r.code != 1 || !strings.Contains(r.stderr, "ConfigMap "+ns+"/report-env key JAVA_TOOL_OPTIONS") || !strings.Contains(r.stderr, "give --configmaps") {
+		t.Errorf("a fix in a ConfigMap without --configmaps: %s", r)
+	}
+	r = apply("deployment/report", "--configmaps")
+	cm, err := cp.Client.CoreV1().ConfigMaps(ns).Get(ctx, "report-env", metav1.GetOptions{})
+	if r.code != 0 || err != nil || cm.Data["JAVA_TOOL_OPTIONS"] != "-Xmx768m" || !strings.Contains(r.stdout, "(jvm-heap-exceeds-limit)") {
+		t.Errorf("a fix in a ConfigMap with --configmaps: %v %v\n%s", cm.Data, err, r)
+	}
+	// The template did not change: the pods are restarted to read it.
+	d, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "report", metav1.GetOptions{})
+	if err != nil || d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" || !strings.Contains(r.stderr, "note: only ConfigMaps change: deployment/report's pods are restarted to read them") {
+		t.Errorf("the pods are not restarted to read the ConfigMap (%v): %v\n%s", err, d.Spec.Template.Annotations, r)
+	}
+}
