@@ -538,4 +538,42 @@ func TestFixLintEditsConfigMaps(t *testing.T) {
 	if r.code != 0 || string(got) != redisConf || !strings.Contains(r.stderr, note) {
 		t.Errorf("another reader: exit %d\n%s\ncm.yaml:\n%s", r.code, r.stderr, got)
 	}
+
+	// A JDK blind to the limit, whose JAVA_TOOL_OPTIONS come from a
+	// ConfigMap through envFrom: -Xmx joins them there. An env entry in
+	// the Deployment would override the ConfigMap's and drop them.
+	dir = t.TempDir()
+	const legacy = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: jvm-env}
+data:
+  JAVA_TOOL_OPTIONS: "-XX:+UseG1GC -Dapp.mode=prod"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: legacy}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: openjdk:8u181-jre
+        envFrom:
+        - configMapRef: {name: jvm-env}
+        resources:
+          limits: {memory: 1Gi}
+`
+	// GOMEMLIMIT above the limit, from a ConfigMap the same way: changed
+	// there, not overridden by an env entry.
+	goSvc := strings.NewReplacer("jvm-env", "go-env", `JAVA_TOOL_OPTIONS: "-XX:+UseG1GC -Dapp.mode=prod"`, "GOMEMLIMIT: 1900MiB", "legacy", "gosvc", "openjdk:8u181-jre", "ghcr.io/example/gosvc:3").Replace(legacy)
+	writeFiles(t, dir, "legacy.yaml", legacy, "gosvc.yaml", goSvc)
+	r = run("fix", "-f", dir, "--lint", "--write")
+	got, _ = os.ReadFile(filepath.Join(dir, "legacy.yaml"))
+	if want := strings.Replace(legacy, `-Dapp.mode=prod"`, `-Dapp.mode=prod -Xmx`+jvmFit1Gi+`"`, 1); r.code != 0 || string(got) != want {
+		t.Errorf("JAVA_TOOL_OPTIONS from envFrom: exit %d\n%s\ngot:\n%s\nwant:\n%s", r.code, r.stderr, got, want)
+	}
+	got, _ = os.ReadFile(filepath.Join(dir, "gosvc.yaml"))
+	if want := strings.Replace(goSvc, "GOMEMLIMIT: 1900MiB", "GOMEMLIMIT: 921MiB", 1); string(got) != want {
+		t.Errorf("GOMEMLIMIT from envFrom:\n%s\nwant:\n%s", got, want)
+	}
 }

@@ -40,9 +40,11 @@ func (r *goMemLimitAbove) CheckWorkload(ctx *Context, w *Workload) {
 		f := Finding{Object: w.Object, Path: info.GoMemLimitSet.Path, Container: c.Name, Severity: sev,
 			Message: fmt.Sprintf("%s sets GOMEMLIMIT=%s, %s of its memory limit %s: the Go garbage collector only works harder as the heap nears GOMEMLIMIT, so the kernel kills the process first. GOMEMLIMIT counts only the Go runtime's memory; set it to about 90%% of the limit: %s.", describe(w, c), info.GoMemLimitSet.Value, percent(info.GoMemLimit, limit), c.Resources.MemoryLimit.Text, want)}
 		if f.Path == "" {
-			f.Path = c.Path
-		} else if e, ok := envEdit(c, "GOMEMLIMIT", want); ok {
-			f.Fix = fix("set GOMEMLIMIT="+want, e)
+			f.Path = c.Path // set where the input does not show
+		} else {
+			// Where it is set: an env value, or an envFrom ConfigMap's
+			// (fix --lint), not an env entry written over it.
+			f.Fix = fix("set GOMEMLIMIT="+want, set(info.GoMemLimitSet.Path, want))
 		}
 		ctx.Report(f)
 	}

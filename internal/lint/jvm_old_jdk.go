@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -48,16 +49,21 @@ func (r *jvmOldJDK) CheckWorkload(ctx *Context, w *Workload) {
 			limit := c.Resources.MemoryLimit.Bytes()
 			heap := runtimes.JVMSizeFlag(runtimes.FitHeap(runtimes.JVM, limit))
 			msg += fmt.Sprintf(" Set %s (fits the %s limit) or use a newer JDK.", heap, c.Resources.MemoryLimit.Text)
-			value := heap
-			for _, e := range c.Env {
-				if e.Name == "JAVA_TOOL_OPTIONS" && e.Value != "" {
-					value = e.Value + " " + heap
-				}
-			}
-			if unseen := w.UnseenEnv(c); len(unseen) > 0 {
+			// The options it has keep, wherever they are set: an env
+			// entry written over an envFrom ConfigMap's would drop them.
+			opts, found := w.Env(c, "JAVA_TOOL_OPTIONS")
+			value := strings.TrimSpace(opts.Value + " " + heap)
+			switch unseen := w.UnseenEnv(c); {
+			case len(unseen) > 0:
 				msg += unlessSetIn("-Xmx", unseen)
-			} else if e, ok := envEdit(c, "JAVA_TOOL_OPTIONS", value); ok {
-				f.Fix = fix("set "+heap+" in JAVA_TOOL_OPTIONS", e)
+			case found && opts.Path != "":
+				f.Fix = fix("set "+heap+" in JAVA_TOOL_OPTIONS", set(opts.Path, value))
+			case found: // from a ConfigMap this run may not edit
+				msg += fmt.Sprintf(" JAVA_TOOL_OPTIONS comes from a ConfigMap: add %s there.", heap)
+			default:
+				if e, ok := envEdit(c, "JAVA_TOOL_OPTIONS", value); ok {
+					f.Fix = fix("set "+heap+" in JAVA_TOOL_OPTIONS", e)
+				}
 			}
 		} else {
 			msg += " Give the container a memory limit and set -Xmx to about three quarters of it, or use a newer JDK."

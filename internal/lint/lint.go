@@ -65,6 +65,21 @@ type Workload struct {
 	runtimes map[*manifest.Container]runtimes.Info
 	servers  map[*manifest.Container]runtimes.ServerInfo
 	unseen   map[*manifest.Container][]string
+	env      map[*manifest.Container][]runtimes.Env
+}
+
+// Env is the variable a container's process sees under a name, from its
+// env or an envFrom ConfigMap of the input (env wins, as in the kubelet),
+// with its field for edits ("" when it cannot be edited there).
+func (w *Workload) Env(c *manifest.Container, name string) (runtimes.Env, bool) {
+	var out runtimes.Env
+	found := false
+	for _, e := range w.env[c] {
+		if e.Name == name {
+			out, found = e, true // the last: env comes after envFrom
+		}
+	}
+	return out, found
 }
 
 // UnseenEnv names the envFrom sources of a container whose variables the
@@ -252,7 +267,7 @@ func (l *Linter) object(o *manifest.Object) error {
 func usesConfigMaps(w *manifest.Workload) bool { return len(w.Spec.ConfigMapReads()) > 0 }
 
 func (l *Linter) workload(mw *manifest.Workload) {
-	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}, unseen: map[*manifest.Container][]string{}}
+	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}, unseen: map[*manifest.Container][]string{}, env: map[*manifest.Container][]runtimes.Env{}}
 	for _, c := range mw.Spec.AllContainers() {
 		for _, src := range c.EnvFrom {
 			if _, ok := l.cms[mw.Namespace+"/"+src.ConfigMap]; src.ConfigMap != "" && !ok {
@@ -264,6 +279,7 @@ func (l *Linter) workload(mw *manifest.Workload) {
 		}
 		rc := RuntimeContainer(mw, c, func(name string) map[string]string { return l.cms[mw.Namespace+"/"+name] }, l.cmFixes)
 		w.runtimes[c] = runtimes.Inspect(rc)
+		w.env[c] = rc.Env
 		w.servers[c] = runtimes.InspectServer(rc)
 	}
 	for _, r := range l.rules {
