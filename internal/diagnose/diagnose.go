@@ -326,15 +326,13 @@ func resourcesYAML(container string, request, limit int64) string {
 // resourcesFix is the fix that sets a container's memory: text, the
 // snippet, and the command that sets it on the live workload.
 func resourcesFix(in *Input, text string, request, limit int64) model.Fix {
-	f, w := in.Finding, in.Workload
+	f := in.Finding
 	fx := model.Fix{Text: text, YAML: resourcesYAML(f.Container, request, limit)}
-	switch w.Kind {
-	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob":
-		// A Job's template cannot change, nor a pod's memory here.
-	default:
+	cmd := applyCommand(in)
+	if cmd == "" {
 		return fx
 	}
-	cmd := fmt.Sprintf("oomdoctor fix --apply %s/%s -n %s -c %s", strings.ToLower(w.Kind), w.Name, f.Namespace, f.Container)
+	cmd += " -c " + f.Container
 	if request > 0 {
 		cmd += " --memory-request " + quantity(request)
 	}
@@ -343,6 +341,33 @@ func resourcesFix(in *Input, text string, request, limit int64) model.Fix {
 	}
 	fx.Command = cmd + in.KubeFlags
 	return fx
+}
+
+// applyCommand is "oomdoctor fix --apply KIND/NAME -n NS" for the
+// finding's workload, or "" when its kind cannot change (a Job's
+// template, a pod's memory).
+func applyCommand(in *Input) string {
+	w := in.Workload
+	switch w.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob":
+		return fmt.Sprintf("oomdoctor fix --apply %s/%s -n %s", strings.ToLower(w.Kind), w.Name, in.Finding.Namespace)
+	}
+	return ""
+}
+
+// lintFix gives a fix the command that makes lint's automatic fixes on
+// the live workload (oomdoctor fix --apply --lint), with --configmaps when
+// the setting is held in a ConfigMap.
+func lintFix(in *Input, fx *model.Fix, inConfigMap bool) {
+	cmd := applyCommand(in)
+	if cmd == "" {
+		return
+	}
+	cmd += " --lint"
+	if inConfigMap {
+		cmd += " --configmaps"
+	}
+	fx.Command = cmd + in.KubeFlags
 }
 
 func quantity(b int64) string {

@@ -167,23 +167,29 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 	switch info.Runtime {
 	case runtimes.JVM:
 		if info.ContainerSupportOff != nil {
-			return &model.Cause{Confidence: model.High, ConfidenceWhy: "the flag is in the spec",
+			c := &model.Cause{Confidence: model.High, ConfidenceWhy: "the flag is in the spec",
 				Summary:  fmt.Sprintf("The JVM runs with %s: it sizes its heap from the node's memory, not the %s limit.", info.ContainerSupportOff.Flag, size(lim)),
 				Evidence: []model.Evidence{{What: "JVM flag", Value: info.ContainerSupportOff.Flag + " " + where(info.ContainerSupportOff), Source: "pod spec"}},
 				Fix:      model.Fix{Text: fmt.Sprintf("Remove %s and set the heap: %s.", info.ContainerSupportOff.Flag, runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+			d.noHeapFix(in, info, &c.Fix)
+			return c
 		}
 		if info.Heap == nil {
 			switch info.JDK.Cgroups() {
 			case runtimes.SupportNone:
-				return &model.Cause{Confidence: model.Medium, ConfidenceWhy: "the JDK version comes from the image tag",
+				c := &model.Cause{Confidence: model.Medium, ConfidenceWhy: "the JDK version comes from the image tag",
 					Summary:  fmt.Sprintf("The image's JDK (%s) does not read container memory limits: with no -Xmx it sizes the heap from the node's memory, far above the %s limit.", info.JDK, size(lim)),
 					Evidence: []model.Evidence{{What: "JDK", Value: info.JDK.String() + " (" + info.Why + ")", Source: "pod spec"}},
 					Fix:      model.Fix{Text: fmt.Sprintf("Set the heap explicitly (%s in JAVA_TOOL_OPTIONS) or move to a JDK that reads cgroups (8u372+, 11.0.16+, 17+).", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+				d.noHeapFix(in, info, &c.Fix)
+				return c
 			case runtimes.SupportV1:
-				return &model.Cause{Confidence: model.Low, ConfidenceWhy: "it matters only on cgroup v2 nodes (oomdoctor node tells a node's version)",
+				c := &model.Cause{Confidence: model.Low, ConfidenceWhy: "it matters only on cgroup v2 nodes (oomdoctor node tells a node's version)",
 					Summary:  fmt.Sprintf("The image's JDK (%s) reads only cgroup v1 limits: on a cgroup v2 node it sizes the heap from the node's memory, above the %s limit.", info.JDK, size(lim)),
 					Evidence: []model.Evidence{{What: "JDK", Value: info.JDK.String() + " (" + info.Why + ")", Source: "pod spec"}},
 					Fix:      model.Fix{Text: fmt.Sprintf("Set the heap explicitly (%s) or move to 8u372+, 11.0.16+ or 17+.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.JVMSizeFlag(fit)}}
+				d.noHeapFix(in, info, &c.Fix)
+				return c
 			}
 			return d.stacks(info, runtimes.EffectiveJVMHeap(info, limit), limit, where)
 		}
@@ -200,6 +206,7 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		if info.HeapPercent > 0 && info.HeapBytes == 0 {
 			c.Fix.Text = fmt.Sprintf("Lower the heap to %s, or raise the limit.", c.Fix.Flag)
 		}
+		lintFix(in, &c.Fix, fromConfigMap(info.Heap))
 		if v == runtimes.HeapTooBig {
 			c.Confidence, c.ConfidenceWhy = model.High, "a heap at 90% of the limit or closer than 64Mi to it leaves the rest of the JVM no room: a kill is close to certain"
 		} else {
@@ -211,16 +218,24 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		return c
 	case runtimes.Go:
 		if info.GoMemLimitSet != nil && info.GoMemLimit > 0 && float64(info.GoMemLimit) > runtimes.GoMemLimitShare*lim {
-			return &model.Cause{Confidence: model.High, ConfidenceWhy: "GOMEMLIMIT is in the spec",
+			c := &model.Cause{Confidence: model.High, ConfidenceWhy: "GOMEMLIMIT is in the spec",
 				Summary:  fmt.Sprintf("GOMEMLIMIT %s is %s of the %s limit: the Go runtime lets the heap grow past what the container may use before it collects hard.", size(float64(info.GoMemLimit)), pct(float64(info.GoMemLimit), lim), size(lim)),
 				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: fmt.Sprintf("%s %s (%s of the limit)", info.GoMemLimitSet.Value, where(info.GoMemLimitSet), pct(float64(info.GoMemLimit), lim)), Source: "pod spec"}},
 				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit.", Flag: runtimes.HeapFlag(info, limit)}}
+			if float64(info.GoMemLimit) > goMemLimitLinted*lim { // lint's go-memlimit-above-limit
+				lintFix(in, &c.Fix, fromConfigMap(info.GoMemLimitSet))
+			}
+			return c
 		}
 		if info.GoMemLimitSet == nil {
-			return &model.Cause{Confidence: model.Low, ConfidenceWhy: "a missing GOMEMLIMIT only kills when the live heap is over about half the limit; usage history shows whether it is",
+			c := &model.Cause{Confidence: model.Low, ConfidenceWhy: "a missing GOMEMLIMIT only kills when the live heap is over about half the limit; usage history shows whether it is",
 				Summary:  fmt.Sprintf("The Go program runs without GOMEMLIMIT: the runtime never reads the %s limit and lets the heap reach twice the live heap (GOGC=%s) before collecting.", size(lim), orDefault(info.GOGC, "100")),
 				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: "not set (" + info.Why + ")", Source: "pod spec"}},
 				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit so the GC works harder before the container is killed.", Flag: runtimes.HeapFlag(info, limit)}}
+			if limit >= goMemLimitMissingLinted && len(in.unresolvedEnv()) == 0 { // lint's go-memlimit-missing
+				lintFix(in, &c.Fix, false)
+			}
+			return c
 		}
 	case runtimes.Node, runtimes.DotNet:
 		if info.Heap == nil {
@@ -244,6 +259,7 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 			Evidence: []model.Evidence{{What: name, Value: fmt.Sprintf("%s %s", info.Heap.Flag, where(info.Heap)), Source: "pod spec"}},
 			Fix:      model.Fix{Text: fmt.Sprintf("Lower it to %s, or raise the limit.", size(float64(fit))), Flag: flag},
 		}
+		lintFix(in, &c.Fix, fromConfigMap(info.Heap))
 		c.Confidence, c.ConfidenceWhy = model.Medium, "a heap above 75% of the limit leaves the runtime little room"
 		if v == runtimes.HeapTooBig {
 			c.Confidence, c.ConfidenceWhy = model.High, "the heap setting is at 90% of the limit or more"
@@ -305,6 +321,9 @@ func (runtimeHeap) server(s runtimes.ServerInfo, limit int64, in *Input) *model.
 		Evidence: []model.Evidence{{What: name, Value: fmt.Sprintf("%s in %s = %s (%s of the limit)", flag, s.Size.Source, size(float64(s.Bytes)), pct(float64(s.Bytes), lim)), Source: "pod spec"}},
 		Fix:      model.Fix{Text: fmt.Sprintf("Lower it to %s, or raise the limit.", s.SizeFlag(s.SizeValue(fit))), Flag: s.SizeFlag(s.SizeValue(fit))},
 	}
+	if fit >= 16<<20 { // lint's cache-size-exceeds-limit fixes it; a config file is a ConfigMap's
+		lintFix(in, &c.Fix, s.Size.Line > 0 || fromConfigMap(s.Size))
+	}
 	c.Confidence, c.ConfidenceWhy = model.Medium, "the size leaves the server too little room: under load what lives beside the data pushes it over"
 	if s.Bytes >= limit {
 		c.Confidence, c.ConfidenceWhy = model.High, "the data may fill the whole limit before the server evicts: a kill is close to certain"
@@ -336,6 +355,37 @@ func (runtimeHeap) stacks(info runtimes.Info, heap, limit int64, where func(*run
 			{What: "heap, stacks and the rest", Value: fmt.Sprintf("%s + %d x %s + %s > %s", size(float64(heap)), assumedThreads, size(float64(info.StackBytes)), size(float64(runtimes.MinOverhead(runtimes.JVM))), size(lim)), Source: "pod spec"},
 		},
 		Fix: model.Fix{Text: "Drop -Xss back to the default (1m) unless deep recursion needs it, bound the thread pools, or raise the limit.", Flag: "-Xss1m"}}
+}
+
+// The thresholds of lint's GOMEMLIMIT rules (their defaults): the command
+// of the fix runs lint's fixes, so it is given where lint has one.
+const (
+	goMemLimitLinted        = 0.95
+	goMemLimitMissingLinted = 512 << 20
+)
+
+// fromConfigMap says whether a setting is held in a ConfigMap (an env
+// value taken from one).
+func fromConfigMap(s *runtimes.Setting) bool {
+	return s != nil && strings.HasPrefix(s.Path, "configmap ")
+}
+
+// noHeapFix gives a JVM with no heap set the command of lint's
+// jvm-old-jdk-no-heap fix, which adds -Xmx to JAVA_TOOL_OPTIONS where
+// they are set, when nothing the spec does not show may set them.
+func (runtimeHeap) noHeapFix(in *Input, info runtimes.Info, fx *model.Fix) {
+	if info.HeapBytes > 0 || info.MaxRAMBytes > 0 || len(in.unresolvedEnv()) > 0 {
+		return
+	}
+	fromCM := false
+	if c := in.container(); c != nil {
+		for _, e := range inspected(c, in.ConfigMaps).Env {
+			if e.Name == "JAVA_TOOL_OPTIONS" {
+				fromCM = strings.HasPrefix(e.Path, "configmap ") // the last: env comes after envFrom
+			}
+		}
+	}
+	lintFix(in, fx, fromCM)
 }
 
 func orDefault(s, d string) string {
