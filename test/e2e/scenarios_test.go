@@ -323,6 +323,55 @@ func TestFixApplyChangesTheConfigMap(t *testing.T) {
 	t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
 }
 
+// 7d. fix --apply --lint on a Go service without GOMEMLIMIT: lint's fix
+// adds it to the live Deployment's env, after the variables it has; the
+// new pod's Go runtime takes it.
+func TestFixApplyLintAddsGOMEMLIMIT(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-fix-lint")
+	d := workloads.GoUnbounded(ns)
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=gounbounded", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "svc")
+		return cs != nil && cs.State.Running != nil
+	})
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/gounbounded", "--lint", "--timeout", "2m"}, streams)
+	if code != 0 || strings.TrimSpace(out.String()) != "Deployment "+ns+"/gounbounded container svc: set GOMEMLIMIT=921MiB (go-memlimit-missing)" || !strings.Contains(errOut.String(), "successfully rolled out") {
+		t.Fatalf("fix --apply --lint exited %d\n%s%s", code, out.String(), errOut.String())
+	}
+	fixed := waitPod(t, ns, "app=gounbounded", 30*time.Second, "with GOMEMLIMIT", func(p *corev1.Pod) bool {
+		return p.DeletionTimestamp == nil && len(p.Spec.Containers[0].Env) == 3
+	})
+	var env []string
+	for _, e := range fixed.Spec.Containers[0].Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	if got := strings.Join(env, " "); got != "GOGC=100 LOG_LEVEL=info GOMEMLIMIT=921MiB" {
+		t.Errorf("the new pod's env: %s", got)
+	}
+	want := "GOMEMLIMIT 921MiB: the Go runtime's memory limit is 965738496 bytes"
+	var logs string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if logs = podLog(ns, fixed.Name, "svc"); strings.Contains(logs, want) {
+			break
+		}
+	}
+	if !strings.Contains(logs, want) {
+		t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
+	}
+	// Nothing is left to fix.
+	out.Reset()
+	errOut.Reset()
+	if code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/gounbounded", "--lint"}, streams); code != 0 || out.String() != "" || !strings.Contains(errOut.String(), "nothing to change") {
+		t.Errorf("a second run: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
 // podLog is what a pod's container wrote, from the kubelet's log files.
 func podLog(ns, pod, container string) string {
 	files, _ := filepath.Glob("/var/log/pods/" + ns + "_" + pod + "_*/" + container + "/*.log")

@@ -130,3 +130,19 @@ func GoService(ns string) (*corev1.ConfigMap, *appsv1.Deployment) {
 		},
 	}
 }
+
+// GoUnbounded is a Deployment of the test program as a Go service run
+// without GOMEMLIMIT (GOGC set, as lint tells Go by), under 1Gi.
+func GoUnbounded(ns string) *appsv1.Deployment {
+	c := app("svc", memory("128Mi", "1Gi"), "-alloc", "20")
+	c.Env = []corev1.EnvVar{{Name: "GOGC", Value: "100"}, {Name: "LOG_LEVEL", Value: "info"}}
+	labels := map[string]string{"app": "gounbounded"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gounbounded", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec(c)},
+		},
+	}
+}
