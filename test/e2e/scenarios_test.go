@@ -271,17 +271,7 @@ func TestFixApplyChangesTheConfigMap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := namespace(t, "e2e-fix-cm")
-	cm, d := workloads.GoService(ns)
-	if _, err := node.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitPod(t, ns, "app=gosvc", 2*time.Minute, "running", func(p *corev1.Pod) bool {
-		cs := workloads.Status(p, "svc")
-		return cs != nil && cs.State.Running != nil
-	})
+	cm := startGoService(t, ns)
 
 	var out, errOut bytes.Buffer
 	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
@@ -313,14 +303,38 @@ func TestFixApplyChangesTheConfigMap(t *testing.T) {
 	if fixed == nil {
 		t.Fatalf("no pod with the new limit: %+v", list.Items)
 	}
-	want := "GOMEMLIMIT 460MiB: the Go runtime's memory limit is 482344960 bytes"
-	var logs string
+	if want := "GOMEMLIMIT 460MiB: the Go runtime's memory limit is 482344960 bytes"; !waitLog(ns, fixed.Name, "svc", want) {
+		t.Errorf("the new pod's log lacks %q:\n%s", want, podLog(ns, fixed.Name, "svc"))
+	}
+}
+
+// startGoService runs workloads.GoService in ns until its pod runs, and
+// returns its ConfigMap.
+func startGoService(t *testing.T, ns string) *corev1.ConfigMap {
+	t.Helper()
+	ctx := context.Background()
+	cm, d := workloads.GoService(ns)
+	if _, err := node.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=gosvc", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "svc")
+		return cs != nil && cs.State.Running != nil
+	})
+	return cm
+}
+
+// waitLog waits up to 30 s for a pod's container to write want.
+func waitLog(ns, pod, container, want string) bool {
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if logs = podLog(ns, fixed.Name, "svc"); strings.Contains(logs, want) {
-			return
+		if strings.Contains(podLog(ns, pod, container), want) {
+			return true
 		}
 	}
-	t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
+	return false
 }
 
 // 7d. fix --apply --lint on a Go service without GOMEMLIMIT: lint's fix
@@ -354,15 +368,8 @@ func TestFixApplyLintAddsGOMEMLIMIT(t *testing.T) {
 	if got := strings.Join(env, " "); got != "GOGC=100 LOG_LEVEL=info GOMEMLIMIT=921MiB" {
 		t.Errorf("the new pod's env: %s", got)
 	}
-	want := "GOMEMLIMIT 921MiB: the Go runtime's memory limit is 965738496 bytes"
-	var logs string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if logs = podLog(ns, fixed.Name, "svc"); strings.Contains(logs, want) {
-			break
-		}
-	}
-	if !strings.Contains(logs, want) {
-		t.Errorf("the new pod's log lacks %q:\n%s", want, logs)
+	if want := "GOMEMLIMIT 921MiB: the Go runtime's memory limit is 965738496 bytes"; !waitLog(ns, fixed.Name, "svc", want) {
+		t.Errorf("the new pod's log lacks %q:\n%s", want, podLog(ns, fixed.Name, "svc"))
 	}
 	// Nothing is left to fix.
 	out.Reset()
@@ -393,17 +400,7 @@ func TestFixApplyRaisesGOMEMLIMITAfterTheLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ns := namespace(t, "e2e-fix-cm-up")
-	cm, d := workloads.GoService(ns)
-	if _, err := node.Client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitPod(t, ns, "app=gosvc", 2*time.Minute, "running", func(p *corev1.Pod) bool {
-		cs := workloads.Status(p, "svc")
-		return cs != nil && cs.State.Running != nil
-	})
+	cm := startGoService(t, ns)
 
 	var out, errOut bytes.Buffer
 	done := make(chan int)
@@ -463,13 +460,9 @@ func TestFixApplyRaisesGOMEMLIMITAfterTheLimit(t *testing.T) {
 		_, ok := p.Annotations["kubectl.kubernetes.io/restartedAt"]
 		return ok && p.DeletionTimestamp == nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "2Gi"
 	})
-	var logs string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if logs = podLog(ns, restarted.Name, "svc"); strings.Contains(logs, newSetting) {
-			return
-		}
+	if !waitLog(ns, restarted.Name, "svc", newSetting) {
+		t.Errorf("the restarted pod's log lacks %q:\n%s", newSetting, podLog(ns, restarted.Name, "svc"))
 	}
-	t.Errorf("the restarted pod's log lacks %q:\n%s", newSetting, logs)
 }
 
 // 8. A rollout whose new pods the API server refuses (a LimitRange here),

@@ -836,7 +836,9 @@ func TestFixApplyLint(t *testing.T) {
 	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "report-env"}, Data: map[string]string{"JAVA_TOOL_OPTIONS": "-Xmx2g"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []*appsv1.Deployment{ledger, ingest, report, oneContainer("plain", "256Mi")} {
+	quiet := ledger.DeepCopy() // the rule is suppressed on it
+	quiet.Name, quiet.Annotations = "quiet", map[string]string{"oomdoctor.io/ignore": "jvm-heap-exceeds-limit"}
+	for _, d := range []*appsv1.Deployment{ledger, ingest, report, quiet, oneContainer("plain", "256Mi")} {
 		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -866,9 +868,12 @@ func TestFixApplyLint(t *testing.T) {
 	if got := container("ledger").Resources.Limits[corev1.ResourceMemory]; got.String() != "1Gi" {
 		t.Errorf("the limit changed: %s", got.String())
 	}
-	// Again: lint finds nothing left to fix.
-	if r := apply("deployment/ledger", "deployment/ingest", "deployment/plain"); r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "nothing to change") != 3 {
+	// Again: lint finds nothing left to fix; nor where its rule is off.
+	if r := apply("deployment/ledger", "deployment/ingest", "deployment/plain", "deployment/quiet"); r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "nothing to change") != 4 {
 		t.Errorf("a second run: %s", r)
+	}
+	if env := container("quiet").Env; env[0].Value != "-XX:+UseG1GC -Xmx1536m -Dfile.encoding=UTF-8" {
+		t.Errorf("the suppressed rule's fix was made: %+v", env)
 	}
 
 	// A heap flag held in a ConfigMap is fixed there, with --configmaps.

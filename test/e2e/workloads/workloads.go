@@ -47,16 +47,19 @@ func pod(ns, name string, s corev1.PodSpec) *corev1.Pod {
 // Hog is a Deployment whose container allocates 200 MiB under a 64Mi
 // limit: OOMKilled, restarted, then CrashLoopBackOff.
 func Hog(ns string) *appsv1.Deployment {
-	labels := map[string]string{"app": "hog"}
+	return deployment(ns, "hog", spec(app("hog", memory("32Mi", "64Mi"), "-alloc", "200", "-pace", "100")))
+}
+
+// deployment is a Deployment of one replica whose pods are labeled
+// app=NAME.
+func deployment(ns, name string, s corev1.PodSpec) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
 	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hog", Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To[int32](1),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       spec(app("hog", memory("32Mi", "64Mi"), "-alloc", "200", "-pace", "100")),
-			},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: s},
 		},
 	}
 }
@@ -120,15 +123,7 @@ func GoService(ns string) (*corev1.ConfigMap, *appsv1.Deployment) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gosvc-env"}, Data: map[string]string{"GOMEMLIMIT": "900MiB", "LOG_LEVEL": "info"}}
 	c := app("svc", memory("128Mi", "1Gi"), "-alloc", "20")
 	c.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}}
-	labels := map[string]string{"app": "gosvc"}
-	return cm, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gosvc", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec(c)},
-		},
-	}
+	return cm, deployment(ns, "gosvc", spec(c))
 }
 
 // GoUnbounded is a Deployment of the test program as a Go service run
@@ -136,13 +131,5 @@ func GoService(ns string) (*corev1.ConfigMap, *appsv1.Deployment) {
 func GoUnbounded(ns string) *appsv1.Deployment {
 	c := app("svc", memory("128Mi", "1Gi"), "-alloc", "20")
 	c.Env = []corev1.EnvVar{{Name: "GOGC", Value: "100"}, {Name: "LOG_LEVEL", Value: "info"}}
-	labels := map[string]string{"app": "gounbounded"}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "gounbounded", Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](1),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec(c)},
-		},
-	}
+	return deployment(ns, "gounbounded", spec(c))
 }
