@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -30,6 +31,7 @@ type FixOptions struct {
 
 	Files           []string
 	Objects         []string
+	Selector        string
 	Container       string
 	MemoryRequest   string
 	MemoryLimit     string
@@ -63,7 +65,7 @@ type FixOptions struct {
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
-		Use:   "fix -f PATH... [TYPE/NAME...] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
+		Use:   "fix -f PATH... [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
 		Long: `Write memory settings into manifests, keeping every comment, the key order, the
 indentation, the quoting and the other documents: only the fields that change differ, and a
@@ -86,7 +88,8 @@ strategic-merge patches for a Kustomize base instead of touching it. Templates (
 edited. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
 only the memory fields (field manager oomdoctor), then it waits for the rollout.
 
-TYPE/NAME arguments (deployment/api) keep only those objects.`,
+TYPE/NAME arguments (deployment/api) keep only those objects; a TYPE alone (deployments) keeps
+every object of that kind, and with --apply, -l SELECTOR those whose labels match.`,
 		Example: `  oomdoctor fix -f k8s/api.yaml --memory-limit 1Gi --memory-request 512Mi
   oomdoctor fix -f k8s/ --recommendations recs.json --write
   oomdoctor fix -f k8s/ --prometheus-url http://127.0.0.1:9090 -n shop --write
@@ -121,6 +124,7 @@ TYPE/NAME arguments (deployment/api) keep only those objects.`,
 	f.StringVar(&o.ConfigFile, "config", "", "lint's config file (LintConfig; default ./"+DefaultLintConfig+" when it exists): the rules it turns off or ignores are not fixed by --lint, and its settings hold for the checks of the new values (ResourceQuotas, HorizontalPodAutoscalers).")
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
 	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
+	f.StringVarP(&o.Selector, "selector", "l", "", "With --apply: change the objects of the TYPEs given (default: Deployments, StatefulSets, DaemonSets and CronJobs) whose labels match, as kubectl's -l (e.g. -l app=api,tier!=batch).")
 	f.BoolVar(&o.Apply, "apply", false, "Change the objects in the cluster (TYPE/NAME arguments, or the objects of -f) and wait for the rollout.")
 	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
@@ -154,8 +158,23 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	for _, a := range args {
-		if !strings.Contains(a, "/") {
-			return usagef("%q is not TYPE/NAME (e.g. deployment/api)", a)
+		kind, _, named := strings.Cut(a, "/")
+		if !named && o.Apply {
+			// A TYPE alone: every object of that kind, as kubectl get TYPE.
+			if _, err := fix.NormalizeKind(kind); err != nil {
+				return usagef("%q is neither TYPE/NAME (deployment/api) nor a TYPE (deployments): %v", a, err)
+			}
+		}
+		if named && o.Selector != "" {
+			return usagef("%s names an object and -l selects them: give one or the other, as kubectl", a)
+		}
+	}
+	if o.Selector != "" {
+		if !o.Apply {
+			return usagef("-l selects live objects for --apply; without it, TYPE/NAME arguments choose among the objects of -f")
+		}
+		if _, err := labels.Parse(o.Selector); err != nil {
+			return usagef("-l %q: %v", o.Selector, err)
 		}
 	}
 	o.Objects = args

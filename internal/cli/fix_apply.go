@@ -22,13 +22,21 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		return asUsage(explainKubeconfig(o.flags, err, ""))
 	}
 	var targets []fix.ApplyTarget
+	var kinds []string // TYPE alone, or -l: listed from the cluster
 	for _, a := range o.Objects {
-		kind, name, _ := strings.Cut(a, "/")
+		kind, name, named := strings.Cut(a, "/")
 		k, err := fix.NormalizeKind(kind)
 		if err != nil {
 			return asUsage(err)
 		}
+		if !named {
+			kinds = append(kinds, k)
+			continue
+		}
 		targets = append(targets, fix.ApplyTarget{Kind: k, Namespace: ns, Name: name})
+	}
+	if o.Selector != "" && len(kinds) == 0 {
+		kinds = fix.ControllerKinds
 	}
 	if len(o.Files) > 0 {
 		files, err := manifest.ExpandInputs(o.Files)
@@ -57,7 +65,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			return asUsage(err)
 		}
 	}
-	if fr, ok := o.values.(*fix.FromRecommendations); ok && len(targets) == 0 && len(o.Files) == 0 {
+	if fr, ok := o.values.(*fix.FromRecommendations); ok && len(targets) == 0 && len(kinds) == 0 && len(o.Files) == 0 {
 		// Every workload the document sizes (in -n's namespace, when
 		// given).
 		only := ""
@@ -83,12 +91,30 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			return usagef("--apply: the recommendations size no workload fix can change%s (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs)", where)
 		}
 	}
-	if len(targets) == 0 {
-		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), manifests with -f, or --recommendations")
+	if len(targets) == 0 && len(kinds) == 0 {
+		return usagef("--apply needs objects: TYPE/NAME arguments (deployment/api), a TYPE (deployments) or -l SELECTOR for all that match in the namespace, manifests with -f, or --recommendations")
 	}
 	src, err := openClusterHint(o.flags, 500, ", or fix the manifests' files with -f and without --apply")
 	if err != nil {
 		return err
+	}
+	if len(kinds) > 0 {
+		listed, skipped, err := fix.ListTargets(cmd.Context(), src.Client(), ns, kinds, o.Selector)
+		if err != nil {
+			return err
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(o.ErrOut, "note: left alone, since a controller owns them and would put their template back (change the owner): %s\n", strings.Join(skipped, ", "))
+		}
+		if len(listed) == 0 && len(targets) == 0 {
+			match := ""
+			if o.Selector != "" {
+				match = " matching -l " + o.Selector
+			}
+			fmt.Fprintf(o.ErrOut, "no %s%s in namespace %s: nothing to change\n", kindWords(kinds), match, ns)
+			return nil
+		}
+		targets = append(targets, listed...)
 	}
 	var asks fix.ConfigMapAsks
 	if o.ConfigMaps && len(targets) > 1 {
@@ -179,4 +205,13 @@ func (o *FixOptions) applyLint() *lint.Config {
 		return nil
 	}
 	return o.lintCfg
+}
+
+// kindWords names kinds in the plural: "Deployments, StatefulSets".
+func kindWords(kinds []string) string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k + "s"
+	}
+	return strings.Join(out, ", ")
 }

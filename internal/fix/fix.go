@@ -177,17 +177,15 @@ func lintEdits(w *manifest.Workload, fs []model.LintFinding) (edits []manifest.E
 	return edits, changes, cmEdits
 }
 
-// selected tells whether an object is among kind/name selections.
+// selected tells whether an object is among kind/name selections (a
+// kind alone selects all of that kind).
 func selected(o *manifest.Object, objects []string) bool {
 	if len(objects) == 0 {
 		return true
 	}
 	for _, s := range objects {
-		kind, name, ok := strings.Cut(s, "/")
-		if !ok {
-			continue
-		}
-		if kindMatches(kind, o.Kind) && name == o.Name {
+		kind, name, named := strings.Cut(s, "/")
+		if kindMatches(kind, o.Kind) && (!named || name == o.Name) {
 			return true
 		}
 	}

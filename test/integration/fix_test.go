@@ -892,3 +892,84 @@ func TestFixApplyLint(t *testing.T) {
 		t.Errorf("the pods are not restarted to read the ConfigMap (%v): %v\n%s", err, d.Spec.Template.Annotations, r)
 	}
 }
+
+// fix --apply with a TYPE alone or -l changes every object of the
+// namespace that matches, as kubectl get TYPE -l does (listed in pages);
+// one a controller owns is named and left alone.
+func TestFixApplySelects(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-select"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tier := func(d *appsv1.Deployment, v string) *appsv1.Deployment {
+		d.Labels = map[string]string{"tier": v}
+		return d
+	}
+	var web *appsv1.Deployment
+	for _, d := range []*appsv1.Deployment{tier(oneContainer("a", "256Mi"), "web"), tier(oneContainer("b", "256Mi"), "web"), tier(oneContainer("c", "256Mi"), "batch")} {
+		created, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Name == "a" {
+			web = created
+		}
+	}
+	d := oneContainer("s", "256Mi")
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "s", Labels: map[string]string{"tier": "web"}}, Spec: appsv1.StatefulSetSpec{Selector: d.Spec.Selector, Template: d.Spec.Template}}
+	if _, err := cp.Client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	owned := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "a-5d", Labels: map[string]string{"tier": "web"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "a", UID: web.UID, Controller: ptr.To(true)}}},
+		Spec: appsv1.ReplicaSetSpec{Selector: web.Spec.Selector, Template: web.Spec.Template}}
+	if _, err := cp.Client.AppsV1().ReplicaSets(ns).Create(ctx, owned, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fix := func(args ...string) result {
+		return oomdoctor(t, append([]string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--wait=false"}, args...)...)
+	}
+	changed := func(r result) []string {
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			if obj, _, ok := strings.Cut(line, " container "); ok {
+				out = append(out, obj)
+			}
+		}
+		return out
+	}
+
+	r := fix("--apply", "deployments", "--memory-limit", "384Mi", "--dry-run=client")
+	if got := changed(r); r.code != 0 || !slices.Equal(got, []string{"Deployment " + ns + "/a", "Deployment " + ns + "/b", "Deployment " + ns + "/c"}) {
+		t.Errorf("deployments: %q\n%s", got, r)
+	}
+	r = fix("--apply", "-l", "tier=web", "--memory-limit", "384Mi")
+	if got := changed(r); r.code != 0 || !slices.Equal(got, []string{"Deployment " + ns + "/a", "Deployment " + ns + "/b", "StatefulSet " + ns + "/s"}) {
+		t.Errorf("-l tier=web: %q\n%s", got, r)
+	}
+	for name, want := range map[string]string{"a": "384Mi", "b": "384Mi", "c": "256Mi"} {
+		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String() != want {
+			t.Errorf("deployment/%s after -l tier=web: want %s (%v)", name, want, err)
+		}
+	}
+	r = fix("--apply", "replicasets", "-l", "tier=web", "--memory-limit", "384Mi")
+	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "note: left alone, since a controller owns them and would put their template back (change the owner): replicaset/a-5d (owned by Deployment a)") ||
+		!strings.Contains(r.stderr, "no ReplicaSets matching -l tier=web in namespace "+ns+": nothing to change") {
+		t.Errorf("an owned ReplicaSet: %s", r)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--apply", "deployment/a", "-l", "tier=web", "--memory-limit", "384Mi"}, "deployment/a names an object and -l selects them"},
+		{[]string{"-f", "-", "-l", "tier=web", "--memory-limit", "384Mi"}, "-l selects live objects for --apply"},
+		{[]string{"--apply", "-l", "tier in ((", "--memory-limit", "384Mi"}, `-l "tier in ((":`},
+		{[]string{"--apply", "pods", "--memory-limit", "384Mi"}, `"pods" is neither TYPE/NAME (deployment/api) nor a TYPE (deployments): a bare pod's resources cannot be patched`},
+	} {
+		if r := fix(tc.args...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package fix
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/pager"
+)
+
+// ControllerKinds are the kinds --apply changes when a selector is given
+// without a TYPE: the workloads that own their pods' template.
+var ControllerKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
+
+// ListTargets lists the objects of the kinds given in namespace ns that
+// match the label selector ("": all), as kubectl get TYPE -l does, in
+// pages. An object a controller owns is left out, and told in skipped
+// ("replicaset/api-5d (owned by Deployment api)"): its owner is the one to
+// change (a ReplicaSet's Deployment, a Job's CronJob, an operator's
+// resource), and would put its template back.
+func ListTargets(ctx context.Context, c kubernetes.Interface, ns string, kinds []string, selector string) (targets []ApplyTarget, skipped []string, err error) {
+	for _, kind := range kinds {
+		var list func(context.Context, metav1.ListOptions) (runtime.Object, error)
+		switch kind {
+		case "Deployment":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().Deployments(ns).List(ctx, o)
+			}
+		case "StatefulSet":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().StatefulSets(ns).List(ctx, o)
+			}
+		case "DaemonSet":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().DaemonSets(ns).List(ctx, o)
+			}
+		case "ReplicaSet":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.AppsV1().ReplicaSets(ns).List(ctx, o)
+			}
+		case "Job":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.BatchV1().Jobs(ns).List(ctx, o)
+			}
+		case "CronJob":
+			list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.BatchV1().CronJobs(ns).List(ctx, o)
+			}
+		default:
+			return nil, nil, fmt.Errorf("cannot list %s", kind)
+		}
+		var found []ApplyTarget
+		err := pager.New(list).EachListItem(ctx, metav1.ListOptions{LabelSelector: selector}, func(obj runtime.Object) error {
+			m, err := meta.Accessor(obj)
+			if err != nil {
+				return err
+			}
+			if ref := metav1.GetControllerOf(m); ref != nil {
+				skipped = append(skipped, fmt.Sprintf("%s (owned by %s %s)", ApplyTarget{Kind: kind, Name: m.GetName()}, ref.Kind, ref.Name))
+				return nil
+			}
+			found = append(found, ApplyTarget{Kind: kind, Namespace: m.GetNamespace(), Name: m.GetName()})
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing %ss in namespace %s: %w", kind, ns, err)
+		}
+		sort.Slice(found, func(i, j int) bool { return found[i].Name < found[j].Name })
+		targets = append(targets, found...)
+	}
+	return targets, skipped, nil
+}
