@@ -32,6 +32,7 @@ type FixOptions struct {
 	Files           []string
 	Objects         []string
 	Selector        string
+	AllNamespaces   bool
 	Container       string
 	MemoryRequest   string
 	MemoryLimit     string
@@ -125,6 +126,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.BoolVar(&o.Write, "write", false, "Write the changes into the files (atomically).")
 	f.StringVar(&o.PatchDir, "patch-dir", "", "Write strategic-merge patches into this folder instead of editing the manifests (Kustomize).")
 	f.StringVarP(&o.Selector, "selector", "l", "", "With --apply: change the objects of the TYPEs given (default: Deployments, StatefulSets, DaemonSets and CronJobs) whose labels match, as kubectl's -l (e.g. -l app=api,tier!=batch).")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With --apply and a TYPE or -l: the objects of every namespace.")
 	f.BoolVar(&o.Apply, "apply", false, "Change the objects in the cluster (TYPE/NAME arguments, or the objects of -f) and wait for the rollout.")
 	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
@@ -167,6 +169,22 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		if named && o.Selector != "" {
 			return usagef("%s names an object and -l selects them: give one or the other, as kubectl", a)
+		}
+	}
+	if o.AllNamespaces {
+		if !o.Apply {
+			return usagef("-A lists live objects for --apply; without it fix edits the files of -f")
+		}
+		for _, a := range args {
+			if strings.Contains(a, "/") {
+				return usagef("%s names an object: -A lists every namespace's objects of a TYPE or -l, not one by name", a)
+			}
+		}
+		if cmd.Flags().Changed("namespace") {
+			return usagef("-A and -n exclude each other")
+		}
+		if len(args) == 0 && o.Selector == "" {
+			return usagef("-A needs a TYPE (deployments) or -l SELECTOR to choose the objects of every namespace")
 		}
 	}
 	if o.Selector != "" {

@@ -99,7 +99,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		return err
 	}
 	if len(kinds) > 0 {
-		listed, skipped, err := fix.ListTargets(cmd.Context(), src.Client(), ns, kinds, o.Selector)
+		in := ns
+		if o.AllNamespaces {
+			in = "" // every namespace
+		}
+		listed, skipped, err := fix.ListTargets(cmd.Context(), src.Client(), in, kinds, o.Selector)
 		if err != nil {
 			return err
 		}
@@ -111,7 +115,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			if o.Selector != "" {
 				match = " matching -l " + o.Selector
 			}
-			fmt.Fprintf(o.ErrOut, "no %s%s in namespace %s: nothing to change\n", kindWords(kinds), match, ns)
+			where := "namespace " + ns
+			if o.AllNamespaces {
+				where = "any namespace"
+			}
+			fmt.Fprintf(o.ErrOut, "no %s%s in %s: nothing to change\n", kindWords(kinds), match, where)
 			return nil
 		}
 		targets = append(targets, listed...)

@@ -16,7 +16,8 @@ import (
 // without a TYPE: the workloads that own their pods' template.
 var ControllerKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
 
-// ListTargets lists the objects of the kinds given in namespace ns that
+// ListTargets lists the objects of the kinds given in namespace ns ("":
+// every namespace) that
 // match the label selector ("": all), as kubectl get TYPE -l does, in
 // pages. An object a controller owns is left out, and told in skipped
 // ("replicaset/api-5d (owned by Deployment api)"): its owner is the one to
@@ -67,9 +68,15 @@ func ListTargets(ctx context.Context, c kubernetes.Interface, ns string, kinds [
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("listing %ss in namespace %s: %w", kind, ns, err)
+			where := "namespace " + ns
+			if ns == metav1.NamespaceAll {
+				where = "all namespaces"
+			}
+			return nil, nil, fmt.Errorf("listing %ss in %s: %w", kind, where, err)
 		}
-		sort.Slice(found, func(i, j int) bool { return found[i].Name < found[j].Name })
+		sort.Slice(found, func(i, j int) bool {
+			return found[i].Namespace < found[j].Namespace || found[i].Namespace == found[j].Namespace && found[i].Name < found[j].Name
+		})
 		targets = append(targets, found...)
 	}
 	return targets, skipped, nil

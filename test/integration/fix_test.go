@@ -959,10 +959,21 @@ func TestFixApplySelects(t *testing.T) {
 		!strings.Contains(r.stderr, "no ReplicaSets matching -l tier=web in namespace "+ns+": nothing to change") {
 		t.Errorf("an owned ReplicaSet: %s", r)
 	}
+	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "--apply", "-A", "--memory-limit", "384Mi"); r.code != 2 || !strings.Contains(r.stderr, "-A needs a TYPE (deployments) or -l SELECTOR") {
+		t.Errorf("-A alone: %s", r)
+	}
+	// Every namespace's, with -A (the other tests label nothing tier=web).
+	r = oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "--apply", "-A", "-l", "tier=web", "--memory-limit", "320Mi", "--dry-run=client")
+	if got := changed(r); r.code != 0 || !slices.Equal(got, []string{"Deployment " + ns + "/a", "Deployment " + ns + "/b", "StatefulSet " + ns + "/s"}) {
+		t.Errorf("-A -l tier=web: %q\n%s", got, r)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--apply", "-A", "deployment/a", "--memory-limit", "384Mi"}, "deployment/a names an object: -A lists every namespace's objects of a TYPE or -l"},
+		{[]string{"--apply", "-A", "deployments", "--memory-limit", "384Mi"}, "-A and -n exclude each other"},
+		{[]string{"-f", "-", "-A", "--memory-limit", "384Mi"}, "-A lists live objects for --apply"},
 		{[]string{"--apply", "deployment/a", "-l", "tier=web", "--memory-limit", "384Mi"}, "deployment/a names an object and -l selects them"},
 		{[]string{"-f", "-", "-l", "tier=web", "--memory-limit", "384Mi"}, "-l selects live objects for --apply"},
 		{[]string{"--apply", "-l", "tier in ((", "--memory-limit", "384Mi"}, `-l "tier in ((":`},
