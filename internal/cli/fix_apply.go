@@ -12,6 +12,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // RunApply changes live objects: the TYPE/NAME arguments, or the workloads
@@ -130,6 +131,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		// all ask the same text of it.
 		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, o.applyLint())
 	}
+	var refused []string
 	for _, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
 		said := map[string]bool{}
@@ -173,9 +175,23 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 				fmt.Fprintf(o.ErrOut, "  %s\n", p)
 			}
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+		case res != nil || len(targets) == 1:
+			// Something changed before it failed: the rest waits until
+			// this one is looked at.
+			if len(targets) > 1 {
+				return fmt.Errorf("%w\n(stopped: the objects after %s were not looked at)", err, t)
+			}
 			return err
+		default:
+			// Nothing of it changed: the others go on.
+			fmt.Fprintf(o.ErrOut, "  error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			refused = append(refused, t.String())
 		}
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("%s of %d not changed (said above): %s", words.CountOf(len(refused), "object", "objects"), len(targets), strings.Join(refused, ", "))
 	}
 	return nil
 }

@@ -109,8 +109,9 @@ func configMapsFirst(t ApplyTarget, edits []ConfigMapEdit) error {
 	}
 	sort.Strings(lines)
 	lines = slices.Compact(lines)
-	return fmt.Errorf("the new limit needs a ConfigMap changed first, so nothing was changed:\n  %s\ngive --configmaps to change it with %s (when no other workload of namespace %s reads it), or change it yourself (kubectl edit configmap -n %s NAME) and run this again: %s's new pods read it when they start",
-		strings.Join(lines, "\n  "), t, t.Namespace, t.Namespace, t)
+	_, name, _ := strings.Cut(edits[0].ConfigMap, "/")
+	return fmt.Errorf("the change needs a ConfigMap changed too, so nothing was changed:\n  %s\ngive --configmaps to change it with %s (when no other workload of namespace %s reads it), or change it yourself (kubectl edit configmap -n %s %s) and run this again: %s's new pods read it when they start",
+		strings.Join(lines, "\n  "), t, t.Namespace, t.Namespace, name, t)
 }
 
 // cmPatch is one ConfigMap key --apply changes before the workload.
@@ -288,10 +289,16 @@ func restoreConfigMaps(ctx context.Context, c kubernetes.Interface, done []cmPat
 }
 
 // cmChanges are the containers' changes the ConfigMap changes make.
+// Each says the ConfigMap it is made in, when its text does not.
 func cmChanges(ps []cmPatch) []Change {
 	var out []Change
 	for _, p := range ps {
-		out = append(out, p.changes...)
+		for _, c := range p.changes {
+			if !strings.Contains(strings.ToLower(c.What), "configmap "+p.name) {
+				c.What += fmt.Sprintf(" (in ConfigMap %s key %s)", p.name, p.key)
+			}
+			out = append(out, c)
+		}
 	}
 	return out
 }

@@ -78,7 +78,7 @@ func TestApplyOrdersConfigMapChanges(t *testing.T) {
 	for _, c := range res.Changes {
 		told = append(told, c.Container+": "+c.What)
 	}
-	if got := strings.Join(told, "\n"); !strings.HasPrefix(got, "jvm: -Xmx1800m → ") || !strings.HasSuffix(got, "go: GOMEMLIMIT=900MiB → GOMEMLIMIT=1843MiB in GOMEMLIMIT, so the heap fits the new limit") || len(told) != 4 {
+	if got := strings.Join(told, "\n"); !strings.HasPrefix(got, "jvm: -Xmx1800m → ") || !strings.HasSuffix(got, "go: GOMEMLIMIT=900MiB → GOMEMLIMIT=1843MiB in GOMEMLIMIT, so the heap fits the new limit (in ConfigMap go-env key GOMEMLIMIT)") || len(told) != 4 {
 		t.Errorf("changes told, in the order made:\n%s", got)
 	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "the new limit rolls out first, under the old settings; then ConfigMap shop/go-env key GOMEMLIMIT") {

@@ -877,8 +877,10 @@ func TestFixApplyLint(t *testing.T) {
 	}
 
 	// A heap flag held in a ConfigMap is fixed there, with --configmaps.
-	r = apply("deployment/report")
-	if r.code != 1 || !strings.Contains(r.stderr, "ConfigMap "+ns+"/report-env key JAVA_TOOL_OPTIONS") || !strings.Contains(r.stderr, "give --configmaps") {
+	// Without, that object is refused and the next one still looked at.
+	r = apply("deployment/report", "deployment/plain")
+	if r.code != 1 || !strings.Contains(r.stderr, "ConfigMap "+ns+"/report-env key JAVA_TOOL_OPTIONS") || !strings.Contains(r.stderr, "give --configmaps") ||
+		!strings.Contains(r.stderr, "deployment/plain (namespace "+ns+"):\n  note: nothing to change") || !strings.Contains(r.stderr, "error: 1 object of 2 not changed (said above): deployment/report") {
 		t.Errorf("a fix in a ConfigMap without --configmaps: %s", r)
 	}
 	r = apply("deployment/report", "--configmaps")
