@@ -62,10 +62,24 @@ func Rules(cfg *Config) []Rule {
 // Workload is a workload with its containers' runtimes inspected.
 type Workload struct {
 	*manifest.Workload
-	runtimes map[*manifest.Container]runtimes.Info
-	servers  map[*manifest.Container]runtimes.ServerInfo
-	unseen   map[*manifest.Container][]string
-	env      map[*manifest.Container][]runtimes.Env
+	containers map[*manifest.Container]*seen
+}
+
+// seen is what the linter read of a container: its runtime, its server,
+// its environment, and the envFrom sources the input does not show.
+type seen struct {
+	runtime runtimes.Info
+	server  runtimes.ServerInfo
+	env     []runtimes.Env
+	unseen  []string
+}
+
+// of is what was read of c (nothing for a container not of w).
+func (w *Workload) of(c *manifest.Container) *seen {
+	if s := w.containers[c]; s != nil {
+		return s
+	}
+	return &seen{}
 }
 
 // Env is the variable a container's process sees under a name, from its
@@ -74,7 +88,7 @@ type Workload struct {
 func (w *Workload) Env(c *manifest.Container, name string) (runtimes.Env, bool) {
 	var out runtimes.Env
 	found := false
-	for _, e := range w.env[c] {
+	for _, e := range w.of(c).env {
 		if e.Name == name {
 			out, found = e, true // the last: env comes after envFrom
 		}
@@ -86,14 +100,14 @@ func (w *Workload) Env(c *manifest.Container, name string) (runtimes.Env, bool) 
 // input does not show ("Secret api-env", "ConfigMap go-env": a Secret, or
 // a ConfigMap not in the input): a variable found missing may be set
 // there, and one written into the manifest would override it.
-func (w *Workload) UnseenEnv(c *manifest.Container) []string { return w.unseen[c] }
+func (w *Workload) UnseenEnv(c *manifest.Container) []string { return w.of(c).unseen }
 
 // Runtime is what runs in a container.
-func (w *Workload) Runtime(c *manifest.Container) runtimes.Info { return w.runtimes[c] }
+func (w *Workload) Runtime(c *manifest.Container) runtimes.Info { return w.of(c).runtime }
 
 // Server is the in-memory store a container runs (Redis, Memcached) with
 // its data size setting.
-func (w *Workload) Server(c *manifest.Container) runtimes.ServerInfo { return w.servers[c] }
+func (w *Workload) Server(c *manifest.Container) runtimes.ServerInfo { return w.of(c).server }
 
 // Finding is what a rule reports; the engine adds file, position and
 // object.
@@ -267,20 +281,21 @@ func (l *Linter) object(o *manifest.Object) error {
 func usesConfigMaps(w *manifest.Workload) bool { return len(w.Spec.ConfigMapReads()) > 0 }
 
 func (l *Linter) workload(mw *manifest.Workload) {
-	w := &Workload{Workload: mw, runtimes: map[*manifest.Container]runtimes.Info{}, servers: map[*manifest.Container]runtimes.ServerInfo{}, unseen: map[*manifest.Container][]string{}, env: map[*manifest.Container][]runtimes.Env{}}
-	for _, c := range mw.Spec.AllContainers() {
+	all := mw.Spec.AllContainers()
+	w := &Workload{Workload: mw, containers: make(map[*manifest.Container]*seen, len(all))}
+	for _, c := range all {
+		s := &seen{}
 		for _, src := range c.EnvFrom {
 			if _, ok := l.cms[mw.Namespace+"/"+src.ConfigMap]; src.ConfigMap != "" && !ok {
-				w.unseen[c] = append(w.unseen[c], "ConfigMap "+src.ConfigMap)
+				s.unseen = append(s.unseen, "ConfigMap "+src.ConfigMap)
 			}
 			if src.Secret != "" {
-				w.unseen[c] = append(w.unseen[c], "Secret "+src.Secret)
+				s.unseen = append(s.unseen, "Secret "+src.Secret)
 			}
 		}
 		rc := RuntimeContainer(mw, c, func(name string) map[string]string { return l.cms[mw.Namespace+"/"+name] }, l.cmFixes)
-		w.runtimes[c] = runtimes.Inspect(rc)
-		w.env[c] = rc.Env
-		w.servers[c] = runtimes.InspectServer(rc)
+		s.runtime, s.server, s.env = runtimes.Inspect(rc), runtimes.InspectServer(rc), rc.Env
+		w.containers[c] = s
 	}
 	for _, r := range l.rules {
 		if wr, ok := r.(WorkloadRule); ok {
