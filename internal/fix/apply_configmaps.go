@@ -10,13 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/lint"
@@ -206,30 +204,16 @@ func namespaceReaders(ctx context.Context, c kubernetes.Interface, t ApplyTarget
 		}
 		return nil
 	}
-	lists := []struct {
-		what, kind, apiVersion string
-		list                   func(metav1.ListOptions) (runtime.Object, error)
-	}{
-		{"deployments", "Deployment", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().Deployments(ns).List(ctx, o) }},
-		{"statefulsets", "StatefulSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().StatefulSets(ns).List(ctx, o) }},
-		{"daemonsets", "DaemonSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().DaemonSets(ns).List(ctx, o) }},
-		{"replicasets", "ReplicaSet", "apps/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.AppsV1().ReplicaSets(ns).List(ctx, o) }},
-		{"cronjobs", "CronJob", "batch/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().CronJobs(ns).List(ctx, o) }},
-		{"jobs", "Job", "batch/v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.BatchV1().Jobs(ns).List(ctx, o) }},
-		{"pods", "Pod", "v1", func(o metav1.ListOptions) (runtime.Object, error) { return c.CoreV1().Pods(ns).List(ctx, o) }},
-	}
-	for _, l := range lists {
-		// In pages, as kubectl lists: a namespace of thousands of pods
-		// is not one answer held whole.
-		err := pager.New(pager.SimplePageFunc(l.list)).EachListItem(ctx, metav1.ListOptions{}, func(obj runtime.Object) error {
-			m, err := meta.Accessor(obj)
-			if err != nil {
-				return err
-			}
-			return add(l.kind, l.apiVersion, obj, m)
+	for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "CronJob", "Job", "Pod"} {
+		apiVersion := applyKinds[strings.ToLower(kind)]
+		if kind == "Pod" {
+			apiVersion = "v1"
+		}
+		err := eachObject(ctx, c, ns, kind, "", func(obj runtime.Object, m metav1.Object) error {
+			return add(kind, apiVersion, obj, m)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("listing %s in namespace %s: %w", l.what, ns, err)
+			return nil, err
 		}
 	}
 	return out, nil
