@@ -149,7 +149,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	checkHPAs(ctx, c, t, w, edits, res)
 	if m, err := meta.Accessor(obj); err == nil {
-		res.Warnings = append(res.Warnings, managedBy(t.String(), m, "the resources")...)
+		res.Warnings = append(res.Warnings, managedBy(t.String(), m, "these memory settings")...)
 	}
 	warned := map[string]bool{}
 	for _, p := range cmPatches {

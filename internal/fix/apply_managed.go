@@ -14,7 +14,7 @@ import (
 // change belongs in its source too. Told from the labels and annotations
 // those tools write and the field managers the API server records.
 // what names the object in the warnings; setting is what its source must
-// say too ("the resources").
+// say too ("these memory settings").
 func managedBy(what string, m metav1.Object, setting string) []string {
 	labels, ann := m.GetLabels(), m.GetAnnotations()
 	managers := map[string]bool{}

@@ -28,7 +28,7 @@ func TestManagedBy(t *testing.T) {
 		for _, m := range tc.managers {
 			d.ManagedFields = append(d.ManagedFields, metav1.ManagedFieldsEntry{Manager: m})
 		}
-		got := managedBy(target.String(), d, "the resources")
+		got := managedBy(target.String(), d, "these memory settings")
 		if len(got) != len(tc.want) {
 			t.Errorf("%s: %q, want %d warnings", tc.name, got, len(tc.want))
 			continue
