@@ -110,7 +110,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "Manifests to fix: files, folders (recursive) or - for standard input.")
-	f.StringVarP(&o.Container, "container", "c", "", "The container to set (default: the workload's only container).")
+	f.StringVarP(&o.Container, "container", "c", "", "The container to set (default: the workload's only container); with --lint, the one container whose fixes are made (default: all).")
 	f.StringVar(&o.MemoryRequest, "memory-request", "", "Memory request to set, e.g. 512Mi.")
 	f.StringVar(&o.MemoryLimit, "memory-limit", "", "Memory limit to set, e.g. 1Gi.")
 	f.StringVar(&o.FromPeak, "from-peak", "", "Observed peak usage: the limit becomes --factor times it.")
@@ -379,6 +379,9 @@ func (o *FixOptions) Run() error {
 		}
 		if lintFixes, err = o.lintAll(files); err != nil {
 			return err
+		}
+		if o.Container != "" {
+			lintFixes = slices.DeleteFunc(lintFixes, func(f model.LintFinding) bool { return f.Container != o.Container })
 		}
 	}
 	var results []*fix.Result

@@ -129,7 +129,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 	if o.ConfigMaps && len(targets) > 1 {
 		// A ConfigMap key the targets read together changes when they
 		// all ask the same text of it.
-		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, o.applyLint())
+		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, fix.ApplyOptions{Lint: o.applyLint(), LintContainer: o.Container})
 	}
 	var refused []string
 	for _, t := range targets {
@@ -146,7 +146,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(),
+			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)

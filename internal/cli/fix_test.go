@@ -577,3 +577,35 @@ spec:
 		t.Errorf("GOMEMLIMIT from envFrom:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// fix --lint -c makes the fixes of that container only.
+func TestFixLintOneContainer(t *testing.T) {
+	const pair = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: pair}
+spec:
+  template:
+    spec:
+      containers:
+      - name: jvm
+        image: eclipse-temurin:17-jre
+        env:
+        - {name: JAVA_TOOL_OPTIONS, value: "-Xmx1536m"}
+        resources: {limits: {memory: 1Gi}}
+      - name: ingest
+        image: ghcr.io/example/ingest:7
+        env:
+        - {name: GOGC, value: "200"}
+        resources: {limits: {memory: 2Gi}}
+`
+	dir := t.TempDir()
+	writeFiles(t, dir, "pair.yaml", pair)
+	r := run("fix", "-f", dir, "--lint", "-c", "jvm", "--write")
+	got, _ := os.ReadFile(filepath.Join(dir, "pair.yaml"))
+	if want := strings.Replace(pair, `"-Xmx1536m"`, `"-Xmx768m"`, 1); r.code != 0 || string(got) != want {
+		t.Errorf("-c jvm: exit %d\n%s\ngot:\n%s\nwant:\n%s", r.code, r.stderr, got, want)
+	}
+	if r := run("fix", "-f", dir, "--lint"); r.code != 0 || !strings.Contains(r.stdout, "+        - name: GOMEMLIMIT") {
+		t.Errorf("without -c, the other container's fix is made too: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -58,6 +58,8 @@ type ApplyOptions struct {
 	// config (nil: none): a heap setting that does not fit the limit it
 	// has, a GOMEMLIMIT missing.
 	Lint *lint.Config
+	// LintContainer keeps lint's fixes of that container only ("": all).
+	LintContainer string
 	// AlsoAsking are the ConfigMap changes the other targets of the run
 	// ask for (AskedConfigMaps): a reader among them that asks the same
 	// change does not stand in the way.
@@ -114,7 +116,7 @@ func NormalizeKind(k string) (string, error) {
 // the rollout.
 func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, opts ApplyOptions) (*ApplyResult, error) {
 	res := &ApplyResult{Target: t}
-	pl, err := plan(ctx, c, t, values, opts.Lint, res)
+	pl, err := plan(ctx, c, t, values, lintOf(opts), res)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +236,7 @@ type applyPlan struct {
 	cmEdits []ConfigMapEdit
 }
 
-func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, lintCfg *lint.Config, res *ApplyResult) (*applyPlan, error) {
+func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Values, lo *liveLinting, res *ApplyResult) (*applyPlan, error) {
 	obj, err := getObject(ctx, c, t)
 	if err != nil {
 		return nil, err
@@ -252,8 +254,8 @@ func plan(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Val
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t, err)
 	}
-	if lintCfg != nil {
-		edits, changes, cmEdits, err := liveLint(lintCfg, w, doc, p.cms)
+	if lo != nil {
+		edits, changes, cmEdits, err := liveLint(lo, w, doc, p.cms)
 		if err != nil {
 			return nil, fmt.Errorf("linting %s: %w", t, err)
 		}
@@ -271,10 +273,10 @@ type ConfigMapAsks map[string]map[string][]string
 // AskedConfigMaps plans each target as Apply does and says which
 // ConfigMap changes they ask for; a target that cannot be planned asks
 // nothing (Apply says why when its turn comes).
-func AskedConfigMaps(ctx context.Context, c kubernetes.Interface, targets []ApplyTarget, values Values, lintCfg *lint.Config) ConfigMapAsks {
+func AskedConfigMaps(ctx context.Context, c kubernetes.Interface, targets []ApplyTarget, values Values, opts ApplyOptions) ConfigMapAsks {
 	asks := ConfigMapAsks{}
 	for _, t := range targets {
-		p, err := plan(ctx, c, t, values, lintCfg, &ApplyResult{})
+		p, err := plan(ctx, c, t, values, lintOf(opts), &ApplyResult{})
 		if err != nil {
 			continue
 		}

@@ -68,9 +68,28 @@ func liveDoc(obj runtime.Object, kind, apiVersion string) (*manifest.Workload, [
 // liveFile names a live object read as a manifest, in lint's findings.
 const liveFile = "(live object)"
 
+// liveLinting is how --apply --lint lints: by a config, and of one
+// container or all ("").
+type liveLinting struct {
+	cfg       *lint.Config
+	container string
+}
+
+func lintOf(opts ApplyOptions) *liveLinting {
+	if opts.Lint == nil {
+		return nil
+	}
+	return &liveLinting{cfg: opts.Lint, container: opts.LintContainer}
+}
+
 // liveLint plans lint's automatic fixes of a live workload (doc, as
 // liveDoc read it), with the ConfigMaps it reads as the cluster has them.
-func liveLint(cfg *lint.Config, w *manifest.Workload, doc []byte, cms ConfigMaps) ([]manifest.Edit, []Change, []ConfigMapEdit, error) {
+func liveLint(lo *liveLinting, w *manifest.Workload, doc []byte, cms ConfigMaps) ([]manifest.Edit, []Change, []ConfigMapEdit, error) {
+	if lo.container != "" {
+		if _, err := pickContainer(w, lo.container); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	files := []lint.File{{Name: liveFile, Data: doc}}
 	for _, key := range slices.Sorted(maps.Keys(cms)) {
 		if live := cms[key].Live; live != nil {
@@ -83,13 +102,13 @@ func liveLint(cfg *lint.Config, w *manifest.Workload, doc []byte, cms ConfigMaps
 			files = append(files, lint.File{Name: "ConfigMap " + key, Data: data})
 		}
 	}
-	rep, err := lint.New(cfg).EditConfigMaps().RunFiles(files)
+	rep, err := lint.New(lo.cfg).EditConfigMaps().RunFiles(files)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	var mine []model.LintFinding
 	for _, f := range rep.Findings {
-		if f.File == liveFile {
+		if f.File == liveFile && (lo.container == "" || f.Container == lo.container) {
 			mine = append(mine, f)
 		}
 	}

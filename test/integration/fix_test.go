@@ -836,9 +836,15 @@ func TestFixApplyLint(t *testing.T) {
 	if _, err := cp.Client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "report-env"}, Data: map[string]string{"JAVA_TOOL_OPTIONS": "-Xmx2g"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	pair := ledger.DeepCopy() // a JVM and a Go program: -c picks one
+	pair.Name = "pair"
+	pair.Spec.Template.Spec.Containers[0].Name = "jvm"
+	gosc := ingest.Spec.Template.Spec.Containers[0]
+	gosc.Name = "ingest"
+	pair.Spec.Template.Spec.Containers = append(pair.Spec.Template.Spec.Containers, gosc)
 	quiet := ledger.DeepCopy() // the rule is suppressed on it
 	quiet.Name, quiet.Annotations = "quiet", map[string]string{"oomdoctor.io/ignore": "jvm-heap-exceeds-limit"}
-	for _, d := range []*appsv1.Deployment{ledger, ingest, report, quiet, oneContainer("plain", "256Mi")} {
+	for _, d := range []*appsv1.Deployment{ledger, ingest, report, quiet, pair, oneContainer("plain", "256Mi")} {
 		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -874,6 +880,19 @@ func TestFixApplyLint(t *testing.T) {
 	}
 	if env := container("quiet").Env; env[0].Value != "-XX:+UseG1GC -Xmx1536m -Dfile.encoding=UTF-8" {
 		t.Errorf("the suppressed rule's fix was made: %+v", env)
+	}
+
+	// -c: that container's fixes only; a container it does not have is
+	// refused.
+	if r := apply("deployment/pair", "-c", "nope"); r.code != 1 || !strings.Contains(r.stderr, `no container "nope" (containers: jvm, ingest)`) {
+		t.Errorf("-c nope: %s", r)
+	}
+	if r := apply("deployment/pair", "-c", "jvm"); r.code != 0 || !strings.Contains(r.stdout, "container jvm: ") || strings.Contains(r.stdout, "container ingest") {
+		t.Errorf("-c jvm: %s", r)
+	}
+	p, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, "pair", metav1.GetOptions{})
+	if err != nil || p.Spec.Template.Spec.Containers[0].Env[0].Value != "-XX:+UseG1GC -Xmx768m -Dfile.encoding=UTF-8" || len(p.Spec.Template.Spec.Containers[1].Env) != 1 {
+		t.Errorf("-c jvm changed: %+v (%v)", p.Spec.Template.Spec.Containers, err)
 	}
 
 	// A heap flag held in a ConfigMap is fixed there, with --configmaps.
