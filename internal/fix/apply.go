@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/pager"
 	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/lint"
@@ -161,8 +160,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		}
 	}
 	var patch []byte // nil: the workload does not change
-	switch {
-	case len(edits) > 0:
+	if len(edits) > 0 {
 		patchYAML, err := serverPatch(ObjectEdits{Object: w.Object, Edits: edits})
 		if err != nil {
 			return nil, err
@@ -170,15 +168,15 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		if patch, err = yaml.YAMLToJSON(patchYAML); err != nil {
 			return nil, err
 		}
-	case rolls(t.Kind):
+	} else {
 		// Only ConfigMaps change (lint's fixes of settings held there):
-		// the pods restart to read them.
-		if patch, err = restartPatch(); err != nil {
-			return nil, err
+		// the pods restart to read them, where a controller replaces them.
+		res.Notes = append(res.Notes, "only ConfigMaps change: "+restartWords(t, false))
+		if rolls(t.Kind) {
+			if patch, err = restartPatch(); err != nil {
+				return nil, err
+			}
 		}
-		res.Notes = append(res.Notes, "only ConfigMaps change: "+restartWords(t, false))
-	default:
-		res.Notes = append(res.Notes, "only ConfigMaps change: "+restartWords(t, false))
 	}
 	if opts.DryRun == "client" {
 		tell(res, opts)
@@ -414,10 +412,7 @@ func checkNodes(ctx context.Context, c kubernetes.Interface, w *manifest.Workloa
 // freeMemory is the most unrequested allocatable memory on one node.
 func freeMemory(ctx context.Context, c kubernetes.Interface, nodes []corev1.Node) (int64, error) {
 	used := map[string]int64{}
-	list := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-		return c.CoreV1().Pods("").List(ctx, o)
-	})
-	err := list.EachListItem(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}, func(obj runtime.Object) error {
+	err := eachObject(ctx, c, metav1.NamespaceAll, "Pod", metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}, func(obj runtime.Object, _ metav1.Object) error {
 		if p, ok := obj.(*corev1.Pod); ok {
 			for _, ct := range p.Spec.Containers {
 				used[p.Spec.NodeName] += ct.Resources.Requests.Memory().Value()

@@ -228,7 +228,7 @@ func namespaceReaders(ctx context.Context, c kubernetes.Interface, t ApplyTarget
 		if kind == "Pod" {
 			apiVersion = "v1"
 		}
-		err := eachObject(ctx, c, ns, kind, "", func(obj runtime.Object, m metav1.Object) error {
+		err := eachObject(ctx, c, ns, kind, metav1.ListOptions{}, func(obj runtime.Object, m metav1.Object) error {
 			return add(kind, apiVersion, obj, m)
 		})
 		if err != nil {

@@ -18,10 +18,10 @@ import (
 var ControllerKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
 
 // eachObject calls fn with every object of a kind (one of applyKinds, or
-// Pod) in namespace ns ("": all) that the label selector matches, listed
-// in pages as kubectl lists: a namespace of thousands of pods is not one
+// Pod) in namespace ns ("": all) that the list options select, listed in
+// pages as kubectl lists: a namespace of thousands of pods is not one
 // answer held whole.
-func eachObject(ctx context.Context, c kubernetes.Interface, ns, kind, selector string, fn func(runtime.Object, metav1.Object) error) error {
+func eachObject(ctx context.Context, c kubernetes.Interface, ns, kind string, opts metav1.ListOptions, fn func(runtime.Object, metav1.Object) error) error {
 	var list func(context.Context, metav1.ListOptions) (runtime.Object, error)
 	switch kind {
 	case "Deployment":
@@ -55,7 +55,7 @@ func eachObject(ctx context.Context, c kubernetes.Interface, ns, kind, selector 
 	default:
 		return fmt.Errorf("cannot list %s", kind)
 	}
-	err := pager.New(list).EachListItem(ctx, metav1.ListOptions{LabelSelector: selector}, func(obj runtime.Object) error {
+	err := pager.New(list).EachListItem(ctx, opts, func(obj runtime.Object) error {
 		m, err := meta.Accessor(obj)
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func eachObject(ctx context.Context, c kubernetes.Interface, ns, kind, selector 
 func ListTargets(ctx context.Context, c kubernetes.Interface, ns string, kinds []string, selector string) (targets []ApplyTarget, skipped []string, err error) {
 	for _, kind := range kinds {
 		var found []ApplyTarget
-		err := eachObject(ctx, c, ns, kind, selector, func(_ runtime.Object, m metav1.Object) error {
+		err := eachObject(ctx, c, ns, kind, metav1.ListOptions{LabelSelector: selector}, func(_ runtime.Object, m metav1.Object) error {
 			if ref := metav1.GetControllerOf(m); ref != nil {
 				skipped = append(skipped, fmt.Sprintf("%s (owned by %s %s)", ApplyTarget{Kind: kind, Name: m.GetName()}, ref.Kind, ref.Name))
 				return nil
