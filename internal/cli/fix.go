@@ -52,8 +52,10 @@ type FixOptions struct {
 	Wait            bool
 	PodCheck        bool
 	ConfigMaps      bool
+	Rollback        bool
 	DryRun          string
 	Timeout         time.Duration
+	Observe         time.Duration
 
 	values fix.Values
 	// lintCfg is lint's config, for --lint and the checks of fix's output.
@@ -64,7 +66,7 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
 		Use:   "fix -f PATH... [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
@@ -131,8 +133,10 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.BoolVar(&o.Wait, "wait", o.Wait, "With --apply: wait for the rollout to finish.")
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
+	f.DurationVar(&o.Observe, "observe", o.Observe, "With --apply: after the rollout, watch its new pods this long; one OOM-killed or crashing in a loop fails the change (0: not at all).")
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
+	f.BoolVar(&o.Rollback, "rollback-on-failure", false, "With --apply: when the rollout fails (a new pod OOM-killed or crashing in a loop, new pods refused, or --timeout passed), put back what was changed: the ConfigMaps, then the pod template as it was, and wait for that rollout.")
 	return cmd
 }
 
@@ -237,6 +241,15 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.DryRun != "none" && !o.Apply {
 		return usagef("--dry-run goes with --apply: without it fix changes no cluster (it prints a diff, or writes the files with --write)")
+	}
+	if o.Observe < 0 {
+		return usagef("--observe %s: want a duration of 0 or more (0 does not watch the new pods after the rollout)", o.Observe)
+	}
+	if o.Rollback && !o.Apply {
+		return usagef("--rollback-on-failure goes with --apply: it puts back a live object whose rollout fails")
+	}
+	if o.Rollback && !o.Wait {
+		return usagef("--rollback-on-failure watches the rollout to know that it failed: drop --wait=false")
 	}
 	if o.ConfigMaps && !o.Apply {
 		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")

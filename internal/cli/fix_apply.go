@@ -146,7 +146,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
+			Wait: o.Wait, Timeout: o.Timeout, Observe: o.Observe, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, RollbackOnFailure: o.Rollback, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
 			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
@@ -160,8 +160,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		})
 		if res != nil {
 			suffix := ""
-			if o.DryRun != "none" {
+			switch {
+			case o.DryRun != "none":
 				suffix = " (" + o.DryRun + " dry run)"
+			case res.PutBack:
+				suffix = " (put back: the rollout failed)"
 			}
 			for _, c := range res.Changes {
 				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)

@@ -37,6 +37,9 @@ type ApplyOptions struct {
 	// note: for a refusal the user means to resolve after the change.
 	SkipPodCheck bool
 	Timeout      time.Duration
+	// Observe is how long the new pods of a finished rollout are watched
+	// for a container OOM-killed or crashing in a loop (0: not at all).
+	Observe time.Duration
 	// Progress hears the rollout's state while waiting.
 	Progress func(string)
 	// Note hears the notes so far just before the patch, while the
@@ -64,6 +67,11 @@ type ApplyOptions struct {
 	// other workload of the namespace reads them; without it such a
 	// change is refused and named.
 	ConfigMaps bool
+	// RollbackOnFailure puts back what the change made when its rollout
+	// fails (new pods OOM-killed, crashing, refused, or not ready within
+	// Timeout): the ConfigMaps, then the pod template as it was; it
+	// needs Wait.
+	RollbackOnFailure bool
 }
 
 // ApplyResult is what an apply did.
@@ -78,6 +86,9 @@ type ApplyResult struct {
 	Warnings []string
 	// Pods describes the workload's pods after the rollout.
 	Pods []string
+	// PutBack says that the rollout failed and that all the changes
+	// were put back (RollbackOnFailure).
+	PutBack bool
 }
 
 // kinds: how to get each kind, and its apiVersion.
@@ -181,7 +192,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	// The server checks the patch (validation, the workload's admission)
 	// before anything changes, then a pod of the new template (limit
 	// ranges, quotas, pod security: they act on pods).
-	if err := doPatch(ctx, c, t, patch, true); err != nil {
+	if _, err := doPatch(ctx, c, t, patch, types.StrategicMergePatchType, true); err != nil {
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
 	}
 	for _, p := range cmPatches {
@@ -200,7 +211,7 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	if opts.DryRun == "server" {
 		return res, nil
 	}
-	if changed, err := applyInOrder(ctx, c, t, patch, falls, rises, opts, res); err != nil {
+	if changed, err := applyInOrder(ctx, c, t, patch, falls, rises, newUndoState(obj), opts, res); err != nil {
 		if !changed {
 			return nil, err
 		}
@@ -327,31 +338,29 @@ func getObject(ctx context.Context, c kubernetes.Interface, t ApplyTarget) (runt
 	return obj, nil
 }
 
-func doPatch(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, dryRun bool) error {
+func doPatch(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, pt types.PatchType, dryRun bool) (runtime.Object, error) {
 	if patch == nil {
-		return nil // nothing of the workload changes
+		return nil, nil // nothing of the workload changes
 	}
 	opts := metav1.PatchOptions{FieldManager: FieldManager}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	pt := types.StrategicMergePatchType
-	var err error
 	switch t.Kind {
 	case "Deployment":
-		_, err = c.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.AppsV1().Deployments(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	case "StatefulSet":
-		_, err = c.AppsV1().StatefulSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.AppsV1().StatefulSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	case "DaemonSet":
-		_, err = c.AppsV1().DaemonSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.AppsV1().DaemonSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	case "ReplicaSet":
-		_, err = c.AppsV1().ReplicaSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.AppsV1().ReplicaSets(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	case "Job":
-		_, err = c.BatchV1().Jobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.BatchV1().Jobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	case "CronJob":
-		_, err = c.BatchV1().CronJobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
+		return c.BatchV1().CronJobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	}
-	return err
+	return nil, fmt.Errorf("cannot patch a %s", t.Kind)
 }
 
 // checkNodes refuses a limit above every node's allocatable memory and a

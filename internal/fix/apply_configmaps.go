@@ -359,15 +359,17 @@ func restartWords(t ApplyTarget, second bool) string {
 // restarts the pods to read them (the kubectl.kubernetes.io/restartedAt
 // annotation on the template, as kubectl rollout restart writes). A
 // failure before the workload's patch puts back what it changed
-// (changed is false); after it, res.Changes are cut to what was made.
-func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, falls, rises []cmPatch, opts ApplyOptions, res *ApplyResult) (changed bool, err error) {
+// (changed is false); after it, res.Changes are cut to what was made,
+// and with opts.RollbackOnFailure a failed rollout puts back all of it
+// (u: the workload as it was).
+func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch []byte, falls, rises []cmPatch, u *undoState, opts ApplyOptions, res *ApplyResult) (changed bool, err error) {
 	for i := range falls {
 		p := &falls[i]
 		if err := p.apply(ctx, c, false); err != nil {
 			return false, fmt.Errorf("changing ConfigMap %s: %w%s; %s was not changed", p.name, err, restoreConfigMaps(ctx, c, falls[:i]), t)
 		}
 	}
-	if err := doPatch(ctx, c, t, patch, false); err != nil {
+	if err := u.patch(ctx, c, t, patch); err != nil {
 		return false, fmt.Errorf("patching %s: %w%s", t, err, restoreConfigMaps(ctx, c, falls))
 	}
 	putBack := func(ps []cmPatch) string {
@@ -379,11 +381,18 @@ func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, pa
 	if len(rises) == 0 && !opts.Wait {
 		return true, nil
 	}
+	undo := undoCommand(t)
+	if opts.RollbackOnFailure {
+		undo = ""
+	}
 	made := res.Changes[:len(res.Changes)-len(cmChanges(rises))]
-	if err := waitRollout(ctx, c, t, opts); err != nil {
+	if err := waitRollout(ctx, c, t, opts, undo); err != nil {
 		res.Changes = made
 		if len(rises) > 0 {
 			err = fmt.Errorf("%w; %s was not changed", err, undoConfigMaps(rises))
+		}
+		if opts.RollbackOnFailure {
+			return true, fmt.Errorf("%w%s", err, rollBack(ctx, c, t, u, falls, err, opts, res))
 		}
 		return true, fmt.Errorf("%w%s", err, putBack(falls))
 	}
@@ -407,10 +416,13 @@ func applyInOrder(ctx context.Context, c kubernetes.Interface, t ApplyTarget, pa
 	if err != nil {
 		return true, err
 	}
-	if err := doPatch(ctx, c, t, restart, false); err != nil {
+	if err := u.patch(ctx, c, t, restart); err != nil {
 		return true, fmt.Errorf("%s has its new limit and %s is changed, but restarting its pods failed: %w; they read the new settings when they next start, or now with: kubectl rollout restart %s -n %s", t, undoConfigMaps(rises), err, t, t.Namespace)
 	}
-	if err := waitRollout(ctx, c, t, opts); err != nil {
+	if err := waitRollout(ctx, c, t, opts, undo); err != nil {
+		if opts.RollbackOnFailure {
+			return true, fmt.Errorf("%w%s", err, rollBack(ctx, c, t, u, append(append([]cmPatch{}, rises...), falls...), err, opts, res))
+		}
 		return true, fmt.Errorf("%w; the new limit had rolled out before %s changed: to go back entirely, put that back, then undo both rollouts (kubectl rollout history %s -n %s)%s", err, undoConfigMaps(rises), t, t.Namespace, putBack(falls))
 	}
 	return true, nil

@@ -52,7 +52,8 @@ func TestWaitRolloutGivesUpOnRefusedPods(t *testing.T) {
 	ctx := context.Background()
 
 	c := fake.NewClientset(refusedDeployment(0, 2, true))
-	err := waitRollout(ctx, c, ApplyTarget{Kind: "Deployment", Namespace: "shop", Name: "api"}, ApplyOptions{Wait: true, Timeout: time.Minute})
+	api := ApplyTarget{Kind: "Deployment", Namespace: "shop", Name: "api"}
+	err := waitRollout(ctx, c, api, ApplyOptions{Wait: true, Timeout: time.Minute}, undoCommand(api))
 	if err == nil || !strings.Contains(err.Error(), "the rollout of deployment/api cannot go on: its new pods are refused: "+quotaRefusal) || !strings.Contains(err.Error(), "kubectl rollout undo deployment/api -n shop") {
 		t.Errorf("deployment: %v", err)
 	}
@@ -69,12 +70,12 @@ func TestWaitRolloutGivesUpOnRefusedPods(t *testing.T) {
 	}
 	target := ApplyTarget{Kind: "StatefulSet", Namespace: "shop", Name: "db"}
 	c = fake.NewClientset(sts, event("db.old", time.Now().Add(-time.Hour)))
-	err = waitRollout(ctx, c, target, ApplyOptions{Wait: true, Timeout: 1500 * time.Millisecond})
+	err = waitRollout(ctx, c, target, ApplyOptions{Wait: true, Timeout: 1500 * time.Millisecond}, undoCommand(target))
 	if err == nil || !strings.Contains(err.Error(), "did not finish within 1.5s (2 of 3 pods updated)") {
 		t.Errorf("statefulset with an old refusal: %v", err)
 	}
 	c = fake.NewClientset(sts, event("db.old", time.Now().Add(-time.Hour)), event("db.new", time.Now()))
-	err = waitRollout(ctx, c, target, ApplyOptions{Wait: true, Timeout: time.Minute})
+	err = waitRollout(ctx, c, target, ApplyOptions{Wait: true, Timeout: time.Minute}, undoCommand(target))
 	if err == nil || !strings.Contains(err.Error(), "the rollout of statefulset/db cannot go on: its new pods are refused: create Pod db-2 in StatefulSet db failed error: "+quotaRefusal) {
 		t.Errorf("statefulset refused now: %v", err)
 	}

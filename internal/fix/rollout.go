@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/oomdoctor/oomdoctor/internal/words"
@@ -17,12 +16,20 @@ import (
 
 // waitRollout waits like `kubectl rollout status`, and gives up sooner
 // when the new pods are refused for refusedFor on end (a quota, a limit
-// range, a webhook: the rollout cannot go on until someone acts).
-func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions) error {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+// range, a webhook: the rollout cannot go on until someone acts) or when
+// they fail (OOM-killed, or crashing in a loop: the new values do not
+// work). undo is the way back the errors give ("": none, since the caller
+// goes back itself).
+func waitRollout(parent context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions, undo string) error {
+	ctx, cancel := context.WithTimeout(parent, opts.Timeout)
 	defer cancel()
-	undo := fmt.Sprintf("kubectl rollout undo %s -n %s", t, t.Namespace)
-	since := time.Now().Add(-5 * time.Second) // events of this rollout; a little slack for clocks
+	back := func(prefix string) string {
+		if undo == "" {
+			return ""
+		}
+		return prefix + undo
+	}
+	since := time.Now().Add(-5 * time.Second) // events and pods of this rollout; a little slack for clocks
 	last := ""
 	var refusedSince time.Time
 	for {
@@ -38,18 +45,21 @@ func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opt
 				if t.Kind != "Deployment" {
 					left = "a pod it removed to replace stays missing"
 				}
-				return fmt.Errorf("the rollout of %s cannot go on: %v; %s until the cause is fixed or the change undone: %s", t, err, left, undo)
+				return fmt.Errorf("the rollout of %s cannot go on: %v; %s until the cause is fixed%s", t, err, left, back(" or the change undone: "))
 			}
 			state, err = err.Error(), nil
 		default:
 			refusedSince = time.Time{}
 		}
 		if err != nil {
-			return fmt.Errorf("the rollout of %s failed: %v; to go back: %s", t, err, undo)
+			return fmt.Errorf("the rollout of %s failed: %w%s", t, err, back("; to go back: "))
 		}
 		if done {
 			if opts.Progress != nil {
 				opts.Progress(state)
+			}
+			if err := observe(parent, c, t, opts, since); err != nil {
+				return fmt.Errorf("the rollout of %s finished, but %w%s", t, err, back("; to go back: "))
 			}
 			return nil
 		}
@@ -59,50 +69,87 @@ func waitRollout(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opt
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the rollout of %s did not finish within %s (%s); look at its pods (oomdoctor scan -n %s), and to go back: %s", t, opts.Timeout, state, t.Namespace, undo)
+			return fmt.Errorf("the rollout of %s did not finish within %s (%s); look at its pods (oomdoctor scan -n %s)%s", t, opts.Timeout, state, t.Namespace, back(", and to go back: "))
 		case <-time.After(time.Second):
 		}
 	}
 }
 
+// observe watches a finished rollout's new pods for opts.Observe: a
+// container killed or crashing soon after it starts (a heap that grows
+// past the new limit as the program warms up) fails the change as a
+// failed rollout does. A pod is ready, and a rollout done, long before
+// its memory is.
+func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions, since time.Time) error {
+	if opts.Observe <= 0 || !rolls(t.Kind) {
+		return nil
+	}
+	if opts.Progress != nil {
+		opts.Progress(fmt.Sprintf("watching the new pods for %s (--observe)", opts.Observe))
+	}
+	end := time.Now().Add(opts.Observe)
+	for {
+		obj, err := getObject(ctx, c, t)
+		if err != nil {
+			return err
+		}
+		if err := failingNewPods(ctx, c, obj, since); err != nil {
+			return fmt.Errorf("within %s %w", opts.Observe, err)
+		}
+		left := time.Until(end)
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(left, time.Second)):
+		}
+	}
+}
+
+// undoCommand is kubectl's way back from a rollout.
+func undoCommand(t ApplyTarget) string {
+	return fmt.Sprintf("kubectl rollout undo %s -n %s", t, t.Namespace)
+}
+
 // rolloutState says where a rollout is, and whether it is done.
-// A *refusedPods error says the controller cannot create the new pods.
+// A *refusedPods error says the controller cannot create the new pods,
+// a *failingPods one that those it created fail.
 func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, since time.Time) (string, bool, error) {
+	obj, err := getObject(ctx, c, t)
+	if err != nil {
+		return "", false, err
+	}
 	var state string
-	switch t.Kind {
-	case "Deployment":
-		d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", false, err
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		var done bool
+		if state, done, err = deploymentState(o); err != nil || done || o.Status.ObservedGeneration < o.Generation {
+			return state, done, err
 		}
-		return deploymentState(d)
-	case "StatefulSet":
-		s, err := c.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return "", false, err
-		}
+	case *appsv1.StatefulSet:
 		want := int32(1)
-		if s.Spec.Replicas != nil {
-			want = *s.Spec.Replicas
+		if o.Spec.Replicas != nil {
+			want = *o.Spec.Replicas
 		}
 		switch {
-		case s.Status.ObservedGeneration < s.Generation:
+		case o.Status.ObservedGeneration < o.Generation:
 			return "waiting for the statefulset's controller", false, nil
-		case s.Status.UpdatedReplicas < want || s.Status.CurrentRevision != s.Status.UpdateRevision && s.Status.UpdateRevision != "":
-			state = fmt.Sprintf("%d of %s updated", s.Status.UpdatedReplicas, words.Count(want, "pod"))
-		case s.Status.ReadyReplicas < want:
-			state = fmt.Sprintf("%d of %s ready", s.Status.ReadyReplicas, words.Count(want, "pod"))
+		case o.Status.UpdatedReplicas < want || o.Status.CurrentRevision != o.Status.UpdateRevision && o.Status.UpdateRevision != "":
+			state = fmt.Sprintf("%d of %s updated", o.Status.UpdatedReplicas, words.Count(want, "pod"))
+		case o.Status.ReadyReplicas < want:
+			state = fmt.Sprintf("%d of %s ready", o.Status.ReadyReplicas, words.Count(want, "pod"))
 		default:
 			return fmt.Sprintf("statefulset %s rolled out: %s ready", t.Name, words.Count(want, "pod")), true, nil
 		}
-	case "DaemonSet":
-		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
+		if err := failedCreate(ctx, c, t, since); err != nil {
 			return "", false, err
 		}
-		st := d.Status
+	case *appsv1.DaemonSet:
+		st := o.Status
 		switch {
-		case st.ObservedGeneration < d.Generation:
+		case st.ObservedGeneration < o.Generation:
 			return "waiting for the daemonset's controller", false, nil
 		case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
 			state = fmt.Sprintf("%d of %s updated", st.UpdatedNumberScheduled, words.Count(st.DesiredNumberScheduled, "pod"))
@@ -111,10 +158,13 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		default:
 			return fmt.Sprintf("daemonset %s rolled out: %s available", t.Name, words.Count(st.NumberAvailable, "pod")), true, nil
 		}
+		if err := failedCreate(ctx, c, t, since); err != nil {
+			return "", false, err
+		}
 	default:
 		return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil
 	}
-	if err := failedCreate(ctx, c, t, since); err != nil {
+	if err := failingNewPods(ctx, c, obj, since); err != nil {
 		return "", false, err
 	}
 	return state, false, nil
@@ -157,39 +207,19 @@ func deploymentState(d *appsv1.Deployment) (string, bool, error) {
 
 // describePods reports the workload's pods: state, restarts, and any kill.
 func describePods(ctx context.Context, c kubernetes.Interface, t ApplyTarget) ([]string, error) {
-	var sel *metav1.LabelSelector
-	switch t.Kind {
-	case "Deployment":
-		d, err := c.AppsV1().Deployments(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		sel = d.Spec.Selector
-	case "StatefulSet":
-		s, err := c.AppsV1().StatefulSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		sel = s.Spec.Selector
-	case "DaemonSet":
-		d, err := c.AppsV1().DaemonSets(t.Namespace).Get(ctx, t.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
-		}
-		sel = d.Spec.Selector
-	default:
-		return nil, nil
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
+	obj, err := getObject(ctx, c, t)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := c.CoreV1().Pods(t.Namespace).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if !rolls(t.Kind) {
+		return nil, nil
+	}
+	pods, err := podsOf(ctx, c, obj)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
 			continue
 		}

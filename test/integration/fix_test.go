@@ -757,6 +757,9 @@ func TestFixApplyDryRun(t *testing.T) {
 	}{
 		{[]string{"fix", "-f", "-", "--memory-limit", "1Gi", "--dry-run", "server"}, "--dry-run goes with --apply"},
 		{append(args, "--memory-limit", "1Gi", "--dry-run", "true"), `--dry-run "true": want none, server or client`},
+		{[]string{"fix", "-f", "-", "--memory-limit", "1Gi", "--rollback-on-failure"}, "--rollback-on-failure goes with --apply"},
+		{append(args, "--memory-limit", "1Gi", "--rollback-on-failure", "--wait=false"), "--rollback-on-failure watches the rollout to know that it failed: drop --wait=false"},
+		{append(args, "--memory-limit", "1Gi", "--observe", "-1s"), "--observe -1s: want a duration of 0 or more"},
 	} {
 		if r := oomdoctor(t, tc.args...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)

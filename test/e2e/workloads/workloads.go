@@ -133,3 +133,21 @@ func GoUnbounded(ns string) *appsv1.Deployment {
 	c.Env = []corev1.EnvVar{{Name: "GOGC", Value: "100"}, {Name: "LOG_LEVEL", Value: "info"}}
 	return deployment(ns, "gounbounded", spec(c))
 }
+
+// Holder is a Deployment whose container holds 100 MiB under a 256Mi
+// limit, and runs: a limit lowered to 64Mi kills its new pods. Its pods
+// are available once ready for minReady seconds.
+func Holder(ns, name string, minReady int32) *appsv1.Deployment {
+	d := deployment(ns, name, spec(app("app", memory("128Mi", "256Mi"), "-alloc", "100")))
+	d.Spec.MinReadySeconds = minReady
+	return d
+}
+
+// HolderSet is Holder as a StatefulSet of one replica.
+func HolderSet(ns, name string) *appsv1.StatefulSet {
+	d := Holder(ns, name, 0)
+	return &appsv1.StatefulSet{
+		ObjectMeta: d.ObjectMeta,
+		Spec:       appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, ServiceName: name, Selector: d.Spec.Selector, Template: d.Spec.Template},
+	}
+}

@@ -1,0 +1,159 @@
+package fix
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/oomdoctor/oomdoctor/internal/words"
+)
+
+// failingPods is a rollout whose new pods fail under the new values:
+// OOM-killed, or crashing in a loop. Waiting longer would not help: a
+// Deployment's controller says so only when its progress deadline
+// passes (ten minutes by default), a StatefulSet's and a DaemonSet's
+// never.
+type failingPods struct{ pod, why string }
+
+func (f *failingPods) Error() string { return f.why }
+
+// template is a workload's pod template and selector.
+func template(obj runtime.Object) (*corev1.PodTemplateSpec, *metav1.LabelSelector) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return &o.Spec.Template, o.Spec.Selector
+	case *appsv1.StatefulSet:
+		return &o.Spec.Template, o.Spec.Selector
+	case *appsv1.DaemonSet:
+		return &o.Spec.Template, o.Spec.Selector
+	case *appsv1.ReplicaSet:
+		return &o.Spec.Template, o.Spec.Selector
+	case *batchv1.Job:
+		return &o.Spec.Template, o.Spec.Selector
+	case *batchv1.CronJob:
+		return &o.Spec.JobTemplate.Spec.Template, nil
+	}
+	return nil, nil
+}
+
+// podsOf lists the pods a workload's selector matches, but those being
+// deleted.
+func podsOf(ctx context.Context, c kubernetes.Interface, obj runtime.Object) ([]corev1.Pod, error) {
+	_, sel := template(obj)
+	if sel == nil {
+		return nil, nil
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := obj.(metav1.Object)
+	list, err := c.CoreV1().Pods(m.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if err != nil {
+		return nil, err
+	}
+	var out []corev1.Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// failingNewPods looks at the pods the rollout made (created since it
+// began, with the memory and the restart annotation of the template as
+// it is now) for a container OOM-killed or crashing in a loop. Without
+// the right to list pods it says nothing: the wait goes on as kubectl's.
+func failingNewPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, since time.Time) error {
+	tmpl, _ := template(obj)
+	pods, err := podsOf(ctx, c, obj)
+	if err != nil || tmpl == nil {
+		return nil
+	}
+	for i := range pods {
+		p := &pods[i]
+		if p.CreationTimestamp.Time.Before(since.Truncate(time.Second)) || !fromTemplate(p, tmpl) {
+			continue
+		}
+		statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+		for _, cs := range statuses {
+			if why := failing(p, cs); why != "" {
+				return &failingPods{pod: p.Name, why: why}
+			}
+		}
+	}
+	return nil
+}
+
+// failing says how one container of a new pod fails ("": it does not).
+func failing(p *corev1.Pod, cs corev1.ContainerStatus) string {
+	oom := cs.State.Terminated
+	if oom == nil || oom.Reason != "OOMKilled" {
+		oom = cs.LastTerminationState.Terminated
+	}
+	if oom != nil && oom.Reason == "OOMKilled" {
+		limit := "with no memory limit of its own (the pod's or the node's memory ran out)"
+		if q, ok := containerLimit(p, cs.Name); ok {
+			limit = "under its memory limit " + q
+		}
+		return fmt.Sprintf("its new pod %s was OOMKilled %s (container %s, %s): the new values are too small for it; its usage: oomdoctor explain %s/%s -n %s",
+			p.Name, limit, cs.Name, words.Count(cs.RestartCount, "restart"), p.Name, cs.Name, p.Namespace)
+	}
+	if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
+		last := ""
+		if lt := cs.LastTerminationState.Terminated; lt != nil {
+			last = fmt.Sprintf("; it last ended %s, exit code %d", lt.Reason, lt.ExitCode)
+		}
+		return fmt.Sprintf("its new pod %s crashes in a loop (container %s in CrashLoopBackOff after %s%s): kubectl logs -p %s -c %s -n %s says why",
+			p.Name, cs.Name, words.Count(cs.RestartCount, "restart"), last, p.Name, cs.Name, p.Namespace)
+	}
+	return ""
+}
+
+// containerLimit is a pod's container's memory limit, as written.
+func containerLimit(p *corev1.Pod, name string) (string, bool) {
+	for _, ct := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		if ct.Name == name {
+			if q, ok := ct.Resources.Limits[corev1.ResourceMemory]; ok {
+				return q.String(), true
+			}
+		}
+	}
+	return "", false
+}
+
+// fromTemplate says whether a pod has what the template says of memory
+// (every container's limit and request) and the restart annotation
+// kubectl rollout restart writes: a pod of the rollout, not an old one
+// its controller replaced meanwhile.
+func fromTemplate(p *corev1.Pod, tmpl *corev1.PodTemplateSpec) bool {
+	if at, ok := tmpl.Annotations[restartedAt]; ok && p.Annotations[restartedAt] != at {
+		return false
+	}
+	have := map[string]corev1.ResourceRequirements{}
+	for _, ct := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		have[ct.Name] = ct.Resources
+	}
+	for _, ct := range append(append([]corev1.Container{}, tmpl.Spec.InitContainers...), tmpl.Spec.Containers...) {
+		r, ok := have[ct.Name]
+		if !ok {
+			return false
+		}
+		for _, l := range []struct{ want, got corev1.ResourceList }{{ct.Resources.Limits, r.Limits}, {ct.Resources.Requests, r.Requests}} {
+			if w, ok := l.want[corev1.ResourceMemory]; ok {
+				if g, ok := l.got[corev1.ResourceMemory]; !ok || g.Cmp(w) != 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/oomdoctor/oomdoctor/internal/cli"
+	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
+)
+
+// 7e. A limit lowered below what the container holds: the rollout's new
+// pod is OOM-killed. A Deployment without minReadySeconds finishes its
+// rollout before the kill (the pod is ready as it starts): fix --apply
+// watches the new pods after it (--observe) and fails on the kill. With
+// minReadySeconds the kill comes during the rollout: fix --apply says so
+// as soon as the kubelet reports it, instead of waiting out --timeout as
+// kubectl rollout status would, and with --rollback-on-failure puts the
+// template back; the pod that ran before the change runs on, never
+// restarted. A StatefulSet waits for its failing pod to be ready before
+// it replaces it: the rollback deletes that pod, and the StatefulSet
+// makes it again from the template put back.
+func TestFixApplyStopsOnAKilledRollout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-rollback")
+	var before = map[string]string{} // Deployment: its running pod before the change
+	for name, minReady := range map[string]int32{"kept": 0, "back": 10} {
+		if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Holder(ns, name, minReady), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.Client.AppsV1().StatefulSets(ns).Create(ctx, workloads.HolderSet(ns, "db"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kept", "back", "db"} {
+		before[name] = waitPod(t, ns, "app="+name, 2*time.Minute, "running", func(p *corev1.Pod) bool {
+			cs := workloads.Status(p, "app")
+			return cs != nil && cs.State.Running != nil
+		}).Name
+	}
+	fix := func(object string, flags ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		args := append([]string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", object,
+			"--memory-limit", "64Mi", "--memory-request", "32Mi", "--timeout", "3m"}, flags...)
+		code := cli.Main(ctx, "oomdoctor", args, streams)
+		return code, out.String(), errOut.String()
+	}
+
+	// Without --rollback-on-failure: the kill after the rollout fails the
+	// change, and the error gives the way back; the template keeps the new
+	// values.
+	code, out, stderr := fix("deployment/kept")
+	if code != 1 || !strings.Contains(stderr, "the rollout of deployment/kept finished, but within 30s its new pod kept-") ||
+		!strings.Contains(stderr, "was OOMKilled under its memory limit 64Mi (container app, ") ||
+		!strings.Contains(stderr, "to go back: kubectl rollout undo deployment/kept -n "+ns) {
+		t.Errorf("fix --apply exited %d\n%s%s", code, out, stderr)
+	}
+	if strings.Contains(stderr, "did not finish within") {
+		t.Errorf("the wait ran out its timeout instead of stopping at the kill:\n%s", stderr)
+	}
+	if d, err := node.Client.AppsV1().Deployments(ns).Get(ctx, "kept", metav1.GetOptions{}); err != nil || templateLimit(d.Spec.Template) != "64Mi" {
+		t.Errorf("deployment/kept's template after a failure without --rollback-on-failure: %v, want limit 64Mi (%v)", d, err)
+	}
+
+	// With it: the template is put back and rolls out; the changes are
+	// said as put back.
+	code, out, stderr = fix("deployment/back", "--rollback-on-failure")
+	if code != 1 || !strings.Contains(stderr, "the rollout of deployment/back failed: its new pod back-") ||
+		!strings.Contains(stderr, "was OOMKilled under its memory limit 64Mi") ||
+		!strings.Contains(stderr, "put back deployment/back's pod template as it was (--rollback-on-failure), and it rolled out") ||
+		strings.Contains(stderr, "kubectl rollout undo") {
+		t.Errorf("fix --apply --rollback-on-failure exited %d\n%s%s", code, out, stderr)
+	}
+	want := "Deployment " + ns + "/back container app: memory request 128Mi → 32Mi (put back: the rollout failed)\n" +
+		"Deployment " + ns + "/back container app: memory limit 256Mi → 64Mi (put back: the rollout failed)\n"
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if d, err := node.Client.AppsV1().Deployments(ns).Get(ctx, "back", metav1.GetOptions{}); err != nil || templateLimit(d.Spec.Template) != "256Mi" {
+		t.Errorf("deployment/back's template after the rollback: %v, want limit 256Mi (%v)", d, err)
+	}
+	// The pod of before the change runs on, never restarted, and is the
+	// only one left.
+	list, err := node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=back"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+			if cs := workloads.Status(&p, "app"); p.Name == before["back"] && (cs == nil || cs.RestartCount != 0 || cs.State.Running == nil) {
+				t.Errorf("the pod of before the change: %+v", cs)
+			}
+		}
+	}
+	if len(names) != 1 || names[0] != before["back"] {
+		t.Errorf("pods after the rollback: %v, want only %s", names, before["back"])
+	}
+
+	// The StatefulSet: its new pod db-0 is killed, the template is put
+	// back, and db-0 is deleted to be made again from it.
+	code, out, stderr = fix("statefulset/db", "--rollback-on-failure")
+	if code != 1 || !strings.Contains(stderr, "its new pod db-0 was OOMKilled under its memory limit 64Mi") ||
+		!strings.Contains(stderr, "put back statefulset/db's pod template as it was (--rollback-on-failure) and deleted its failing pod db-0, which it would wait for, and it rolled out") {
+		t.Errorf("fix --apply statefulset/db --rollback-on-failure exited %d\n%s%s", code, out, stderr)
+	}
+	if s, err := node.Client.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{}); err != nil || templateLimit(s.Spec.Template) != "256Mi" {
+		t.Errorf("statefulset/db's template after the rollback: %v, want limit 256Mi (%v)", s, err)
+	}
+	p, err := node.Client.CoreV1().Pods(ns).Get(ctx, "db-0", metav1.GetOptions{})
+	if err != nil || p.Spec.Containers[0].Resources.Limits.Memory().String() != "256Mi" || p.Status.Phase != corev1.PodRunning {
+		t.Errorf("db-0 after the rollback: %v (%v)", p, err)
+	}
+}
+
+// templateLimit is a pod template's first container's memory limit.
+func templateLimit(tmpl corev1.PodTemplateSpec) string {
+	return tmpl.Spec.Containers[0].Resources.Limits.Memory().String()
+}
