@@ -3,6 +3,7 @@ package fix
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -68,16 +69,20 @@ func podsOf(ctx context.Context, c kubernetes.Interface, obj runtime.Object) ([]
 	return out, nil
 }
 
-// failingNewPods looks at the pods the rollout made (created since it
-// began, with the memory and the restart annotation of the template as
-// it is now) for a container OOM-killed or crashing in a loop. Without
-// the right to list pods it says nothing: the wait goes on as kubectl's.
-func failingNewPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, since time.Time) error {
+// newPods looks at the pods the rollout made (created since it began,
+// with the memory and the restart annotation of the template as it is
+// now): an error when a container of theirs is OOM-killed or crashes in
+// a loop, and what keeps one from starting, to tell while the wait goes
+// on (the scheduler finds no node with the memory it requests: one
+// frees, or an autoscaler adds one, or the wait runs out). Without the
+// right to list pods it says nothing: the wait goes on as kubectl's.
+func newPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, since time.Time) (string, error) {
 	tmpl, _ := template(obj)
 	pods, err := podsOf(ctx, c, obj)
 	if err != nil || tmpl == nil {
-		return nil
+		return "", nil
 	}
+	pending := ""
 	for i := range pods {
 		p := &pods[i]
 		if p.CreationTimestamp.Time.Before(since.Truncate(time.Second)) || !fromTemplate(p, tmpl) {
@@ -86,11 +91,16 @@ func failingNewPods(ctx context.Context, c kubernetes.Interface, obj runtime.Obj
 		statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 		for _, cs := range statuses {
 			if why := failing(p, cs); why != "" {
-				return &failingPods{pod: p.Name, why: why}
+				return "", &failingPods{pod: p.Name, why: why}
+			}
+		}
+		for _, cond := range p.Status.Conditions {
+			if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable && pending == "" {
+				pending = fmt.Sprintf("its new pod %s is not scheduled: %s", p.Name, strings.TrimSpace(cond.Message))
 			}
 		}
 	}
-	return nil
+	return pending, nil
 }
 
 // failing says how one container of a new pod fails ("": it does not).

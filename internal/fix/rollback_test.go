@@ -71,7 +71,7 @@ func TestFailingNewPods(t *testing.T) {
 	}
 	for _, tc := range cases {
 		c := fake.NewClientset(append(tc.pods, d)...)
-		err := failingNewPods(ctx, c, d, since)
+		_, err := newPods(ctx, c, d, since)
 		got := ""
 		if err != nil {
 			got = err.Error()
@@ -84,7 +84,7 @@ func TestFailingNewPods(t *testing.T) {
 	// A restart's pods carry its annotation: those without it are older.
 	r := d.DeepCopy()
 	r.Spec.Template.Annotations = map[string]string{restartedAt: "2026-12-07T02:00:00Z"}
-	if err := failingNewPods(ctx, fake.NewClientset(apiPod("api-new", "512Mi", now, oomKilled)), r, since); err != nil {
+	if _, err := newPods(ctx, fake.NewClientset(apiPod("api-new", "512Mi", now, oomKilled)), r, since); err != nil {
 		t.Errorf("a pod without the restart's annotation: %v", err)
 	}
 }
@@ -153,5 +153,28 @@ func TestRollbackOnFailure(t *testing.T) {
 	}
 	if res == nil || res.PutBack || len(patches) != 1 || limitNow(c) != "512Mi" {
 		t.Errorf("someone else's change too: result %+v, patches %q, limit %s", res, patches, limitNow(c))
+	}
+}
+
+// A new pod no node has room for is said while the wait goes on, and in
+// the error when it runs out: an autoscaler may add a node meanwhile.
+func TestUnscheduledNewPods(t *testing.T) {
+	ctx := context.Background()
+	d := api("512Mi")
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: 4, Replicas: 2, UpdatedReplicas: 1, AvailableReplicas: 1}
+	p := apiPod("api-new", "512Mi", time.Now(), corev1.ContainerStatus{})
+	p.Status.ContainerStatuses = nil
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+		Message: "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."}}
+	c := fake.NewClientset(d, p)
+	var progress []string
+	err := waitRollout(ctx, c, ApplyTarget{Kind: "Deployment", Namespace: "shop", Name: "api"},
+		ApplyOptions{Timeout: 1500 * time.Millisecond, Progress: func(s string) { progress = append(progress, s) }}, "")
+	want := "1 old replicas are pending termination; its new pod api-new is not scheduled: 0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	if err == nil || !strings.Contains(err.Error(), "did not finish within 1.5s ("+want+")") {
+		t.Errorf("waitRollout: %v", err)
+	}
+	if len(progress) != 1 || progress[0] != want {
+		t.Errorf("progress: %q", progress)
 	}
 }

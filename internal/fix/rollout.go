@@ -93,7 +93,7 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 		if err != nil {
 			return err
 		}
-		if err := failingNewPods(ctx, c, obj, since); err != nil {
+		if _, err := newPods(ctx, c, obj, since); err != nil {
 			return fmt.Errorf("within %s %w", opts.Observe, err)
 		}
 		left := time.Until(end)
@@ -164,8 +164,12 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 	default:
 		return fmt.Sprintf("%s has no rollout: its pods get the new values when they are next created", t), true, nil
 	}
-	if err := failingNewPods(ctx, c, obj, since); err != nil {
+	pending, err := newPods(ctx, c, obj, since)
+	if err != nil {
 		return "", false, err
+	}
+	if pending != "" {
+		state += "; " + pending
 	}
 	return state, false, nil
 }
