@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,4 +126,52 @@ func TestFixApplyStopsOnAKilledRollout(t *testing.T) {
 // templateLimit is a pod template's first container's memory limit.
 func templateLimit(tmpl corev1.PodTemplateSpec) string {
 	return tmpl.Spec.Containers[0].Resources.Limits.Memory().String()
+}
+
+// 7f. A request no node has free while the old pod runs (all of the
+// node's allocatable memory but 1Mi): the new pod is not scheduled. The
+// wait says why until --timeout runs out; --rollback-on-failure then
+// puts the template back, and the pending pod goes.
+func TestFixApplyRollsBackAnUnscheduledRollout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-unscheduled")
+	n, err := node.Client.CoreV1().Nodes().Get(ctx, "e2e-node", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := n.Status.Allocatable.Memory().Value() - 1<<20
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Holder(ns, "big", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	old := waitPod(t, ns, "app=big", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "app")
+		return cs != nil && cs.State.Running != nil
+	}).Name
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	q := strconv.FormatInt(all, 10)
+	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/big",
+		"--memory-request", q, "--memory-limit", q, "--timeout", "20s", "--rollback-on-failure"}, streams)
+	stderr := errOut.String()
+	if code != 1 || !strings.Contains(stderr, "note: no node has ") ||
+		!strings.Contains(stderr, "the rollout of deployment/big did not finish within 20s (") ||
+		!strings.Contains(stderr, "is not scheduled: 0/1 nodes are available: 1 Insufficient memory") ||
+		!strings.Contains(stderr, "put back deployment/big's pod template as it was (--rollback-on-failure), and it rolled out") {
+		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
+	}
+	d, err := node.Client.AppsV1().Deployments(ns).Get(ctx, "big", metav1.GetOptions{})
+	if err != nil || templateLimit(d.Spec.Template) != "256Mi" {
+		t.Errorf("deployment/big after the rollback: %v (%v)", d, err)
+	}
+	// Only the pod of before is left, never stopped.
+	list, err := node.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=big"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil && p.Name != old {
+			t.Errorf("pod %s is left: %+v", p.Name, p.Status)
+		}
+	}
 }
