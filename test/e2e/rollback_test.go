@@ -175,3 +175,41 @@ func TestFixApplyRollsBackAnUnscheduledRollout(t *testing.T) {
 		}
 	}
 }
+
+// 7g. --rollback-on-failure after a change that lowered a ConfigMap's
+// GOMEMLIMIT with the limit: the ConfigMap goes back first, then the
+// template, and the pods the rollback makes read the GOMEMLIMIT of
+// before.
+func TestFixApplyRollsBackTheConfigMap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-rollback-cm")
+	cm := startGoService(t, ns)
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/gosvc",
+		"--memory-limit", "16Mi", "--memory-request", "16Mi", "--configmaps", "--rollback-on-failure", "--timeout", "2m"}, streams)
+	stderr := errOut.String()
+	if code != 1 || !strings.Contains(stderr, "was OOMKilled under its memory limit 16Mi") ||
+		!strings.Contains(stderr, "; put back as it was: ConfigMap gosvc-env key GOMEMLIMIT; put back deployment/gosvc's pod template as it was (--rollback-on-failure), and it rolled out") {
+		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
+	}
+	if !strings.Contains(out.String(), "GOMEMLIMIT=900MiB → GOMEMLIMIT=") || strings.Count(out.String(), "(put back: the rollout failed)") != strings.Count(out.String(), "\n") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+	got, err := node.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil || got.Data["GOMEMLIMIT"] != "900MiB" {
+		t.Fatalf("ConfigMap after the rollback: %v %v", got.Data, err)
+	}
+	d, err := node.Client.AppsV1().Deployments(ns).Get(ctx, "gosvc", metav1.GetOptions{})
+	if err != nil || templateLimit(d.Spec.Template) != "1Gi" {
+		t.Fatalf("deployment/gosvc after the rollback: %v (%v)", d, err)
+	}
+	back := waitPod(t, ns, "app=gosvc", 30*time.Second, "running at 1Gi", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "svc")
+		return p.DeletionTimestamp == nil && cs != nil && cs.State.Running != nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "1Gi"
+	})
+	if want := "GOMEMLIMIT 900MiB: the Go runtime's memory limit is 943718400 bytes"; !waitLog(ns, back.Name, "svc", want) {
+		t.Errorf("the pod after the rollback: its log lacks %q:\n%s", want, podLog(ns, back.Name, "svc"))
+	}
+}
