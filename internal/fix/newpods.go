@@ -3,6 +3,7 @@ package fix
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,22 +142,29 @@ func containerLimit(p *corev1.Pod, name string) (string, bool) {
 }
 
 // fromTemplate says whether a pod has what the template says of memory
-// (every container's limit and request) and the restart annotation
-// kubectl rollout restart writes: a pod of the rollout, not an old one
-// its controller replaced meanwhile.
+// (every container's limit and request), its env values (a heap flag
+// changed there; an admission webhook may add more) and the restart
+// annotation kubectl rollout restart writes: a pod of the rollout, not an
+// old one its controller replaced meanwhile.
 func fromTemplate(p *corev1.Pod, tmpl *corev1.PodTemplateSpec) bool {
 	if at, ok := tmpl.Annotations[restartedAt]; ok && p.Annotations[restartedAt] != at {
 		return false
 	}
-	have := map[string]corev1.ResourceRequirements{}
+	have := map[string]corev1.Container{}
 	for _, ct := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
-		have[ct.Name] = ct.Resources
+		have[ct.Name] = ct
 	}
 	for _, ct := range append(append([]corev1.Container{}, tmpl.Spec.InitContainers...), tmpl.Spec.Containers...) {
-		r, ok := have[ct.Name]
+		pc, ok := have[ct.Name]
 		if !ok {
 			return false
 		}
+		for _, e := range ct.Env {
+			if e.ValueFrom == nil && !slices.ContainsFunc(pc.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name && x.Value == e.Value }) {
+				return false
+			}
+		}
+		r := pc.Resources
 		for _, l := range []struct{ want, got corev1.ResourceList }{{ct.Resources.Limits, r.Limits}, {ct.Resources.Requests, r.Requests}} {
 			if w, ok := l.want[corev1.ResourceMemory]; ok {
 				if g, ok := l.got[corev1.ResourceMemory]; !ok || g.Cmp(w) != 0 {

@@ -81,6 +81,19 @@ func TestFailingNewPods(t *testing.T) {
 		}
 	}
 
+	// A pod without the template's env value is older: the change set it.
+	e := d.DeepCopy()
+	e.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: "460MiB"}}
+	older := apiPod("api-new", "512Mi", now, oomKilled)
+	if _, err := newPods(ctx, fake.NewClientset(older), e, since); err != nil {
+		t.Errorf("a pod without the template's env value: %v", err)
+	}
+	// One with more (a webhook's) is the change's.
+	older.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DD_AGENT_HOST", Value: "10.0.0.1"}, {Name: "GOMEMLIMIT", Value: "460MiB"}}
+	if _, err := newPods(ctx, fake.NewClientset(older), e, since); err == nil {
+		t.Errorf("a pod with the template's env and a webhook's: no failure")
+	}
+
 	// A restart's pods carry its annotation: those without it are older.
 	r := d.DeepCopy()
 	r.Spec.Template.Annotations = map[string]string{restartedAt: "2026-12-07T02:00:00Z"}
