@@ -22,9 +22,14 @@ import (
 // Deployment's controller says so only when its progress deadline
 // passes (ten minutes by default), a StatefulSet's and a DaemonSet's
 // never.
-type failingPods struct{ pod, why string }
+type failingPods struct {
+	pod, why string
+	// look says where to look further: the pod's usage or its log (""
+	// once the rollback deletes the pod).
+	look string
+}
 
-func (f *failingPods) Error() string { return f.why }
+func (f *failingPods) Error() string { return f.why + f.look }
 
 // template is a workload's pod template and selector.
 func template(obj runtime.Object) (*corev1.PodTemplateSpec, *metav1.LabelSelector) {
@@ -91,8 +96,8 @@ func newPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, si
 		}
 		statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
 		for _, cs := range statuses {
-			if why := failing(p, cs); why != "" {
-				return "", &failingPods{pod: p.Name, why: why}
+			if f := failing(p, cs); f != nil {
+				return "", f
 			}
 		}
 		for _, cond := range p.Status.Conditions {
@@ -104,8 +109,8 @@ func newPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, si
 	return pending, nil
 }
 
-// failing says how one container of a new pod fails ("": it does not).
-func failing(p *corev1.Pod, cs corev1.ContainerStatus) string {
+// failing says how one container of a new pod fails (nil: it does not).
+func failing(p *corev1.Pod, cs corev1.ContainerStatus) *failingPods {
 	oom := cs.State.Terminated
 	if oom == nil || oom.Reason != "OOMKilled" {
 		oom = cs.LastTerminationState.Terminated
@@ -115,18 +120,34 @@ func failing(p *corev1.Pod, cs corev1.ContainerStatus) string {
 		if q, ok := containerLimit(p, cs.Name); ok {
 			limit = "under its memory limit " + q
 		}
-		return fmt.Sprintf("its new pod %s was OOMKilled %s (container %s, %s): the new values are too small for it; its usage: oomdoctor explain %s/%s -n %s",
-			p.Name, limit, cs.Name, words.Count(cs.RestartCount, "restart"), p.Name, cs.Name, p.Namespace)
+		return &failingPods{pod: p.Name,
+			why:  fmt.Sprintf("its new pod %s was OOMKilled %s (container %s, %s): the new values are too small for it", p.Name, limit, cs.Name, words.Count(cs.RestartCount, "restart")),
+			look: fmt.Sprintf("; its usage: oomdoctor explain %s/%s -n %s", p.Name, cs.Name, p.Namespace)}
 	}
 	if w := cs.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
 		last := ""
 		if lt := cs.LastTerminationState.Terminated; lt != nil {
-			last = fmt.Sprintf("; it last ended %s, exit code %d", lt.Reason, lt.ExitCode)
+			last = fmt.Sprintf("; it last ended %s, exit code %d%s", lt.Reason, lt.ExitCode, message(lt.Message))
 		}
-		return fmt.Sprintf("its new pod %s crashes in a loop (container %s in CrashLoopBackOff after %s%s): kubectl logs -p %s -c %s -n %s says why",
-			p.Name, cs.Name, words.Count(cs.RestartCount, "restart"), last, p.Name, cs.Name, p.Namespace)
+		return &failingPods{pod: p.Name,
+			why:  fmt.Sprintf("its new pod %s crashes in a loop (container %s in CrashLoopBackOff after %s%s)", p.Name, cs.Name, words.Count(cs.RestartCount, "restart"), last),
+			look: fmt.Sprintf(": kubectl logs -p %s -c %s -n %s says why", p.Name, cs.Name, p.Namespace)}
 	}
-	return ""
+	return nil
+}
+
+// message is a container's termination message, its last line and at
+// most 200 bytes, to quote ("": none).
+func message(m string) string {
+	lines := strings.Split(strings.TrimSpace(m), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if len(last) > 200 {
+		last = strings.ToValidUTF8(last[:200], "") + "..."
+	}
+	if last == "" {
+		return ""
+	}
+	return fmt.Sprintf(", saying %q", last)
 }
 
 // containerLimit is a pod's container's memory limit, as written.

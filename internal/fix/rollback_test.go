@@ -81,6 +81,14 @@ func TestFailingNewPods(t *testing.T) {
 		}
 	}
 
+	// A termination message is quoted, its last line.
+	said := crashing
+	said.LastTerminationState.Terminated = &corev1.ContainerStateTerminated{Reason: "Error", ExitCode: 1, Message: "starting\njava.lang.OutOfMemoryError: Java heap space\n"}
+	_, err := newPods(ctx, fake.NewClientset(apiPod("api-new", "512Mi", now, said)), d, since)
+	if want := `it last ended Error, exit code 1, saying "java.lang.OutOfMemoryError: Java heap space")`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a termination message: %v, want %s", err, want)
+	}
+
 	// A pod without the template's env value is older: the change set it.
 	e := d.DeepCopy()
 	e.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "GOMEMLIMIT", Value: "460MiB"}}
@@ -145,7 +153,8 @@ func TestRollbackOnFailure(t *testing.T) {
 
 	c, patches, res, err := run(1)
 	if err == nil || !strings.Contains(err.Error(), "the rollout of deployment/api finished, but within 2s its new pod api-new was OOMKilled under its memory limit 512Mi") ||
-		!strings.HasSuffix(err.Error(), "; put back deployment/api's pod template as it was (--rollback-on-failure), and it rolled out") || strings.Contains(err.Error(), "rollout undo") {
+		!strings.HasSuffix(err.Error(), "; put back deployment/api's pod template as it was (--rollback-on-failure), and it rolled out") || strings.Contains(err.Error(), "rollout undo") ||
+		strings.Contains(err.Error(), "oomdoctor explain") {
 		t.Fatalf("Apply: %v", err)
 	}
 	if res == nil || !res.PutBack || len(res.Changes) != 1 {

@@ -51,6 +51,9 @@ func waitRollout(parent context.Context, c kubernetes.Interface, t ApplyTarget, 
 		default:
 			refusedSince = time.Time{}
 		}
+		if undo == "" {
+			goesBack(err)
+		}
 		if err != nil {
 			return fmt.Errorf("the rollout of %s failed: %w%s", t, err, back("; to go back: "))
 		}
@@ -58,7 +61,7 @@ func waitRollout(parent context.Context, c kubernetes.Interface, t ApplyTarget, 
 			if opts.Progress != nil {
 				opts.Progress(state)
 			}
-			if err := observe(parent, c, t, opts, since); err != nil {
+			if err := observe(parent, c, t, opts, since, undo == ""); err != nil {
 				return fmt.Errorf("the rollout of %s finished, but %w%s", t, err, back("; to go back: "))
 			}
 			return nil
@@ -80,7 +83,7 @@ func waitRollout(parent context.Context, c kubernetes.Interface, t ApplyTarget, 
 // past the new limit as the program warms up) fails the change as a
 // failed rollout does. A pod is ready, and a rollout done, long before
 // its memory is.
-func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions, since time.Time) error {
+func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts ApplyOptions, since time.Time, rollback bool) error {
 	if opts.Observe <= 0 || !rolls(t.Kind) {
 		return nil
 	}
@@ -94,6 +97,9 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 			return err
 		}
 		if _, err := newPods(ctx, c, obj, since); err != nil {
+			if rollback {
+				goesBack(err)
+			}
 			return fmt.Errorf("within %s %w", opts.Observe, err)
 		}
 		left := time.Until(end)
@@ -105,6 +111,15 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 			return ctx.Err()
 		case <-time.After(min(left, time.Second)):
 		}
+	}
+}
+
+// goesBack drops where to look further from a failing pod's error: the
+// rollback deletes the pod.
+func goesBack(err error) {
+	var f *failingPods
+	if errors.As(err, &f) {
+		f.look = ""
 	}
 }
 
