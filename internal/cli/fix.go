@@ -53,6 +53,7 @@ type FixOptions struct {
 	PodCheck        bool
 	ConfigMaps      bool
 	Rollback        bool
+	Output          string
 	DryRun          string
 	Timeout         time.Duration
 	Observe         time.Duration
@@ -137,6 +138,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	f.BoolVar(&o.Rollback, "rollback-on-failure", false, "With --apply: when the rollout fails (a new pod OOM-killed or crashing in a loop, new pods refused, or --timeout passed), put back what was changed: the ConfigMaps, then the pod template as it was, and wait for that rollout.")
+	f.StringVarP(&o.Output, "output", "o", "", "With --apply: json or yaml writes an ApplyReport (oomdoctor.io/v1alpha1) on stdout, what was done to each object, instead of the change lines.")
 	return cmd
 }
 
@@ -244,6 +246,14 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.Observe < 0 {
 		return usagef("--observe %s: want a duration of 0 or more (0 does not watch the new pods after the rollout)", o.Observe)
+	}
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return usagef("-o %q: want json or yaml (without -o, fix prints a diff, or with --apply a line per change)", o.Output)
+	}
+	if o.Output != "" && !o.Apply {
+		return usagef("-o %s goes with --apply: on files fix prints a diff (or the fixed manifest for -f -), or writes them with --write", o.Output)
 	}
 	if o.Rollback && !o.Apply {
 		return usagef("--rollback-on-failure goes with --apply: it puts back a live object whose rollout fails")

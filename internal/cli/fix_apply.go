@@ -131,9 +131,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		// all ask the same text of it.
 		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, fix.ApplyOptions{Lint: o.applyLint(), LintContainer: o.Container})
 	}
+	rep := newApplyReport(src.Describe(), o.DryRun, targets)
 	var refused []string
-	for _, t := range targets {
+	for i, t := range targets {
 		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
+		obj := &rep.Objects[i]
 		said := map[string]bool{}
 		if fr, ok := o.values.(*fix.FromRecommendations); ok {
 			// Said before the rollout, while it can still be stopped.
@@ -142,19 +144,25 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			for _, r := range recs {
 				for _, x := range r.Warnings {
 					said[x] = true // an HPA's, said again by the check below
+					obj.Warnings = append(obj.Warnings, recName(r)+": "+x)
 				}
 			}
 		}
 		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
 			Wait: o.Wait, Timeout: o.Timeout, Observe: o.Observe, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, RollbackOnFailure: o.Rollback, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
-			Progress: func(s string) { fmt.Fprintf(o.ErrOut, "  %s\n", s) },
+			Progress: func(s string) {
+				fmt.Fprintf(o.ErrOut, "  %s\n", s)
+				obj.Rollout = append(obj.Rollout, s)
+			},
 			Note: func(n string) {
 				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
 				said[n] = true
+				obj.Notes = append(obj.Notes, n)
 			},
 			Warn: func(x string) {
 				if !said[x] {
 					fmt.Fprintf(o.ErrOut, "  warning: %s\n", x)
+					obj.Warnings = append(obj.Warnings, x)
 				}
 			},
 		})
@@ -167,22 +175,29 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 				suffix = " (put back: the rollout failed)"
 			}
 			for _, c := range res.Changes {
-				fmt.Fprintf(o.Out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)
+				if o.Output == "" {
+					fmt.Fprintf(o.Out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)
+				}
 			}
 			for _, n := range res.Notes {
 				if !said[n] {
 					fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
+					obj.Notes = append(obj.Notes, n)
 				}
 			}
 			for _, p := range res.Pods {
 				fmt.Fprintf(o.ErrOut, "  %s\n", p)
 			}
 		}
+		record(obj, res, err, o.DryRun)
 		switch {
 		case err == nil:
 		case res != nil || len(targets) == 1:
 			// Something changed before it failed: the rest waits until
 			// this one is looked at.
+			if err := o.writeReport(rep); err != nil {
+				return err
+			}
 			if len(targets) > 1 {
 				return fmt.Errorf("%w\n(stopped: the objects after %s were not looked at)", err, t)
 			}
@@ -192,6 +207,9 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			fmt.Fprintf(o.ErrOut, "  error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 			refused = append(refused, t.String())
 		}
+	}
+	if err := o.writeReport(rep); err != nil {
+		return err
 	}
 	if len(refused) > 0 {
 		return fmt.Errorf("%s of %d not changed (said above): %s", words.CountOf(len(refused), "object", "objects"), len(targets), strings.Join(refused, ", "))

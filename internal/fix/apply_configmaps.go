@@ -297,6 +297,7 @@ func cmChanges(ps []cmPatch) []Change {
 	var out []Change
 	for _, p := range ps {
 		for _, c := range p.changes {
+			c.ConfigMap, c.Key = p.name, p.key
 			if !strings.Contains(strings.ToLower(c.What), "configmap "+p.name) {
 				c.What += fmt.Sprintf(" (in ConfigMap %s key %s)", p.name, p.key)
 			}

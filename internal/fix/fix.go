@@ -36,6 +36,15 @@ type Change struct {
 	Object    string
 	Container string
 	What      string
+	// Setting, From and To say the change for machines, when known:
+	// "memory request" or "memory limit" and the quantities (From "" when
+	// there was none), or the variable or file that holds a heap or cache
+	// size and the flags. Rule is lint's rule, for its fixes.
+	Setting, From, To string
+	Rule              string
+	// ConfigMap and Key say where the change is made when not in the
+	// object itself (--apply --configmaps).
+	ConfigMap, Key string
 	// raises says the change gives the runtime more room (a GOMEMLIMIT
 	// that follows a higher limit): made in a ConfigMap, it must wait
 	// for the new limit (limitFirst).
@@ -159,7 +168,7 @@ func lintEdits(w *manifest.Workload, fs []model.LintFinding) (edits []manifest.E
 		if f.Fix == nil {
 			continue
 		}
-		c := Change{File: w.File, Object: w.Object.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")"}
+		c := Change{File: w.File, Object: w.Object.String(), Container: f.Container, What: f.Fix.Description + " (" + f.Rule + ")", Rule: f.Rule}
 		own := 0
 		for _, e := range lint.Edits(f) {
 			if cme, ok := intoConfigMap(w, e, c); ok {
@@ -240,11 +249,13 @@ func planWorkload(w *manifest.Workload, values Values, cms ConfigMaps) ([]manife
 		obj := w.Object.String()
 		if req != nil && !sameQuantity(curReq, *req) {
 			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".requests.memory", Value: manifest.FormatBytes(*req)})
-			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory request %s → %s%s", textOr(curReq), manifest.FormatBytes(*req), because(t.Why))})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory request %s → %s%s", textOr(curReq), manifest.FormatBytes(*req), because(t.Why)),
+				Setting: "memory request", From: textOf(curReq), To: manifest.FormatBytes(*req)})
 		}
 		if lim != nil && !sameQuantity(curLim, *lim) {
 			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".limits.memory", Value: manifest.FormatBytes(*lim)})
-			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), manifest.FormatBytes(*lim), because(t.Why))})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), manifest.FormatBytes(*lim), because(t.Why)),
+				Setting: "memory limit", From: textOf(curLim), To: manifest.FormatBytes(*lim)})
 			rc := runtimeContainer(w, c, cms)
 			he, hc, hn := heapEdits(w, c, rc, *lim)
 			se, sc, sn := serverEdits(w, c, rc, *lim)
@@ -282,6 +293,14 @@ func sameQuantity(q *manifest.Quantity, b int64) bool {
 func textOr(q *manifest.Quantity) string {
 	if q == nil {
 		return "none"
+	}
+	return q.Text
+}
+
+// textOf is a quantity as written ("": none).
+func textOf(q *manifest.Quantity) string {
+	if q == nil {
+		return ""
 	}
 	return q.Text
 }

@@ -71,5 +71,6 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 	}
 	value := strings.Replace(set.Value, oldText, newText, 1)
 	edit := manifest.Edit{Op: manifest.OpSet, Path: set.Path, Value: value}
-	return []manifest.Edit{edit}, []Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so the heap fits the new limit", set.Flag, newFlag, set.Source), raises: raises}}, nil
+	return []manifest.Edit{edit}, []Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so the heap fits the new limit", set.Flag, newFlag, set.Source),
+		Setting: set.Source, From: set.Flag, To: newFlag, raises: raises}}, nil
 }

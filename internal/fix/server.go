@@ -33,5 +33,6 @@ func serverEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Contai
 		return nil, nil, []Note{{File: w.File, Object: obj, Message: fmt.Sprintf("%s: %s is set outside the manifest (%s); change it to %s there so the %s fits the new limit", c.Describe(), oldFlag, info.Size.Source, newFlag, info.Server)}}
 	}
 	return []manifest.Edit{{Op: manifest.OpSet, Path: path, Value: text}},
-		[]Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so %s keeps room under the new limit", oldFlag, newFlag, info.Size.Source, info.Server)}}, nil
+		[]Change{{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("%s → %s in %s, so %s keeps room under the new limit", oldFlag, newFlag, info.Size.Source, info.Server),
+			Setting: info.Size.Source, From: oldFlag, To: newFlag}}, nil
 }

@@ -54,6 +54,7 @@ func TestReportFieldsAreDocumented(t *testing.T) {
 		{"../../docs/scan-report.md", reflect.TypeOf(ScanReport{})},
 		{"../../docs/lint.md", reflect.TypeOf(LintReport{})},
 		{"../../docs/recommendations.md", reflect.TypeOf(Recommendations{})},
+		{"../../docs/apply-report.md", reflect.TypeOf(ApplyReport{})},
 	} {
 		for _, f := range undocumented(t, tc.doc, tc.root) {
 			t.Errorf("%s field %s is not documented in %s", tc.root.Name(), f, tc.doc)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,8 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/cli"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
 )
 
@@ -109,10 +112,24 @@ func TestFixApplyStopsOnAKilledRollout(t *testing.T) {
 
 	// The StatefulSet: its new pod db-0 is killed, the template is put
 	// back, and db-0 is deleted to be made again from it.
-	code, out, stderr = fix("statefulset/db", "--rollback-on-failure")
+	// Told in an ApplyReport (-o yaml).
+	code, out, stderr = fix("statefulset/db", "--rollback-on-failure", "-o", "yaml")
 	if code != 1 || !strings.Contains(stderr, "its new pod db-0 was OOMKilled under its memory limit 64Mi") ||
 		!strings.Contains(stderr, "put back statefulset/db's pod template as it was (--rollback-on-failure) and deleted its failing pod db-0, which it would wait for, and it rolled out") {
 		t.Errorf("fix --apply statefulset/db --rollback-on-failure exited %d\n%s%s", code, out, stderr)
+	}
+	var rep model.ApplyReport
+	if err := yaml.UnmarshalStrict([]byte(out), &rep); err != nil || len(rep.Objects) != 1 {
+		t.Fatalf("-o yaml: %v\n%s", err, out)
+	}
+	db := rep.Objects[0]
+	wantChanges := []model.ApplyChange{
+		{Container: "app", Change: "memory request 128Mi → 32Mi", Setting: "memory request", From: "128Mi", To: "32Mi"},
+		{Container: "app", Change: "memory limit 256Mi → 64Mi", Setting: "memory limit", From: "256Mi", To: "64Mi"},
+	}
+	if rep.Summary != (model.ApplySummary{Objects: 1, PutBack: 1}) || db.Outcome != "putBack" || !slices.Equal(db.Changes, wantChanges) ||
+		!strings.Contains(db.Error, "its new pod db-0 was OOMKilled") || !slices.Contains(db.Rollout, "putting back statefulset/db's pod template as it was (--rollback-on-failure)") {
+		t.Errorf("-o yaml:\n%s", out)
 	}
 	if s, err := node.Client.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{}); err != nil || templateLimit(s.Spec.Template) != "256Mi" {
 		t.Errorf("statefulset/db's template after the rollback: %v, want limit 256Mi (%v)", s, err)

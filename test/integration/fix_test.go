@@ -20,8 +20,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 // oneContainer is a Deployment of one replica whose container app has a
@@ -983,6 +985,30 @@ func TestFixApplySelects(t *testing.T) {
 		!strings.Contains(r.stderr, "no ReplicaSets matching -l tier=web in namespace "+ns+": nothing to change") {
 		t.Errorf("an owned ReplicaSet: %s", r)
 	}
+	// -o yaml: an ApplyReport of every object, one refused (there is no
+	// deployment/gone) while the others go on.
+	r = fix("--apply", "deployment/a", "deployment/gone", "statefulset/s", "--memory-limit", "448Mi", "--dry-run=server", "-o", "yaml")
+	var rep model.ApplyReport
+	if err := yaml.UnmarshalStrict([]byte(r.stdout), &rep); err != nil || r.code != 1 {
+		t.Fatalf("-o yaml: exit %d, %v\n%s", r.code, err, r)
+	}
+	wantSummary := model.ApplySummary{Objects: 3, DryRun: 2, Refused: 1}
+	if rep.Kind != "ApplyReport" || rep.APIVersion != "oomdoctor.io/v1alpha1" || rep.Metadata.DryRun != "server" || rep.Metadata.Source.Server == "" || rep.Summary != wantSummary {
+		t.Errorf("-o yaml: %+v", rep)
+	}
+	if len(rep.Objects) == 3 {
+		a, gone := rep.Objects[0], rep.Objects[1]
+		want := model.ApplyChange{Container: "app", Change: "memory limit 384Mi → 448Mi", Setting: "memory limit", From: "384Mi", To: "448Mi"}
+		if a.Name != "a" || a.Outcome != "dryRun" || len(a.Changes) != 1 || a.Changes[0] != want || a.Error != "" {
+			t.Errorf("-o yaml: deployment/a: %+v", a)
+		}
+		if gone.Name != "gone" || gone.Outcome != "refused" || !strings.Contains(gone.Error, `deployments.apps "gone" not found`) || len(gone.Changes) != 0 {
+			t.Errorf("-o yaml: deployment/gone: %+v", gone)
+		}
+		if s := rep.Objects[2]; s.Kind != "StatefulSet" || s.Outcome != "dryRun" {
+			t.Errorf("-o yaml: statefulset/s: %+v", s)
+		}
+	}
 	if r := oomdoctor(t, "fix", "--kubeconfig", cp.Kubeconfig, "--apply", "-A", "--memory-limit", "384Mi"); r.code != 2 || !strings.Contains(r.stderr, "-A needs a TYPE (deployments) or -l SELECTOR") {
 		t.Errorf("-A alone: %s", r)
 	}
@@ -1000,6 +1026,8 @@ func TestFixApplySelects(t *testing.T) {
 		{[]string{"-f", "-", "-A", "--memory-limit", "384Mi"}, "-A lists live objects for --apply"},
 		{[]string{"--apply", "deployment/a", "-l", "tier=web", "--memory-limit", "384Mi"}, "deployment/a names an object and -l selects them"},
 		{[]string{"-f", "-", "-l", "tier=web", "--memory-limit", "384Mi"}, "-l selects live objects for --apply"},
+		{[]string{"-f", "-", "--memory-limit", "384Mi", "-o", "json"}, "-o json goes with --apply"},
+		{[]string{"--apply", "deployment/a", "--memory-limit", "384Mi", "-o", "wide"}, `-o "wide": want json or yaml`},
 		{[]string{"--apply", "-l", "tier in ((", "--memory-limit", "384Mi"}, `-l "tier in ((":`},
 		{[]string{"--apply", "pods", "--memory-limit", "384Mi"}, `"pods" is neither TYPE/NAME (deployment/api) nor a TYPE (deployments): a bare pod's resources cannot be patched`},
 	} {
