@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -21,8 +22,9 @@ import (
 
 // 7e. A limit lowered below what the container holds: the rollout's new
 // pod is OOM-killed. A Deployment without minReadySeconds finishes its
-// rollout before the kill (the pod is ready as it starts): fix --apply
-// watches the new pods after it (--observe) and fails on the kill. With
+// rollout before a kill that comes seconds after the start (the pod is
+// ready as it starts; it allocates 5 MiB a second): fix --apply watches
+// the new pods after it (--observe) and fails on the kill. With
 // minReadySeconds the kill comes during the rollout: fix --apply says so
 // as soon as the kubelet reports it, instead of waiting out --timeout as
 // kubectl rollout status would, and with --rollback-on-failure puts the
@@ -35,8 +37,8 @@ func TestFixApplyStopsOnAKilledRollout(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "e2e-rollback")
 	var before = map[string]string{} // Deployment: its running pod before the change
-	for name, minReady := range map[string]int32{"kept": 0, "back": 10} {
-		if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Holder(ns, name, minReady), metav1.CreateOptions{}); err != nil {
+	for _, d := range []*appsv1.Deployment{workloads.Holder(ns, "kept", 0, 5), workloads.Holder(ns, "back", 10, 0)} {
+		if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,7 +160,7 @@ func TestFixApplyRollsBackAnUnscheduledRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := n.Status.Allocatable.Memory().Value() - 1<<20
-	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Holder(ns, "big", 0), metav1.CreateOptions{}); err != nil {
+	if _, err := node.Client.AppsV1().Deployments(ns).Create(ctx, workloads.Holder(ns, "big", 0, 0), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	old := waitPod(t, ns, "app=big", 2*time.Minute, "running", func(p *corev1.Pod) bool {

@@ -4,6 +4,8 @@
 package workloads
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -135,17 +137,18 @@ func GoUnbounded(ns string) *appsv1.Deployment {
 }
 
 // Holder is a Deployment whose container holds 100 MiB under a 256Mi
-// limit, and runs: a limit lowered to 64Mi kills its new pods. Its pods
+// limit, and runs: a limit lowered to 64Mi kills its new pods, at once,
+// or with pace (MiB a second) some seconds after they start. Its pods
 // are available once ready for minReady seconds.
-func Holder(ns, name string, minReady int32) *appsv1.Deployment {
-	d := deployment(ns, name, spec(app("app", memory("128Mi", "256Mi"), "-alloc", "100")))
+func Holder(ns, name string, minReady int32, pace int) *appsv1.Deployment {
+	d := deployment(ns, name, spec(app("app", memory("128Mi", "256Mi"), "-alloc", "100", "-pace", strconv.Itoa(pace))))
 	d.Spec.MinReadySeconds = minReady
 	return d
 }
 
 // HolderSet is Holder as a StatefulSet of one replica.
 func HolderSet(ns, name string) *appsv1.StatefulSet {
-	d := Holder(ns, name, 0)
+	d := Holder(ns, name, 0, 0)
 	return &appsv1.StatefulSet{
 		ObjectMeta: d.ObjectMeta,
 		Spec:       appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, ServiceName: name, Selector: d.Spec.Selector, Template: d.Spec.Template},
