@@ -84,17 +84,24 @@ func waitPod(t *testing.T, ns, selector string, timeout time.Duration, what stri
 	return nil
 }
 
+// oomdoctor runs a command in-process against the node (its
+// --kubeconfig given), and says its exit code, stdout and stderr.
+func oomdoctor(command string, args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(context.Background(), "oomdoctor", append([]string{command, "--kubeconfig", node.Kubeconfig}, args...), streams)
+	return code, out.String(), errOut.String()
+}
+
 // scan runs `oomdoctor scan -o json` in-process against the node.
 func scan(t *testing.T, args ...string) *model.ScanReport {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cli.Main(context.Background(), "oomdoctor", append([]string{"scan", "--kubeconfig", node.Kubeconfig, "-o", "json"}, args...), streams)
+	code, out, stderr := oomdoctor("scan", append([]string{"-o", "json"}, args...)...)
 	if code != 0 {
-		t.Fatalf("scan exited %d: %s", code, errOut.String())
+		t.Fatalf("scan exited %d: %s", code, stderr)
 	}
 	var rep model.ScanReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	return &rep

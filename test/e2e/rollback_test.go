@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"strconv"
@@ -12,10 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
-	"github.com/oomdoctor/oomdoctor/internal/cli"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/e2e/workloads"
 )
@@ -52,12 +49,7 @@ func TestFixApplyStopsOnAKilledRollout(t *testing.T) {
 		}).Name
 	}
 	fix := func(object string, flags ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-		args := append([]string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", object,
-			"--memory-limit", "64Mi", "--memory-request", "32Mi", "--timeout", "3m"}, flags...)
-		code := cli.Main(ctx, "oomdoctor", args, streams)
-		return code, out.String(), errOut.String()
+		return oomdoctor("fix", append([]string{"-n", ns, "--apply", object, "--memory-limit", "64Mi", "--memory-request", "32Mi", "--timeout", "3m"}, flags...)...)
 	}
 
 	// Without --rollback-on-failure: the kill after the rollout fails the
@@ -167,17 +159,13 @@ func TestFixApplyRollsBackAnUnscheduledRollout(t *testing.T) {
 		cs := workloads.Status(p, "app")
 		return cs != nil && cs.State.Running != nil
 	}).Name
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	q := strconv.FormatInt(all, 10)
-	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/big",
-		"--memory-request", q, "--memory-limit", q, "--timeout", "20s", "--rollback-on-failure"}, streams)
-	stderr := errOut.String()
+	code, out, stderr := oomdoctor("fix", "-n", ns, "--apply", "deployment/big", "--memory-request", q, "--memory-limit", q, "--timeout", "20s", "--rollback-on-failure")
 	if code != 1 || !strings.Contains(stderr, "note: no node has ") ||
 		!strings.Contains(stderr, "the rollout of deployment/big did not finish within 20s (") ||
 		!strings.Contains(stderr, "is not scheduled: 0/1 nodes are available: 1 Insufficient memory") ||
 		!strings.Contains(stderr, "put back deployment/big's pod template as it was (--rollback-on-failure), and it rolled out") {
-		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
+		t.Errorf("fix --apply exited %d\n%s%s", code, out, stderr)
 	}
 	d, err := node.Client.AppsV1().Deployments(ns).Get(ctx, "big", metav1.GetOptions{})
 	if err != nil || templateLimit(d.Spec.Template) != "256Mi" {
@@ -204,17 +192,13 @@ func TestFixApplyRollsBackTheConfigMap(t *testing.T) {
 	ctx := context.Background()
 	ns := namespace(t, "e2e-rollback-cm")
 	cm := startGoService(t, ns)
-	var out, errOut bytes.Buffer
-	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-	code := cli.Main(ctx, "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns, "--apply", "deployment/gosvc",
-		"--memory-limit", "16Mi", "--memory-request", "16Mi", "--configmaps", "--rollback-on-failure", "--timeout", "2m"}, streams)
-	stderr := errOut.String()
+	code, out, stderr := oomdoctor("fix", "-n", ns, "--apply", "deployment/gosvc", "--memory-limit", "16Mi", "--memory-request", "16Mi", "--configmaps", "--rollback-on-failure", "--timeout", "2m")
 	if code != 1 || !strings.Contains(stderr, "was OOMKilled under its memory limit 16Mi") ||
 		!strings.Contains(stderr, "; put back as it was: ConfigMap gosvc-env key GOMEMLIMIT; put back deployment/gosvc's pod template as it was (--rollback-on-failure), and it rolled out") {
-		t.Errorf("fix --apply exited %d\n%s%s", code, out.String(), stderr)
+		t.Errorf("fix --apply exited %d\n%s%s", code, out, stderr)
 	}
-	if !strings.Contains(out.String(), "GOMEMLIMIT=900MiB → GOMEMLIMIT=") || strings.Count(out.String(), "(put back: the rollout failed)") != strings.Count(out.String(), "\n") {
-		t.Errorf("stdout:\n%s", out.String())
+	if !strings.Contains(out, "GOMEMLIMIT=900MiB → GOMEMLIMIT=") || strings.Count(out, "(put back: the rollout failed)") != strings.Count(out, "\n") {
+		t.Errorf("stdout:\n%s", out)
 	}
 	got, err := node.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
 	if err != nil || got.Data["GOMEMLIMIT"] != "900MiB" {
