@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -137,6 +138,10 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 		}
 	}
 	falls, rises := splitRises(cmPatches)
+	still := noRollout(pl.obj)
+	if len(rises) > 0 && still != "" {
+		return nil, fmt.Errorf("the new limit raises a setting held in a ConfigMap (%s), which may change only once every pod has the new limit (a pod at the old one that restarts would take a setting it has no room for), but %s; nothing was changed: a paused Deployment, resume it and run this again; with OnDelete, set the limit (kubectl set resources), delete the pods, then change the ConfigMap and delete them again", undoConfigMaps(rises), still)
+	}
 	if len(rises) > 0 && rolls(t.Kind) && !opts.Wait {
 		return nil, fmt.Errorf("the new limit raises a setting held in a ConfigMap (%s), so nothing was changed: every pod must have the new limit before the ConfigMap changes (a pod at the old limit that restarts would take a setting it has no room for), so --apply waits for that rollout: drop --wait=false", undoConfigMaps(rises))
 	}
@@ -147,6 +152,9 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	}
 	for _, n := range pl.notes {
 		res.Notes = append(res.Notes, n.Message)
+	}
+	if still != "" {
+		res.Notes = append(res.Notes, still)
 	}
 	if len(edits) == 0 && len(cmPatches) == 0 {
 		res.Notes = append(res.Notes, "nothing to change: the cluster already has these values")
@@ -193,6 +201,9 @@ func Apply(ctx context.Context, c kubernetes.Interface, t ApplyTarget, values Va
 	// before anything changes, then a pod of the new template (limit
 	// ranges, quotas, pod security: they act on pods).
 	if _, err := doPatch(ctx, c, t, patch, types.StrategicMergePatchType, true); err != nil {
+		if t.Kind == "Job" && apierrors.IsInvalid(err) && strings.Contains(err.Error(), "field is immutable") {
+			return nil, jobImmutable(t, obj)
+		}
 		return nil, fmt.Errorf("the server refused the change in a dry run, nothing was changed: %w", err)
 	}
 	for _, p := range cmPatches {
@@ -361,6 +372,19 @@ func doPatch(ctx context.Context, c kubernetes.Interface, t ApplyTarget, patch [
 		return c.BatchV1().CronJobs(t.Namespace).Patch(ctx, t.Name, pt, patch, opts)
 	}
 	return nil, fmt.Errorf("cannot patch a %s", t.Kind)
+}
+
+// jobImmutable is the error for a Job's pod template, which the API
+// server keeps as it was created: the change goes where the next Job
+// comes from.
+func jobImmutable(t ApplyTarget, obj runtime.Object) error {
+	from := "fix the manifest it comes from (oomdoctor fix -f PATH) and create it again"
+	if m, err := meta.Accessor(obj); err == nil {
+		if o := metav1.GetControllerOf(m); o != nil && o.Kind == "CronJob" {
+			from = fmt.Sprintf("change its CronJob, whose next Jobs take the new values: oomdoctor fix --apply cronjob/%s -n %s with the same values", o.Name, t.Namespace)
+		}
+	}
+	return fmt.Errorf("a Job's pod template cannot change once it is created (the API server refuses it: field is immutable), so nothing was changed: %s", from)
 }
 
 // checkNodes refuses a limit above every node's allocatable memory and a

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/oomdoctor/oomdoctor/internal/words"
@@ -28,6 +29,9 @@ func waitRollout(parent context.Context, c kubernetes.Interface, t ApplyTarget, 
 			return ""
 		}
 		return prefix + undo
+	}
+	if obj, err := getObject(ctx, c, t); err == nil && noRollout(obj) != "" {
+		return nil // nothing rolls out: Apply noted why
 	}
 	since := time.Now().Add(-5 * time.Second) // events and pods of this rollout; a little slack for clocks
 	last := ""
@@ -123,6 +127,27 @@ func goesBack(err error) {
 	}
 }
 
+// noRollout says why a workload's controller does not roll its pods
+// out when its template changes ("": it does): a paused Deployment, an
+// OnDelete update strategy.
+func noRollout(obj runtime.Object) string {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		if o.Spec.Paused {
+			return fmt.Sprintf("deployment %s is paused: its pods get the new values when it is resumed (kubectl rollout resume deployment/%s -n %s)", o.Name, o.Name, o.Namespace)
+		}
+	case *appsv1.StatefulSet:
+		if o.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+			return fmt.Sprintf("statefulset %s updates its pods OnDelete: each gets the new values when it is deleted (kubectl delete pod -n %s ...), one at a time", o.Name, o.Namespace)
+		}
+	case *appsv1.DaemonSet:
+		if o.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			return fmt.Sprintf("daemonset %s updates its pods OnDelete: each gets the new values when it is deleted (kubectl delete pod -n %s ...)", o.Name, o.Namespace)
+		}
+	}
+	return ""
+}
+
 // undoCommand is kubectl's way back from a rollout.
 func undoCommand(t ApplyTarget) string {
 	return fmt.Sprintf("kubectl rollout undo %s -n %s", t, t.Namespace)
@@ -144,19 +169,12 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 			return state, done, err
 		}
 	case *appsv1.StatefulSet:
-		want := int32(1)
-		if o.Spec.Replicas != nil {
-			want = *o.Spec.Replicas
-		}
-		switch {
-		case o.Status.ObservedGeneration < o.Generation:
+		if o.Status.ObservedGeneration < o.Generation {
 			return "waiting for the statefulset's controller", false, nil
-		case o.Status.UpdatedReplicas < want || o.Status.CurrentRevision != o.Status.UpdateRevision && o.Status.UpdateRevision != "":
-			state = fmt.Sprintf("%d of %s updated", o.Status.UpdatedReplicas, words.Count(want, "pod"))
-		case o.Status.ReadyReplicas < want:
-			state = fmt.Sprintf("%d of %s ready", o.Status.ReadyReplicas, words.Count(want, "pod"))
-		default:
-			return fmt.Sprintf("statefulset %s rolled out: %s ready", t.Name, words.Count(want, "pod")), true, nil
+		}
+		var done bool
+		if state, done = statefulSetState(o); done {
+			return state, true, nil
 		}
 		if err := failedCreate(ctx, c, t, since); err != nil {
 			return "", false, err
@@ -187,6 +205,35 @@ func rolloutState(ctx context.Context, c kubernetes.Interface, t ApplyTarget, si
 		state += "; " + pending
 	}
 	return state, false, nil
+}
+
+// statefulSetState says where a StatefulSet's rollout is, once its
+// controller has seen the change. With a partition only the pods from
+// its ordinal up are updated, and counted, as kubectl rollout status
+// counts them.
+func statefulSetState(o *appsv1.StatefulSet) (string, bool) {
+	want := int32(1)
+	if o.Spec.Replicas != nil {
+		want = *o.Spec.Replicas
+	}
+	if ru := o.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
+		p := *ru.Partition
+		updating := max(want-p, 0)
+		switch {
+		case o.Status.UpdatedReplicas < updating:
+			return fmt.Sprintf("%d of %s updated (partition %d: the pods from ordinal %d)", o.Status.UpdatedReplicas, words.Count(updating, "pod"), p, p), false
+		case o.Status.ReadyReplicas < want:
+			return fmt.Sprintf("%d of %s ready", o.Status.ReadyReplicas, words.Count(want, "pod")), false
+		}
+		return fmt.Sprintf("statefulset %s rolled out its partition: %s from ordinal %d updated; those below keep their values until the partition is lowered", o.Name, words.Count(updating, "pod"), p), true
+	}
+	switch {
+	case o.Status.UpdatedReplicas < want || o.Status.CurrentRevision != o.Status.UpdateRevision && o.Status.UpdateRevision != "":
+		return fmt.Sprintf("%d of %s updated", o.Status.UpdatedReplicas, words.Count(want, "pod")), false
+	case o.Status.ReadyReplicas < want:
+		return fmt.Sprintf("%d of %s ready", o.Status.ReadyReplicas, words.Count(want, "pod")), false
+	}
+	return fmt.Sprintf("statefulset %s rolled out: %s ready", o.Name, words.Count(want, "pod")), true
 }
 
 func deploymentState(d *appsv1.Deployment) (string, bool, error) {
