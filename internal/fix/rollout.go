@@ -91,6 +91,9 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 	if opts.Observe <= 0 || !rolls(t.Kind) {
 		return nil
 	}
+	if obj, err := getObject(ctx, c, t); err == nil && wantsNoPods(obj) {
+		return nil
+	}
 	if opts.Progress != nil {
 		opts.Progress(fmt.Sprintf("watching the new pods for %s (--observe)", opts.Observe))
 	}
@@ -125,6 +128,20 @@ func goesBack(err error) {
 	if errors.As(err, &f) {
 		f.look = ""
 	}
+}
+
+// wantsNoPods says whether a workload runs no pod now: scaled to zero,
+// or a DaemonSet no node takes. Its change has no pod to watch.
+func wantsNoPods(obj runtime.Object) bool {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return o.Spec.Replicas != nil && *o.Spec.Replicas == 0
+	case *appsv1.StatefulSet:
+		return o.Spec.Replicas != nil && *o.Spec.Replicas == 0
+	case *appsv1.DaemonSet:
+		return o.Status.DesiredNumberScheduled == 0
+	}
+	return false
 }
 
 // noRollout says why a workload's controller does not roll its pods

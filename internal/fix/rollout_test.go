@@ -54,6 +54,11 @@ func TestNoRollout(t *testing.T) {
 	if got := noRollout(api("1Gi")); got != "" {
 		t.Errorf("a Deployment that rolls out: %q", got)
 	}
+	zero := api("1Gi")
+	zero.Spec.Replicas = ptr.To[int32](0)
+	if !wantsNoPods(zero) || wantsNoPods(api("1Gi")) || !wantsNoPods(onDelete) {
+		t.Errorf("wantsNoPods: scaled to zero %v, one replica %v, a DaemonSet on no node %v", wantsNoPods(zero), wantsNoPods(api("1Gi")), wantsNoPods(onDelete))
+	}
 
 	ctx := context.Background()
 	target := ApplyTarget{Kind: "Deployment", Namespace: "shop", Name: "api"}
