@@ -298,6 +298,10 @@ func cmChanges(ps []cmPatch) []Change {
 	for _, p := range ps {
 		for _, c := range p.changes {
 			c.ConfigMap, c.Key = p.name, p.key
+			if c.Setting == "" && !strings.Contains(p.old+p.new, "\n") {
+				// A lint fix: the key holds the value itself (an env var).
+				c.Setting, c.From, c.To = p.key, p.old, p.new
+			}
 			if !strings.Contains(strings.ToLower(c.What), "configmap "+p.name) {
 				c.What += fmt.Sprintf(" (in ConfigMap %s key %s)", p.name, p.key)
 			}

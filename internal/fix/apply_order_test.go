@@ -81,6 +81,10 @@ func TestApplyOrdersConfigMapChanges(t *testing.T) {
 	if got := strings.Join(told, "\n"); !strings.HasPrefix(got, "jvm: -Xmx1800m → ") || !strings.HasSuffix(got, "go: GOMEMLIMIT=900MiB → GOMEMLIMIT=1843MiB in GOMEMLIMIT, so the heap fits the new limit (in ConfigMap go-env key GOMEMLIMIT)") || len(told) != 4 {
 		t.Errorf("changes told, in the order made:\n%s", got)
 	}
+	last := res.Changes[len(res.Changes)-1]
+	if last.ConfigMap != "go-env" || last.Key != "GOMEMLIMIT" || last.Setting != "GOMEMLIMIT" || last.From != "GOMEMLIMIT=900MiB" || last.To != "GOMEMLIMIT=1843MiB" {
+		t.Errorf("the ConfigMap's change for machines: %+v", last)
+	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "the new limit rolls out first, under the old settings; then ConfigMap shop/go-env key GOMEMLIMIT") {
 		t.Errorf("notes: %q", res.Notes)
 	}
