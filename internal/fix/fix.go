@@ -248,14 +248,16 @@ func planWorkload(w *manifest.Workload, values Values, cms ConfigMaps) ([]manife
 		}
 		obj := w.Object.String()
 		if req != nil && !sameQuantity(curReq, *req) {
-			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".requests.memory", Value: manifest.FormatBytes(*req)})
-			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory request %s → %s%s", textOr(curReq), manifest.FormatBytes(*req), because(t.Why)),
-				Setting: "memory request", From: textOf(curReq), To: manifest.FormatBytes(*req)})
+			to := manifest.FormatBytes(*req)
+			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".requests.memory", Value: to})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory request %s → %s%s", textOr(curReq), to, because(t.Why)),
+				Setting: "memory request", From: textOf(curReq), To: to})
 		}
 		if lim != nil && !sameQuantity(curLim, *lim) {
-			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".limits.memory", Value: manifest.FormatBytes(*lim)})
-			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), manifest.FormatBytes(*lim), because(t.Why)),
-				Setting: "memory limit", From: textOf(curLim), To: manifest.FormatBytes(*lim)})
+			to := manifest.FormatBytes(*lim)
+			edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: c.Resources.Path + ".limits.memory", Value: to})
+			changes = append(changes, Change{File: w.File, Object: obj, Container: c.Name, What: fmt.Sprintf("memory limit %s → %s%s", textOr(curLim), to, because(t.Why)),
+				Setting: "memory limit", From: textOf(curLim), To: to})
 			rc := runtimeContainer(w, c, cms)
 			he, hc, hn := heapEdits(w, c, rc, *lim)
 			se, sc, sn := serverEdits(w, c, rc, *lim)
