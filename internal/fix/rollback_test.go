@@ -200,3 +200,69 @@ func TestUnscheduledNewPods(t *testing.T) {
 		t.Errorf("progress: %q", progress)
 	}
 }
+
+// A GOMEMLIMIT that rises waits for the new limit's rollout, then the
+// pods restart to read it; when a restarted pod is killed,
+// --rollback-on-failure puts back both ConfigMaps (the rising one and
+// the falling one) and the template as it was before the first patch,
+// in one rollout.
+func TestRollbackAfterTheRestart(t *testing.T) {
+	ctx := context.Background()
+	labels := map[string]string{"app": "api"}
+	from := func(name string) []corev1.EnvFromSource {
+		return []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}
+	}
+	limits := func(q string) corev1.ResourceRequirements {
+		return corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 1}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1),
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "go", Image: "api", EnvFrom: from("go-env"), Resources: limits("1Gi")},
+			{Name: "jvm", Image: "eclipse-temurin:21", EnvFrom: from("jvm-env"), Resources: limits("2Gi")},
+		}}}},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
+	c := fake.NewClientset(d,
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "go-env", Namespace: "shop"}, Data: map[string]string{"GOMEMLIMIT": "900MiB"}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "jvm-env", Namespace: "shop"}, Data: map[string]string{"JAVA_TOOL_OPTIONS": "-Xmx1800m"}})
+	deployments := appsv1.SchemeGroupVersion.WithResource("deployments")
+	// The pod the restart makes is killed: the kubelet's part, played
+	// from the template as it is.
+	c.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		obj, err := c.Tracker().Get(deployments, "shop", "api")
+		if err != nil {
+			return true, nil, err
+		}
+		tmpl := obj.(*appsv1.Deployment).Spec.Template
+		if _, restarted := tmpl.Annotations[restartedAt]; !restarted {
+			return true, &corev1.PodList{}, nil
+		}
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-new", Namespace: "shop", Labels: labels, Annotations: tmpl.Annotations, CreationTimestamp: metav1.Now()},
+			Spec: tmpl.Spec, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "go", RestartCount: 1, LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}},
+			}}}
+		return true, &corev1.PodList{Items: []corev1.Pod{*p}}, nil
+	})
+	two, one := resource.MustParse("2Gi"), resource.MustParse("1Gi")
+	values := perContainer{"go": {Limit: ptr.To(two.Value())}, "jvm": {Limit: ptr.To(one.Value())}}
+	res, err := Apply(ctx, c, ApplyTarget{Kind: "Deployment", Namespace: "shop", Name: "api"}, values,
+		ApplyOptions{Wait: true, SkipPodCheck: true, ConfigMaps: true, RollbackOnFailure: true, Timeout: 10 * time.Second, Observe: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "the rollout of deployment/api finished, but within 1s its new pod api-new was OOMKilled under its memory limit 2Gi") ||
+		!strings.HasSuffix(err.Error(), "; put back as it was: ConfigMap go-env key GOMEMLIMIT, ConfigMap jvm-env key JAVA_TOOL_OPTIONS; put back deployment/api's pod template as it was (--rollback-on-failure), and it rolled out") {
+		t.Fatalf("Apply: %v", err)
+	}
+	if res == nil || !res.PutBack {
+		t.Errorf("result: %+v", res)
+	}
+	for name, want := range map[string]string{"go-env": "900MiB", "jvm-env": "-Xmx1800m"} {
+		cm, err := c.CoreV1().ConfigMaps("shop").Get(ctx, name, metav1.GetOptions{})
+		if err != nil || (cm.Data["GOMEMLIMIT"] != want && cm.Data["JAVA_TOOL_OPTIONS"] != want) {
+			t.Errorf("ConfigMap %s after the rollback: %v (%v), want %s", name, cm.Data, err, want)
+		}
+	}
+	got, err := c.AppsV1().Deployments("shop").Get(ctx, "api", metav1.GetOptions{})
+	if err != nil || got.Spec.Template.Annotations[restartedAt] != "" || got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String() != "1Gi" ||
+		got.Spec.Template.Spec.Containers[1].Resources.Limits.Memory().String() != "2Gi" {
+		t.Errorf("the template after the rollback: %+v (%v)", got.Spec.Template, err)
+	}
+}
