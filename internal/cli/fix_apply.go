@@ -121,7 +121,7 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 				where = "any namespace"
 			}
 			fmt.Fprintf(o.ErrOut, "no %s%s in %s: nothing to change\n", kindWords(kinds), match, where)
-			return nil
+			return o.writeReport(newApplyReport(src.Describe(), o.DryRun, nil)) // no object
 		}
 		targets = append(targets, listed...)
 	}

@@ -980,6 +980,9 @@ func TestFixApplySelects(t *testing.T) {
 			t.Errorf("deployment/%s after -l tier=web: want %s (%v)", name, want, err)
 		}
 	}
+	if r := fix("--apply", "cronjobs", "-l", "tier=web", "--memory-limit", "384Mi", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"objects": []`) || !strings.Contains(r.stdout, `"objects": 0,`) {
+		t.Errorf("-o json, no object matching: %s", r)
+	}
 	r = fix("--apply", "replicasets", "-l", "tier=web", "--memory-limit", "384Mi")
 	if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "note: left alone, since a controller owns them and would put their template back (change the owner): replicaset/a-5d (owned by Deployment a)") ||
 		!strings.Contains(r.stderr, "no ReplicaSets matching -l tier=web in namespace "+ns+": nothing to change") {
