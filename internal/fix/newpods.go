@@ -163,8 +163,9 @@ func containerLimit(p *corev1.Pod, name string) (string, bool) {
 }
 
 // fromTemplate says whether a pod has what the template says of memory
-// (every container's limit and request), its env values (a heap flag
-// changed there; an admission webhook may add more) and the restart
+// (every container's limit and request), its command and arguments and
+// its env values (a heap flag changed there; an admission webhook may
+// add env) and the restart
 // annotation kubectl rollout restart writes: a pod of the rollout, not an
 // old one its controller replaced meanwhile.
 func fromTemplate(p *corev1.Pod, tmpl *corev1.PodTemplateSpec) bool {
@@ -179,6 +180,9 @@ func fromTemplate(p *corev1.Pod, tmpl *corev1.PodTemplateSpec) bool {
 		pc, ok := have[ct.Name]
 		if !ok {
 			return false
+		}
+		if !slices.Equal(ct.Command, pc.Command) || !slices.Equal(ct.Args, pc.Args) {
+			return false // a heap flag changed on the command line
 		}
 		for _, e := range ct.Env {
 			if e.ValueFrom == nil && !slices.ContainsFunc(pc.Env, func(x corev1.EnvVar) bool { return x.Name == e.Name && x.Value == e.Value }) {

@@ -102,6 +102,13 @@ func TestFailingNewPods(t *testing.T) {
 		t.Errorf("a pod with the template's env and a webhook's: no failure")
 	}
 
+	// A pod with other arguments is older: the change set a flag there.
+	a := d.DeepCopy()
+	a.Spec.Template.Spec.Containers[0].Args = []string{"-Xmx384m"}
+	if _, err := newPods(ctx, fake.NewClientset(apiPod("api-new", "512Mi", now, oomKilled)), a, since); err != nil {
+		t.Errorf("a pod without the template's arguments: %v", err)
+	}
+
 	// A restart's pods carry its annotation: those without it are older.
 	r := d.DeepCopy()
 	r.Spec.Template.Annotations = map[string]string{restartedAt: "2026-12-07T02:00:00Z"}
