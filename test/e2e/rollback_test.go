@@ -216,3 +216,33 @@ func TestFixApplyRollsBackTheConfigMap(t *testing.T) {
 		t.Errorf("the pod after the rollback: its log lacks %q:\n%s", want, podLog(ns, back.Name, "svc"))
 	}
 }
+
+// 7h. The same for a DaemonSet, whose controller replaces its pod in
+// place: the new pod is killed, the template is put back, and the pod it
+// makes has the limit of before.
+func TestFixApplyRollsBackADaemonSet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := namespace(t, "e2e-rollback-ds")
+	if _, err := node.Client.AppsV1().DaemonSets(ns).Create(ctx, workloads.HolderDaemon(ns, "agent"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, "app=agent", 2*time.Minute, "running", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "app")
+		return cs != nil && cs.State.Running != nil
+	})
+	code, out, stderr := oomdoctor("fix", "-n", ns, "--apply", "daemonset/agent", "--memory-limit", "64Mi", "--memory-request", "32Mi", "--rollback-on-failure", "--timeout", "2m")
+	if code != 1 || !strings.Contains(stderr, "its new pod agent-") || !strings.Contains(stderr, "was OOMKilled under its memory limit 64Mi") ||
+		!strings.Contains(stderr, "put back daemonset/agent's pod template as it was (--rollback-on-failure), and it rolled out") ||
+		strings.Count(out, "(put back: the rollout failed)") != 2 {
+		t.Errorf("fix --apply daemonset/agent exited %d\n%s%s", code, out, stderr)
+	}
+	ds, err := node.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	if err != nil || templateLimit(ds.Spec.Template) != "256Mi" {
+		t.Fatalf("daemonset/agent after the rollback: %v (%v)", ds, err)
+	}
+	waitPod(t, ns, "app=agent", time.Minute, "running at 256Mi", func(p *corev1.Pod) bool {
+		cs := workloads.Status(p, "app")
+		return p.DeletionTimestamp == nil && cs != nil && cs.State.Running != nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "256Mi"
+	})
+}

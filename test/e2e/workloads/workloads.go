@@ -154,3 +154,9 @@ func HolderSet(ns, name string) *appsv1.StatefulSet {
 		Spec:       appsv1.StatefulSetSpec{Replicas: d.Spec.Replicas, ServiceName: name, Selector: d.Spec.Selector, Template: d.Spec.Template},
 	}
 }
+
+// HolderDaemon is Holder as a DaemonSet.
+func HolderDaemon(ns, name string) *appsv1.DaemonSet {
+	d := Holder(ns, name, 0, 0)
+	return &appsv1.DaemonSet{ObjectMeta: d.ObjectMeta, Spec: appsv1.DaemonSetSpec{Selector: d.Spec.Selector, Template: d.Spec.Template}}
+}
