@@ -188,29 +188,32 @@ func templates(obj runtime.Object, patch []byte) (before, after *corev1.PodTempl
 	if err := json.Unmarshal(patched, out); err != nil {
 		return nil, nil, err
 	}
-	before, after = templateOf(obj), templateOf(out)
+	before, _ = templateOf(obj)
+	after, _ = templateOf(out)
 	if before == nil || after == nil {
 		return nil, nil, fmt.Errorf("no pod template in a %T", obj)
 	}
 	return before, after, nil
 }
 
-func templateOf(obj runtime.Object) *corev1.PodTemplateSpec {
+// templateOf is a workload's pod template and selector (a CronJob's:
+// its Jobs' template, no selector; nil: a kind without either).
+func templateOf(obj runtime.Object) (*corev1.PodTemplateSpec, *metav1.LabelSelector) {
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
-		return &o.Spec.Template
+		return &o.Spec.Template, o.Spec.Selector
 	case *appsv1.StatefulSet:
-		return &o.Spec.Template
+		return &o.Spec.Template, o.Spec.Selector
 	case *appsv1.DaemonSet:
-		return &o.Spec.Template
+		return &o.Spec.Template, o.Spec.Selector
 	case *appsv1.ReplicaSet:
-		return &o.Spec.Template
+		return &o.Spec.Template, o.Spec.Selector
 	case *batchv1.Job:
-		return &o.Spec.Template
+		return &o.Spec.Template, o.Spec.Selector
 	case *batchv1.CronJob:
-		return &o.Spec.JobTemplate.Spec.Template
+		return &o.Spec.JobTemplate.Spec.Template, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // quotaRoom decides on a quota's refusal of one pod with the new values

@@ -23,17 +23,21 @@ type perContainer map[string]Target
 
 func (p perContainer) For(*manifest.Workload) (map[string]Target, error) { return p, nil }
 
+// limits is a container's resources of a memory limit q.
+func limits(q string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
+}
+
+// from is a container's envFrom of one ConfigMap.
+func from(name string) []corev1.EnvFromSource {
+	return []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}
+}
+
 // Apply changes a setting that falls before the workload, and one that
 // rises (GOMEMLIMIT after a higher limit) only once the new limit has
 // rolled out, then restarts the pods to read it.
 func TestApplyOrdersConfigMapChanges(t *testing.T) {
 	ctx := context.Background()
-	limits := func(q string) corev1.ResourceRequirements {
-		return corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
-	}
-	from := func(name string) []corev1.EnvFromSource {
-		return []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}
-	}
 	objects := func() []runtime.Object {
 		return []runtime.Object{
 			&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1),

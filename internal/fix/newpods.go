@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,29 +29,10 @@ type failingPods struct {
 
 func (f *failingPods) Error() string { return f.why + f.look }
 
-// template is a workload's pod template and selector.
-func template(obj runtime.Object) (*corev1.PodTemplateSpec, *metav1.LabelSelector) {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		return &o.Spec.Template, o.Spec.Selector
-	case *appsv1.StatefulSet:
-		return &o.Spec.Template, o.Spec.Selector
-	case *appsv1.DaemonSet:
-		return &o.Spec.Template, o.Spec.Selector
-	case *appsv1.ReplicaSet:
-		return &o.Spec.Template, o.Spec.Selector
-	case *batchv1.Job:
-		return &o.Spec.Template, o.Spec.Selector
-	case *batchv1.CronJob:
-		return &o.Spec.JobTemplate.Spec.Template, nil
-	}
-	return nil, nil
-}
-
 // podsOf lists the pods a workload's selector matches, but those being
 // deleted.
 func podsOf(ctx context.Context, c kubernetes.Interface, obj runtime.Object) ([]corev1.Pod, error) {
-	_, sel := template(obj)
+	_, sel := templateOf(obj)
 	if sel == nil {
 		return nil, nil
 	}
@@ -83,7 +62,7 @@ func podsOf(ctx context.Context, c kubernetes.Interface, obj runtime.Object) ([]
 // frees, or an autoscaler adds one, or the wait runs out). Without the
 // right to list pods it says nothing: the wait goes on as kubectl's.
 func newPods(ctx context.Context, c kubernetes.Interface, obj runtime.Object, since time.Time) (string, error) {
-	tmpl, _ := template(obj)
+	tmpl, _ := templateOf(obj)
 	pods, err := podsOf(ctx, c, obj)
 	if err != nil || tmpl == nil {
 		return "", nil

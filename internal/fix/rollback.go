@@ -33,7 +33,7 @@ type undoState struct {
 // planned on.
 func newUndoState(obj runtime.Object) *undoState {
 	u := &undoState{path: "/spec/template", alone: true}
-	if tmpl, _ := template(obj); tmpl != nil {
+	if tmpl, _ := templateOf(obj); tmpl != nil {
 		u.before = tmpl.DeepCopy()
 	}
 	if _, ok := obj.(*batchv1.CronJob); ok {

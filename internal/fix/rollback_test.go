@@ -23,7 +23,7 @@ func api(q string) *appsv1.Deployment {
 	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 4},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1), Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{
-				{Name: "app", Image: "api", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}},
+				{Name: "app", Image: "api", Resources: limits(q)},
 			}}}},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 4, Replicas: 1, UpdatedReplicas: 1, AvailableReplicas: 1}}
 }
@@ -34,7 +34,7 @@ func apiPod(name, q string, at time.Time, st corev1.ContainerStatus) *corev1.Pod
 	st.Name = "app"
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: map[string]string{"app": "api"}, CreationTimestamp: metav1.NewTime(at)},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{
-			{Name: "app", Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}},
+			{Name: "app", Resources: limits(q)},
 		}},
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{st}}}
 }
@@ -216,12 +216,6 @@ func TestUnscheduledNewPods(t *testing.T) {
 func TestRollbackAfterTheRestart(t *testing.T) {
 	ctx := context.Background()
 	labels := map[string]string{"app": "api"}
-	from := func(name string) []corev1.EnvFromSource {
-		return []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}}
-	}
-	limits := func(q string) corev1.ResourceRequirements {
-		return corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse(q)}}
-	}
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", Generation: 1}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](1),
 		Selector: &metav1.LabelSelector{MatchLabels: labels},
 		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{

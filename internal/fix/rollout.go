@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/oomdoctor/oomdoctor/internal/words"
+	"github.com/oomdoctor/oomdoctor/internal/workload"
 )
 
 // waitRollout waits like `kubectl rollout status`, and gives up sooner
@@ -91,7 +92,11 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 	if opts.Observe <= 0 || !rolls(t.Kind) {
 		return nil
 	}
-	if obj, err := getObject(ctx, c, t); err == nil && wantsNoPods(obj) {
+	obj, err := getObject(ctx, c, t)
+	if err != nil {
+		return err
+	}
+	if wantsNoPods(obj) {
 		return nil
 	}
 	if opts.Progress != nil {
@@ -99,10 +104,6 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 	}
 	end := time.Now().Add(opts.Observe)
 	for {
-		obj, err := getObject(ctx, c, t)
-		if err != nil {
-			return err
-		}
 		if _, err := newPods(ctx, c, obj, since); err != nil {
 			if rollback {
 				goesBack(err)
@@ -118,6 +119,9 @@ func observe(ctx context.Context, c kubernetes.Interface, t ApplyTarget, opts Ap
 			return ctx.Err()
 		case <-time.After(min(left, time.Second)):
 		}
+		if obj, err = getObject(ctx, c, t); err != nil {
+			return err
+		}
 	}
 }
 
@@ -130,18 +134,11 @@ func goesBack(err error) {
 	}
 }
 
-// wantsNoPods says whether a workload runs no pod now: scaled to zero,
-// or a DaemonSet no node takes. Its change has no pod to watch.
+// wantsNoPods says whether a workload runs no pod now (scaled to zero, a
+// DaemonSet no node takes): its change has no pod to watch.
 func wantsNoPods(obj runtime.Object) bool {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		return o.Spec.Replicas != nil && *o.Spec.Replicas == 0
-	case *appsv1.StatefulSet:
-		return o.Spec.Replicas != nil && *o.Spec.Replicas == 0
-	case *appsv1.DaemonSet:
-		return o.Status.DesiredNumberScheduled == 0
-	}
-	return false
+	pods, _, ok := workload.Rollout(obj)
+	return ok && pods == 0
 }
 
 // noRollout says why a workload's controller does not roll its pods
