@@ -57,6 +57,9 @@ type FixOptions struct {
 	DryRun          string
 	Timeout         time.Duration
 	Observe         time.Duration
+	Chart           string
+	ValuesFiles     []string
+	Release         string
 
 	values fix.Values
 	// lintCfg is lint's config, for --lint and the checks of fix's output.
@@ -67,9 +70,9 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, Release: "release-name", prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
-		Use:   "fix -f PATH... [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
+		Use:   "fix (-f PATH... | --chart DIR [--values FILE]...) [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
 		Long: `Write memory settings into manifests, keeping every comment, the key order, the
 indentation, the quoting and the other documents: only the fields that change differ, and a
@@ -88,8 +91,9 @@ Values come from one of:
 
 By default fix prints a unified diff (for -f -, the whole fixed manifest, to pipe on). --write
 changes the files in place (atomically, permissions kept). --patch-dir DIR writes
-strategic-merge patches for a Kustomize base instead of touching it. Templates (Helm) are never
-edited. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
+strategic-merge patches for a Kustomize base instead of touching it. Templates (Helm) are not
+edited by -f: --chart DIR renders a chart (with --values FILE... and --release NAME, as helm
+template), fixes the render, and writes each change into the values key that makes it. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
 only the memory fields (field manager oomdoctor), then it waits for the rollout.
 
 TYPE/NAME arguments (deployment/api) keep only those objects; a TYPE alone (deployments) keeps
@@ -99,14 +103,18 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
   oomdoctor fix -f k8s/ --prometheus-url http://127.0.0.1:9090 -n shop --write
   oomdoctor fix -f k8s/ --lint --write
   oomdoctor fix -f base/ --from-peak 700Mi --average 400Mi --patch-dir overlays/prod/patches
+  oomdoctor fix --chart ./chart --values prod.yaml --release api -n shop --recommendations recs.json --write
   oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi
   oomdoctor fix --apply deployment/api -n shop --lint --configmaps`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
 			}
-			if o.Apply {
+			switch {
+			case o.Apply:
 				return o.RunApply(cmd)
+			case o.Chart != "":
+				return o.RunChart()
 			}
 			return o.Run()
 		},
@@ -138,6 +146,9 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	f.BoolVar(&o.Rollback, "rollback-on-failure", false, "With --apply: when the rollout fails (a new pod OOM-killed or crashing in a loop, new pods refused, or --timeout passed), put back what was changed: the ConfigMaps, then the pod template as it was, and wait for that rollout.")
+	f.StringVar(&o.Chart, "chart", "", "A Helm chart (folder or .tgz): render it as helm template does, and write the changes into its values (the --values files, or its values.yaml), comments kept.")
+	f.StringArrayVar(&o.ValuesFiles, "values", nil, "With --chart: a values file of the release, as helm's -f (repeat it; a later one overrides an earlier one); the changes are written into them.")
+	f.StringVar(&o.Release, "release", o.Release, "With --chart: the release's name, as helm template's NAME (workload names often hold it).")
 	f.StringVarP(&o.Output, "output", "o", "", "With --apply: json or yaml writes an ApplyReport (oomdoctor.io/v1alpha1) on stdout, what was done to each object, instead of the change lines.")
 	return cmd
 }
@@ -205,7 +216,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	// lint's config matters to the files alone: --apply with TYPE/NAME
 	// does not read ./.oomdoctor.yaml.
 	o.lintCfg = lint.DefaultConfig()
-	if len(o.Files) > 0 || o.ConfigFile != "" {
+	if len(o.Files) > 0 || o.Chart != "" || o.ConfigFile != "" {
 		var err error
 		if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
 			return err
@@ -264,8 +275,11 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.ConfigMaps && !o.Apply {
 		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")
 	}
-	if !o.Apply && len(o.Files) == 0 {
-		return usagef("fix needs manifests (-f PATH, or -f - for standard input), or --apply with TYPE/NAME")
+	if err := o.chartFlags(cmd); err != nil {
+		return err
+	}
+	if !o.Apply && len(o.Files) == 0 && o.Chart == "" {
+		return usagef("fix needs manifests (-f PATH, or -f - for standard input), a chart (--chart DIR), or --apply with TYPE/NAME")
 	}
 	if o.Write {
 		for _, f := range o.Files {
@@ -368,15 +382,11 @@ func (o *FixOptions) Run() error {
 	}
 	// Every input is read first: a workload's ConfigMaps may be in
 	// another file, and a heap flag or maxmemory set there moves with it.
-	type input struct {
-		name string
-		data []byte
-	}
-	var inputs []input
+	var inputs []fixInput
 	cms := fix.ConfigMaps{}
 	failed := false
 	for _, f := range files {
-		in := input{name: f}
+		in := fixInput{name: f}
 		var err error
 		if f == "-" {
 			in.name = manifest.StdinName
@@ -392,59 +402,14 @@ func (o *FixOptions) Run() error {
 		cms.Read(in.name, in.data)
 		inputs = append(inputs, in)
 	}
-	var lintFixes []model.LintFinding
-	if o.Lint {
-		// Linted together, as lint -f lints them: a ConfigMap or
-		// LimitRange of one file counts for the workloads of another.
-		files := make([]lint.File, len(inputs))
-		for i, in := range inputs {
-			files[i] = lint.File{Name: in.name, Data: in.data}
-		}
-		if lintFixes, err = o.lintAll(files); err != nil {
-			return err
-		}
-		if o.Container != "" {
-			lintFixes = slices.DeleteFunc(lintFixes, func(f model.LintFinding) bool { return f.Container != o.Container })
-		}
+	results, planFailed, refused, err := o.plan(inputs, cms, false)
+	if err != nil {
+		return err
 	}
-	var results []*fix.Result
-	for _, in := range inputs {
-		r, err := fix.File(in.name, in.data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes})
-		if err != nil {
-			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
-			failed = true
-			continue
-		}
-		results = append(results, r)
-	}
-	// Values outside a LimitRange of the files: the workload would be
-	// taken and its every pod refused. Such a file is left untouched.
-	refused := false
-	outside := fix.Outside(results)
-	for _, r := range results {
-		why := outside[r]
-		if len(why) == 0 {
-			continue
-		}
-		for _, w := range why {
-			fmt.Fprintf(o.ErrOut, "error: %s: %s (left untouched)\n", r.File, w)
-		}
-		r.Refuse()
-		refused = true
-	}
-	fix.ApplyConfigMapEdits(results, cms)
+	failed = failed || planFailed
+	o.printPlan(results)
 	changed := 0
 	for _, r := range results {
-		for _, n := range r.Notes {
-			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", n.File, n.Message)
-		}
-		for _, c := range r.Changes {
-			who := c.Object
-			if c.Container != "" {
-				who += " container " + c.Container
-			}
-			fmt.Fprintf(o.ErrOut, "%s: %s: %s\n", c.File, who, c.What)
-		}
 		if !r.Changed() {
 			if r.File == manifest.StdinName {
 				o.Out.Write(r.Fixed)
@@ -474,6 +439,96 @@ func (o *FixOptions) Run() error {
 			fmt.Fprintf(o.ErrOut, "- path: %s\n", n)
 		}
 	}
+	o.planWarnings(results)
+	switch {
+	case changed == 0:
+		fmt.Fprintln(o.ErrOut, "Nothing to change.")
+	case o.Write:
+		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(changed, "file"))
+	case o.PatchDir == "" && !stdinOnly(files):
+		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(changed, "file"))
+	}
+	switch {
+	case failed:
+		return &exitStatus{code: ExitUsage}
+	case refused:
+		return &exitStatus{code: ExitFailure}
+	}
+	return nil
+}
+
+// fixInput is one manifest file and its text.
+type fixInput struct {
+	name string
+	data []byte
+}
+
+// plan fixes the inputs' texts (lint's fixes, values outside a LimitRange
+// of the files, the ConfigMap edits their workloads ask for); nothing is
+// written. failed says a file could not be fixed (and is left out),
+// refused that one is left as it was.
+func (o *FixOptions) plan(inputs []fixInput, cms fix.ConfigMaps, rendered bool) (results []*fix.Result, failed, refused bool, err error) {
+	var lintFixes []model.LintFinding
+	if o.Lint {
+		// Linted together, as lint -f lints them: a ConfigMap or
+		// LimitRange of one file counts for the workloads of another.
+		files := make([]lint.File, len(inputs))
+		for i, in := range inputs {
+			files[i] = lint.File{Name: in.name, Data: in.data}
+		}
+		if lintFixes, err = o.lintAll(files); err != nil {
+			return nil, false, false, err
+		}
+		if o.Container != "" {
+			lintFixes = slices.DeleteFunc(lintFixes, func(f model.LintFinding) bool { return f.Container != o.Container })
+		}
+	}
+	for _, in := range inputs {
+		r, err := fix.File(in.name, in.data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes, Rendered: rendered})
+		if err != nil {
+			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
+			failed = true
+			continue
+		}
+		results = append(results, r)
+	}
+	// Values outside a LimitRange of the files: the workload would be
+	// taken and its every pod refused. Such a file is left untouched.
+	outside := fix.Outside(results)
+	for _, r := range results {
+		why := outside[r]
+		if len(why) == 0 {
+			continue
+		}
+		for _, w := range why {
+			fmt.Fprintf(o.ErrOut, "error: %s: %s (left untouched)\n", r.File, w)
+		}
+		r.Refuse()
+		refused = true
+	}
+	fix.ApplyConfigMapEdits(results, cms)
+	return results, failed, refused, nil
+}
+
+// printPlan says the notes and changes of the results on stderr.
+func (o *FixOptions) printPlan(results []*fix.Result) {
+	for _, r := range results {
+		for _, n := range r.Notes {
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", n.File, n.Message)
+		}
+		for _, c := range r.Changes {
+			who := c.Object
+			if c.Container != "" {
+				who += " container " + c.Container
+			}
+			fmt.Fprintf(o.ErrOut, "%s: %s: %s\n", c.File, who, c.What)
+		}
+	}
+}
+
+// planWarnings are the warnings of what the results would write: quotas,
+// HPAs, the recommendations' own, those that matched nothing.
+func (o *FixOptions) planWarnings(results []*fix.Result) {
 	quotaWarnings(o.ErrOut, results, o.lintCfg)
 	hpaFileWarnings(o.ErrOut, results, o.lintCfg)
 	recWarnings(o.ErrOut, o.values)
@@ -490,21 +545,6 @@ func (o *FixOptions) Run() error {
 				len(unused), o.recs.Len(), strings.Join(names, ", "))
 		}
 	}
-	switch {
-	case changed == 0:
-		fmt.Fprintln(o.ErrOut, "Nothing to change.")
-	case o.Write:
-		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(changed, "file"))
-	case o.PatchDir == "" && !stdinOnly(files):
-		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(changed, "file"))
-	}
-	switch {
-	case failed:
-		return &exitStatus{code: ExitUsage}
-	case refused:
-		return &exitStatus{code: ExitFailure}
-	}
-	return nil
 }
 
 func stdinOnly(files []string) bool { return len(files) == 1 && files[0] == "-" }

@@ -46,7 +46,8 @@ func managedBy(what string, m metav1.Object, setting string) []string {
 		// Helm install and upgrade write these; a chart's
 		// app.kubernetes.io/managed-by label alone is also there when
 		// Argo CD or Flux render it, with no release to upgrade.
-		out = append(out, fmt.Sprintf("%s belongs to Helm release %s (namespace %s): the next helm upgrade puts the chart's values back; set %s in the release's values as well, or this change is undone", what, rel, ann["meta.helm.sh/release-namespace"], setting))
+		relNS := ann["meta.helm.sh/release-namespace"]
+		out = append(out, fmt.Sprintf("%s belongs to Helm release %s (namespace %s): the next helm upgrade puts the chart's values back; set %s in the release's values as well (oomdoctor fix --chart CHART --values FILE --release %s -n %s, with the same values, writes it there), or this change is undone", what, rel, relNS, setting, rel, relNS))
 	}
 	return out
 }

@@ -103,14 +103,18 @@ type Options struct {
 	// ConfigMaps are those of all the files given (ConfigMaps.Read): env
 	// values and config files read from them move with a new limit.
 	ConfigMaps ConfigMaps
+	// Rendered says the text is a chart's render (fix --chart), whose
+	// values may hold "{{" (a ConfigMap of templates) without being a
+	// template themselves.
+	Rendered bool
 }
 
 // File fixes one file's text. Objects that are not workloads, and
 // workloads not selected, are left alone.
 func File(name string, data []byte, opts Options) (*Result, error) {
 	res := &Result{File: name, Original: data, Fixed: data}
-	if strings.Contains(string(data), "{{") {
-		res.Notes = append(res.Notes, Note{File: name, Message: "not edited: it is a template (Helm or Go); change the chart's values instead, or fix the rendered output"})
+	if !opts.Rendered && strings.Contains(string(data), "{{") {
+		res.Notes = append(res.Notes, Note{File: name, Message: "not edited: it is a template (Helm or Go); give the chart with --chart DIR (its values are changed), or fix the rendered output"})
 		return res, nil
 	}
 	lintByObject := map[manifest.ObjectRef][]model.LintFinding{}

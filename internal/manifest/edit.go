@@ -921,3 +921,7 @@ func doubleQuote(v string) string {
 	q := strconv.Quote(v)
 	return q
 }
+
+// ScalarText writes a value as the editor writes it: plain when YAML reads
+// it back as the same string, double-quoted otherwise.
+func ScalarText(v string) string { return scalarText(v) }

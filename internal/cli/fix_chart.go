@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/internal/helmvalues"
+	"github.com/oomdoctor/oomdoctor/internal/words"
+)
+
+// chartFlags checks the flags of fix --chart.
+func (o *FixOptions) chartFlags(cmd *cobra.Command) error {
+	if o.Chart == "" {
+		for _, name := range []string{"values", "release"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s goes with --chart (a Helm chart, whose values fix changes)", name)
+			}
+		}
+		return nil
+	}
+	switch {
+	case len(o.Files) > 0:
+		return usagef("--chart and -f exclude each other: fix changes the chart's values, or the manifests of -f (a chart's values files are given with --values)")
+	case o.Apply:
+		return usagef("--chart changes a chart's values files; to change the live release, run helm upgrade with them after, or fix --apply the objects")
+	case o.PatchDir != "":
+		return usagef("--patch-dir writes patches for a Kustomize base; with --chart the values files are changed (a diff, or --write)")
+	}
+	return nil
+}
+
+// RunChart fixes a Helm chart through its values: the chart is rendered,
+// the render is fixed as -f fixes manifests, and the values that make the
+// planned changes are written (a diff, or --write).
+func (o *FixOptions) RunChart() error {
+	ns := ""
+	if o.flags.Namespace != nil {
+		ns = *o.flags.Namespace
+	}
+	c, err := helmvalues.Load(o.Chart, o.ValuesFiles, o.Release, ns)
+	if err != nil {
+		return asUsage(err)
+	}
+	ts, err := c.Render(c.User())
+	if err != nil {
+		return fmt.Errorf("the chart %s does not render with the values given: %w", o.Chart, err)
+	}
+	inputs := make([]fixInput, len(ts))
+	cms := fix.ConfigMaps{}
+	for i, t := range ts {
+		inputs[i] = fixInput{name: t.Name, data: []byte(t.Text)}
+		cms.Read(t.Name, inputs[i].data)
+	}
+	results, failed, refused, err := o.plan(inputs, cms, true)
+	if err != nil {
+		return err
+	}
+	o.printPlan(results)
+	o.planWarnings(results)
+	if failed || refused {
+		fmt.Fprintln(o.ErrOut, "No values file was changed.")
+		if failed {
+			return &exitStatus{code: ExitUsage}
+		}
+		return &exitStatus{code: ExitFailure}
+	}
+	planned := make([]helmvalues.Template, len(results))
+	changed := false
+	for i, r := range results {
+		planned[i] = helmvalues.Template{Name: r.File, Text: string(r.Fixed)}
+		changed = changed || r.Changed()
+	}
+	if !changed {
+		fmt.Fprintln(o.ErrOut, "Nothing to change.")
+		return nil
+	}
+	edits, err := c.Trace(planned)
+	var te *helmvalues.TraceError
+	if errors.As(err, &te) {
+		fmt.Fprintln(o.ErrOut, "error:", te)
+		return &exitStatus{code: ExitFailure}
+	}
+	if err != nil {
+		return err
+	}
+	files, err := c.Write(edits, planned)
+	if err != nil {
+		return err
+	}
+	for _, e := range edits {
+		for _, a := range e.Assignments {
+			from := a.From
+			if !a.HadFrom {
+				from = "(none)"
+			}
+			fmt.Fprintf(o.ErrOut, "%s: %s: %s → %s (for %s)\n", fileOf(files, a), a.Key(), from, a.To, strings.Join(e.Fields, "; "))
+		}
+	}
+	for _, f := range files {
+		if o.Write {
+			if err := fix.WriteAtomic(f.Path, f.Fixed); err != nil {
+				return fmt.Errorf("writing %s: %w", f.Path, err)
+			}
+			continue
+		}
+		fmt.Fprint(o.Out, fix.Diff(&fix.Result{File: f.Path, Original: f.Original, Fixed: f.Fixed}))
+	}
+	if o.Write {
+		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(len(files), "values file"))
+	} else {
+		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(len(files), "values file"))
+	}
+	return nil
+}
+
+// fileOf is the values file an assignment is written in.
+func fileOf(files []helmvalues.FileChange, a helmvalues.Assignment) string {
+	for _, f := range files {
+		for _, b := range f.Assignments {
+			if b.Key() == a.Key() {
+				return f.Path
+			}
+		}
+	}
+	return "?"
+}

@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const shopChart = "../helmvalues/testdata/shop"
+
+// copyChart copies the test chart into a temporary folder, to write into.
+func copyChart(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "shop")
+	err := filepath.WalkDir(shopChart, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(shopChart, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestFixChartWritesTheValues(t *testing.T) {
+	chart := copyChart(t)
+	values := filepath.Join(chart, "values.yaml")
+	before, _ := os.ReadFile(values)
+	args := []string{"fix", "--chart", chart, "--release", "prod", "deployment/prod-shop-api", "-c", "api", "--memory-limit", "400Mi"}
+
+	r := runWithStdin("", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"shop/templates/api.yaml: Deployment prod-shop-api container api: memory limit 512Mi → 400Mi\n",
+		"shop/templates/api.yaml: Deployment prod-shop-api container api: -Xmx384m → -Xmx272m in JAVA_TOOL_OPTIONS",
+		values + ": api.javaOpts: -Xmx384m -XX:+UseG1GC → -Xmx272m -XX:+UseG1GC (for Deployment prod-shop-api container api: env[0].value)\n",
+		values + ": api.resources.limits.memory: 512Mi → 400Mi (for Deployment prod-shop-api container api: resources.limits.memory)\n",
+		"1 values file would change; run again with --write to change them.\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "+++ b/"+filepath.ToSlash(values)) || !strings.Contains(r.stdout, "+      memory: 400Mi") {
+		t.Errorf("want a diff of values.yaml:\n%s", r.stdout)
+	}
+	if now, _ := os.ReadFile(values); string(now) != string(before) {
+		t.Fatal("values.yaml changed without --write")
+	}
+
+	r = runWithStdin("", append(args, "--write")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "Wrote 1 values file.") {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	after, _ := os.ReadFile(values)
+	want := strings.Replace(strings.Replace(string(before), "-Xmx384m", "-Xmx272m", 1), "      memory: 512Mi\n", "      memory: 400Mi\n", 1)
+	if string(after) != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", after, want)
+	}
+	// A second run finds the chart as it should be.
+	r = runWithStdin("", append(args, "--write")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "Nothing to change.") {
+		t.Errorf("second run: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestFixChartFromRecommendations(t *testing.T) {
+	chart := copyChart(t)
+	prod := filepath.Join(t.TempDir(), "prod.yaml")
+	os.WriteFile(prod, []byte("# prod\nworker:\n  image: example/worker:2.1\n"), 0o600)
+	recs := filepath.Join(t.TempDir(), "recs.json")
+	os.WriteFile(recs, []byte(`{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
+	  {"workload": {"namespace": "shop", "kind": "Deployment", "name": "prod-shop-worker"}, "container": "worker", "memoryRequestBytes": 629145600, "memoryLimitBytes": 1073741824}]}`), 0o600)
+	r := runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "prod", "-n", "shop", "--recommendations", recs, "--write")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	got, _ := os.ReadFile(prod)
+	if want := "# prod\nworker:\n  image: example/worker:2.1\n  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      memory: 600Mi\n"; string(got) != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
+	}
+	if now, _ := os.ReadFile(filepath.Join(chart, "values.yaml")); string(now) != mustRead(t, filepath.Join(shopChart, "values.yaml")) {
+		t.Error("the chart's values.yaml changed, though a values file was given")
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestFixChartErrors(t *testing.T) {
+	chart := copyChart(t)
+	values := filepath.Join(chart, "values.yaml")
+	before, _ := os.ReadFile(values)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"written in the template", []string{"fix", "--chart", chart, "--release", "prod", "deployment/prod-shop-legacy", "--memory-limit", "256Mi", "--write"}, 1,
+			"no value of the chart makes 1 planned change, so no values file was changed:\n  Deployment prod-shop-legacy container legacy: resources.limits.memory: the chart's templates do not take it from a value"},
+		{"shared by two", []string{"fix", "--chart", chart, "--release", "prod", "deployment/prod-shop-api", "-c", "metrics", "--memory-limit", "128Mi", "--write"}, 1,
+			"the value metrics.resources.limits.memory sets it, but Deployment prod-shop-gateway container metrics: resources.limits.memory too"},
+		{"chart and files", []string{"fix", "--chart", chart, "-f", values, "--memory-limit", "1Gi"}, 2, "--chart and -f exclude each other"},
+		{"chart and apply", []string{"fix", "--chart", chart, "--apply", "--memory-limit", "1Gi"}, 2, "--chart changes a chart's values files"},
+		{"chart and patches", []string{"fix", "--chart", chart, "--patch-dir", t.TempDir(), "--memory-limit", "1Gi"}, 2, "--patch-dir writes patches for a Kustomize base"},
+		{"values without chart", []string{"fix", "-f", values, "--values", values, "--memory-limit", "1Gi"}, 2, "--values goes with --chart"},
+		{"no chart there", []string{"fix", "--chart", t.TempDir(), "--memory-limit", "1Gi"}, 2, "give a chart folder, with its Chart.yaml, or a packaged .tgz"},
+		{"which container", []string{"fix", "--chart", chart, "--release", "prod", "deployment/prod-shop-api", "--memory-limit", "1Gi"}, 2, "say which with --container"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWithStdin("", tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Errorf("exit %d (want %d):\n%s%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			if now, _ := os.ReadFile(values); string(now) != string(before) {
+				t.Error("values.yaml changed")
+			}
+		})
+	}
+}
+
+// lint's fixes of the render go into the values too: a heap the values
+// set above the limit is lowered where it is set.
+func TestFixChartLint(t *testing.T) {
+	chart := copyChart(t)
+	prod := filepath.Join(t.TempDir(), "prod.yaml")
+	os.WriteFile(prod, []byte("api:\n  javaOpts: \"-Xmx1g -XX:+UseG1GC\" # the batch needs it\n"), 0o600)
+	r := runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "prod", "--lint", "--write")
+	if r.code != 0 || !strings.Contains(r.stderr, "shop/templates/api.yaml: Deployment prod-shop-api container api: replace -Xmx1g with -Xmx384m in JAVA_TOOL_OPTIONS (jvm-heap-exceeds-limit)") {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	got, _ := os.ReadFile(prod)
+	if want := "api:\n  javaOpts: \"-Xmx384m -XX:+UseG1GC\" # the batch needs it\n"; string(got) != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,0 +1,97 @@
+package helmvalues
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/test/cluster"
+)
+
+// helmTemplate renders the chart with the real helm binary, as a user's
+// `helm template prod testdata/shop -n shop -f ...` does, by template.
+func helmTemplate(t *testing.T, values ...string) docs {
+	t.Helper()
+	bin, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"template", "prod", shop, "--namespace", "shop"}
+	for _, v := range values {
+		args = append(args, "-f", v)
+	}
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	bySource := map[string]string{}
+	var order []string
+	for _, doc := range strings.Split(string(out), "---\n") {
+		first, _, _ := strings.Cut(doc, "\n")
+		src, ok := strings.CutPrefix(first, "# Source: ")
+		if !ok || strings.Contains(src, "/tests/") {
+			continue
+		}
+		if _, seen := bySource[src]; !seen {
+			order = append(order, src)
+		}
+		bySource[src] += "---\n" + doc
+	}
+	var ts []Template
+	for _, src := range order {
+		ts = append(ts, Template{Name: src, Text: bySource[src]})
+	}
+	d, err := parseRender(ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestRenderIsHelmTemplates(t *testing.T) {
+	prod := writeFile(t, "prod.yaml", "api:\n  resources:\n    limits:\n      memory: 1Gi\ncache:\n  resourcesPreset: large\n")
+	for _, values := range [][]string{nil, {prod}} {
+		c := load(t, values...)
+		ours, err := parseRender(render(t, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds := diffRenders(ours, helmTemplate(t, values...)); len(ds) > 0 {
+			t.Errorf("values %v: the render differs from helm template's at %s: %v against %v", values, describe(ours, ds[0].field), ds[0].Old, ds[0].New)
+		}
+	}
+}
+
+// The values as written give, under the real helm, the manifests fix
+// planned: the api's limit and heap, the worker's new resources, the
+// cache's preset replaced.
+func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
+	prod := writeFile(t, "prod.yaml", "# prod\napi:\n  image: example/api:1.5\n")
+	c := load(t, prod)
+	plan := planned(t, render(t, c), "shop/templates/api.yaml",
+		`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx272m -XX:+UseG1GC"`,
+		"memory: 512Mi", "memory: 400Mi")
+	plan = planned(t, plan, "shop/templates/worker.yaml", "          image: example/worker:2.0\n",
+		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 1Gi\n")
+	plan = planned(t, plan, "shop/templates/cache.yaml", "memory: 384Mi", "memory: 1Gi")
+	got := written(t, c, plan)
+	if len(got) != 1 {
+		t.Fatalf("want prod.yaml alone written, got %v", got)
+	}
+	if err := os.WriteFile(prod, []byte(got[prod]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := parseRender(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds := diffRenders(helmTemplate(t, prod), want); len(ds) > 0 {
+		t.Errorf("helm template with %s differs from the plan at %s: %v, want %v\n%s", filepath.Base(prod), describe(want, ds[0].field), ds[0].Old, ds[0].New, got[prod])
+	}
+}

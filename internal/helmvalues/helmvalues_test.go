@@ -1,0 +1,329 @@
+package helmvalues
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+)
+
+const shop = "testdata/shop"
+
+func load(t *testing.T, values ...string) *Chart {
+	t.Helper()
+	c, err := Load(shop, values, "prod", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func render(t *testing.T, c *Chart) []Template {
+	t.Helper()
+	ts, err := c.Render(c.User())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// planned is the render with the replacements made in the template named:
+// what fix would plan, written by hand.
+func planned(t *testing.T, ts []Template, template string, oldNew ...string) []Template {
+	t.Helper()
+	out := append([]Template(nil), ts...)
+	for i := range out {
+		if out[i].Name != template {
+			continue
+		}
+		for j := 0; j < len(oldNew); j += 2 {
+			if !strings.Contains(out[i].Text, oldNew[j]) {
+				t.Fatalf("%s has no %q:\n%s", template, oldNew[j], out[i].Text)
+			}
+			out[i].Text = strings.Replace(out[i].Text, oldNew[j], oldNew[j+1], 1)
+		}
+		return out
+	}
+	t.Fatalf("no template %s", template)
+	return nil
+}
+
+// written traces and writes the plan, and returns each file's new text.
+func written(t *testing.T, c *Chart, plan []Template) map[string]string {
+	t.Helper()
+	edits, err := c.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := c.Write(edits, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		out[f.Path] = string(f.Fixed)
+	}
+	return out
+}
+
+func defaults(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(shop, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func replaced(t *testing.T, s string, oldNew ...string) string {
+	t.Helper()
+	for j := 0; j < len(oldNew); j += 2 {
+		if strings.Count(s, oldNew[j]) != 1 {
+			t.Fatalf("want %q once in\n%s", oldNew[j], s)
+		}
+		s = strings.Replace(s, oldNew[j], oldNew[j+1], 1)
+	}
+	return s
+}
+
+func TestRenderLeavesOutPartialsNotesAndTests(t *testing.T) {
+	var names []string
+	for _, tm := range render(t, load(t)) {
+		names = append(names, tm.Name)
+	}
+	want := "shop/charts/redis/templates/statefulset.yaml shop/templates/api.yaml shop/templates/cache.yaml shop/templates/gateway.yaml shop/templates/legacy.yaml shop/templates/worker.yaml"
+	if got := strings.Join(names, " "); got != want {
+		t.Errorf("templates:\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestTraceAQuantity(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/api.yaml", "memory: 512Mi", "memory: 768Mi")
+	edits, err := c.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edits) != 1 || len(edits[0].Assignments) != 1 {
+		t.Fatalf("edits: %+v", edits)
+	}
+	a := edits[0].Assignments[0]
+	if a.Key() != "api.resources.limits.memory" || a.From != "512Mi" || !a.HadFrom || a.To != "768Mi" {
+		t.Errorf("assignment: %+v", a)
+	}
+	if got, want := strings.Join(edits[0].Fields, "; "), "Deployment prod-shop-api container api: resources.limits.memory"; got != want {
+		t.Errorf("fields: got %q, want %q", got, want)
+	}
+	files, err := c.Write(edits, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != filepath.Join(shop, "values.yaml") {
+		t.Fatalf("files: %+v", files)
+	}
+	// Only the value's bytes change: the comments stay.
+	if got, want := string(files[0].Fixed), replaced(t, defaults(t), "      memory: 512Mi\n", "      memory: 768Mi\n"); got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestTraceAHeapFlagAmongOthers(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/api.yaml",
+		`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx272m -XX:+UseG1GC"`,
+		"memory: 512Mi", "memory: 400Mi")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	want := replaced(t, defaults(t),
+		`javaOpts: "-Xmx384m -XX:+UseG1GC"`, `javaOpts: "-Xmx272m -XX:+UseG1GC"`,
+		"      memory: 512Mi\n", "      memory: 400Mi\n")
+	if got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestTraceAnEmptyResourcesMapping(t *testing.T) {
+	// worker's template writes resources only when the values have some:
+	// the new field is written from the empty mapping.
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/worker.yaml",
+		"          image: example/worker:2.0\n",
+		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 1Gi\n            requests:\n              memory: 600Mi\n")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	want := replaced(t, defaults(t), "  # Set by the platform team per environment.\n  resources: {}\n",
+		"  # Set by the platform team per environment.\n  resources: {limits: {memory: 1Gi}, requests: {memory: 600Mi}}\n")
+	if got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestTraceAPresetReplacedByItsResources(t *testing.T) {
+	// cache's resources come from a preset until resources is set: the
+	// preset's other values (its cpu request) are written along, so the
+	// render changes in the limit alone.
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/cache.yaml", "memory: 384Mi", "memory: 1Gi")
+	edits, err := c.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, a := range edits[0].Assignments {
+		keys = append(keys, a.Key()+"="+a.To)
+	}
+	if got, want := strings.Join(keys, " "), "cache.resources.limits.memory=1Gi cache.resources.requests.cpu=250m cache.resources.requests.memory=256Mi"; got != want {
+		t.Errorf("assignments:\n got %s\nwant %s", got, want)
+	}
+	if _, err := c.Write(edits, plan); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTraceASubchartsValue(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/charts/redis/templates/statefulset.yaml", "memory: 256Mi", "memory: 1Gi")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	want := replaced(t, defaults(t), "redis:\n  architecture: standalone\n",
+		"redis:\n  architecture: standalone\n  resources:\n    limits:\n      memory: 1Gi\n")
+	if got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestTraceAListItemOfTheDefaults(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB", "memory: 500Mi", "memory: 1Gi")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	want := replaced(t, defaults(t), "      value: 450MiB\n", "      value: 921MiB\n", "      memory: 500Mi\n", "      memory: 1Gi\n")
+	if got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+
+	// With a values file of the release, the list would have to be
+	// copied into it whole: said, nothing written.
+	c = load(t, writeFile(t, "prod.yaml", "# prod\n"))
+	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB")
+	edits, err := c.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Write(edits, plan)
+	if err == nil || !strings.Contains(err.Error(), "gateway.extraEnv[0].value is an item of a list the chart's own values set: copy the list into") {
+		t.Errorf("want the list to copy, got %v", err)
+	}
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestWriteIntoTheFileThatSetsTheKey(t *testing.T) {
+	prod := writeFile(t, "prod.yaml", "# prod overrides\napi:\n  resources:\n    limits:\n      memory: 1Gi  # after the March incident\n")
+	extra := writeFile(t, "extra.yaml", "# nothing yet\n")
+	c := load(t, prod, extra)
+	ts := render(t, c)
+	plan := planned(t, ts, "shop/templates/api.yaml", "memory: 1Gi", "memory: 700Mi")
+	plan = planned(t, plan, "shop/templates/worker.yaml", "          image: example/worker:2.0\n",
+		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 700Mi\n")
+	got := written(t, c, plan)
+	// api's limit is set by prod.yaml, not by the later extra.yaml: it
+	// changes there. worker's is set by no file: it goes into the last.
+	if want := "# prod overrides\napi:\n  resources:\n    limits:\n      memory: 700Mi  # after the March incident\n"; got[prod] != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got[prod], want)
+	}
+	if want := "# nothing yet\nworker:\n  resources:\n    limits:\n      memory: 700Mi\n"; got[extra] != want {
+		t.Errorf("extra.yaml:\n%s\nwant\n%s", got[extra], want)
+	}
+	if _, ok := got[filepath.Join(shop, "values.yaml")]; ok {
+		t.Error("the chart's values.yaml changed, though values files were given")
+	}
+}
+
+func TestTraceRefusesWhatNoValueMakes(t *testing.T) {
+	c := load(t)
+	ts := render(t, c)
+	// legacy's limit is written in its template.
+	plan := planned(t, ts, "shop/templates/legacy.yaml", "memory: 128Mi", "memory: 256Mi")
+	plan = planned(t, plan, "shop/templates/api.yaml", "memory: 512Mi", "memory: 768Mi")
+	_, err := c.Trace(plan)
+	var te *TraceError
+	if !errors.As(err, &te) || len(te.Unresolved) != 1 || te.Traced != 1 {
+		t.Fatalf("want one field no value makes, and one traced: %v", err)
+	}
+	u := te.Unresolved[0]
+	if u.Field != "Deployment prod-shop-legacy container legacy: resources.limits.memory" || !strings.Contains(u.Why, "do not take it from a value") {
+		t.Errorf("unresolved: %+v", u)
+	}
+	if !strings.Contains(err.Error(), "1 values edit was found for the others") {
+		t.Errorf("error: %v", err)
+	}
+}
+
+func TestTraceASharedValueOnlyWhenBothNeedIt(t *testing.T) {
+	// metrics.resources is the sidecar of both the api and the gateway.
+	c := load(t)
+	ts := render(t, c)
+	one := planned(t, ts, "shop/templates/api.yaml", "memory: 64Mi", "memory: 128Mi")
+	_, err := c.Trace(one)
+	var te *TraceError
+	if !errors.As(err, &te) || len(te.Unresolved) != 1 || !strings.Contains(te.Unresolved[0].Why, "metrics.resources.limits.memory sets it, but Deployment prod-shop-gateway container metrics: resources.limits.memory too") {
+		t.Fatalf("want the shared value refused, got %v", err)
+	}
+	both := planned(t, one, "shop/templates/gateway.yaml", "memory: 64Mi", "memory: 128Mi")
+	edits, err := c.Trace(both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edits) != 1 || edits[0].Assignments[0].Key() != "metrics.resources.limits.memory" || len(edits[0].Fields) != 2 {
+		t.Errorf("edits: %+v", edits)
+	}
+}
+
+func TestWriteAPackagedChartNeedsAValuesFile(t *testing.T) {
+	c := load(t)
+	dir := t.TempDir()
+	tgz, err := chartutil.Save(c.chart, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packaged, err := Load(tgz, nil, "prod", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planned(t, render(t, packaged), "shop/templates/api.yaml", "memory: 512Mi", "memory: 768Mi")
+	edits, err := packaged.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := packaged.Write(edits, plan); err == nil || !strings.Contains(err.Error(), "give --values FILE") {
+		t.Errorf("want --values asked for, got %v", err)
+	}
+	prod := writeFile(t, "prod.yaml", "api:\n  image: example/api:1.5\n")
+	withFile, err := Load(tgz, []string{prod}, "prod", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := written(t, withFile, planned(t, render(t, withFile), "shop/templates/api.yaml", "memory: 512Mi", "memory: 768Mi"))
+	if want := "api:\n  image: example/api:1.5\n  resources:\n    limits:\n      memory: 768Mi\n"; got[prod] != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got[prod], want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := Load(t.TempDir(), nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "give a chart folder") {
+		t.Errorf("a folder without Chart.yaml: %v", err)
+	}
+	if _, err := Load(shop, []string{filepath.Join(t.TempDir(), "missing.yaml")}, "prod", ""); err == nil || !strings.Contains(err.Error(), "cannot read the values file") {
+		t.Errorf("a missing values file: %v", err)
+	}
+	if _, err := Load(shop, []string{writeFile(t, "bad.yaml", "api: [\n")}, "prod", ""); err == nil || !strings.Contains(err.Error(), "not a values file") {
+		t.Errorf("a values file that does not parse: %v", err)
+	}
+}

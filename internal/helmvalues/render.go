@@ -1,0 +1,153 @@
+// Package helmvalues fixes a Helm chart through its values: the chart is
+// rendered as `helm template` renders it, fix plans its changes on the
+// rendered manifests, and each change is traced back to the values key that
+// makes it, by rendering again with that key changed. The values files are
+// then edited as fix edits manifests (comments, order and quoting kept),
+// and nothing is written unless the chart, rendered with the new values,
+// gives exactly the manifests fix planned.
+package helmvalues
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/common/util"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+)
+
+// Chart is a chart with the values files given for it.
+type Chart struct {
+	// Dir is the chart's folder (or archive, whose values cannot be
+	// edited).
+	Dir string
+	// Files are the values files given (--values), in order: a later one
+	// overrides an earlier one.
+	Files []*ValuesFile
+	// Defaults is the chart's own values.yaml; nil when it has none or
+	// the chart is an archive.
+	Defaults *ValuesFile
+
+	chart   *chartv2.Chart
+	release common.ReleaseOptions
+	// user is the merge of Files, what `helm template -f` passes on.
+	user map[string]any
+}
+
+// ValuesFile is one values file and its text.
+type ValuesFile struct {
+	Path string
+	Data []byte
+	vals map[string]any
+}
+
+// Template is one rendered template: its name in the chart
+// (api/templates/deployment.yaml) and its manifests.
+type Template struct {
+	Name string
+	Text string
+}
+
+// Load reads the chart at dir (a folder or a packaged .tgz) and the values
+// files, for a release of that name in namespace.
+func Load(dir string, valuesFiles []string, release, namespace string) (*Chart, error) {
+	ch, err := loader.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load the chart %s: %w (give a chart folder, with its Chart.yaml, or a packaged .tgz)", dir, err)
+	}
+	c := &Chart{Dir: dir, chart: ch, release: common.ReleaseOptions{Name: release, Namespace: namespace, Revision: 1, IsInstall: true}, user: map[string]any{}}
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		p := path.Join(dir, chartutil.ValuesfileName)
+		if data, err := os.ReadFile(p); err == nil {
+			vf, err := parseValues(p, data)
+			if err != nil {
+				return nil, err
+			}
+			c.Defaults = vf
+		}
+	}
+	for _, f := range valuesFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the values file %s: %w", f, err)
+		}
+		vf, err := parseValues(f, data)
+		if err != nil {
+			return nil, err
+		}
+		c.Files = append(c.Files, vf)
+		c.user = loader.MergeMaps(c.user, vf.vals)
+	}
+	// Subcharts are enabled or not by the values given, as helm does it
+	// before it renders; the memory settings fix changes are not their
+	// conditions.
+	if err := chartutil.ProcessDependencies(ch, c.user); err != nil {
+		return nil, fmt.Errorf("the chart %s: %w", dir, err)
+	}
+	return c, nil
+}
+
+func parseValues(p string, data []byte) (*ValuesFile, error) {
+	vals, err := loader.LoadValues(strings.NewReader(string(data)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a values file: %w", p, err)
+	}
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	return &ValuesFile{Path: p, Data: data, vals: vals}, nil
+}
+
+// Name is the chart's name.
+func (c *Chart) Name() string { return c.chart.Name() }
+
+// Render renders the chart with the values given (user values, over the
+// chart's own) and returns its manifests, by template name. Partials,
+// NOTES.txt, templates that render to nothing and the release's test
+// hooks (pods `helm test` runs, not workloads) are left out.
+func (c *Chart) Render(user map[string]any) ([]Template, error) {
+	vals, err := util.ToRenderValues(c.chart, user, c.release, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, err := engine.Render(c.chart, vals)
+	if err != nil {
+		return nil, err
+	}
+	var ts []Template
+	for name, text := range out {
+		base := path.Base(name)
+		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, ".txt") || strings.TrimSpace(text) == "" || testHook(name, text) {
+			continue
+		}
+		ts = append(ts, Template{Name: name, Text: text})
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	return ts, nil
+}
+
+// testHook tells a template of `helm test` pods.
+func testHook(name, text string) bool {
+	test := false
+	_ = manifest.ReadStream(name, strings.NewReader(text), &manifest.Stats{}, func(o *manifest.Object) error {
+		hook := manifest.StringMap(manifest.Child(manifest.Child(o.Node, "metadata"), "annotations"))["helm.sh/hook"]
+		for _, h := range strings.Split(hook, ",") {
+			if h = strings.TrimSpace(h); h == "test" || h == "test-success" {
+				test = true
+			}
+		}
+		return nil
+	})
+	return test
+}
+
+// User is the values the files given set, merged in order.
+func (c *Chart) User() map[string]any { return c.user }

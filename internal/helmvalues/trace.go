@@ -1,0 +1,500 @@
+package helmvalues
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"helm.sh/helm/v4/pkg/chart/common/util"
+
+	"github.com/oomdoctor/oomdoctor/internal/words"
+)
+
+// Assignment sets one values key (Path, from the values' root) to a text.
+type Assignment struct {
+	Path []any
+	// From is the value in effect before (HadFrom false: the key was not
+	// set anywhere).
+	From    string
+	HadFrom bool
+	To      string
+}
+
+// Key is the assignment's key as `--set` writes it: resources.limits.memory.
+func (a Assignment) Key() string { return pathString(a.Path) }
+
+// Edit is one change to the values that makes some of the planned
+// changes of the render; Fields says which, for people.
+type Edit struct {
+	Assignments []Assignment
+	Fields      []string
+}
+
+// Unresolved is a planned change of the render no values key makes.
+type Unresolved struct {
+	Field string
+	Why   string
+}
+
+// TraceError is the planned changes no values key makes: nothing is
+// written.
+type TraceError struct {
+	Unresolved []Unresolved
+	// Traced is how many values edits were found for the other changes.
+	Traced int
+}
+
+func (e *TraceError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no value of the chart makes %s, so no values file was changed", words.CountOf(len(e.Unresolved), "planned change", "planned changes"))
+	if e.Traced > 0 {
+		fmt.Fprintf(&b, " (%s found for the others: choose their objects with TYPE/NAME arguments to make them alone)", words.CountOf(e.Traced, "values edit was", "values edits were"))
+	}
+	b.WriteString(":")
+	for _, u := range e.Unresolved {
+		fmt.Fprintf(&b, "\n  %s: %s", u.Field, u.Why)
+	}
+	return b.String()
+}
+
+// maxCandidates bounds the renders tried for one field.
+const maxCandidates = 200
+
+// Trace finds the values edits that make the chart render planned (the
+// render fix planned, template by template): for each field that differs,
+// a values key whose value holds the field's old text (a quantity, a heap
+// flag among others), or a mapping the field's mapping is written from
+// (`toYaml .Values.resources`, an empty `resources: {}`), tried by
+// rendering again with it changed. An edit is kept only when it makes the
+// field as planned and changes nothing else fix did not plan: a key two
+// workloads share is changed only when both need the same.
+func (c *Chart) Trace(planned []Template) ([]Edit, error) {
+	want, err := parseRender(planned)
+	if err != nil {
+		return nil, err
+	}
+	cur := deepCopy(c.user).(map[string]any)
+	got, err := c.renderDocs(cur)
+	if err != nil {
+		return nil, fmt.Errorf("rendering the chart: %w", err)
+	}
+	diffs := diffRenders(got, want)
+	var edits []Edit
+	failed := map[string]string{}
+	for {
+		var d *difference
+		for i := range diffs {
+			if _, ok := failed[diffs[i].key()]; !ok {
+				d = &diffs[i]
+				break
+			}
+		}
+		if d == nil {
+			break
+		}
+		cv, err := util.CoalesceValues(c.chart, cur)
+		if err != nil {
+			return nil, err
+		}
+		coal := map[string]any(cv)
+		why := "the chart's templates do not take it from a value (change the template, or fix the rendered output with fix -f)"
+		accepted := false
+		for i, cand := range candidates(*d, coal, got, want) {
+			if i == maxCandidates {
+				break
+			}
+			trial := deepCopy(cur).(map[string]any)
+			ok := true
+			for _, a := range cand {
+				ok = ok && setPath(trial, coal, a.Path, a.To)
+			}
+			if !ok {
+				continue
+			}
+			g, err := c.renderDocs(trial)
+			if err != nil {
+				continue
+			}
+			ds := diffRenders(g, want)
+			if hasField(ds, d.field) {
+				continue
+			}
+			if extra := newFields(ds, diffs); len(extra) > 0 {
+				why = fmt.Sprintf("%s sets it, but %s too, which is to stay as it is or to get another value: give each its own value in the chart, or fix the rendered output", keys(cand), describe(g, extra[0].field))
+				continue
+			}
+			fixed := fixedFields(diffs, ds, got)
+			for j := range cand {
+				if v, ok := lookup(coal, cand[j].Path); ok {
+					cand[j].From, cand[j].HadFrom = scalarText(v), true
+				}
+			}
+			edits = append(edits, Edit{Assignments: cand, Fields: fixed})
+			cur, got, diffs = trial, g, ds
+			accepted = true
+			break
+		}
+		if !accepted {
+			failed[d.key()] = why
+		}
+	}
+	if len(diffs) > 0 {
+		te := &TraceError{Traced: len(edits)}
+		for _, d := range diffs {
+			te.Unresolved = append(te.Unresolved, Unresolved{Field: describe(got, d.field), Why: failed[d.key()]})
+		}
+		return edits, te
+	}
+	return edits, nil
+}
+
+func (c *Chart) renderDocs(user map[string]any) (docs, error) {
+	ts, err := c.Render(user)
+	if err != nil {
+		return nil, err
+	}
+	return parseRender(ts)
+}
+
+func keys(as []Assignment) string {
+	var ks []string
+	for _, a := range as {
+		ks = append(ks, a.Key())
+	}
+	if len(ks) == 1 {
+		return "the value " + ks[0]
+	}
+	return "the values " + strings.Join(ks, ", ")
+}
+
+func hasField(ds []difference, f field) bool {
+	for _, d := range ds {
+		if d.key() == f.key() {
+			return true
+		}
+	}
+	return false
+}
+
+// newFields are the differences of after that before did not have: fields
+// a trial changed that fix did not plan to change.
+func newFields(after, before []difference) []difference {
+	had := map[string]bool{}
+	for _, d := range before {
+		had[d.key()] = true
+	}
+	var out []difference
+	for _, d := range after {
+		if !had[d.key()] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func fixedFields(before, after []difference, got docs) []string {
+	left := map[string]bool{}
+	for _, d := range after {
+		left[d.key()] = true
+	}
+	var out []string
+	for _, d := range before {
+		if !left[d.key()] {
+			out = append(out, describe(got, d.field))
+		}
+	}
+	return out
+}
+
+// candidates are the values edits that may make the field d as planned,
+// the likeliest first.
+func candidates(d difference, coal map[string]any, got, want docs) [][]Assignment {
+	var out [][]Assignment
+	// A values key that holds the field's old text: the whole of it
+	// (memory: 512Mi), or the words of it that change (JAVA_OPTS:
+	// "-Xmx384m -XX:+UseG1GC" from javaOpts: -Xmx384m).
+	if d.HasOld && d.HasNew && isScalar(d.Old) && isScalar(d.New) {
+		oldText, newText := scalarText(d.Old), scalarText(d.New)
+		pairs := changedWords(oldText, newText)
+		var exact, within [][]Assignment
+		walkValues(coal, nil, func(p []any, v any) {
+			if !isScalar(v) {
+				return
+			}
+			s := scalarText(v)
+			switch {
+			case s == oldText:
+				exact = append(exact, []Assignment{{Path: p, To: newText}})
+			case len(pairs) > 0 && isString(v):
+				to, ok := replaceWords(s, pairs)
+				if ok {
+					within = append(within, []Assignment{{Path: p, To: to}})
+				}
+			}
+		})
+		out = append(append(out, exact...), within...)
+	}
+	// A mapping the field's mapping is written from: one equal to it, or
+	// an empty one the template leaves out (resources: {}). Its leaves are
+	// set to the planned ones, from the field's parent up to the list item
+	// it is in (a container).
+	for k := len(d.Path); k >= 1; k-- {
+		anc := d.Path[:k]
+		if _, isIndex := anc[k-1].(int); isIndex {
+			break
+		}
+		newSub, ok := lookupDoc(want, d.Template, d.Doc, anc)
+		nm, isMap := newSub.(map[string]any)
+		if !ok || !isMap {
+			continue
+		}
+		oldSub, hasOld := lookupDoc(got, d.Template, d.Doc, anc)
+		name, _ := anc[len(anc)-1].(string)
+		var named, others [][]Assignment
+		walkValues(coal, nil, func(p []any, v any) {
+			m, ok := v.(map[string]any)
+			if !ok || len(p) == 0 {
+				return
+			}
+			if len(m) > 0 && (!hasOld || !sameTree(m, oldSub)) {
+				return
+			}
+			as := mapAssignments(p, m, nm)
+			if len(as) == 0 {
+				return
+			}
+			if last, _ := p[len(p)-1].(string); last == name {
+				named = append(named, as)
+			} else {
+				others = append(others, as)
+			}
+		})
+		out = append(append(out, named...), others...)
+	}
+	return out
+}
+
+func lookupDoc(ds docs, template string, doc int, p []any) (any, bool) {
+	if doc >= len(ds[template]) {
+		return nil, false
+	}
+	return lookup(ds[template][doc], p)
+}
+
+// mapAssignments set the values mapping at p (now m) to want's leaves.
+func mapAssignments(p []any, m map[string]any, want map[string]any) []Assignment {
+	var out []Assignment
+	walkValues(want, nil, func(rel []any, v any) {
+		if !isScalar(v) || len(rel) == 0 {
+			return
+		}
+		if cur, ok := lookup(m, rel); ok && isScalar(cur) && scalarText(cur) == scalarText(v) {
+			return
+		}
+		full := append(append([]any{}, p...), rel...)
+		out = append(out, Assignment{Path: full, To: scalarText(v)})
+	})
+	return out
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+// sameTree compares two trees, scalars by their text.
+func sameTree(a, b any) bool {
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for k, x := range av {
+			y, ok := bv[k]
+			if !ok || !sameTree(x, y) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			return false
+		}
+		for i := range av {
+			if !sameTree(av[i], bv[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return isScalar(b) && scalarText(a) == scalarText(b)
+}
+
+// walkValues calls fn for every node of v, parents first, keys in order.
+func walkValues(v any, p []any, fn func([]any, any)) {
+	fn(p, v)
+	switch x := v.(type) {
+	case map[string]any:
+		ks := make([]string, 0, len(x))
+		for k := range x {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		for _, k := range ks {
+			walkValues(x[k], appendPath(p, k), fn)
+		}
+	case []any:
+		for i, e := range x {
+			walkValues(e, appendPath(p, i), fn)
+		}
+	}
+}
+
+// changedWords pairs the words of old that change with those of new, when
+// both have as many words; nil otherwise, or when nothing changes.
+func changedWords(old, new string) [][2]string {
+	ow, nw := strings.Fields(old), strings.Fields(new)
+	if len(ow) != len(nw) {
+		return nil
+	}
+	var out [][2]string
+	for i := range ow {
+		if ow[i] != nw[i] {
+			out = append(out, [2]string{ow[i], nw[i]})
+		}
+	}
+	return out
+}
+
+// replaceWords replaces each changing word in s, which must hold at least
+// one of them, each as a whole word.
+func replaceWords(s string, pairs [][2]string) (string, bool) {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return "", false
+	}
+	hit := false
+	for _, p := range pairs {
+		for i, w := range words {
+			if w == p[0] {
+				words[i], hit = p[1], true
+			}
+		}
+	}
+	if !hit || strings.Join(strings.Fields(s), " ") != s {
+		// Only single-spaced text is rewritten, so nothing but the
+		// words changes.
+		return "", false
+	}
+	return strings.Join(words, " "), true
+}
+
+// setPath sets the values key p of user (the values given) to val,
+// creating mappings; a list on the way is copied whole from coal (the
+// values in effect), since helm replaces lists rather than merging them.
+func setPath(user, coal map[string]any, p []any, val any) bool {
+	var node, cnode any = user, coal
+	for i, part := range p {
+		last := i == len(p)-1
+		switch x := part.(type) {
+		case string:
+			m, ok := node.(map[string]any)
+			if !ok {
+				return false
+			}
+			if last {
+				m[x] = val
+				return true
+			}
+			var cchild any
+			if cm, ok := cnode.(map[string]any); ok {
+				cchild = cm[x]
+			}
+			if _, isIndex := p[i+1].(int); isIndex {
+				l, ok := cchild.([]any)
+				if !ok {
+					return false
+				}
+				cp := deepCopy(l)
+				m[x] = cp
+				node, cnode = cp, cchild
+				continue
+			}
+			child, ok := m[x].(map[string]any)
+			if !ok {
+				child = map[string]any{}
+				m[x] = child
+			}
+			node, cnode = child, cchild
+		case int:
+			l, ok := node.([]any)
+			if !ok || x >= len(l) {
+				return false
+			}
+			if last {
+				l[x] = val
+				return true
+			}
+			node = l[x]
+			if cl, ok := cnode.([]any); ok && x < len(cl) {
+				cnode = cl[x]
+			} else {
+				cnode = nil
+			}
+		}
+	}
+	return false
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
+
+// describe names a field of a render for people: the object, the
+// container, the field within it.
+func describe(ds docs, f field) string {
+	obj := f.Template
+	var doc any
+	if f.Doc < len(ds[f.Template]) {
+		doc = ds[f.Template][f.Doc]
+	}
+	kind, _ := lookup(doc, []any{"kind"})
+	name, _ := lookup(doc, []any{"metadata", "name"})
+	if kind != nil && name != nil {
+		obj = fmt.Sprintf("%v %v", kind, name)
+	}
+	// The container the field is in, by name.
+	for i := len(f.Path) - 2; i >= 1; i-- {
+		_, isIndex := f.Path[i].(int)
+		list, _ := f.Path[i-1].(string)
+		if !isIndex || (list != "containers" && list != "initContainers") {
+			continue
+		}
+		c, _ := lookup(doc, f.Path[:i+1])
+		if n, ok := lookup(c, []any{"name"}); ok {
+			return fmt.Sprintf("%s container %v: %s", obj, n, pathString(f.Path[i+1:]))
+		}
+	}
+	return fmt.Sprintf("%s: %s", obj, pathString(f.Path))
+}
