@@ -57,9 +57,7 @@ type FixOptions struct {
 	DryRun          string
 	Timeout         time.Duration
 	Observe         time.Duration
-	Chart           string
-	ValuesFiles     []string
-	Release         string
+	chart           chartFlags
 
 	values fix.Values
 	// lintCfg is lint's config, for --lint and the checks of fix's output.
@@ -70,7 +68,7 @@ type FixOptions struct {
 
 // NewFixCommand builds `oomdoctor fix`.
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, Release: "release-name", prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
+	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
 		Use:   "fix (-f PATH... | --chart DIR [--values FILE]...) [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
@@ -113,8 +111,8 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 			switch {
 			case o.Apply:
 				return o.RunApply(cmd)
-			case o.Chart != "":
-				return o.RunChart()
+			case o.chart.set():
+				return o.RunChart(cmd)
 			}
 			return o.Run()
 		},
@@ -146,9 +144,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	f.BoolVar(&o.Rollback, "rollback-on-failure", false, "With --apply: when the rollout fails (a new pod OOM-killed or crashing in a loop, new pods refused, or --timeout passed), put back what was changed: the ConfigMaps, then the pod template as it was, and wait for that rollout.")
-	f.StringVar(&o.Chart, "chart", "", "A Helm chart (folder or .tgz): render it as helm template does, and write the changes into its values (the --values files, or its values.yaml), comments kept.")
-	f.StringArrayVar(&o.ValuesFiles, "values", nil, "With --chart: a values file of the release, as helm's -f (repeat it; a later one overrides an earlier one); the changes are written into them.")
-	f.StringVar(&o.Release, "release", o.Release, "With --chart: the release's name, as helm template's NAME (workload names often hold it).")
+	o.chart.add(f, "write the changes into its values (the --values files, or its values.yaml), comments kept")
 	f.StringVarP(&o.Output, "output", "o", "", "With --apply: json or yaml writes an ApplyReport (oomdoctor.io/v1alpha1) on stdout, what was done to each object, instead of the change lines.")
 	return cmd
 }
@@ -216,7 +212,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	// lint's config matters to the files alone: --apply with TYPE/NAME
 	// does not read ./.oomdoctor.yaml.
 	o.lintCfg = lint.DefaultConfig()
-	if len(o.Files) > 0 || o.Chart != "" || o.ConfigFile != "" {
+	if len(o.Files) > 0 || o.chart.set() || o.ConfigFile != "" {
 		var err error
 		if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
 			return err
@@ -278,7 +274,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.chartFlags(cmd); err != nil {
 		return err
 	}
-	if !o.Apply && len(o.Files) == 0 && o.Chart == "" {
+	if !o.Apply && len(o.Files) == 0 && !o.chart.set() {
 		return usagef("fix needs manifests (-f PATH, or -f - for standard input), a chart (--chart DIR), or --apply with TYPE/NAME")
 	}
 	if o.Write {

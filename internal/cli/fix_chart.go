@@ -14,13 +14,8 @@ import (
 
 // chartFlags checks the flags of fix --chart.
 func (o *FixOptions) chartFlags(cmd *cobra.Command) error {
-	if o.Chart == "" {
-		for _, name := range []string{"values", "release"} {
-			if cmd.Flags().Changed(name) {
-				return usagef("--%s goes with --chart (a Helm chart, whose values fix changes)", name)
-			}
-		}
-		return nil
+	if err := o.chart.misused(cmd); err != nil || !o.chart.set() {
+		return err
 	}
 	switch {
 	case len(o.Files) > 0:
@@ -36,18 +31,10 @@ func (o *FixOptions) chartFlags(cmd *cobra.Command) error {
 // RunChart fixes a Helm chart through its values: the chart is rendered,
 // the render is fixed as -f fixes manifests, and the values that make the
 // planned changes are written (a diff, or --write).
-func (o *FixOptions) RunChart() error {
-	ns := ""
-	if o.flags.Namespace != nil {
-		ns = *o.flags.Namespace
-	}
-	c, err := helmvalues.Load(o.Chart, o.ValuesFiles, o.Release, ns)
+func (o *FixOptions) RunChart(cmd *cobra.Command) error {
+	c, ts, err := o.chart.render(cmd)
 	if err != nil {
-		return asUsage(err)
-	}
-	ts, err := c.Render(c.User())
-	if err != nil {
-		return fmt.Errorf("the chart %s does not render with the values given: %w", o.Chart, err)
+		return err
 	}
 	inputs := make([]fixInput, len(ts))
 	cms := fix.ConfigMaps{}

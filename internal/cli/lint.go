@@ -51,15 +51,18 @@ type LintOptions struct {
 	ShowSuppressed bool
 	ListRules      bool
 
+	chart chartFlags
+
 	cfg    *lint.Config
 	render report.LintRenderer
+	cmd    *cobra.Command
 }
 
 // NewLintCommand builds `oomdoctor lint`.
 func NewLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &LintOptions{IOStreams: streams, Output: "text"}
 	cmd := &cobra.Command{
-		Use:   "lint -f PATH...",
+		Use:   "lint (-f PATH... | --chart DIR [--values FILE]...)",
 		Short: "Check manifests for what gets containers OOM-killed, before they are deployed",
 		Long: `Check Kubernetes manifests for what gets containers OOM-killed: missing limits and
 requests, JVM/Go/Node.js/.NET heap settings that do not fit the limit, memory-backed
@@ -68,7 +71,8 @@ over memory, and more (--list-rules; each rule has a page under docs/rules).
 
 Reads files, folders (recursively: .yaml, .yml, .json) and - for standard input, so
 "helm template CHART | oomdoctor lint -f -" and "kustomize build | oomdoctor lint -f -"
-work. Every workload kind with a pod template is checked, in multi-document YAML, JSON
+work; --chart DIR renders a chart itself (with --values FILE... and --release NAME, as helm
+template), each template's manifests named as helm names them. Every workload kind with a pod template is checked, in multi-document YAML, JSON
 and List objects.
 
 Silence rules for one object with the annotation oomdoctor.io/ignore: "rule-a,rule-b"
@@ -78,12 +82,14 @@ Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usa
 input error (a file that does not parse is reported with its position, never skipped).`,
 		Example: `  oomdoctor lint -f deploy/
   helm template ./chart | oomdoctor lint -f - -o sarif > oomdoctor.sarif
+  oomdoctor lint --chart ./chart --values values-prod.yaml --release api -n shop
   oomdoctor lint -f k8s/ --fail-on error --show-suppressed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = append(o.Files, args...)
 			if err := o.Complete(cmd); err != nil {
 				return err
 			}
+			o.cmd = cmd
 			return o.Run()
 		},
 	}
@@ -94,6 +100,7 @@ input error (a file that does not parse is reported with its position, never ski
 	f.StringVar(&o.ConfigFile, "config", "", "Config file (LintConfig); default ./"+DefaultLintConfig+" when it exists.")
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "List the findings that annotations or the config file silenced, and why.")
 	f.BoolVar(&o.ListRules, "list-rules", false, "List the rules with their severity and stop.")
+	o.chart.add(f, "check its manifests (-n: the release's namespace)")
 	return cmd
 }
 
@@ -113,8 +120,14 @@ func (o *LintOptions) Complete(cmd *cobra.Command) error {
 			return usagef("--fail-on %q: want error, warning, info or none", o.FailOn)
 		}
 	}
-	if !o.ListRules && len(o.Files) == 0 {
-		return usagef("lint needs manifests: -f PATH (a file or folder), or -f - for standard input")
+	if err := o.chart.misused(cmd); err != nil {
+		return err
+	}
+	if o.chart.set() && len(o.Files) > 0 {
+		return usagef("--chart and -f exclude each other: lint the chart's render, or the manifests of -f")
+	}
+	if !o.ListRules && len(o.Files) == 0 && !o.chart.set() {
+		return usagef("lint needs manifests: -f PATH (a file or folder), -f - for standard input, or a Helm chart (--chart DIR)")
 	}
 	return nil
 }
@@ -133,6 +146,9 @@ func (o *LintOptions) Run() error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Severity, r.Summary)
 		}
 		return tw.Flush()
+	}
+	if o.chart.set() {
+		return o.runChart(infos)
 	}
 	files, err := manifest.ExpandInputs(o.Files)
 	if err != nil {
@@ -160,6 +176,28 @@ func (o *LintOptions) Run() error {
 		}
 		return err
 	}
+	return o.report(rep, infos)
+}
+
+// runChart lints a Helm chart's render, each template as a file named as
+// helm template's "# Source:" names it.
+func (o *LintOptions) runChart(infos []report.RuleInfo) error {
+	_, ts, err := o.chart.render(o.cmd)
+	if err != nil {
+		return err
+	}
+	files := make([]lint.File, len(ts))
+	for i, t := range ts {
+		files[i] = lint.File{Name: t.Name, Data: []byte(t.Text)}
+	}
+	rep, err := lint.New(o.cfg).RunFiles(files)
+	if err != nil {
+		return err
+	}
+	return o.report(rep, infos)
+}
+
+func (o *LintOptions) report(rep *model.LintReport, infos []report.RuleInfo) error {
 	if err := o.render(o.Out, rep, infos, o.ShowSuppressed); err != nil {
 		return fmt.Errorf("writing the report: %w", err)
 	}

@@ -207,6 +207,7 @@ type File struct {
 // written), as Run lints files.
 func (l *Linter) RunFiles(files []File) (*model.LintReport, error) {
 	for _, f := range files {
+		l.stats.Files++
 		if err := manifest.ReadStream(f.Name, bytes.NewReader(f.Data), &l.stats, l.object); err != nil {
 			return nil, err
 		}

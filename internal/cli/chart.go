@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/oomdoctor/oomdoctor/internal/helmvalues"
+)
+
+// chartFlags are the flags that render a Helm chart as helm template does:
+// fix --chart and lint --chart.
+type chartFlags struct {
+	dir     string
+	values  []string
+	release string
+}
+
+func (c *chartFlags) add(f *pflag.FlagSet, what string) {
+	c.release = "release-name"
+	f.StringVar(&c.dir, "chart", "", "A Helm chart (folder or .tgz): render it as helm template does, and "+what+".")
+	f.StringArrayVar(&c.values, "values", nil, "With --chart: a values file of the release, as helm's -f (repeat it; a later one overrides an earlier one).")
+	f.StringVar(&c.release, "release", c.release, "With --chart: the release's name, as helm template's NAME (workload names often hold it).")
+}
+
+func (c *chartFlags) set() bool { return c.dir != "" }
+
+// misused refuses --values or --release without --chart.
+func (c *chartFlags) misused(cmd *cobra.Command) error {
+	if c.set() {
+		return nil
+	}
+	for _, name := range []string{"values", "release"} {
+		if cmd.Flags().Changed(name) {
+			return usagef("--%s goes with --chart (a Helm chart, rendered as helm template renders it)", name)
+		}
+	}
+	return nil
+}
+
+// render loads the chart and renders it with the values files given, in
+// the namespace -n says.
+func (c *chartFlags) render(cmd *cobra.Command) (*helmvalues.Chart, []helmvalues.Template, error) {
+	ns, _ := cmd.Flags().GetString("namespace")
+	ch, err := helmvalues.Load(c.dir, c.values, c.release, ns)
+	if err != nil {
+		return nil, nil, asUsage(err)
+	}
+	ts, err := ch.Render(ch.User())
+	if err != nil {
+		return nil, nil, usagef("the chart %s does not render with the values given: %v", c.dir, err)
+	}
+	return ch, ts, nil
+}
