@@ -38,6 +38,9 @@ type Chart struct {
 
 	chart   *chartv2.Chart
 	release common.ReleaseOptions
+	// alone are copies of the chart that render one template (and the
+	// partials it may include), by the template's name.
+	alone map[string]*chartv2.Chart
 	// user is the merge of Files, what `helm template -f` passes on.
 	user map[string]any
 }
@@ -114,11 +117,47 @@ func (c *Chart) Name() string { return c.chart.Name() }
 // NOTES.txt, templates that render to nothing and the release's test
 // hooks (pods `helm test` runs, not workloads) are left out.
 func (c *Chart) Render(user map[string]any) ([]Template, error) {
-	vals, err := util.ToRenderValues(c.chart, user, c.release, nil)
+	return c.render(c.chart, user)
+}
+
+// renderOne renders the template named alone, as Render renders it among
+// the others: the values and partials are the same.
+func (c *Chart) renderOne(user map[string]any, name string) ([]Template, error) {
+	if c.alone == nil {
+		c.alone = map[string]*chartv2.Chart{}
+	}
+	ch, ok := c.alone[name]
+	if !ok {
+		ch = only(c.chart, c.chart.Name(), name)
+		c.alone[name] = ch
+	}
+	return c.render(ch, user)
+}
+
+// only copies ch (whose templates are named under prefix) and its
+// subcharts with no template but the partials and the one named.
+func only(ch *chartv2.Chart, prefix, name string) *chartv2.Chart {
+	cp := *ch
+	cp.Templates = nil
+	for _, t := range ch.Templates {
+		if strings.HasPrefix(path.Base(t.Name), "_") || path.Join(prefix, t.Name) == name {
+			cp.Templates = append(cp.Templates, t)
+		}
+	}
+	var deps []*chartv2.Chart
+	for _, d := range ch.Dependencies() {
+		deps = append(deps, only(d, path.Join(prefix, "charts", d.Name()), name))
+	}
+	cp.SetDependencies(deps...)
+	return &cp
+}
+
+func (c *Chart) render(ch *chartv2.Chart, user map[string]any) ([]Template, error) {
+	vals, err := util.ToRenderValues(ch, user, c.release, nil)
 	if err != nil {
 		return nil, err
 	}
-	out, err := engine.Render(c.chart, vals)
+	out, err := engine.Render(ch, vals)
 	if err != nil {
 		return nil, err
 	}

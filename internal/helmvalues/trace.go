@@ -111,6 +111,17 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 			if !ok {
 				continue
 			}
+			// The field's own template first, alone: most candidates do
+			// not change it, and the whole chart is rendered only for
+			// those that do.
+			one, err := c.renderOne(trial, d.Template)
+			if err != nil {
+				continue
+			}
+			oneDocs, err := parseRender(one)
+			if err != nil || hasField(diffRenders(oneDocs, docs{d.Template: want[d.Template]}), d.field) {
+				continue
+			}
 			g, err := c.renderDocs(trial)
 			if err != nil {
 				continue
