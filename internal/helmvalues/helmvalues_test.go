@@ -201,17 +201,20 @@ func TestTraceAListItemOfTheDefaults(t *testing.T) {
 		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
 	}
 
-	// With a values file of the release, the list would have to be
-	// copied into it whole: said, nothing written.
-	c = load(t, writeFile(t, "prod.yaml", "# prod\n"))
-	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB")
-	edits, err := c.Trace(plan)
-	if err != nil {
-		t.Fatal(err)
+	// With values files of the release, the list is copied whole into the
+	// last, with the change: helm replaces a list whole, and the chart's
+	// values.yaml holds every environment's.
+	prod := writeFile(t, "prod.yaml", "# prod\n")
+	c = load(t, prod)
+	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB", "memory: 500Mi", "memory: 1Gi")
+	if got, want := written(t, c, plan)[prod], "# prod\ngateway:\n  extraEnv:\n    - name: GOMEMLIMIT\n      value: 921MiB\n  resources:\n    limits:\n      memory: 1Gi\n"; got != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
 	}
-	_, err = c.Write(edits, plan)
-	if err == nil || !strings.Contains(err.Error(), "gateway.extraEnv[0].value is an item of a list the chart's own values set: copy the list into") {
-		t.Errorf("want the list to copy, got %v", err)
+	prod = writeFile(t, "prod.yaml", "gateway:\n  image: example/gateway:3.2 # pinned\n")
+	c = load(t, prod)
+	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB")
+	if got, want := written(t, c, plan)[prod], "gateway:\n  image: example/gateway:3.2 # pinned\n  extraEnv:\n  - name: GOMEMLIMIT\n    value: 921MiB\n"; got != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
 	}
 }
 

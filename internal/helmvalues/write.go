@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
+	"helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
@@ -20,30 +22,65 @@ type FileChange struct {
 // Write makes the edits in the values files: each key in the last values
 // file given that sets it (a later file overrides an earlier one), a key
 // none of them sets in the last one (over the chart's own value), and in
-// the chart's values.yaml when no values file is given. The texts are
-// edited as fix edits manifests: only the keys' bytes change. The chart,
-// rendered with the new texts, must give planned exactly; otherwise
-// nothing is returned to write.
+// the chart's values.yaml when no values file is given. An item of a list
+// only the chart's values set is changed by writing the whole list, with
+// the change, into the last values file given (helm replaces a list
+// whole). The texts are edited as fix edits manifests: only the keys'
+// bytes change. The chart, rendered with the new texts, must give planned
+// exactly; otherwise nothing is returned to write.
 func (c *Chart) Write(edits []Edit, planned []Template) ([]FileChange, error) {
-	byFile := map[*ValuesFile][]Assignment{}
+	type fileEdits struct {
+		keys  []Assignment
+		lists []*listCopy
+	}
+	byFile := map[*ValuesFile]*fileEdits{}
 	var order []*ValuesFile
+	at := func(vf *ValuesFile) *fileEdits {
+		fe, ok := byFile[vf]
+		if !ok {
+			fe = &fileEdits{}
+			byFile[vf] = fe
+			order = append(order, vf)
+		}
+		return fe
+	}
+	lists := map[string]*listCopy{}
 	for _, e := range edits {
 		for _, a := range e.Assignments {
+			if lc, ok, err := c.listOf(a, lists); err != nil {
+				return nil, err
+			} else if ok {
+				if lc.file == nil {
+					lc.file = c.Files[len(c.Files)-1]
+					at(lc.file).lists = append(at(lc.file).lists, lc)
+				}
+				lc.set = append(lc.set, a)
+				continue
+			}
 			vf, err := c.fileFor(a)
 			if err != nil {
 				return nil, err
 			}
-			if _, ok := byFile[vf]; !ok {
-				order = append(order, vf)
-			}
-			byFile[vf] = append(byFile[vf], a)
+			at(vf).keys = append(at(vf).keys, a)
 		}
 	}
 	var out []FileChange
 	newText := map[*ValuesFile][]byte{}
 	for _, vf := range order {
-		as := byFile[vf]
-		fixed, err := setKeys(vf, as)
+		fe := byFile[vf]
+		var lists []manifest.Edit
+		as := fe.keys
+		for _, lc := range fe.lists {
+			items, err := lc.items()
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range items {
+				lists = append(lists, manifest.Edit{Op: manifest.OpAppend, Path: pathString(lc.path), Item: it})
+			}
+			as = append(as, lc.set...)
+		}
+		fixed, err := setKeys(vf, fe.keys, lists)
 		if err != nil {
 			return nil, err
 		}
@@ -56,6 +93,129 @@ func (c *Chart) Write(edits []Edit, planned []Template) ([]FileChange, error) {
 	return out, nil
 }
 
+// listCopy is a list of the chart's values, copied whole into a values
+// file with items of it changed.
+type listCopy struct {
+	path []any
+	// list is the list in effect; order the keys of its items as the
+	// chart's values.yaml writes them, when it does.
+	list  []any
+	order map[int][]string
+	file  *ValuesFile
+	set   []Assignment
+}
+
+// listOf says whether a is an item of a list no values file given sets,
+// which must then be copied whole into the last of them.
+func (c *Chart) listOf(a Assignment, lists map[string]*listCopy) (*listCopy, bool, error) {
+	first := -1
+	for i, p := range a.Path {
+		if _, ok := p.(int); ok {
+			first = i
+			break
+		}
+	}
+	if first < 0 || len(c.Files) == 0 {
+		return nil, false, nil
+	}
+	prefix := a.Path[:first]
+	for _, vf := range c.Files {
+		if _, ok := lookup(vf.vals, prefix); ok {
+			return nil, false, nil
+		}
+	}
+	key := pathString(prefix)
+	if lc, ok := lists[key]; ok {
+		return lc, true, nil
+	}
+	cv, err := util.CoalesceValues(c.chart, c.user)
+	if err != nil {
+		return nil, false, err
+	}
+	v, _ := lookup(map[string]any(cv), prefix)
+	list, ok := v.([]any)
+	if !ok {
+		return nil, false, fmt.Errorf("%s is an item of %s, which is not a list of the chart's values", a.Key(), key)
+	}
+	lc := &listCopy{path: prefix, list: deepCopy(list).([]any), order: map[int][]string{}}
+	if c.Defaults != nil {
+		lc.order = keyOrder(c.Defaults.Data, prefix)
+	}
+	lists[key] = lc
+	return lc, true, nil
+}
+
+// items are the list's items with the changes, as mappings of scalars in
+// key order.
+func (lc *listCopy) items() ([][]manifest.KV, error) {
+	list := deepCopy(lc.list).([]any)
+	holder := map[string]any{"list": list}
+	for _, a := range lc.set {
+		rel := append([]any{"list"}, a.Path[len(lc.path):]...)
+		if !setPath(holder, holder, rel, a.To) {
+			return nil, fmt.Errorf("%s: no such item of %s", a.Key(), pathString(lc.path))
+		}
+	}
+	var out [][]manifest.KV
+	for i, item := range holder["list"].([]any) {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d is not a mapping)", lc.set[0].Key(), pathString(lc.path), lc.file.Path, i)
+		}
+		keys := lc.order[i]
+		if len(keys) != len(m) {
+			keys = make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Slice(keys, func(a, b int) bool {
+				// name first, as Kubernetes lists write it.
+				if (keys[a] == "name") != (keys[b] == "name") {
+					return keys[a] == "name"
+				}
+				return keys[a] < keys[b]
+			})
+		}
+		var kvs []manifest.KV
+		for _, k := range keys {
+			v, ok := m[k]
+			if !ok || !isScalar(v) {
+				return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d holds more than single values)", lc.set[0].Key(), pathString(lc.path), lc.file.Path, i)
+			}
+			kvs = append(kvs, manifest.KV{Key: k, Value: scalarText(v)})
+		}
+		out = append(out, kvs)
+	}
+	return out, nil
+}
+
+// keyOrder gives the key order of the items of the list at p in a values
+// file's text, by item.
+func keyOrder(data []byte, p []any) map[int][]string {
+	out := map[int][]string{}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return out
+	}
+	n := doc.Content[0]
+	for _, part := range p {
+		k, _ := part.(string)
+		n = manifest.Child(n, k)
+		if n == nil {
+			return out
+		}
+	}
+	for i, item := range manifest.Items(n) {
+		if item.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			out[i] = append(out[i], item.Content[j].Value)
+		}
+	}
+	return out
+}
+
 // fileFor is the values file an assignment is written in.
 func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
 	for i := len(c.Files) - 1; i >= 0; i-- {
@@ -63,21 +223,17 @@ func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
 			return c.Files[i], nil
 		}
 	}
-	inList := false
 	for _, p := range a.Path {
 		if _, ok := p.(int); ok {
-			inList = true
-		}
-	}
-	if inList {
-		// Helm replaces a list whole: the item can only be changed in the
-		// file that writes the list.
-		if c.Defaults != nil && len(c.Files) == 0 {
-			if _, ok := lookup(c.Defaults.vals, a.Path); ok {
-				return c.Defaults, nil
+			// An item of a list the chart's values set, with no values
+			// file given (listOf takes the others).
+			if c.Defaults != nil {
+				if _, ok := lookup(c.Defaults.vals, a.Path); ok {
+					return c.Defaults, nil
+				}
 			}
+			return nil, fmt.Errorf("%s is an item of a list that no values file that can be edited sets: give --values FILE, the values file to copy the list into", a.Key())
 		}
-		return nil, fmt.Errorf("%s is an item of a list the chart's own values set: copy the list into %s, then run again", a.Key(), c.lastFileName())
 	}
 	if len(c.Files) > 0 {
 		return c.Files[len(c.Files)-1], nil
@@ -88,22 +244,17 @@ func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
 	return c.Defaults, nil
 }
 
-func (c *Chart) lastFileName() string {
-	if len(c.Files) > 0 {
-		return c.Files[len(c.Files)-1].Path
-	}
-	return "a values file given with --values"
-}
-
-// setKeys sets the keys in a values file's text.
-func setKeys(vf *ValuesFile, as []Assignment) ([]byte, error) {
+// setKeys sets the keys in a values file's text, then appends the lists'
+// items.
+func setKeys(vf *ValuesFile, as []Assignment, lists []manifest.Edit) ([]byte, error) {
 	if !hasMapping(vf.Data) {
-		return appendBlock(vf.Data, as), nil
+		return appendBlock(vf.Data, as, lists), nil
 	}
-	edits := make([]manifest.Edit, len(as))
-	for i, a := range as {
-		edits[i] = manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To}
+	edits := make([]manifest.Edit, 0, len(as)+len(lists))
+	for _, a := range as {
+		edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To})
 	}
+	edits = append(edits, lists...)
 	return manifest.ApplyEdits(vf.Path, vf.Data, manifest.ObjectRef{Doc: 0, Item: -1}, edits)
 }
 
@@ -114,21 +265,24 @@ func hasMapping(data []byte) bool {
 	return err == nil && len(vals) > 0
 }
 
-// appendBlock writes the keys at the end of a values file that has none
-// (empty, or comments only), as nested block mappings.
-func appendBlock(data []byte, as []Assignment) []byte {
+// appendBlock writes the keys and lists at the end of a values file that
+// has none (empty, or comments only), as nested block mappings.
+func appendBlock(data []byte, as []Assignment, lists []manifest.Edit) []byte {
 	nl := "\n"
 	if strings.Contains(string(data), "\r\n") {
 		nl = "\r\n"
 	}
 	tree := map[string]any{}
-	for _, a := range as {
+	put := func(p []any, v any) {
 		m := tree
-		for i, p := range a.Path {
-			k := fmt.Sprint(p)
-			if i == len(a.Path)-1 {
-				m[k] = a.To
-				break
+		for i, part := range p {
+			k := fmt.Sprint(part)
+			if i == len(p)-1 {
+				if l, ok := m[k].([][]manifest.KV); ok {
+					v = append(l, v.([][]manifest.KV)...)
+				}
+				m[k] = v
+				return
 			}
 			next, ok := m[k].(map[string]any)
 			if !ok {
@@ -137,6 +291,16 @@ func appendBlock(data []byte, as []Assignment) []byte {
 			}
 			m = next
 		}
+	}
+	for _, a := range as {
+		put(a.Path, a.To)
+	}
+	for _, e := range lists {
+		var p []any
+		for _, part := range manifest.SplitPath(e.Path) {
+			p = append(p, part.Name)
+		}
+		put(p, [][]manifest.KV{e.Item})
 	}
 	var b strings.Builder
 	b.Write(data)
@@ -151,12 +315,24 @@ func appendBlock(data []byte, as []Assignment) []byte {
 		}
 		sort.Strings(ks)
 		for _, k := range ks {
-			if sub, ok := m[k].(map[string]any); ok {
+			switch v := m[k].(type) {
+			case map[string]any:
 				b.WriteString(indent + manifest.ScalarText(k) + ":" + nl)
-				emit(sub, indent+"  ")
-				continue
+				emit(v, indent+"  ")
+			case [][]manifest.KV:
+				b.WriteString(indent + manifest.ScalarText(k) + ":" + nl)
+				for _, item := range v {
+					for i, kv := range item {
+						lead := indent + "    "
+						if i == 0 {
+							lead = indent + "  - "
+						}
+						b.WriteString(lead + manifest.ScalarText(kv.Key) + ": " + manifest.ScalarText(kv.Value) + nl)
+					}
+				}
+			default:
+				b.WriteString(indent + manifest.ScalarText(k) + ": " + manifest.ScalarText(v.(string)) + nl)
 			}
-			b.WriteString(indent + manifest.ScalarText(k) + ": " + manifest.ScalarText(m[k].(string)) + nl)
 		}
 	}
 	emit(tree, "")
