@@ -328,19 +328,39 @@ func resourcesYAML(container string, request, limit int64) string {
 func resourcesFix(in *Input, text string, request, limit int64) model.Fix {
 	f := in.Finding
 	fx := model.Fix{Text: text, YAML: resourcesYAML(f.Container, request, limit)}
-	cmd := applyCommand(in)
-	if cmd == "" {
-		return fx
-	}
-	cmd += " -c " + f.Container
+	values := " -c " + f.Container
 	if request > 0 {
-		cmd += " --memory-request " + quantity(request)
+		values += " --memory-request " + quantity(request)
 	}
 	if limit > 0 {
-		cmd += " --memory-limit " + quantity(limit)
+		values += " --memory-limit " + quantity(limit)
 	}
-	fx.Command = cmd + in.KubeFlags
+	if cmd := chartCommand(in); cmd != "" {
+		fx.ChartCommand = cmd + values
+	}
+	if cmd := applyCommand(in); cmd != "" {
+		fx.Command = cmd + values + in.KubeFlags
+	}
 	return fx
+}
+
+// chartCommand is "oomdoctor fix --chart CHART --values VALUES --release
+// R -n NS KIND/NAME" for a workload whose pod has the labels Helm charts
+// give their pods (app.kubernetes.io/managed-by: Helm, and the release
+// as app.kubernetes.io/instance), "" otherwise. CHART and VALUES are for
+// the user to fill in: the chart's folder (helm.sh/chart names it) and
+// the release's values files.
+func chartCommand(in *Input) string {
+	w := in.Workload
+	if in.Pod == nil || w.Kind == "" {
+		return ""
+	}
+	l := in.Pod.Labels
+	release := l["app.kubernetes.io/instance"]
+	if l["app.kubernetes.io/managed-by"] != "Helm" || release == "" {
+		return ""
+	}
+	return fmt.Sprintf("oomdoctor fix --chart CHART --values VALUES --release %s -n %s %s/%s", release, in.Finding.Namespace, strings.ToLower(w.Kind), w.Name)
 }
 
 // applyCommand is "oomdoctor fix --apply KIND/NAME -n NS" for the
@@ -359,6 +379,9 @@ func applyCommand(in *Input) string {
 // the live workload (oomdoctor fix --apply --lint), with --configmaps when
 // the setting is held in a ConfigMap.
 func lintFix(in *Input, fx *model.Fix, inConfigMap bool) {
+	if cmd := chartCommand(in); cmd != "" {
+		fx.ChartCommand = cmd + " --lint"
+	}
 	cmd := applyCommand(in)
 	if cmd == "" {
 		return

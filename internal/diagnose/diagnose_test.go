@@ -458,3 +458,38 @@ func TestResourcesFixCommand(t *testing.T) {
 		t.Errorf("request alone: %q", fx.Command)
 	}
 }
+
+// A pod a Helm chart made (its standard labels) gets the command that
+// writes the change into the chart's values too, for every kind a chart
+// renders: the next helm upgrade would undo a change made on the cluster.
+func TestChartFixCommand(t *testing.T) {
+	f := finding(model.OOMKilled, 128*mi, 256*mi)
+	helm := map[string]string{"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "shop", "helm.sh/chart": "shop-0.3.0"}
+	for _, tc := range []struct {
+		kind   string
+		labels map[string]string
+		want   string
+	}{
+		{"Deployment", helm, "oomdoctor fix --chart CHART --values VALUES --release shop -n shop deployment/x -c cart --memory-request 200Mi --memory-limit 300Mi"},
+		{"Job", helm, "oomdoctor fix --chart CHART --values VALUES --release shop -n shop job/x -c cart --memory-request 200Mi --memory-limit 300Mi"},
+		{"Deployment", map[string]string{"app.kubernetes.io/instance": "shop"}, ""},
+		{"Deployment", map[string]string{"app.kubernetes.io/managed-by": "Helm"}, ""},
+		{"", helm, ""},
+	} {
+		p := pod(corev1.Container{Name: "cart"})
+		p.Labels = tc.labels
+		in := &Input{Finding: f, Pod: p, Workload: model.WorkloadRef{Namespace: "shop", Kind: tc.kind, Name: "x"}, KubeFlags: " --context prod"}
+		fx := resourcesFix(in, "raise it", 200*mi, 300*mi)
+		if fx.ChartCommand != tc.want {
+			t.Errorf("%s %v: %q, want %q", tc.kind, tc.labels, fx.ChartCommand, tc.want)
+		}
+	}
+	p := pod(corev1.Container{Name: "cart"})
+	p.Labels = helm
+	in := &Input{Finding: f, Pod: p, Workload: model.WorkloadRef{Namespace: "shop", Kind: "Deployment", Name: "x"}}
+	var fx model.Fix
+	lintFix(in, &fx, true)
+	if fx.ChartCommand != "oomdoctor fix --chart CHART --values VALUES --release shop -n shop deployment/x --lint" || fx.Command != "oomdoctor fix --apply deployment/x -n shop --lint --configmaps" {
+		t.Errorf("lint fix: %+v", fx)
+	}
+}

@@ -60,7 +60,7 @@ svg text{font:11px sans-serif;fill:#444}
 <p class="muted">Why {{.Confidence}}: {{.ConfidenceWhy}}</p>
 <ul>{{range .Evidence}}<li>{{.What}}: {{.Value}}{{if .At}} at {{when .At}}{{end}}{{if .Source}} <span class="muted">[{{.Source}}]</span>{{end}}</li>{{end}}</ul>
 <p><strong>Fix</strong>: {{.Fix.Text}}{{if .Fix.Flag}} Set <code>{{.Fix.Flag}}</code>.{{end}}</p>
-{{if .Fix.YAML}}<pre>{{.Fix.YAML}}</pre>{{end}}{{if .Fix.Command}}<p>On the cluster (or <code>-f</code> with your manifests instead of <code>--apply</code>): <code>{{.Fix.Command}}</code></p>{{end}}</div>{{else}}<p>None shown by the data at hand.</p>{{end}}
+{{if .Fix.YAML}}<pre>{{.Fix.YAML}}</pre>{{end}}{{if .Fix.Command}}<p>On the cluster (or <code>-f</code> with your manifests instead of <code>--apply</code>): <code>{{.Fix.Command}}</code></p>{{end}}{{if .Fix.ChartCommand}}<p>In the Helm chart's values (the next <code>helm upgrade</code> undoes a change made on the cluster): <code>{{.Fix.ChartCommand}}</code></p>{{end}}</div>{{else}}<p>None shown by the data at hand.</p>{{end}}
 {{if $it.Finding.Undecided}}<h3>Not decided</h3><ul>{{range $it.Finding.Undecided}}<li><strong>{{.ID}}</strong>: needs {{.Needs}}</li>{{end}}</ul>{{end}}
 </section>
 {{end}}

@@ -108,6 +108,9 @@ func writeItem(w io.Writer, e *Explanation, it *Item) {
 		if c.Fix.Command != "" {
 			fmt.Fprintf(w, "          on the cluster (or -f with your manifests instead of --apply):\n            %s\n", c.Fix.Command)
 		}
+		if c.Fix.ChartCommand != "" {
+			fmt.Fprintf(w, "          in the Helm chart's values (the next helm upgrade undoes a change made on the cluster):\n            %s\n", c.Fix.ChartCommand)
+		}
 	}
 	if len(f.Undecided) > 0 {
 		fmt.Fprintln(w, "\nNot decided (what would decide it)")

@@ -106,6 +106,11 @@ type Fix struct {
 	// the live workload (oomdoctor fix --apply), when fix can change its
 	// kind.
 	Command string `json:"command,omitempty"`
+	// ChartCommand is the oomdoctor command that writes the change into
+	// the values of the Helm chart the pod comes from (oomdoctor fix
+	// --chart), when its labels name a Helm release: the next helm
+	// upgrade would undo a change made with Command.
+	ChartCommand string `json:"chartCommand,omitempty"`
 }
 
 // Undecided is a cause the data could neither show nor rule out.
