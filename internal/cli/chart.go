@@ -12,6 +12,7 @@ import (
 type chartFlags struct {
 	dir     string
 	values  []string
+	sets    []string
 	release string
 }
 
@@ -19,6 +20,7 @@ func (c *chartFlags) add(f *pflag.FlagSet, what string) {
 	c.release = "release-name"
 	f.StringVar(&c.dir, "chart", "", "A Helm chart (folder or .tgz): render it as helm template does, and "+what+".")
 	f.StringArrayVar(&c.values, "values", nil, "With --chart: a values file of the release, as helm's -f (repeat it; a later one overrides an earlier one).")
+	f.StringArrayVar(&c.sets, "set", nil, "With --chart: values as helm's --set (key=value, repeat it or separate with commas), over the values files.")
 	f.StringVar(&c.release, "release", c.release, "With --chart: the release's name, as helm template's NAME (workload names often hold it).")
 }
 
@@ -29,7 +31,7 @@ func (c *chartFlags) misused(cmd *cobra.Command) error {
 	if c.set() {
 		return nil
 	}
-	for _, name := range []string{"values", "release"} {
+	for _, name := range []string{"values", "set", "release"} {
 		if cmd.Flags().Changed(name) {
 			return usagef("--%s goes with --chart (a Helm chart, rendered as helm template renders it)", name)
 		}
@@ -41,7 +43,7 @@ func (c *chartFlags) misused(cmd *cobra.Command) error {
 // the namespace -n says.
 func (c *chartFlags) render(cmd *cobra.Command) (*helmvalues.Chart, []helmvalues.Template, error) {
 	ns, _ := cmd.Flags().GetString("namespace")
-	ch, err := helmvalues.Load(c.dir, c.values, c.release, ns)
+	ch, err := helmvalues.Load(c.dir, c.values, c.sets, c.release, ns)
 	if err != nil {
 		return nil, nil, asUsage(err)
 	}

@@ -537,8 +537,12 @@ func (o *FixOptions) planWarnings(results []*fix.Result) {
 			if len(unused) > 5 {
 				names = append(names, fmt.Sprintf("%d more", len(unused)-5))
 			}
-			fmt.Fprintf(o.ErrOut, "note: %d of the %d recommendations match no container in the files (%s): check the files given with -f, and the namespaces (a manifest without one matches the workload of any, when only one namespace has it)\n",
-				len(unused), o.recs.Len(), strings.Join(names, ", "))
+			check := "the files given with -f"
+			if o.chart.set() {
+				check = "the release's name (--release " + o.chart.release + ": workload names often hold it)"
+			}
+			fmt.Fprintf(o.ErrOut, "note: %d of the %d recommendations match no container in the files (%s): check %s, and the namespaces (a manifest without one matches the workload of any, when only one namespace has it)\n",
+				len(unused), o.recs.Len(), strings.Join(names, ", "), check)
 		}
 	}
 }

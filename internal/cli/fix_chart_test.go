@@ -84,7 +84,13 @@ func TestFixChartFromRecommendations(t *testing.T) {
 	recs := filepath.Join(t.TempDir(), "recs.json")
 	os.WriteFile(recs, []byte(`{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
 	  {"workload": {"namespace": "shop", "kind": "Deployment", "name": "prod-shop-worker"}, "container": "worker", "memoryRequestBytes": 629145600, "memoryLimitBytes": 1073741824}]}`), 0o600)
-	r := runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "prod", "-n", "shop", "--recommendations", recs, "--write")
+	// Under another release's name, the chart's workloads are named
+	// otherwise: said, nothing written.
+	r := runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "staging", "-n", "shop", "--recommendations", recs, "--write")
+	if r.code != 0 || !strings.Contains(r.stderr, "note: 1 of the 1 recommendations match no container in the files (Deployment shop/prod-shop-worker container worker): check the release's name (--release staging: workload names often hold it)") || !strings.Contains(r.stderr, "Nothing to change.") {
+		t.Errorf("another release: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "prod", "-n", "shop", "--recommendations", recs, "--write")
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -124,6 +130,9 @@ func TestFixChartErrors(t *testing.T) {
 		{"chart and apply", []string{"fix", "--chart", chart, "--apply", "--memory-limit", "1Gi"}, 2, "--chart changes a chart's values files"},
 		{"chart and patches", []string{"fix", "--chart", chart, "--patch-dir", t.TempDir(), "--memory-limit", "1Gi"}, 2, "--patch-dir writes patches for a Kustomize base"},
 		{"values without chart", []string{"fix", "-f", values, "--values", values, "--memory-limit", "1Gi"}, 2, "--values goes with --chart"},
+		{"set without chart", []string{"fix", "-f", values, "--set", "a=b", "--memory-limit", "1Gi"}, 2, "--set goes with --chart"},
+		{"key given with --set", []string{"fix", "--chart", chart, "--release", "prod", "--set", "api.resources.limits.memory=1Gi", "deployment/prod-shop-api", "-c", "api", "--memory-limit", "2Gi", "--write"}, 1,
+			"api.resources.limits.memory is given with --set (1Gi), which overrides every values file: change it there, to 2Gi"},
 		{"no chart there", []string{"fix", "--chart", t.TempDir(), "--memory-limit", "1Gi"}, 2, "give a chart folder, with its Chart.yaml, or a packaged .tgz"},
 		{"which container", []string{"fix", "--chart", chart, "--release", "prod", "deployment/prod-shop-api", "--memory-limit", "1Gi"}, 2, "say which with --container"},
 	}

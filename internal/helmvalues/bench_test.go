@@ -55,7 +55,7 @@ spec:
 }
 
 func loadBig(b *testing.B, n int) (*Chart, []Template) {
-	c, err := Load(bigChart(b, n), nil, "prod", "shop")
+	c, err := Load(bigChart(b, n), nil, nil, "prod", "shop")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 // helmTemplate renders the chart with the real helm binary, as a user's
 // `helm template prod testdata/shop -n shop -f ...` does, by template.
-func helmTemplate(t *testing.T, values ...string) docs {
+func helmTemplate(t *testing.T, sets []string, values ...string) docs {
 	t.Helper()
 	bin, err := cluster.Helm()
 	if err != nil {
@@ -21,6 +21,9 @@ func helmTemplate(t *testing.T, values ...string) docs {
 	args := []string{"template", "prod", shop, "--namespace", "shop"}
 	for _, v := range values {
 		args = append(args, "-f", v)
+	}
+	for _, s := range sets {
+		args = append(args, "--set", s)
 	}
 	out, err := exec.Command(bin, args...).Output()
 	if err != nil {
@@ -56,14 +59,23 @@ func helmTemplate(t *testing.T, values ...string) docs {
 
 func TestRenderIsHelmTemplates(t *testing.T) {
 	prod := writeFile(t, "prod.yaml", "api:\n  resources:\n    limits:\n      memory: 1Gi\ncache:\n  resourcesPreset: large\n")
-	for _, values := range [][]string{nil, {prod}} {
-		c := load(t, values...)
+	for _, tc := range []struct {
+		values, sets []string
+	}{
+		{nil, nil},
+		{[]string{prod}, nil},
+		{[]string{prod}, []string{"cache.resourcesPreset=nano,replicaCount=3", "api.javaOpts=-Xmx200m"}},
+	} {
+		c, err := Load(shop, tc.values, tc.sets, "prod", "shop")
+		if err != nil {
+			t.Fatal(err)
+		}
 		ours, err := parseRender(render(t, c))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ds := diffRenders(ours, helmTemplate(t, values...)); len(ds) > 0 {
-			t.Errorf("values %v: the render differs from helm template's at %s: %v against %v", values, describe(ours, ds[0].field), ds[0].Old, ds[0].New)
+		if ds := diffRenders(ours, helmTemplate(t, tc.sets, tc.values...)); len(ds) > 0 {
+			t.Errorf("values %v, --set %v: the render differs from helm template's at %s: %v against %v", tc.values, tc.sets, describe(ours, ds[0].field), ds[0].Old, ds[0].New)
 		}
 	}
 }
@@ -91,7 +103,7 @@ func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ds := diffRenders(helmTemplate(t, prod), want); len(ds) > 0 {
+	if ds := diffRenders(helmTemplate(t, nil, prod), want); len(ds) > 0 {
 		t.Errorf("helm template with %s differs from the plan at %s: %v, want %v\n%s", filepath.Base(prod), describe(want, ds[0].field), ds[0].Old, ds[0].New, got[prod])
 	}
 }

@@ -14,7 +14,7 @@ const shop = "testdata/shop"
 
 func load(t *testing.T, values ...string) *Chart {
 	t.Helper()
-	c, err := Load(shop, values, "prod", "shop")
+	c, err := Load(shop, values, nil, "prod", "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestWriteAPackagedChartNeedsAValuesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	packaged, err := Load(tgz, nil, "prod", "shop")
+	packaged, err := Load(tgz, nil, nil, "prod", "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestWriteAPackagedChartNeedsAValuesFile(t *testing.T) {
 		t.Errorf("want --values asked for, got %v", err)
 	}
 	prod := writeFile(t, "prod.yaml", "api:\n  image: example/api:1.5\n")
-	withFile, err := Load(tgz, []string{prod}, "prod", "shop")
+	withFile, err := Load(tgz, []string{prod}, nil, "prod", "shop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,13 +320,45 @@ func TestWriteAPackagedChartNeedsAValuesFile(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load(t.TempDir(), nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "give a chart folder") {
+	if _, err := Load(t.TempDir(), nil, nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "give a chart folder") {
 		t.Errorf("a folder without Chart.yaml: %v", err)
 	}
-	if _, err := Load(shop, []string{filepath.Join(t.TempDir(), "missing.yaml")}, "prod", ""); err == nil || !strings.Contains(err.Error(), "cannot read the values file") {
+	if _, err := Load(shop, []string{filepath.Join(t.TempDir(), "missing.yaml")}, nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "cannot read the values file") {
 		t.Errorf("a missing values file: %v", err)
 	}
-	if _, err := Load(shop, []string{writeFile(t, "bad.yaml", "api: [\n")}, "prod", ""); err == nil || !strings.Contains(err.Error(), "not a values file") {
+	if _, err := Load(shop, []string{writeFile(t, "bad.yaml", "api: [\n")}, nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "not a values file") {
 		t.Errorf("a values file that does not parse: %v", err)
+	}
+}
+
+// A key given with --set overrides every values file: fix says to change
+// it there instead of writing a file helm would not heed.
+func TestWriteRefusesAKeyOfSet(t *testing.T) {
+	c, err := Load(shop, nil, []string{"api.resources.limits.memory=1Gi"}, "prod", "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := planned(t, render(t, c), "shop/templates/api.yaml", "memory: 1Gi", "memory: 2Gi")
+	edits, err := c.Trace(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(edits) != 1 || edits[0].Assignments[0].Key() != "api.resources.limits.memory" || edits[0].Assignments[0].From != "1Gi" {
+		t.Fatalf("edits: %+v", edits)
+	}
+	if _, err := c.Write(edits, plan); err == nil || !strings.Contains(err.Error(), "api.resources.limits.memory is given with --set (1Gi), which overrides every values file: change it there, to 2Gi") {
+		t.Errorf("want --set named, got %v", err)
+	}
+	if _, err := Load(shop, nil, []string{"api.resources.limits"}, "prod", "shop"); err == nil || !strings.Contains(err.Error(), "--set api.resources.limits: key \"limits\" has no value") {
+		t.Errorf("a --set that does not parse: %v", err)
+	}
+}
+
+func TestLoadRefusesMissingSubcharts(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: postgresql\n    version: 15.x.x\n    repository: oci://example.com/charts\n"), 0o644)
+	if _, err := Load(dir, nil, nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "the chart app needs postgresql, missing from its charts/ folder: run helm dependency build first") {
+		t.Errorf("want helm dependency build asked for, got %v", err)
 	}
 }

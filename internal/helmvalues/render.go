@@ -20,6 +20,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	"helm.sh/helm/v4/pkg/engine"
+	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 )
@@ -41,8 +42,9 @@ type Chart struct {
 	// alone are copies of the chart that render one template (and the
 	// partials it may include), by the template's name.
 	alone map[string]*chartv2.Chart
-	// user is the merge of Files, what `helm template -f` passes on.
-	user map[string]any
+	// user is the merge of Files and the --set values, what `helm
+	// template -f ... --set ...` passes on; set the --set values alone.
+	user, set map[string]any
 }
 
 // ValuesFile is one values file and its text.
@@ -60,11 +62,15 @@ type Template struct {
 }
 
 // Load reads the chart at dir (a folder or a packaged .tgz) and the values
-// files, for a release of that name in namespace.
-func Load(dir string, valuesFiles []string, release, namespace string) (*Chart, error) {
+// files, for a release of that name in namespace; sets are helm's --set
+// values (key=value,...), over the files.
+func Load(dir string, valuesFiles, sets []string, release, namespace string) (*Chart, error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the chart %s: %w (give a chart folder, with its Chart.yaml, or a packaged .tgz)", dir, err)
+	}
+	if err := dependenciesThere(ch); err != nil {
+		return nil, err
 	}
 	c := &Chart{Dir: dir, chart: ch, release: common.ReleaseOptions{Name: release, Namespace: namespace, Revision: 1, IsInstall: true}, user: map[string]any{}}
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
@@ -89,6 +95,15 @@ func Load(dir string, valuesFiles []string, release, namespace string) (*Chart, 
 		c.Files = append(c.Files, vf)
 		c.user = loader.MergeMaps(c.user, vf.vals)
 	}
+	c.set = map[string]any{}
+	for _, s := range sets {
+		if err := strvals.ParseInto(s, c.set); err != nil {
+			return nil, fmt.Errorf("--set %s: %w", s, err)
+		}
+		if err := strvals.ParseInto(s, c.user); err != nil {
+			return nil, fmt.Errorf("--set %s: %w", s, err)
+		}
+	}
 	// Subcharts are enabled or not by the values given, as helm does it
 	// before it renders; the memory settings fix changes are not their
 	// conditions.
@@ -96,6 +111,26 @@ func Load(dir string, valuesFiles []string, release, namespace string) (*Chart, 
 		return nil, fmt.Errorf("the chart %s: %w", dir, err)
 	}
 	return c, nil
+}
+
+// dependenciesThere refuses a chart whose Chart.yaml names subcharts its
+// charts/ folder does not hold, as helm install does: rendered without
+// them, their workloads would be left out.
+func dependenciesThere(ch *chartv2.Chart) error {
+	have := map[string]bool{}
+	for _, d := range ch.Dependencies() {
+		have[d.Name()] = true
+	}
+	var missing []string
+	for _, d := range ch.Metadata.Dependencies {
+		if !have[d.Name] {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the chart %s needs %s, missing from its charts/ folder: run helm dependency build first", ch.Name(), strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func parseValues(p string, data []byte) (*ValuesFile, error) {

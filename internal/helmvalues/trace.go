@@ -2,6 +2,8 @@ package helmvalues
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"sort"
 	"strings"
 
@@ -73,6 +75,10 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Helm's coalescing logs what it skips: the trials' values are not
+	// the user's, and their warnings are noise.
+	defer log.SetOutput(log.Writer())
+	log.SetOutput(io.Discard)
 	cur := deepCopy(c.user).(map[string]any)
 	got, err := c.renderDocs(cur)
 	if err != nil {

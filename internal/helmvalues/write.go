@@ -218,6 +218,9 @@ func keyOrder(data []byte, p []any) map[int][]string {
 
 // fileFor is the values file an assignment is written in.
 func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
+	if v, ok := lookup(c.set, a.Path); ok {
+		return nil, fmt.Errorf("%s is given with --set (%v), which overrides every values file: change it there, to %s", a.Key(), v, a.To)
+	}
 	for i := len(c.Files) - 1; i >= 0; i-- {
 		if _, ok := lookup(c.Files[i].vals, a.Path); ok {
 			return c.Files[i], nil
@@ -354,6 +357,7 @@ func (c *Chart) verify(newText map[*ValuesFile][]byte, planned []Template) error
 		}
 		user = loader.MergeMaps(user, parsed.vals)
 	}
+	user = loader.MergeMaps(user, c.set)
 	if c.Defaults != nil {
 		if t, ok := newText[c.Defaults]; ok {
 			parsed, err := parseValues(c.Defaults.Path, t)
