@@ -153,7 +153,7 @@ func TestTraceAnEmptyResourcesMapping(t *testing.T) {
 		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 1Gi\n            requests:\n              memory: 600Mi\n")
 	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
 	want := replaced(t, defaults(t), "  # Set by the platform team per environment.\n  resources: {}\n",
-		"  # Set by the platform team per environment.\n  resources: {limits: {memory: 1Gi}, requests: {memory: 600Mi}}\n")
+		"  # Set by the platform team per environment.\n  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      memory: 600Mi\n")
 	if got != want {
 		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
 	}
@@ -176,8 +176,13 @@ func TestTraceAPresetReplacedByItsResources(t *testing.T) {
 	if got, want := strings.Join(keys, " "), "cache.resources.limits.memory=1Gi cache.resources.requests.cpu=250m cache.resources.requests.memory=256Mi"; got != want {
 		t.Errorf("assignments:\n got %s\nwant %s", got, want)
 	}
-	if _, err := c.Write(edits, plan); err != nil {
+	files, err := c.Write(edits, plan)
+	if err != nil {
 		t.Fatal(err)
+	}
+	want := replaced(t, defaults(t), "  resources: {}\n\nlegacy:", "  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      cpu: 250m\n      memory: 256Mi\n\nlegacy:")
+	if len(files) != 1 || string(files[0].Fixed) != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", files[0].Fixed, want)
 	}
 }
 

@@ -253,12 +253,64 @@ func setKeys(vf *ValuesFile, as []Assignment, lists []manifest.Edit) ([]byte, er
 	if !hasMapping(vf.Data) {
 		return appendBlock(vf.Data, as, lists), nil
 	}
+	data := blockEmpty(vf.Data, as)
 	edits := make([]manifest.Edit, 0, len(as)+len(lists))
 	for _, a := range as {
 		edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To})
 	}
 	edits = append(edits, lists...)
-	return manifest.ApplyEdits(vf.Path, vf.Data, manifest.ObjectRef{Doc: 0, Item: -1}, edits)
+	return manifest.ApplyEdits(vf.Path, data, manifest.ObjectRef{Doc: 0, Item: -1}, edits)
+}
+
+// blockEmpty turns the empty mappings `key: {}` the assignments go into
+// into `key:`, which the editor then fills in block style, as values files
+// are written (a chart's `resources: {}` becomes `resources:` with the
+// limits under it, not `resources: {limits: {memory: 1Gi}}`).
+func blockEmpty(data []byte, as []Assignment) []byte {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return data
+	}
+	lines := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			lines = append(lines, i+1)
+		}
+	}
+	cut := map[int]bool{}
+	for _, a := range as {
+		n := doc.Content[0]
+		for _, part := range a.Path[:len(a.Path)-1] {
+			k, ok := part.(string)
+			if !ok {
+				break
+			}
+			n = manifest.Child(n, k)
+			if n == nil {
+				break
+			}
+			if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle != 0 && len(n.Content) == 0 && n.Line-1 < len(lines) {
+				off := lines[n.Line-1] + n.Column - 1
+				if off > 0 && off+2 <= len(data) && string(data[off-1:off+2]) == " {}" {
+					cut[off-1] = true
+				}
+				break
+			}
+		}
+	}
+	if len(cut) == 0 {
+		return data
+	}
+	var offs []int
+	for off := range cut {
+		offs = append(offs, off)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(offs)))
+	out := append([]byte(nil), data...)
+	for _, off := range offs {
+		out = append(out[:off], out[off+3:]...)
+	}
+	return out
 }
 
 // hasMapping tells a values file whose first document is a mapping (not
