@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -127,12 +130,27 @@ func diffValues(out []difference, f field, a, b any) []difference {
 		return out
 	default:
 		if _, isMap := b.(map[string]any); !isMap {
-			if _, isList := b.([]any); !isList && scalarText(a) == scalarText(b) {
+			if _, isList := b.([]any); !isList && sameScalar(f.Path, a, b) {
 				return out
 			}
 		}
 	}
 	return append(out, difference{field: f, Old: a, HasOld: true, New: b, HasNew: true})
+}
+
+// sameScalar compares two scalars by their text, and under resources as
+// quantities: a template that writes {{ .Values.limitMi }}Mi gives 1024Mi
+// where fix planned 1Gi, the same memory.
+func sameScalar(path []any, a, b any) bool {
+	if scalarText(a) == scalarText(b) {
+		return true
+	}
+	if !slices.Contains(path, any("resources")) {
+		return false
+	}
+	qa, errA := resource.ParseQuantity(scalarText(a))
+	qb, errB := resource.ParseQuantity(scalarText(b))
+	return errA == nil && errB == nil && qa.Cmp(qb) == 0
 }
 
 func appendPath(p []any, k any) []any {

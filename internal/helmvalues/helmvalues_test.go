@@ -94,7 +94,7 @@ func TestRenderLeavesOutPartialsNotesAndTests(t *testing.T) {
 	for _, tm := range render(t, load(t)) {
 		names = append(names, tm.Name)
 	}
-	want := "shop/charts/redis/templates/statefulset.yaml shop/templates/api.yaml shop/templates/cache.yaml shop/templates/gateway.yaml shop/templates/legacy.yaml shop/templates/worker.yaml"
+	want := "shop/charts/redis/templates/statefulset.yaml shop/templates/api.yaml shop/templates/cache.yaml shop/templates/gateway.yaml shop/templates/legacy.yaml shop/templates/search.yaml shop/templates/worker.yaml"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("templates:\n got %s\nwant %s", got, want)
 	}
@@ -365,5 +365,54 @@ func TestLoadRefusesMissingSubcharts(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: postgresql\n    version: 15.x.x\n    repository: oci://example.com/charts\n"), 0o644)
 	if _, err := Load(dir, nil, nil, "prod", ""); err == nil || !strings.Contains(err.Error(), "the chart app needs postgresql, missing from its charts/ folder: run helm dependency build first") {
 		t.Errorf("want helm dependency build asked for, got %v", err)
+	}
+}
+
+// A number the template writes a unit after (-Xmx{{ .Values.heapMb }}m,
+// {{ .Values.limitMi }}Mi) is set to the number that writes the planned
+// text, in the template's unit (1Gi is 1024 Mi), and stays a number.
+func TestTraceNumbersBeforeAUnit(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/search.yaml",
+		`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`,
+		"memory: 512Mi", "memory: 1Gi")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	want := replaced(t, defaults(t), "  heapMb: 384\n", "  heapMb: 768\n", "  limitMi: 512\n", "  limitMi: 1024\n")
+	if got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+
+	// Into a values file of the release: new keys, still numbers.
+	prod := writeFile(t, "prod.yaml", "# prod\n")
+	c = load(t, prod)
+	plan = planned(t, render(t, c), "shop/templates/search.yaml", `value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`, "memory: 512Mi", "memory: 1Gi")
+	if got, want := written(t, c, plan)[prod], "# prod\nsearch:\n  heapMb: 768\n  limitMi: 1024\n"; got != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
+	}
+	prod = writeFile(t, "prod.yaml", "search:\n  image: example/search:8.2\n")
+	c = load(t, prod)
+	plan = planned(t, render(t, c), "shop/templates/search.yaml", "memory: 512Mi", "memory: 768Mi")
+	if got, want := written(t, c, plan)[prod], "search:\n  image: example/search:8.2\n  limitMi: 768\n"; got != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestNewNumber(t *testing.T) {
+	for _, tc := range []struct{ old, new, oldNum, newNum string }{
+		{"512Mi", "768Mi", "512", "768"},
+		{"512Mi", "1Gi", "512", "1024"},
+		{"-Xmx384m", "-Xmx272m", "384", "272"},
+		{"-Xmx512m", "-Xmx1g", "512", "1024"},
+		{"450MiB", "1GiB", "450", "1024"},
+		{"--max-old-space-size=300", "--max-old-space-size=200", "300", "200"},
+		{"512Mi", "1.5Gi", "512", "1536"},
+		{"512m", "1G", "", ""},       // a quantity's m is a thousandth, its G decimal
+		{"1000Mi", "1.1Gi", "", ""},  // not a whole number of Mi
+		{"-Xmx1g", "-Xms2g", "", ""}, // another flag
+	} {
+		on, nn, ok := newNumber(tc.old, tc.new)
+		if !ok && tc.oldNum != "" || ok && (on != tc.oldNum || nn != tc.newNum) {
+			t.Errorf("%s → %s: %q %q %v, want %q %q", tc.old, tc.new, on, nn, ok, tc.oldNum, tc.newNum)
+		}
 	}
 }

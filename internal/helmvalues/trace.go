@@ -20,6 +20,20 @@ type Assignment struct {
 	From    string
 	HadFrom bool
 	To      string
+	// value is To as the values hold it, when not a string: a number.
+	value any
+}
+
+// plain tells a value that is not a string: written as YAML reads it, a
+// number stays a number.
+func (a Assignment) plain() bool { return a.value != nil && !isString(a.value) }
+
+// Value is what the key is set to in the values helm renders with.
+func (a Assignment) Value() any {
+	if a.value != nil {
+		return a.value
+	}
+	return a.To
 }
 
 // Key is the assignment's key as `--set` writes it: resources.limits.memory.
@@ -112,7 +126,7 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 			trial := deepCopy(cur).(map[string]any)
 			ok := true
 			for _, a := range cand {
-				ok = ok && setPath(trial, coal, a.Path, a.To)
+				ok = ok && setPath(trial, coal, a.Path, a.Value())
 			}
 			if !ok {
 				continue
@@ -241,7 +255,11 @@ func candidates(d difference, coal map[string]any, got, want docs) [][]Assignmen
 			s := scalarText(v)
 			switch {
 			case s == oldText:
-				exact = append(exact, []Assignment{{Path: p, To: newText}})
+				a := Assignment{Path: p, To: newText}
+				if !isString(v) {
+					a.value = typedLike(v, newText)
+				}
+				exact = append(exact, []Assignment{a})
 			case len(pairs) > 0 && isString(v):
 				to, ok := replaceWords(s, pairs)
 				if ok {
@@ -250,6 +268,12 @@ func candidates(d difference, coal map[string]any, got, want docs) [][]Assignmen
 			}
 		})
 		out = append(append(out, exact...), within...)
+		if len(pairs) == 0 && !strings.ContainsAny(oldText, " \t") {
+			pairs = [][2]string{{oldText, newText}}
+		}
+		// A number the template writes a unit after: memory:
+		// {{ .Values.memoryMi }}Mi, -Xmx{{ .Values.heapMb }}m.
+		out = append(out, numberCandidates(coal, pairs)...)
 	}
 	// A mapping the field's mapping is written from: one equal to it, or
 	// an empty one the template leaves out (resources: {}). Its leaves are
@@ -309,7 +333,11 @@ func mapAssignments(p []any, m map[string]any, want map[string]any) []Assignment
 			return
 		}
 		full := append(append([]any{}, p...), rel...)
-		out = append(out, Assignment{Path: full, To: scalarText(v)})
+		a := Assignment{Path: full, To: scalarText(v)}
+		if !isString(v) {
+			a.value = v // cpu: 1 stays a number
+		}
+		out = append(out, a)
 	})
 	return out
 }

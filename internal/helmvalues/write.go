@@ -182,7 +182,7 @@ func (lc *listCopy) items() ([][]manifest.KV, error) {
 			if !ok || !isScalar(v) {
 				return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d holds more than single values)", lc.set[0].Key(), pathString(lc.path), lc.file.Path, i)
 			}
-			kvs = append(kvs, manifest.KV{Key: k, Value: scalarText(v)})
+			kvs = append(kvs, manifest.KV{Key: k, Value: scalarText(v), Plain: !isString(v)})
 		}
 		out = append(out, kvs)
 	}
@@ -256,7 +256,7 @@ func setKeys(vf *ValuesFile, as []Assignment, lists []manifest.Edit) ([]byte, er
 	data := blockEmpty(vf.Data, as)
 	edits := make([]manifest.Edit, 0, len(as)+len(lists))
 	for _, a := range as {
-		edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To})
+		edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To, Plain: a.plain()})
 	}
 	edits = append(edits, lists...)
 	return manifest.ApplyEdits(vf.Path, data, manifest.ObjectRef{Doc: 0, Item: -1}, edits)
@@ -348,7 +348,7 @@ func appendBlock(data []byte, as []Assignment, lists []manifest.Edit) []byte {
 		}
 	}
 	for _, a := range as {
-		put(a.Path, a.To)
+		put(a.Path, a)
 	}
 	for _, e := range lists {
 		var p []any
@@ -372,21 +372,22 @@ func appendBlock(data []byte, as []Assignment, lists []manifest.Edit) []byte {
 		for _, k := range ks {
 			switch v := m[k].(type) {
 			case map[string]any:
-				b.WriteString(indent + manifest.ScalarText(k) + ":" + nl)
+				b.WriteString(indent + manifest.ScalarText(k, false) + ":" + nl)
 				emit(v, indent+"  ")
 			case [][]manifest.KV:
-				b.WriteString(indent + manifest.ScalarText(k) + ":" + nl)
+				b.WriteString(indent + manifest.ScalarText(k, false) + ":" + nl)
 				for _, item := range v {
 					for i, kv := range item {
 						lead := indent + "    "
 						if i == 0 {
 							lead = indent + "  - "
 						}
-						b.WriteString(lead + manifest.ScalarText(kv.Key) + ": " + manifest.ScalarText(kv.Value) + nl)
+						b.WriteString(lead + manifest.ScalarText(kv.Key, false) + ": " + manifest.ScalarText(kv.Value, kv.Plain) + nl)
 					}
 				}
 			default:
-				b.WriteString(indent + manifest.ScalarText(k) + ": " + manifest.ScalarText(v.(string)) + nl)
+				a := v.(Assignment)
+				b.WriteString(indent + manifest.ScalarText(k, false) + ": " + manifest.ScalarText(a.To, a.plain()) + nl)
 			}
 		}
 	}

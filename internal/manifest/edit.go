@@ -29,6 +29,9 @@ type Edit struct {
 	Path string `json:"path"`
 	// Value is the scalar to set.
 	Value string `json:"value,omitempty"`
+	// Plain writes a Value that YAML reads as a number or a bool as it
+	// is (replicas: 3), not as a string ("3").
+	Plain bool `json:"plain,omitempty"`
 	// Item is the mapping to append, in key order.
 	Item []KV `json:"item,omitempty"`
 }
@@ -37,6 +40,8 @@ type Edit struct {
 type KV struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+	// Plain: as Edit's.
+	Plain bool `json:"plain,omitempty"`
 }
 
 // EditError is an edit that cannot be made without rewriting more than the
@@ -73,6 +78,7 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 		if err != nil {
 			return nil, err
 		}
+		t.plain = e.Plain
 		switch e.Op {
 		case OpSet:
 			err = t.set(obj, e.Path, e.Value)
@@ -94,6 +100,8 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 // text is a file being edited: its bytes, its parsed documents, and one
 // pending splice.
 type text struct {
+	// plain says the edit's value is written as it is (Edit.Plain).
+	plain  bool
 	name   string
 	data   []byte
 	lines  []int // byte offset of each line's start
@@ -536,7 +544,7 @@ func (t *text) fillEmpty(s step, names []string, value string) error {
 		return t.errorf(s.key, "unexpected text after the key")
 	}
 	if len(names) == 0 {
-		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+scalarText(value)+comment)
+		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+t.scalar(value, t.plain)+comment)
 		return nil
 	}
 	indent := s.key.Column - 1 + t.indentStep()
@@ -580,7 +588,7 @@ func (t *text) blockLines(indent int, names []string, value string) string {
 		b.WriteString(":")
 		if i == len(names)-1 {
 			if value != "" {
-				b.WriteString(" " + scalarText(value))
+				b.WriteString(" " + t.scalar(value, t.plain))
 			} else {
 				b.WriteString(" ")
 			}
@@ -599,7 +607,7 @@ func (t *text) itemLines(dashIndent int, item []KV) string {
 		} else {
 			b.WriteString(strings.Repeat(" ", dashIndent+2))
 		}
-		b.WriteString(keyText(kv.Key) + ": " + scalarText(kv.Value) + t.nl)
+		b.WriteString(keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain) + t.nl)
 	}
 	return b.String()
 }
@@ -616,11 +624,11 @@ func (t *text) insertFlow(m *yaml.Node, names []string, value string, item []KV)
 	case item != nil:
 		parts := make([]string, len(item))
 		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + scalarText(kv.Value)
+			parts[i] = keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain)
 		}
 		inner = "[{" + strings.Join(parts, ", ") + "}]"
 	default:
-		inner = scalarText(value)
+		inner = t.scalar(value, t.plain)
 	}
 	for i := len(names) - 1; i >= 0; i-- {
 		if i == len(names)-1 {
@@ -875,7 +883,7 @@ func (t *text) appendItem(obj *yaml.Node, path string, item []KV) error {
 		}
 		parts := make([]string, len(item))
 		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + scalarText(kv.Value)
+			parts[i] = keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain)
 		}
 		inner := "{" + strings.Join(parts, ", ") + "}"
 		if len(list.Content) > 0 {
@@ -916,6 +924,18 @@ func scalarText(v string) string {
 
 func keyText(k string) string { return scalarText(k) }
 
+// scalar writes a value as scalarText does, or, when plain and YAML reads
+// it as a number or a bool, as it is.
+func (t *text) scalar(v string, plain bool) string {
+	if plain {
+		switch plainTag(v) {
+		case "!!int", "!!float", "!!bool":
+			return v
+		}
+	}
+	return scalarText(v)
+}
+
 // doubleQuote writes a YAML double-quoted scalar.
 func doubleQuote(v string) string {
 	q := strconv.Quote(v)
@@ -923,5 +943,6 @@ func doubleQuote(v string) string {
 }
 
 // ScalarText writes a value as the editor writes it: plain when YAML reads
-// it back as the same string, double-quoted otherwise.
-func ScalarText(v string) string { return scalarText(v) }
+// it back as the same string, double-quoted otherwise; with plain, a number
+// or a bool as it is (Edit.Plain).
+func ScalarText(v string, plain bool) string { return (&text{}).scalar(v, plain) }

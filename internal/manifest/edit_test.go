@@ -18,6 +18,12 @@ func TestApplyEdits(t *testing.T) {
 		err   string
 	}{
 		{
+			name:  "a plain number or bool is written as one, a string quoted",
+			in:    "search:\n  image: x # pinned\nlist: []\n",
+			edits: []Edit{{Op: OpSet, Path: "search.heapMb", Value: "768", Plain: true}, {Op: OpSet, Path: "search.tag", Value: "768"}, {Op: OpSet, Path: "other.on", Value: "true", Plain: true}, {Op: OpSet, Path: "search.name", Value: "es", Plain: true}},
+			want:  "search:\n  image: x # pinned\n  heapMb: 768\n  tag: \"768\"\n  name: es\nlist: []\nother:\n  on: true\n",
+		},
+		{
 			name: "replace a plain scalar, keep the comment",
 			in: `apiVersion: v1
 kind: Pod
@@ -168,7 +174,7 @@ spec:
         value: "1"
     image: x
 `,
-			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{"name", "GOMEMLIMIT"}, {"value", "460MiB"}}}},
+			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{Key: "name", Value: "GOMEMLIMIT"}, {Key: "value", Value: "460MiB"}}}},
 			want: `containers:
   - name: app
     env:
@@ -182,13 +188,13 @@ spec:
 		{
 			name:  "append creates the list in the file's style",
 			in:    "containers:\n- name: app\n  image: x\n",
-			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{"name", "GOMEMLIMIT"}, {"value", "460MiB"}}}},
+			edits: []Edit{{Op: OpAppend, Path: "containers[0].env", Item: []KV{{Key: "name", Value: "GOMEMLIMIT"}, {Key: "value", Value: "460MiB"}}}},
 			want:  "containers:\n- name: app\n  image: x\n  env:\n  - name: GOMEMLIMIT\n    value: 460MiB\n",
 		},
 		{
 			name:  "append to a flow list",
 			in:    "c:\n  env: []\n",
-			edits: []Edit{{Op: OpAppend, Path: "c.env", Item: []KV{{"name", "A"}, {"value", "1"}}}},
+			edits: []Edit{{Op: OpAppend, Path: "c.env", Item: []KV{{Key: "name", Value: "A"}, {Key: "value", Value: "1"}}}},
 			want:  "c:\n  env: [{name: A, value: \"1\"}]\n",
 		},
 		{
@@ -302,5 +308,21 @@ items:
 				t.Errorf("a second run changed it again:\n%s", again)
 			}
 		})
+	}
+}
+
+// An appended item's plain values are written as numbers, the others as
+// strings, in block and flow lists.
+func TestAppendPlainItem(t *testing.T) {
+	item := []KV{{Key: "name", Value: "8080"}, {Key: "port", Value: "8080", Plain: true}}
+	for in, want := range map[string]string{
+		"ports: []\n":                        "ports: [{name: \"8080\", port: 8080}]\n",
+		"ports:\n- name: http\n  port: 80\n": "ports:\n- name: http\n  port: 80\n- name: \"8080\"\n  port: 8080\n",
+		"other: 1\n":                         "other: 1\nports:\n- name: \"8080\"\n  port: 8080\n",
+	} {
+		got, err := ApplyEdits("x.yaml", []byte(in), ObjectRef{Doc: 0, Item: -1}, []Edit{{Op: OpAppend, Path: "ports", Item: item}})
+		if err != nil || string(got) != want {
+			t.Errorf("%q: got %q (%v), want %q", in, got, err, want)
+		}
 	}
 }
