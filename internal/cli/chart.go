@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -52,4 +56,20 @@ func (c *chartFlags) render(cmd *cobra.Command) (*helmvalues.Chart, []helmvalues
 		return nil, nil, usagef("the chart %s does not render with the values given: %v", c.dir, err)
 	}
 	return ch, ts, nil
+}
+
+// sourcePath is the path of the template helm names name
+// (shop/templates/api.yaml, shop/charts/redis/templates/x.yaml) in a
+// chart folder, when it is there; name otherwise (a packaged chart or
+// subchart).
+func (c *chartFlags) sourcePath(name string) string {
+	_, rel, ok := strings.Cut(name, "/")
+	if !ok {
+		return name
+	}
+	p := filepath.Join(c.dir, filepath.FromSlash(rel))
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return name
+	}
+	return p
 }

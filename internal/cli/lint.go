@@ -179,8 +179,9 @@ func (o *LintOptions) Run() error {
 	return o.report(rep, infos)
 }
 
-// runChart lints a Helm chart's render, each template as a file named as
-// helm template's "# Source:" names it.
+// runChart lints a Helm chart's render, each template's manifests under
+// the template's path (chart/templates/api.yaml), so that a SARIF upload
+// points at the file; the lines are the render's.
 func (o *LintOptions) runChart(infos []report.RuleInfo) error {
 	_, ts, err := o.chart.render(o.cmd)
 	if err != nil {
@@ -188,7 +189,7 @@ func (o *LintOptions) runChart(infos []report.RuleInfo) error {
 	}
 	files := make([]lint.File, len(ts))
 	for i, t := range ts {
-		files[i] = lint.File{Name: t.Name, Data: []byte(t.Text)}
+		files[i] = lint.File{Name: o.chart.sourcePath(t.Name), Data: []byte(t.Text)}
 	}
 	rep, err := lint.New(o.cfg).RunFiles(files)
 	if err != nil {

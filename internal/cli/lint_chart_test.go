@@ -9,7 +9,7 @@ import (
 
 func TestLintChart(t *testing.T) {
 	r := runWithStdin("", "lint", "--chart", shopChart, "--release", "prod", "-n", "shop")
-	if r.code != 1 || !strings.Contains(r.stdout, `shop/templates/worker.yaml:13:11: warning: container "worker" of Deployment prod-shop-worker has no memory limit`) {
+	if r.code != 1 || !strings.Contains(r.stdout, shopChart+`/templates/worker.yaml:13:11: warning: container "worker" of Deployment prod-shop-worker has no memory limit`) {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// helm test's pods are not the release's workloads.
@@ -24,7 +24,7 @@ func TestLintChart(t *testing.T) {
 	prod := filepath.Join(t.TempDir(), "prod.yaml")
 	os.WriteFile(prod, []byte("api:\n  javaOpts: \"-Xmx1g\"\n"), 0o600)
 	r = runWithStdin("", "lint", "--chart", shopChart, "--values", prod, "--release", "prod", "-o", "json")
-	if r.code != 1 || !strings.Contains(r.stdout, `"rule": "jvm-heap-exceeds-limit"`) || !strings.Contains(r.stdout, `"file": "shop/templates/api.yaml"`) {
+	if r.code != 1 || !strings.Contains(r.stdout, `"rule": "jvm-heap-exceeds-limit"`) || !strings.Contains(r.stdout, `"file": "`+shopChart+`/templates/api.yaml"`) {
 		t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -82,7 +82,7 @@ func TestRenderIsHelmTemplates(t *testing.T) {
 
 // The values as written give, under the real helm, the manifests fix
 // planned: the api's limit and heap, the worker's new resources, the
-// cache's preset replaced.
+// cache's preset replaced, the search's numbers before their units.
 func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
 	prod := writeFile(t, "prod.yaml", "# prod\napi:\n  image: example/api:1.5\n")
 	c := load(t, prod)
@@ -92,6 +92,7 @@ func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
 	plan = planned(t, plan, "shop/templates/worker.yaml", "          image: example/worker:2.0\n",
 		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 1Gi\n")
 	plan = planned(t, plan, "shop/templates/cache.yaml", "memory: 384Mi", "memory: 1Gi")
+	plan = planned(t, plan, "shop/templates/search.yaml", `value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`, "memory: 512Mi", "memory: 1Gi")
 	got := written(t, c, plan)
 	if len(got) != 1 {
 		t.Fatalf("want prod.yaml alone written, got %v", got)
