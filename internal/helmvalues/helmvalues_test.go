@@ -94,7 +94,7 @@ func TestRenderLeavesOutPartialsNotesAndTests(t *testing.T) {
 	for _, tm := range render(t, load(t)) {
 		names = append(names, tm.Name)
 	}
-	want := "shop/charts/redis/templates/statefulset.yaml shop/templates/api.yaml shop/templates/cache.yaml shop/templates/gateway.yaml shop/templates/legacy.yaml shop/templates/search.yaml shop/templates/worker.yaml"
+	want := "shop/charts/redis/templates/statefulset.yaml shop/templates/api.yaml shop/templates/cache-config.yaml shop/templates/cache.yaml shop/templates/gateway.yaml shop/templates/legacy.yaml shop/templates/search.yaml shop/templates/worker.yaml"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("templates:\n got %s\nwant %s", got, want)
 	}
@@ -180,7 +180,7 @@ func TestTraceAPresetReplacedByItsResources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := replaced(t, defaults(t), "  resources: {}\n\nlegacy:", "  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      cpu: 250m\n      memory: 256Mi\n\nlegacy:")
+	want := replaced(t, defaults(t), "  resources: {}\n  # redis.conf", "  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      cpu: 250m\n      memory: 256Mi\n  # redis.conf")
 	if len(files) != 1 || string(files[0].Fixed) != want {
 		t.Errorf("values.yaml:\n%s\nwant\n%s", files[0].Fixed, want)
 	}
@@ -414,5 +414,22 @@ func TestNewNumber(t *testing.T) {
 		if !ok && tc.oldNum != "" || ok && (on != tc.oldNum || nn != tc.newNum) {
 			t.Errorf("%s → %s: %q %q %v, want %q %q", tc.old, tc.new, on, nn, ok, tc.oldNum, tc.newNum)
 		}
+	}
+}
+
+// A setting in a config file the values hold as a block scalar changes on
+// its line; the other lines and their breaks stay.
+func TestTraceALineOfAConfigFile(t *testing.T) {
+	c := load(t)
+	plan := planned(t, render(t, c), "shop/templates/cache-config.yaml", "maxmemory 300mb", "maxmemory 200mb")
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	if want := replaced(t, defaults(t), "    maxmemory 300mb\n", "    maxmemory 200mb\n"); got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+	if s, ok := replaceWords("a 1\n  b 2\n", [][2]string{{"2", "3"}}); !ok || s != "a 1\n  b 3\n" {
+		t.Errorf("replaceWords: %q %v", s, ok)
+	}
+	if _, ok := replaceWords("a 1", [][2]string{{"x", "y"}}); ok {
+		t.Error("replaceWords replaced a word that is not there")
 	}
 }

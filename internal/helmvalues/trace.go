@@ -6,6 +6,7 @@ import (
 	"log"
 	"sort"
 	"strings"
+	"unicode"
 
 	"helm.sh/helm/v4/pkg/chart/common/util"
 
@@ -419,26 +420,32 @@ func changedWords(old, new string) [][2]string {
 }
 
 // replaceWords replaces each changing word in s, which must hold at least
-// one of them, each as a whole word.
+// one of them, each as a whole word; the spaces and line breaks between
+// the words stay (a config file in a block scalar).
 func replaceWords(s string, pairs [][2]string) (string, bool) {
-	words := strings.Fields(s)
-	if len(words) == 0 {
-		return "", false
-	}
+	var b strings.Builder
 	hit := false
-	for _, p := range pairs {
-		for i, w := range words {
+	for i := 0; i < len(s); {
+		if unicode.IsSpace(rune(s[i])) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !unicode.IsSpace(rune(s[j])) {
+			j++
+		}
+		w := s[i:j]
+		for _, p := range pairs {
 			if w == p[0] {
-				words[i], hit = p[1], true
+				w, hit = p[1], true
+				break
 			}
 		}
+		b.WriteString(w)
+		i = j
 	}
-	if !hit || strings.Join(strings.Fields(s), " ") != s {
-		// Only single-spaced text is rewritten, so nothing but the
-		// words changes.
-		return "", false
-	}
-	return strings.Join(words, " "), true
+	return b.String(), hit
 }
 
 // setPath sets the values key p of user (the values given) to val,
