@@ -65,7 +65,14 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 		fmt.Fprintln(o.ErrOut, "Nothing to change.")
 		return nil
 	}
+	bar := newProgress(o.ErrOut)
+	if bar != nil {
+		c.Progress = func(traced, left int) {
+			bar.Say(fmt.Sprintf("tracing the changes to the chart's values: %d found, %d left", traced, left))
+		}
+	}
 	edits, err := c.Trace(planned)
+	bar.Done()
 	var te *helmvalues.TraceError
 	if errors.As(err, &te) {
 		fmt.Fprintln(o.ErrOut, "error:", te)

@@ -37,6 +37,17 @@ func (p *progress) Update(what string, n int) {
 	fmt.Fprintf(p.w, "\r\033[Kreading %s: %d", what, n)
 }
 
+// Say shows a line of its own (tracing 3 of 40 changes), at most ten
+// times a second.
+func (p *progress) Say(line string) {
+	if p == nil || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.printed = true
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+}
+
 // Done clears the progress line.
 func (p *progress) Done() {
 	if p != nil && p.printed {

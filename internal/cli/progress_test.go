@@ -52,3 +52,23 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 		t.Errorf("progress written to a file: %q", data)
 	}
 }
+
+// fix --chart says how far the trace has come, on a terminal.
+func TestChartTraceProgressOnATerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	var out bytes.Buffer
+	root := newRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: tty}, "oomdoctor", func() time.Time { return fixedNow })
+	root.SetArgs([]string{"fix", "--chart", shopChart, "--release", "prod", "deployment/prod-shop-api", "-c", "api", "--memory-limit", "768Mi"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	seen, _ := io.ReadAll(ptmx)
+	if !strings.Contains(string(seen), "\r\033[Ktracing the changes to the chart's values: 0 found, 1 left") || !strings.Contains(out.String(), "+      memory: 768Mi") {
+		t.Errorf("no trace progress on a terminal: %q\n%s", seen, out.String())
+	}
+}

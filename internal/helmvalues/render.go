@@ -36,6 +36,9 @@ type Chart struct {
 	// Defaults is the chart's own values.yaml; nil when it has none or
 	// the chart is an archive.
 	Defaults *ValuesFile
+	// Progress, when set, hears how far Trace has come: the changes of
+	// the render it traced to the values and those left.
+	Progress func(traced, left int)
 
 	chart   *chartv2.Chart
 	release common.ReleaseOptions

@@ -113,6 +113,9 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 		if d == nil {
 			break
 		}
+		if c.Progress != nil {
+			c.Progress(len(edits), len(diffs)-len(failed))
+		}
 		cv, err := util.CoalesceValues(c.chart, cur)
 		if err != nil {
 			return nil, err
