@@ -104,17 +104,20 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	failed := map[string]string{}
 	for {
 		var d *difference
+		left := 0
 		for i := range diffs {
 			if _, ok := failed[diffs[i].key()]; !ok {
-				d = &diffs[i]
-				break
+				if d == nil {
+					d = &diffs[i]
+				}
+				left++
 			}
 		}
 		if d == nil {
 			break
 		}
 		if c.Progress != nil {
-			c.Progress(len(edits), len(diffs)-len(failed))
+			c.Progress(len(edits), left)
 		}
 		cv, err := util.CoalesceValues(c.chart, cur)
 		if err != nil {
@@ -155,7 +158,7 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 				continue
 			}
 			if extra := newFields(ds, diffs); len(extra) > 0 {
-				why = fmt.Sprintf("%s sets it, but %s too, which is to stay as it is or to get another value: give each its own value in the chart, or fix the rendered output", keys(cand), describe(g, extra[0].field))
+				why = fmt.Sprintf("%s it, but %s too, which is to stay as it is or to get another value: give each its own value in the chart, or fix the rendered output", keys(cand), describe(g, extra[0].field))
 				continue
 			}
 			fixed := fixedFields(diffs, ds, got)
@@ -197,9 +200,9 @@ func keys(as []Assignment) string {
 		ks = append(ks, a.Key())
 	}
 	if len(ks) == 1 {
-		return "the value " + ks[0]
+		return "the value " + ks[0] + " sets"
 	}
-	return "the values " + strings.Join(ks, ", ")
+	return "the values " + strings.Join(ks, ", ") + " set"
 }
 
 func hasField(ds []difference, f field) bool {
