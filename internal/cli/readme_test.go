@@ -24,7 +24,7 @@ func TestReadmeSampleOutputs(t *testing.T) {
 		cmd, _, _ = strings.Cut(cmd, "#")
 		args := strings.Fields(cmd)
 		for j, a := range args {
-			if strings.HasPrefix(a, "examples/") {
+			if strings.HasPrefix(a, "examples/") || strings.HasPrefix(a, "internal/") {
 				args[j] = "../../" + a
 			}
 		}
@@ -37,7 +37,7 @@ func TestReadmeSampleOutputs(t *testing.T) {
 		}
 		r := run(args...)
 		// The paths the test gave are the README's in what it prints.
-		got := strings.ReplaceAll(strings.TrimRight(r.stdout, "\n"), "../../examples/", "examples/")
+		got := strings.NewReplacer("../../examples/", "examples/", "../../internal/", "internal/").Replace(strings.TrimRight(r.stdout, "\n"))
 		if r.code != 0 || got != strings.Join(want, "\n") {
 			t.Errorf("README line %d, oomdoctor %s: exit %d, prints\n%s\nthe README shows\n%s", i+1, cmd, r.code, got, strings.Join(want, "\n"))
 		}
