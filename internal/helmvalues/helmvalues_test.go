@@ -69,6 +69,16 @@ func written(t *testing.T, c *Chart, plan []Template) map[string]string {
 	return out
 }
 
+// wantDefaults checks the chart's values.yaml as the plan writes it: its
+// text with the replacements made.
+func wantDefaults(t *testing.T, c *Chart, plan []Template, oldNew ...string) {
+	t.Helper()
+	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
+	if want := replaced(t, defaults(t), oldNew...); got != want {
+		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
 func defaults(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(shop, "values.yaml"))
@@ -135,13 +145,9 @@ func TestTraceAHeapFlagAmongOthers(t *testing.T) {
 	plan := planned(t, render(t, c), "shop/templates/api.yaml",
 		`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx272m -XX:+UseG1GC"`,
 		"memory: 512Mi", "memory: 400Mi")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	want := replaced(t, defaults(t),
+	wantDefaults(t, c, plan,
 		`javaOpts: "-Xmx384m -XX:+UseG1GC"`, `javaOpts: "-Xmx272m -XX:+UseG1GC"`,
 		"      memory: 512Mi\n", "      memory: 400Mi\n")
-	if got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
 }
 
 func TestTraceAnEmptyResourcesMapping(t *testing.T) {
@@ -151,12 +157,8 @@ func TestTraceAnEmptyResourcesMapping(t *testing.T) {
 	plan := planned(t, render(t, c), "shop/templates/worker.yaml",
 		"          image: example/worker:2.0\n",
 		"          image: example/worker:2.0\n          resources:\n            limits:\n              memory: 1Gi\n            requests:\n              memory: 600Mi\n")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	want := replaced(t, defaults(t), "  # Set by the platform team per environment.\n  resources: {}\n",
+	wantDefaults(t, c, plan, "  # Set by the platform team per environment.\n  resources: {}\n",
 		"  # Set by the platform team per environment.\n  resources:\n    limits:\n      memory: 1Gi\n    requests:\n      memory: 600Mi\n")
-	if got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
 }
 
 func TestTraceAPresetReplacedByItsResources(t *testing.T) {
@@ -189,22 +191,14 @@ func TestTraceAPresetReplacedByItsResources(t *testing.T) {
 func TestTraceASubchartsValue(t *testing.T) {
 	c := load(t)
 	plan := planned(t, render(t, c), "shop/charts/redis/templates/statefulset.yaml", "memory: 256Mi", "memory: 1Gi")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	want := replaced(t, defaults(t), "redis:\n  architecture: standalone\n",
+	wantDefaults(t, c, plan, "redis:\n  architecture: standalone\n",
 		"redis:\n  architecture: standalone\n  resources:\n    limits:\n      memory: 1Gi\n")
-	if got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
 }
 
 func TestTraceAListItemOfTheDefaults(t *testing.T) {
 	c := load(t)
 	plan := planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB", "memory: 500Mi", "memory: 1Gi")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	want := replaced(t, defaults(t), "      value: 450MiB\n", "      value: 921MiB\n", "      memory: 500Mi\n", "      memory: 1Gi\n")
-	if got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
+	wantDefaults(t, c, plan, "      value: 450MiB\n", "      value: 921MiB\n", "      memory: 500Mi\n", "      memory: 1Gi\n")
 
 	// With values files of the release, the list is copied whole into the
 	// last, with the change: helm replaces a list whole, and the chart's
@@ -376,11 +370,7 @@ func TestTraceNumbersBeforeAUnit(t *testing.T) {
 	plan := planned(t, render(t, c), "shop/templates/search.yaml",
 		`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`,
 		"memory: 512Mi", "memory: 1Gi")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	want := replaced(t, defaults(t), "  heapMb: 384\n", "  heapMb: 768\n", "  limitMi: 512\n", "  limitMi: 1024\n")
-	if got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
+	wantDefaults(t, c, plan, "  heapMb: 384\n", "  heapMb: 768\n", "  limitMi: 512\n", "  limitMi: 1024\n")
 
 	// Into a values file of the release: new keys, still numbers.
 	prod := writeFile(t, "prod.yaml", "# prod\n")
@@ -422,10 +412,7 @@ func TestNewNumber(t *testing.T) {
 func TestTraceALineOfAConfigFile(t *testing.T) {
 	c := load(t)
 	plan := planned(t, render(t, c), "shop/templates/cache-config.yaml", "maxmemory 300mb", "maxmemory 200mb")
-	got := written(t, c, plan)[filepath.Join(shop, "values.yaml")]
-	if want := replaced(t, defaults(t), "    maxmemory 300mb\n", "    maxmemory 200mb\n"); got != want {
-		t.Errorf("values.yaml:\n%s\nwant\n%s", got, want)
-	}
+	wantDefaults(t, c, plan, "    maxmemory 300mb\n", "    maxmemory 200mb\n")
 	if s, ok := replaceWords("a 1\n  b 2\n", [][2]string{{"2", "3"}}); !ok || s != "a 1\n  b 3\n" {
 		t.Errorf("replaceWords: %q %v", s, ok)
 	}

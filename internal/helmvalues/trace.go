@@ -231,15 +231,9 @@ func newFields(after, before []difference) []difference {
 }
 
 func fixedFields(before, after []difference, got docs) []string {
-	left := map[string]bool{}
-	for _, d := range after {
-		left[d.key()] = true
-	}
 	var out []string
-	for _, d := range before {
-		if !left[d.key()] {
-			out = append(out, describe(got, d.field))
-		}
+	for _, d := range newFields(before, after) {
+		out = append(out, describe(got, d.field))
 	}
 	return out
 }
