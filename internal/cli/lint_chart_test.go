@@ -16,7 +16,7 @@ func TestLintChart(t *testing.T) {
 	if strings.Contains(r.stdout, "prod-shop-test") {
 		t.Errorf("the test hook's pod was linted:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stderr, "3 findings (3 warnings) in 7 workloads among 8 objects from 8 files.") {
+	if !strings.Contains(r.stderr, "3 findings (3 warnings) in 7 workloads among 9 objects from 9 files.") {
 		t.Errorf("summary:\n%s", r.stderr)
 	}
 

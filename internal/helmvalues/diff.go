@@ -40,6 +40,45 @@ func parseRender(ts []Template) (docs, error) {
 	return out, nil
 }
 
+// volatileFields are the fields of the render that differ from one render
+// to the next with the same values (a password made up with randAlphaNum,
+// a certificate from genCA): found by rendering the chart twice, once, and
+// left out of every comparison.
+func (c *Chart) volatileFields() (map[string]bool, error) {
+	if c.volatile != nil {
+		return c.volatile, nil
+	}
+	a, err := c.renderDocs(c.user)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.renderDocs(c.user)
+	if err != nil {
+		return nil, err
+	}
+	c.volatile = map[string]bool{}
+	for _, d := range diffRenders(a, b) {
+		c.volatile[d.key()] = true
+	}
+	return c.volatile, nil
+}
+
+// diff is diffRenders without the volatile fields (volatileFields must
+// have been called).
+func (c *Chart) diff(got, want docs) []difference {
+	ds := diffRenders(got, want)
+	if len(c.volatile) == 0 {
+		return ds
+	}
+	out := ds[:0]
+	for _, d := range ds {
+		if !c.volatile[d.key()] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // field is a place in a render: a template, a document of it, a path of
 // keys (string) and list indexes (int).
 type field struct {

@@ -74,7 +74,10 @@ func TestRenderIsHelmTemplates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ds := diffRenders(ours, helmTemplate(t, tc.sets, tc.values...)); len(ds) > 0 {
+		if _, err := c.volatileFields(); err != nil {
+			t.Fatal(err)
+		}
+		if ds := c.diff(ours, helmTemplate(t, tc.sets, tc.values...)); len(ds) > 0 {
 			t.Errorf("values %v, --set %v: the render differs from helm template's at %s: %v against %v", tc.values, tc.sets, describe(ours, ds[0].field), ds[0].Old, ds[0].New)
 		}
 	}
@@ -104,7 +107,7 @@ func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ds := diffRenders(helmTemplate(t, nil, prod), want); len(ds) > 0 {
+	if ds := c.diff(helmTemplate(t, nil, prod), want); len(ds) > 0 {
 		t.Errorf("helm template with %s differs from the plan at %s: %v, want %v\n%s", filepath.Base(prod), describe(want, ds[0].field), ds[0].Old, ds[0].New, got[prod])
 	}
 }

@@ -42,6 +42,8 @@ type Chart struct {
 
 	chart   *chartv2.Chart
 	release common.ReleaseOptions
+	// volatile are the fields that change at each render (volatileFields).
+	volatile map[string]bool
 	// alone are copies of the chart that render one template (and the
 	// partials it may include), by the template's name.
 	alone map[string]*chartv2.Chart

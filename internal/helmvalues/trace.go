@@ -94,12 +94,15 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	// the user's, and their warnings are noise.
 	defer log.SetOutput(log.Writer())
 	log.SetOutput(io.Discard)
+	if _, err := c.volatileFields(); err != nil {
+		return nil, fmt.Errorf("rendering the chart: %w", err)
+	}
 	cur := deepCopy(c.user).(map[string]any)
 	got, err := c.renderDocs(cur)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart: %w", err)
 	}
-	diffs := diffRenders(got, want)
+	diffs := c.diff(got, want)
 	var edits []Edit
 	failed := map[string]string{}
 	for {
@@ -146,14 +149,14 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 				continue
 			}
 			oneDocs, err := parseRender(one)
-			if err != nil || hasField(diffRenders(oneDocs, docs{d.Template: want[d.Template]}), d.field) {
+			if err != nil || hasField(c.diff(oneDocs, docs{d.Template: want[d.Template]}), d.field) {
 				continue
 			}
 			g, err := c.renderDocs(trial)
 			if err != nil {
 				continue
 			}
-			ds := diffRenders(g, want)
+			ds := c.diff(g, want)
 			if hasField(ds, d.field) {
 				continue
 			}

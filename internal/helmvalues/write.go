@@ -430,7 +430,10 @@ func (c *Chart) verify(newText map[*ValuesFile][]byte, planned []Template) error
 	if err != nil {
 		return err
 	}
-	if ds := diffRenders(got, want); len(ds) > 0 {
+	if _, err := c.volatileFields(); err != nil {
+		return err
+	}
+	if ds := c.diff(got, want); len(ds) > 0 {
 		return fmt.Errorf("with the values as they would be written, the chart renders %s differently from what fix planned; nothing was written (please report this)", describe(got, ds[0].field))
 	}
 	return nil
