@@ -79,6 +79,18 @@ func wantDefaults(t *testing.T, c *Chart, plan []Template, oldNew ...string) {
 	}
 }
 
+// wantRelease writes text as a values file of the release, traces the
+// plan the replacements make in template, and checks the file as written.
+func wantRelease(t *testing.T, text, template string, oldNew []string, want string) {
+	t.Helper()
+	prod := writeFile(t, "prod.yaml", text)
+	c := load(t, prod)
+	plan := planned(t, render(t, c), template, oldNew...)
+	if got := written(t, c, plan)[prod]; got != want {
+		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
+	}
+}
+
 func defaults(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(shop, "values.yaml"))
@@ -203,18 +215,10 @@ func TestTraceAListItemOfTheDefaults(t *testing.T) {
 	// With values files of the release, the list is copied whole into the
 	// last, with the change: helm replaces a list whole, and the chart's
 	// values.yaml holds every environment's.
-	prod := writeFile(t, "prod.yaml", "# prod\n")
-	c = load(t, prod)
-	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB", "memory: 500Mi", "memory: 1Gi")
-	if got, want := written(t, c, plan)[prod], "# prod\ngateway:\n  extraEnv:\n    - name: GOMEMLIMIT\n      value: 921MiB\n  resources:\n    limits:\n      memory: 1Gi\n"; got != want {
-		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
-	}
-	prod = writeFile(t, "prod.yaml", "gateway:\n  image: example/gateway:3.2 # pinned\n")
-	c = load(t, prod)
-	plan = planned(t, render(t, c), "shop/templates/gateway.yaml", "value: 450MiB", "value: 921MiB")
-	if got, want := written(t, c, plan)[prod], "gateway:\n  image: example/gateway:3.2 # pinned\n  extraEnv:\n  - name: GOMEMLIMIT\n    value: 921MiB\n"; got != want {
-		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
-	}
+	wantRelease(t, "# prod\n", "shop/templates/gateway.yaml", []string{"value: 450MiB", "value: 921MiB", "memory: 500Mi", "memory: 1Gi"},
+		"# prod\ngateway:\n  extraEnv:\n    - name: GOMEMLIMIT\n      value: 921MiB\n  resources:\n    limits:\n      memory: 1Gi\n")
+	wantRelease(t, "gateway:\n  image: example/gateway:3.2 # pinned\n", "shop/templates/gateway.yaml", []string{"value: 450MiB", "value: 921MiB"},
+		"gateway:\n  image: example/gateway:3.2 # pinned\n  extraEnv:\n  - name: GOMEMLIMIT\n    value: 921MiB\n")
 }
 
 func writeFile(t *testing.T, name, text string) string {
@@ -373,18 +377,10 @@ func TestTraceNumbersBeforeAUnit(t *testing.T) {
 	wantDefaults(t, c, plan, "  heapMb: 384\n", "  heapMb: 768\n", "  limitMi: 512\n", "  limitMi: 1024\n")
 
 	// Into a values file of the release: new keys, still numbers.
-	prod := writeFile(t, "prod.yaml", "# prod\n")
-	c = load(t, prod)
-	plan = planned(t, render(t, c), "shop/templates/search.yaml", `value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`, "memory: 512Mi", "memory: 1Gi")
-	if got, want := written(t, c, plan)[prod], "# prod\nsearch:\n  heapMb: 768\n  limitMi: 1024\n"; got != want {
-		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
-	}
-	prod = writeFile(t, "prod.yaml", "search:\n  image: example/search:8.2\n")
-	c = load(t, prod)
-	plan = planned(t, render(t, c), "shop/templates/search.yaml", "memory: 512Mi", "memory: 768Mi")
-	if got, want := written(t, c, plan)[prod], "search:\n  image: example/search:8.2\n  limitMi: 768\n"; got != want {
-		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
-	}
+	wantRelease(t, "# prod\n", "shop/templates/search.yaml", []string{`value: "-Xmx384m -XX:+UseG1GC"`, `value: "-Xmx768m -XX:+UseG1GC"`, "memory: 512Mi", "memory: 1Gi"},
+		"# prod\nsearch:\n  heapMb: 768\n  limitMi: 1024\n")
+	wantRelease(t, "search:\n  image: example/search:8.2\n", "shop/templates/search.yaml", []string{"memory: 512Mi", "memory: 768Mi"},
+		"search:\n  image: example/search:8.2\n  limitMi: 768\n")
 }
 
 func TestNewNumber(t *testing.T) {
