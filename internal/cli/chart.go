@@ -18,6 +18,7 @@ type chartFlags struct {
 	values  []string
 	sets    []string
 	release string
+	kube    string
 }
 
 func (c *chartFlags) add(f *pflag.FlagSet, what string) {
@@ -25,6 +26,7 @@ func (c *chartFlags) add(f *pflag.FlagSet, what string) {
 	f.StringVar(&c.dir, "chart", "", "A Helm chart (folder or .tgz): render it as helm template does, and "+what+".")
 	f.StringArrayVar(&c.values, "values", nil, "With --chart: a values file of the release, as helm's -f (repeat it; a later one overrides an earlier one).")
 	f.StringArrayVar(&c.sets, "set", nil, "With --chart: values as helm's --set (key=value, repeat it or separate with commas), over the values files.")
+	f.StringVar(&c.kube, "kube-version", "", "With --chart: the cluster's Kubernetes version, as helm template's --kube-version, for templates that branch on it (default: Helm's).")
 	f.StringVar(&c.release, "release", c.release, "With --chart: the release's name, as helm template's NAME (workload names often hold it).")
 }
 
@@ -35,7 +37,7 @@ func (c *chartFlags) misused(cmd *cobra.Command) error {
 	if c.set() {
 		return nil
 	}
-	for _, name := range []string{"values", "set", "release"} {
+	for _, name := range []string{"values", "set", "release", "kube-version"} {
 		if cmd.Flags().Changed(name) {
 			return usagef("--%s goes with --chart (a Helm chart, rendered as helm template renders it)", name)
 		}
@@ -47,7 +49,7 @@ func (c *chartFlags) misused(cmd *cobra.Command) error {
 // the namespace -n says.
 func (c *chartFlags) render(cmd *cobra.Command) (*helmvalues.Chart, []helmvalues.Template, error) {
 	ns, _ := cmd.Flags().GetString("namespace")
-	ch, err := helmvalues.Load(c.dir, c.values, c.sets, c.release, ns)
+	ch, err := helmvalues.LoadFor(c.dir, c.values, c.sets, c.release, ns, c.kube)
 	if err != nil {
 		return nil, nil, asUsage(err)
 	}

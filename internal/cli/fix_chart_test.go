@@ -131,6 +131,8 @@ func TestFixChartErrors(t *testing.T) {
 		{"chart and patches", []string{"fix", "--chart", chart, "--patch-dir", t.TempDir(), "--memory-limit", "1Gi"}, 2, "--patch-dir writes patches for a Kustomize base"},
 		{"values without chart", []string{"fix", "-f", values, "--values", values, "--memory-limit", "1Gi"}, 2, "--values goes with --chart"},
 		{"set without chart", []string{"fix", "-f", values, "--set", "a=b", "--memory-limit", "1Gi"}, 2, "--set goes with --chart"},
+		{"kube-version without chart", []string{"fix", "-f", values, "--kube-version", "1.31", "--memory-limit", "1Gi"}, 2, "--kube-version goes with --chart"},
+		{"kube-version that does not parse", []string{"fix", "--chart", chart, "--kube-version", "one", "--memory-limit", "1Gi"}, 2, `--kube-version "one"`},
 		{"key given with --set", []string{"fix", "--chart", chart, "--release", "prod", "--set", "api.resources.limits.memory=1Gi", "deployment/prod-shop-api", "-c", "api", "--memory-limit", "2Gi", "--write"}, 1,
 			"api.resources.limits.memory is given with --set (1Gi), which overrides every values file: change it there, to 2Gi"},
 		{"no chart there", []string{"fix", "--chart", t.TempDir(), "--memory-limit", "1Gi"}, 2, "give a chart folder, with its Chart.yaml, or a packaged .tgz"},

@@ -434,3 +434,46 @@ func TestVolatileFieldsLeftOut(t *testing.T) {
 		t.Errorf("volatile fields: %v, want %s alone", keys, want)
 	}
 }
+
+// A template that branches on the cluster's version renders, and is
+// traced, as for the version given (helm template's --kube-version).
+func TestKubeVersion(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Chart.yaml"), []byte("apiVersion: v2\nname: app\nversion: 1.0.0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("newMem: 1Gi\noldMem: 512Mi\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "templates", "app.yaml"), []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: example/app
+          resources:
+            limits:
+              memory: {{ if semverCompare ">=1.30-0" .Capabilities.KubeVersion.GitVersion }}{{ .Values.newMem }}{{ else }}{{ .Values.oldMem }}{{ end }}
+`), 0o644)
+	for kube, want := range map[string]string{"1.29": "512Mi", "v1.31.2": "1Gi"} {
+		c, err := LoadFor(dir, nil, nil, "prod", "", kube)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := render(t, c)
+		if len(ts) != 1 || !strings.Contains(ts[0].Text, "memory: "+want) {
+			t.Fatalf("--kube-version %s: %v, want the limit %s", kube, ts, want)
+		}
+		edits, err := c.Trace(planned(t, ts, "app/templates/app.yaml", "memory: "+want, "memory: 768Mi"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := map[string]string{"512Mi": "oldMem", "1Gi": "newMem"}[want]
+		if len(edits) != 1 || edits[0].Assignments[0].Key() != key {
+			t.Errorf("--kube-version %s: %+v, want %s changed", kube, edits, key)
+		}
+	}
+	if _, err := LoadFor(dir, nil, nil, "prod", "", "one-thirty"); err == nil || !strings.Contains(err.Error(), `--kube-version "one-thirty"`) {
+		t.Errorf("a version that does not parse: %v", err)
+	}
+}

@@ -42,6 +42,9 @@ type Chart struct {
 
 	chart   *chartv2.Chart
 	release common.ReleaseOptions
+	// caps are the cluster's capabilities templates read (nil: Helm's
+	// default, as helm template without --kube-version).
+	caps *common.Capabilities
 	// volatile are the fields that change at each render (volatileFields).
 	volatile map[string]bool
 	// alone are copies of the chart that render one template (and the
@@ -70,6 +73,13 @@ type Template struct {
 // files, for a release of that name in namespace; sets are helm's --set
 // values (key=value,...), over the files.
 func Load(dir string, valuesFiles, sets []string, release, namespace string) (*Chart, error) {
+	return LoadFor(dir, valuesFiles, sets, release, namespace, "")
+}
+
+// LoadFor is Load for a cluster of a Kubernetes version (helm template's
+// --kube-version, "1.31" or "v1.31.2"; "" for Helm's default), which
+// templates may branch on (.Capabilities.KubeVersion).
+func LoadFor(dir string, valuesFiles, sets []string, release, namespace, kubeVersion string) (*Chart, error) {
 	ch, err := loader.Load(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load the chart %s: %w (give a chart folder, with its Chart.yaml, or a packaged .tgz)", dir, err)
@@ -78,6 +88,14 @@ func Load(dir string, valuesFiles, sets []string, release, namespace string) (*C
 		return nil, err
 	}
 	c := &Chart{Dir: dir, chart: ch, release: common.ReleaseOptions{Name: release, Namespace: namespace, Revision: 1, IsInstall: true}, user: map[string]any{}}
+	if kubeVersion != "" {
+		kv, err := common.ParseKubeVersion(kubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("--kube-version %q: %w (give a version such as 1.31 or v1.31.2)", kubeVersion, err)
+		}
+		c.caps = common.DefaultCapabilities.Copy()
+		c.caps.KubeVersion = *kv
+	}
 	if st, err := os.Stat(dir); err == nil && st.IsDir() {
 		p := path.Join(dir, chartutil.ValuesfileName)
 		if data, err := os.ReadFile(p); err == nil {
@@ -193,7 +211,7 @@ func only(ch *chartv2.Chart, prefix, name string) *chartv2.Chart {
 }
 
 func (c *Chart) render(ch *chartv2.Chart, user map[string]any) ([]Template, error) {
-	vals, err := util.ToRenderValues(ch, user, c.release, nil)
+	vals, err := util.ToRenderValues(ch, user, c.release, c.caps)
 	if err != nil {
 		return nil, err
 	}
