@@ -40,27 +40,24 @@ func parseRender(ts []Template) (docs, error) {
 	return out, nil
 }
 
-// volatileFields are the fields of the render that differ from one render
-// to the next with the same values (a password made up with randAlphaNum,
-// a certificate from genCA): found by rendering the chart twice, once, and
-// left out of every comparison.
-func (c *Chart) volatileFields() (map[string]bool, error) {
+// volatileFields finds the fields of the render that differ from one
+// render to the next with the same values (a password made up with
+// randAlphaNum, a certificate from genCA), once: first is a render of the
+// values given, and one more is made to compare. They are left out of
+// every comparison.
+func (c *Chart) volatileFields(first docs) error {
 	if c.volatile != nil {
-		return c.volatile, nil
+		return nil
 	}
-	a, err := c.renderDocs(c.user)
+	again, err := c.renderDocs(c.user)
 	if err != nil {
-		return nil, err
-	}
-	b, err := c.renderDocs(c.user)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	c.volatile = map[string]bool{}
-	for _, d := range diffRenders(a, b) {
+	for _, d := range diffRenders(first, again) {
 		c.volatile[d.key()] = true
 	}
-	return c.volatile, nil
+	return nil
 }
 
 // diff is diffRenders without the volatile fields (volatileFields must

@@ -422,12 +422,15 @@ func TestTraceALineOfAConfigFile(t *testing.T) {
 // tests trace and write with it in the chart.
 func TestVolatileFieldsLeftOut(t *testing.T) {
 	c := load(t)
-	v, err := c.volatileFields()
+	first, err := parseRender(render(t, c))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := c.volatileFields(first); err != nil {
+		t.Fatal(err)
+	}
 	var keys []string
-	for k := range v {
+	for k := range c.volatile {
 		keys = append(keys, k)
 	}
 	if want := "shop/templates/secret.yaml#0#data.password"; len(keys) != 1 || keys[0] != want {

@@ -47,6 +47,8 @@ type Chart struct {
 	caps *common.Capabilities
 	// volatile are the fields that change at each render (volatileFields).
 	volatile map[string]bool
+	// hooks says which templates are helm test hooks (testHook).
+	hooks map[string]bool
 	// alone are copies of the chart that render one template (and the
 	// partials it may include), by the template's name.
 	alone map[string]*chartv2.Chart
@@ -222,7 +224,7 @@ func (c *Chart) render(ch *chartv2.Chart, user map[string]any) ([]Template, erro
 	var ts []Template
 	for name, text := range out {
 		base := path.Base(name)
-		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, ".txt") || strings.TrimSpace(text) == "" || testHook(name, text) {
+		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, ".txt") || strings.TrimSpace(text) == "" || c.testHook(name, text) {
 			continue
 		}
 		ts = append(ts, Template{Name: name, Text: text})
@@ -231,9 +233,18 @@ func (c *Chart) render(ch *chartv2.Chart, user map[string]any) ([]Template, erro
 	return ts, nil
 }
 
-// testHook tells a template of `helm test` pods.
-func testHook(name, text string) bool {
+// testHook tells a template of `helm test` pods, read from its first
+// render: the traces render the chart again and again, and a template's
+// hook annotation does not hang on memory settings.
+func (c *Chart) testHook(name, text string) bool {
+	if test, ok := c.hooks[name]; ok {
+		return test
+	}
+	if c.hooks == nil {
+		c.hooks = map[string]bool{}
+	}
 	test := false
+	defer func() { c.hooks[name] = test }()
 	_ = manifest.ReadStream(name, strings.NewReader(text), &manifest.Stats{}, func(o *manifest.Object) error {
 		hook := manifest.StringMap(manifest.Child(manifest.Child(o.Node, "metadata"), "annotations"))["helm.sh/hook"]
 		for _, h := range strings.Split(hook, ",") {

@@ -94,11 +94,11 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	// the user's, and their warnings are noise.
 	defer log.SetOutput(log.Writer())
 	log.SetOutput(io.Discard)
-	if _, err := c.volatileFields(); err != nil {
-		return nil, fmt.Errorf("rendering the chart: %w", err)
-	}
 	cur := deepCopy(c.user).(map[string]any)
 	got, err := c.renderDocs(cur)
+	if err == nil {
+		err = c.volatileFields(got)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart: %w", err)
 	}

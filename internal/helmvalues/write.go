@@ -430,8 +430,15 @@ func (c *Chart) verify(newText map[*ValuesFile][]byte, planned []Template) error
 	if err != nil {
 		return err
 	}
-	if _, err := c.volatileFields(); err != nil {
-		return err
+	if c.volatile == nil {
+		// Write without Trace: the values given, rendered, to compare.
+		first, err := c.renderDocs(c.user)
+		if err == nil {
+			err = c.volatileFields(first)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if ds := c.diff(got, want); len(ds) > 0 {
 		return fmt.Errorf("with the values as they would be written, the chart renders %s differently from what fix planned; nothing was written (please report this)", describe(got, ds[0].field))

@@ -544,7 +544,7 @@ func (t *text) fillEmpty(s step, names []string, value string) error {
 		return t.errorf(s.key, "unexpected text after the key")
 	}
 	if len(names) == 0 {
-		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+t.scalar(value, t.plain)+comment)
+		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+valueText(value, t.plain)+comment)
 		return nil
 	}
 	indent := s.key.Column - 1 + t.indentStep()
@@ -588,7 +588,7 @@ func (t *text) blockLines(indent int, names []string, value string) string {
 		b.WriteString(":")
 		if i == len(names)-1 {
 			if value != "" {
-				b.WriteString(" " + t.scalar(value, t.plain))
+				b.WriteString(" " + valueText(value, t.plain))
 			} else {
 				b.WriteString(" ")
 			}
@@ -607,7 +607,7 @@ func (t *text) itemLines(dashIndent int, item []KV) string {
 		} else {
 			b.WriteString(strings.Repeat(" ", dashIndent+2))
 		}
-		b.WriteString(keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain) + t.nl)
+		b.WriteString(keyText(kv.Key) + ": " + valueText(kv.Value, kv.Plain) + t.nl)
 	}
 	return b.String()
 }
@@ -624,11 +624,11 @@ func (t *text) insertFlow(m *yaml.Node, names []string, value string, item []KV)
 	case item != nil:
 		parts := make([]string, len(item))
 		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain)
+			parts[i] = keyText(kv.Key) + ": " + valueText(kv.Value, kv.Plain)
 		}
 		inner = "[{" + strings.Join(parts, ", ") + "}]"
 	default:
-		inner = t.scalar(value, t.plain)
+		inner = valueText(value, t.plain)
 	}
 	for i := len(names) - 1; i >= 0; i-- {
 		if i == len(names)-1 {
@@ -883,7 +883,7 @@ func (t *text) appendItem(obj *yaml.Node, path string, item []KV) error {
 		}
 		parts := make([]string, len(item))
 		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + t.scalar(kv.Value, kv.Plain)
+			parts[i] = keyText(kv.Key) + ": " + valueText(kv.Value, kv.Plain)
 		}
 		inner := "{" + strings.Join(parts, ", ") + "}"
 		if len(list.Content) > 0 {
@@ -924,9 +924,9 @@ func scalarText(v string) string {
 
 func keyText(k string) string { return scalarText(k) }
 
-// scalar writes a value as scalarText does, or, when plain and YAML reads
+// valueText writes a value as scalarText does, or, when plain and YAML reads
 // it as a number or a bool, as it is.
-func (t *text) scalar(v string, plain bool) string {
+func valueText(v string, plain bool) string {
 	if plain {
 		switch plainTag(v) {
 		case "!!int", "!!float", "!!bool":
@@ -945,4 +945,4 @@ func doubleQuote(v string) string {
 // ScalarText writes a value as the editor writes it: plain when YAML reads
 // it back as the same string, double-quoted otherwise; with plain, a number
 // or a bool as it is (Edit.Plain).
-func ScalarText(v string, plain bool) string { return (&text{}).scalar(v, plain) }
+func ScalarText(v string, plain bool) string { return valueText(v, plain) }
