@@ -7,12 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
 
 // helmTemplate renders the chart with the real helm binary, as a user's
 // `helm template prod testdata/shop -n shop -f ...` does, by template.
-func helmTemplate(t *testing.T, sets []string, values ...string) docs {
+func helmTemplate(t *testing.T, sets []string, values ...string) renderdiff.Docs {
 	t.Helper()
 	bin, err := cluster.Helm()
 	if err != nil {
@@ -78,7 +79,7 @@ func TestRenderIsHelmTemplates(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ds := c.diff(ours, helmTemplate(t, tc.sets, tc.values...)); len(ds) > 0 {
-			t.Errorf("values %v, --set %v: the render differs from helm template's at %s: %v against %v", tc.values, tc.sets, describe(ours, ds[0].field), ds[0].Old, ds[0].New)
+			t.Errorf("values %v, --set %v: the render differs from helm template's at %s: %v against %v", tc.values, tc.sets, renderdiff.Describe(ours, ds[0].Field), ds[0].Old, ds[0].New)
 		}
 	}
 }
@@ -108,6 +109,6 @@ func TestWrittenValuesRenderThePlanUnderHelm(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ds := c.diff(helmTemplate(t, nil, prod), want); len(ds) > 0 {
-		t.Errorf("helm template with %s differs from the plan at %s: %v, want %v\n%s", filepath.Base(prod), describe(want, ds[0].field), ds[0].Old, ds[0].New, got[prod])
+		t.Errorf("helm template with %s differs from the plan at %s: %v, want %v\n%s", filepath.Base(prod), renderdiff.Describe(want, ds[0].Field), ds[0].Old, ds[0].New, got[prod])
 	}
 }

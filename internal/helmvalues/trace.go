@@ -10,6 +10,7 @@ import (
 
 	"helm.sh/helm/v4/pkg/chart/common/util"
 
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
@@ -38,7 +39,7 @@ func (a Assignment) Value() any {
 }
 
 // Key is the assignment's key as `--set` writes it: resources.limits.memory.
-func (a Assignment) Key() string { return pathString(a.Path) }
+func (a Assignment) Key() string { return renderdiff.PathString(a.Path) }
 
 // Edit is one change to the values that makes some of the planned
 // changes of the render; Fields says which, for people.
@@ -106,10 +107,10 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	var edits []Edit
 	failed := map[string]string{}
 	for {
-		var d *difference
+		var d *renderdiff.Difference
 		left := 0
 		for i := range diffs {
-			if _, ok := failed[diffs[i].key()]; !ok {
+			if _, ok := failed[diffs[i].Key()]; !ok {
 				if d == nil {
 					d = &diffs[i]
 				}
@@ -144,12 +145,12 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 			// The field's own template first, alone: most candidates do
 			// not change it, and the whole chart is rendered only for
 			// those that do.
-			one, err := c.renderOne(trial, d.Template)
+			one, err := c.renderOne(trial, d.Source)
 			if err != nil {
 				continue
 			}
 			oneDocs, err := parseRender(one)
-			if err != nil || hasField(c.diff(oneDocs, docs{d.Template: want[d.Template]}), d.field) {
+			if err != nil || renderdiff.HasField(c.diff(oneDocs, renderdiff.Docs{d.Source: want[d.Source]}), d.Field) {
 				continue
 			}
 			g, err := c.renderDocs(trial)
@@ -157,17 +158,17 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 				continue
 			}
 			ds := c.diff(g, want)
-			if hasField(ds, d.field) {
+			if renderdiff.HasField(ds, d.Field) {
 				continue
 			}
-			if extra := newFields(ds, diffs); len(extra) > 0 {
-				why = fmt.Sprintf("%s it, but %s too, which is to stay as it is or to get another value: give each its own value in the chart, or fix the rendered output", keys(cand), describe(g, extra[0].field))
+			if extra := renderdiff.NewFields(ds, diffs); len(extra) > 0 {
+				why = fmt.Sprintf("%s it, but %s too, which is to stay as it is or to get another value: give each its own value in the chart, or fix the rendered output", keys(cand), renderdiff.Describe(g, extra[0].Field))
 				continue
 			}
 			fixed := fixedFields(diffs, ds, got)
 			for j := range cand {
-				if v, ok := lookup(coal, cand[j].Path); ok {
-					cand[j].From, cand[j].HadFrom = scalarText(v), true
+				if v, ok := renderdiff.Lookup(coal, cand[j].Path); ok {
+					cand[j].From, cand[j].HadFrom = renderdiff.ScalarText(v), true
 				}
 			}
 			edits = append(edits, Edit{Assignments: cand, Fields: fixed})
@@ -176,20 +177,20 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 			break
 		}
 		if !accepted {
-			failed[d.key()] = why
+			failed[d.Key()] = why
 		}
 	}
 	if len(diffs) > 0 {
 		te := &TraceError{Traced: len(edits)}
 		for _, d := range diffs {
-			te.Unresolved = append(te.Unresolved, Unresolved{Field: describe(got, d.field), Why: failed[d.key()]})
+			te.Unresolved = append(te.Unresolved, Unresolved{Field: renderdiff.Describe(got, d.Field), Why: failed[d.Key()]})
 		}
 		return edits, te
 	}
 	return edits, nil
 }
 
-func (c *Chart) renderDocs(user map[string]any) (docs, error) {
+func (c *Chart) renderDocs(user map[string]any) (renderdiff.Docs, error) {
 	ts, err := c.Render(user)
 	if err != nil {
 		return nil, err
@@ -208,55 +209,30 @@ func keys(as []Assignment) string {
 	return "the values " + strings.Join(ks, ", ") + " set"
 }
 
-func hasField(ds []difference, f field) bool {
-	for _, d := range ds {
-		if d.key() == f.key() {
-			return true
-		}
-	}
-	return false
-}
-
-// newFields are the differences of after that before did not have: fields
-// a trial changed that fix did not plan to change.
-func newFields(after, before []difference) []difference {
-	had := map[string]bool{}
-	for _, d := range before {
-		had[d.key()] = true
-	}
-	var out []difference
-	for _, d := range after {
-		if !had[d.key()] {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func fixedFields(before, after []difference, got docs) []string {
+func fixedFields(before, after []renderdiff.Difference, got renderdiff.Docs) []string {
 	var out []string
-	for _, d := range newFields(before, after) {
-		out = append(out, describe(got, d.field))
+	for _, d := range renderdiff.NewFields(before, after) {
+		out = append(out, renderdiff.Describe(got, d.Field))
 	}
 	return out
 }
 
 // candidates are the values edits that may make the field d as planned,
 // the likeliest first.
-func candidates(d difference, coal map[string]any, got, want docs) [][]Assignment {
+func candidates(d renderdiff.Difference, coal map[string]any, got, want renderdiff.Docs) [][]Assignment {
 	var out [][]Assignment
 	// A values key that holds the field's old text: the whole of it
 	// (memory: 512Mi), or the words of it that change (JAVA_OPTS:
 	// "-Xmx384m -XX:+UseG1GC" from javaOpts: -Xmx384m).
 	if d.HasOld && d.HasNew && isScalar(d.Old) && isScalar(d.New) {
-		oldText, newText := scalarText(d.Old), scalarText(d.New)
+		oldText, newText := renderdiff.ScalarText(d.Old), renderdiff.ScalarText(d.New)
 		pairs := changedWords(oldText, newText)
 		var exact, within [][]Assignment
 		walkValues(coal, nil, func(p []any, v any) {
 			if !isScalar(v) {
 				return
 			}
-			s := scalarText(v)
+			s := renderdiff.ScalarText(v)
 			switch {
 			case s == oldText:
 				a := Assignment{Path: p, To: newText}
@@ -288,12 +264,12 @@ func candidates(d difference, coal map[string]any, got, want docs) [][]Assignmen
 		if _, isIndex := anc[k-1].(int); isIndex {
 			break
 		}
-		newSub, ok := lookupDoc(want, d.Template, d.Doc, anc)
+		newSub, ok := lookupDoc(want, d.Source, d.Doc, anc)
 		nm, isMap := newSub.(map[string]any)
 		if !ok || !isMap {
 			continue
 		}
-		oldSub, hasOld := lookupDoc(got, d.Template, d.Doc, anc)
+		oldSub, hasOld := lookupDoc(got, d.Source, d.Doc, anc)
 		name, _ := anc[len(anc)-1].(string)
 		var named, others [][]Assignment
 		walkValues(coal, nil, func(p []any, v any) {
@@ -319,11 +295,11 @@ func candidates(d difference, coal map[string]any, got, want docs) [][]Assignmen
 	return out
 }
 
-func lookupDoc(ds docs, template string, doc int, p []any) (any, bool) {
+func lookupDoc(ds renderdiff.Docs, template string, doc int, p []any) (any, bool) {
 	if doc >= len(ds[template]) {
 		return nil, false
 	}
-	return lookup(ds[template][doc], p)
+	return renderdiff.Lookup(ds[template][doc], p)
 }
 
 // mapAssignments set the values mapping at p (now m) to want's leaves.
@@ -333,11 +309,11 @@ func mapAssignments(p []any, m map[string]any, want map[string]any) []Assignment
 		if !isScalar(v) || len(rel) == 0 {
 			return
 		}
-		if cur, ok := lookup(m, rel); ok && isScalar(cur) && scalarText(cur) == scalarText(v) {
+		if cur, ok := renderdiff.Lookup(m, rel); ok && isScalar(cur) && renderdiff.ScalarText(cur) == renderdiff.ScalarText(v) {
 			return
 		}
 		full := append(append([]any{}, p...), rel...)
-		a := Assignment{Path: full, To: scalarText(v)}
+		a := Assignment{Path: full, To: renderdiff.ScalarText(v)}
 		if !isString(v) {
 			a.value = v // cpu: 1 stays a number
 		}
@@ -383,7 +359,7 @@ func sameTree(a, b any) bool {
 		}
 		return true
 	}
-	return isScalar(b) && scalarText(a) == scalarText(b)
+	return isScalar(b) && renderdiff.ScalarText(a) == renderdiff.ScalarText(b)
 }
 
 // walkValues calls fn for every node of v, parents first, keys in order.
@@ -397,11 +373,11 @@ func walkValues(v any, p []any, fn func([]any, any)) {
 		}
 		sort.Strings(ks)
 		for _, k := range ks {
-			walkValues(x[k], appendPath(p, k), fn)
+			walkValues(x[k], renderdiff.AppendPath(p, k), fn)
 		}
 	case []any:
 		for i, e := range x {
-			walkValues(e, appendPath(p, i), fn)
+			walkValues(e, renderdiff.AppendPath(p, i), fn)
 		}
 	}
 }
@@ -524,32 +500,4 @@ func deepCopy(v any) any {
 		return out
 	}
 	return v
-}
-
-// describe names a field of a render for people: the object, the
-// container, the field within it.
-func describe(ds docs, f field) string {
-	obj := f.Template
-	var doc any
-	if f.Doc < len(ds[f.Template]) {
-		doc = ds[f.Template][f.Doc]
-	}
-	kind, _ := lookup(doc, []any{"kind"})
-	name, _ := lookup(doc, []any{"metadata", "name"})
-	if kind != nil && name != nil {
-		obj = fmt.Sprintf("%v %v", kind, name)
-	}
-	// The container the field is in, by name.
-	for i := len(f.Path) - 2; i >= 1; i-- {
-		_, isIndex := f.Path[i].(int)
-		list, _ := f.Path[i-1].(string)
-		if !isIndex || (list != "containers" && list != "initContainers") {
-			continue
-		}
-		c, _ := lookup(doc, f.Path[:i+1])
-		if n, ok := lookup(c, []any{"name"}); ok {
-			return fmt.Sprintf("%s container %v: %s", obj, n, pathString(f.Path[i+1:]))
-		}
-	}
-	return fmt.Sprintf("%s: %s", obj, pathString(f.Path))
 }

@@ -10,6 +10,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 )
 
 // FileChange is a values file's text before and after, with the keys set.
@@ -76,7 +77,7 @@ func (c *Chart) Write(edits []Edit, planned []Template) ([]FileChange, error) {
 				return nil, err
 			}
 			for _, it := range items {
-				lists = append(lists, manifest.Edit{Op: manifest.OpAppend, Path: pathString(lc.path), Item: it})
+				lists = append(lists, manifest.Edit{Op: manifest.OpAppend, Path: renderdiff.PathString(lc.path), Item: it})
 			}
 			as = append(as, lc.set...)
 		}
@@ -120,11 +121,11 @@ func (c *Chart) listOf(a Assignment, lists map[string]*listCopy) (*listCopy, boo
 	}
 	prefix := a.Path[:first]
 	for _, vf := range c.Files {
-		if _, ok := lookup(vf.vals, prefix); ok {
+		if _, ok := renderdiff.Lookup(vf.vals, prefix); ok {
 			return nil, false, nil
 		}
 	}
-	key := pathString(prefix)
+	key := renderdiff.PathString(prefix)
 	if lc, ok := lists[key]; ok {
 		return lc, true, nil
 	}
@@ -132,7 +133,7 @@ func (c *Chart) listOf(a Assignment, lists map[string]*listCopy) (*listCopy, boo
 	if err != nil {
 		return nil, false, err
 	}
-	v, _ := lookup(map[string]any(cv), prefix)
+	v, _ := renderdiff.Lookup(map[string]any(cv), prefix)
 	list, ok := v.([]any)
 	if !ok {
 		return nil, false, fmt.Errorf("%s is an item of %s, which is not a list of the chart's values", a.Key(), key)
@@ -153,14 +154,14 @@ func (lc *listCopy) items() ([][]manifest.KV, error) {
 	for _, a := range lc.set {
 		rel := append([]any{"list"}, a.Path[len(lc.path):]...)
 		if !setPath(holder, holder, rel, a.To) {
-			return nil, fmt.Errorf("%s: no such item of %s", a.Key(), pathString(lc.path))
+			return nil, fmt.Errorf("%s: no such item of %s", a.Key(), renderdiff.PathString(lc.path))
 		}
 	}
 	var out [][]manifest.KV
 	for i, item := range holder["list"].([]any) {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d is not a mapping)", lc.set[0].Key(), pathString(lc.path), lc.file.Path, i)
+			return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d is not a mapping)", lc.set[0].Key(), renderdiff.PathString(lc.path), lc.file.Path, i)
 		}
 		keys := lc.order[i]
 		if len(keys) != len(m) {
@@ -180,9 +181,9 @@ func (lc *listCopy) items() ([][]manifest.KV, error) {
 		for _, k := range keys {
 			v, ok := m[k]
 			if !ok || !isScalar(v) {
-				return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d holds more than single values)", lc.set[0].Key(), pathString(lc.path), lc.file.Path, i)
+				return nil, fmt.Errorf("%s is an item of %s, a list the chart's own values set: copy the list into %s, then run again (its item %d holds more than single values)", lc.set[0].Key(), renderdiff.PathString(lc.path), lc.file.Path, i)
 			}
-			kvs = append(kvs, manifest.KV{Key: k, Value: scalarText(v), Plain: !isString(v)})
+			kvs = append(kvs, manifest.KV{Key: k, Value: renderdiff.ScalarText(v), Plain: !isString(v)})
 		}
 		out = append(out, kvs)
 	}
@@ -218,11 +219,11 @@ func keyOrder(data []byte, p []any) map[int][]string {
 
 // fileFor is the values file an assignment is written in.
 func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
-	if v, ok := lookup(c.set, a.Path); ok {
+	if v, ok := renderdiff.Lookup(c.set, a.Path); ok {
 		return nil, fmt.Errorf("%s is given with --set (%v), which overrides every values file: change it there, to %s", a.Key(), v, a.To)
 	}
 	for i := len(c.Files) - 1; i >= 0; i-- {
-		if _, ok := lookup(c.Files[i].vals, a.Path); ok {
+		if _, ok := renderdiff.Lookup(c.Files[i].vals, a.Path); ok {
 			return c.Files[i], nil
 		}
 	}
@@ -231,7 +232,7 @@ func (c *Chart) fileFor(a Assignment) (*ValuesFile, error) {
 			// An item of a list the chart's values set, with no values
 			// file given (listOf takes the others).
 			if c.Defaults != nil {
-				if _, ok := lookup(c.Defaults.vals, a.Path); ok {
+				if _, ok := renderdiff.Lookup(c.Defaults.vals, a.Path); ok {
 					return c.Defaults, nil
 				}
 			}
@@ -441,7 +442,7 @@ func (c *Chart) verify(newText map[*ValuesFile][]byte, planned []Template) error
 		}
 	}
 	if ds := c.diff(got, want); len(ds) > 0 {
-		return fmt.Errorf("with the values as they would be written, the chart renders %s differently from what fix planned; nothing was written (please report this)", describe(got, ds[0].field))
+		return fmt.Errorf("with the values as they would be written, the chart renders %s differently from what fix planned; nothing was written (please report this)", renderdiff.Describe(got, ds[0].Field))
 	}
 	return nil
 }
