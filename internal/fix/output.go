@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -16,8 +17,8 @@ func Diff(r *Result) string {
 		return ""
 	}
 	d := difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(r.Original)),
-		B:        difflib.SplitLines(string(r.Fixed)),
+		A:        splitLines(string(r.Original)),
+		B:        splitLines(string(r.Fixed)),
 		FromFile: "a/" + filepath.ToSlash(r.File),
 		ToFile:   "b/" + filepath.ToSlash(r.File),
 		Context:  3,
@@ -27,6 +28,22 @@ func Diff(r *Result) string {
 		return fmt.Sprintf("(diff failed: %v)\n", err)
 	}
 	return s
+}
+
+// splitLines are a text's lines with their line ends, for the diff: a
+// text that ends in a line end has no empty line after it, so that git
+// apply and patch take the diff (difflib's SplitLines adds one).
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(s, "\n")
+	if last := len(lines) - 1; lines[last] == "" {
+		lines = lines[:last]
+	} else {
+		lines[last] += "\n"
+	}
+	return lines
 }
 
 // WriteAtomic replaces (or creates) a file with data: a temporary file in
