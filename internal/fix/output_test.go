@@ -2,6 +2,7 @@ package fix
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -56,5 +57,31 @@ func TestWriteAtomicKeepsLinksModeAndOwner(t *testing.T) {
 	}
 	if st, err := os.Lstat(dangling); err != nil || st.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the dangling link was replaced: %v", err)
+	}
+}
+
+// A change at a file's last line gives a diff git apply takes: no empty
+// context line after the last line.
+func TestDiffOfTheLastLineApplies(t *testing.T) {
+	r := &Result{File: "k8s/api.yaml", Original: []byte("a: 1\nb: 2\nmemory: 1Gi\n"), Fixed: []byte("a: 1\nb: 2\nmemory: 2Gi\n")}
+	want := "--- a/k8s/api.yaml\n+++ b/k8s/api.yaml\n@@ -1,3 +1,3 @@\n a: 1\n b: 2\n-memory: 1Gi\n+memory: 2Gi\n"
+	if got := Diff(r); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "k8s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "k8s/api.yaml"), r.Original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("git", "apply", "-")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(Diff(r))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "k8s/api.yaml")); string(got) != string(r.Fixed) {
+		t.Errorf("applied: %q, want %q", got, r.Fixed)
 	}
 }
