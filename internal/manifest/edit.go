@@ -691,14 +691,16 @@ func (t *text) endLine(n *yaml.Node) int {
 	case yaml.ScalarNode:
 		if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle || strings.Contains(n.Value, "\n") {
 			// The scalar continues on the lines indented deeper than
-			// where it starts, blank lines included.
+			// the line it starts on (its key's, or its dash's), blank
+			// lines included.
 			last := n.Line
+			start := indentOf(t.lineText(n.Line))
 			for l := n.Line + 1; l <= len(t.lines); l++ {
 				s := t.lineText(l)
 				if strings.TrimSpace(s) == "" {
 					continue
 				}
-				if indentOf(s) < n.Column {
+				if indentOf(s) <= start {
 					break
 				}
 				last = l

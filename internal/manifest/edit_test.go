@@ -46,6 +46,31 @@ spec:
 `,
 		},
 		{
+			name: "append after an item that ends in a block scalar",
+			in: `patches:
+- target:
+    kind: Deployment
+  patch: |-
+    - op: replace
+      value: 1Gi
+
+  # the last
+other: 1
+`,
+			edits: []Edit{{Op: OpAppend, Path: "patches", Item: []KV{{Key: "path", Value: "x.yaml"}}}},
+			want: `patches:
+- target:
+    kind: Deployment
+  patch: |-
+    - op: replace
+      value: 1Gi
+- path: x.yaml
+
+  # the last
+other: 1
+`,
+		},
+		{
 			name:  "keep double quotes",
 			in:    "spec:\n  memory: \"256Mi\"\n",
 			edits: []Edit{{Op: OpSet, Path: "spec.memory", Value: "1Gi"}},
