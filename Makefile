@@ -109,7 +109,7 @@ test: deps lint
 	$(GO) test -count=1 -race $$($(GO) list ./internal/... | grep -v '/internal/agent$$')
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/internal/')
 
-unit: sarif-schema helm
+unit: sarif-schema helm k8s-bins
 	$(GO) test -count=1 ./internal/...
 
 integration: deps

@@ -58,6 +58,7 @@ type FixOptions struct {
 	Timeout         time.Duration
 	Observe         time.Duration
 	chart           chartFlags
+	Kustomize       string
 
 	values fix.Values
 	// lintCfg is lint's config, for --lint and the checks of fix's output.
@@ -70,7 +71,7 @@ type FixOptions struct {
 func NewFixCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &FixOptions{flags: flags, IOStreams: streams, Factor: 1.5, Wait: true, PodCheck: true, Timeout: 5 * time.Minute, Observe: 30 * time.Second, prom: newPromFlags(flags, streams.ErrOut), Strategy: recommend.Default, MinChange: recommend.MinChange}
 	cmd := &cobra.Command{
-		Use:   "fix (-f PATH... | --chart DIR [--values FILE]...) [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
+		Use:   "fix (-f PATH... | -k DIR | --chart DIR [--values FILE]...) [TYPE[/NAME]...] [-l SELECTOR] (--memory-limit Q | --from-peak Q | --recommendations FILE | --lint) [--write | --patch-dir DIR | --apply]",
 		Short: "Write memory requests, limits and heap flags into manifests (comments kept), or into the cluster",
 		Long: `Write memory settings into manifests, keeping every comment, the key order, the
 indentation, the quoting and the other documents: only the fields that change differ, and a
@@ -113,12 +114,15 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 				return o.RunApply(cmd)
 			case o.chart.set():
 				return o.RunChart(cmd)
+			case o.Kustomize != "":
+				return o.RunKustomize()
 			}
 			return o.Run()
 		},
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "Manifests to fix: files, folders (recursive) or - for standard input.")
+	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "A kustomization's folder, as kubectl's -k: build it, fix the build, and write the changes into the folder's files (the value where it sets it, or a strategic-merge patch it lists); files outside it (a shared base) are never changed.")
 	f.StringVarP(&o.Container, "container", "c", "", "The container to set (default: the workload's only container); with --lint, the one container whose fixes are made (default: all).")
 	f.StringVar(&o.MemoryRequest, "memory-request", "", "Memory request to set, e.g. 512Mi.")
 	f.StringVar(&o.MemoryLimit, "memory-limit", "", "Memory limit to set, e.g. 1Gi.")
@@ -212,7 +216,7 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	// lint's config matters to the files alone: --apply with TYPE/NAME
 	// does not read ./.oomdoctor.yaml.
 	o.lintCfg = lint.DefaultConfig()
-	if len(o.Files) > 0 || o.chart.set() || o.ConfigFile != "" {
+	if len(o.Files) > 0 || o.chart.set() || o.Kustomize != "" || o.ConfigFile != "" {
 		var err error
 		if o.lintCfg, err = loadLintConfig(o.ConfigFile); err != nil {
 			return err
@@ -274,8 +278,11 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.chartFlags(cmd); err != nil {
 		return err
 	}
-	if !o.Apply && len(o.Files) == 0 && !o.chart.set() {
-		return usagef("fix needs manifests (-f PATH, or -f - for standard input), a chart (--chart DIR), or --apply with TYPE/NAME")
+	if err := o.kustomizeFlags(); err != nil {
+		return err
+	}
+	if !o.Apply && len(o.Files) == 0 && !o.chart.set() && o.Kustomize == "" {
+		return usagef("fix needs manifests (-f PATH, or -f - for standard input), a kustomization (-k DIR), a chart (--chart DIR), or --apply with TYPE/NAME")
 	}
 	if o.Write {
 		for _, f := range o.Files {

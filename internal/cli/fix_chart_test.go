@@ -10,14 +10,18 @@ import (
 const shopChart = "../helmvalues/testdata/shop"
 
 // copyChart copies the test chart into a temporary folder, to write into.
-func copyChart(t *testing.T) string {
+func copyChart(t *testing.T) string { return copyTree(t, shopChart) }
+
+// copyTree copies a folder of testdata into a temporary folder, to write
+// into.
+func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "shop")
-	err := filepath.WalkDir(shopChart, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(shopChart, p)
+		rel, _ := filepath.Rel(src, p)
 		if d.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}

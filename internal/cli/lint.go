@@ -52,6 +52,8 @@ type LintOptions struct {
 	ListRules      bool
 
 	chart chartFlags
+	// Kustomize is the kustomization folder of -k.
+	Kustomize string
 
 	cfg    *lint.Config
 	render report.LintRenderer
@@ -62,7 +64,7 @@ type LintOptions struct {
 func NewLintCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &LintOptions{IOStreams: streams, Output: "text"}
 	cmd := &cobra.Command{
-		Use:   "lint (-f PATH... | --chart DIR [--values FILE]...)",
+		Use:   "lint (-f PATH... | -k DIR | --chart DIR [--values FILE]...)",
 		Short: "Check manifests for what gets containers OOM-killed, before they are deployed",
 		Long: `Check Kubernetes manifests for what gets containers OOM-killed: missing limits and
 requests, JVM/Go/Node.js/.NET heap settings that do not fit the limit, memory-backed
@@ -100,6 +102,7 @@ input error (a file that does not parse is reported with its position, never ski
 	f.StringVar(&o.ConfigFile, "config", "", "Config file (LintConfig); default ./"+DefaultLintConfig+" when it exists.")
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "List the findings that annotations or the config file silenced, and why.")
 	f.BoolVar(&o.ListRules, "list-rules", false, "List the rules with their severity and stop.")
+	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "A kustomization's folder, as kubectl's -k: build it as kubectl kustomize does and check the build, each object named by the file it comes from.")
 	o.chart.add(f, "check its manifests (-n: the release's namespace)")
 	return cmd
 }
@@ -123,11 +126,17 @@ func (o *LintOptions) Complete(cmd *cobra.Command) error {
 	if err := o.chart.misused(cmd); err != nil {
 		return err
 	}
-	if o.chart.set() && len(o.Files) > 0 {
-		return usagef("--chart and -f exclude each other: lint the chart's render, or the manifests of -f")
+	sources := 0
+	for _, set := range []bool{len(o.Files) > 0, o.chart.set(), o.Kustomize != ""} {
+		if set {
+			sources++
+		}
 	}
-	if !o.ListRules && len(o.Files) == 0 && !o.chart.set() {
-		return usagef("lint needs manifests: -f PATH (a file or folder), -f - for standard input, or a Helm chart (--chart DIR)")
+	if sources > 1 {
+		return usagef("-f, -k and --chart exclude each other: lint manifests, a kustomization's build, or a chart's render")
+	}
+	if !o.ListRules && sources == 0 {
+		return usagef("lint needs manifests: -f PATH (a file or folder), -f - for standard input, a kustomization (-k DIR), or a Helm chart (--chart DIR)")
 	}
 	return nil
 }
@@ -149,6 +158,9 @@ func (o *LintOptions) Run() error {
 	}
 	if o.chart.set() {
 		return o.runChart(infos)
+	}
+	if o.Kustomize != "" {
+		return o.runKustomize(infos)
 	}
 	files, err := manifest.ExpandInputs(o.Files)
 	if err != nil {

@@ -35,7 +35,7 @@ func TestLintChartErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"chart and files", []string{"lint", "--chart", shopChart, "-f", shopChart}, "--chart and -f exclude each other"},
+		{"chart and files", []string{"lint", "--chart", shopChart, "-f", shopChart}, "-f, -k and --chart exclude each other"},
 		{"values without chart", []string{"lint", "-f", shopChart + "/values.yaml", "--values", shopChart + "/values.yaml"}, "--values goes with --chart"},
 		{"release without chart", []string{"lint", "-f", shopChart + "/values.yaml", "--release", "x"}, "--release goes with --chart"},
 		{"no chart there", []string{"lint", "--chart", t.TempDir()}, "give a chart folder, with its Chart.yaml, or a packaged .tgz"},

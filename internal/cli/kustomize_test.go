@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const shopKustomize = "../kustomize/testdata/shop"
+
+func TestFixKustomizeWritesTheOverlay(t *testing.T) {
+	shop := copyTree(t, shopKustomize)
+	prod := filepath.Join(shop, "overlays/prod")
+	base := filepath.Join(prod, "../../base")
+	patch := filepath.Join(prod, "api-memory.yaml")
+	before, _ := os.ReadFile(patch)
+	args := []string{"fix", "-k", prod, "deployment/prod-api", "--memory-limit", "400Mi"}
+
+	r := runWithStdin("", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		filepath.Join(base, "api.yaml") + ": Deployment shop/prod-api container api: memory limit 1Gi → 400Mi\n",
+		filepath.Join(base, "kustomization.yaml") + ": ConfigMap shop/prod-api-env-h6b467gtmc: -Xmx512m → -Xmx272m in JAVA_OPTS",
+		patch + ": makes Deployment prod-api container api: resources.limits.memory; Deployment prod-api container api: resources.requests.memory\n",
+		filepath.Join(prod, "configmap-api-env-memory.yaml") + ": a new patch, makes ConfigMap prod-api-env-h6b467gtmc: data.JAVA_OPTS\n",
+		filepath.Join(prod, "kustomization.yaml") + ": lists configmap-api-env-memory.yaml under patches\n",
+		"3 files would change; run again with --write to change them.\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	for _, want := range []string{
+		"+            memory: 400Mi # raised after the OOM of May 3\n",
+		"--- /dev/null\n+++ b/" + filepath.ToSlash(filepath.Join(prod, "configmap-api-env-memory.yaml")) + "\n@@ -0,0 +1,7 @@\n",
+		"+- path: configmap-api-env-memory.yaml\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the diff lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if now, _ := os.ReadFile(patch); string(now) != string(before) {
+		t.Fatal("the patch changed without --write")
+	}
+
+	r = runWithStdin("", append(args, "--write")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "Wrote 3 files.") {
+		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	after, _ := os.ReadFile(patch)
+	want := strings.Replace(string(before), "memory: 1Gi #", "memory: 400Mi #", 1) + "          requests:\n            memory: 400Mi\n"
+	if string(after) != want {
+		t.Errorf("api-memory.yaml:\n%s\nwant\n%s", after, want)
+	}
+	// A second run finds the overlay as it should be.
+	r = runWithStdin("", append(args, "--write")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "Nothing to change.") {
+		t.Errorf("second run: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The base, which the dev overlay shares, is as it was.
+	for _, f := range []string{"api.yaml", "worker.yaml", "search.yaml", "kustomization.yaml"} {
+		orig, _ := os.ReadFile(filepath.Join(shopKustomize, "base", f))
+		if now, _ := os.ReadFile(filepath.Join(shop, "base", f)); string(now) != string(orig) {
+			t.Errorf("base/%s changed:\n%s", f, now)
+		}
+	}
+}
+
+func TestLintKustomize(t *testing.T) {
+	prod := shopKustomize + "/overlays/prod"
+	r := runWithStdin("", "lint", "-k", prod)
+	// The finding is at the request's line in the base's file, not at
+	// the build's.
+	want := filepath.Join(prod, "../../base/worker.yaml") + `:22:21: warning: container "worker" of Deployment shop/prod-worker requests 128Mi of memory but may use up to 1Gi`
+	if r.code != 1 || !strings.Contains(r.stdout, want) {
+		t.Fatalf("exit %d, want 1 and %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 finding (1 warning) in 4 workloads among 5 objects from 5 files.") {
+		t.Errorf("summary:\n%s", r.stderr)
+	}
+}
+
+func TestKustomizeErrors(t *testing.T) {
+	prod := shopKustomize + "/overlays/prod"
+	broken := t.TempDir()
+	os.WriteFile(filepath.Join(broken, "kustomization.yaml"), []byte("resources:\n- missing.yaml\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"fix -k and -f", []string{"fix", "-k", prod, "-f", prod, "--memory-limit", "1Gi"}, "-k and -f exclude each other"},
+		{"fix -k and --chart", []string{"fix", "-k", prod, "--chart", shopChart, "--memory-limit", "1Gi"}, "-k and --chart exclude each other"},
+		{"fix -k and --apply", []string{"fix", "-k", prod, "--apply", "--memory-limit", "1Gi"}, "kubectl apply -k it after"},
+		{"fix -k and --patch-dir", []string{"fix", "-k", prod, "--patch-dir", t.TempDir(), "--memory-limit", "1Gi"}, "--patch-dir is for -f"},
+		{"lint -k and -f", []string{"lint", "-k", prod, "-f", prod}, "-f, -k and --chart exclude each other"},
+		{"no such folder", []string{"lint", "-k", filepath.Join(prod, "nope")}, "no such file or directory"},
+		{"a file", []string{"lint", "-k", filepath.Join(prod, "report.yaml")}, "is a file: give the folder that holds kustomization.yaml"},
+		{"no kustomization", []string{"fix", "-k", t.TempDir(), "--memory-limit", "1Gi"}, "has no kustomization.yaml"},
+		{"does not build", []string{"lint", "-k", broken}, "kustomize build " + broken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWithStdin("", tc.args...)
+			if r.code != 2 || !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Errorf("exit %d (want 2 and %q):\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}

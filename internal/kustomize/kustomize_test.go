@@ -1,0 +1,457 @@
+package kustomize
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
+)
+
+// shop copies testdata/shop (a base, a prod overlay with patches of every
+// kind and a resource of its own, a dev overlay) into a temporary folder,
+// so that tests may write it.
+func shop(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.Walk("testdata/shop", func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("testdata/shop", p)
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func load(t *testing.T, dir string) (*Kustomization, []*Object) {
+	t.Helper()
+	k, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := k.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, objs
+}
+
+// change is a planned change: in the object kind/name of the build, the
+// text from becomes to.
+type change struct{ object, from, to string }
+
+// planned is the build with the changes made, as fix would plan it.
+func planned(t *testing.T, objs []*Object, changes ...change) []Planned {
+	t.Helper()
+	out := make([]Planned, len(objs))
+	used := make([]bool, len(changes))
+	for i, o := range objs {
+		text := o.Text
+		for j, c := range changes {
+			if c.object == o.Kind+"/"+o.Name {
+				if !strings.Contains(text, c.from) {
+					t.Fatalf("%s has no %q:\n%s", c.object, c.from, text)
+				}
+				text = strings.Replace(text, c.from, c.to, 1)
+				used[j] = true
+			}
+		}
+		out[i] = Planned{Name: o.Source, Text: text}
+	}
+	for j, u := range used {
+		if !u {
+			t.Fatalf("no object %s in the build", changes[j].object)
+		}
+	}
+	return out
+}
+
+// traced traces the changes and checks that exactly the files of want
+// (by path from dir) change, into those texts.
+func traced(t *testing.T, dir string, k *Kustomization, p []Planned, want map[string]string) []FileChange {
+	t.Helper()
+	changes, err := k.Trace(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range changes {
+		rel, _ := filepath.Rel(dir, c.abs)
+		got[filepath.ToSlash(rel)] = string(c.Fixed)
+	}
+	for f, text := range want {
+		if got[f] != text {
+			t.Errorf("%s:\n%s\nwant:\n%s", f, got[f], text)
+		}
+	}
+	for f := range got {
+		if _, ok := want[f]; !ok {
+			t.Errorf("%s changes too, which it should not:\n%s", f, got[f])
+		}
+	}
+	return changes
+}
+
+// write writes the changes, as fix -k --write does.
+func write(t *testing.T, changes []FileChange) {
+	t.Helper()
+	for _, c := range changes {
+		if err := os.WriteFile(c.abs, c.Fixed, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// Every object of the build is named by the file it comes from, and the
+// build is kubectl kustomize's, origin annotations left out.
+func TestBuildIsKubectlKustomizes(t *testing.T) {
+	dir := shop(t)
+	prod := filepath.Join(dir, "overlays/prod")
+	_, objs := load(t, prod)
+	sources := map[string]string{}
+	for _, o := range objs {
+		sources[o.Kind+"/"+o.Name] = o.Source
+		if strings.Contains(o.Text, originAnnotation) {
+			t.Errorf("%s keeps the origin annotation:\n%s", o.Source, o.Text)
+		}
+	}
+	base := filepath.Join(prod, "../../base")
+	want := map[string]string{
+		"Deployment/prod-api":               filepath.Join(base, "api.yaml"),
+		"Deployment/prod-worker":            filepath.Join(base, "worker.yaml"),
+		"Deployment/prod-search":            filepath.Join(base, "search.yaml"),
+		"CronJob/prod-report":               filepath.Join(prod, "report.yaml"),
+		"ConfigMap/prod-api-env-h6b467gtmc": filepath.Join(base, "kustomization.yaml"),
+	}
+	for obj, src := range want {
+		if sources[obj] != src {
+			t.Errorf("%s: source %q, want %q", obj, sources[obj], src)
+		}
+	}
+	if len(sources) != len(want) {
+		t.Errorf("objects %v, want those of %v", sources, want)
+	}
+	kubectl, err := cluster.Binary("kubectl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", prod).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v", err)
+	}
+	theirs, ours := byObject(t, string(out)), renderdiff.Docs{}
+	for _, o := range objs {
+		if err := ours.Add(o.Kind+"/"+o.Name, o.Text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ds := renderdiff.Diff(ours, theirs); len(ds) > 0 {
+		t.Errorf("the build differs from kubectl kustomize's at %s: %v against %v", renderdiff.Describe(ours, ds[0].Field), ds[0].Old, ds[0].New)
+	}
+}
+
+// byObject parses a build by kind/name.
+func byObject(t *testing.T, text string) renderdiff.Docs {
+	t.Helper()
+	all := renderdiff.Docs{}
+	if err := all.Add("", text); err != nil {
+		t.Fatal(err)
+	}
+	out := renderdiff.Docs{}
+	for _, d := range all[""] {
+		kind, _ := renderdiff.Lookup(d, []any{"kind"})
+		name, _ := renderdiff.Lookup(d, []any{"metadata", "name"})
+		key := renderdiff.ScalarText(kind) + "/" + renderdiff.ScalarText(name)
+		out[key] = append(out[key], d)
+	}
+	return out
+}
+
+// A value the overlay's patch sets is changed there, its line alone,
+// the comment kept; the base is not touched.
+func TestTraceChangesTheValueWhereTheOverlaySetsIt(t *testing.T) {
+	dir := shop(t)
+	k, objs := load(t, filepath.Join(dir, "overlays/prod"))
+	patch := read(t, filepath.Join(dir, "overlays/prod/api-memory.yaml"))
+	changes := traced(t, dir, k, planned(t, objs, change{"Deployment/prod-api", "memory: 1Gi", "memory: 1536Mi"}), map[string]string{
+		"overlays/prod/api-memory.yaml": strings.Replace(patch, "memory: 1Gi # raised", "memory: 1536Mi # raised", 1),
+	})
+	if want := []string{"Deployment prod-api container api: resources.limits.memory"}; !slices.Equal(changes[0].Fields, want) {
+		t.Errorf("fields %q, want %q", changes[0].Fields, want)
+	}
+}
+
+// A value a patch sets for several objects changes there when they all
+// need the same; for one of them alone, it gets a patch of its own,
+// listed last under patches, and the shared patch stays.
+func TestTraceSharedPatch(t *testing.T) {
+	dir := shop(t)
+	prod := filepath.Join(dir, "overlays/prod")
+	kz := read(t, filepath.Join(prod, "kustomization.yaml"))
+	k, objs := load(t, prod)
+	traced(t, dir, k, planned(t, objs,
+		change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"},
+		change{"Deployment/prod-search", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
+		"overlays/prod/kustomization.yaml": strings.Replace(kz, "value: 1Gi", "value: 2Gi", 1),
+	})
+
+	k, objs = load(t, prod)
+	changes := traced(t, dir, k, planned(t, objs, change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
+		"overlays/prod/kustomization.yaml": kz + "- path: deployment-worker-memory.yaml\n",
+		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (built from ` + filepath.Join(prod, "../../base/worker.yaml") + `).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  template:
+    spec:
+      containers:
+        - name: worker
+          resources:
+            limits:
+              memory: 2Gi
+`,
+	})
+	// Written, the overlay builds as planned and a second trace has
+	// nothing to do.
+	write(t, changes)
+	k, objs = load(t, prod)
+	for _, o := range objs {
+		if o.Name == "prod-worker" && !strings.Contains(o.Text, "memory: 2Gi") || o.Name == "prod-search" && !strings.Contains(o.Text, "memory: 1Gi") {
+			t.Errorf("after the write, %s:\n%s", o.Name, o.Text)
+		}
+	}
+	traced(t, dir, k, planned(t, objs), map[string]string{})
+}
+
+// A field the overlay's own resource lacks is added to it; one the base
+// sets, for an object the overlay has a patch of, is added to that
+// patch. Written, kubectl kustomize builds exactly the plan.
+func TestTraceAddsFieldsToTheOverlaysFiles(t *testing.T) {
+	dir := shop(t)
+	prod := filepath.Join(dir, "overlays/prod")
+	report := read(t, filepath.Join(prod, "report.yaml"))
+	patch := read(t, filepath.Join(prod, "api-memory.yaml"))
+	k, objs := load(t, prod)
+	p := planned(t, objs,
+		change{"CronJob/prod-report", "limits:\n                memory: 300Mi", "limits:\n                memory: 300Mi\n              requests:\n                memory: 200Mi"},
+		change{"Deployment/prod-api", "memory: 512Mi", "memory: 640Mi"})
+	changes := traced(t, dir, k, p, map[string]string{
+		"overlays/prod/report.yaml":     report + "              requests:\n                memory: 200Mi\n",
+		"overlays/prod/api-memory.yaml": patch + "          requests:\n            memory: 640Mi\n",
+	})
+	write(t, changes)
+	kubectl, err := cluster.Binary("kubectl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", prod).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v", err)
+	}
+	want := renderdiff.Docs{}
+	for _, pl := range p {
+		if err := want.Add("", pl.Text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ds := renderdiff.Diff(byObject(t, string(out)), byObject(t, joinDocs(want[""]))); len(ds) > 0 {
+		t.Errorf("kubectl kustomize builds the written overlay differently from the plan at %s: %v, want %v", ds[0].Key(), ds[0].Old, ds[0].New)
+	}
+	for _, f := range []string{"base/api.yaml", "base/kustomization.yaml", "overlays/dev/kustomization.yaml"} {
+		if got, orig := read(t, filepath.Join(dir, f)), read(t, filepath.Join("testdata/shop", f)); got != orig {
+			t.Errorf("%s changed:\n%s", f, got)
+		}
+	}
+}
+
+func joinDocs(docs []any) string {
+	var b strings.Builder
+	for _, d := range docs {
+		data, err := yaml.Marshal(d)
+		if err != nil {
+			panic(err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// A generated ConfigMap's value is changed in the generator's literal when
+// the generator is in the folder (the base); from an overlay, the
+// ConfigMap gets a patch of its own under the generator's name.
+func TestTraceGeneratedConfigMap(t *testing.T) {
+	dir := shop(t)
+	base := filepath.Join(dir, "base")
+	kz := read(t, filepath.Join(base, "kustomization.yaml"))
+	k, objs := load(t, base)
+	opts := change{"ConfigMap/api-env-h6b467gtmc", "-Xmx512m -XX:+UseG1GC", "-Xmx384m -XX:+UseG1GC"}
+	changes := traced(t, dir, k, planned(t, objs, opts), map[string]string{
+		"base/kustomization.yaml": strings.Replace(kz, "-Xmx512m", "-Xmx384m", 1),
+	})
+	if want := []string{"ConfigMap api-env-h6b467gtmc: data.JAVA_OPTS"}; !slices.Equal(changes[0].Fields, want) {
+		t.Errorf("fields %q, want %q", changes[0].Fields, want)
+	}
+
+	prod := filepath.Join(dir, "overlays/prod")
+	k, objs = load(t, prod)
+	opts.object = "ConfigMap/prod-api-env-h6b467gtmc"
+	traced(t, dir, k, planned(t, objs, opts), map[string]string{
+		"overlays/prod/kustomization.yaml": read(t, filepath.Join(prod, "kustomization.yaml")) + "- path: configmap-api-env-memory.yaml\n",
+		"overlays/prod/configmap-api-env-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap api-env (built from ` + filepath.Join(prod, "../../base/kustomization.yaml") + `).
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: api-env
+data:
+  JAVA_OPTS: -Xmx384m -XX:+UseG1GC
+`,
+	})
+}
+
+// A value a transformer sets after the patches (a replacement from a
+// ConfigMap) is not traced: the error names the field and why, and
+// nothing is written.
+func TestTraceRefusesWhatAReplacementSets(t *testing.T) {
+	dir := shop(t)
+	sized := filepath.Join(dir, "overlays/sized")
+	if err := os.MkdirAll(sized, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"kustomization.yaml": `resources:
+- ../../base
+- sizes.yaml
+replacements:
+- source:
+    kind: ConfigMap
+    name: sizes
+    fieldPath: data.apiLimit
+  targets:
+  - select:
+      kind: Deployment
+      name: api
+    fieldPaths:
+    - spec.template.spec.containers.[name=api].resources.limits.memory
+`,
+		"sizes.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sizes\ndata:\n  apiLimit: 900Mi\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(sized, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, objs := load(t, sized)
+	_, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"}))
+	var te *TraceError
+	if !errors.As(err, &te) || len(te.Unresolved) != 1 || te.Unresolved[0].Field != "Deployment api container api: resources.limits.memory" {
+		t.Fatalf("want the limit unresolved, got %v", err)
+	}
+	if !strings.Contains(te.Error(), "a strategic-merge patch of Deployment api in "+sized+" does not make it as planned") {
+		t.Errorf("error: %v", te)
+	}
+}
+
+func TestOccurrencesAreWholeWords(t *testing.T) {
+	text := []byte("a: 512Mi\nb: 1512Mi\nc: 512Mib\nd: [512Mi]\nJAVA_OPTS=-Xmx512m -XX:+UseG1GC\n")
+	if got, want := occurrences(text, "512Mi"), []int{3, 33}; !slices.Equal(got, want) {
+		t.Errorf("512Mi at %v, want %v", got, want)
+	}
+	if got, want := occurrences(text, "-Xmx512m"), []int{50}; !slices.Equal(got, want) {
+		t.Errorf("-Xmx512m at %v, want %v", got, want)
+	}
+	for _, c := range []struct{ from, to, f, t string }{
+		{"-Xmx512m -XX:+UseG1GC", "-Xmx384m -XX:+UseG1GC", "-Xmx512m", "-Xmx384m"},
+		{"-XX:+UseG1GC -Xmx512m -Dx=1", "-XX:+UseG1GC -Xmx384m -Dx=1", "-Xmx512m", "-Xmx384m"},
+	} {
+		f, tt, ok := changedWords(c.from, c.to)
+		if !ok || f != c.f || tt != c.t {
+			t.Errorf("changedWords(%q, %q) = %q, %q, %v; want %q, %q", c.from, c.to, f, tt, ok, c.f, c.t)
+		}
+	}
+	if _, _, ok := changedWords("512Mi", "1Gi"); ok {
+		t.Error("a single word is the whole text, not a part of it")
+	}
+}
+
+// A finding's field is found in the file its object comes from: the
+// field's value, or the nearest enclosing field a patch adds to.
+func TestLocate(t *testing.T) {
+	_, objs := load(t, "testdata/shop/overlays/prod")
+	at := map[string]*Object{}
+	for _, o := range objs {
+		at[o.Kind+"/"+o.Name] = o
+	}
+	cases := []struct {
+		object, field string
+		line, col     int
+	}{
+		{"Deployment/prod-worker", "spec.template.spec.containers[0].resources.requests.memory", 22, 21},
+		// The limit the overlay's patch sets: the base's own is there.
+		{"Deployment/prod-worker", "spec.template.spec.containers[0].resources.limits.memory", 24, 21},
+		// No request in the file: its resources.
+		{"CronJob/prod-report", "spec.jobTemplate.spec.template.spec.containers[0].resources.requests.memory", 16, 13},
+		{"Deployment/prod-api", "spec.template.spec.containers[0]", 18, 9},
+	}
+	for _, c := range cases {
+		line, col, ok := at[c.object].Locate(c.field)
+		if !ok || line != c.line || col != c.col {
+			t.Errorf("%s %s: %d:%d (%v), want %d:%d", c.object, c.field, line, col, ok, c.line, c.col)
+		}
+	}
+	if _, _, ok := at["ConfigMap/prod-api-env-h6b467gtmc"].Locate("data.JAVA_OPTS"); ok {
+		t.Error("a generated object has no file to be located in")
+	}
+}
+
+// The fields are added to a patch listed under the deprecated
+// patchesStrategicMerge too.
+func TestTraceAddsToALegacyPatch(t *testing.T) {
+	dir := shop(t)
+	legacy := filepath.Join(dir, "overlays/legacy")
+	if err := os.MkdirAll(legacy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	patch := read(t, filepath.Join(dir, "overlays/prod/api-memory.yaml"))
+	for name, text := range map[string]string{
+		"kustomization.yaml": "resources:\n- ../../base\npatchesStrategicMerge:\n- api-memory.yaml\n",
+		"api-memory.yaml":    patch,
+	} {
+		if err := os.WriteFile(filepath.Join(legacy, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, objs := load(t, legacy)
+	traced(t, dir, k, planned(t, objs, change{"Deployment/api", "memory: 512Mi", "memory: 700Mi"}), map[string]string{
+		"overlays/legacy/api-memory.yaml": patch + "          requests:\n            memory: 700Mi\n",
+	})
+}
