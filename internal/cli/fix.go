@@ -95,12 +95,17 @@ edited by -f: --chart DIR renders a chart (with --values FILE... and --release N
 template), fixes the render, and writes each change into the values key that makes it. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
 only the memory fields (field manager oomdoctor), then it waits for the rollout.
 
+-k DIR builds a kustomization as kubectl kustomize does, fixes the build, and writes each change
+into the files of DIR: the value where DIR sets it (a patch, a resource, a generator's literal), or
+a strategic-merge patch it adds and lists; a base outside DIR is never changed.
+
 TYPE/NAME arguments (deployment/api) keep only those objects; a TYPE alone (deployments) keeps
 every object of that kind, and with --apply, -l SELECTOR those whose labels match.`,
 		Example: `  oomdoctor fix -f k8s/api.yaml --memory-limit 1Gi --memory-request 512Mi
   oomdoctor fix -f k8s/ --recommendations recs.json --write
   oomdoctor fix -f k8s/ --prometheus-url http://127.0.0.1:9090 -n shop --write
   oomdoctor fix -f k8s/ --lint --write
+  oomdoctor fix -k overlays/prod deployment/prod-api --memory-limit 1Gi --write
   oomdoctor fix -f base/ --from-peak 700Mi --average 400Mi --patch-dir overlays/prod/patches
   oomdoctor fix --chart ./chart --values prod.yaml --release api -n shop --recommendations recs.json --write
   oomdoctor fix --apply deployment/api -n shop --memory-limit 1Gi
@@ -545,6 +550,9 @@ func (o *FixOptions) planWarnings(results []*fix.Result) {
 				names = append(names, fmt.Sprintf("%d more", len(unused)-5))
 			}
 			check := "the files given with -f"
+			if o.Kustomize != "" {
+				check = "the names the kustomization builds (a namePrefix or nameSuffix changes them)"
+			}
 			if o.chart.set() {
 				check = "the release's name (--release " + o.chart.release + ": workload names often hold it)"
 			}

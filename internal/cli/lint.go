@@ -72,10 +72,11 @@ emptyDirs without a size, memory quantities in the wrong unit, a VPA and an HPA 
 over memory, and more (--list-rules; each rule has a page under docs/rules).
 
 Reads files, folders (recursively: .yaml, .yml, .json) and - for standard input, so
-"helm template CHART | oomdoctor lint -f -" and "kustomize build | oomdoctor lint -f -"
-work; --chart DIR renders a chart itself (with --values FILE... and --release NAME, as helm
-template), each template's manifests named as helm names them. Every workload kind with a pod template is checked, in multi-document YAML, JSON
-and List objects.
+"helm template CHART | oomdoctor lint -f -" works. -k DIR builds a kustomization as kubectl
+kustomize does, each finding at the line of the file its object comes from. --chart DIR
+renders a chart itself (with --values FILE... and --release NAME, as helm template), each
+template's manifests named as helm names them. Every workload kind with a pod template is
+checked, in multi-document YAML, JSON and List objects.
 
 Silence rules for one object with the annotation oomdoctor.io/ignore: "rule-a,rule-b"
 (or "all"), or for many in the config file (--config, default ./.oomdoctor.yaml).
@@ -85,6 +86,7 @@ input error (a file that does not parse is reported with its position, never ski
 		Example: `  oomdoctor lint -f deploy/
   helm template ./chart | oomdoctor lint -f - -o sarif > oomdoctor.sarif
   oomdoctor lint --chart ./chart --values values-prod.yaml --release api -n shop
+  oomdoctor lint -k overlays/prod -o sarif > oomdoctor.sarif
   oomdoctor lint -f k8s/ --fail-on error --show-suppressed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = append(o.Files, args...)

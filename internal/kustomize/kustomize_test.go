@@ -225,7 +225,7 @@ func TestTraceSharedPatch(t *testing.T) {
 	k, objs = load(t, prod)
 	changes := traced(t, dir, k, planned(t, objs, change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
 		"overlays/prod/kustomization.yaml": kz + "- path: deployment-worker-memory.yaml\n",
-		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (built from ` + filepath.Join(prod, "../../base/worker.yaml") + `).
+		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (from ../../base/worker.yaml).
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -327,7 +327,7 @@ func TestTraceGeneratedConfigMap(t *testing.T) {
 	opts.object = "ConfigMap/prod-api-env-h6b467gtmc"
 	traced(t, dir, k, planned(t, objs, opts), map[string]string{
 		"overlays/prod/kustomization.yaml": read(t, filepath.Join(prod, "kustomization.yaml")) + "- path: configmap-api-env-memory.yaml\n",
-		"overlays/prod/configmap-api-env-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap api-env (built from ` + filepath.Join(prod, "../../base/kustomization.yaml") + `).
+		"overlays/prod/configmap-api-env-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap api-env (from ../../base/kustomization.yaml).
 apiVersion: v1
 kind: ConfigMap
 metadata:

@@ -33,12 +33,7 @@ type target struct {
 // when that is in the folder, or else by writing a patch of its own. It
 // returns why not, or "".
 func (t *tracer) patch(id string) string {
-	var obj *Object
-	for _, o := range t.cur.objects {
-		if o.id == id {
-			obj = o
-		}
-	}
+	obj := t.object(id)
 	cur, plan := t.cur.docs[id], t.want[id]
 	if obj == nil || len(cur) != 1 || len(plan) != 1 {
 		return "the build has no such object, or more than one"
@@ -86,6 +81,16 @@ func (t *tracer) patch(id string) string {
 		return ""
 	}
 	return fmt.Sprintf("a strategic-merge patch of %s %s in %s does not make it as planned (a transformer of the kustomization may set it after patches): change it where it is set", obj.Kind, name, t.k.Dir)
+}
+
+// object is the build's object id.
+func (t *tracer) object(id string) *Object {
+	for _, o := range t.objects {
+		if o.id == id {
+			return o
+		}
+	}
+	return nil
 }
 
 // sourceName is the object's name as its resource file writes it, before
@@ -375,7 +380,14 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 		}
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# Written by oomdoctor fix: memory settings for %s %s (built from %s).\n", obj.Kind, name, obj.Source)
+	from := obj.path
+	if from == "" {
+		from = obj.generator
+	}
+	if rel, err := filepath.Rel(t.k.root, from); err == nil && from != "" {
+		from = filepath.ToSlash(rel)
+	}
+	fmt.Fprintf(&b, "# Written by oomdoctor fix: memory settings for %s %s (from %s).\n", obj.Kind, name, from)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(root); err != nil {

@@ -59,13 +59,15 @@ func (e *TraceError) Error() string {
 // tracer is the state of a trace: the files' texts so far, the build they
 // make, and where it differs from the plan.
 type tracer struct {
-	k      *Kustomization
-	want   renderdiff.Docs
-	texts  map[string][]byte
-	cur    *build
-	diffs  []renderdiff.Difference
-	fields map[string][]string
-	lists  map[string][]string
+	k *Kustomization
+	// objects are the build's, with their sources.
+	objects []*Object
+	want    renderdiff.Docs
+	texts   map[string][]byte
+	cur     *build
+	diffs   []renderdiff.Difference
+	fields  map[string][]string
+	lists   map[string][]string
 	// names are the generated objects' names in the build given, by
 	// their normalized names.
 	names map[string]string
@@ -98,11 +100,11 @@ func (t *tracer) describe(ds renderdiff.Docs, f renderdiff.Field) string {
 // Each is tried by building again with it: it is kept only when the field
 // becomes as planned and nothing fix did not plan changes.
 func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
-	first, err := k.build(nil)
+	first, err := k.build(nil, true)
 	if err != nil {
 		return nil, err
 	}
-	t := &tracer{k: k, want: renderdiff.Docs{}, texts: map[string][]byte{}, cur: first, fields: map[string][]string{}, lists: map[string][]string{}, names: map[string]string{}}
+	t := &tracer{k: k, objects: first.objects, want: renderdiff.Docs{}, texts: map[string][]byte{}, cur: first, fields: map[string][]string{}, lists: map[string][]string{}, names: map[string]string{}}
 	for name, base := range first.hashed {
 		t.names[base+hashMark] = name
 	}
@@ -167,7 +169,7 @@ func (t *tracer) try(main string, changes map[string][]byte, done func([]renderd
 	for p, x := range changes {
 		trial[p] = x
 	}
-	b, err := t.k.build(trial)
+	b, err := t.k.build(trial, false)
 	if err != nil {
 		return false
 	}
@@ -202,8 +204,27 @@ func (t *tracer) replace(d renderdiff.Difference) {
 		pairs = append(pairs, [2]string{f, tt})
 	}
 	done := func(ds []renderdiff.Difference) bool { return !renderdiff.HasField(ds, d.Field) }
+	// The files that name the object first: its patches, its resource.
+	paths := slices.Clone(t.cur.read)
+	if obj := t.object(d.Source); obj != nil {
+		name := t.sourceName(obj, t.cur.docs[d.Source][0])
+		names := func(p string) bool {
+			text, err := t.text(p)
+			return err == nil && len(occurrences(text, name)) > 0
+		}
+		slices.SortStableFunc(paths, func(a, b string) int {
+			na, nb := names(a), names(b)
+			switch {
+			case na && !nb:
+				return -1
+			case nb && !na:
+				return 1
+			}
+			return 0
+		})
+	}
 	for _, pair := range pairs {
-		for _, path := range t.cur.read {
+		for _, path := range paths {
 			text, err := t.text(path)
 			if err != nil {
 				continue
@@ -273,7 +294,7 @@ func scalar(v any) bool {
 
 // changes are the files changed, with the build checked once more.
 func (t *tracer) changes() ([]FileChange, error) {
-	b, err := t.k.build(t.texts)
+	b, err := t.k.build(t.texts, false)
 	if err != nil {
 		return nil, err
 	}
