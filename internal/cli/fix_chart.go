@@ -9,7 +9,6 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/helmvalues"
-	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // chartFlags checks the flags of fix --chart.
@@ -42,28 +41,13 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 		inputs[i] = fixInput{name: t.Name, data: []byte(t.Text)}
 		cms.Read(t.Name, inputs[i].data)
 	}
-	results, failed, refused, err := o.plan(inputs, cms, true)
-	if err != nil {
+	fixes, err := o.planRender(inputs, cms, "values file")
+	if err != nil || fixes == nil {
 		return err
 	}
-	o.printPlan(results)
-	o.planWarnings(results)
-	if failed || refused {
-		fmt.Fprintln(o.ErrOut, "No values file was changed.")
-		if failed {
-			return &exitStatus{code: ExitUsage}
-		}
-		return &exitStatus{code: ExitFailure}
-	}
-	planned := make([]helmvalues.Template, len(results))
-	changed := false
-	for i, r := range results {
-		planned[i] = helmvalues.Template{Name: r.File, Text: string(r.Fixed)}
-		changed = changed || r.Changed()
-	}
-	if !changed {
-		fmt.Fprintln(o.ErrOut, "Nothing to change.")
-		return nil
+	planned := make([]helmvalues.Template, len(fixes))
+	for i, f := range fixes {
+		planned[i] = helmvalues.Template{Name: f.name, Text: f.text}
 	}
 	bar := newProgress(o.ErrOut)
 	if bar != nil {
@@ -94,21 +78,11 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 			fmt.Fprintf(o.ErrOut, "%s: %s: %s → %s (for %s)\n", fileOf(files, a), a.Key(), from, a.To, strings.Join(e.Fields, "; "))
 		}
 	}
-	for _, f := range files {
-		if o.Write {
-			if err := fix.WriteAtomic(f.Path, f.Fixed); err != nil {
-				return fmt.Errorf("writing %s: %w", f.Path, err)
-			}
-			continue
-		}
-		fmt.Fprint(o.Out, fix.Diff(&fix.Result{File: f.Path, Original: f.Original, Fixed: f.Fixed}))
+	changes := make([]sourceChange, len(files))
+	for i, f := range files {
+		changes[i] = sourceChange{path: f.Path, original: f.Original, fixed: f.Fixed}
 	}
-	if o.Write {
-		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(len(files), "values file"))
-	} else {
-		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(len(files), "values file"))
-	}
-	return nil
+	return o.writeChanges(changes, "values file")
 }
 
 // fileOf is the values file an assignment is written in.

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
@@ -11,7 +10,6 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/report"
-	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
 // kustomizeBuild builds a kustomization as kubectl kustomize does, its
@@ -75,28 +73,13 @@ func (o *FixOptions) RunKustomize() error {
 		inputs[i] = fixInput{name: f.Name, data: f.Data}
 		cms.Read(f.Name, f.Data)
 	}
-	results, failed, refused, err := o.plan(inputs, cms, true)
-	if err != nil {
+	fixes, err := o.planRender(inputs, cms, "file")
+	if err != nil || fixes == nil {
 		return err
 	}
-	o.printPlan(results)
-	o.planWarnings(results)
-	if failed || refused {
-		fmt.Fprintln(o.ErrOut, "No file was changed.")
-		if failed {
-			return &exitStatus{code: ExitUsage}
-		}
-		return &exitStatus{code: ExitFailure}
-	}
-	planned := make([]kustomize.Planned, len(results))
-	changed := false
-	for i, r := range results {
-		planned[i] = kustomize.Planned{Name: r.File, Text: string(r.Fixed)}
-		changed = changed || r.Changed()
-	}
-	if !changed {
-		fmt.Fprintln(o.ErrOut, "Nothing to change.")
-		return nil
+	planned := make([]kustomize.Planned, len(fixes))
+	for i, f := range fixes {
+		planned[i] = kustomize.Planned{Name: f.name, Text: f.text}
 	}
 	changes, err := k.Trace(planned)
 	var te *kustomize.TraceError
@@ -119,42 +102,11 @@ func (o *FixOptions) RunKustomize() error {
 			fmt.Fprintf(o.ErrOut, "%s: lists %s under patches\n", c.Path, l)
 		}
 	}
-	for _, c := range changes {
-		if o.Write {
-			if err := fix.WriteAtomic(c.Path, c.Fixed); err != nil {
-				return fmt.Errorf("writing %s: %w", c.Path, err)
-			}
-			continue
-		}
-		if c.New() {
-			fmt.Fprint(o.Out, newFileDiff(c.Path, c.Fixed))
-			continue
-		}
-		fmt.Fprint(o.Out, fix.Diff(&fix.Result{File: c.Path, Original: c.Original, Fixed: c.Fixed}))
+	out := make([]sourceChange, len(changes))
+	for i, c := range changes {
+		out[i] = sourceChange{path: c.Path, original: c.Original, fixed: c.Fixed}
 	}
-	if o.Write {
-		fmt.Fprintf(o.ErrOut, "Wrote %s.\n", words.Count(len(changes), "file"))
-	} else {
-		fmt.Fprintf(o.ErrOut, "%s would change; run again with --write to change them.\n", words.Count(len(changes), "file"))
-	}
-	return nil
-}
-
-// newFileDiff is a unified diff that makes a file, as git writes one.
-func newFileDiff(path string, text []byte) string {
-	lines := strings.SplitAfter(string(text), "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n", filepath.ToSlash(path), len(lines))
-	for _, l := range lines {
-		b.WriteString("+" + l)
-	}
-	if !strings.HasSuffix(b.String(), "\n") {
-		b.WriteString("\n\\ No newline at end of file\n")
-	}
-	return b.String()
+	return o.writeChanges(out, "file")
 }
 
 // runKustomize lints a kustomization's build, each finding at the line of

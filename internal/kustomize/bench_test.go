@@ -16,12 +16,10 @@ func bigOverlay(tb testing.TB, n int) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	base, prod := filepath.Join(dir, "base"), filepath.Join(dir, "prod")
-	os.MkdirAll(base, 0o755)
-	os.MkdirAll(prod, 0o755)
 	var resources, patches strings.Builder
 	for i := range n {
 		fmt.Fprintf(&resources, "- app%d.yaml\n", i)
-		os.WriteFile(filepath.Join(base, fmt.Sprintf("app%d.yaml", i)), fmt.Appendf(nil, `apiVersion: apps/v1
+		put(tb, filepath.Join(base, fmt.Sprintf("app%d.yaml", i)), fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: app%d
@@ -40,10 +38,10 @@ spec:
             memory: 128Mi
           limits:
             memory: 256Mi
-`, i, i, i, i), 0o644)
+`, i, i, i, i))
 		if i%2 == 0 {
 			fmt.Fprintf(&patches, "- path: app%d-memory.yaml\n", i)
-			os.WriteFile(filepath.Join(prod, fmt.Sprintf("app%d-memory.yaml", i)), fmt.Appendf(nil, `apiVersion: apps/v1
+			put(tb, filepath.Join(prod, fmt.Sprintf("app%d-memory.yaml", i)), fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: app%d
@@ -55,12 +53,23 @@ spec:
         resources:
           limits:
             memory: 512Mi
-`, i), 0o644)
+`, i))
 		}
 	}
-	os.WriteFile(filepath.Join(base, "kustomization.yaml"), []byte("resources:\n"+resources.String()), 0o644)
-	os.WriteFile(filepath.Join(prod, "kustomization.yaml"), []byte("namePrefix: prod-\nnamespace: shop\nresources:\n- ../base\npatches:\n"+patches.String()), 0o644)
+	put(tb, filepath.Join(base, "kustomization.yaml"), "resources:\n"+resources.String())
+	put(tb, filepath.Join(prod, "kustomization.yaml"), "namePrefix: prod-\nnamespace: shop\nresources:\n- ../base\npatches:\n"+patches.String())
 	return prod
+}
+
+// put writes a file, and its folder when there is none.
+func put(tb testing.TB, path, text string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func loadBig(b *testing.B, n int) (*Kustomization, []*Object) {

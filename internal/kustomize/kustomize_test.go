@@ -158,14 +158,7 @@ func TestBuildIsKubectlKustomizes(t *testing.T) {
 	if len(sources) != len(want) {
 		t.Errorf("objects %v, want those of %v", sources, want)
 	}
-	kubectl, err := cluster.Binary("kubectl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(kubectl, "kustomize", prod).Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize: %v", err)
-	}
+	out := kubectlKustomize(t, prod)
 	theirs, ours := byObject(t, string(out)), renderdiff.Docs{}
 	for _, o := range objs {
 		if err := ours.Add(o.Kind+"/"+o.Name, o.Text); err != nil {
@@ -269,14 +262,7 @@ func TestTraceAddsFieldsToTheOverlaysFiles(t *testing.T) {
 		"overlays/prod/api-memory.yaml": patch + "          requests:\n            memory: 640Mi\n",
 	})
 	write(t, changes)
-	kubectl, err := cluster.Binary("kubectl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(kubectl, "kustomize", prod).Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize: %v", err)
-	}
+	out := kubectlKustomize(t, prod)
 	want := renderdiff.Docs{}
 	for _, pl := range p {
 		if err := want.Add("", pl.Text); err != nil {
@@ -454,4 +440,18 @@ func TestTraceAddsToALegacyPatch(t *testing.T) {
 	traced(t, dir, k, planned(t, objs, change{"Deployment/api", "memory: 512Mi", "memory: 700Mi"}), map[string]string{
 		"overlays/legacy/api-memory.yaml": patch + "          requests:\n            memory: 700Mi\n",
 	})
+}
+
+// kubectlKustomize is what kubectl kustomize builds of dir.
+func kubectlKustomize(t *testing.T, dir string) []byte {
+	t.Helper()
+	kubectl, err := cluster.Binary("kubectl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", dir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v", dir, err)
+	}
+	return out
 }
