@@ -135,6 +135,9 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 	}
 	fs := &overlayFS{FileSystem: filesys.MakeFsOnDisk(), k: k, texts: texts, read: map[string]bool{}, origins: origins && !k.origins}
 	opts := krusty.MakeDefaultOptions()
+	// As kubectl kustomize: the kustomization's sortOptions, else
+	// kustomize's legacy order (MakeDefaultOptions keeps the input's).
+	opts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(opts).Run(fs, k.root)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Dir, err)

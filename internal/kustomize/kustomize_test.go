@@ -160,31 +160,56 @@ func TestBuildIsKubectlKustomizes(t *testing.T) {
 	}
 	out := kubectlKustomize(t, prod)
 	theirs, ours := byObject(t, string(out)), renderdiff.Docs{}
+	var order []string
 	for _, o := range objs {
 		if err := ours.Add(o.Kind+"/"+o.Name, o.Text); err != nil {
 			t.Fatal(err)
 		}
+		order = append(order, o.Kind+"/"+o.Name)
+	}
+	// In kustomize's legacy order, as kubectl kustomize sorts a build
+	// whose kustomization does not say.
+	if kubectls := objectOrder(t, string(out)); !slices.Equal(order, kubectls) {
+		t.Errorf("objects in the order %v, kubectl kustomize's %v", order, kubectls)
 	}
 	if ds := renderdiff.Diff(ours, theirs); len(ds) > 0 {
 		t.Errorf("the build differs from kubectl kustomize's at %s: %v against %v", renderdiff.Describe(ours, ds[0].Field), ds[0].Old, ds[0].New)
 	}
 }
 
+// objectOrder is the kind/name of each object of a build, in its order.
+func objectOrder(t *testing.T, text string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range docs(t, text) {
+		out = append(out, kindName(d))
+	}
+	return out
+}
+
 // byObject parses a build by kind/name.
 func byObject(t *testing.T, text string) renderdiff.Docs {
+	t.Helper()
+	out := renderdiff.Docs{}
+	for _, d := range docs(t, text) {
+		out[kindName(d)] = append(out[kindName(d)], d)
+	}
+	return out
+}
+
+func docs(t *testing.T, text string) []any {
 	t.Helper()
 	all := renderdiff.Docs{}
 	if err := all.Add("", text); err != nil {
 		t.Fatal(err)
 	}
-	out := renderdiff.Docs{}
-	for _, d := range all[""] {
-		kind, _ := renderdiff.Lookup(d, []any{"kind"})
-		name, _ := renderdiff.Lookup(d, []any{"metadata", "name"})
-		key := renderdiff.ScalarText(kind) + "/" + renderdiff.ScalarText(name)
-		out[key] = append(out[key], d)
-	}
-	return out
+	return all[""]
+}
+
+func kindName(d any) string {
+	kind, _ := renderdiff.Lookup(d, []any{"kind"})
+	name, _ := renderdiff.Lookup(d, []any{"metadata", "name"})
+	return renderdiff.ScalarText(kind) + "/" + renderdiff.ScalarText(name)
 }
 
 // A value the overlay's patch sets is changed there, its line alone,
