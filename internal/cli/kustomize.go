@@ -140,5 +140,6 @@ func (o *LintOptions) runKustomize(infos []report.RuleInfo) error {
 			}
 		}
 	}
+	lint.Sort(rep)
 	return o.report(rep, infos)
 }

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
 const shopKustomize = "../kustomize/testdata/shop"
@@ -80,6 +84,47 @@ func TestLintKustomize(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "1 finding (1 warning) in 4 workloads among 5 objects from 5 files.") {
 		t.Errorf("summary:\n%s", r.stderr)
+	}
+}
+
+// kustomize sorts a build (Deployments before Pods here); lint -k's
+// findings are in the order of the lines they name.
+func TestLintKustomizeInLineOrder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources:\n- all.yaml\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+spec:
+  containers:
+  - name: sh
+    image: busybox:1.37
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec:
+      containers:
+      - name: app
+        image: example/app:1.0
+`), 0o644)
+	r := runWithStdin("", "lint", "-k", dir, "-o", "json")
+	var rep model.LintReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("exit %d: %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var lines []int
+	for _, f := range rep.Findings {
+		lines = append(lines, f.Line)
+	}
+	if len(lines) < 2 || lines[0] > 8 || lines[len(lines)-1] < 10 || !slices.IsSorted(lines) {
+		t.Errorf("findings at lines %v, want the Pod's (1-8) first and the Deployment's (10-) after", lines)
 	}
 }
 

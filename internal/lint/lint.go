@@ -396,8 +396,7 @@ func (l *Linter) recordMarked(r Rule, lf model.LintFinding, msg string, sev mode
 
 func (l *Linter) finish() *model.LintReport {
 	rep := &l.report
-	sortFindings(rep.Findings)
-	sortFindings(rep.Suppressed)
+	Sort(rep)
 	s := &rep.Summary
 	s.Files, s.Documents, s.Objects, s.NotObjects = l.stats.Files, l.stats.Documents, l.stats.Objects, l.stats.NotObjects
 	s.Findings = len(rep.Findings)
@@ -407,6 +406,13 @@ func (l *Linter) finish() *model.LintReport {
 		s.BySeverity[f.Severity]++
 	}
 	return rep
+}
+
+// Sort orders a report's findings again, for a caller that has moved them
+// (lint -k names each by the line of the file its object comes from).
+func Sort(rep *model.LintReport) {
+	sortFindings(rep.Findings)
+	sortFindings(rep.Suppressed)
 }
 
 // sortFindings orders findings by input order: files in the order read (a
