@@ -162,7 +162,7 @@ func TestNoClusterConfigured(t *testing.T) {
 		{[]string{"node"}, ", or read a snapshot with --snapshot"},
 		{[]string{"explain", "p"}, ", or read a snapshot with --snapshot"},
 		{[]string{"snapshot", "-o", filepath.Join(dir, "snap")}, "\n"},
-		{[]string{"agent", "--node-name", "n"}, ", or run with --standalone"},
+		{[]string{"agent", "--node-name", "n", "--listen", "127.0.0.1:0"}, ", or run with --standalone"},
 		{[]string{"recommend", "--prometheus-service", "auto"}, ", or reach Prometheus with --prometheus-url"},
 	} {
 		r := run(c.args...)
