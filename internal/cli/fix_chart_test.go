@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 )
 
 const shopChart = "../helmvalues/testdata/shop"
@@ -58,7 +60,7 @@ func TestFixChartWritesTheValues(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
 	}
-	if !strings.Contains(r.stdout, "+++ b/"+filepath.ToSlash(values)) || !strings.Contains(r.stdout, "+      memory: 400Mi") {
+	if !strings.Contains(r.stdout, "+++ b/"+fix.DiffPath(values)) || !strings.Contains(r.stdout, "+      memory: 400Mi") {
 		t.Errorf("want a diff of values.yaml:\n%s", r.stdout)
 	}
 	if now, _ := os.ReadFile(values); string(now) != string(before) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
@@ -83,7 +82,7 @@ func newFileDiff(path string, text []byte) string {
 		lines = lines[:len(lines)-1]
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n", filepath.ToSlash(path), len(lines))
+	fmt.Fprintf(&b, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1,%d @@\n", fix.DiffPath(path), len(lines))
 	for _, l := range lines {
 		b.WriteString("+" + l)
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 )
 
 const fixGolden = "../fix/testdata/golden"
@@ -481,7 +483,7 @@ func TestFixLintReadsEveryFile(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "c-broken.yaml:1") {
 		t.Errorf("the broken file: exit %d\n%s", r.code, r.stderr)
 	}
-	if strings.Contains(r.stdout, "b-ingest.yaml") || !strings.Contains(r.stdout, "+++ b/"+filepath.Join(dir, "d-web.yaml")) || !strings.Contains(r.stdout, "+          value: 921MiB") {
+	if strings.Contains(r.stdout, "b-ingest.yaml") || !strings.Contains(r.stdout, "+++ b/"+fix.DiffPath(filepath.Join(dir, "d-web.yaml"))) || !strings.Contains(r.stdout, "+          value: 921MiB") {
 		t.Errorf("want only d-web.yaml changed:\n%s\n%s", r.stdout, r.stderr)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
 
@@ -39,7 +40,7 @@ func TestFixKustomizeWritesTheOverlay(t *testing.T) {
 	}
 	for _, want := range []string{
 		"+            memory: 400Mi # raised after the OOM of May 3\n",
-		"--- /dev/null\n+++ b/" + filepath.ToSlash(filepath.Join(prod, "configmap-api-env-memory.yaml")) + "\n@@ -0,0 +1,7 @@\n",
+		"--- /dev/null\n+++ b/" + fix.DiffPath(filepath.Join(prod, "configmap-api-env-memory.yaml")) + "\n@@ -0,0 +1,7 @@\n",
 		"+- path: configmap-api-env-memory.yaml\n",
 	} {
 		if !strings.Contains(r.stdout, want) {

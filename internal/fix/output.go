@@ -19,8 +19,8 @@ func Diff(r *Result) string {
 	d := difflib.UnifiedDiff{
 		A:        splitLines(string(r.Original)),
 		B:        splitLines(string(r.Fixed)),
-		FromFile: "a/" + filepath.ToSlash(r.File),
-		ToFile:   "b/" + filepath.ToSlash(r.File),
+		FromFile: "a/" + DiffPath(r.File),
+		ToFile:   "b/" + DiffPath(r.File),
 		Context:  3,
 	}
 	s, err := difflib.GetUnifiedDiffString(d)
@@ -28,6 +28,14 @@ func Diff(r *Result) string {
 		return fmt.Sprintf("(diff failed: %v)\n", err)
 	}
 	return s
+}
+
+// DiffPath is a file's name in a diff's header, after a/ or b/: an
+// absolute path loses its leading slash, as git diff --no-index writes
+// it, so that git apply (which refuses an absolute path) takes the diff
+// from the root.
+func DiffPath(file string) string {
+	return strings.TrimLeft(filepath.ToSlash(file), "/")
 }
 
 // splitLines are a text's lines with their line ends, for the diff: a

@@ -85,3 +85,26 @@ func TestDiffOfTheLastLineApplies(t *testing.T) {
 		t.Errorf("applied: %q, want %q", got, r.Fixed)
 	}
 }
+
+// A file named by its absolute path is named as git names it, without the
+// leading slash, and git apply takes the diff from the root.
+func TestDiffOfAnAbsolutePathApplies(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "api.yaml")
+	r := &Result{File: file, Original: []byte("memory: 1Gi\n"), Fixed: []byte("memory: 2Gi\n")}
+	if err := os.WriteFile(file, r.Original, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := Diff(r)
+	if want := "--- a" + file + "\n"; !strings.HasPrefix(d, want) {
+		t.Errorf("diff %q, want it to begin %q", d, want)
+	}
+	cmd := exec.Command("git", "apply", "-")
+	cmd.Dir = "/"
+	cmd.Stdin = strings.NewReader(d)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v\n%s", err, out)
+	}
+	if got, _ := os.ReadFile(file); string(got) != string(r.Fixed) {
+		t.Errorf("applied: %q, want %q", got, r.Fixed)
+	}
+}
