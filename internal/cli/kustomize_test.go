@@ -133,6 +133,8 @@ func TestKustomizeErrors(t *testing.T) {
 	prod := shopKustomize + "/overlays/prod"
 	broken := t.TempDir()
 	os.WriteFile(filepath.Join(broken, "kustomization.yaml"), []byte("resources:\n- missing.yaml\n"), 0o644)
+	helm := t.TempDir()
+	os.WriteFile(filepath.Join(helm, "kustomization.yaml"), []byte("helmCharts:\n- name: shop\n  version: 0.1.0\n"), 0o644)
 	cases := []struct {
 		name string
 		args []string
@@ -147,6 +149,7 @@ func TestKustomizeErrors(t *testing.T) {
 		{"a file", []string{"lint", "-k", filepath.Join(prod, "report.yaml")}, "is a file: give the folder that holds kustomization.yaml"},
 		{"no kustomization", []string{"fix", "-k", t.TempDir(), "--memory-limit", "1Gi"}, "has no kustomization.yaml"},
 		{"does not build", []string{"lint", "-k", broken}, "kustomize build " + broken},
+		{"a Helm chart", []string{"fix", "-k", helm, "--memory-limit", "1Gi"}, "give the chart to --chart"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

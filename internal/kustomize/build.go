@@ -140,6 +140,9 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	m, err := krusty.MakeKustomizer(opts).Run(fs, k.root)
 	if err != nil {
+		if strings.Contains(err.Error(), "must specify --enable-helm") {
+			return nil, fmt.Errorf("kustomize build %s: it inflates a Helm chart (helmCharts), which oomdoctor does not build: give the chart to --chart (with its values files as --values), or the output of kubectl kustomize --enable-helm to -f", k.Dir)
+		}
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Dir, err)
 	}
 	b := &build{docs: renderdiff.Docs{}, hashed: map[string]string{}}
