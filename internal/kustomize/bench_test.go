@@ -133,14 +133,18 @@ func plainBuildTime(b *testing.B, k *Kustomization) time.Duration {
 	return best
 }
 
-// BenchmarkTraceAll traces a new limit for each of the 40 Deployments:
-// 20 change in their patch files, 20 get a new patch.
+// BenchmarkTraceAll is fix -k's work for a new limit of each of the 40
+// Deployments: the build, then the trace (20 change in their patch files,
+// 20 get a new patch).
 func BenchmarkTraceAll(b *testing.B) {
 	k, objs := loadBig(b, 40)
 	plan := raise(objs)
 	base := plainBuildTime(b, k)
 	k.Builds, k.PlainBuilds = 0, 0
 	for b.Loop() {
+		if _, err := k.Build(); err != nil {
+			b.Fatal(err)
+		}
 		changes, err := k.Trace(plan)
 		if err != nil {
 			b.Fatal(err)

@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -35,8 +37,8 @@ type Kustomization struct {
 	root string
 	// file is its kustomization file (absolute).
 	file string
-	// texts are files' new texts, by absolute path (a new patch file too).
-	texts map[string][]byte
+	// built is the last Build, for the Trace that follows it.
+	built *build
 	// origins: the kustomization asks for origin annotations itself, so
 	// they stay in the build.
 	origins bool
@@ -60,7 +62,7 @@ func Load(dir string) (*Kustomization, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is a file: give the folder that holds kustomization.yaml, as kubectl's -k", dir)
 	}
-	k := &Kustomization{Dir: dir, root: root, texts: map[string][]byte{}, generated: map[string]bool{}}
+	k := &Kustomization{Dir: dir, root: root, generated: map[string]bool{}}
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
 		p := filepath.Join(root, name)
 		if _, err := os.Stat(p); err == nil {
@@ -117,10 +119,11 @@ type build struct {
 
 // Build builds the kustomization as the files are on disk.
 func (k *Kustomization) Build() ([]*Object, error) {
-	b, err := k.build(k.texts, true)
+	b, err := k.build(nil, true)
 	if err != nil {
 		return nil, err
 	}
+	k.built = b
 	return b.objects, nil
 }
 
@@ -138,7 +141,14 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 	// As kubectl kustomize: the kustomization's sortOptions, else
 	// kustomize's legacy order (MakeDefaultOptions keeps the input's).
 	opts.Reorder = krusty.ReorderOptionUnspecified
-	m, err := krusty.MakeKustomizer(opts).Run(fs, k.root)
+	var m resmap.ResMap
+	var err error
+	run := func() { m, err = krusty.MakeKustomizer(opts).Run(fs, k.root) }
+	if origins {
+		run()
+	} else {
+		quietly(run)
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "must specify --enable-helm") {
 			return nil, fmt.Errorf("kustomize build %s: it inflates a Helm chart (helmCharts), which oomdoctor does not build: give the chart to --chart (with its values files as --values), or the output of kubectl kustomize --enable-helm to -f", k.Dir)
@@ -344,4 +354,27 @@ func withOrigins(data []byte) ([]byte, error) {
 	}
 	list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: types.OriginAnnotations})
 	return yaml.Marshal(&doc)
+}
+
+// stderr guards os.Stderr while quietly has it.
+var stderr sync.Mutex
+
+// quietly runs f with os.Stderr at the null device. kustomize writes the
+// warning of a deprecated field (patchesStrategicMerge, bases, vars)
+// straight to os.Stderr at every build: the build with origins, which
+// lint -k and fix -k make once, says it, as kubectl kustomize does, and
+// the trials of a trace do not say it again dozens of times.
+func quietly(f func()) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		f()
+		return
+	}
+	defer null.Close()
+	stderr.Lock()
+	defer stderr.Unlock()
+	saved := os.Stderr
+	os.Stderr = null
+	defer func() { os.Stderr = saved }()
+	f()
 }

@@ -212,6 +212,40 @@ func kindName(d any) string {
 	return renderdiff.ScalarText(kind) + "/" + renderdiff.ScalarText(name)
 }
 
+// A new patch indents its lists as the object's own file does: deeper
+// than their key here, as yaml.v3 and kubectl write them.
+func TestNewPatchIndentsListsAsTheObjectsFile(t *testing.T) {
+	dir := shop(t)
+	worker := filepath.Join(dir, "base/worker.yaml")
+	wide := strings.ReplaceAll(read(t, worker), "\n      - name: worker\n        ", "\n        - name: worker\n          ")
+	wide = strings.ReplaceAll(wide, "\n        resources:", "\n          resources:")
+	wide = strings.NewReplacer("\n          requests:", "\n            requests:", "\n            memory: 128Mi", "\n              memory: 128Mi",
+		"\n          limits:", "\n            limits:", "\n            memory: 256Mi", "\n              memory: 256Mi").Replace(wide)
+	if err := os.WriteFile(worker, []byte(wide), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prod := filepath.Join(dir, "overlays/prod")
+	kz := read(t, filepath.Join(prod, "kustomization.yaml"))
+	k, objs := load(t, prod)
+	traced(t, dir, k, planned(t, objs, change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
+		"overlays/prod/kustomization.yaml": kz + "- path: deployment-worker-memory.yaml\n",
+		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (from ../../base/worker.yaml).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+spec:
+  template:
+    spec:
+      containers:
+        - name: worker
+          resources:
+            limits:
+              memory: 2Gi
+`,
+	})
+}
+
 // A value the overlay's patch sets is changed there, its line alone,
 // the comment kept; the base is not touched.
 func TestTraceChangesTheValueWhereTheOverlaySetsIt(t *testing.T) {
@@ -228,7 +262,8 @@ func TestTraceChangesTheValueWhereTheOverlaySetsIt(t *testing.T) {
 
 // A value a patch sets for several objects changes there when they all
 // need the same; for one of them alone, it gets a patch of its own,
-// listed last under patches, and the shared patch stays.
+// listed last under patches, and the shared patch stays. Its lists are
+// indented as in the object's own file (here, not deeper than their key).
 func TestTraceSharedPatch(t *testing.T) {
 	dir := shop(t)
 	prod := filepath.Join(dir, "overlays/prod")
@@ -252,10 +287,10 @@ spec:
   template:
     spec:
       containers:
-        - name: worker
-          resources:
-            limits:
-              memory: 2Gi
+      - name: worker
+        resources:
+          limits:
+            memory: 2Gi
 `,
 	})
 	// Written, the overlay builds as planned and a second trace has
@@ -461,10 +496,23 @@ func TestTraceAddsToALegacyPatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// kustomize warns of patchesStrategicMerge on stderr: once, at the
+	// build that planned was made of, not at every trial.
+	said, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = said
 	k, objs := load(t, legacy)
 	traced(t, dir, k, planned(t, objs, change{"Deployment/api", "memory: 512Mi", "memory: 700Mi"}), map[string]string{
 		"overlays/legacy/api-memory.yaml": patch + "          requests:\n            memory: 700Mi\n",
 	})
+	os.Stderr = saved
+	said.Close()
+	if n := strings.Count(read(t, said.Name()), "'patchesStrategicMerge' is deprecated"); n != 1 {
+		t.Errorf("kustomize's warning said %d times, want once (as kubectl kustomize says it)", n)
+	}
 }
 
 // kubectlKustomize is what kubectl kustomize builds of dir.

@@ -11,6 +11,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/types"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
@@ -384,12 +385,17 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 	if from == "" {
 		from = obj.generator
 	}
+	from0 := from
 	if rel, err := filepath.Rel(t.k.root, from); err == nil && from != "" {
 		from = filepath.ToSlash(rel)
 	}
 	fmt.Fprintf(&b, "# Written by oomdoctor fix: memory settings for %s %s (from %s).\n", obj.Kind, name, from)
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
+	// Lists indented as in the object's own file.
+	if src, err := t.text(from0); err == nil && kyaml.DeriveSeqIndentStyle(string(src)) == string(kyaml.CompactSequenceStyle) {
+		enc.CompactSeqIndent()
+	}
 	if err := enc.Encode(root); err != nil {
 		return "", nil, err
 	}

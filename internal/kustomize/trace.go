@@ -100,9 +100,14 @@ func (t *tracer) describe(ds renderdiff.Docs, f renderdiff.Field) string {
 // Each is tried by building again with it: it is kept only when the field
 // becomes as planned and nothing fix did not plan changes.
 func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
-	first, err := k.build(nil, true)
-	if err != nil {
-		return nil, err
+	// The Build that planned was made of, else a new one.
+	first := k.built
+	k.built = nil
+	if first == nil {
+		var err error
+		if first, err = k.build(nil, true); err != nil {
+			return nil, err
+		}
 	}
 	t := &tracer{k: k, objects: first.objects, want: renderdiff.Docs{}, texts: map[string][]byte{}, cur: first, fields: map[string][]string{}, lists: map[string][]string{}, names: map[string]string{}}
 	for name, base := range first.hashed {
