@@ -10,6 +10,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 )
 
 // genManifest writes a random valid Deployment: block or flow style for its
@@ -107,7 +108,7 @@ func FuzzFixChangesOnlyTargetFields(f *testing.F) {
 		// Put the original values back: everything must then be equal.
 		orig := cb[0].(map[string]any)
 		if origRes, ok := orig["resources"].(map[string]any); ok {
-			res0 = deepCopy(origRes).(map[string]any)
+			res0 = renderdiff.Copy(origRes).(map[string]any)
 			c0["resources"] = res0
 		} else {
 			delete(c0, "resources")
@@ -120,22 +121,4 @@ func FuzzFixChangesOnlyTargetFields(f *testing.F) {
 			t.Fatalf("not idempotent: %v\n%s", err, again.Fixed)
 		}
 	})
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	}
-	return v
 }

@@ -95,7 +95,7 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	// the user's, and their warnings are noise.
 	defer log.SetOutput(log.Writer())
 	log.SetOutput(io.Discard)
-	cur := deepCopy(c.user).(map[string]any)
+	cur := renderdiff.Copy(c.user).(map[string]any)
 	got, err := c.renderDocs(cur)
 	if err == nil {
 		err = c.volatileFields(got)
@@ -134,7 +134,7 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 			if i == maxCandidates {
 				break
 			}
-			trial := deepCopy(cur).(map[string]any)
+			trial := renderdiff.Copy(cur).(map[string]any)
 			ok := true
 			for _, a := range cand {
 				ok = ok && setPath(trial, coal, a.Path, a.Value())
@@ -453,7 +453,7 @@ func setPath(user, coal map[string]any, p []any, val any) bool {
 				if !ok {
 					return false
 				}
-				cp := deepCopy(l)
+				cp := renderdiff.Copy(l)
 				m[x] = cp
 				node, cnode = cp, cchild
 				continue
@@ -482,22 +482,4 @@ func setPath(user, coal map[string]any, p []any, val any) bool {
 		}
 	}
 	return false
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	}
-	return v
 }

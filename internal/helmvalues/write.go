@@ -138,7 +138,7 @@ func (c *Chart) listOf(a Assignment, lists map[string]*listCopy) (*listCopy, boo
 	if !ok {
 		return nil, false, fmt.Errorf("%s is an item of %s, which is not a list of the chart's values", a.Key(), key)
 	}
-	lc := &listCopy{path: prefix, list: deepCopy(list).([]any), order: map[int][]string{}}
+	lc := &listCopy{path: prefix, list: renderdiff.Copy(list).([]any), order: map[int][]string{}}
 	if c.Defaults != nil {
 		lc.order = keyOrder(c.Defaults.Data, prefix)
 	}
@@ -149,7 +149,7 @@ func (c *Chart) listOf(a Assignment, lists map[string]*listCopy) (*listCopy, boo
 // items are the list's items with the changes, as mappings of scalars in
 // key order.
 func (lc *listCopy) items() ([][]manifest.KV, error) {
-	list := deepCopy(lc.list).([]any)
+	list := renderdiff.Copy(lc.list).([]any)
 	holder := map[string]any{"list": list}
 	for _, a := range lc.set {
 		rel := append([]any{"list"}, a.Path[len(lc.path):]...)

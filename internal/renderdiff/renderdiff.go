@@ -155,6 +155,7 @@ func SameScalar(path []any, a, b any) bool {
 	return errA == nil && errB == nil && qa.Cmp(qb) == 0
 }
 
+// AppendPath is p with k after it, in a new slice (p is not changed).
 func AppendPath(p []any, k any) []any {
 	out := make([]any, len(p), len(p)+1)
 	copy(out, p)
@@ -184,7 +185,7 @@ func PathString(p []any) string {
 	return s
 }
 
-// lookup finds the value at path p of v.
+// Lookup finds the value at path p of v.
 func Lookup(v any, p []any) (any, bool) {
 	for _, part := range p {
 		switch x := part.(type) {
@@ -207,6 +208,7 @@ func Lookup(v any, p []any) (any, bool) {
 	return v, true
 }
 
+// HasField tells whether f is among the differences.
 func HasField(ds []Difference, f Field) bool {
 	for _, d := range ds {
 		if d.Key() == f.Key() {
@@ -258,4 +260,24 @@ func Describe(ds Docs, f Field) string {
 		}
 	}
 	return fmt.Sprintf("%s: %s", obj, PathString(f.Path))
+}
+
+// Copy is a deep copy of a parsed document (maps and lists copied, scalars
+// shared).
+func Copy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Copy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Copy(e)
+		}
+		return out
+	}
+	return v
 }
