@@ -500,6 +500,9 @@ func (o *FixOptions) plan(inputs []fixInput, cms fix.ConfigMaps, rendered bool) 
 		}
 		results = append(results, r)
 	}
+	if missing := fix.Unmatched(results, o.Objects); len(missing) > 0 {
+		return nil, false, false, o.noSuchWorkload(missing, results, failed)
+	}
 	// Values outside a LimitRange of the files: the workload would be
 	// taken and its every pod refused. Such a file is left untouched.
 	outside := fix.Outside(results)
@@ -516,6 +519,42 @@ func (o *FixOptions) plan(inputs []fixInput, cms fix.ConfigMaps, rendered bool) 
 	}
 	fix.ApplyConfigMapEdits(results, cms)
 	return results, failed, refused, nil
+}
+
+// noSuchWorkload is the error of TYPE/NAME arguments no workload of the
+// inputs is, with the names they hold.
+func (o *FixOptions) noSuchWorkload(missing []string, results []*fix.Result, failed bool) error {
+	where, names := "the files of -f", ""
+	switch {
+	case o.Kustomize != "":
+		where, names = "the kustomization's build", ": names are as it builds them, with any namePrefix or nameSuffix"
+	case o.chart.set():
+		where, names = "the chart's render", ": names are as it renders them, often with the release's (--release "+o.chart.release+")"
+	}
+	if failed {
+		where += " that could be read"
+	}
+	var have []string
+	for _, r := range results {
+		for _, w := range r.Workloads {
+			kind, name, _ := strings.Cut(w, "/")
+			have = append(have, strings.ToLower(kind)+"/"+name)
+		}
+	}
+	slices.Sort(have)
+	have = slices.Compact(have)
+	held := "none at all"
+	if len(have) > 0 {
+		held = strings.Join(have[:min(len(have), 8)], ", ")
+		if len(have) > 8 {
+			held += fmt.Sprintf(" and %d more", len(have)-8)
+		}
+	}
+	what := "no workload of that name"
+	if len(missing) > 1 {
+		what = "no workloads of those names"
+	}
+	return usagef("%s: %s in %s (%s)%s; nothing was changed", strings.Join(missing, ", "), what, where, held, names)
 }
 
 // printPlan says the notes and changes of the results on stderr.

@@ -96,6 +96,14 @@ func TestFixChartFromRecommendations(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "note: 1 of the 1 recommendations match no container in the files (Deployment shop/prod-shop-worker container worker): check the release's name (--release staging: workload names often hold it)") || !strings.Contains(r.stderr, "Nothing to change.") {
 		t.Errorf("another release: exit %d:\n%s", r.code, r.stderr)
 	}
+	// So is a workload named as another release's.
+	r = runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "staging", "deployment/prod-shop-worker", "-c", "worker", "--memory-limit", "1Gi", "--write")
+	if r.code != 2 || !strings.Contains(r.stderr, "deployment/prod-shop-worker: no workload of that name in the chart's render (") || !strings.Contains(r.stderr, "deployment/staging-shop-worker") || !strings.Contains(r.stderr, "(--release staging)") {
+		t.Errorf("a name of another release: exit %d:\n%s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(prod); string(got) != "# prod\nworker:\n  image: example/worker:2.1\n" {
+		t.Errorf("prod.yaml changed:\n%s", got)
+	}
 	r = runWithStdin("", "fix", "--chart", chart, "--values", prod, "--release", "prod", "-n", "shop", "--recommendations", recs, "--write")
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)

@@ -101,6 +101,7 @@ func TestFixErrors(t *testing.T) {
 		{"recommendation without container", []string{"fix", "-f", two, "--recommendations", noContainer}, 2, `items[0]: workload {kind: "Pod", name: "p"}, container "": each item names`},
 		{"which container", []string{"fix", "-f", two, "--memory-limit", "1Gi"}, 2, "say which with --container"},
 		{"no such container", []string{"fix", "-f", two, "--memory-limit", "1Gi", "-c", "z"}, 2, `no container "z" (containers: a, b)`},
+		{"no such workload", []string{"fix", "-f", two, "pod/q", "deploy/p", "pods", "--memory-limit", "1Gi", "-c", "a"}, 2, "pod/q, deploy/p: no workloads of those names in the files of -f (pod/p); nothing was changed"},
 		{"broken file left untouched", []string{"fix", "-f", broken, "--memory-limit", "1Gi", "--write"}, 2, broken + ":4"},
 		{"helm template not edited", []string{"fix", "-f", helm, "--memory-limit", "1Gi", "--write"}, 0, "not edited: it is a template"},
 		{"no values", []string{"fix", "-f", two}, 2, "exactly one of"},

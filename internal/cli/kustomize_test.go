@@ -149,6 +149,7 @@ func TestKustomizeErrors(t *testing.T) {
 		{"a file", []string{"lint", "-k", filepath.Join(prod, "report.yaml")}, "is a file: give the folder that holds kustomization.yaml"},
 		{"no kustomization", []string{"fix", "-k", t.TempDir(), "--memory-limit", "1Gi"}, "has no kustomization.yaml"},
 		{"does not build", []string{"lint", "-k", broken}, "kustomize build " + broken},
+		{"a name without the prefix", []string{"fix", "-k", prod, "deployment/api", "--memory-limit", "1Gi"}, "deployment/api: no workload of that name in the kustomization's build (cronjob/prod-report, deployment/prod-api, deployment/prod-search, deployment/prod-worker): names are as it builds them, with any namePrefix"},
 		{"a Helm chart", []string{"fix", "-k", helm, "--memory-limit", "1Gi"}, "give the chart to --chart"},
 	}
 	for _, tc := range cases {

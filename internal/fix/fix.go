@@ -73,7 +73,9 @@ type Result struct {
 	// files (a heap flag in an env value, a Redis maxmemory in its config
 	// file); ApplyConfigMapEdits makes them where the ConfigMaps are.
 	ConfigMapEdits []ConfigMapEdit
-	refused        bool
+	// Workloads are the file's workloads, as Kind/name, selected or not.
+	Workloads []string
+	refused   bool
 }
 
 // Refuse leaves the file as it was: nothing of it is written, nor the
@@ -133,6 +135,9 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 			res.LimitRanges[o.Namespace] = res.LimitRanges[o.Namespace].Tighten(b)
 		}
 		w, ok := manifest.AsWorkload(o)
+		if ok {
+			res.Workloads = append(res.Workloads, o.Kind+"/"+o.Name)
+		}
 		if !ok || !selected(o, opts.Objects) {
 			return nil
 		}
@@ -203,6 +208,29 @@ func selected(o *manifest.Object, objects []string) bool {
 		}
 	}
 	return false
+}
+
+// Unmatched are the objects named (kind/name) that no workload of the
+// results is: a name mistyped, or not as the files write it.
+func Unmatched(results []*Result, objects []string) []string {
+	var out []string
+	for _, s := range objects {
+		kind, name, named := strings.Cut(s, "/")
+		if !named {
+			continue
+		}
+		found := false
+		for _, r := range results {
+			for _, w := range r.Workloads {
+				k, n, _ := strings.Cut(w, "/")
+				found = found || kindMatches(kind, k) && n == name
+			}
+		}
+		if !found {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // kindMatches accepts kubectl's spellings: deployment, deployments, deploy.
