@@ -228,8 +228,15 @@ func TestNewPatchIndentsListsAsTheObjectsFile(t *testing.T) {
 	kz := read(t, filepath.Join(prod, "kustomization.yaml"))
 	k, objs := load(t, prod)
 	traced(t, dir, k, planned(t, objs, change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
-		"overlays/prod/kustomization.yaml": kz + "- path: deployment-worker-memory.yaml\n",
-		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (from ../../base/worker.yaml).
+		"overlays/prod/kustomization.yaml":            kz + "- path: deployment-worker-memory.yaml\n",
+		"overlays/prod/deployment-worker-memory.yaml": workerPatch("  "),
+	})
+}
+
+// workerPatch is the new patch of the worker's limit of 2Gi, its
+// containers' items indented by indent under their key.
+func workerPatch(indent string) string {
+	return `# Written by oomdoctor fix: memory settings for Deployment worker (from ../../base/worker.yaml).
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -238,12 +245,7 @@ spec:
   template:
     spec:
       containers:
-        - name: worker
-          resources:
-            limits:
-              memory: 2Gi
-`,
-	})
+` + indent + strings.NewReplacer("\n", "\n"+indent).Replace("      - name: worker\n        resources:\n          limits:\n            memory: 2Gi") + "\n"
 }
 
 // A value the overlay's patch sets is changed there, its line alone,
@@ -277,21 +279,8 @@ func TestTraceSharedPatch(t *testing.T) {
 
 	k, objs = load(t, prod)
 	changes := traced(t, dir, k, planned(t, objs, change{"Deployment/prod-worker", "memory: 1Gi", "memory: 2Gi"}), map[string]string{
-		"overlays/prod/kustomization.yaml": kz + "- path: deployment-worker-memory.yaml\n",
-		"overlays/prod/deployment-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment worker (from ../../base/worker.yaml).
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: worker
-spec:
-  template:
-    spec:
-      containers:
-      - name: worker
-        resources:
-          limits:
-            memory: 2Gi
-`,
+		"overlays/prod/kustomization.yaml":            kz + "- path: deployment-worker-memory.yaml\n",
+		"overlays/prod/deployment-worker-memory.yaml": workerPatch(""),
 	})
 	// Written, the overlay builds as planned and a second trace has
 	// nothing to do.
