@@ -59,6 +59,7 @@ type FixOptions struct {
 	Observe         time.Duration
 	chart           chartFlags
 	Kustomize       string
+	kustomizeHelm   kustomizeHelm
 
 	values fix.Values
 	// lintCfg is lint's config, for --lint and the checks of fix's output.
@@ -128,6 +129,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.Files, "filename", "f", nil, "Manifests to fix: files, folders (recursive) or - for standard input.")
 	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "A kustomization's folder, as kubectl's -k: build it, fix the build, and write the changes into the folder's files (the value where it sets it, or a strategic-merge patch it lists); files outside it (a shared base) are never changed.")
+	o.kustomizeHelm.addFlags(f)
 	f.StringVarP(&o.Container, "container", "c", "", "The container to set (default: the workload's only container); with --lint, the one container whose fixes are made (default: all).")
 	f.StringVar(&o.MemoryRequest, "memory-request", "", "Memory request to set, e.g. 512Mi.")
 	f.StringVar(&o.MemoryLimit, "memory-limit", "", "Memory limit to set, e.g. 1Gi.")
@@ -284,6 +286,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	if err := o.kustomizeFlags(); err != nil {
+		return err
+	}
+	if err := o.kustomizeHelm.misused(cmd, o.Kustomize); err != nil {
 		return err
 	}
 	if !o.Apply && len(o.Files) == 0 && !o.chart.set() && o.Kustomize == "" {

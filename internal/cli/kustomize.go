@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/kustomize"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
@@ -15,10 +18,13 @@ import (
 // kustomizeBuild builds a kustomization as kubectl kustomize does, its
 // objects grouped by the file each comes from (a resource file, or the
 // kustomization that generates it), in the build's order.
-func kustomizeBuild(dir string) (*kustomize.Kustomization, []*kustomize.Object, []lint.File, error) {
+func kustomizeBuild(dir string, helm kustomizeHelm) (*kustomize.Kustomization, []*kustomize.Object, []lint.File, error) {
 	k, err := kustomize.Load(dir)
 	if err != nil {
 		return nil, nil, nil, usagef("%v", err)
+	}
+	if helm.enable {
+		k.Helm = helm.command
 	}
 	objs, err := k.Build()
 	if err != nil {
@@ -39,6 +45,31 @@ func kustomizeBuild(dir string) (*kustomize.Kustomization, []*kustomize.Object, 
 		files[i].Data = append(files[i].Data, o.Text...)
 	}
 	return k, objs, files, nil
+}
+
+// kustomizeHelm are kubectl kustomize's flags for a kustomization's
+// helmCharts.
+type kustomizeHelm struct {
+	enable  bool
+	command string
+}
+
+func (h *kustomizeHelm) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&h.enable, "enable-helm", false, "With -k: inflate the kustomization's helmCharts with the helm program, as kubectl kustomize --enable-helm.")
+	f.StringVar(&h.command, "helm-command", "helm", "With -k and --enable-helm: the helm program (a path, or a name on PATH).")
+}
+
+// misused says the helm flags without -k.
+func (h *kustomizeHelm) misused(cmd *cobra.Command, dir string) error {
+	for _, name := range []string{"enable-helm", "helm-command"} {
+		if cmd.Flags().Changed(name) && dir == "" {
+			return usagef("--%s goes with -k: it inflates a kustomization's helmCharts (a chart alone is given with --chart)", name)
+		}
+	}
+	if cmd.Flags().Changed("helm-command") && !h.enable {
+		return usagef("--helm-command goes with --enable-helm")
+	}
+	return nil
 }
 
 // kustomizeFlags checks the flags of fix -k.
@@ -63,7 +94,7 @@ func (o *FixOptions) kustomizeFlags() error {
 // build is fixed as -f fixes manifests, and the files of its folder that
 // make the planned changes are changed (a diff, or --write).
 func (o *FixOptions) RunKustomize() error {
-	k, _, files, err := kustomizeBuild(o.Kustomize)
+	k, _, files, err := kustomizeBuild(o.Kustomize, o.kustomizeHelm)
 	if err != nil {
 		return err
 	}
@@ -116,7 +147,7 @@ func (o *FixOptions) RunKustomize() error {
 // generated object's findings name the kustomization that generates it,
 // at the lines of the build.
 func (o *LintOptions) runKustomize(infos []report.RuleInfo) error {
-	_, objs, files, err := kustomizeBuild(o.Kustomize)
+	_, objs, files, err := kustomizeBuild(o.Kustomize, o.kustomizeHelm)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
 
 const shopKustomize = "../kustomize/testdata/shop"
@@ -129,6 +130,34 @@ spec:
 	}
 }
 
+// With --enable-helm, a kustomization's helmCharts are inflated by the
+// helm program: lint names their objects' findings at the chart's entry,
+// and fix changes the values the kustomization gives it.
+func TestKustomizeHelmCharts(t *testing.T) {
+	helm, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "charts"), 0o755)
+	if err := os.Rename(copyChart(t), filepath.Join(dir, "charts/shop")); err != nil {
+		t.Fatal(err)
+	}
+	kz := "# The shop, from its chart.\nhelmCharts:\n- name: shop\n  releaseName: prod\n  valuesInline:\n    api:\n      resources:\n        limits:\n          memory: 640Mi\n"
+	os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kz), 0o644)
+	r := runWithStdin("", "lint", "-k", dir, "--enable-helm", "--helm-command", helm)
+	want := filepath.Join(dir, "kustomization.yaml") + `:3:3: warning: container "worker" of Deployment prod-shop-worker has no memory limit`
+	if r.code != 1 || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit %d, want 1 (warnings) and %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+	}
+	// fix changes the value the kustomization gives the chart.
+	r = runWithStdin("", "fix", "-k", dir, "--enable-helm", "--helm-command", helm, "deployment/prod-shop-api", "-c", "api", "--memory-limit", "800Mi", "--write")
+	got, _ := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if r.code != 0 || string(got) != strings.Replace(kz, "640Mi", "800Mi", 1) {
+		t.Errorf("fix: exit %d:\n%s%s\nkustomization.yaml:\n%s", r.code, r.stdout, r.stderr, got)
+	}
+}
+
 func TestKustomizeErrors(t *testing.T) {
 	prod := shopKustomize + "/overlays/prod"
 	broken := t.TempDir()
@@ -150,7 +179,9 @@ func TestKustomizeErrors(t *testing.T) {
 		{"no kustomization", []string{"fix", "-k", t.TempDir(), "--memory-limit", "1Gi"}, "has no kustomization.yaml"},
 		{"does not build", []string{"lint", "-k", broken}, "kustomize build " + broken},
 		{"a name without the prefix", []string{"fix", "-k", prod, "deployment/api", "--memory-limit", "1Gi"}, "deployment/api: no workload of that name in the kustomization's build (cronjob/prod-report, deployment/prod-api, deployment/prod-search, deployment/prod-worker): names are as it builds them, with any namePrefix"},
-		{"a Helm chart", []string{"fix", "-k", helm, "--memory-limit", "1Gi"}, "give the chart to --chart"},
+		{"a Helm chart", []string{"fix", "-k", helm, "--memory-limit", "1Gi"}, "it inflates a Helm chart (helmCharts): run again with --enable-helm"},
+		{"--enable-helm without -k", []string{"lint", "-f", prod, "--enable-helm"}, "--enable-helm goes with -k"},
+		{"--helm-command without --enable-helm", []string{"fix", "-k", prod, "--helm-command", "helm3", "--memory-limit", "1Gi"}, "--helm-command goes with --enable-helm"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

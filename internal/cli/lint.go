@@ -53,7 +53,8 @@ type LintOptions struct {
 
 	chart chartFlags
 	// Kustomize is the kustomization folder of -k.
-	Kustomize string
+	Kustomize     string
+	kustomizeHelm kustomizeHelm
 
 	cfg    *lint.Config
 	render report.LintRenderer
@@ -105,6 +106,7 @@ input error (a file that does not parse is reported with its position, never ski
 	f.BoolVar(&o.ShowSuppressed, "show-suppressed", false, "List the findings that annotations or the config file silenced, and why.")
 	f.BoolVar(&o.ListRules, "list-rules", false, "List the rules with their severity and stop.")
 	f.StringVarP(&o.Kustomize, "kustomize", "k", "", "A kustomization's folder, as kubectl's -k: build it as kubectl kustomize does and check the build, each object named by the file it comes from.")
+	o.kustomizeHelm.addFlags(f)
 	o.chart.add(f, "check its manifests (-n: the release's namespace)")
 	return cmd
 }
@@ -124,6 +126,9 @@ func (o *LintOptions) Complete(cmd *cobra.Command) error {
 		if err := o.cfg.Validate(); err != nil {
 			return usagef("--fail-on %q: want error, warning, info or none", o.FailOn)
 		}
+	}
+	if err := o.kustomizeHelm.misused(cmd, o.Kustomize); err != nil {
+		return err
 	}
 	if err := o.chart.misused(cmd); err != nil {
 		return err

@@ -47,6 +47,10 @@ type Kustomization struct {
 	generated map[string]bool
 	// Builds counts the builds made (with origins, and without).
 	Builds, PlainBuilds int
+	// Helm is the helm program that inflates the kustomization's
+	// helmCharts, as kubectl kustomize's --enable-helm --helm-command;
+	// empty, a kustomization with helmCharts is an error.
+	Helm string
 }
 
 // Load finds the kustomization file of dir.
@@ -99,10 +103,13 @@ type Object struct {
 	// path is Source's absolute path, when it is a resource file (not
 	// generated, not remote).
 	path string
-	// generated: by a generator of the kustomization file generator.
-	generated bool
-	generator string
-	id        string
+	// generated: by a generator of the kustomization file generator, of
+	// the kind generatorKind (ConfigMapGenerator,
+	// HelmChartInflationGenerator).
+	generated     bool
+	generator     string
+	generatorKind string
+	id            string
 }
 
 // build is a build of the kustomization: its objects (with their sources
@@ -141,6 +148,10 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 	// As kubectl kustomize: the kustomization's sortOptions, else
 	// kustomize's legacy order (MakeDefaultOptions keeps the input's).
 	opts.Reorder = krusty.ReorderOptionUnspecified
+	if k.Helm != "" {
+		opts.PluginConfig.HelmConfig.Enabled = true
+		opts.PluginConfig.HelmConfig.Command = k.Helm
+	}
 	var m resmap.ResMap
 	var err error
 	run := func() { m, err = krusty.MakeKustomizer(opts).Run(fs, k.root) }
@@ -151,7 +162,7 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 	}
 	if err != nil {
 		if strings.Contains(err.Error(), "must specify --enable-helm") {
-			return nil, fmt.Errorf("kustomize build %s: it inflates a Helm chart (helmCharts), which oomdoctor does not build: give the chart to --chart (with its values files as --values), or the output of kubectl kustomize --enable-helm to -f", k.Dir)
+			return nil, fmt.Errorf("kustomize build %s: it inflates a Helm chart (helmCharts): run again with --enable-helm, as kubectl kustomize (the helm program of --helm-command, default helm, inflates it)", k.Dir)
 		}
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Dir, err)
 	}
@@ -202,7 +213,7 @@ func (k *Kustomization) object(r *resource.Resource) (*Object, error) {
 	case origin.ConfiguredIn != "":
 		o.generator = filepath.Join(k.root, origin.ConfiguredIn)
 		o.Source = k.display(o.generator)
-		o.generated = true
+		o.generated, o.generatorKind = true, origin.ConfiguredBy.Kind
 	case origin.Repo != "":
 		o.Source = origin.Repo + "//" + origin.Path
 	default:

@@ -3,6 +3,7 @@ package kustomize
 import (
 	"bytes"
 	"os"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -15,9 +16,14 @@ import (
 // nearest enclosing field written there when a patch or a transformer
 // adds it (a container's resources that a patch sets point at the
 // container). List items are matched by name, as a patch matches them.
-// ok is false when the object comes from no file of the disk (a
-// generator's).
+// A generated object is at the entry of the kustomization's generator
+// that makes it (configMapGenerator, helmCharts: the one whose name, or
+// release name, its name holds). ok is false when the object comes from
+// no file of the disk (a remote base's).
 func (o *Object) Locate(field string) (line, col int, ok bool) {
+	if o.generated {
+		return o.locateGenerator()
+	}
 	if o.path == "" {
 		return 0, 0, false
 	}
@@ -87,4 +93,53 @@ func keyLine(m *yaml.Node, key string) (int, int) {
 		}
 	}
 	return m.Line, m.Column
+}
+
+// generatorFields are the fields of a kustomization that hold each kind
+// of generator's entries.
+var generatorFields = map[string]string{
+	"ConfigMapGenerator":          "configMapGenerator",
+	"SecretGenerator":             "secretGenerator",
+	"HelmChartInflationGenerator": "helmCharts",
+}
+
+// locateGenerator is the position of the generator entry of a generated
+// object in its kustomization file: the entry whose name (a chart's
+// release name first) the object's name holds, the longest; the only
+// entry; else the field that lists them, or the file's start.
+func (o *Object) locateGenerator() (int, int, bool) {
+	data, err := os.ReadFile(o.generator)
+	if err != nil {
+		return 0, 0, false
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 1, 1, true
+	}
+	root := doc.Content[0]
+	field, known := generatorFields[o.generatorKind]
+	list := manifest.Child(root, field)
+	if !known || list == nil {
+		return 1, 1, true
+	}
+	items := manifest.Items(list)
+	var best *yaml.Node
+	longest := 0
+	for _, it := range items {
+		for _, key := range []string{"releaseName", "name"} {
+			n := manifest.Child(it, key)
+			if n != nil && n.Value != "" && strings.Contains(o.Name, n.Value) && len(n.Value) > longest {
+				best, longest = it, len(n.Value)
+				break
+			}
+		}
+	}
+	if best == nil && len(items) == 1 {
+		best = items[0]
+	}
+	if best == nil {
+		line, col := keyLine(root, field)
+		return line, col, true
+	}
+	return best.Line, best.Column, true
 }

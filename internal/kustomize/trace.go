@@ -71,6 +71,16 @@ type tracer struct {
 	// names are the generated objects' names in the build given, by
 	// their normalized names.
 	names map[string]string
+	// volatile are the fields that change from one build to the next
+	// with no file changed (a chart's random password), by Key: not
+	// compared.
+	volatile map[string]bool
+}
+
+// diff is where a build differs from the plan, volatile fields left out.
+func (t *tracer) diff(got renderdiff.Docs) []renderdiff.Difference {
+	ds := renderdiff.Diff(got, t.want)
+	return slices.DeleteFunc(ds, func(d renderdiff.Difference) bool { return t.volatile[d.Key()] })
 }
 
 // describe names a field of the build for people, generated objects by
@@ -124,7 +134,19 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 			t.want[id] = append(t.want[id], v)
 		}
 	}
-	t.diffs = renderdiff.Diff(first.docs, t.want)
+	// A chart's templates may make random values (a password): those
+	// that differ in a second build are left out of every comparison.
+	t.volatile = map[string]bool{}
+	if k.Helm != "" {
+		again, err := k.build(nil, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range renderdiff.Diff(first.docs, again.docs) {
+			t.volatile[d.Key()] = true
+		}
+	}
+	t.diffs = t.diff(first.docs)
 	tried := map[string]bool{}
 	for {
 		var d *renderdiff.Difference
@@ -178,7 +200,7 @@ func (t *tracer) try(main string, changes map[string][]byte, done func([]renderd
 	if err != nil {
 		return false
 	}
-	ds := renderdiff.Diff(b.docs, t.want)
+	ds := t.diff(b.docs)
 	if !done(ds) || len(renderdiff.NewFields(ds, t.diffs)) > 0 {
 		return false
 	}
@@ -303,7 +325,7 @@ func (t *tracer) changes() ([]FileChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ds := renderdiff.Diff(b.docs, t.want); len(ds) > 0 {
+	if ds := t.diff(b.docs); len(ds) > 0 {
 		return nil, fmt.Errorf("with the files as they would be written, the kustomization builds %s differently from what fix planned; nothing was written (please report this)", t.describe(b.docs, ds[0].Field))
 	}
 	var paths []string

@@ -416,7 +416,7 @@ func Sort(rep *model.LintReport) {
 }
 
 // sortFindings orders findings by input order: files in the order read (a
-// stable sort keeps it), then document, line, column, rule.
+// stable sort keeps it), then line, column, document, item, rule.
 func sortFindings(fs []model.LintFinding) {
 	order := map[string]int{}
 	for _, f := range fs {
@@ -434,6 +434,14 @@ func sortFindings(fs []model.LintFinding) {
 		}
 		if a.Column != b.Column {
 			return a.Column < b.Column
+		}
+		// Objects at one place (lint -k: those a generator makes) one
+		// after the other.
+		if a.Document != b.Document {
+			return a.Document < b.Document
+		}
+		if a.Item != b.Item {
+			return a.Item < b.Item
 		}
 		return a.Rule < b.Rule
 	})

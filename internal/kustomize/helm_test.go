@@ -1,0 +1,141 @@
+package kustomize
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
+	"github.com/oomdoctor/oomdoctor/test/cluster"
+)
+
+// helmShop is a kustomization that inflates helmvalues' test chart
+// (whose templates make a random password) as release prod, with values
+// inline and in a file of its own; and the helm program.
+func helmShop(t *testing.T) (dir, helm string) {
+	t.Helper()
+	helm, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	copyTree(t, "../helmvalues/testdata/shop", filepath.Join(dir, "charts/shop"))
+	for name, text := range map[string]string{
+		"kustomization.yaml": `namespace: shop
+helmCharts:
+- name: shop
+  releaseName: prod
+  valuesFile: values-prod.yaml
+  valuesInline:
+    api:
+      resources:
+        limits:
+          memory: 640Mi # raised in May
+`,
+		"values-prod.yaml": "cache:\n  resources:\n    limits:\n      memory: 500Mi # prod\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, helm
+}
+
+// With --enable-helm, the build is kubectl kustomize --enable-helm's (the
+// password aside: it is random); without, an error says so.
+func TestHelmChartsBuild(t *testing.T) {
+	dir, helm := helmShop(t)
+	k, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Build(); err == nil || !strings.Contains(err.Error(), "run again with --enable-helm") {
+		t.Errorf("without helm: %v", err)
+	}
+	k.Helm = helm
+	objs, err := k.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl, err := cluster.Binary("kubectl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(kubectl, "kustomize", "--enable-helm", "--helm-command", helm, dir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize: %v", err)
+	}
+	ours, order := renderdiff.Docs{}, []string{}
+	for _, o := range objs {
+		if o.Source != filepath.Join(dir, "kustomization.yaml") {
+			t.Errorf("%s/%s: source %s, want the kustomization that inflates the chart", o.Kind, o.Name, o.Source)
+		}
+		if err := ours.Add(o.Kind+"/"+o.Name, o.Text); err != nil {
+			t.Fatal(err)
+		}
+		order = append(order, o.Kind+"/"+o.Name)
+	}
+	if theirs := objectOrder(t, string(out)); !slices.Equal(order, theirs) {
+		t.Errorf("objects %v, kubectl kustomize's %v", order, theirs)
+	}
+	theirs := byObject(t, string(out))
+	for _, d := range renderdiff.Diff(ours, theirs) {
+		if d.Source != "Secret/prod-shop-db" {
+			t.Errorf("the build differs from kubectl kustomize's at %s: %v against %v", renderdiff.Describe(ours, d.Field), d.Old, d.New)
+		}
+	}
+	if v, _ := renderdiff.Lookup(ours["StatefulSet/prod-shop-cache"][0], []any{"spec", "template", "spec", "containers", 0, "resources", "limits", "memory"}); v != "500Mi" {
+		t.Errorf("the cache's limit %v, want the values file's 500Mi", v)
+	}
+}
+
+// A value the kustomization gives the chart changes where it is given,
+// inline or in its values file, though a password changes at every build;
+// a field no value makes gets a patch; a finding names the chart's entry.
+func TestHelmChartsTrace(t *testing.T) {
+	dir, helm := helmShop(t)
+	k, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Helm = helm
+	objs, err := k.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kz := read(t, filepath.Join(dir, "kustomization.yaml"))
+	changes := traced(t, dir, k, planned(t, objs,
+		change{"Deployment/prod-shop-api", "memory: 640Mi", "memory: 800Mi"},
+		change{"StatefulSet/prod-shop-cache", "memory: 500Mi", "memory: 600Mi"},
+		change{"Deployment/prod-shop-worker", "        name: worker\n", "        name: worker\n        resources:\n          limits:\n            memory: 1Gi\n"}), map[string]string{
+		"kustomization.yaml": strings.Replace(kz, "memory: 640Mi # raised", "memory: 800Mi # raised", 1) + "patches:\n- path: deployment-prod-shop-worker-memory.yaml\n",
+		"values-prod.yaml":   "cache:\n  resources:\n    limits:\n      memory: 600Mi # prod\n",
+		"deployment-prod-shop-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-worker (from kustomization.yaml).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: prod-shop-worker
+spec:
+  template:
+    spec:
+      containers:
+      - name: worker
+        resources:
+          limits:
+            memory: 1Gi
+`,
+	})
+	if len(changes) != 3 {
+		t.Errorf("%d files change, want the kustomization, the values file and a new patch", len(changes))
+	}
+	for _, o := range objs {
+		if o.Name == "prod-shop-worker" {
+			if line, col, ok := o.Locate("spec.template.spec.containers[0].resources"); !ok || line != 3 || col != 3 {
+				t.Errorf("the worker's resources at %d:%d (%v), want the chart's entry, 3:3", line, col, ok)
+			}
+		}
+	}
+}
