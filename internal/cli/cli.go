@@ -99,6 +99,29 @@ func StdStreams() genericiooptions.IOStreams {
 }
 
 // noArgs rejects positional arguments with a usage error.
+// oneArg takes exactly one argument, what (explain's pod or workload).
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return usagef("%s needs %s; see --help", cmd.CommandPath(), what)
+		case len(args) > 1:
+			return usagef("%s takes one argument, %s; got %d: %q", cmd.CommandPath(), what, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
+}
+
+// atMostOneArg takes no argument or one, what (recommend's workload).
+func atMostOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > 1 {
+			return usagef("%s takes at most one argument, %s; got %d: %q", cmd.CommandPath(), what, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
+}
+
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return usagef("%s takes no arguments, got %q; see --help", cmd.CommandPath(), strings.Join(args, " "))

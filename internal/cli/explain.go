@@ -71,7 +71,7 @@ content and the chart drawn as SVG (no network fetches).`,
 		Example: `  oomdoctor explain cart-7c9d8f6b5-x2kqp -n shop --prometheus-url http://127.0.0.1:9090
   oomdoctor explain cart-7c9d8f6b5-x2kqp/cart -n shop --html cart.html
   oomdoctor explain deploy/cart -n shop --snapshot ./snap -o yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg("a pod (POD or POD/CONTAINER) or a workload (TYPE/NAME: deploy/cart)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Target = args[0]
 			if err := o.Complete(cmd); err != nil {

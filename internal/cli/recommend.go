@@ -102,7 +102,7 @@ reclaim fills any limit.
   oomdoctor recommend --prometheus-service auto -n shop            # Prometheus in the cluster, through the API server
   oomdoctor recommend --prometheus-url http://127.0.0.1:9090 -o json > recs.json && oomdoctor fix -f k8s/ --recommendations recs.json
   oomdoctor recommend --trace usage.csv`,
-		Args: cobra.MaximumNArgs(1),
+		Args: atMostOneArg("a workload (TYPE/NAME: deployment/cart)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Workload = args[0]
