@@ -385,7 +385,7 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 	if from == "" {
 		from = obj.generator
 	}
-	from0 := from
+	sourceFile := from
 	if rel, err := filepath.Rel(t.k.root, from); err == nil && from != "" {
 		from = filepath.ToSlash(rel)
 	}
@@ -393,7 +393,7 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	// Lists indented as in the object's own file.
-	if src, err := t.text(from0); err == nil && kyaml.DeriveSeqIndentStyle(string(src)) == string(kyaml.CompactSequenceStyle) {
+	if src, err := t.text(sourceFile); err == nil && kyaml.DeriveSeqIndentStyle(string(src)) == string(kyaml.CompactSequenceStyle) {
 		enc.CompactSeqIndent()
 	}
 	if err := enc.Encode(root); err != nil {
