@@ -112,7 +112,14 @@ func (o *FixOptions) RunKustomize() error {
 	for i, f := range fixes {
 		planned[i] = kustomize.Planned{Name: f.name, Text: f.text}
 	}
+	bar := newProgress(o.ErrOut)
+	if bar != nil {
+		k.Progress = func(made, left int) {
+			bar.Say(fmt.Sprintf("tracing the changes to the kustomization's files: %d made, %d left", made, left))
+		}
+	}
 	changes, err := k.Trace(planned)
+	bar.Done()
 	var te *kustomize.TraceError
 	if errors.As(err, &te) {
 		fmt.Fprintln(o.ErrOut, "error:", te)

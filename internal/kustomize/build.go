@@ -51,6 +51,9 @@ type Kustomization struct {
 	// helmCharts, as kubectl kustomize's --enable-helm --helm-command;
 	// empty, a kustomization with helmCharts is an error.
 	Helm string
+	// Progress, when set, hears how far Trace has come: the planned
+	// fields its files make so far, and those left to try.
+	Progress func(made, left int)
 }
 
 // Load finds the kustomization file of dir.

@@ -551,3 +551,33 @@ func kubectlKustomize(t *testing.T, dir string) []byte {
 	}
 	return out
 }
+
+// Progress hears the fields made so far and those left, to the end.
+func TestTraceProgress(t *testing.T) {
+	k, err := Load(bigOverlay(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := k.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls [][2]int
+	k.Progress = func(made, left int) { calls = append(calls, [2]int{made, left}) }
+	if _, err := k.Trace(raise(objs)); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) == 0 {
+		t.Fatal("Progress was not called")
+	}
+	total := calls[0][0] + calls[0][1]
+	for i, c := range calls {
+		if c[0]+c[1] != total || i > 0 && c[0] < calls[i-1][0] {
+			t.Errorf("calls %v: want made growing and made+left the same", calls)
+			break
+		}
+	}
+	if last := calls[len(calls)-1]; last != [2]int{4, 0} {
+		t.Errorf("last call %v, want the 4 limits made and none left", last)
+	}
+}

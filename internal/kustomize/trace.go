@@ -75,6 +75,16 @@ type tracer struct {
 	// with no file changed (a chart's random password), by Key: not
 	// compared.
 	volatile map[string]bool
+	// planned counts the fields to change.
+	planned int
+}
+
+// progress tells Progress how many planned fields the files make so
+// far, and how many they do not yet.
+func (t *tracer) progress() {
+	if t.k.Progress != nil {
+		t.k.Progress(t.planned-len(t.diffs), len(t.diffs))
+	}
 }
 
 // diff is where a build differs from the plan, volatile fields left out.
@@ -147,6 +157,7 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 		}
 	}
 	t.diffs = t.diff(first.docs)
+	t.planned = len(t.diffs)
 	tried := map[string]bool{}
 	for {
 		var d *renderdiff.Difference
@@ -161,6 +172,7 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 		}
 		tried[d.Key()] = true
 		t.replace(*d)
+		t.progress()
 	}
 	var te TraceError
 	te.Dir = k.Dir
@@ -178,6 +190,7 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 				}
 			}
 		}
+		t.progress()
 	}
 	if len(te.Unresolved) > 0 {
 		return nil, &te
