@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
+	"github.com/oomdoctor/oomdoctor/test/files"
 )
 
 const shopChart = "../helmvalues/testdata/shop"
@@ -19,23 +20,7 @@ func copyChart(t *testing.T) string { return copyTree(t, shopChart) }
 func copyTree(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "shop")
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	files.Copy(t, src, dst)
 	return dst
 }
 

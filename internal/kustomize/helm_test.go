@@ -10,6 +10,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/files"
 )
 
 // helmShop is a kustomization that inflates helmvalues' test chart
@@ -22,7 +23,7 @@ func helmShop(t *testing.T) (dir, helm string) {
 		t.Fatal(err)
 	}
 	dir = t.TempDir()
-	copyTree(t, "../helmvalues/testdata/shop", filepath.Join(dir, "charts/shop"))
+	files.Copy(t, "../helmvalues/testdata/shop", filepath.Join(dir, "charts/shop"))
 	for name, text := range map[string]string{
 		"kustomization.yaml": `namespace: shop
 helmCharts:

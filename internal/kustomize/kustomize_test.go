@@ -13,6 +13,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
+	"github.com/oomdoctor/oomdoctor/test/files"
 )
 
 // shop copies testdata/shop (a base, a prod overlay with patches of every
@@ -21,30 +22,8 @@ import (
 func shop(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	copyTree(t, "testdata/shop", dst)
+	files.Copy(t, "testdata/shop", dst)
 	return dst
-}
-
-// copyTree copies the folder src into dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func load(t *testing.T, dir string) (*Kustomization, []*Object) {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/oomdoctor/oomdoctor/test/files"
 )
 
 // fix -k's files, applied with kubectl apply -k to a real API server (a
@@ -16,7 +18,7 @@ import (
 // planned, the heap flag of the ConfigMap generated in the base with them.
 func TestFixKustomizeAppliesToTheServer(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, "../../internal/kustomize/testdata/shop", dir)
+	files.Copy(t, "../../internal/kustomize/testdata/shop", dir)
 	prod := filepath.Join(dir, "overlays/prod")
 	base, err := os.ReadFile(filepath.Join(dir, "base/worker.yaml"))
 	if err != nil {
@@ -84,27 +86,5 @@ func TestFixKustomizeAppliesToTheServer(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("the server's answer holds %v of the api, the worker and the api's env:\n%s", seen, out)
-	}
-}
-
-// copyDir copies the folder src into dst.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
