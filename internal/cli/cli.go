@@ -98,7 +98,6 @@ func StdStreams() genericiooptions.IOStreams {
 	return genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 }
 
-// noArgs rejects positional arguments with a usage error.
 // oneArg takes exactly one argument, what (explain's pod or workload).
 func oneArg(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
@@ -122,6 +121,7 @@ func atMostOneArg(what string) cobra.PositionalArgs {
 	}
 }
 
+// noArgs rejects positional arguments with a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return usagef("%s takes no arguments, got %q; see --help", cmd.CommandPath(), strings.Join(args, " "))

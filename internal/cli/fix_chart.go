@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/helmvalues"
 )
 
@@ -36,12 +35,10 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 		return err
 	}
 	inputs := make([]fixInput, len(ts))
-	cms := fix.ConfigMaps{}
 	for i, t := range ts {
 		inputs[i] = fixInput{name: t.Name, data: []byte(t.Text)}
-		cms.Read(t.Name, inputs[i].data)
 	}
-	fixes, err := o.planRender(inputs, cms, "values file")
+	fixes, err := o.planRender(inputs, "values file")
 	if err != nil || fixes == nil {
 		return err
 	}
@@ -50,11 +47,7 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 		planned[i] = helmvalues.Template{Name: f.name, Text: f.text}
 	}
 	bar := newProgress(o.ErrOut)
-	if bar != nil {
-		c.Progress = func(traced, left int) {
-			bar.Say(fmt.Sprintf("tracing the changes to the chart's values: %d found, %d left", traced, left))
-		}
-	}
+	c.Progress = bar.counts("tracing the changes to the chart's values: %d found, %d left")
 	edits, err := c.Trace(planned)
 	bar.Done()
 	var te *helmvalues.TraceError

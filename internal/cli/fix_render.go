@@ -14,11 +14,16 @@ type renderedFix struct {
 	name, text string
 }
 
-// planRender plans the fix of a render as -f plans manifests, and prints
-// the plan. It returns every rendered file's fixed text, or none when
-// nothing is to change; a plan that failed or was refused is an
-// exitStatus, after saying that no file (noun) was changed.
-func (o *FixOptions) planRender(inputs []fixInput, cms fix.ConfigMaps, noun string) ([]renderedFix, error) {
+// planRender plans the fix of a render as -f plans manifests (with the
+// render's ConfigMaps), and prints the plan. It returns every rendered
+// file's fixed text, or none when nothing is to change; a plan that
+// failed or was refused is an exitStatus, after saying that no file
+// (noun) was changed.
+func (o *FixOptions) planRender(inputs []fixInput, noun string) ([]renderedFix, error) {
+	cms := fix.ConfigMaps{}
+	for _, in := range inputs {
+		cms.Read(in.name, in.data)
+	}
 	results, failed, refused, err := o.plan(inputs, cms, true)
 	if err != nil {
 		return nil, err

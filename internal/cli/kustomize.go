@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/kustomize"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
 	"github.com/oomdoctor/oomdoctor/internal/model"
@@ -99,12 +98,10 @@ func (o *FixOptions) RunKustomize() error {
 		return err
 	}
 	inputs := make([]fixInput, len(files))
-	cms := fix.ConfigMaps{}
 	for i, f := range files {
 		inputs[i] = fixInput{name: f.Name, data: f.Data}
-		cms.Read(f.Name, f.Data)
 	}
-	fixes, err := o.planRender(inputs, cms, "file")
+	fixes, err := o.planRender(inputs, "file")
 	if err != nil || fixes == nil {
 		return err
 	}
@@ -113,11 +110,7 @@ func (o *FixOptions) RunKustomize() error {
 		planned[i] = kustomize.Planned{Name: f.name, Text: f.text}
 	}
 	bar := newProgress(o.ErrOut)
-	if bar != nil {
-		k.Progress = func(made, left int) {
-			bar.Say(fmt.Sprintf("tracing the changes to the kustomization's files: %d made, %d left", made, left))
-		}
-	}
+	k.Progress = bar.counts("tracing the changes to the kustomization's files: %d made, %d left")
 	changes, err := k.Trace(planned)
 	bar.Done()
 	var te *kustomize.TraceError

@@ -73,3 +73,12 @@ func (p *progress) namespaces() func(done, total int) {
 		p.Update(fmt.Sprintf("history from Prometheus, namespaces of %d", total), done)
 	}
 }
+
+// counts reports two counts (found so far, left) in format's line; nil
+// (no reports) when there is no bar.
+func (p *progress) counts(format string) func(done, left int) {
+	if p == nil {
+		return nil
+	}
+	return func(done, left int) { p.Say(fmt.Sprintf(format, done, left)) }
+}

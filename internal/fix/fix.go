@@ -202,12 +202,18 @@ func selected(o *manifest.Object, objects []string) bool {
 		return true
 	}
 	for _, s := range objects {
-		kind, name, named := strings.Cut(s, "/")
-		if kindMatches(kind, o.Kind) && (!named || name == o.Name) {
+		if selects(s, o.Kind, o.Name) {
 			return true
 		}
 	}
 	return false
+}
+
+// selects tells whether a kind/name selection (or a kind alone) is of an
+// object of that kind and name.
+func selects(s, kind, name string) bool {
+	k, n, named := strings.Cut(s, "/")
+	return kindMatches(k, kind) && (!named || n == name)
 }
 
 // Unmatched are the objects named (kind/name) that no workload of the
@@ -215,15 +221,14 @@ func selected(o *manifest.Object, objects []string) bool {
 func Unmatched(results []*Result, objects []string) []string {
 	var out []string
 	for _, s := range objects {
-		kind, name, named := strings.Cut(s, "/")
-		if !named {
+		if !strings.Contains(s, "/") {
 			continue
 		}
 		found := false
 		for _, r := range results {
 			for _, w := range r.Workloads {
-				k, n, _ := strings.Cut(w, "/")
-				found = found || kindMatches(kind, k) && n == name
+				kind, name, _ := strings.Cut(w, "/")
+				found = found || selects(s, kind, name)
 			}
 		}
 		if !found {

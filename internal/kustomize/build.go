@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 )
 
@@ -51,6 +52,10 @@ type Kustomization struct {
 	// helmCharts, as kubectl kustomize's --enable-helm --helm-command;
 	// empty, a kustomization with helmCharts is an error.
 	Helm string
+	// parsed and kustomizations are the files Locate has read, by path:
+	// resource files and kustomization files.
+	parsed         map[string][]*manifest.Object
+	kustomizations map[string]*yaml.Node
 	// Progress, when set, hears how far Trace has come: the planned
 	// fields its files make so far, and those left to try.
 	Progress func(made, left int)
@@ -113,6 +118,10 @@ type Object struct {
 	generator     string
 	generatorKind string
 	id            string
+	// k is the kustomization built; built is Text parsed, once Locate
+	// needs it.
+	k     *Kustomization
+	built any
 }
 
 // build is a build of the kustomization: its objects (with their sources
@@ -205,7 +214,7 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 
 // object is a resource of the build, with its origin.
 func (k *Kustomization) object(r *resource.Resource) (*Object, error) {
-	o := &Object{Kind: r.GetKind(), Namespace: r.GetNamespace(), Name: r.GetName()}
+	o := &Object{Kind: r.GetKind(), Namespace: r.GetNamespace(), Name: r.GetName(), k: k}
 	origin, err := r.GetOrigin()
 	if err != nil {
 		return nil, err

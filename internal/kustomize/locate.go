@@ -27,19 +27,14 @@ func (o *Object) Locate(field string) (line, col int, ok bool) {
 	if o.path == "" {
 		return 0, 0, false
 	}
-	data, err := os.ReadFile(o.path)
+	objs, err := o.k.sourceObjects(o.path)
 	if err != nil {
 		return 0, 0, false
 	}
-	var built any
-	if yaml.Unmarshal([]byte(o.Text), &built) != nil {
+	if o.built == nil && yaml.Unmarshal([]byte(o.Text), &o.built) != nil {
 		return 0, 0, false
 	}
-	var objs []*manifest.Object
-	_ = manifest.ReadStream(o.path, bytes.NewReader(data), nil, func(m *manifest.Object) error {
-		objs = append(objs, m)
-		return nil
-	})
+	built := o.built
 	src := sourceDoc(objs, o.Kind, o.Name)
 	if src == nil {
 		return 0, 0, false
@@ -108,15 +103,13 @@ var generatorFields = map[string]string{
 // release name first) the object's name holds, the longest; the only
 // entry; else the field that lists them, or the file's start.
 func (o *Object) locateGenerator() (int, int, bool) {
-	data, err := os.ReadFile(o.generator)
+	root, err := o.k.kustomizationFile(o.generator)
 	if err != nil {
 		return 0, 0, false
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+	if root == nil {
 		return 1, 1, true
 	}
-	root := doc.Content[0]
 	field, known := generatorFields[o.generatorKind]
 	list := manifest.Child(root, field)
 	if !known || list == nil {
@@ -142,4 +135,48 @@ func (o *Object) locateGenerator() (int, int, bool) {
 		return line, col, true
 	}
 	return best.Line, best.Column, true
+}
+
+// sourceObjects are the documents of a file of the kustomization, parsed
+// once for all the findings Locate places in it.
+func (k *Kustomization) sourceObjects(path string) ([]*manifest.Object, error) {
+	if objs, ok := k.parsed[path]; ok {
+		return objs, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*manifest.Object
+	_ = manifest.ReadStream(path, bytes.NewReader(data), nil, func(m *manifest.Object) error {
+		objs = append(objs, m)
+		return nil
+	})
+	if k.parsed == nil {
+		k.parsed = map[string][]*manifest.Object{}
+	}
+	k.parsed[path] = objs
+	return objs, nil
+}
+
+// kustomizationFile is a kustomization file's mapping, parsed once for
+// all the generated objects Locate places in it; nil when it is not one.
+func (k *Kustomization) kustomizationFile(path string) (*yaml.Node, error) {
+	if root, ok := k.kustomizations[path]; ok {
+		return root, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	var root *yaml.Node
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 && doc.Content[0].Kind == yaml.MappingNode {
+		root = doc.Content[0]
+	}
+	if k.kustomizations == nil {
+		k.kustomizations = map[string]*yaml.Node{}
+	}
+	k.kustomizations[path] = root
+	return root, nil
 }
