@@ -125,8 +125,8 @@ type Object struct {
 }
 
 // build is a build of the kustomization: its objects (with their sources
-// when built with origins), their documents by object, and the files it
-// read.
+// when built with origins), their documents by object, and the files of
+// the kustomization's folder it read (a chart's own files aside).
 type build struct {
 	objects []*Object
 	docs    renderdiff.Docs
@@ -204,12 +204,24 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 		b.docs[o.id] = append(b.docs[o.id], v)
 	}
 	for p := range fs.read {
-		if p == k.root || strings.HasPrefix(p, k.root+string(filepath.Separator)) {
+		if (p == k.root || k.under(p)) && !k.inChart(p) {
 			b.read = append(b.read, p)
 		}
 	}
 	slices.Sort(b.read)
 	return b, nil
+}
+
+// inChart tells a file of a Helm chart in the kustomization's folder (its
+// chartHome): the chart's own values are its defaults, which the values
+// the kustomization gives override; fix leaves them as they came.
+func (k *Kustomization) inChart(p string) bool {
+	for d := filepath.Dir(p); k.under(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "Chart.yaml")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // object is a resource of the build, with its origin.

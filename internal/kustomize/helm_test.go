@@ -98,15 +98,7 @@ func TestHelmChartsBuild(t *testing.T) {
 // a field no value makes gets a patch; a finding names the chart's entry.
 func TestHelmChartsTrace(t *testing.T) {
 	dir, helm := helmShop(t)
-	k, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Helm = helm
-	objs, err := k.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, objs := loadHelm(t, dir, helm)
 	kz := read(t, filepath.Join(dir, "kustomization.yaml"))
 	changes := traced(t, dir, k, planned(t, objs,
 		change{"Deployment/prod-shop-api", "memory: 640Mi", "memory: 800Mi"},
@@ -139,4 +131,46 @@ spec:
 			}
 		}
 	}
+}
+
+// A number the chart writes a unit after (memory: {{ .Values.search.limitMi
+// }}Mi, -Xmx{{ .Values.search.heapMb }}m) changes where the kustomization
+// gives it, in its own unit; one the kustomization does not give (the
+// request, from the chart's own values) gets a patch.
+func TestHelmChartsTraceNumbers(t *testing.T) {
+	dir, helm := helmShop(t)
+	kz := `namespace: shop
+helmCharts:
+- name: shop
+  releaseName: prod
+  valuesInline:
+    search:
+      heapMb: 384 # three quarters of the limit
+      limitMi: 512
+`
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kz), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, objs := loadHelm(t, dir, helm)
+	traced(t, dir, k, planned(t, objs,
+		change{"Deployment/prod-shop-search", "memory: 512Mi", "memory: 1Gi"},
+		change{"Deployment/prod-shop-search", "-Xmx384m -XX:+UseG1GC", "-Xmx768m -XX:+UseG1GC"},
+		change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"}), map[string]string{
+		"kustomization.yaml": strings.NewReplacer("heapMb: 384", "heapMb: 768", "limitMi: 512", "limitMi: 1024").Replace(kz) +
+			"patches:\n- path: deployment-prod-shop-search-memory.yaml\n",
+		"deployment-prod-shop-search-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-search (from kustomization.yaml).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: prod-shop-search
+spec:
+  template:
+    spec:
+      containers:
+      - name: search
+        resources:
+          requests:
+            memory: 300Mi
+`,
+	})
 }

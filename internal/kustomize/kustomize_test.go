@@ -28,10 +28,17 @@ func shop(t *testing.T) string {
 
 func load(t *testing.T, dir string) (*Kustomization, []*Object) {
 	t.Helper()
+	return loadHelm(t, dir, "")
+}
+
+// loadHelm is load with helmCharts inflated by the helm program helm.
+func loadHelm(t *testing.T, dir, helm string) (*Kustomization, []*Object) {
+	t.Helper()
 	k, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.Helm = helm
 	objs, err := k.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -230,7 +230,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 			}
 		}
 		for _, k := range sortedKeys(p) {
-			if c != nil && equal(c[k], p[k]) {
+			if c != nil && equal(manifest.JoinPath(path, k), c[k], p[k]) {
 				continue
 			}
 			var tv any
@@ -250,7 +250,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 				return fmt.Errorf("%s is a list that changes whole", path)
 			}
 			for i := range p {
-				if !equal(c[i], p[i]) {
+				if !equal(path, c[i], p[i]) {
 					if err := editsFor(c[i], p[i], tl[i], manifest.IndexPath(path, i), out); err != nil {
 						return err
 					}
@@ -265,7 +265,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 				return fmt.Errorf("%s has an item without a name", path)
 			}
 			ci := byName(c, name)
-			if ci != nil && equal(ci, item) {
+			if ci != nil && equal(path, ci, item) {
 				continue
 			}
 			j := slices.IndexFunc(tl, func(x any) bool { return nameOf(x) == name })
@@ -287,7 +287,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 		}
 		return nil
 	}
-	if equal(cur, plan) && equal(target, plan) {
+	if equal(path, cur, plan) && equal(path, target, plan) {
 		return nil
 	}
 	if plan == nil {
@@ -300,7 +300,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 // patchOf is the strategic-merge patch that makes plan of cur: the fields
 // that differ, items of the lists merged by name named, other lists
 // whole.
-func patchOf(cur, plan any, key string, item bool) (*yaml.Node, error) {
+func patchOf(cur, plan any, path string, item bool) (*yaml.Node, error) {
 	switch p := plan.(type) {
 	case map[string]any:
 		c, _ := cur.(map[string]any)
@@ -313,14 +313,14 @@ func patchOf(cur, plan any, key string, item bool) (*yaml.Node, error) {
 		for _, k := range sortedKeys(p) {
 			// An item of a list merged by name keeps its name: it is
 			// what the patch's item is matched by.
-			if c != nil && equal(c[k], p[k]) && !(item && k == "name") {
+			if c != nil && equal(manifest.JoinPath(path, k), c[k], p[k]) && !(item && k == "name") {
 				continue
 			}
 			var cv any
 			if c != nil {
 				cv = c[k]
 			}
-			v, err := patchOf(cv, p[k], k, false)
+			v, err := patchOf(cv, p[k], manifest.JoinPath(path, k), false)
 			if err != nil {
 				return nil, err
 			}
@@ -329,16 +329,16 @@ func patchOf(cur, plan any, key string, item bool) (*yaml.Node, error) {
 		return n, nil
 	case []any:
 		c, _ := cur.([]any)
-		if !mergeKeys[key] || slices.ContainsFunc(p, func(x any) bool { return nameOf(x) == "" }) {
+		if !mergeKeys[lastKey(path)] || slices.ContainsFunc(p, func(x any) bool { return nameOf(x) == "" }) {
 			return valueNode(plan)
 		}
 		n := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, it := range p {
 			ci := byName(c, nameOf(it))
-			if ci != nil && equal(ci, it) {
+			if ci != nil && equal(path, ci, it) {
 				continue
 			}
-			v, err := patchOf(ci, it, key, true)
+			v, err := patchOf(ci, it, path, true)
 			if err != nil {
 				return nil, err
 			}
@@ -462,8 +462,14 @@ func lastKey(path string) string {
 	return parts[len(parts)-1].Name
 }
 
-func equal(a, b any) bool {
-	return len(renderdiff.Diff(renderdiff.Docs{"": {a}}, renderdiff.Docs{"": {b}})) == 0 && (a == nil) == (b == nil)
+// equal tells whether a and b, at path, are the same to Kubernetes: 1Gi
+// and 1024Mi under resources are.
+func equal(path string, a, b any) bool {
+	var at []any
+	for _, part := range manifest.SplitPath(path) {
+		at = append(at, part.Name)
+	}
+	return renderdiff.Equal(at, a, b) && (a == nil) == (b == nil)
 }
 
 func isString(v any) bool {

@@ -243,6 +243,15 @@ func (t *tracer) replace(d renderdiff.Difference) {
 	if f, tt, ok := changedWords(from, to); ok {
 		pairs = append(pairs, [2]string{f, tt})
 	}
+	// A number a chart writes a unit after, set where the kustomization
+	// gives the chart its values: limitMi: 512 for memory:
+	// {{ .Values.limitMi }}Mi, heapMb: 384 for -Xmx{{ .Values.heapMb }}m.
+	for _, p := range pairs {
+		if on, nn, ok := renderdiff.NumberFor(p[0], p[1]); ok && on != p[0] {
+			pairs = append(pairs, [2]string{on, nn})
+			break
+		}
+	}
 	done := func(ds []renderdiff.Difference) bool { return !renderdiff.HasField(ds, d.Field) }
 	// The files that name the object first: its patches, its resource.
 	paths := slices.Clone(t.cur.read)

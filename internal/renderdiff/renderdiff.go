@@ -93,6 +93,12 @@ func Diff(got, want Docs) []Difference {
 	return out
 }
 
+// Equal tells whether a and b, found at path, are the same as Diff
+// compares them (quantities under resources by their amount).
+func Equal(path []any, a, b any) bool {
+	return len(diffValues(nil, Field{Path: path}, a, b)) == 0
+}
+
 func diffValues(out []Difference, f Field, a, b any) []Difference {
 	switch av := a.(type) {
 	case map[string]any:

@@ -132,3 +132,23 @@ func replace(s, old, new string) string {
 	}
 	return strings.Replace(s, old, new, 1)
 }
+
+func TestNumberFor(t *testing.T) {
+	for _, tc := range []struct{ old, new, oldNum, newNum string }{
+		{"512Mi", "768Mi", "512", "768"},
+		{"512Mi", "1Gi", "512", "1024"},
+		{"-Xmx384m", "-Xmx272m", "384", "272"},
+		{"-Xmx512m", "-Xmx1g", "512", "1024"},
+		{"450MiB", "1GiB", "450", "1024"},
+		{"--max-old-space-size=300", "--max-old-space-size=200", "300", "200"},
+		{"512Mi", "1.5Gi", "512", "1536"},
+		{"512m", "1G", "", ""},       // a quantity's m is a thousandth, its G decimal
+		{"1000Mi", "1.1Gi", "", ""},  // not a whole number of Mi
+		{"-Xmx1g", "-Xms2g", "", ""}, // another flag
+	} {
+		on, nn, ok := NumberFor(tc.old, tc.new)
+		if !ok && tc.oldNum != "" || ok && (on != tc.oldNum || nn != tc.newNum) {
+			t.Errorf("%s → %s: %q %q %v, want %q %q", tc.old, tc.new, on, nn, ok, tc.oldNum, tc.newNum)
+		}
+	}
+}
