@@ -225,6 +225,75 @@ func TestNewPatchIndentsListsAsTheObjectsFile(t *testing.T) {
 	})
 }
 
+// A new patch of a sidecar's limit and of the second of a container's
+// environment variables names the items before them too, by their name
+// alone: kustomize puts a patch's items first, which would otherwise move
+// the sidecar before the app and GOMEMLIMIT before the variable it uses.
+func TestNewPatchKeepsTheOrderOfItems(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"base/kustomization.yaml": "resources:\n- app.yaml\n",
+		"base/app.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: example/app:1
+        env:
+        - name: LIMIT
+          valueFrom:
+            resourceFieldRef: {resource: limits.memory}
+        - name: GOMEMLIMIT
+          value: 400MiB
+        resources:
+          limits:
+            memory: 512Mi
+      - name: proxy
+        image: example/proxy:1
+        resources:
+          limits:
+            memory: 64Mi
+      - name: logs
+        image: example/logs:1
+`,
+		"prod/kustomization.yaml": "resources:\n- ../base\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, objs := load(t, filepath.Join(dir, "prod"))
+	traced(t, dir, k, planned(t, objs,
+		change{"Deployment/app", "value: 400MiB", "value: 300MiB"},
+		change{"Deployment/app", "memory: 64Mi", "memory: 96Mi"}), map[string]string{
+		"prod/kustomization.yaml": "resources:\n- ../base\npatches:\n- path: deployment-app-memory.yaml\n",
+		"prod/deployment-app-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment app (from ../base/app.yaml).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        env:
+        - name: LIMIT
+        - name: GOMEMLIMIT
+          value: 300MiB
+      - name: proxy
+        resources:
+          limits:
+            memory: 96Mi
+`,
+	})
+}
+
 // workerPatch is the new patch of the worker's limit of 2Gi, its
 // containers' items indented by indent under their key.
 func workerPatch(indent string) string {

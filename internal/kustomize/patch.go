@@ -332,13 +332,19 @@ func patchOf(cur, plan any, path string, item bool) (*yaml.Node, error) {
 		if !mergeKeys[lastKey(path)] || slices.ContainsFunc(p, func(x any) bool { return nameOf(x) == "" }) {
 			return valueNode(plan)
 		}
-		n := &yaml.Node{Kind: yaml.SequenceNode}
-		for _, it := range p {
-			ci := byName(c, nameOf(it))
-			if ci != nil && equal(path, ci, it) {
-				continue
+		// kustomize puts a patch's items first, in the patch's order,
+		// then the others: to keep the order (a sidecar's limit must not
+		// move it before the app), the patch names every item up to the
+		// last it changes, those it does not change by their name alone.
+		last := -1
+		for i, it := range p {
+			if ci := byName(c, nameOf(it)); ci == nil || !equal(path, ci, it) {
+				last = i
 			}
-			v, err := patchOf(ci, it, path, true)
+		}
+		n := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, it := range p[:last+1] {
+			v, err := patchOf(byName(c, nameOf(it)), it, path, true)
 			if err != nil {
 				return nil, err
 			}
