@@ -135,9 +135,13 @@ spec:
 
 // A number the chart writes a unit after (memory: {{ .Values.search.limitMi
 // }}Mi, -Xmx{{ .Values.search.heapMb }}m) changes where the kustomization
-// gives it, in its own unit; one the kustomization does not give (the
-// request, from the chart's own values) gets a patch.
-func TestHelmChartsTraceNumbers(t *testing.T) {
+// gives it, in its own unit. A field the chart's own defaults make gets
+// its key under valuesInline (the chart's files stay as they came): a
+// number, the words of a string that change (the api's JVM options); a
+// default that makes other fields too (the metrics sidecar's limit, the
+// api's and the gateway's) gets a patch instead, which names the api first to keep the containers'
+// order.
+func TestHelmChartsTraceDefaults(t *testing.T) {
 	dir, helm := helmShop(t)
 	kz := `namespace: shop
 helmCharts:
@@ -151,26 +155,33 @@ helmCharts:
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kz), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	chart := read(t, filepath.Join(dir, "charts/shop/values.yaml"))
 	k, objs := loadHelm(t, dir, helm)
 	traced(t, dir, k, planned(t, objs,
 		change{"Deployment/prod-shop-search", "memory: 512Mi", "memory: 1Gi"},
 		change{"Deployment/prod-shop-search", "-Xmx384m -XX:+UseG1GC", "-Xmx768m -XX:+UseG1GC"},
-		change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"}), map[string]string{
+		change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"},
+		change{"Deployment/prod-shop-api", "-Xmx384m -XX:+UseG1GC", "-Xmx288m -XX:+UseG1GC"},
+		change{"Deployment/prod-shop-api", "memory: 64Mi", "memory: 96Mi"}), map[string]string{
 		"kustomization.yaml": strings.NewReplacer("heapMb: 384", "heapMb: 768", "limitMi: 512", "limitMi: 1024").Replace(kz) +
-			"patches:\n- path: deployment-prod-shop-search-memory.yaml\n",
-		"deployment-prod-shop-search-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-search (from kustomization.yaml).
+			"      requestMi: 300\n    api:\n      javaOpts: -Xmx288m -XX:+UseG1GC\npatches:\n- path: deployment-prod-shop-api-memory.yaml\n",
+		"deployment-prod-shop-api-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-api (from kustomization.yaml).
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: prod-shop-search
+  name: prod-shop-api
 spec:
   template:
     spec:
       containers:
-      - name: search
+      - name: api
+      - name: metrics
         resources:
-          requests:
-            memory: 300Mi
+          limits:
+            memory: 96Mi
 `,
 	})
+	if got := read(t, filepath.Join(dir, "charts/shop/values.yaml")); got != chart {
+		t.Error("the chart's values.yaml changed")
+	}
 }

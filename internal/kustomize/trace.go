@@ -286,6 +286,7 @@ func (t *tracer) replace(d renderdiff.Difference) {
 			}
 		}
 	}
+	t.chartValue(d, pairs, done)
 }
 
 // occurrences are where s is in text as a whole word: not inside a longer

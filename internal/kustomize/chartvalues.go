@@ -1,0 +1,121 @@
+package kustomize
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
+)
+
+// chartValue makes a field of an object a chart of the kustomization file
+// inflates, when a default of the chart's own values.yaml writes it (the
+// text, a word of it or a number a template writes a unit after: pairs),
+// by giving that key its new value under the chart entry's valuesInline.
+// The chart's files stay as they came.
+func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done func([]renderdiff.Difference) bool) bool {
+	obj := t.object(d.Source)
+	if t.k.Helm == "" || obj == nil || obj.generator != t.k.file || obj.generatorKind != "HelmChartInflationGenerator" {
+		return false
+	}
+	kz, err := t.text(t.k.file)
+	if err != nil {
+		return false
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(kz, &doc) != nil || len(doc.Content) == 0 {
+		return false
+	}
+	root := doc.Content[0]
+	home := "charts"
+	if h := manifest.Child(manifest.Child(root, "helmGlobals"), "chartHome"); h != nil && h.Value != "" {
+		home = h.Value
+	}
+	if !filepath.IsAbs(home) {
+		home = filepath.Join(t.k.root, home)
+	}
+	for i, entry := range manifest.Items(manifest.Child(root, "helmCharts")) {
+		name := manifest.Child(entry, "name")
+		if name == nil || name.Value == "" {
+			continue
+		}
+		dir := filepath.Join(home, name.Value)
+		if v := manifest.Child(entry, "version"); v != nil && v.Value != "" {
+			// kustomize pulls a chart of a version into a folder of its own.
+			dir = filepath.Join(home, name.Value+"-"+v.Value, name.Value)
+		}
+		defaults, err := os.ReadFile(filepath.Join(dir, "values.yaml"))
+		if err != nil {
+			continue
+		}
+		var vdoc yaml.Node
+		if yaml.Unmarshal(defaults, &vdoc) != nil || len(vdoc.Content) == 0 {
+			continue
+		}
+		scalars := defaultScalars(vdoc.Content[0], manifest.IndexPath("helmCharts", i)+".valuesInline")
+		for _, pair := range pairs {
+			for _, s := range scalars {
+				to, ok := pair[1], s.node.Value == pair[0]
+				if !ok && s.node.Tag == "!!str" {
+					to, ok = replaceWord(s.node.Value, pair[0], pair[1])
+				}
+				if !ok {
+					continue
+				}
+				edit := manifest.Edit{Op: manifest.OpSet, Path: s.path, Value: to, Plain: s.node.Tag != "!!str"}
+				fixed, err := manifest.ApplyEdits(t.k.file, kz, manifest.ObjectRef{Doc: 0, Item: -1}, []manifest.Edit{edit})
+				if err == nil && t.try(t.k.file, map[string][]byte{t.k.file: fixed}, done) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// defaultScalar is a scalar of a chart's values, with the path under the
+// kustomization's chart entry that would set it.
+type defaultScalar struct {
+	path string
+	node *yaml.Node
+}
+
+// defaultScalars are the scalars of the values mapping m reached through
+// mappings alone (helm replaces a list whole, so an item cannot be given
+// alone), in the file's order.
+func defaultScalars(m *yaml.Node, path string) []defaultScalar {
+	var out []defaultScalar
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		p := manifest.JoinPath(path, k.Value)
+		switch v.Kind {
+		case yaml.MappingNode:
+			out = append(out, defaultScalars(v, p)...)
+		case yaml.ScalarNode:
+			out = append(out, defaultScalar{path: p, node: v})
+		}
+	}
+	return out
+}
+
+// replaceWord replaces the word from, wherever it is a whole word of s.
+func replaceWord(s, from, to string) (string, bool) {
+	var b strings.Builder
+	last := 0
+	for _, at := range occurrences([]byte(s), from) {
+		b.WriteString(s[last:at])
+		b.WriteString(to)
+		last = at + len(from)
+	}
+	if last == 0 {
+		return s, false
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
