@@ -496,17 +496,29 @@ func (o *FixOptions) plan(inputs []fixInput, cms fix.ConfigMaps, rendered bool) 
 			lintFixes = slices.DeleteFunc(lintFixes, func(f model.LintFinding) bool { return f.Container != o.Container })
 		}
 	}
+	// seen are the results and the files that failed: the workloads
+	// TYPE/NAME arguments may name.
+	var seen []*fix.Result
 	for _, in := range inputs {
 		r, err := fix.File(in.name, in.data, fix.Options{Values: o.values, Objects: o.Objects, ConfigMaps: cms, LintFixes: lintFixes, Rendered: rendered})
+		if r != nil {
+			seen = append(seen, r)
+		}
 		if err != nil {
-			fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", err)
+			each := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				each = j.Unwrap()
+			}
+			for _, e := range each {
+				fmt.Fprintf(o.ErrOut, "error: %v (left untouched)\n", e)
+			}
 			failed = true
 			continue
 		}
 		results = append(results, r)
 	}
-	if missing := fix.Unmatched(results, o.Objects); len(missing) > 0 {
-		return nil, false, false, o.noSuchWorkload(missing, results, failed)
+	if missing := fix.Unmatched(seen, o.Objects); len(missing) > 0 {
+		return nil, false, false, o.noSuchWorkload(missing, seen)
 	}
 	// Values outside a LimitRange of the files: the workload would be
 	// taken and its every pod refused. Such a file is left untouched.
@@ -528,16 +540,13 @@ func (o *FixOptions) plan(inputs []fixInput, cms fix.ConfigMaps, rendered bool) 
 
 // noSuchWorkload is the error of TYPE/NAME arguments no workload of the
 // inputs is, with the names they hold.
-func (o *FixOptions) noSuchWorkload(missing []string, results []*fix.Result, failed bool) error {
+func (o *FixOptions) noSuchWorkload(missing []string, results []*fix.Result) error {
 	where, names := "the files of -f", ""
 	switch {
 	case o.Kustomize != "":
 		where, names = "the kustomization's build", ": names are as it builds them, with any namePrefix or nameSuffix"
 	case o.chart.set():
 		where, names = "the chart's render", ": names are as it renders them, often with the release's (--release "+o.chart.release+")"
-	}
-	if failed {
-		where += " that could be read"
 	}
 	var have []string
 	for _, r := range results {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,31 @@ func TestFixErrors(t *testing.T) {
 				t.Error("the broken file changed")
 			}
 		})
+	}
+}
+
+// Every workload of a file that cannot be fixed is said, not only the
+// first; and a TYPE/NAME of that file is no unknown name.
+func TestFixSaysEveryWorkloadItCannotFix(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "pods.yaml")
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - {name: a, image: a}\n"
+	two := pod + "  - {name: b, image: b}\n"
+	text := fmt.Sprintf(two, "p") + "---\n" + fmt.Sprintf(two, "q") + "---\n" + fmt.Sprintf(pod, "r")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runWithStdin("", "fix", "-f", file, "--memory-limit", "1Gi", "--write")
+	for _, name := range []string{"p", "q"} {
+		if !strings.Contains(r.stderr, "Pod "+name+": it has 2 containers (a, b): say which with --container (left untouched)") {
+			t.Errorf("pod %s's error is not said:\n%s", name, r.stderr)
+		}
+	}
+	r2 := runWithStdin("", "fix", "-f", file, "pod/p", "pod/r", "--memory-limit", "1Gi", "--write")
+	if r2.code != 2 || !strings.Contains(r2.stderr, "Pod p: it has 2 containers") || strings.Contains(r2.stderr, "Pod q") || strings.Contains(r2.stderr, "no workload") {
+		t.Errorf("exit %d, want 2 and pod p's error alone:\n%s", r2.code, r2.stderr)
+	}
+	if after, _ := os.ReadFile(file); r.code != 2 || string(after) != text {
+		t.Errorf("exit %d, want 2 and the file as it was:\n%s", r.code, after)
 	}
 }
 

@@ -6,6 +6,7 @@
 package fix
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -112,7 +113,9 @@ type Options struct {
 }
 
 // File fixes one file's text. Objects that are not workloads, and
-// workloads not selected, are left alone.
+// workloads not selected, are left alone. When a workload cannot be fixed,
+// the error joins every such workload's, and the Result holds only the
+// file's Workloads (what TYPE/NAME arguments may name).
 func File(name string, data []byte, opts Options) (*Result, error) {
 	res := &Result{File: name, Original: data, Fixed: data}
 	if !opts.Rendered && strings.Contains(string(data), "{{") {
@@ -127,6 +130,7 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 		}
 	}
 	var stats manifest.Stats
+	var failed []error
 	err := manifest.ReadStream(name, strings.NewReader(string(data)), &stats, func(o *manifest.Object) error {
 		if b, ok := lint.LimitRangeBounds(o); ok {
 			if res.LimitRanges == nil {
@@ -143,7 +147,8 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 		}
 		edits, changes, notes, cmEdits, err := planWorkload(w, opts.Values, opts.ConfigMaps)
 		if err != nil {
-			return fmt.Errorf("%s: %s: %w", name, o, err)
+			failed = append(failed, fmt.Errorf("%s: %s: %w", name, o, err))
+			return nil
 		}
 		le, lc, lcm := lintEdits(w, lintByObject[manifest.ObjectRef{Doc: o.Doc, Item: o.Item}])
 		edits, changes, cmEdits = append(edits, le...), append(changes, lc...), append(cmEdits, lcm...)
@@ -157,6 +162,9 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(failed) > 0 {
+		return &Result{File: name, Workloads: res.Workloads}, errors.Join(failed...)
 	}
 	fixed := data
 	for _, oe := range res.Objects {
