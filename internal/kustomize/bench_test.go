@@ -72,6 +72,14 @@ func put(tb testing.TB, path, text string) {
 	}
 }
 
+// putAll writes files, by their path under dir.
+func putAll(tb testing.TB, dir string, files map[string]string) {
+	tb.Helper()
+	for name, text := range files {
+		put(tb, filepath.Join(dir, name), text)
+	}
+}
+
 func loadBig(b *testing.B, n int) (*Kustomization, []*Object) {
 	k, err := Load(bigOverlay(b, n))
 	if err != nil {

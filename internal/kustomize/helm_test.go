@@ -24,7 +24,7 @@ func helmShop(t *testing.T) (dir, helm string) {
 	}
 	dir = t.TempDir()
 	files.Copy(t, "../helmvalues/testdata/shop", filepath.Join(dir, "charts/shop"))
-	for name, text := range map[string]string{
+	putAll(t, dir, map[string]string{
 		"kustomization.yaml": `namespace: shop
 helmCharts:
 - name: shop
@@ -37,11 +37,7 @@ helmCharts:
           memory: 640Mi # raised in May
 `,
 		"values-prod.yaml": "cache:\n  resources:\n    limits:\n      memory: 500Mi # prod\n",
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return dir, helm
 }
 

@@ -231,7 +231,7 @@ func TestNewPatchIndentsListsAsTheObjectsFile(t *testing.T) {
 // the sidecar before the app and GOMEMLIMIT before the variable it uses.
 func TestNewPatchKeepsTheOrderOfItems(t *testing.T) {
 	dir := t.TempDir()
-	for name, text := range map[string]string{
+	putAll(t, dir, map[string]string{
 		"base/kustomization.yaml": "resources:\n- app.yaml\n",
 		"base/app.yaml": `apiVersion: apps/v1
 kind: Deployment
@@ -261,12 +261,7 @@ spec:
         image: example/logs:1
 `,
 		"prod/kustomization.yaml": "resources:\n- ../base\n",
-	} {
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	k, objs := load(t, filepath.Join(dir, "prod"))
 	traced(t, dir, k, planned(t, objs,
 		change{"Deployment/app", "value: 400MiB", "value: 300MiB"},
@@ -291,6 +286,48 @@ spec:
           limits:
             memory: 96Mi
 `,
+	})
+}
+
+// Fields added to the overlay's own patch keep the order too: a container
+// after those it names is added with the ones between, by their name.
+func TestPatchAddedToKeepsTheOrderOfItems(t *testing.T) {
+	dir := t.TempDir()
+	patch := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        resources:
+          limits:
+            memory: 1Gi # prod
+`
+	putAll(t, dir, map[string]string{
+		"base/kustomization.yaml": "resources:\n- app.yaml\n",
+		"base/app.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+      - {name: app, image: example/app:1}
+      - {name: proxy, image: example/proxy:1}
+      - {name: logs, image: example/logs:1}
+      - {name: tracing, image: example/tracing:1}
+`,
+		"prod/kustomization.yaml": "resources:\n- ../base\npatches:\n- path: app.yaml\n",
+		"prod/app.yaml":           patch,
+	})
+	k, objs := load(t, filepath.Join(dir, "prod"))
+	traced(t, dir, k, planned(t, objs,
+		change{"Deployment/app", "name: logs\n", "name: logs\n        resources:\n          limits:\n            memory: 128Mi\n"}), map[string]string{
+		"prod/app.yaml": patch + "      - name: proxy\n      - name: logs\n        resources:\n          limits:\n            memory: 128Mi\n",
 	})
 }
 
@@ -461,11 +498,7 @@ replacements:
 `,
 		"sizes.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sizes\ndata:\n  apiLimit: 900Mi\n",
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(sized, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(t, sized, files)
 	k, objs := load(t, sized)
 	_, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"}))
 	var te *TraceError
@@ -566,14 +599,10 @@ func TestTraceAddsToALegacyPatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	patch := read(t, filepath.Join(dir, "overlays/prod/api-memory.yaml"))
-	for name, text := range map[string]string{
+	putAll(t, legacy, map[string]string{
 		"kustomization.yaml": "resources:\n- ../../base\npatchesStrategicMerge:\n- api-memory.yaml\n",
 		"api-memory.yaml":    patch,
-	} {
-		if err := os.WriteFile(filepath.Join(legacy, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	// kustomize warns of patchesStrategicMerge on stderr: once, at the
 	// build that planned was made of, not at every trial.
 	said, err := os.Create(filepath.Join(t.TempDir(), "stderr"))

@@ -258,17 +258,26 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 			}
 			return nil
 		}
+		// A patch's items go first (patchOf says why): the target names
+		// every item up to the last that changes, appending those it
+		// lacks by their name alone.
+		last := -1
+		for i, item := range p {
+			if ci := byName(c, nameOf(item)); ci == nil || !equal(path, ci, item) {
+				last = i
+			}
+		}
 		added := 0
-		for _, item := range p {
+		for i, item := range p {
 			name := nameOf(item)
 			if name == "" {
 				return fmt.Errorf("%s has an item without a name", path)
 			}
 			ci := byName(c, name)
-			if ci != nil && equal(path, ci, item) {
+			j := slices.IndexFunc(tl, func(x any) bool { return nameOf(x) == name })
+			if ci != nil && equal(path, ci, item) && (i > last || j >= 0) {
 				continue
 			}
-			j := slices.IndexFunc(tl, func(x any) bool { return nameOf(x) == name })
 			var ti any
 			if j < 0 {
 				j = len(tl) + added
