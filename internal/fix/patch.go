@@ -23,16 +23,33 @@ var mergeKeys = map[string]string{
 // Patch writes an object's edits as a strategic-merge patch: the object's
 // apiVersion, kind, name and namespace, and only the changed fields, with
 // list items named by their merge key (containers by name). Kustomize applies
-// it to a base without touching the base.
-func Patch(oe ObjectEdits) ([]byte, error) { return patch(oe, false) }
+// it to a base without touching the base. Kustomize puts a patch's items
+// first, so the patch also names the object's items before the last it
+// changes, by their key alone (all of them when it adds one): a sidecar's
+// limit does not move the sidecar before the app. It is indented by two
+// spaces, its lists as source (the object's file) indents them.
+func Patch(oe ObjectEdits, source []byte) ([]byte, error) {
+	root, err := patchNode(oe, false)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.Encode(root, source)
+}
 
 // serverPatch is Patch for the API server: an added list item comes with
 // the $setElementOrder directive that keeps it last (Kustomize does not
-// read the directive, so patch files go without it and get the item
-// first).
-func serverPatch(oe ObjectEdits) ([]byte, error) { return patch(oe, true) }
+// read the directive: patch files name the items before instead).
+func serverPatch(oe ObjectEdits) ([]byte, error) {
+	root, err := patchNode(oe, true)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(root)
+}
 
-func patch(oe ObjectEdits, order bool) ([]byte, error) {
+// patchNode is the patch of the object's edits; order: with the order
+// directive, else naming the items before (keepOrder).
+func patchNode(oe ObjectEdits, order bool) (*yaml.Node, error) {
 	o := oe.Object
 	root := mapping()
 	add(root, "apiVersion", scalar(o.APIVersion))
@@ -57,11 +74,61 @@ func patch(oe ObjectEdits, order bool) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", o, err)
 		}
 	}
-	out, err := yaml.Marshal(root)
-	if err != nil {
-		return nil, err
+	if !order {
+		keepOrder(root, o.Node)
 	}
-	return out, nil
+	return root, nil
+}
+
+// keepOrder makes each list of the patch p merged by a key name the items
+// of the object's list (in src) up to the last the patch holds, in the
+// object's order, by their key alone where the patch has nothing for them;
+// items the object lacks come after all of the object's.
+func keepOrder(p, src *yaml.Node) {
+	if p == nil || src == nil || p.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(p.Content); i += 2 {
+		name, v := p.Content[i].Value, p.Content[i+1]
+		s := manifest.Child(src, name)
+		key, merged := mergeKeys[name]
+		if !merged || v.Kind != yaml.SequenceNode {
+			keepOrder(v, s)
+			continue
+		}
+		id := func(it *yaml.Node) string { return manifest.ScalarValue(manifest.Child(it, key)) }
+		orig := manifest.Items(s)
+		inPatch := map[string]*yaml.Node{}
+		for _, it := range v.Content {
+			inPatch[id(it)] = it
+		}
+		last := -1
+		for j, it := range orig {
+			if inPatch[id(it)] != nil {
+				last = j
+			}
+		}
+		var added []*yaml.Node
+		for _, it := range v.Content {
+			if !slices.ContainsFunc(orig, func(o *yaml.Node) bool { return id(o) == id(it) }) {
+				added = append(added, it)
+			}
+		}
+		if len(added) > 0 {
+			last = len(orig) - 1
+		}
+		var items []*yaml.Node
+		for _, o := range orig[:last+1] {
+			it := inPatch[id(o)]
+			if it == nil {
+				it = mapping()
+				add(it, key, scalar(id(o)))
+			}
+			keepOrder(it, o)
+			items = append(items, it)
+		}
+		v.Content = append(items, added...)
+	}
 }
 
 func mapping() *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode} }
@@ -210,7 +277,7 @@ func WritePatches(dir string, results []*Result) ([]string, error) {
 	var names []string
 	for _, r := range results {
 		for _, oe := range r.Objects {
-			data, err := Patch(oe)
+			data, err := Patch(oe, r.Original)
 			if err != nil {
 				return nil, err
 			}

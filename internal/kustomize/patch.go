@@ -11,7 +11,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/types"
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
@@ -405,15 +404,13 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 		from = filepath.ToSlash(rel)
 	}
 	fmt.Fprintf(&b, "# Written by oomdoctor fix: memory settings for %s %s (from %s).\n", obj.Kind, name, from)
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
 	// Lists indented as in the object's own file.
-	if src, err := t.text(sourceFile); err == nil && kyaml.DeriveSeqIndentStyle(string(src)) == string(kyaml.CompactSequenceStyle) {
-		enc.CompactSeqIndent()
-	}
-	if err := enc.Encode(root); err != nil {
+	src, _ := t.text(sourceFile)
+	text, err := manifest.Encode(root, src)
+	if err != nil {
 		return "", nil, err
 	}
+	b.Write(text)
 	base := strings.ToLower(obj.Kind) + "-" + name + "-memory"
 	for i := 1; ; i++ {
 		file := base + ".yaml"
