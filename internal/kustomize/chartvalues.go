@@ -14,8 +14,9 @@ import (
 // chartValue makes a field of an object a chart of the kustomization file
 // inflates, when a default of the chart's own values.yaml writes it (the
 // text, a word of it or a number a template writes a unit after: pairs),
-// by giving that key its new value under the chart entry's valuesInline.
-// The chart's files stay as they came.
+// by giving that key its new value in the chart entry's values file (one
+// of DIR's), else under its valuesInline. The chart's files stay as they
+// came.
 func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done func([]renderdiff.Difference) bool) bool {
 	obj := t.object(d.Source)
 	if t.k.Helm == "" || obj == nil || obj.generator != t.k.file || obj.generatorKind != "HelmChartInflationGenerator" {
@@ -55,7 +56,20 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 		if yaml.Unmarshal(defaults, &vdoc) != nil || len(vdoc.Content) == 0 {
 			continue
 		}
-		scalars := defaultScalars(vdoc.Content[0], manifest.IndexPath("helmCharts", i)+".valuesInline")
+		// Where the key goes: the entry's values file when it is one of
+		// DIR's, else its valuesInline.
+		type place struct{ file, under string }
+		places := []place{{t.k.file, manifest.IndexPath("helmCharts", i) + ".valuesInline"}}
+		if vf := manifest.Child(entry, "valuesFile"); vf != nil && vf.Value != "" {
+			p := vf.Value
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(t.k.root, p)
+			}
+			if t.k.under(p) && !t.k.inChart(p) {
+				places = append([]place{{p, ""}}, places...)
+			}
+		}
+		scalars := defaultScalars(vdoc.Content[0], "")
 		for _, pair := range pairs {
 			for _, s := range scalars {
 				to, ok := pair[1], s.node.Value == pair[0]
@@ -65,10 +79,20 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 				if !ok {
 					continue
 				}
-				edit := manifest.Edit{Op: manifest.OpSet, Path: s.path, Value: to, Plain: s.node.Tag != "!!str"}
-				fixed, err := manifest.ApplyEdits(t.k.file, kz, manifest.ObjectRef{Doc: 0, Item: -1}, []manifest.Edit{edit})
-				if err == nil && t.try(t.k.file, map[string][]byte{t.k.file: fixed}, done) {
-					return true
+				for _, pl := range places {
+					text, err := t.text(pl.file)
+					if err != nil {
+						continue
+					}
+					path := s.path
+					if pl.under != "" {
+						path = pl.under + "." + s.path
+					}
+					edit := manifest.Edit{Op: manifest.OpSet, Path: path, Value: to, Plain: s.node.Tag != "!!str"}
+					fixed, err := manifest.ApplyEdits(pl.file, text, manifest.ObjectRef{Doc: 0, Item: -1}, []manifest.Edit{edit})
+					if err == nil && t.try(pl.file, map[string][]byte{pl.file: fixed}, done) {
+						return true
+					}
 				}
 			}
 		}
@@ -76,8 +100,7 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 	return false
 }
 
-// defaultScalar is a scalar of a chart's values, with the path under the
-// kustomization's chart entry that would set it.
+// defaultScalar is a scalar of a chart's values, with its key's path.
 type defaultScalar struct {
 	path string
 	node *yaml.Node

@@ -91,7 +91,8 @@ func TestHelmChartsBuild(t *testing.T) {
 
 // A value the kustomization gives the chart changes where it is given,
 // inline or in its values file, though a password changes at every build;
-// a field no value makes gets a patch; a finding names the chart's entry.
+// a default of the chart's goes to the values file; a field no value makes
+// gets a patch; a finding names the chart's entry.
 func TestHelmChartsTrace(t *testing.T) {
 	dir, helm := helmShop(t)
 	k, objs := loadHelm(t, dir, helm)
@@ -99,9 +100,10 @@ func TestHelmChartsTrace(t *testing.T) {
 	changes := traced(t, dir, k, planned(t, objs,
 		change{"Deployment/prod-shop-api", "memory: 640Mi", "memory: 800Mi"},
 		change{"StatefulSet/prod-shop-cache", "memory: 500Mi", "memory: 600Mi"},
+		change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"},
 		change{"Deployment/prod-shop-worker", "        name: worker\n", "        name: worker\n        resources:\n          limits:\n            memory: 1Gi\n"}), map[string]string{
 		"kustomization.yaml": strings.Replace(kz, "memory: 640Mi # raised", "memory: 800Mi # raised", 1) + "patches:\n- path: deployment-prod-shop-worker-memory.yaml\n",
-		"values-prod.yaml":   "cache:\n  resources:\n    limits:\n      memory: 600Mi # prod\n",
+		"values-prod.yaml":   "cache:\n  resources:\n    limits:\n      memory: 600Mi # prod\nsearch:\n  requestMi: 300\n",
 		"deployment-prod-shop-worker-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-worker (from kustomization.yaml).
 apiVersion: apps/v1
 kind: Deployment
