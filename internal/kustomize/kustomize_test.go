@@ -472,8 +472,8 @@ data:
 }
 
 // A value a transformer sets after the patches (a replacement from a
-// ConfigMap) is not traced: the error names the field and why, and
-// nothing is written.
+// ConfigMap) is not traced: the error names the field and why, says that
+// the other changes can be made alone, and nothing is written.
 func TestTraceRefusesWhatAReplacementSets(t *testing.T) {
 	dir := shop(t)
 	sized := filepath.Join(dir, "overlays/sized")
@@ -500,13 +500,17 @@ replacements:
 	}
 	putAll(t, sized, files)
 	k, objs := load(t, sized)
-	_, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"}))
+	_, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"}, change{"Deployment/worker", "memory: 256Mi", "memory: 300Mi"}))
 	var te *TraceError
 	if !errors.As(err, &te) || len(te.Unresolved) != 1 || te.Unresolved[0].Field != "Deployment api container api: resources.limits.memory" {
 		t.Fatalf("want the limit unresolved, got %v", err)
 	}
 	if !strings.Contains(te.Error(), "a strategic-merge patch of Deployment api in "+sized+" does not make it as planned") {
 		t.Errorf("error: %v", te)
+	}
+	// The worker's limit, which a new patch makes, is said to be made.
+	if te.Traced != 1 || !strings.Contains(te.Error(), "(the files make the other 1: choose their objects with TYPE/NAME arguments to make them alone)") {
+		t.Errorf("traced %d: %v", te.Traced, te)
 	}
 }
 

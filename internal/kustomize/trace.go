@@ -45,11 +45,18 @@ type Unresolved struct {
 type TraceError struct {
 	Dir        string
 	Unresolved []Unresolved
+	// Traced is how many of the other planned changes the folder's files
+	// make.
+	Traced int
 }
 
 func (e *TraceError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no file of the kustomization %s makes %s, so no file was changed:", e.Dir, words.CountOf(len(e.Unresolved), "planned change", "planned changes"))
+	fmt.Fprintf(&b, "no file of the kustomization %s makes %s, so no file was changed", e.Dir, words.CountOf(len(e.Unresolved), "planned change", "planned changes"))
+	if e.Traced > 0 {
+		fmt.Fprintf(&b, " (the files make the other %d: choose their objects with TYPE/NAME arguments to make them alone)", e.Traced)
+	}
+	b.WriteString(":")
 	for _, u := range e.Unresolved {
 		fmt.Fprintf(&b, "\n  %s: %s", u.Field, u.Why)
 	}
@@ -193,6 +200,7 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 		t.progress()
 	}
 	if len(te.Unresolved) > 0 {
+		te.Traced = t.planned - len(te.Unresolved)
 		return nil, &te
 	}
 	return t.changes()
