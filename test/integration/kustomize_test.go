@@ -15,25 +15,34 @@ import (
 // fix -k's files, applied with kubectl apply -k to a real API server (a
 // server-side dry run, so the scenario's namespace stays as it is): the
 // server takes the overlay's new patches and stores the limits fix
-// planned, the heap flag of the ConfigMap generated in the base with them.
+// planned, the heap flag of the ConfigMap generated in the base with them,
+// and a sidecar's new limit with the containers in their order.
 func TestFixKustomizeAppliesToTheServer(t *testing.T) {
 	dir := t.TempDir()
 	files.Copy(t, "../../internal/kustomize/testdata/shop", dir)
 	prod := filepath.Join(dir, "overlays/prod")
-	base, err := os.ReadFile(filepath.Join(dir, "base/worker.yaml"))
+	// The worker gets a sidecar after it, whose limit changes first and
+	// alone: the new patch must not move it before the worker.
+	worker := filepath.Join(dir, "base/worker.yaml")
+	base, err := os.ReadFile(worker)
 	if err != nil {
+		t.Fatal(err)
+	}
+	base = append(base, "      - name: log-shipper\n        image: fluent/fluent-bit:3.0\n        resources:\n          limits:\n            memory: 64Mi\n"...)
+	if err := os.WriteFile(worker, base, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
 		{"deployment/prod-api", "--memory-limit", "400Mi"},
-		{"deployment/prod-worker", "--memory-limit", "2Gi", "--memory-request", "512Mi"},
+		{"deployment/prod-worker", "-c", "log-shipper", "--memory-limit", "96Mi"},
+		{"deployment/prod-worker", "-c", "worker", "--memory-limit", "2Gi", "--memory-request", "512Mi"},
 	} {
 		r := oomdoctor(t, append([]string{"fix", "-k", prod, "--write"}, args...)...)
 		if r.code != 0 {
 			t.Fatalf("fix -k %s:\n%s", strings.Join(args, " "), r)
 		}
 	}
-	if after, _ := os.ReadFile(filepath.Join(dir, "base/worker.yaml")); string(after) != string(base) {
+	if after, _ := os.ReadFile(worker); string(after) != string(base) {
 		t.Error("the base, shared by other overlays, changed")
 	}
 	out, err := exec.Command(kubectlBinary(t), "--kubeconfig", cp.Kubeconfig, "apply", "-k", prod, "--dry-run=server", "-o", "yaml").Output()
@@ -70,9 +79,15 @@ func TestFixKustomizeAppliesToTheServer(t *testing.T) {
 			}
 		case o.Kind == "Deployment" && o.Metadata.Name == "prod-worker":
 			seen["worker"] = true
-			res := o.Spec.Template.Spec.Containers[0].Resources
-			if res.Limits["memory"] != "2Gi" || res.Requests["memory"] != "512Mi" {
+			cs := o.Spec.Template.Spec.Containers
+			if len(cs) != 2 || cs[0].Name != "worker" || cs[1].Name != "log-shipper" {
+				t.Fatalf("the server stored prod-worker's containers as %v, want worker then log-shipper", cs)
+			}
+			if res := cs[0].Resources; res.Limits["memory"] != "2Gi" || res.Requests["memory"] != "512Mi" {
 				t.Errorf("the server stored prod-worker's memory as %v / %v, want 512Mi / 2Gi", res.Requests, res.Limits)
+			}
+			if got := cs[1].Resources.Limits["memory"]; got != "96Mi" {
+				t.Errorf("the server stored the log-shipper's limit as %s, want 96Mi", got)
 			}
 		case o.Kind == "ConfigMap" && strings.HasPrefix(o.Metadata.Name, "prod-api-env-"):
 			seen["env"] = true
