@@ -12,11 +12,11 @@ import (
 )
 
 // chartValue makes a field of an object a chart of the kustomization file
-// inflates, when a default of the chart's own values.yaml writes it (the
-// text, a word of it or a number a template writes a unit after: pairs),
-// by giving that key its new value in the chart entry's values file (one
-// of DIR's), else under its valuesInline. The chart's files stay as they
-// came.
+// inflates, when a default of the chart's own values (or a subchart's)
+// writes it (the text, a word of it or a number a template writes a unit
+// after: pairs), by giving that key its new value in the chart entry's
+// values file (one of DIR's), else under its valuesInline. The chart's
+// files stay as they came.
 func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done func([]renderdiff.Difference) bool) bool {
 	obj := t.object(d.Source)
 	if t.k.Helm == "" || obj == nil || obj.generator != t.k.file || obj.generatorKind != "HelmChartInflationGenerator" {
@@ -48,12 +48,8 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 			// kustomize pulls a chart of a version into a folder of its own.
 			dir = filepath.Join(home, name.Value+"-"+v.Value, name.Value)
 		}
-		defaults, err := os.ReadFile(filepath.Join(dir, "values.yaml"))
-		if err != nil {
-			continue
-		}
-		var vdoc yaml.Node
-		if yaml.Unmarshal(defaults, &vdoc) != nil || len(vdoc.Content) == 0 {
+		scalars := chartDefaults(dir)
+		if len(scalars) == 0 {
 			continue
 		}
 		// Where the key goes: the entry's values file when it is one of
@@ -69,7 +65,6 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 				places = append([]place{{p, ""}}, places...)
 			}
 		}
-		scalars := defaultScalars(vdoc.Content[0], "")
 		for _, pair := range pairs {
 			for _, s := range scalars {
 				to, ok := pair[1], s.node.Value == pair[0]
@@ -98,6 +93,55 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 		}
 	}
 	return false
+}
+
+// chartDefaults are the scalars of the values.yaml of the chart in dir, and
+// of its subcharts' (a folder of its charts/, under the subchart's name,
+// or the alias its Chart.yaml's dependencies give it), which the chart's
+// values set under that key.
+func chartDefaults(dir string) []defaultScalar {
+	out := valuesScalars(filepath.Join(dir, "values.yaml"), "")
+	subs, _ := os.ReadDir(filepath.Join(dir, "charts"))
+	if len(subs) == 0 {
+		return out
+	}
+	aliases := map[string]string{}
+	if data, err := os.ReadFile(filepath.Join(dir, "Chart.yaml")); err == nil {
+		var meta struct {
+			Dependencies []struct{ Name, Alias string }
+		}
+		if yaml.Unmarshal(data, &meta) == nil {
+			for _, d := range meta.Dependencies {
+				if d.Alias != "" {
+					aliases[d.Name] = d.Alias
+				}
+			}
+		}
+	}
+	for _, sub := range subs {
+		if !sub.IsDir() {
+			continue
+		}
+		key := sub.Name()
+		if a, ok := aliases[key]; ok {
+			key = a
+		}
+		out = append(out, valuesScalars(filepath.Join(dir, "charts", sub.Name(), "values.yaml"), key)...)
+	}
+	return out
+}
+
+// valuesScalars are the scalars of a values file, their paths under key.
+func valuesScalars(path, key string) []defaultScalar {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	return defaultScalars(doc.Content[0], key)
 }
 
 // defaultScalar is a scalar of a chart's values, with its key's path.

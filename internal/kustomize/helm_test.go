@@ -135,7 +135,8 @@ spec:
 // }}Mi, -Xmx{{ .Values.search.heapMb }}m) changes where the kustomization
 // gives it, in its own unit. A field the chart's own defaults make gets
 // its key under valuesInline (the chart's files stay as they came): a
-// number, the words of a string that change (the api's JVM options); a
+// number, the words of a string that change (the api's JVM options), a
+// subchart's default under the subchart's name (redis's limit); a
 // default that makes other fields too (the metrics sidecar's limit, the
 // api's and the gateway's) gets a patch instead, which names the api first to keep the containers'
 // order.
@@ -160,9 +161,10 @@ helmCharts:
 		change{"Deployment/prod-shop-search", "-Xmx384m -XX:+UseG1GC", "-Xmx768m -XX:+UseG1GC"},
 		change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"},
 		change{"Deployment/prod-shop-api", "-Xmx384m -XX:+UseG1GC", "-Xmx288m -XX:+UseG1GC"},
-		change{"Deployment/prod-shop-api", "memory: 64Mi", "memory: 96Mi"}), map[string]string{
+		change{"Deployment/prod-shop-api", "memory: 64Mi", "memory: 96Mi"},
+		change{"StatefulSet/prod-redis", "memory: 256Mi", "memory: 384Mi"}), map[string]string{
 		"kustomization.yaml": strings.NewReplacer("heapMb: 384", "heapMb: 768", "limitMi: 512", "limitMi: 1024").Replace(kz) +
-			"      requestMi: 300\n    api:\n      javaOpts: -Xmx288m -XX:+UseG1GC\npatches:\n- path: deployment-prod-shop-api-memory.yaml\n",
+			"      requestMi: 300\n    api:\n      javaOpts: -Xmx288m -XX:+UseG1GC\n    redis:\n      resources:\n        limits:\n          memory: 384Mi\npatches:\n- path: deployment-prod-shop-api-memory.yaml\n",
 		"deployment-prod-shop-api-memory.yaml": `# Written by oomdoctor fix: memory settings for Deployment prod-shop-api (from kustomization.yaml).
 apiVersion: apps/v1
 kind: Deployment
