@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,9 @@ func kustomizeBuild(dir string, helm kustomizeHelm) (*kustomize.Kustomization, [
 		return nil, nil, nil, usagef("%v", err)
 	}
 	if helm.enable {
+		if _, err := exec.LookPath(helm.command); err != nil {
+			return nil, nil, nil, usagef("--enable-helm: cannot run the helm program %q (%v): install helm 3, or give its path with --helm-command", helm.command, errors.Unwrap(err))
+		}
 		k.Helm = helm.command
 	}
 	objs, err := k.Build()

@@ -182,6 +182,7 @@ func TestKustomizeErrors(t *testing.T) {
 		{"a Helm chart", []string{"fix", "-k", helm, "--memory-limit", "1Gi"}, "it inflates a Helm chart (helmCharts): run again with --enable-helm"},
 		{"--enable-helm without -k", []string{"lint", "-f", prod, "--enable-helm"}, "--enable-helm goes with -k"},
 		{"--helm-command without --enable-helm", []string{"fix", "-k", prod, "--helm-command", "helm3", "--memory-limit", "1Gi"}, "--helm-command goes with --enable-helm"},
+		{"no such helm", []string{"lint", "-k", helm, "--enable-helm", "--helm-command", "no-such-helm"}, `--enable-helm: cannot run the helm program "no-such-helm" (executable file not found in $PATH): install helm 3, or give its path with --helm-command`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
