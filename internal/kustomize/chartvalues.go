@@ -11,18 +11,22 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 )
 
-// chartValue makes a field of an object a chart of the kustomization file
-// inflates, when a default of the chart's own values (or a subchart's)
+// chartValue makes a field of an object a chart of a kustomization file of
+// DIR inflates, when a default of the chart's own values (or a subchart's)
 // writes it (the text, a word of it or a number a template writes a unit
 // after: pairs), by giving that key its new value in the chart entry's
 // values file (one of DIR's), else under its valuesInline. The chart's
 // files stay as they came.
 func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done func([]renderdiff.Difference) bool) bool {
 	obj := t.object(d.Source)
-	if t.k.Helm == "" || obj == nil || obj.generator != t.k.file || obj.generatorKind != "HelmChartInflationGenerator" {
+	if t.k.Helm == "" || obj == nil || obj.generatorKind != "HelmChartInflationGenerator" || obj.generator != t.k.file && !t.k.under(obj.generator) {
 		return false
 	}
-	kz, err := t.text(t.k.file)
+	// The kustomization file of DIR (or of a folder in it) that inflates
+	// the chart, and its folder, which its paths are relative to.
+	file := obj.generator
+	folder := filepath.Dir(file)
+	kz, err := t.text(file)
 	if err != nil {
 		return false
 	}
@@ -36,7 +40,7 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 		home = h.Value
 	}
 	if !filepath.IsAbs(home) {
-		home = filepath.Join(t.k.root, home)
+		home = filepath.Join(folder, home)
 	}
 	for i, entry := range manifest.Items(manifest.Child(root, "helmCharts")) {
 		name := manifest.Child(entry, "name")
@@ -55,11 +59,11 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 		// Where the key goes: the entry's values file when it is one of
 		// DIR's, else its valuesInline.
 		type place struct{ file, under string }
-		places := []place{{t.k.file, manifest.IndexPath("helmCharts", i) + ".valuesInline"}}
+		places := []place{{file, manifest.IndexPath("helmCharts", i) + ".valuesInline"}}
 		if vf := manifest.Child(entry, "valuesFile"); vf != nil && vf.Value != "" {
 			p := vf.Value
 			if !filepath.IsAbs(p) {
-				p = filepath.Join(t.k.root, p)
+				p = filepath.Join(folder, p)
 			}
 			if t.k.under(p) && !t.k.inChart(p) {
 				places = append([]place{{p, ""}}, places...)

@@ -185,3 +185,23 @@ spec:
 		t.Error("the chart's values.yaml changed")
 	}
 }
+
+// A chart a kustomization in a folder of DIR inflates gets its defaults
+// set there, in that kustomization's valuesInline.
+func TestHelmChartsInAFolderOfDIR(t *testing.T) {
+	helm, err := cluster.Helm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files.Copy(t, "../helmvalues/testdata/shop", filepath.Join(dir, "app/charts/shop"))
+	app := "helmCharts:\n- name: shop\n  releaseName: prod\n"
+	putAll(t, dir, map[string]string{
+		"kustomization.yaml":     "namespace: shop\nresources:\n- app\n",
+		"app/kustomization.yaml": app,
+	})
+	k, objs := loadHelm(t, dir, helm)
+	traced(t, dir, k, planned(t, objs, change{"Deployment/prod-shop-search", "memory: 256Mi", "memory: 300Mi"}), map[string]string{
+		"app/kustomization.yaml": app + "  valuesInline:\n    search:\n      requestMi: 300\n",
+	})
+}
