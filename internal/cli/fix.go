@@ -93,12 +93,14 @@ By default fix prints a unified diff (for -f -, the whole fixed manifest, to pip
 changes the files in place (atomically, permissions kept). --patch-dir DIR writes
 strategic-merge patches for a Kustomize base instead of touching it. Templates (Helm) are not
 edited by -f: --chart DIR renders a chart (with --values FILE... and --release NAME, as helm
-template), fixes the render, and writes each change into the values key that makes it. --apply changes the objects in the cluster instead: a server-side dry run, then a patch of
+template), fixes the render, and writes each change into the values key that makes it.
+--apply changes the objects in the cluster instead: a server-side dry run, then a patch of
 only the memory fields (field manager oomdoctor), then it waits for the rollout.
 
 -k DIR builds a kustomization as kubectl kustomize does, fixes the build, and writes each change
-into the files of DIR: the value where DIR sets it (a patch, a resource, a generator's literal), or
-a strategic-merge patch it adds and lists; a base outside DIR is never changed.
+into the files of DIR: the value where DIR sets it (a patch, a resource, a generator's literal,
+a helmCharts entry's values with --enable-helm), or a strategic-merge patch it adds and lists;
+a base outside DIR, and a chart's own files, are never changed.
 
 TYPE/NAME arguments (deployment/api) keep only those objects; a TYPE alone (deployments) keeps
 every object of that kind, and with --apply, -l SELECTOR those whose labels match.`,
