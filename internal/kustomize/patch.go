@@ -260,12 +260,7 @@ func editsFor(cur, plan, target any, path string, out *[]manifest.Edit) error {
 		// A patch's items go first (patchOf says why): the target names
 		// every item up to the last that changes, appending those it
 		// lacks by their name alone.
-		last := -1
-		for i, item := range p {
-			if ci := byName(c, nameOf(item)); ci == nil || !equal(path, ci, item) {
-				last = i
-			}
-		}
+		last := lastChanged(path, c, p)
 		added := 0
 		for i, item := range p {
 			name := nameOf(item)
@@ -344,12 +339,7 @@ func patchOf(cur, plan any, path string, item bool) (*yaml.Node, error) {
 		// then the others: to keep the order (a sidecar's limit must not
 		// move it before the app), the patch names every item up to the
 		// last it changes, those it does not change by their name alone.
-		last := -1
-		for i, it := range p {
-			if ci := byName(c, nameOf(it)); ci == nil || !equal(path, ci, it) {
-				last = i
-			}
-		}
+		last := lastChanged(path, c, p)
 		n := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, it := range p[:last+1] {
 			v, err := patchOf(byName(c, nameOf(it)), it, path, true)
@@ -361,6 +351,18 @@ func patchOf(cur, plan any, path string, item bool) (*yaml.Node, error) {
 		return n, nil
 	}
 	return valueNode(plan)
+}
+
+// lastChanged is the index of the last item of the list plan (at path)
+// that differs from its item of cur, by name, or is new; -1 for none.
+func lastChanged(path string, cur, plan []any) int {
+	last := -1
+	for i, it := range plan {
+		if ci := byName(cur, nameOf(it)); ci == nil || !equal(path, ci, it) {
+			last = i
+		}
+	}
+	return last
 }
 
 func valueNode(v any) (*yaml.Node, error) {
