@@ -27,14 +27,10 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 	file := obj.generator
 	folder := filepath.Dir(file)
 	kz, err := t.text(file)
-	if err != nil {
+	root := topNode(kz)
+	if err != nil || root == nil {
 		return false
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(kz, &doc) != nil || len(doc.Content) == 0 {
-		return false
-	}
-	root := doc.Content[0]
 	home := "charts"
 	if h := manifest.Child(manifest.Child(root, "helmGlobals"), "chartHome"); h != nil && h.Value != "" {
 		home = h.Value
@@ -138,14 +134,20 @@ func chartDefaults(dir string) []defaultScalar {
 // valuesScalars are the scalars of a values file, their paths under key.
 func valuesScalars(path, key string) []defaultScalar {
 	data, err := os.ReadFile(path)
-	if err != nil {
+	root := topNode(data)
+	if err != nil || root == nil {
 		return nil
 	}
+	return defaultScalars(root, key)
+}
+
+// topNode is the first document's top node, nil when the text has none.
+func topNode(data []byte) *yaml.Node {
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
 		return nil
 	}
-	return defaultScalars(doc.Content[0], key)
+	return doc.Content[0]
 }
 
 // defaultScalar is a scalar of a chart's values, with its key's path.
