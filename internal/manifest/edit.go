@@ -19,7 +19,8 @@ const (
 	OpSet EditOp = "set"
 	// OpRemove removes a field (and a mapping it leaves empty).
 	OpRemove EditOp = "remove"
-	// OpAppend adds an item (a mapping of scalars) to a list, creating it.
+	// OpAppend adds an item (a mapping of scalars, or a scalar: one KV
+	// without a key) to a list, creating it.
 	OpAppend EditOp = "append"
 )
 
@@ -32,7 +33,8 @@ type Edit struct {
 	// Plain writes a Value that YAML reads as a number or a bool as it
 	// is (replicas: 3), not as a string ("3").
 	Plain bool `json:"plain,omitempty"`
-	// Item is the mapping to append, in key order.
+	// Item is the mapping to append, in key order; a single KV with no
+	// Key is a scalar item (a kustomization's literal: - KEY=value).
 	Item []KV `json:"item,omitempty"`
 }
 
@@ -293,7 +295,11 @@ func (t *text) set(obj *yaml.Node, path, value string) error {
 		if target.Value == value {
 			return nil
 		}
-		return t.replaceScalar(target, value)
+		inFlow := obj.Style&yaml.FlowStyle != 0
+		for _, st := range steps[:len(steps)-1] {
+			inFlow = inFlow || st.value.Kind != yaml.ScalarNode && st.value.Style&yaml.FlowStyle != 0
+		}
+		return t.replaceScalar(target, value, inFlow)
 	}
 	for _, p := range missing {
 		if p.index >= 0 {
@@ -330,8 +336,9 @@ func kindName(n *yaml.Node) string {
 }
 
 // replaceScalar rewrites a one-line scalar, keeping its quoting style, or
-// the lines that change in a literal block scalar.
-func (t *text) replaceScalar(n *yaml.Node, value string) error {
+// the lines that change in a literal block scalar; inFlow: the scalar is
+// inside a flow collection ({a: 1}, [x]).
+func (t *text) replaceScalar(n *yaml.Node, value string, inFlow bool) error {
 	if n.Style == yaml.LiteralStyle {
 		return t.replaceBlockLines(n, value)
 	}
@@ -350,6 +357,9 @@ func (t *text) replaceScalar(n *yaml.Node, value string) error {
 		if n.Tag != "!!str" && plainTag(value) == n.Tag {
 			// A number stays a number, a bool a bool.
 			with = value
+		}
+		if inFlow {
+			with = flowText(with)
 		}
 	}
 	t.replace(start, end, with)
@@ -598,8 +608,26 @@ func (t *text) blockLines(indent int, names []string, value string) string {
 	return b.String()
 }
 
+// scalarItem tells an item that is one scalar, not a mapping.
+func scalarItem(item []KV) bool { return len(item) == 1 && item[0].Key == "" }
+
+// flowItem writes one list item in flow style: {a: 1, b: x}, or a scalar.
+func flowItem(item []KV) string {
+	if scalarItem(item) {
+		return flowText(valueText(item[0].Value, item[0].Plain))
+	}
+	parts := make([]string, len(item))
+	for i, kv := range item {
+		parts[i] = flowText(keyText(kv.Key)) + ": " + flowText(valueText(kv.Value, kv.Plain))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
 // itemLines writes one list item of scalars in block style.
 func (t *text) itemLines(dashIndent int, item []KV) string {
+	if scalarItem(item) {
+		return strings.Repeat(" ", dashIndent) + "- " + valueText(item[0].Value, item[0].Plain) + t.nl
+	}
 	var b strings.Builder
 	for i, kv := range item {
 		if i == 0 {
@@ -622,19 +650,15 @@ func (t *text) insertFlow(m *yaml.Node, names []string, value string, item []KV)
 	var inner string
 	switch {
 	case item != nil:
-		parts := make([]string, len(item))
-		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + valueText(kv.Value, kv.Plain)
-		}
-		inner = "[{" + strings.Join(parts, ", ") + "}]"
+		inner = "[" + flowItem(item) + "]"
 	default:
-		inner = valueText(value, t.plain)
+		inner = flowText(valueText(value, t.plain))
 	}
 	for i := len(names) - 1; i >= 0; i-- {
 		if i == len(names)-1 {
-			inner = keyText(names[i]) + ": " + inner
+			inner = flowText(keyText(names[i])) + ": " + inner
 		} else {
-			inner = keyText(names[i]) + ": {" + inner + "}"
+			inner = flowText(keyText(names[i])) + ": {" + inner + "}"
 		}
 	}
 	if len(m.Content) > 0 {
@@ -883,11 +907,7 @@ func (t *text) appendItem(obj *yaml.Node, path string, item []KV) error {
 		if err != nil {
 			return t.errorf(list, "%v", err)
 		}
-		parts := make([]string, len(item))
-		for i, kv := range item {
-			parts[i] = keyText(kv.Key) + ": " + valueText(kv.Value, kv.Plain)
-		}
-		inner := "{" + strings.Join(parts, ", ") + "}"
+		inner := flowItem(item)
 		if len(list.Content) > 0 {
 			inner = ", " + inner
 		}
@@ -936,6 +956,15 @@ func valueText(v string, plain bool) string {
 		}
 	}
 	return scalarText(v)
+}
+
+// flowText is a scalar as written (plain or quoted) made safe inside a
+// flow collection, where , [ ] { } end a plain scalar: quoted then.
+func flowText(text string) string {
+	if text != "" && text[0] != '"' && text[0] != '\'' && strings.ContainsAny(text, ",[]{}") {
+		return doubleQuote(text)
+	}
+	return text
 }
 
 // doubleQuote writes a YAML double-quoted scalar.

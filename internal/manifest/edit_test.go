@@ -338,6 +338,52 @@ items:
 
 // An appended item's plain values are written as numbers, the others as
 // strings, in block and flow lists.
+// A scalar item (one KV without a key) is appended as a scalar: to a
+// block list, a flow list, a list it creates, in a block or flow mapping.
+func TestAppendScalarItem(t *testing.T) {
+	item := []KV{{Value: "JAVA_OPTS=-Xmx272m -XX:+UseG1GC"}}
+	for in, want := range map[string]string{
+		"- name: a\n  literals:\n  - A=1\n":        "- name: a\n  literals:\n  - A=1\n  - JAVA_OPTS=-Xmx272m -XX:+UseG1GC\n",
+		"- name: a\n  literals: [A=1]\n":           "- name: a\n  literals: [A=1, JAVA_OPTS=-Xmx272m -XX:+UseG1GC]\n",
+		"- name: a\n  behavior: merge\n":           "- name: a\n  behavior: merge\n  literals:\n  - JAVA_OPTS=-Xmx272m -XX:+UseG1GC\n",
+		"- {name: a, behavior: merge}\n":           "- {name: a, behavior: merge, literals: [JAVA_OPTS=-Xmx272m -XX:+UseG1GC]}\n",
+		"- name: a\n  literals:\n  - \"B=a: b\"\n": "- name: a\n  literals:\n  - \"B=a: b\"\n  - JAVA_OPTS=-Xmx272m -XX:+UseG1GC\n",
+	} {
+		got, err := ApplyEdits("k.yaml", []byte(in), ObjectRef{Doc: 0, Item: -1}, []Edit{{Op: OpAppend, Path: "[0].literals", Item: item}})
+		if err != nil || string(got) != want {
+			t.Errorf("%q: got %q (%v), want %q", in, got, err, want)
+		}
+	}
+	// A value YAML would read otherwise is quoted.
+	got, err := ApplyEdits("k.yaml", []byte("l:\n- a\n"), ObjectRef{Doc: 0, Item: -1}, []Edit{{Op: OpAppend, Path: "l", Item: []KV{{Value: "K=v # not a comment"}}}})
+	if want := "l:\n- a\n- \"K=v # not a comment\"\n"; err != nil || string(got) != want {
+		t.Errorf("got %q (%v), want %q", got, err, want)
+	}
+}
+
+// In a flow collection, where , [ ] { } end a plain scalar, a value with
+// them is quoted: set, added and appended; in block style it stays plain.
+func TestFlowValuesWithIndicatorsAreQuoted(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		edit Edit
+		want string
+	}{
+		{"m: {a: 1, b: x}\n", Edit{Op: OpSet, Path: "m.b", Value: "p,q"}, "m: {a: 1, b: \"p,q\"}\n"},
+		{"m: {a: 1}\n", Edit{Op: OpSet, Path: "m.c.d", Value: "r]s"}, "m: {a: 1, c: {d: \"r]s\"}}\n"},
+		{"l: [{name: A, value: x}]\n", Edit{Op: OpSet, Path: "l[0].value", Value: "-Dx=a,b -Xmx1g"}, "l: [{name: A, value: \"-Dx=a,b -Xmx1g\"}]\n"},
+		{"l: [a]\n", Edit{Op: OpAppend, Path: "l", Item: []KV{{Value: "K=a,b"}}}, "l: [a, \"K=a,b\"]\n"},
+		{"l: []\n", Edit{Op: OpAppend, Path: "l", Item: []KV{{Key: "x", Value: "{y}"}}}, "l: [{x: \"{y}\"}]\n"},
+		{"m:\n  b: x\n", Edit{Op: OpSet, Path: "m.b", Value: "p,q"}, "m:\n  b: p,q\n"},
+		{"l:\n- a\n", Edit{Op: OpAppend, Path: "l", Item: []KV{{Value: "K=a,b"}}}, "l:\n- a\n- K=a,b\n"},
+	} {
+		got, err := ApplyEdits("k.yaml", []byte(tc.in), ObjectRef{Doc: 0, Item: -1}, []Edit{tc.edit})
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%q %s %s: got %q (%v), want %q", tc.in, tc.edit.Op, tc.edit.Path, got, err, tc.want)
+		}
+	}
+}
+
 func TestAppendPlainItem(t *testing.T) {
 	item := []KV{{Key: "name", Value: "8080"}, {Key: "port", Value: "8080", Plain: true}}
 	for in, want := range map[string]string{
