@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/test/cluster"
 )
@@ -31,9 +30,8 @@ func TestFixKustomizeWritesTheOverlay(t *testing.T) {
 		filepath.Join(base, "api.yaml") + ": Deployment shop/prod-api container api: memory limit 1Gi → 400Mi\n",
 		filepath.Join(base, "kustomization.yaml") + ": ConfigMap shop/prod-api-env-h6b467gtmc: -Xmx512m → -Xmx272m in JAVA_OPTS",
 		patch + ": makes Deployment prod-api container api: resources.limits.memory; Deployment prod-api container api: resources.requests.memory\n",
-		filepath.Join(prod, "configmap-api-env-memory.yaml") + ": a new patch, makes ConfigMap prod-api-env-h6b467gtmc: data.JAVA_OPTS\n",
-		filepath.Join(prod, "kustomization.yaml") + ": lists configmap-api-env-memory.yaml under patches\n",
-		"3 files would change; run again with --write to change them.\n",
+		filepath.Join(prod, "kustomization.yaml") + ": makes ConfigMap prod-api-env-h6b467gtmc: data.JAVA_OPTS\n",
+		"2 files would change; run again with --write to change them.\n",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -41,8 +39,7 @@ func TestFixKustomizeWritesTheOverlay(t *testing.T) {
 	}
 	for _, want := range []string{
 		"+            memory: 400Mi # raised after the OOM of May 3\n",
-		"--- /dev/null\n+++ b/" + fix.DiffPath(filepath.Join(prod, "configmap-api-env-memory.yaml")) + "\n@@ -0,0 +1,7 @@\n",
-		"+- path: configmap-api-env-memory.yaml\n",
+		"+configMapGenerator:\n+- name: api-env\n+  behavior: merge\n+  literals:\n+  - JAVA_OPTS=-Xmx272m -XX:+UseG1GC\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the diff lacks %q:\n%s", want, r.stdout)
@@ -53,7 +50,7 @@ func TestFixKustomizeWritesTheOverlay(t *testing.T) {
 	}
 
 	r = runWithStdin("", append(args, "--write")...)
-	if r.code != 0 || !strings.Contains(r.stderr, "Wrote 3 files.") {
+	if r.code != 0 || !strings.Contains(r.stderr, "Wrote 2 files.") {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	after, _ := os.ReadFile(patch)

@@ -440,8 +440,8 @@ func joinDocs(docs []any) string {
 }
 
 // A generated ConfigMap's value is changed in the generator's literal when
-// the generator is in the folder (the base); from an overlay, the
-// ConfigMap gets a patch of its own under the generator's name.
+// the generator is in the folder (the base); from an overlay, a generator
+// of the overlay merges into the base's, the changed keys as literals.
 func TestTraceGeneratedConfigMap(t *testing.T) {
 	dir := shop(t)
 	base := filepath.Join(dir, "base")
@@ -455,18 +455,46 @@ func TestTraceGeneratedConfigMap(t *testing.T) {
 		t.Errorf("fields %q, want %q", changes[0].Fields, want)
 	}
 
+	// In an overlay, a generator that merges into the base's: a second
+	// key joins its literals.
 	prod := filepath.Join(dir, "overlays/prod")
 	k, objs = load(t, prod)
 	opts.object = "ConfigMap/prod-api-env-h6b467gtmc"
-	traced(t, dir, k, planned(t, objs, opts), map[string]string{
-		"overlays/prod/kustomization.yaml": read(t, filepath.Join(prod, "kustomization.yaml")) + "- path: configmap-api-env-memory.yaml\n",
-		"overlays/prod/configmap-api-env-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap api-env (from ../../base/kustomization.yaml).
+	overlay := read(t, filepath.Join(prod, "kustomization.yaml")) + "configMapGenerator:\n- name: api-env\n  behavior: merge\n  literals:\n  - JAVA_OPTS=-Xmx384m -XX:+UseG1GC\n"
+	write(t, traced(t, dir, k, planned(t, objs, opts), map[string]string{"overlays/prod/kustomization.yaml": overlay}))
+	k, objs = load(t, prod)
+	var cm string
+	for _, o := range objs {
+		if o.Kind == "ConfigMap" {
+			cm = o.Kind + "/" + o.Name
+		}
+	}
+	traced(t, dir, k, planned(t, objs, change{cm, "  JAVA_OPTS:", "  GOGC: \"50\"\n  JAVA_OPTS:"}), map[string]string{
+		"overlays/prod/kustomization.yaml": overlay + "  - GOGC=50\n",
+	})
+}
+
+// A value of several lines (a config file a base's generator reads) is
+// not a literal: the ConfigMap gets a patch of its own.
+func TestTraceGeneratedConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	putAll(t, dir, map[string]string{
+		"base/kustomization.yaml": "configMapGenerator:\n- name: redis-conf\n  files:\n  - redis.conf\n",
+		"base/redis.conf":         "maxmemory 300mb\nmaxmemory-policy allkeys-lru\n",
+		"prod/kustomization.yaml": "resources:\n- ../base\n",
+	})
+	k, objs := load(t, filepath.Join(dir, "prod"))
+	traced(t, dir, k, planned(t, objs, change{"ConfigMap/" + objs[0].Name, "maxmemory 300mb", "maxmemory 200mb"}), map[string]string{
+		"prod/kustomization.yaml": "resources:\n- ../base\npatches:\n- path: configmap-redis-conf-memory.yaml\n",
+		"prod/configmap-redis-conf-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap redis-conf (from ../base/kustomization.yaml).
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: api-env
+  name: redis-conf
 data:
-  JAVA_OPTS: -Xmx384m -XX:+UseG1GC
+  redis.conf: |
+    maxmemory 200mb
+    maxmemory-policy allkeys-lru
 `,
 	})
 }

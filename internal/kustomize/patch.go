@@ -59,6 +59,9 @@ func (t *tracer) patch(id string) string {
 			return ""
 		}
 	}
+	if t.mergeGenerator(obj, cur[0], plan[0], done) {
+		return ""
+	}
 	p, err := patchOf(cur[0], plan[0], "", false)
 	if err != nil {
 		return err.Error()
