@@ -63,7 +63,12 @@ func (t *tracer) mergeGenerator(obj *Object, cur, plan any, done func([]renderdi
 	top := manifest.ObjectRef{Doc: 0, Item: -1}
 	if at < 0 {
 		at = len(kz.ConfigMapGenerator)
-		if text, err = manifest.ApplyEdits(t.k.file, text, top, []manifest.Edit{{Op: manifest.OpAppend, Path: "configMapGenerator", Item: []manifest.KV{{Key: "name", Value: name}, {Key: "behavior", Value: "merge"}}}}); err != nil {
+		entry := []manifest.KV{{Key: "name", Value: name}}
+		if ns := t.generatorNamespace(obj, name); ns != "" {
+			entry = append(entry, manifest.KV{Key: "namespace", Value: ns})
+		}
+		entry = append(entry, manifest.KV{Key: "behavior", Value: "merge"})
+		if text, err = manifest.ApplyEdits(t.k.file, text, top, []manifest.Edit{{Op: manifest.OpAppend, Path: "configMapGenerator", Item: entry}}); err != nil {
 			return false
 		}
 	}

@@ -474,6 +474,36 @@ func TestTraceGeneratedConfigMap(t *testing.T) {
 	})
 }
 
+// A base's generator that sets a namespace is matched by one that names
+// it too: in the merging generator, and in a patch of the ConfigMap.
+func TestTraceNamespacedGenerator(t *testing.T) {
+	dir := t.TempDir()
+	putAll(t, dir, map[string]string{
+		"base/kustomization.yaml": "configMapGenerator:\n- name: app-env\n  namespace: shop\n  literals:\n  - JAVA_OPTS=-Xmx700m\n  files:\n  - app.conf\n",
+		"base/app.conf":           "cache 300mb\nthreads 4\n",
+		"prod/kustomization.yaml": "resources:\n- ../base\n",
+	})
+	k, objs := load(t, filepath.Join(dir, "prod"))
+	cm := "ConfigMap/" + objs[0].Name
+	traced(t, dir, k, planned(t, objs, change{cm, "-Xmx700m", "-Xmx450m"}), map[string]string{
+		"prod/kustomization.yaml": "resources:\n- ../base\nconfigMapGenerator:\n- name: app-env\n  namespace: shop\n  behavior: merge\n  literals:\n  - JAVA_OPTS=-Xmx450m\n",
+	})
+	traced(t, dir, k, planned(t, objs, change{cm, "cache 300mb", "cache 200mb"}), map[string]string{
+		"prod/kustomization.yaml": "resources:\n- ../base\npatches:\n- path: configmap-app-env-memory.yaml\n",
+		"prod/configmap-app-env-memory.yaml": `# Written by oomdoctor fix: memory settings for ConfigMap app-env (from ../base/kustomization.yaml).
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-env
+  namespace: shop
+data:
+  app.conf: |
+    cache 200mb
+    threads 4
+`,
+	})
+}
+
 // A value of several lines (a config file a base's generator reads) is
 // not a literal: the ConfigMap gets a patch of its own.
 func TestTraceGeneratedConfigFile(t *testing.T) {

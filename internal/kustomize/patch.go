@@ -125,6 +125,31 @@ func (t *tracer) sourceName(obj *Object, doc any) string {
 // generatorNames are the names the generators of the object's
 // kustomization give their objects of its kind.
 func (t *tracer) generatorNames(obj *Object) []string {
+	var out []string
+	for _, g := range t.generators(obj) {
+		out = append(out, g.Name)
+	}
+	return out
+}
+
+// generatorNamespace is the namespace the generator of a generated object
+// (named name, as the generator names it) sets, or "": a patch or a
+// merging generator must name it to match the object.
+func (t *tracer) generatorNamespace(obj *Object, name string) string {
+	for _, g := range t.generators(obj) {
+		if g.Name == name {
+			return g.Namespace
+		}
+	}
+	return ""
+}
+
+// generators are the generator entries of the object's kustomization that
+// make objects of its kind.
+func (t *tracer) generators(obj *Object) []types.GeneratorArgs {
+	if !obj.generated {
+		return nil
+	}
 	text, err := t.text(obj.generator)
 	if err != nil {
 		return nil
@@ -133,15 +158,15 @@ func (t *tracer) generatorNames(obj *Object) []string {
 	if yaml.Unmarshal(text, &kz) != nil {
 		return nil
 	}
-	var out []string
+	var out []types.GeneratorArgs
 	switch obj.Kind {
 	case "ConfigMap":
 		for _, g := range kz.ConfigMapGenerator {
-			out = append(out, g.Name)
+			out = append(out, g.GeneratorArgs)
 		}
 	case "Secret":
 		for _, g := range kz.SecretGenerator {
-			out = append(out, g.Name)
+			out = append(out, g.GeneratorArgs)
 		}
 	}
 	return out
@@ -389,6 +414,9 @@ func (t *tracer) newPatch(obj *Object, name string, p *yaml.Node) (string, []byt
 				md.Content = append(md.Content, str("namespace"), str(o.Namespace))
 			}
 		}
+	}
+	if ns := t.generatorNamespace(obj, name); ns != "" {
+		md.Content = append(md.Content, str("namespace"), str(ns))
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	root.Content = append(root.Content, str("apiVersion"), str(renderdiff.ScalarText(api)), str("kind"), str(obj.Kind), str("metadata"), md)
