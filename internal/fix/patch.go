@@ -108,9 +108,13 @@ func keepOrder(p, src *yaml.Node) {
 				last = j
 			}
 		}
+		inObject := map[string]bool{}
+		for _, o := range orig {
+			inObject[id(o)] = true
+		}
 		var added []*yaml.Node
 		for _, it := range v.Content {
-			if !slices.ContainsFunc(orig, func(o *yaml.Node) bool { return id(o) == id(it) }) {
+			if !inObject[id(it)] {
 				added = append(added, it)
 			}
 		}

@@ -56,6 +56,9 @@ type Kustomization struct {
 	// resource files and kustomization files.
 	parsed         map[string][]*manifest.Object
 	kustomizations map[string]*yaml.Node
+	// charts tells, by folder, whether it holds a Chart.yaml: asked of
+	// every file every build reads.
+	charts map[string]bool
 	// Progress, when set, hears how far Trace has come: the planned
 	// fields its files make so far, and those left to try.
 	Progress func(made, left int)
@@ -216,8 +219,17 @@ func (k *Kustomization) build(texts map[string][]byte, origins bool) (*build, er
 // chartHome): the chart's own values are its defaults, which the values
 // the kustomization gives override; fix leaves them as they came.
 func (k *Kustomization) inChart(p string) bool {
+	if k.charts == nil {
+		k.charts = map[string]bool{}
+	}
 	for d := filepath.Dir(p); k.under(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "Chart.yaml")); err == nil {
+		chart, known := k.charts[d]
+		if !known {
+			_, err := os.Stat(filepath.Join(d, "Chart.yaml"))
+			chart = err == nil
+			k.charts[d] = chart
+		}
+		if chart {
 			return true
 		}
 	}

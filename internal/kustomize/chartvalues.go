@@ -48,7 +48,14 @@ func (t *tracer) chartValue(d renderdiff.Difference, pairs [][2]string, done fun
 			// kustomize pulls a chart of a version into a folder of its own.
 			dir = filepath.Join(home, name.Value+"-"+v.Value, name.Value)
 		}
-		scalars := chartDefaults(dir)
+		scalars, read := t.defaults[dir]
+		if !read {
+			scalars = chartDefaults(dir)
+			if t.defaults == nil {
+				t.defaults = map[string][]defaultScalar{}
+			}
+			t.defaults[dir] = scalars
+		}
 		if len(scalars) == 0 {
 			continue
 		}

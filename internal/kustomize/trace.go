@@ -84,6 +84,9 @@ type tracer struct {
 	volatile map[string]bool
 	// planned counts the fields to change.
 	planned int
+	// defaults are the charts' default values (chartDefaults), by the
+	// chart's folder, read once for all the fields traced to them.
+	defaults map[string][]defaultScalar
 }
 
 // progress tells Progress how many planned fields the files make so
