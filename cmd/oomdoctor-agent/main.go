@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command oomdoctor-agent is the node agent alone (the DaemonSet's image):
 // the same command as `oomdoctor agent`, linking only what the agent needs
 // so that it stays small on every node.

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package agent is the node agent: it watches every container's memory
 // cgroup for OOM kills (v1: an eventfd on memory.oom_control per cgroup;
 // v2: inotify on memory.events), reads the kernel's OOM reports from

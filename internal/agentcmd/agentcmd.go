@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package agentcmd is the node agent's command: flags, wiring of the
 // watcher, the pod informer, metrics, Events and the log, and the HTTP
 // server. It is used by `oomdoctor agent` and by the slim oomdoctor-agent

@@ -17,10 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Version is a cgroup version.
@@ -41,6 +38,9 @@ type Hierarchy struct {
 	Dir string
 }
 
+// ErrClosed is returned by a Notifier's Wait after Close.
+var ErrClosed = errors.New("notifier closed")
+
 // Magic numbers of statfs(2).
 const (
 	cgroup2Magic = 0x63677270
@@ -50,15 +50,6 @@ const (
 
 // StatFS returns the filesystem magic of a path; tests replace it.
 type StatFS func(path string) (int64, error)
-
-// RealStatFS is statfs(2).
-func RealStatFS(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, err
-	}
-	return int64(st.Type), nil
-}
 
 // FSVersion tells the cgroup version of root's /sys/fs/cgroup by its
 // filesystem magic alone: 2 for cgroup2, 1 for a tmpfs of v1 controllers.
@@ -292,10 +283,13 @@ func (g *Group) Remove() error {
 	for {
 		pids, _ := g.Procs()
 		for _, p := range pids {
-			_ = syscall.Kill(p, syscall.SIGKILL)
+			if proc, err := os.FindProcess(p); err == nil {
+				_ = proc.Kill()
+				_ = proc.Release()
+			}
 		}
-		err := syscall.Rmdir(g.Dir())
-		if err == nil || errors.Is(err, syscall.ENOENT) {
+		err := os.Remove(g.Dir())
+		if err == nil || errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		if time.Now().After(deadline) {

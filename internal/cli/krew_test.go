@@ -35,14 +35,14 @@ type krewPlugin struct {
 	} `json:"spec"`
 }
 
-// TestKrewManifest renders deploy/krew/oomdoctor.yaml the way
-// krew-release-bot does and checks what krew's index validation checks.
-func TestKrewManifest(t *testing.T) {
+// renderKrew renders deploy/krew/oomdoctor.yaml the way krew-release-bot
+// does, for tag.
+func renderKrew(t *testing.T, tag string) krewPlugin {
+	t.Helper()
 	raw, err := os.ReadFile("../../deploy/krew/oomdoctor.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := "v1.2.3"
 	tmpl, err := template.New("krew").Funcs(template.FuncMap{
 		"addURIAndSha": func(uri, tag string) string {
 			uri = strings.ReplaceAll(uri, "{{ .TagName }}", tag)
@@ -60,6 +60,14 @@ func TestKrewManifest(t *testing.T) {
 	if err := yaml.UnmarshalStrict(out.Bytes(), &p); err != nil {
 		t.Fatalf("rendered manifest does not parse: %v\n%s", err, out.String())
 	}
+	return p
+}
+
+// TestKrewManifest renders deploy/krew/oomdoctor.yaml the way
+// krew-release-bot does and checks what krew's index validation checks.
+func TestKrewManifest(t *testing.T) {
+	tag := "v1.2.3"
+	p := renderKrew(t, tag)
 	if p.APIVersion != "krew.googlecontainertools.github.com/v1alpha2" || p.Kind != "Plugin" || p.Metadata.Name != "oomdoctor" {
 		t.Errorf("header: %+v", p)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/pmezard/go-difflib/difflib"
 )
@@ -72,9 +71,7 @@ func WriteAtomic(path string, data []byte) (err error) {
 	var group int
 	if st, err := os.Stat(path); err == nil {
 		perm = st.Mode().Perm()
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			owner, group = int(sys.Uid), int(sys.Gid)
-		}
+		owner, group = fileOwner(st)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -40,9 +39,9 @@ func TestWriteAtomicKeepsLinksModeAndOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys := st.Sys().(*syscall.Stat_t)
-	if b, _ := os.ReadFile(target); string(b) != "new\n" || st.Mode().Perm() != 0o640 || sys.Uid != 1234 || sys.Gid != 5678 {
-		t.Errorf("target: %q, mode %v, owner %d:%d; want new, 0640, 1234:5678", b, st.Mode().Perm(), sys.Uid, sys.Gid)
+	uid, gid := fileOwner(st)
+	if b, _ := os.ReadFile(target); string(b) != "new\n" || st.Mode().Perm() != 0o640 || uid != 1234 || gid != 5678 {
+		t.Errorf("target: %q, mode %v, owner %d:%d; want new, 0640, 1234:5678", b, st.Mode().Perm(), uid, gid)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "base", ".*oomdoctor*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)

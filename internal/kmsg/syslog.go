@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Syslog is the Kmsg value that reads the kernel log through the syslog(2)
@@ -47,32 +46,13 @@ type syslogSource struct {
 	closed atomic.Bool
 }
 
-// OpenSyslog reads the kernel log through syslog(2), every interval and
-// at once when poked (Reader.Poke). Each read costs the kernel about a
-// millisecond whatever is new (it walks every record of the buffer), so
-// the interval is long and a caller that learns of an OOM otherwise (a
-// cgroup's notification) pokes. With fromEnd, only records written after
-// the call are read.
-func OpenSyslog(fromEnd bool, every time.Duration) (*Reader, error) {
-	size, err := unix.Klogctl(unix.SYSLOG_ACTION_SIZE_BUFFER, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading the kernel log through syslog(2): %w (%s)", err, syslogHint(err))
-	}
-	s := &syslogSource{every: every, buf: make([]byte, size), poke: make(chan struct{}, 1),
-		read: func(buf []byte) (int, error) { return unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf) }}
-	if err := s.poll(fromEnd); err != nil {
-		return nil, err
-	}
-	return &Reader{sys: s}, nil
-}
-
 func syslogHint(err error) string {
 	switch {
-	case errors.Is(err, unix.EACCES):
+	case errors.Is(err, syscall.EACCES):
 		// SELinux refuses with EACCES (a container domain without
 		// syslog_read), as other security modules may.
 		return "a security module (SELinux, AppArmor) refused it: let the agent read the kernel log, or give --kmsg /dev/kmsg (the chart's kernelLogSource=device, privileged)"
-	case errors.Is(err, unix.EPERM):
+	case errors.Is(err, syscall.EPERM):
 		return "it needs CAP_SYSLOG: add it to the container's capabilities (a RuntimeDefault seccomp profile allows the call with it); where a policy forbids it, give --kmsg /dev/kmsg (the chart's kernelLogSource=device, privileged)"
 	}
 	return "give --kmsg /dev/kmsg, or an empty one to do without the kernel log"

@@ -9,10 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestParseSyslogLine(t *testing.T) {
@@ -209,7 +208,7 @@ func TestSyslogPoke(t *testing.T) {
 // security module (EACCES, as SELinux refuses), and the device as the way
 // around either.
 func TestSyslogRefusals(t *testing.T) {
-	for err, want := range map[error]string{unix.EPERM: "it needs CAP_SYSLOG", unix.EACCES: "a security module (SELinux, AppArmor) refused it"} {
+	for err, want := range map[error]string{syscall.EPERM: "it needs CAP_SYSLOG", syscall.EACCES: "a security module (SELinux, AppArmor) refused it"} {
 		s := &syslogSource{buf: make([]byte, 10), read: func([]byte) (int, error) { return 0, err }}
 		got := s.poll(false)
 		if got == nil || !errors.Is(got, err) || !strings.Contains(got.Error(), want) || !strings.Contains(got.Error(), "--kmsg /dev/kmsg") {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package profile runs a command in a fresh memory cgroup and measures what
 // it really uses: the peak the kernel charged (memory.max_usage_in_bytes or
 // memory.peak), the anon / page cache / shmem breakdown over time, and, with

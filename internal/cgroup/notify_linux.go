@@ -86,9 +86,6 @@ func (g *Group) OOMEventFD() (efd int, release func(), err error) {
 	return n.fd, func() { unix.Close(n.fd); unix.Close(n.oomFd) }, nil
 }
 
-// ErrClosed is returned by Wait after Close.
-var ErrClosed = errors.New("notifier closed")
-
 // Wait blocks until the next OOM event (or, on v1, the cgroup's removal:
 // check that it still exists). It returns ErrClosed once Close was called.
 func (n *Notifier) Wait() error {
