@@ -33,6 +33,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/oomdoctor ./cmd/oomdoctor
 	cp bin/oomdoctor bin/kubectl-oomdoctor
+	ln -sf kubectl-oomdoctor bin/kubectl_complete-oomdoctor
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/oomdoctor-agent ./cmd/oomdoctor-agent
 
 # image builds the agent's image (needs a Docker daemon; the DaemonSet of
@@ -45,10 +46,13 @@ image: build
 image-archive: build
 	$(GO) run ./test/cmd/imagearchive -f Dockerfile -context . -t docker.io/oomdoctor/oomdoctor-agent:$(VERSION) -o bin/oomdoctor-agent-image.tar
 
-# install puts oomdoctor and the kubectl plugin kubectl-oomdoctor in GOBIN.
+# install puts oomdoctor and the kubectl plugin kubectl-oomdoctor in GOBIN,
+# and kubectl_complete-oomdoctor, a link kubectl runs to complete the
+# plugin's command line (kubectl 1.26+).
 install:
 	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/oomdoctor
 	cp "$$($(GO) env GOPATH)/bin/oomdoctor" "$$($(GO) env GOPATH)/bin/kubectl-oomdoctor"
+	ln -sf kubectl-oomdoctor "$$($(GO) env GOPATH)/bin/kubectl_complete-oomdoctor"
 
 # dist builds the release archives the krew manifest points at: one
 # kubectl-oomdoctor binary per platform, and their sha256 sums.

@@ -74,16 +74,26 @@ const pluginName = "kubectl oomdoctor"
 // displayName is how help text names the program: "kubectl oomdoctor" when
 // run as the kubectl plugin, "oomdoctor" otherwise.
 func displayName(argv0 string) string {
-	if strings.HasPrefix(filepath.Base(argv0), "kubectl-") {
+	base := filepath.Base(argv0)
+	if strings.HasPrefix(base, "kubectl-") || strings.HasPrefix(base, completerPrefix) {
 		return pluginName
 	}
 	return "oomdoctor"
 }
 
+// completerPrefix begins the name of the program kubectl runs to complete
+// a plugin's command line (kubectl 1.26+): kubectl_complete-oomdoctor,
+// given the words after `kubectl oomdoctor`. The binary under that name
+// (a link or a copy) answers as `oomdoctor __complete` does.
+const completerPrefix = "kubectl_complete-"
+
 // Main runs oomdoctor with the arguments (without the program name) and
 // returns the exit code. argv0 is the program's name as invoked.
 func Main(ctx context.Context, argv0 string, args []string, streams genericiooptions.IOStreams) int {
 	root := NewRootCommand(streams, displayName(argv0))
+	if strings.HasPrefix(filepath.Base(argv0), completerPrefix) {
+		args = append([]string{cobra.ShellCompRequestCmd}, args...)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var st *exitStatus

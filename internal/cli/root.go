@@ -49,5 +49,6 @@ Exit codes: 0 the command did its job (findings are not failures), 1 it could no
 		NewRecommendCommand(flags, streams),
 		NewVersionCommand(streams),
 	)
+	addCompletions(root, flags)
 	return root
 }

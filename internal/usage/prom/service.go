@@ -132,6 +132,32 @@ func FindService(ctx context.Context, cs kubernetes.Interface) (Service, error) 
 	return Service{}, fmt.Errorf("no Prometheus found among the cluster's %d services (looked for the labels %s): name it with --prometheus-service NAMESPACE/NAME[:PORT], or give --prometheus-url", len(list.Items), strings.Join(tried, "; "))
 }
 
+// Candidates are the services of every namespace that carry the labels
+// of knownServices, as NAMESPACE/NAME, best labels first: what
+// --prometheus-service may name (shell completion offers them).
+func Candidates(ctx context.Context, cs kubernetes.Interface) ([]string, error) {
+	list, err := cs.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, want := range knownServices {
+		sel := labels.SelectorFromSet(want)
+		var found []string
+		for _, svc := range list.Items {
+			name := svc.Namespace + "/" + svc.Name
+			if !seen[name] && sel.Matches(labels.Set(svc.Labels)) {
+				seen[name] = true
+				found = append(found, name)
+			}
+		}
+		slices.Sort(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
 // ResolveService reads a named service and picks its port (the one named,
 // or the likeliest) and scheme.
 func ResolveService(ctx context.Context, cs kubernetes.Interface, s Service) (Service, error) {

@@ -112,6 +112,12 @@ func TestFindService(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 services carry the labels app.kubernetes.io/name=prometheus: monitoring/prometheus-k8s, team-a/prometheus-k8s; say which with --prometheus-service") {
 		t.Errorf("two installs: %v", err)
 	}
+	// Completion offers every service discovery would look at, best
+	// labels first, each once.
+	cands, err := Candidates(ctx, kubefake.NewClientset(grafana, operated, thanos, k8s, other, stack))
+	if want := "monitoring/prometheus-k8s team-a/prometheus-k8s monitoring/kps-prometheus monitoring/prometheus-operated thanos/thanos-query"; err != nil || strings.Join(cands, " ") != want {
+		t.Errorf("candidates: %q, %v; want %s", cands, err, want)
+	}
 	_, err = FindService(ctx, kubefake.NewClientset(grafana))
 	if err == nil || !strings.Contains(err.Error(), "no Prometheus found among the cluster's 1 services") || !strings.Contains(err.Error(), "app=prometheus,component=server") {
 		t.Errorf("none: %v", err)
