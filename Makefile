@@ -107,11 +107,13 @@ k8s-bins:
 # OOM-kill processes too, whose reports would crowd theirs out.
 # The packages under internal/ run under the race detector (it needs cgo,
 # hence gcc); the integration and end-to-end tests, which run the same
-# code against real servers, do not.
+# code against real servers, do not, but for fix --apply --parallel's,
+# which runs it on several objects at once and is run again under it.
 test: deps lint
 	$(GO) test -count=1 -race ./internal/agent
 	$(GO) test -count=1 -race $$($(GO) list ./internal/... | grep -v '/internal/agent$$')
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/internal/')
+	$(GO) test -count=1 -race -run '^TestFixApplyParallel$$' ./test/integration
 
 unit: sarif-schema helm k8s-bins
 	$(GO) test -count=1 ./internal/...

@@ -57,6 +57,7 @@ type FixOptions struct {
 	DryRun          string
 	Timeout         time.Duration
 	Observe         time.Duration
+	Parallel        int
 	chart           chartFlags
 	Kustomize       string
 	kustomizeHelm   kustomizeHelm
@@ -154,6 +155,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
 	f.DurationVar(&o.Observe, "observe", o.Observe, "With --apply: after the rollout, watch its new pods this long; one OOM-killed or crashing in a loop fails the change (0: not at all).")
+	f.IntVar(&o.Parallel, "parallel", 1, "With --apply: change and watch up to this many objects at once (their lines on stderr then begin with the object's name); after a failed change no other object is started.")
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
 	f.BoolVar(&o.Rollback, "rollback-on-failure", false, "With --apply: when the rollout fails (a new pod OOM-killed or crashing in a loop, new pods refused, or --timeout passed), put back what was changed: the ConfigMaps, then the pod template as it was, and wait for that rollout.")
@@ -283,6 +285,15 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.ConfigMaps && !o.Apply {
 		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")
+	}
+	if o.Parallel < 1 {
+		return usagef("--parallel %d: want 1 or more objects at once", o.Parallel)
+	}
+	if o.Parallel > 1 && !o.Apply {
+		return usagef("--parallel goes with --apply: it changes live objects several at a time")
+	}
+	if o.Parallel > 1 && o.ConfigMaps {
+		return usagef("--configmaps changes ConfigMaps in step with each object's rollout, and two objects may read one: give it without --parallel, one object at a time")
 	}
 	if err := o.chartFlags(cmd); err != nil {
 		return err

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/lint"
@@ -132,64 +136,12 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 		asks = fix.AskedConfigMaps(cmd.Context(), src.Client(), targets, o.values, fix.ApplyOptions{Lint: o.applyLint(), LintContainer: o.Container})
 	}
 	rep := newApplyReport(src.Describe(), o.DryRun, targets)
+	if o.Parallel > 1 && len(targets) > 1 {
+		return o.applyParallel(cmd.Context(), src.Client(), targets, rep, asks)
+	}
 	var refused []string
 	for i, t := range targets {
-		fmt.Fprintf(o.ErrOut, "%s (namespace %s):\n", t, t.Namespace)
-		obj := &rep.Objects[i]
-		said := map[string]bool{}
-		if fr, ok := o.values.(*fix.FromRecommendations); ok {
-			// Said before the rollout, while it can still be stopped.
-			recs := fr.Of(t.Namespace, t.Kind, t.Name)
-			printWarnings(o.ErrOut, recs, "  ")
-			for _, r := range recs {
-				for _, x := range r.Warnings {
-					said[x] = true // an HPA's, said again by the check below
-					obj.Warnings = append(obj.Warnings, recName(r)+": "+x)
-				}
-			}
-		}
-		res, err := fix.Apply(cmd.Context(), src.Client(), t, o.values, fix.ApplyOptions{
-			Wait: o.Wait, Timeout: o.Timeout, Observe: o.Observe, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, RollbackOnFailure: o.Rollback, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
-			Progress: func(s string) {
-				fmt.Fprintf(o.ErrOut, "  %s\n", s)
-				obj.Rollout = append(obj.Rollout, s)
-			},
-			Note: func(n string) {
-				fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
-				said[n] = true
-				obj.Notes = append(obj.Notes, n)
-			},
-			Warn: func(x string) {
-				if !said[x] {
-					fmt.Fprintf(o.ErrOut, "  warning: %s\n", x)
-					obj.Warnings = append(obj.Warnings, x)
-				}
-			},
-		})
-		if res != nil {
-			suffix := ""
-			switch {
-			case o.DryRun != "none":
-				suffix = " (" + o.DryRun + " dry run)"
-			case res.PutBack:
-				suffix = " (put back: the rollout failed)"
-			}
-			for _, c := range res.Changes {
-				if o.Output == "" {
-					fmt.Fprintf(o.Out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)
-				}
-			}
-			for _, n := range res.Notes {
-				if !said[n] {
-					fmt.Fprintf(o.ErrOut, "  note: %s\n", n)
-					obj.Notes = append(obj.Notes, n)
-				}
-			}
-			for _, p := range res.Pods {
-				fmt.Fprintf(o.ErrOut, "  %s\n", p)
-			}
-		}
-		record(obj, res, err, o.DryRun)
+		res, err := o.applyOne(cmd.Context(), src.Client(), t, &rep.Objects[i], asks, o.Out, o.ErrOut)
 		switch {
 		case err == nil:
 		case res != nil || len(targets) == 1:
@@ -204,17 +156,188 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 			return err
 		default:
 			// Nothing of it changed: the others go on.
-			fmt.Fprintf(o.ErrOut, "  error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			sayRefused(o.ErrOut, err)
 			refused = append(refused, t.String())
 		}
 	}
 	if err := o.writeReport(rep); err != nil {
 		return err
 	}
-	if len(refused) > 0 {
-		return fmt.Errorf("%s of %d not changed (said above): %s", words.CountOf(len(refused), "object", "objects"), len(targets), strings.Join(refused, ", "))
+	return refusedError(refused, len(targets))
+}
+
+// refusedError names the objects refused before anything of them changed
+// (said above each), or is nil.
+func refusedError(refused []string, of int) error {
+	if len(refused) == 0 {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%s of %d not changed (said above): %s", words.CountOf(len(refused), "object", "objects"), of, strings.Join(refused, ", "))
+}
+
+// applyParallel changes up to --parallel objects at once. Each line an
+// object prints on stderr begins with its name; its change lines on
+// stdout name it already. Once a change fails after something of it
+// changed (a rollout), no other object is started, those under way are
+// seen to their end, and the error names the objects never looked at.
+func (o *FixOptions) applyParallel(ctx context.Context, c kubernetes.Interface, targets []fix.ApplyTarget, rep *model.ApplyReport, asks fix.ConfigMapAsks) error {
+	var mu, outMu, errMu sync.Mutex // mu: over refused, failed and stop
+	out := &lineWriter{mu: &outMu, w: o.Out}
+	var refused []string
+	var failed []error
+	stop := false
+	started := make([]bool, len(targets))
+	slots := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		slots <- struct{}{}
+		mu.Lock()
+		halt := stop || ctx.Err() != nil
+		mu.Unlock()
+		if halt {
+			<-slots
+			break
+		}
+		started[i] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			prefix := "[" + t.Namespace + "/" + t.String() + "] "
+			objErr := &lineWriter{mu: &errMu, w: o.ErrOut, prefix: prefix}
+			res, err := o.applyOne(ctx, c, t, &rep.Objects[i], asks, out, objErr)
+			if err != nil && res == nil {
+				sayRefused(objErr, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+			case res != nil:
+				stop = true
+				failed = append(failed, err)
+			default:
+				refused = append(refused, t.String())
+			}
+		}()
+	}
+	wg.Wait()
+	if err := o.writeReport(rep); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		var left []string
+		for i, t := range targets {
+			if !started[i] {
+				left = append(left, t.String())
+			}
+		}
+		err := errors.Join(failed...)
+		if len(left) > 0 {
+			err = fmt.Errorf("%w\n(stopped: %s not looked at: %s)", err, words.CountOf(len(left), "object", "objects"), strings.Join(left, ", "))
+		}
+		if r := refusedError(refused, len(targets)); r != nil {
+			err = fmt.Errorf("%w\n%v", err, r)
+		}
+		return err
+	}
+	return refusedError(refused, len(targets))
+}
+
+// applyOne changes one live object, saying on errOut what it does (its
+// change lines on out), and records it in obj. A refusal, before anything
+// of it changed, is said there too.
+func (o *FixOptions) applyOne(ctx context.Context, c kubernetes.Interface, t fix.ApplyTarget, obj *model.ApplyObject, asks fix.ConfigMapAsks, out, errOut io.Writer) (*fix.ApplyResult, error) {
+	fmt.Fprintf(errOut, "%s (namespace %s):\n", t, t.Namespace)
+	said := map[string]bool{}
+	if fr, ok := o.values.(*fix.FromRecommendations); ok {
+		// Said before the rollout, while it can still be stopped.
+		recs := fr.Of(t.Namespace, t.Kind, t.Name)
+		printWarnings(errOut, recs, "  ")
+		for _, r := range recs {
+			for _, x := range r.Warnings {
+				said[x] = true // an HPA's, said again by the check below
+				obj.Warnings = append(obj.Warnings, recName(r)+": "+x)
+			}
+		}
+	}
+	res, err := fix.Apply(ctx, c, t, o.values, fix.ApplyOptions{
+		Wait: o.Wait, Timeout: o.Timeout, Observe: o.Observe, SkipPodCheck: !o.PodCheck, ConfigMaps: o.ConfigMaps, RollbackOnFailure: o.Rollback, DryRun: o.DryRun, AlsoAsking: asks, Lint: o.applyLint(), LintContainer: o.Container,
+		Progress: func(s string) {
+			fmt.Fprintf(errOut, "  %s\n", s)
+			obj.Rollout = append(obj.Rollout, s)
+		},
+		Note: func(n string) {
+			fmt.Fprintf(errOut, "  note: %s\n", n)
+			said[n] = true
+			obj.Notes = append(obj.Notes, n)
+		},
+		Warn: func(x string) {
+			if !said[x] {
+				fmt.Fprintf(errOut, "  warning: %s\n", x)
+				obj.Warnings = append(obj.Warnings, x)
+			}
+		},
+	})
+	if res != nil {
+		suffix := ""
+		switch {
+		case o.DryRun != "none":
+			suffix = " (" + o.DryRun + " dry run)"
+		case res.PutBack:
+			suffix = " (put back: the rollout failed)"
+		}
+		for _, c := range res.Changes {
+			if o.Output == "" {
+				fmt.Fprintf(out, "%s %s/%s container %s: %s%s\n", t.Kind, t.Namespace, t.Name, c.Container, c.What, suffix)
+			}
+		}
+		for _, n := range res.Notes {
+			if !said[n] {
+				fmt.Fprintf(errOut, "  note: %s\n", n)
+				obj.Notes = append(obj.Notes, n)
+			}
+		}
+		for _, p := range res.Pods {
+			fmt.Fprintf(errOut, "  %s\n", p)
+		}
+	}
+	record(obj, res, err, o.DryRun)
+	return res, err
+}
+
+// sayRefused says under an object why it was refused (nothing of it
+// changed), when others go on.
+func sayRefused(w io.Writer, err error) {
+	fmt.Fprintf(w, "  error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}
+
+// lineWriter writes each Write (whole lines, as fix's are) to w in one
+// piece under mu, every line begun with prefix: the lines of objects
+// changed at once.
+type lineWriter struct {
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (l *lineWriter) Write(b []byte) (int, error) {
+	text := string(b)
+	if l.prefix != "" {
+		var sb strings.Builder
+		for _, line := range strings.SplitAfter(text, "\n") {
+			if line != "" {
+				sb.WriteString(l.prefix + line)
+			}
+		}
+		text = sb.String()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := io.WriteString(l.w, text); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // recWarnings prints the warnings of the recommendations fix used (a

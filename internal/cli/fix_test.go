@@ -96,6 +96,9 @@ func TestFixErrors(t *testing.T) {
 		code int
 		want string
 	}{
+		{"--parallel without --apply", []string{"fix", "-f", two, "-c", "a", "--memory-limit", "1Gi", "--parallel", "2"}, 2, "--parallel goes with --apply"},
+		{"--parallel 0", []string{"fix", "--apply", "deployment/a", "--memory-limit", "1Gi", "--parallel", "0"}, 2, "--parallel 0: want 1 or more objects at once"},
+		{"--parallel with --configmaps", []string{"fix", "--apply", "deployments", "--memory-limit", "1Gi", "--parallel", "4", "--configmaps"}, 2, "--configmaps changes ConfigMaps in step with each object's rollout"},
 		{"negative recommendation", []string{"fix", "-f", two, "--recommendations", negative}, 2, "negative.json: items[0]: Pod p container a: memoryLimitBytes -5: want a positive number of bytes; nothing was changed"},
 		{"recommendation in Mi", []string{"fix", "-f", two, "--recommendations", inMi}, 2, "memoryLimitBytes 512 is 512 bytes, too small for any container: the field is in bytes (536870912 for 512Mi)"},
 		{"recommended request above limit", []string{"fix", "-f", two, "--recommendations", above}, 2, "memoryRequestBytes 2147483648 (2Gi) is above memoryLimitBytes 1073741824 (1Gi)"},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
@@ -86,6 +87,7 @@ func RoundUp(b int64) int64 {
 type FromRecommendations struct {
 	items []model.Recommendation
 	byKey map[string]model.Recommendation
+	mu    sync.Mutex // over used: fix --apply --parallel sizes objects at once
 	used  map[string]bool
 	// Quotas are the document's checks of the namespaces' quotas.
 	Quotas []model.QuotaCheck
@@ -189,7 +191,9 @@ func (f *FromRecommendations) For(w *manifest.Workload) (map[string]Target, erro
 		if !ok {
 			continue
 		}
+		f.mu.Lock()
 		f.used[key] = true
+		f.mu.Unlock()
 		why := "recommended"
 		if len(r.Reasons) > 0 {
 			why = r.Reasons[0]
@@ -232,6 +236,8 @@ func (f *FromRecommendations) Of(namespace, kind, name string) []model.Recommend
 // Used are the recommendations a container matched (in the manifests
 // read so far, or in the cluster), in a stable order.
 func (f *FromRecommendations) Used() []model.Recommendation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []model.Recommendation
 	for _, k := range slices.Sorted(maps.Keys(f.used)) {
 		out = append(out, f.byKey[k])
@@ -243,6 +249,8 @@ func (f *FromRecommendations) Used() []model.Recommendation {
 // far matched, in a stable order: a namespace or a name that differs from
 // the manifests', or files left out of -f.
 func (f *FromRecommendations) Unused() []model.Recommendation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []model.Recommendation
 	for _, k := range slices.Sorted(maps.Keys(f.byKey)) {
 		if !f.used[k] {

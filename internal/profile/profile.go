@@ -598,7 +598,6 @@ func pct(a, b int64) string {
 	return fmt.Sprintf("%.0f%%", 100*float64(a)/float64(b))
 }
 
-// tailBuffer keeps the last 64 KiB written to it.
 // lockedWriter writes to w under mu, which writers to the same place
 // share.
 type lockedWriter struct {
@@ -612,6 +611,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// tailBuffer keeps the last 64 KiB written to it.
 type tailBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

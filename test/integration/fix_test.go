@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -1036,6 +1037,78 @@ func TestFixApplySelects(t *testing.T) {
 	} {
 		if r := fix(tc.args...); r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: want usage error %q: %s", tc.args, tc.want, r)
+		}
+	}
+}
+
+// --parallel changes several objects at once, each of its lines on stderr
+// begun by the object's name; one refused does not stop the others, and
+// after a change whose rollout fails (here no controller rolls anything
+// out, so --timeout passes) no other object is started.
+func TestFixApplyParallel(t *testing.T) {
+	ctx := context.Background()
+	ns := "fix-parallel"
+	if _, err := cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "c", "d"} {
+		if _, err := cp.Client.AppsV1().Deployments(ns).Create(ctx, oneContainer(name, "256Mi"), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fix := func(args ...string) result {
+		return oomdoctor(t, append([]string{"fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply"}, args...)...)
+	}
+	r := fix("--parallel", "3", "--wait=false", "--memory-limit", "384Mi", "deployment/a", "deployment/gone", "deployment/b", "deployment/c", "-o", "json")
+	var rep model.ApplyReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 1 {
+		t.Fatalf("exit %d, %v\n%s", r.code, err, r)
+	}
+	if want := (model.ApplySummary{Objects: 4, Changed: 3, Refused: 1}); rep.Summary != want {
+		t.Errorf("summary %+v, want %+v\n%s", rep.Summary, want, r)
+	}
+	for i, name := range []string{"a", "gone", "b", "c"} {
+		if rep.Objects[i].Name != name {
+			t.Errorf("object %d is %s, want %s: the report keeps the order given", i, rep.Objects[i].Name, name)
+		}
+	}
+	if !strings.Contains(r.stderr, "["+ns+"/deployment/gone]   error: ") || !strings.Contains(r.stderr, "1 object of 4 not changed (said above): deployment/gone") {
+		t.Errorf("the refused object:\n%s", r.stderr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+		if !strings.HasPrefix(line, "["+ns+"/deployment/") && !strings.HasPrefix(line, "error: ") {
+			t.Errorf("a line not begun by its object's name: %q", line)
+		}
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String() != "384Mi" {
+			t.Errorf("deployment/%s: want 384Mi (%v)", name, err)
+		}
+	}
+
+	// From recommendations, which every object reads at once.
+	item := func(name string, limit int) string {
+		return fmt.Sprintf(`{"workload": {"namespace": %q, "kind": "Deployment", "name": %q}, "container": "app", "memoryRequestBytes": %d, "memoryLimitBytes": %d}`, ns, name, limit<<20, limit<<20)
+	}
+	doc := `{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [` + item("a", 400) + ", " + item("b", 400) + ", " + item("c", 400) + `]}`
+	r = oomdoctorIn(t, doc, "fix", "--kubeconfig", cp.Kubeconfig, "-n", ns, "--apply", "--parallel", "3", "--recommendations", "-", "--wait=false")
+	if r.code != 0 || strings.Count(r.stdout, "memory limit 384Mi → 400Mi (recommended)") != 3 {
+		t.Errorf("from recommendations: %s", r)
+	}
+
+	// Two at once, both rollouts time out: the other two are never
+	// started, and the error names them.
+	r = fix("--parallel", "2", "--timeout", "2s", "--observe", "0", "--memory-limit", "448Mi", "deployment/a", "deployment/b", "deployment/c", "deployment/d")
+	// a and b went from 400Mi.
+	if r.code != 1 || strings.Count(r.stderr, "did not finish within 2s") != 2 || r.stdout != "Deployment "+ns+"/a container app: memory limit 400Mi → 448Mi\nDeployment "+ns+"/b container app: memory limit 400Mi → 448Mi\n" && r.stdout != "Deployment "+ns+"/b container app: memory limit 400Mi → 448Mi\nDeployment "+ns+"/a container app: memory limit 400Mi → 448Mi\n" ||
+		!strings.Contains(r.stderr, "(stopped: 2 objects not looked at: deployment/c, deployment/d)") {
+		t.Errorf("failed rollouts:\n%s", r)
+	}
+	for name, want := range map[string]string{"a": "448Mi", "b": "448Mi", "c": "400Mi", "d": "256Mi"} {
+		got, err := cp.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || got.Spec.Template.Spec.Containers[0].Resources.Limits.Memory().String() != want {
+			t.Errorf("deployment/%s after the failed rollouts: want %s (%v)", name, want, err)
 		}
 	}
 }
