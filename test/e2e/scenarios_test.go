@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,6 +268,56 @@ func TestFixApplyEndsTheKills(t *testing.T) {
 // program: fix --apply --configmaps changes the ConfigMap first, then the
 // limit; the rollout's new pod starts with the new GOMEMLIMIT (the Go
 // runtime says so in its log).
+// --parallel rolls two Deployments out at once on the real kubelet: both
+// are under way before either is done, each line says whose it is, and
+// both end with their pods holding their memory under the new limit.
+func TestFixApplyParallelRollouts(t *testing.T) {
+	t.Parallel()
+	ns := namespace(t, "e2e-parallel")
+	for _, name := range []string{"hog-a", "hog-b"} {
+		d := workloads.Hog(ns)
+		labels := map[string]string{"app": name}
+		d.Name, d.Labels, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels = name, labels, labels, labels
+		if _, err := node.Client.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	code := cli.Main(context.Background(), "oomdoctor", []string{"fix", "--kubeconfig", node.Kubeconfig, "-n", ns,
+		"--apply", "deployment/hog-a", "deployment/hog-b", "--parallel", "2", "--memory-limit", "384Mi", "--memory-request", "256Mi", "--timeout", "2m", "--observe", "10s"}, streams)
+	stderr := errOut.String()
+	if code != 0 {
+		t.Fatalf("fix --apply --parallel 2 exited %d\n%s%s", code, out.String(), stderr)
+	}
+	firstDone := strings.Index(stderr, "successfully rolled out")
+	for _, name := range []string{"hog-a", "hog-b"} {
+		prefix := "[" + ns + "/deployment/" + name + "] "
+		if i := strings.Index(stderr, prefix+"deployment/"+name+" (namespace "+ns+"):"); i < 0 || i > firstDone {
+			t.Errorf("deployment/%s was not under way before the first rollout was done:\n%s", name, stderr)
+		}
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(prefix) + `.*successfully rolled out`).MatchString(stderr) {
+			t.Errorf("no rollout of deployment/%s said done:\n%s", name, stderr)
+		}
+		if !strings.Contains(out.String(), "Deployment "+ns+"/"+name+" container hog: memory limit 64Mi → 384Mi") {
+			t.Errorf("deployment/%s's change not said on stdout: %s", name, out.String())
+		}
+	}
+	list, err := node.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, p := range list.Items {
+		if cs := workloads.Status(&p, "hog"); p.DeletionTimestamp == nil && cs != nil && cs.State.Running != nil && p.Spec.Containers[0].Resources.Limits.Memory().String() == "384Mi" {
+			running++
+		}
+	}
+	if running != 2 {
+		t.Errorf("%d pods run at the new limit, want 2: %+v", running, list.Items)
+	}
+}
+
 func TestFixApplyChangesTheConfigMap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
