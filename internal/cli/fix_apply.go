@@ -225,13 +225,16 @@ func (o *FixOptions) applyParallel(ctx context.Context, c kubernetes.Interface, 
 	if err := o.writeReport(rep); err != nil {
 		return err
 	}
-	if len(failed) > 0 {
-		var left []string
-		for i, t := range targets {
-			if !started[i] {
-				left = append(left, t.String())
-			}
+	var left []string
+	for i, t := range targets {
+		if !started[i] {
+			left = append(left, t.String())
 		}
+	}
+	if len(left) > 0 && len(failed) == 0 {
+		failed = append(failed, ctx.Err()) // interrupted between objects
+	}
+	if len(failed) > 0 {
 		err := errors.Join(failed...)
 		if len(left) > 0 {
 			err = fmt.Errorf("%w\n(stopped: %s not looked at: %s)", err, words.CountOf(len(left), "object", "objects"), strings.Join(left, ", "))
