@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/oomdoctor/oomdoctor/internal/version.Version=$(VERSION)
 # containerd, runc and the CNI plugins for the one-node cluster; the JDK for
 # the JVM tests; Prometheus and promtool for the usage-history tests;
 # Chromium (headless) for the HTML report test.
-APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus chromium gcc iproute2
+APT_PACKAGES := etcd-server containerd runc containernetworking-plugins openjdk-17-jdk-headless prometheus chromium gcc iproute2 pre-commit git
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # helm, built from the Go module proxy once, for the chart's tests.
 HELM_VERSION := v3.22.0
