@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -147,5 +148,23 @@ func TestKubectlCompletesThePlugin(t *testing.T) {
 		genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	if code != 0 || out.String() != "redis-0\nredis-1\n:4\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// The -o values completion offers are those each command's help names.
+func TestCompletedFormatsAreTheCommandsOwn(t *testing.T) {
+	root := newRootCommand(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}}, "oomdoctor", nil)
+	for name, formats := range outputFormats {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil || cmd.Name() != name {
+			t.Errorf("no command %s: %v", name, err)
+			continue
+		}
+		usage := cmd.Flags().Lookup("output").Usage
+		for _, f := range formats {
+			if !regexp.MustCompile(`\b` + f + `\b`).MatchString(usage) {
+				t.Errorf("%s -o: completion offers %s, its help says %q", name, f, usage)
+			}
+		}
 	}
 }
