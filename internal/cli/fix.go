@@ -58,6 +58,7 @@ type FixOptions struct {
 	Timeout         time.Duration
 	Observe         time.Duration
 	Parallel        int
+	Partial         bool
 	chart           chartFlags
 	Kustomize       string
 	kustomizeHelm   kustomizeHelm
@@ -155,6 +156,7 @@ every object of that kind, and with --apply, -l SELECTOR those whose labels matc
 	f.BoolVar(&o.PodCheck, "pod-check", o.PodCheck, "With --apply: create one pod of the new template in a dry run first, and change nothing when the namespace's LimitRanges, ResourceQuotas or admission policies refuse it or rewrite its memory (--pod-check=false: when you will resolve that after the change).")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "With --apply: how long to wait for the rollout.")
 	f.DurationVar(&o.Observe, "observe", o.Observe, "With --apply: after the rollout, watch its new pods this long; one OOM-killed or crashing in a loop fails the change (0: not at all).")
+	f.BoolVar(&o.Partial, "partial", false, "With -k or --chart: when some planned changes cannot be traced to a file (a value), still write those that can; the others are said, and the exit code is 1.")
 	f.IntVar(&o.Parallel, "parallel", 1, "With --apply: change and watch up to this many objects at once (their lines on stderr then begin with the object's name); after a failed change no other object is started.")
 	f.StringVar(&o.DryRun, "dry-run", "none", "With --apply: none changes the cluster; server makes every check, the server's dry runs of the changes and of a new pod included, and prints what would change; client plans and prints it from what it reads, with no dry run on the server.")
 	f.BoolVar(&o.ConfigMaps, "configmaps", false, "With --apply: also change the ConfigMaps the new limit needs changed (a heap flag or Redis maxmemory set there), first, when no other workload of the namespace reads them; without it such a change is refused and named.")
@@ -285,6 +287,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.ConfigMaps && !o.Apply {
 		return usagef("--configmaps goes with --apply: in files, the ConfigMaps given with -f are changed already")
+	}
+	if o.Partial && o.Kustomize == "" && !o.chart.set() {
+		return usagef("--partial goes with -k or --chart: it writes the changes traced to their files when others cannot be")
 	}
 	if o.Parallel < 1 {
 		return usagef("--parallel %d: want 1 or more objects at once", o.Parallel)

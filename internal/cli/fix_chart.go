@@ -48,14 +48,16 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 	}
 	bar := newProgress(o.ErrOut)
 	c.Progress = bar.counts("tracing the changes to the chart's values: %d found, %d left")
+	c.Partial = o.Partial
 	edits, err := c.Trace(planned)
 	bar.Done()
 	var te *helmvalues.TraceError
 	if errors.As(err, &te) {
 		fmt.Fprintln(o.ErrOut, "error:", te)
-		return &exitStatus{code: ExitFailure}
-	}
-	if err != nil {
+		if !te.Partial {
+			return &exitStatus{code: ExitFailure}
+		}
+	} else if err != nil {
 		return err
 	}
 	files, err := c.Write(edits, planned)
@@ -75,7 +77,7 @@ func (o *FixOptions) RunChart(cmd *cobra.Command) error {
 	for i, f := range files {
 		changes[i] = sourceChange{path: f.Path, original: f.Original, fixed: f.Fixed}
 	}
-	return o.writeChanges(changes, "values file")
+	return partly(o.writeChanges(changes, "values file"), te != nil)
 }
 
 // fileOf is the values file an assignment is written in.

@@ -165,3 +165,31 @@ func TestFixChartLint(t *testing.T) {
 		t.Errorf("prod.yaml:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// --partial writes the values edits found when some planned changes have
+// none (legacy's limit is written in its template), says those, and
+// exits 1; without it nothing is written.
+func TestFixChartPartial(t *testing.T) {
+	chart := copyChart(t)
+	values := filepath.Join(chart, "values.yaml")
+	before := mustRead(t, values)
+	recs := filepath.Join(t.TempDir(), "recs.json")
+	os.WriteFile(recs, []byte(`{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
+  {"workload": {"namespace": "shop", "kind": "Deployment", "name": "prod-shop-api"}, "container": "api", "memoryRequestBytes": 268435456, "memoryLimitBytes": 805306368},
+  {"workload": {"namespace": "shop", "kind": "Deployment", "name": "prod-shop-legacy"}, "container": "legacy", "memoryRequestBytes": 134217728, "memoryLimitBytes": 268435456}]}`), 0o600)
+	args := []string{"fix", "--chart", chart, "--release", "prod", "-n", "shop", "--recommendations", recs, "--write"}
+	r := runWithStdin("", args...)
+	if r.code != 1 || !strings.Contains(r.stderr, "or give --partial to write those") || mustRead(t, values) != before {
+		t.Fatalf("without --partial: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runWithStdin("", append(args, "--partial")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "no value of the chart makes 2 planned changes, which stay as they are; the values files get the 1 values edit found for the others (--partial):\n  Deployment prod-shop-legacy container legacy: resources.limits.memory") {
+		t.Errorf("--partial: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := strings.Replace(before, "memory: 512Mi", "memory: 768Mi", 1); mustRead(t, values) != want {
+		t.Errorf("values.yaml after --partial:\n%s\nwant\n%s", mustRead(t, values), want)
+	}
+	if r := runWithStdin("", "fix", "-f", values, "--memory-limit", "1Gi", "--partial"); r.code != 2 || !strings.Contains(r.stderr, "--partial goes with -k or --chart") {
+		t.Errorf("--partial with -f: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -115,14 +115,16 @@ func (o *FixOptions) RunKustomize() error {
 	}
 	bar := newProgress(o.ErrOut)
 	k.Progress = bar.counts("tracing the changes to the kustomization's files: %d made, %d left")
+	k.Partial = o.Partial
 	changes, err := k.Trace(planned)
 	bar.Done()
 	var te *kustomize.TraceError
 	if errors.As(err, &te) {
 		fmt.Fprintln(o.ErrOut, "error:", te)
-		return &exitStatus{code: ExitFailure}
-	}
-	if err != nil {
+		if !te.Partial {
+			return &exitStatus{code: ExitFailure}
+		}
+	} else if err != nil {
 		return err
 	}
 	for _, c := range changes {
@@ -141,7 +143,17 @@ func (o *FixOptions) RunKustomize() error {
 	for i, c := range changes {
 		out[i] = sourceChange{path: c.Path, original: c.Original, fixed: c.Fixed}
 	}
-	return o.writeChanges(out, "file")
+	return partly(o.writeChanges(out, "file"), te != nil)
+}
+
+// partly is the outcome of writing changes: with untraced (--partial
+// wrote what it traced, and the rest is said above) a failure still,
+// since planned changes are not made.
+func partly(err error, untraced bool) error {
+	if err == nil && untraced {
+		return &exitStatus{code: ExitFailure}
+	}
+	return err
 }
 
 // runKustomize lints a kustomization's build, each finding at the line of

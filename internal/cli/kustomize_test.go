@@ -190,3 +190,39 @@ func TestKustomizeErrors(t *testing.T) {
 		})
 	}
 }
+
+// --partial writes the files for the changes they make when another is
+// set by a transformer after the patches (a replacement), says that one,
+// and exits 1.
+func TestFixKustomizePartial(t *testing.T) {
+	shop := copyTree(t, shopKustomize)
+	sized := filepath.Join(shop, "overlays/sized")
+	os.MkdirAll(sized, 0o755)
+	os.WriteFile(filepath.Join(sized, "kustomization.yaml"), []byte(`resources:
+- ../../base
+- sizes.yaml
+replacements:
+- source: {kind: ConfigMap, name: sizes, fieldPath: data.apiLimit}
+  targets:
+  - select: {kind: Deployment, name: api}
+    fieldPaths:
+    - spec.template.spec.containers.[name=api].resources.limits.memory
+`), 0o644)
+	os.WriteFile(filepath.Join(sized, "sizes.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sizes\ndata:\n  apiLimit: 900Mi\n"), 0o644)
+	args := []string{"fix", "-k", sized, "deployment/api", "deployment/worker", "--memory-limit", "1200Mi", "--write"}
+	r := runWithStdin("", args...)
+	if r.code != 1 || !strings.Contains(r.stderr, "or give --partial to write those") || strings.Contains(r.stderr, "Wrote") {
+		t.Fatalf("without --partial: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runWithStdin("", append(args, "--partial")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "which stay as they are; the files are changed for the other") ||
+		!strings.Contains(r.stderr, "Deployment api container api: resources.limits.memory") || !strings.Contains(r.stderr, "Wrote 2 files.") {
+		t.Fatalf("--partial: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The build has the worker at its new limit, the api at its old.
+	for _, tc := range [][]string{{"deployment/worker", "1200Mi"}, {"deployment/api", "900Mi"}} {
+		if r := runWithStdin("", "fix", "-k", sized, tc[0], "--memory-limit", tc[1]); r.code != 0 || !strings.Contains(r.stderr, "Nothing to change.") {
+			t.Errorf("%s after --partial is not at %s: exit %d\n%s%s", tc[0], tc[1], r.code, r.stdout, r.stderr)
+		}
+	}
+}

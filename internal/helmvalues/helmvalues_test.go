@@ -267,8 +267,29 @@ func TestTraceRefusesWhatNoValueMakes(t *testing.T) {
 	if u.Field != "Deployment prod-shop-legacy container legacy: resources.limits.memory" || !strings.Contains(u.Why, "do not take it from a value") {
 		t.Errorf("unresolved: %+v", u)
 	}
-	if !strings.Contains(err.Error(), "1 values edit was found for the others") {
+	if !strings.Contains(err.Error(), "1 values edit was found for the others: choose their objects with TYPE/NAME arguments to make them alone, or give --partial to write those") {
 		t.Errorf("error: %v", err)
+	}
+	// Without Partial, the edits found do not pass Write's check: the
+	// render would differ from the plan.
+	edits, _ := c.Trace(plan)
+	if _, err := c.Write(edits, plan); err == nil || !strings.Contains(err.Error(), "renders Deployment prod-shop-legacy container legacy: resources.limits.memory differently from what fix planned") {
+		t.Errorf("Write of a failed trace's edits: %v", err)
+	}
+	// With it, they are written, and the render differs from the plan in
+	// legacy's limit alone.
+	c = load(t)
+	c.Partial = true
+	edits, err = c.Trace(plan)
+	if !errors.As(err, &te) || !te.Partial || len(edits) != 1 || !strings.Contains(err.Error(), "makes 1 planned change, which stay as they are; the values files get the 1 values edit found for the others (--partial)") {
+		t.Fatalf("partial: %v", err)
+	}
+	files, err := c.Write(edits, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := replaced(t, defaults(t), "memory: 512Mi", "memory: 768Mi"); len(files) != 1 || string(files[0].Fixed) != want {
+		t.Errorf("partial write: %d files, want values.yaml with api's limit alone changed:\n%s", len(files), want)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
+	"github.com/oomdoctor/oomdoctor/internal/renderdiff"
 )
 
 // Chart is a chart with the values files given for it.
@@ -39,6 +40,10 @@ type Chart struct {
 	// Progress, when set, hears how far Trace has come: the changes of
 	// the render it traced to the values and those left.
 	Progress func(traced, left int)
+	// Partial lets Write make the edits Trace found when it could not
+	// trace every planned change (its TraceError then says which): the
+	// render is checked to differ from the plan in those alone.
+	Partial bool
 
 	chart   *chartv2.Chart
 	release common.ReleaseOptions
@@ -55,6 +60,8 @@ type Chart struct {
 	// user is the merge of Files and the --set values, what `helm
 	// template -f ... --set ...` passes on; set the --set values alone.
 	user, set map[string]any
+	// left are the differences from the plan Trace left (Partial).
+	left []renderdiff.Difference
 }
 
 // ValuesFile is one values file and its text.

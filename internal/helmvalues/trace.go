@@ -60,13 +60,20 @@ type TraceError struct {
 	Unresolved []Unresolved
 	// Traced is how many values edits were found for the other changes.
 	Traced int
+	// Partial says those edits are written (Chart.Partial).
+	Partial bool
 }
 
 func (e *TraceError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no value of the chart makes %s, so no values file was changed", words.CountOf(len(e.Unresolved), "planned change", "planned changes"))
-	if e.Traced > 0 {
-		fmt.Fprintf(&b, " (%s found for the others: choose their objects with TYPE/NAME arguments to make them alone)", words.CountOf(e.Traced, "values edit was", "values edits were"))
+	n := words.CountOf(len(e.Unresolved), "planned change", "planned changes")
+	switch {
+	case e.Partial:
+		fmt.Fprintf(&b, "no value of the chart makes %s, which stay as they are; the values files get the %s found for the others (--partial)", n, words.CountOf(e.Traced, "values edit", "values edits"))
+	case e.Traced > 0:
+		fmt.Fprintf(&b, "no value of the chart makes %s, so no values file was changed (%s found for the others: choose their objects with TYPE/NAME arguments to make them alone, or give --partial to write those)", n, words.CountOf(e.Traced, "values edit was", "values edits were"))
+	default:
+		fmt.Fprintf(&b, "no value of the chart makes %s, so no values file was changed", n)
 	}
 	b.WriteString(":")
 	for _, u := range e.Unresolved {
@@ -103,6 +110,7 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering the chart: %w", err)
 	}
+	c.left = nil
 	diffs := c.diff(got, want)
 	var edits []Edit
 	failed := map[string]string{}
@@ -184,6 +192,9 @@ func (c *Chart) Trace(planned []Template) ([]Edit, error) {
 		te := &TraceError{Traced: len(edits)}
 		for _, d := range diffs {
 			te.Unresolved = append(te.Unresolved, Unresolved{Field: renderdiff.Describe(got, d.Field), Why: failed[d.Key()]})
+		}
+		if c.Partial && len(edits) > 0 {
+			te.Partial, c.left = true, diffs
 		}
 		return edits, te
 	}

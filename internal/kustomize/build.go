@@ -62,6 +62,10 @@ type Kustomization struct {
 	// Progress, when set, hears how far Trace has come: the planned
 	// fields its files make so far, and those left to try.
 	Progress func(made, left int)
+	// Partial makes Trace give the files' changes for the planned
+	// changes they make even when it cannot trace others (its
+	// TraceError then says which).
+	Partial bool
 }
 
 // Load finds the kustomization file of dir.

@@ -567,8 +567,33 @@ replacements:
 		t.Errorf("error: %v", te)
 	}
 	// The worker's limit, which a new patch makes, is said to be made.
-	if te.Traced != 1 || !strings.Contains(te.Error(), "(the files make the other 1: choose their objects with TYPE/NAME arguments to make them alone)") {
+	if te.Traced != 1 || !strings.Contains(te.Error(), "(the files make the other 1: choose their objects with TYPE/NAME arguments to make them alone, or give --partial to write those)") {
 		t.Errorf("traced %d: %v", te.Traced, te)
+	}
+
+	// Partial: the files are changed for the worker alone, and the
+	// error still names the api's limit.
+	k, objs = load(t, sized)
+	k.Partial = true
+	changes, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"}, change{"Deployment/worker", "memory: 256Mi", "memory: 300Mi"}))
+	if !errors.As(err, &te) || !te.Partial || len(te.Unresolved) != 1 || te.Traced != 1 || len(changes) == 0 ||
+		!strings.Contains(te.Error(), "makes 1 planned change, which stay as they are; the files are changed for the other 1 (--partial)") {
+		t.Fatalf("partial: %d changes, %v", len(changes), err)
+	}
+	write(t, changes)
+	built := byObject(t, string(kubectlKustomize(t, sized)))
+	for name, want := range map[string]string{"api": "900Mi", "worker": "300Mi"} {
+		d := built["Deployment/"+name][0].(map[string]any)
+		c := d["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+		if got := c["resources"].(map[string]any)["limits"].(map[string]any)["memory"]; got != want {
+			t.Errorf("after the partial write, kubectl kustomize builds %s's limit %v, want %s", name, got, want)
+		}
+	}
+	// Nothing traced: nothing to write, whatever Partial says.
+	k, objs = load(t, sized)
+	k.Partial = true
+	if changes, err := k.Trace(planned(t, objs, change{"Deployment/api", "memory: 900Mi", "memory: 1Gi"})); !errors.As(err, &te) || te.Partial || len(changes) != 0 {
+		t.Errorf("partial, nothing traced: %d changes, %v", len(changes), err)
 	}
 }
 

@@ -41,20 +41,27 @@ type Unresolved struct {
 }
 
 // TraceError is the planned changes no file of the kustomization's folder
-// makes: nothing is written.
+// makes: nothing is written, unless the Kustomization is Partial.
 type TraceError struct {
 	Dir        string
 	Unresolved []Unresolved
 	// Traced is how many of the other planned changes the folder's files
 	// make.
 	Traced int
+	// Partial says the files are changed for the Traced changes.
+	Partial bool
 }
 
 func (e *TraceError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no file of the kustomization %s makes %s, so no file was changed", e.Dir, words.CountOf(len(e.Unresolved), "planned change", "planned changes"))
-	if e.Traced > 0 {
-		fmt.Fprintf(&b, " (the files make the other %d: choose their objects with TYPE/NAME arguments to make them alone)", e.Traced)
+	n := words.CountOf(len(e.Unresolved), "planned change", "planned changes")
+	switch {
+	case e.Partial:
+		fmt.Fprintf(&b, "no file of the kustomization %s makes %s, which stay as they are; the files are changed for the other %d (--partial)", e.Dir, n, e.Traced)
+	case e.Traced > 0:
+		fmt.Fprintf(&b, "no file of the kustomization %s makes %s, so no file was changed (the files make the other %d: choose their objects with TYPE/NAME arguments to make them alone, or give --partial to write those)", e.Dir, n, e.Traced)
+	default:
+		fmt.Fprintf(&b, "no file of the kustomization %s makes %s, so no file was changed", e.Dir, n)
 	}
 	b.WriteString(":")
 	for _, u := range e.Unresolved {
@@ -204,7 +211,15 @@ func (k *Kustomization) Trace(planned []Planned) ([]FileChange, error) {
 	}
 	if len(te.Unresolved) > 0 {
 		te.Traced = t.planned - len(te.Unresolved)
-		return nil, &te
+		if !k.Partial || te.Traced == 0 {
+			return nil, &te
+		}
+		changes, err := t.changes()
+		if err != nil {
+			return nil, err
+		}
+		te.Partial = true
+		return changes, &te
 	}
 	return t.changes()
 }
@@ -359,8 +374,11 @@ func (t *tracer) changes() ([]FileChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ds := t.diff(b.docs); len(ds) > 0 {
-		return nil, fmt.Errorf("with the files as they would be written, the kustomization builds %s differently from what fix planned; nothing was written (please report this)", t.describe(b.docs, ds[0].Field))
+	// What differs from the plan is what the trace left (nothing, but
+	// with Partial), as it was.
+	if ds := t.diff(b.docs); !renderdiff.Same(ds, t.diffs) {
+		f := renderdiff.FirstOf(ds, t.diffs)
+		return nil, fmt.Errorf("with the files as they would be written, the kustomization builds %s differently from what fix planned; nothing was written (please report this)", t.describe(b.docs, f))
 	}
 	var paths []string
 	for p := range t.texts {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -238,6 +239,39 @@ func NewFields(after, before []Difference) []Difference {
 		}
 	}
 	return out
+}
+
+// Same tells whether two lists hold the same differences: the same
+// fields, each with the same value on either side (a render checked
+// against the differences a trace left, fix --partial's).
+func Same(a, b []Difference) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	had := make(map[string]Difference, len(b))
+	for _, d := range b {
+		had[d.Key()] = d
+	}
+	for _, d := range a {
+		o, ok := had[d.Key()]
+		if !ok || d.HasOld != o.HasOld || d.HasNew != o.HasNew || !reflect.DeepEqual(d.Old, o.Old) || !reflect.DeepEqual(d.New, o.New) {
+			return false
+		}
+	}
+	return true
+}
+
+// FirstOf is the field to name when a render's differences, got, are not
+// Same as those expected, want: the first one want lacks, else the first
+// of want.
+func FirstOf(got, want []Difference) Field {
+	if extra := NewFields(got, want); len(extra) > 0 {
+		return extra[0].Field
+	}
+	if len(want) > 0 {
+		return want[0].Field
+	}
+	return got[0].Field
 }
 
 // Describe names a Field of a render for people: the object, the

@@ -2,6 +2,7 @@ package renderdiff
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,5 +151,34 @@ func TestNumberFor(t *testing.T) {
 		if !ok && tc.oldNum != "" || ok && (on != tc.oldNum || nn != tc.newNum) {
 			t.Errorf("%s → %s: %q %q %v, want %q %q", tc.old, tc.new, on, nn, ok, tc.oldNum, tc.newNum)
 		}
+	}
+}
+
+func TestSame(t *testing.T) {
+	limit := Field{Source: "api.yaml", Path: []any{"spec", "limits", "memory"}}
+	request := Field{Source: "api.yaml", Path: []any{"spec", "requests", "memory"}}
+	left := []Difference{{Field: limit, Old: "512Mi", New: "1Gi", HasOld: true, HasNew: true}}
+	for _, tc := range []struct {
+		name  string
+		got   []Difference
+		same  bool
+		first Field
+	}{
+		{"as left", []Difference{{Field: limit, Old: "512Mi", New: "1Gi", HasOld: true, HasNew: true}}, true, limit},
+		{"at another value", []Difference{{Field: limit, Old: "600Mi", New: "1Gi", HasOld: true, HasNew: true}}, false, limit},
+		{"made after all", nil, false, limit},
+		{"and another", append(slices.Clone(left), Difference{Field: request, Old: "1", New: "2", HasOld: true, HasNew: true}), false, request},
+	} {
+		if got := Same(tc.got, left); got != tc.same {
+			t.Errorf("%s: Same %v, want %v", tc.name, got, tc.same)
+		}
+		if !tc.same {
+			if f := FirstOf(tc.got, left); f.Key() != tc.first.Key() {
+				t.Errorf("%s: FirstOf %s, want %s", tc.name, f.Key(), tc.first.Key())
+			}
+		}
+	}
+	if !Same(nil, nil) {
+		t.Error("no differences are the same as none")
 	}
 }
