@@ -11,7 +11,7 @@ import (
 // NewAgentCommand is `oomdoctor agent` where it cannot run: the node agent
 // needs Linux.
 func NewAgentCommand(_ *genericclioptions.ConfigFlags, _ genericiooptions.IOStreams) *cobra.Command {
-	return linuxOnly(goos, "agent --node-name NODE",
+	return linuxOnly("agent --node-name NODE",
 		"Run the node agent: catch every kernel OOM kill, tie it to its pod, export metrics and post Events",
 		`Run on every node (as a DaemonSet: deploy/helm/oomdoctor-agent or deploy/agent): watch every
 container's memory cgroup for OOM kills and read the kernel's OOM reports, including a child

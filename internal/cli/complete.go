@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/oomdoctor/oomdoctor/internal/alerts"
+	"github.com/oomdoctor/oomdoctor/internal/detect"
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 	"github.com/oomdoctor/oomdoctor/internal/report"
@@ -347,7 +348,7 @@ func (c *clusterLister) containers(ctx context.Context, pod string) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	return containerNames(p.Spec.InitContainers, p.Spec.Containers, p.Spec.EphemeralContainers), nil
+	return detect.ContainerNames(p), nil
 }
 
 // snapshotLister lists the names of a snapshot's objects.
@@ -408,28 +409,12 @@ func objectMetas[T any](items []T, meta func(T) metav1.ObjectMeta) []metav1.Obje
 }
 
 func (s *snapshotLister) containers(_ context.Context, pod string) ([]string, error) {
-	for _, p := range s.objects.Pods {
-		if p.Name == pod && (s.ns == "" || p.Namespace == s.ns) {
-			return containerNames(p.Spec.InitContainers, p.Spec.Containers, p.Spec.EphemeralContainers), nil
+	for i := range s.objects.Pods {
+		if p := &s.objects.Pods[i]; p.Name == pod && (s.ns == "" || p.Namespace == s.ns) {
+			return detect.ContainerNames(p), nil
 		}
 	}
 	return nil, nil
-}
-
-// containerNames are the names of a pod's init, regular and ephemeral
-// containers, in that order.
-func containerNames(initCs, cs []corev1.Container, eph []corev1.EphemeralContainer) []string {
-	var out []string
-	for _, c := range initCs {
-		out = append(out, c.Name)
-	}
-	for _, c := range cs {
-		out = append(out, c.Name)
-	}
-	for _, c := range eph {
-		out = append(out, c.Name)
-	}
-	return out
 }
 
 // prefixed puts p before every name and after it suffix.

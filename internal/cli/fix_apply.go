@@ -186,10 +186,11 @@ func (o *FixOptions) applyParallel(ctx context.Context, c kubernetes.Interface, 
 	var refused []string
 	var failed []error
 	stop := false
-	started := make([]bool, len(targets))
 	slots := make(chan struct{}, o.Parallel)
 	var wg sync.WaitGroup
-	for i, t := range targets {
+	next := 0 // the objects from next on were never started
+	for ; next < len(targets); next++ {
+		i, t := next, targets[next]
 		slots <- struct{}{}
 		mu.Lock()
 		halt := stop || ctx.Err() != nil
@@ -198,7 +199,6 @@ func (o *FixOptions) applyParallel(ctx context.Context, c kubernetes.Interface, 
 			<-slots
 			break
 		}
-		started[i] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -226,10 +226,8 @@ func (o *FixOptions) applyParallel(ctx context.Context, c kubernetes.Interface, 
 		return err
 	}
 	var left []string
-	for i, t := range targets {
-		if !started[i] {
-			left = append(left, t.String())
-		}
+	for _, t := range targets[next:] {
+		left = append(left, t.String())
 	}
 	if len(left) > 0 && len(failed) == 0 {
 		failed = append(failed, ctx.Err()) // interrupted between objects

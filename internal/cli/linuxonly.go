@@ -19,14 +19,14 @@ const (
 
 // notLinux is the error of what needs Linux (a command, a flag) run on
 // another system, goos.
-func notLinux(goos, what, where string) error {
+func notLinux(what, where string) error {
 	return usagef("%s needs Linux, and this is %s: %s", what, goos, where)
 }
 
 // linuxOnly is, on another system (goos), a command that needs Linux: its
 // help is there to read, and running it says so and where to run it
 // instead, whatever its flags.
-func linuxOnly(goos, use, short, long, where string) *cobra.Command {
+func linuxOnly(use, short, long, where string) *cobra.Command {
 	return &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -35,7 +35,7 @@ func linuxOnly(goos, use, short, long, where string) *cobra.Command {
 		FParseErrWhitelist: cobra.FParseErrWhitelist{UnknownFlags: true},
 		Args:               cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return notLinux(goos, "oomdoctor "+cmd.Name(), where)
+			return notLinux("oomdoctor "+cmd.Name(), where)
 		},
 	}
 }

@@ -9,6 +9,8 @@ import (
 // On macOS the commands that need Linux keep their help, and running one
 // says where to run it instead, as a usage error, whatever flags it has.
 func TestLinuxOnlyCommandsElsewhere(t *testing.T) {
+	defer func(was string) { goos = was }(goos)
+	goos = "darwin"
 	for _, tc := range []struct {
 		use, where string
 		args       []string
@@ -19,7 +21,7 @@ func TestLinuxOnlyCommandsElsewhere(t *testing.T) {
 		{"agent --node-name NODE", agentWhere, []string{"--node-name", "worker-1", "--kmsg", "/dev/kmsg"},
 			"oomdoctor agent needs Linux, and this is darwin: the node agent runs on each Linux node"},
 	} {
-		cmd := linuxOnly("darwin", tc.use, "short", "long", tc.where)
+		cmd := linuxOnly(tc.use, "short", "long", tc.where)
 		var out bytes.Buffer
 		cmd.SetOut(&out)
 		cmd.SetErr(&out)

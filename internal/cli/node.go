@@ -120,7 +120,7 @@ func (o *NodeOptions) validate(cmd *cobra.Command, args []string) error {
 	}
 	if o.Local {
 		if goos != "linux" {
-			return notLinux(goos, "oomdoctor node --local", nodeWhere)
+			return notLinux("oomdoctor node --local", nodeWhere)
 		}
 		if len(args) > 0 {
 			return usagef("--local checks this machine; drop the node name %q, or drop --local to check it through the API", args[0])

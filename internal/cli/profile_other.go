@@ -10,7 +10,7 @@ import (
 // NewProfileCommand is `oomdoctor profile` where it cannot run: memory
 // cgroups are Linux's.
 func NewProfileCommand(_ genericiooptions.IOStreams) *cobra.Command {
-	return linuxOnly(goos, "profile [--limit Q] [--load CMD] -- COMMAND [ARGS...]",
+	return linuxOnly("profile [--limit Q] [--load CMD] -- COMMAND [ARGS...]",
 		"Run a command in its own memory cgroup and report its real peak; with --limit, reproduce an OOM kill",
 		`Run a command (and everything it starts) in a fresh memory cgroup, sample its memory, and
 report the real peak the kernel charged, with a request and limit from it; with --limit, whether
