@@ -64,9 +64,14 @@ type Agent struct {
 	pending map[string][]pendingKill // counted kills waiting for their kernel report
 	loose   []kreport                // reports whose cgroup is not known yet
 	pidCg   map[int]string           // processes last seen in watched cgroups
-	klog    *kmsg.Reader             // nil without the kernel log
-	do      chan func()
-	done    chan struct{}
+	// foreignAt is when a kill outside the watched cgroups was last seen
+	// (its report placed outside, or a report no counter claimed).
+	foreignAt time.Time
+	klog      *kmsg.Reader // nil without the kernel log
+	// orderWait is the config's (see the constant).
+	orderWait time.Duration
+	do        chan func()
+	done      chan struct{}
 
 	ready    atomic.Bool
 	watching atomic.Int64
@@ -109,6 +114,12 @@ var retries = []time.Duration{time.Millisecond, 3 * time.Millisecond, 10 * time.
 // others (a system-wide OOM, a recursively read-only v1 mount) wait.
 const syslogEvery = 5 * time.Second
 
+// foreignQuiet is how long after a kill outside the watched cgroups a
+// victim the kernel names only by PID, its process gone, is still placed
+// by its name alone, not by the order of kills: the other cgroup's reports,
+// cut short by the same rate limit, come between the pods'.
+const foreignQuiet = time.Minute
+
 // New checks the config.
 func New(cfg Config) (*Agent, error) {
 	if cfg.Pods == nil {
@@ -140,7 +151,11 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Hierarchy.Dir == "" {
 		return nil, errors.New("no memory cgroup hierarchy")
 	}
-	return &Agent{cfg: cfg, pending: map[string][]pendingKill{}, pidCg: map[int]string{}, do: make(chan func(), 256), done: make(chan struct{})}, nil
+	a := &Agent{cfg: cfg, pending: map[string][]pendingKill{}, pidCg: map[int]string{}, orderWait: orderWait, do: make(chan func(), 256), done: make(chan struct{})}
+	if cfg.Kmsg == kmsg.Syslog && cfg.Reports == nil {
+		a.orderWait += kmsg.SyslogReread
+	}
+	return a, nil
 }
 
 // Ready tells whether the agent watches (for /readyz).
@@ -240,6 +255,13 @@ func (a *Agent) Run(ctx context.Context) error {
 				}
 				if c.mainPID == 0 || !a.alive(c.mainPID) {
 					c.mainPID = w.mainPID(c)
+				}
+				if a.foreignLately() {
+					// Names place victims only while kills outside are
+					// about: read them then, not at every idle rescan.
+					if pids, err := c.g.Procs(); err == nil {
+						w.seeNames(c, pids)
+					}
 				}
 				// A kill whose notification and report were both missed
 				// is still counted, late.
@@ -389,6 +411,7 @@ func (a *Agent) remember(c *watched) {
 		for _, pid := range pids {
 			a.pidCg[pid] = c.path
 		}
+		a.w.seeNames(c, pids)
 	}
 	if m := a.w.mainPID(c); m != 0 {
 		c.mainPID = m
@@ -434,42 +457,107 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 			p.pids[pid] = true
 			a.pidCg[pid] = c.path
 		}
+		a.w.seeNames(c, pids)
 	}
 	if st, err := c.g.Stat(); err == nil {
 		p.stat = &st
 	}
-	// A rate-limited report may have come first: its victim was among
-	// the cgroup's processes, or else, the kernel killing one process at
-	// a time, it is the oldest report no cgroup claimed.
-	if len(a.loose) > 0 {
-		i := 0
-		for j, l := range a.loose {
-			if p.pids[l.r.Victim.PID] {
-				i = j
-				break
-			}
+	// A rate-limited report may have come first, its victim among the
+	// cgroup's processes.
+	for i, l := range a.loose {
+		if p.pids[l.r.Victim.PID] {
+			c.saw(l.r.Victim.Name)
+			a.claim(i, p)
+			return
 		}
-		l := a.loose[i]
-		a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
-		l.r.TaskMemcg = c.path
-		a.tell(a.merge(c, hit, l.r, p.stat))
-		return
 	}
 	if a.cfg.MatchWait <= 0 {
-		a.tellCounted(p)
+		a.unmatched(p)
 		return
 	}
 	a.pending[c.path] = append(a.pending[c.path], p)
 	// Read the log now, not at the next poll (syslog(2)).
 	a.klog.Poke()
+	if len(a.loose) > 0 {
+		a.after(a.orderWait, a.pairByOrder)
+	}
 	a.after(a.cfg.MatchWait, func() {
 		q := a.pending[c.path]
 		if len(q) == 0 || q[0].at != p.at {
 			return // matched, or flushed
 		}
 		a.pending[c.path] = q[1:]
-		a.tellCounted(p)
+		a.unmatched(p)
 	})
+}
+
+// orderWait is how long a report no process places, and a counted kill no
+// report placed, wait for their own before the order of kills pairs them:
+// a kill is counted before its report is printed, and a report that places
+// its victim may be read just after another cgroup's cut-short ones.
+// Through syslog(2) a report still being printed at a poke is read
+// kmsg.SyslogReread later: that long more.
+const orderWait = 25 * time.Millisecond
+
+// pairByOrder pairs the reports no process placed with the counted kills
+// still waiting, both older than orderWait, by the order of kills: the
+// kernel kills one process at a time, in the order the counters moved, so
+// the oldest report no cgroup claimed is the oldest waiting kill's, if it
+// may be (mayBe).
+func (a *Agent) pairByOrder() {
+	before := time.Now().Add(-a.orderWait)
+	for i := 0; i < len(a.loose); {
+		l := a.loose[i]
+		if l.arrived.After(before) {
+			i++
+			continue
+		}
+		p := a.oldestPending(l.r.Victim.Name, before)
+		if p == nil {
+			i++
+			continue
+		}
+		a.claim(i, *p) // loose[i] is the next one now
+	}
+}
+
+// oldestPending takes the oldest kill counted no later than before, still
+// waiting for its report, that a victim of that name may be (mayBe) off
+// its queue; nil when none.
+func (a *Agent) oldestPending(name string, before time.Time) *pendingKill {
+	var oldest *pendingKill
+	for _, q := range a.pending {
+		if len(q) > 0 && !q[0].at.After(before) && (oldest == nil || q[0].at.Before(oldest.at)) && a.mayBe(q[0].c, name) {
+			oldest = &q[0]
+		}
+	}
+	if oldest == nil {
+		return nil
+	}
+	p := *oldest
+	a.pending[p.c.path] = a.pending[p.c.path][1:]
+	return &p
+}
+
+// unmatched tells a counted kill no report came for: the oldest report no
+// cgroup claimed, if it may be this kill's (mayBe), else the counters
+// alone.
+func (a *Agent) unmatched(p pendingKill) {
+	for i, l := range a.loose {
+		if a.mayBe(p.c, l.r.Victim.Name) {
+			a.claim(i, p)
+			return
+		}
+	}
+	a.tellCounted(p)
+}
+
+// claim tells the counted kill p with the i-th report without a cgroup.
+func (a *Agent) claim(i int, p pendingKill) {
+	l := a.loose[i]
+	a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
+	l.r.TaskMemcg = p.c.path
+	a.tell(a.merge(p.c, p.hit, l.r, p.stat))
 }
 
 // mainSettle is how long after a kill the counters alone saw the agent
@@ -538,6 +626,7 @@ func (a *Agent) report(kr kreport) {
 	if r.TaskMemcg == "" && r.Victim.PID > 0 && outsideKubelet(kr.procCg) {
 		// Another cgroup's kill (a host service's, a test's): it must not
 		// claim a pod's count by kill order.
+		a.foreignAt = time.Now()
 		if r.Scope == kmsg.ScopeSystem {
 			r.TaskMemcg = kr.procCg
 			a.tell(a.merge(nil, limitHit{}, r, nil))
@@ -554,6 +643,9 @@ func (a *Agent) report(kr kreport) {
 			// notification reads the counters before the rescan: read
 			// them now.
 			a.loose = append(a.loose, kr)
+			if len(a.pending) > 0 {
+				a.after(a.orderWait, a.pairByOrder)
+			}
 			a.after(a.cfg.MatchWait+10*time.Millisecond, func() { a.expire(kr) })
 			if a.w.noEventfd {
 				for _, c := range a.w.byPath {
@@ -571,12 +663,16 @@ func (a *Agent) report(kr kreport) {
 		c = a.w.byPath[ref.ContainerPath] // a cgroup nested in the container's
 	}
 	if c == nil {
-		if ref.Level == podcgroup.Outside && r.Scope != kmsg.ScopeSystem {
-			return // a cgroup that is not the kubelet's: not a pod's kill
+		if ref.Level == podcgroup.Outside {
+			a.foreignAt = time.Now()
+			if r.Scope != kmsg.ScopeSystem {
+				return // a cgroup that is not the kubelet's: not a pod's kill
+			}
 		}
 		a.tell(a.merge(nil, limitHit{}, r, nil))
 		return
 	}
+	c.saw(r.Victim.Name)
 	if q := a.pending[c.path]; len(q) > 0 {
 		a.pending[c.path] = q[1:]
 		a.tell(a.merge(c, q[0].hit, r, q[0].stat))
@@ -608,7 +704,8 @@ func (a *Agent) report(kr kreport) {
 
 // victimCgroup finds the cgroup of a victim named only by its PID: among
 // the processes of the kills waiting for a report, those last seen in
-// watched cgroups, or what /proc said when the report was read.
+// watched cgroups, or what /proc said when the report was read. "" when
+// none places it (the order of kills may, later: unmatched, expire).
 func (a *Agent) victimCgroup(pid int, procCg string) string {
 	for path, q := range a.pending {
 		for _, p := range q {
@@ -640,27 +737,35 @@ func (a *Agent) victimCgroup(pid int, procCg string) string {
 			}
 		}
 	}
-	// The kernel kills one process at a time, in the order the counters
-	// moved: the oldest kill still waiting for its report is this one.
-	var oldest *pendingKill
-	for _, q := range a.pending {
-		if len(q) > 0 && (oldest == nil || q[0].at.Before(oldest.at)) {
-			oldest = &q[0]
-		}
-	}
-	if oldest != nil {
-		return oldest.c.path
-	}
 	return ""
 }
 
-// expire lets a report go that no counter claimed: a kill outside the
-// watched cgroups. A system-wide OOM is still told (the node ran out);
-// others were not pods' kills.
+// mayBe says whether a victim placed by no process the agent saw may be
+// c's by the order of kills alone: when no kill outside the watched
+// cgroups was seen lately, or when a process of that name was seen in c.
+func (a *Agent) mayBe(c *watched, name string) bool {
+	return !a.foreignLately() || c.names[name]
+}
+
+// foreignLately says whether a kill outside the watched cgroups was seen
+// in the last foreignQuiet.
+func (a *Agent) foreignLately() bool {
+	return !a.foreignAt.IsZero() && time.Since(a.foreignAt) <= foreignQuiet
+}
+
+// expire lets a report without a cgroup go that no counted kill took
+// (pairByOrder, once more): a kill outside the watched cgroups. A
+// system-wide OOM is still told (the node ran out); others were not pods'
+// kills.
 func (a *Agent) expire(kr kreport) {
 	for i, l := range a.loose {
 		if l.arrived == kr.arrived && l.r == kr.r {
+			if p := a.oldestPending(kr.r.Victim.Name, time.Now()); p != nil {
+				a.claim(i, *p)
+				return
+			}
 			a.loose = append(a.loose[:i:i], a.loose[i+1:]...)
+			a.foreignAt = time.Now()
 			if kr.r.Scope == kmsg.ScopeSystem {
 				a.tell(a.merge(nil, limitHit{}, kr.r, nil))
 			}

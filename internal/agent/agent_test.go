@@ -146,13 +146,70 @@ func noMoreKills(t *testing.T, kills <-chan *Kill) {
 // lives (Burstable), the pod's limit, and the node's allocatable
 // (kubepods) with a BestEffort pod under its own (absent) limit.
 func TestRealKillsInAKubeletTree(t *testing.T) {
-	// The kernel log from its device, and through syslog(2).
+	// The kernel log from its device, and through syslog(2); alone, and
+	// while a host service outside the kubelet's tree is killed again and
+	// again (its reports, cut short by the kernel's rate limit, name a
+	// victim whose process is gone: they must not be taken for the pods').
 	for _, source := range []string{"/dev/kmsg", kmsg.Syslog} {
-		t.Run(source, func(t *testing.T) { realKillsInAKubeletTree(t, source) })
+		t.Run(source, func(t *testing.T) { realKillsInAKubeletTree(t, source, false) })
+		t.Run(source+" beside a host service's kills", func(t *testing.T) { realKillsInAKubeletTree(t, source, true) })
 	}
 }
 
-func realKillsInAKubeletTree(t *testing.T, source string) {
+// hostServiceKills OOM-kills a process named hostdaemon, again and again,
+// in a cgroup of the tree outside kubepods, until the test ends; it
+// returns once the kernel's rate limit on full reports is used up, and a
+// function that tells how many kills there have been.
+func hostServiceKills(t *testing.T, tr *tree) func() int64 {
+	t.Helper()
+	tr.mk("/system.slice")
+	g := tr.mk("/system.slice/hostdaemon.service")
+	if err := g.SetLimit(8 << 20); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel names a victim by its command name: the test binary
+	// under another name.
+	link := filepath.Join(t.TempDir(), "hostdaemon")
+	if err := os.Symlink(self, link); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = g.Command("/usr/bin/env", alloc.Env+"=64", link, "-test.run=^$").Run()
+		}
+	}()
+	// Stopped before the tree is removed (cleanups run last first).
+	t.Cleanup(func() { close(stop); <-done })
+	killed := func() int64 {
+		n, err := g.OOMKills()
+		if err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for killed() < 12 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the host service was killed %d times in 30 s, want 12", killed())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return killed
+}
+
+func realKillsInAKubeletTree(t *testing.T, source string, hostKills bool) {
 	tr := newTree(t)
 	pods := StaticPods{}
 	for i, name := range []string{"guaranteed", "burstable", "podlimit", "besteffort"} {
@@ -180,6 +237,12 @@ func realKillsInAKubeletTree(t *testing.T, source string) {
 	kills, a := tr.run(pods, source)
 	if a.Watching() != 4 {
 		t.Errorf("watching %d cgroups, want 4", a.Watching())
+	}
+	var hostKilled func() int64
+	var before int64
+	if hostKills {
+		hostKilled = hostServiceKills(t, tr)
+		before = hostKilled()
 	}
 
 	t.Run("own limit, main process", func(t *testing.T) {
@@ -253,6 +316,12 @@ func realKillsInAKubeletTree(t *testing.T, source string) {
 	}
 	if sum != 4 || a.Kills() != 4 {
 		t.Errorf("kernel counted %d kills, the agent told %d", sum, a.Kills())
+	}
+	// The host service was killed all along (else this proved nothing).
+	if hostKills {
+		if n := hostKilled() - before; n < 20 {
+			t.Errorf("the host service was killed %d times during the pods' kills, want 20 or more", n)
+		}
 	}
 }
 

@@ -221,30 +221,7 @@ func get(t *testing.T, url string) string {
 // container's count, whether it comes before the count or after; one
 // whose victim /proc shows in the container is that container's.
 func TestForeignShortReportIsNotAPodsKill(t *testing.T) {
-	f := &fixture{t: t, dir: t.TempDir()}
-	id := strings.Repeat("d", 64)
-	c := f.container(sysUID, id, 0, 0)
-	proc := t.TempDir()
-	for pid, cg := range map[int]string{777: "/system.slice/backup.service", 778: c} {
-		if err := os.MkdirAll(filepath.Join(proc, itoa(pid)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(proc, itoa(pid), "cgroup"), []byte("0::"+cg+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	kills := make(chan *Kill, 10)
-	reports := make(chan *kmsg.Report)
-	pods := StaticPods{sysUID: {Namespace: "shop", Name: "api-7d9", UID: sysUID, Containers: map[string]string{id: "api"}}}
-	a, err := New(Config{Node: "n", Hierarchy: cgroup.Hierarchy{Version: cgroup.V2, Dir: f.dir}, Proc: proc, Pods: pods, Reports: reports,
-		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, MatchWait: 300 * time.Millisecond, ResolveWait: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runFixture(t, a)
-	short := func(pid int, name string) *kmsg.Report {
-		return &kmsg.Report{Victim: kmsg.Victim{PID: pid, Name: name, AnonRSS: 100 << 20}}
-	}
+	f, c, kills, reports := shortReportsFixture(t, "d", map[int]string{777: "/system.slice/backup.service", 778: ""})
 
 	// The foreign report first, then the container's count.
 	reports <- short(777, "backup")
@@ -268,4 +245,84 @@ func TestForeignShortReportIsNotAPodsKill(t *testing.T) {
 		t.Errorf("the container's own short report: %+v", k)
 	}
 	noMoreKills(t, kills)
+}
+
+// Beside a host service killed again and again, reports cut short name
+// victims whose processes are gone. The agent places such a report by the
+// order of kills only after the pod's own report had its chance, and, once
+// kills outside the watched cgroups were seen, only when a process of the
+// victim's name was seen in the cgroup.
+func TestShortReportsBesideAnotherCgroupsKills(t *testing.T) {
+	// 778, the pod's worker, still shows its cgroup; the host's victims
+	// (900-902) and a worker already gone (903) are not in /proc.
+	f, c, kills, reports := shortReportsFixture(t, "e", map[int]string{778: ""})
+
+	// The pod's kill is counted; the host's report comes first, then the
+	// pod's, placed by its process: the pod's is the kill's.
+	f.events(c, 1, 1)
+	time.Sleep(50 * time.Millisecond)
+	reports <- short(900, "hostdaemon")
+	reports <- short(778, "worker")
+	if k := waitKill(t, kills); k.Container != "api" || k.VictimName != "worker" || k.VictimPID != 778 {
+		t.Errorf("the pod's own report after the host's: %+v", k)
+	}
+	noMoreKills(t, kills)
+
+	// The host's report went unclaimed: kills outside are about. The next
+	// count gets no report of its own; the host's victim is not a name
+	// seen in the pod, so the counters alone tell the kill.
+	f.events(c, 2, 2)
+	time.Sleep(50 * time.Millisecond)
+	reports <- short(901, "hostdaemon")
+	if k := waitKill(t, kills); k.Container != "api" || k.FromKernelLog || k.VictimName != "" {
+		t.Errorf("a count with only the host's report about: %+v", k)
+	}
+	noMoreKills(t, kills)
+
+	// A worker killed and gone before its report was read: its name was
+	// seen in the pod, so the order of kills places it.
+	f.events(c, 3, 3)
+	time.Sleep(50 * time.Millisecond)
+	reports <- short(903, "worker")
+	if k := waitKill(t, kills); k.Container != "api" || !k.FromKernelLog || k.VictimPID != 903 {
+		t.Errorf("a gone worker's report: %+v", k)
+	}
+	noMoreKills(t, kills)
+}
+
+// shortReportsFixture runs an agent on one container of api-7d9 (its ID
+// the letter repeated), with kernel reports sent by the test and a /proc
+// of its own where each pid shows its cgroup ("": the container's).
+func shortReportsFixture(t *testing.T, letter string, procs map[int]string) (*fixture, string, chan *Kill, chan *kmsg.Report) {
+	t.Helper()
+	f := &fixture{t: t, dir: t.TempDir()}
+	id := strings.Repeat(letter, 64)
+	c := f.container(sysUID, id, 0, 0)
+	proc := t.TempDir()
+	for pid, cg := range procs {
+		if cg == "" {
+			cg = c
+		}
+		if err := os.MkdirAll(filepath.Join(proc, itoa(pid)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(proc, itoa(pid), "cgroup"), []byte("0::"+cg+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kills := make(chan *Kill, 10)
+	reports := make(chan *kmsg.Report)
+	pods := StaticPods{sysUID: {Namespace: "shop", Name: "api-7d9", UID: sysUID, Containers: map[string]string{id: "api"}}}
+	a, err := New(Config{Node: "n", Hierarchy: cgroup.Hierarchy{Version: cgroup.V2, Dir: f.dir}, Proc: proc, Pods: pods, Reports: reports,
+		Sinks: []Sink{SinkFunc(func(k *Kill) { kills <- k })}, MatchWait: 300 * time.Millisecond, ResolveWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFixture(t, a)
+	return f, c, kills, reports
+}
+
+// short is a report past the kernel's rate limit: the victim alone.
+func short(pid int, name string) *kmsg.Report {
+	return &kmsg.Report{Victim: kmsg.Victim{PID: pid, Name: name, AnonRSS: 7 << 20}}
 }

@@ -43,6 +43,27 @@ type watched struct {
 	// the agent ran: their reports may still come, and tell them.
 	unclaimed int64
 	gone      bool
+	// names are the command names (the kernel's comm) of the processes
+	// seen in the cgroup and of its victims, up to maxNames: a victim the
+	// kernel names only by PID and name, its process gone, is placed by
+	// them when kills outside the watched cgroups are about.
+	names map[string]bool
+}
+
+// maxNames bounds a cgroup's names.
+const maxNames = 64
+
+// saw notes a command name seen in the cgroup.
+func (c *watched) saw(name string) {
+	if name == "" || c.names[name] {
+		return
+	}
+	if c.names == nil {
+		c.names = map[string]bool{}
+	}
+	if len(c.names) < maxNames {
+		c.names[name] = true
+	}
 }
 
 // level is an enclosing cgroup of a container and its counter of its own
@@ -406,29 +427,46 @@ func (w *watcher) mainPID(c *watched) int {
 	}
 	sort.Ints(pids)
 	for _, p := range pids {
-		if pp := w.ppid(p); pp > 0 && !in[pp] {
+		pp, name := w.stat(p)
+		c.saw(name)
+		if pp > 0 && !in[pp] {
 			return p
 		}
 	}
 	return 0
 }
 
-// ppid reads a process's parent from /proc/PID/stat.
-func (w *watcher) ppid(pid int) int {
+// maxNamesRead bounds the processes whose names are read at once.
+const maxNamesRead = 256
+
+// seeNames notes the command names of a cgroup's processes.
+func (w *watcher) seeNames(c *watched, pids []int) {
+	for i, p := range pids {
+		if i == maxNamesRead || len(c.names) == maxNames {
+			return
+		}
+		_, name := w.stat(p)
+		c.saw(name)
+	}
+}
+
+// stat reads a process's parent and command name from /proc/PID/stat.
+func (w *watcher) stat(pid int) (ppid int, name string) {
 	b, err := os.ReadFile(filepath.Join(w.proc, strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	s := string(b)
-	// The command name is in parentheses and may hold spaces.
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
+	// The command name is in parentheses and may hold spaces and
+	// parentheses itself.
+	open, i := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || i < open {
+		return 0, ""
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 2 {
-		return 0
+		return 0, s[open+1 : i]
 	}
 	pp, _ := strconv.Atoi(f[1])
-	return pp
+	return pp, s[open+1 : i]
 }
