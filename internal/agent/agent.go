@@ -253,15 +253,11 @@ func (a *Agent) Run(ctx context.Context) error {
 					a.gone(c)
 					continue
 				}
-				if c.mainPID == 0 || !a.alive(c.mainPID) {
+				// Looking for the main process notes the processes'
+				// names, which place victims only while kills outside
+				// are about: then, not at every idle rescan.
+				if c.mainPID == 0 || !a.alive(c.mainPID) || a.foreignLately() {
 					c.mainPID = w.mainPID(c)
-				}
-				if a.foreignLately() {
-					// Names place victims only while kills outside are
-					// about: read them then, not at every idle rescan.
-					if pids, err := c.g.Procs(); err == nil {
-						w.seeNames(c, pids)
-					}
 				}
 				// A kill whose notification and report were both missed
 				// is still counted, late.
@@ -407,13 +403,14 @@ func (a *Agent) remember(c *watched) {
 	if len(a.pidCg) > 50000 {
 		a.pidCg = map[int]string{}
 	}
-	if pids, err := c.g.Procs(); err == nil {
-		for _, pid := range pids {
-			a.pidCg[pid] = c.path
-		}
-		a.w.seeNames(c, pids)
+	pids, err := c.g.Procs()
+	if err != nil {
+		return
 	}
-	if m := a.w.mainPID(c); m != 0 {
+	for _, pid := range pids {
+		a.pidCg[pid] = c.path
+	}
+	if m := a.w.look(c, pids); m != 0 {
 		c.mainPID = m
 	}
 }
@@ -457,7 +454,7 @@ func (a *Agent) counted(c *watched, hit limitHit) {
 			p.pids[pid] = true
 			a.pidCg[pid] = c.path
 		}
-		a.w.seeNames(c, pids)
+		a.w.look(c, pids)
 	}
 	if st, err := c.g.Stat(); err == nil {
 		p.stat = &st

@@ -418,36 +418,37 @@ func ownCount(g *cgroup.Group, ev map[string]int64) int64 {
 // not in the cgroup (the runtime's shim is outside). 0 when none.
 func (w *watcher) mainPID(c *watched) int {
 	pids, err := c.g.Procs()
-	if err != nil || len(pids) == 0 {
+	if err != nil {
 		return 0
 	}
-	in := map[int]bool{}
-	for _, p := range pids {
-		in[p] = true
-	}
-	sort.Ints(pids)
-	for _, p := range pids {
-		pp, name := w.stat(p)
-		c.saw(name)
-		if pp > 0 && !in[pp] {
-			return p
-		}
-	}
-	return 0
+	return w.look(c, pids)
 }
 
 // maxNamesRead bounds the processes whose names are read at once.
 const maxNamesRead = 256
 
-// seeNames notes the command names of a cgroup's processes.
-func (w *watcher) seeNames(c *watched, pids []int) {
-	for i, p := range pids {
-		if i == maxNamesRead || len(c.names) == maxNames {
-			return
-		}
-		_, name := w.stat(p)
-		c.saw(name)
+// look reads the parents and command names of a cgroup's processes (pids,
+// sorted in place): it notes the names of the first maxNamesRead, and
+// returns the main process (mainPID), 0 when none.
+func (w *watcher) look(c *watched, pids []int) (main int) {
+	in := map[int]bool{}
+	for _, p := range pids {
+		in[p] = true
 	}
+	sort.Ints(pids)
+	for i, p := range pids {
+		if main != 0 && (i >= maxNamesRead || len(c.names) == maxNames) {
+			break
+		}
+		pp, name := w.stat(p)
+		if i < maxNamesRead {
+			c.saw(name)
+		}
+		if main == 0 && pp > 0 && !in[pp] {
+			main = p
+		}
+	}
+	return main
 }
 
 // stat reads a process's parent and command name from /proc/PID/stat.
