@@ -158,6 +158,52 @@ func TestFixSaysEveryWorkloadItCannotFix(t *testing.T) {
 	}
 }
 
+// A limit an alias repeats for another container is not changed for one
+// container alone (the other would change too, unsaid); for both alike
+// it is, at the anchor. A TYPE/NAME of that file is no unknown name.
+func TestFixLeavesAnchoredValuesOfOthers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "api.yaml")
+	text := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      containers:
+      - name: api
+        image: api
+        resources:
+          limits: &lim
+            memory: 128Mi # shared
+      - name: proxy
+        image: proxy
+        resources:
+          limits: *lim
+`
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runWithStdin("", "fix", "-f", file, "deployment/api", "--container", "api", "--memory-limit", "512Mi", "--write")
+	want := "error: " + file + ":16: editing spec.template.spec.containers[0].resources.limits.memory would also change spec.template.spec.containers[1].resources.limits.memory, which reads the same text through a YAML anchor"
+	if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "no workload") {
+		t.Errorf("exit %d, want 2 and\n%s\n---\n%s", r.code, want, r.stderr)
+	}
+	if after, _ := os.ReadFile(file); string(after) != text {
+		t.Errorf("the file changed:\n%s", after)
+	}
+	recs := filepath.Join(t.TempDir(), "recs.json")
+	both := `{"apiVersion": "oomdoctor.io/v1alpha1", "kind": "Recommendations", "items": [
+	  {"workload": {"namespace": "default", "kind": "Deployment", "name": "api"}, "container": "api", "memoryLimitBytes": 536870912},
+	  {"workload": {"namespace": "default", "kind": "Deployment", "name": "api"}, "container": "proxy", "memoryLimitBytes": 536870912}]}`
+	if err := os.WriteFile(recs, []byte(both), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runWithStdin("", "fix", "-f", file, "--recommendations", recs, "--write")
+	if after, _ := os.ReadFile(file); r.code != 0 || string(after) != strings.Replace(text, "128Mi", "512Mi", 1) {
+		t.Errorf("both alike: exit %d\n%s\n%s", r.code, after, r.stderr)
+	}
+}
+
 func TestFixStdinPrintsTheManifest(t *testing.T) {
 	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p} # keep\nspec:\n  containers:\n  - name: a\n    image: a\n"
 	r := runWithStdin(in, "fix", "-f", "-", "--memory-limit", "256Mi")

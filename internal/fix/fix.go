@@ -170,7 +170,9 @@ func File(name string, data []byte, opts Options) (*Result, error) {
 	for _, oe := range res.Objects {
 		fixed, err = manifest.ApplyEdits(name, fixed, manifest.ObjectRef{Doc: oe.Object.Doc, Item: oe.Object.Item}, oe.Edits)
 		if err != nil {
-			return nil, err
+			// The workloads are still the file's: TYPE/NAME arguments
+			// name them.
+			return &Result{File: name, Workloads: res.Workloads}, err
 		}
 	}
 	res.Fixed = fixed

@@ -52,6 +52,8 @@ type EditError struct {
 	File string
 	Line int
 	Msg  string
+	// alias: the edit goes through an alias.
+	alias bool
 }
 
 func (e *EditError) Error() string {
@@ -71,32 +73,75 @@ type ObjectRef struct{ Doc, Item int }
 // documents stay as they were. Each edit is made on a fresh parse of the
 // text the previous one left.
 func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, error) {
-	for _, e := range edits {
-		t, err := newText(name, data)
-		if err != nil {
+	if len(edits) == 0 {
+		return data, nil
+	}
+	t, err := newText(name, data)
+	if err != nil {
+		return nil, err
+	}
+	obj0, err := t.object(ref)
+	if err != nil {
+		return nil, err
+	}
+	// An object whose text YAML repeats elsewhere (an alias, a merge
+	// key) is read before and after the edits; each must change its
+	// own field alone.
+	var before any
+	shared := shares(obj0)
+	if shared {
+		before = readTree(obj0)
+	}
+	// An edit through an alias is made last: an edit of its anchor
+	// before it may have made it already.
+	pending := edits
+	for pass := 0; len(pending) > 0; pass++ {
+		var later []Edit
+		for _, e := range pending {
+			if t == nil {
+				if t, err = newText(name, data); err != nil {
+					return nil, err
+				}
+			}
+			err := t.edit(ref, e)
+			var ee *EditError
+			if errors.As(err, &ee) && ee.alias && pass == 0 {
+				later = append(later, e)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if t.splice != nil {
+				data, t = t.result(), nil
+			}
+		}
+		pending = later
+	}
+	if shared {
+		if err := verify(name, before, data, ref, edits, obj0); err != nil {
 			return nil, err
 		}
-		obj, err := t.object(ref)
-		if err != nil {
-			return nil, err
-		}
-		t.plain = e.Plain
-		switch e.Op {
-		case OpSet:
-			err = t.set(obj, e.Path, e.Value)
-		case OpRemove:
-			err = t.remove(obj, e.Path)
-		case OpAppend:
-			err = t.appendItem(obj, e.Path, e.Item)
-		default:
-			err = fmt.Errorf("unknown edit %q", e.Op)
-		}
-		if err != nil {
-			return nil, err
-		}
-		data = t.result()
 	}
 	return data, nil
+}
+
+// edit makes one edit to the object ref of a freshly parsed text.
+func (t *text) edit(ref ObjectRef, e Edit) error {
+	obj, err := t.object(ref)
+	if err != nil {
+		return err
+	}
+	t.plain = e.Plain
+	switch e.Op {
+	case OpSet:
+		return t.set(obj, e.Path, e.Value)
+	case OpRemove:
+		return t.remove(obj, e.Path)
+	case OpAppend:
+		return t.appendItem(obj, e.Path, e.Item)
+	}
+	return fmt.Errorf("unknown edit %q", e.Op)
 }
 
 // text is a file being edited: its bytes, its parsed documents, and one
@@ -211,6 +256,13 @@ func (t *text) lineText(line int) string {
 	return strings.TrimRight(s, "\r\n")
 }
 
+// aliasError is errorf's error for an edit that goes through an alias.
+func (t *text) aliasError(n *yaml.Node, format string, args ...any) error {
+	err := t.errorf(n, format, args...).(*EditError)
+	err.alias = true
+	return err
+}
+
 func (t *text) errorf(n *yaml.Node, format string, args ...any) error {
 	line := 0
 	if n != nil {
@@ -236,7 +288,7 @@ func (t *text) walk(obj *yaml.Node, path string) ([]step, []pathPart, error) {
 	for i, p := range parts {
 		if p.name != "" {
 			if cur.Kind == yaml.AliasNode {
-				return nil, nil, t.errorf(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
+				return nil, nil, t.aliasError(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
 			}
 			if cur.Kind != yaml.MappingNode {
 				return steps, parts[i:], nil
@@ -250,7 +302,7 @@ func (t *text) walk(obj *yaml.Node, path string) ([]step, []pathPart, error) {
 		}
 		if p.index >= 0 {
 			if cur.Kind == yaml.AliasNode {
-				return nil, nil, t.errorf(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
+				return nil, nil, t.aliasError(cur, "the field %s goes through the alias *%s; edit the anchor &%s or write the field out", path, cur.Value, cur.Value)
 			}
 			if cur.Kind != yaml.SequenceNode || p.index >= len(cur.Content) {
 				return nil, nil, t.errorf(cur, "%s: no item %d", path, p.index)
@@ -277,6 +329,10 @@ func ownKey(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 
 // set sets the scalar at path, creating what is missing.
 func (t *text) set(obj *yaml.Node, path, value string) error {
+	// Already so, as a reader reads it (through an alias, or a merge key).
+	if n, ok := Lookup(obj, path); ok && n.Kind == yaml.ScalarNode && n.Tag != "!!null" && n.Value == value {
+		return nil
+	}
 	steps, missing, err := t.walk(obj, path)
 	if err != nil {
 		return err
@@ -284,7 +340,7 @@ func (t *text) set(obj *yaml.Node, path, value string) error {
 	if len(missing) == 0 {
 		target := steps[len(steps)-1].value
 		if target.Kind == yaml.AliasNode {
-			return t.errorf(target, "%s is the alias *%s; edit the anchor &%s instead", path, target.Value, target.Value)
+			return t.aliasError(target, "%s is the alias *%s; edit the anchor &%s instead", path, target.Value, target.Value)
 		}
 		if target.Kind != yaml.ScalarNode || target.Tag == "!!null" && target.Value == "" {
 			if target.Kind == yaml.ScalarNode {

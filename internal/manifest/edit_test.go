@@ -266,6 +266,39 @@ items:
 			want:  "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n  cpu: 1\n  memory: 2Gi\n",
 		},
 		{
+			name:  "an anchor an alias repeats is not edited for one of them",
+			in:    anchoredLimits,
+			edits: []Edit{{Op: OpSet, Path: "spec.containers[0].resources.limits.memory", Value: "512Mi"}},
+			err:   "m.yaml:11: editing spec.containers[0].resources.limits.memory would also change spec.containers[1].resources.limits.memory, which reads the same text through a YAML anchor",
+		},
+		{
+			name: "an anchor an alias repeats is edited when both change alike, the alias's edit first",
+			in:   anchoredLimits,
+			edits: []Edit{
+				{Op: OpSet, Path: "spec.containers[1].resources.limits.memory", Value: "512Mi"},
+				{Op: OpSet, Path: "spec.containers[0].resources.limits.memory", Value: "512Mi"},
+			},
+			want: strings.Replace(anchoredLimits, "128Mi", "512Mi", 1),
+		},
+		{
+			name:  "a field set where a merged mapping gives its siblings would drop them",
+			in:    "base: &b\n  limits: {cpu: 1, memory: 1Gi}\nc:\n  <<: *b\n",
+			edits: []Edit{{Op: OpSet, Path: "c.limits.memory", Value: "2Gi"}},
+			err:   "m.yaml:4: editing c.limits.memory would also change c.limits.cpu",
+		},
+		{
+			name:  "a merged field is not removed by removing nothing",
+			in:    "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n  cpu: 1\n",
+			edits: []Edit{{Op: OpRemove, Path: "c.memory"}},
+			err:   "m.yaml:4: c.memory cannot be edited where it is written: a YAML anchor gives its value",
+		},
+		{
+			name:  "a merged field already at the value is left as it is",
+			in:    "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n",
+			edits: []Edit{{Op: OpSet, Path: "c.memory", Value: "1Gi"}},
+			want:  "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n",
+		},
+		{
 			name:  "a block scalar is left alone",
 			in:    "env:\n  opts: |\n    -Xmx1g\n",
 			edits: []Edit{{Op: OpSet, Path: "env.opts", Value: "-Xmx512m"}},
@@ -397,3 +430,18 @@ func TestAppendPlainItem(t *testing.T) {
 		}
 	}
 }
+
+// anchoredLimits is a pod whose sidecar repeats the app's limits by an
+// alias.
+const anchoredLimits = `kind: Pod
+spec:
+  containers:
+  - name: app
+    resources:
+      limits: &lim
+        memory: 128Mi # shared
+  - name: sidecar
+    resources:
+      requests: {memory: 64Mi}
+      limits: *lim
+`
