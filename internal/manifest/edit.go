@@ -100,7 +100,7 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 		for _, e := range pending {
 			if t == nil {
 				if t, err = newText(name, data); err != nil {
-					return nil, err
+					return nil, editorBroke(name, err)
 				}
 			}
 			err := t.edit(ref, e)
@@ -124,6 +124,12 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 		}
 	}
 	return data, nil
+}
+
+// editorBroke is the error of an edit whose text no longer parses: the
+// editor's fault, not the file's.
+func editorBroke(name string, err error) error {
+	return &EditError{File: name, Msg: fmt.Sprintf("an edit left text that does not parse (%v): an error of oomdoctor's editor, please report it with the file; nothing was written", err)}
 }
 
 // edit makes one edit to the object ref of a freshly parsed text.
@@ -395,7 +401,11 @@ func kindName(n *yaml.Node) string {
 // the lines that change in a literal block scalar; inFlow: the scalar is
 // inside a flow collection ({a: 1}, [x]).
 func (t *text) replaceScalar(n *yaml.Node, value string, inFlow bool) error {
-	if n.Style == yaml.LiteralStyle {
+	style := n.Style &^ yaml.TaggedStyle
+	if n.Style&yaml.TaggedStyle != 0 && n.Tag != "!!str" && plainTag(value) != n.Tag {
+		return t.errorf(n, "the value is tagged %s, which %s is not; edit it by hand", n.Tag, value)
+	}
+	if style == yaml.LiteralStyle {
 		return t.replaceBlockLines(n, value)
 	}
 	start, end, err := t.scalarSpan(n)
@@ -403,7 +413,7 @@ func (t *text) replaceScalar(n *yaml.Node, value string, inFlow bool) error {
 		return err
 	}
 	var with string
-	switch n.Style {
+	switch style {
 	case yaml.DoubleQuotedStyle:
 		with = doubleQuote(value)
 	case yaml.SingleQuotedStyle:
@@ -510,12 +520,16 @@ func plainTag(value string) string {
 
 // scalarSpan is the byte range of a scalar's text, for scalars on one line.
 func (t *text) scalarSpan(n *yaml.Node) (int, int, error) {
-	if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
+	style := n.Style &^ yaml.TaggedStyle
+	if style == yaml.LiteralStyle || style == yaml.FoldedStyle {
 		return 0, 0, t.errorf(n, "the value is a block scalar (| or >); edit it by hand")
 	}
+	// yaml.v3 places a scalar at its properties (a tag, an anchor):
+	// the value's text starts after them.
 	start := t.offset(n.Line, n.Column)
+	start += propertiesEnd(t.data[start:t.lineEnd(n.Line)])
 	line := t.data[start:t.lineEnd(n.Line)]
-	switch n.Style {
+	switch style {
 	case yaml.DoubleQuotedStyle:
 		for i := 1; i < len(line); i++ {
 			switch line[i] {
@@ -562,6 +576,29 @@ func (t *text) scalarSpan(n *yaml.Node) (int, int, error) {
 		return start, start + len(text), nil
 	}
 	return 0, 0, t.errorf(n, "the value spans several lines; edit it by hand")
+}
+
+// propertiesEnd is how many bytes of a node's text its properties take
+// (!tag, !!str, !<verbatim>, &anchor), with the blanks after them.
+func propertiesEnd(text []byte) int {
+	i := 0
+	for i < len(text) && (text[i] == '!' || text[i] == '&') {
+		if bytes.HasPrefix(text[i:], []byte("!<")) {
+			end := bytes.IndexByte(text[i:], '>')
+			if end < 0 {
+				return i
+			}
+			i += end + 1
+		} else {
+			for i < len(text) && text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n' {
+				i++
+			}
+		}
+		for i < len(text) && (text[i] == ' ' || text[i] == '\t') {
+			i++
+		}
+	}
+	return i
 }
 
 // inFlow tells whether an offset is inside a flow collection ({...} or [...]).
@@ -769,7 +806,7 @@ func (t *text) endLine(n *yaml.Node) int {
 		}
 		return t.endLine(n.Content[len(n.Content)-1])
 	case yaml.ScalarNode:
-		if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle || strings.Contains(n.Value, "\n") {
+		if style := n.Style &^ yaml.TaggedStyle; style == yaml.LiteralStyle || style == yaml.FoldedStyle || strings.Contains(n.Value, "\n") {
 			// The scalar continues on the lines indented deeper than
 			// the line it starts on (its key's, or its dash's), blank
 			// lines included.

@@ -299,6 +299,21 @@ items:
 			want:  "base: &b\n  memory: 1Gi\nc:\n  <<: *b\n",
 		},
 		{
+			name: "a tagged or anchored scalar keeps its tag and anchor, in each style",
+			in:   "a: !!str \"1Gi\"\nb: &m '1Gi' # c\nc: &n !!str 1Gi\nd: !<tag:yaml.org,2002:str> 1Gi\ne: {f: &o 1Gi, g: 2}\nh: !!str |\n  -Xmx1g\n",
+			edits: []Edit{
+				{Op: OpSet, Path: "a", Value: "2Gi"}, {Op: OpSet, Path: "b", Value: "2Gi"}, {Op: OpSet, Path: "c", Value: "2Gi"},
+				{Op: OpSet, Path: "d", Value: "2Gi"}, {Op: OpSet, Path: "e.f", Value: "2Gi"}, {Op: OpSet, Path: "h", Value: "-Xmx2g\n"},
+			},
+			want: "a: !!str \"2Gi\"\nb: &m '2Gi' # c\nc: &n !!str 2Gi\nd: !<tag:yaml.org,2002:str> 2Gi\ne: {f: &o 2Gi, g: 2}\nh: !!str |\n  -Xmx2g\n",
+		},
+		{
+			name:  "a value its tag does not fit",
+			in:    "a: !!int 1073741824\n",
+			edits: []Edit{{Op: OpSet, Path: "a", Value: "2Gi"}},
+			err:   "m.yaml:1: the value is tagged !!int, which 2Gi is not; edit it by hand",
+		},
+		{
 			name:  "a block scalar is left alone",
 			in:    "env:\n  opts: |\n    -Xmx1g\n",
 			edits: []Edit{{Op: OpSet, Path: "env.opts", Value: "-Xmx512m"}},

@@ -258,7 +258,7 @@ func shares(n *yaml.Node) bool {
 func verify(name string, before any, data []byte, ref ObjectRef, edits []Edit, obj0 *yaml.Node) error {
 	t, err := newText(name, data)
 	if err != nil {
-		return err
+		return editorBroke(name, err)
 	}
 	obj, err := t.object(ref)
 	if err != nil {
