@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -14,8 +15,9 @@ import (
 )
 
 // genManifest writes a random valid Deployment: block or flow style for its
-// parts, comments in random places, quoted or plain values, resources or
-// not, one to three containers.
+// parts, comments in random places, quoted or plain values (some with a
+// tag or an anchor), resources or not, one to three containers, a later
+// one's resources sometimes an alias of an earlier one's.
 func genManifest(r *rand.Rand) string {
 	var b strings.Builder
 	comment := func(indent string) {
@@ -23,15 +25,24 @@ func genManifest(r *rand.Rand) string {
 			fmt.Fprintf(&b, "%s# note %d\n", indent, r.Intn(100))
 		}
 	}
+	anchors := 0
 	quote := func(s string) string {
 		switch r.Intn(3) {
 		case 0:
-			return `"` + s + `"`
+			s = `"` + s + `"`
 		case 1:
-			return "'" + s + "'"
+			s = "'" + s + "'"
+		}
+		switch r.Intn(6) {
+		case 0:
+			s = "!!str " + s
+		case 1:
+			anchors++
+			s = fmt.Sprintf("&v%d %s", anchors, s)
 		}
 		return s
 	}
+	var shared []string // anchors of resources
 	comment("")
 	b.WriteString("apiVersion: apps/v1\nkind: Deployment\n")
 	if r.Intn(2) == 0 {
@@ -46,12 +57,23 @@ func genManifest(r *rand.Rand) string {
 	for i := 0; i < n; i++ {
 		comment("      ")
 		fmt.Fprintf(&b, "      - name: c%d\n        image: %s\n", i, quote(fmt.Sprintf("img:%d", i)))
-		switch r.Intn(4) {
+		switch r.Intn(5) {
 		case 0: // none
 		case 1:
 			fmt.Fprintf(&b, "        resources: {requests: {memory: %s}, limits: {memory: %s}}\n", quote("256Mi"), quote("512Mi"))
+		case 4:
+			if len(shared) > 0 {
+				fmt.Fprintf(&b, "        resources: *%s\n", shared[r.Intn(len(shared))])
+				break
+			}
+			fallthrough
 		case 2:
-			b.WriteString("        resources:\n")
+			b.WriteString("        resources:")
+			if r.Intn(2) == 0 {
+				shared = append(shared, fmt.Sprintf("r%d", i))
+				b.WriteString(" &r" + fmt.Sprint(i))
+			}
+			b.WriteString("\n")
 			comment("          ")
 			fmt.Fprintf(&b, "          limits:\n            memory: %s\n", quote("1Gi"))
 		case 3:
@@ -89,6 +111,10 @@ func FuzzFixChangesOnlyTargetFields(f *testing.F) {
 		in := genManifest(r)
 		req, lim := reqMi<<20, limMi<<20
 		res, err := File("m.yaml", []byte(in), Options{Values: Explicit{Container: "c0", Target: Target{Request: &req, Limit: &lim}}})
+		var ee *manifest.EditError
+		if errors.As(err, &ee) && strings.Contains(in, "resources: *r0") && strings.Contains(err.Error(), "which reads the same text through a YAML anchor") {
+			return // c0's resources are another container's too: refused
+		}
 		if err != nil {
 			t.Fatalf("%v\n%s", err, in)
 		}
