@@ -178,7 +178,11 @@ func parseQuantity(flag, v string) (*int64, error) {
 		return nil, usagef("--%s must be positive, got %s", flag, v)
 	}
 	if q.Value() < 4<<20 {
-		return nil, usagef("--%s %s is %d bytes: too small for any container (did you mean %sMi?)", flag, v, q.Value(), strings.TrimSuffix(v, "m"))
+		// A bare number is bytes and 512m millibytes: MiB were meant.
+		if n := strings.TrimSuffix(v, "m"); strings.Trim(n, "0123456789.") == "" {
+			return nil, usagef("--%s %s is %d bytes: too small for any container (did you mean %sMi?)", flag, v, q.Value(), n)
+		}
+		return nil, usagef("--%s %s is %d bytes: too small for any container, which needs at least 4Mi", flag, v, q.Value())
 	}
 	b := q.Value()
 	return &b, nil

@@ -112,6 +112,8 @@ func TestFixErrors(t *testing.T) {
 		{"two sources", []string{"fix", "-f", two, "--lint", "--memory-limit", "1Gi"}, 2, "exactly one of"},
 		{"request above limit", []string{"fix", "-f", two, "--memory-limit", "1Gi", "--memory-request", "2Gi", "-c", "a"}, 2, "above --memory-limit"},
 		{"millibytes", []string{"fix", "-f", two, "--memory-limit", "512m", "-c", "a"}, 2, "did you mean 512Mi"},
+		{"bytes", []string{"fix", "-f", two, "--memory-limit", "512", "-c", "a"}, 2, "512 is 512 bytes: too small for any container (did you mean 512Mi?)"},
+		{"kibibytes", []string{"fix", "-f", two, "--from-peak", "1500Ki", "-c", "a"}, 2, "1500Ki is 1536000 bytes: too small for any container, which needs at least 4Mi\n"},
 		{"write to stdin", []string{"fix", "-f", "-", "--lint", "--write"}, 2, "cannot write to standard input"},
 		{"write and apply", []string{"fix", "-f", two, "--lint", "--write", "--apply"}, 2, "exclude each other"},
 		{"bad recommendations", []string{"fix", "-f", two, "--recommendations", two}, 2, "want Recommendations (oomdoctor recommend"},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
 // Explicit gives the same request and limit to the chosen container of
@@ -67,6 +68,12 @@ func (p FromPeak) Target() Target {
 	req = RoundUp(req)
 	if req > limit {
 		req = limit
+	}
+	// A container's cgroup holds the runtime's own start (runc init)
+	// too: nothing under the floor runs, whatever the command's peak.
+	if floor := int64(recommend.Base().Floor); limit < floor {
+		limit, req = floor, floor
+		why += fmt.Sprintf(", raised to the floor %s (%s)", manifest.FormatBytes(floor), recommend.Base().FloorWhy)
 	}
 	return Target{Request: &req, Limit: &limit, Why: why}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
 // Options say how to profile.
@@ -174,11 +175,15 @@ type Report struct {
 	NextLimitBytes int64 `json:"nextLimitBytes,omitempty"`
 	// Recommended request and limit from the peak and the average: the
 	// troubleshooting guide's rule (limit 1.5x the peak, request the
-	// average), rounded up to MiB. Absent when PeakIsLowerBound.
+	// average), rounded up to MiB, and at least the 4Mi a container
+	// runs in. Absent when PeakIsLowerBound.
 	RecommendedRequestBytes int64    `json:"recommendedRequestBytes,omitempty"`
 	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes,omitempty"`
 	Explanation             string   `json:"explanation"`
 	Timeline                []Sample `json:"timeline"`
+
+	// sizedBy says how the recommendation was reached, in words.
+	sizedBy string
 }
 
 // Run profiles argv. The cgroup is removed at the end, also when ctx is
@@ -515,6 +520,10 @@ func summarize(rep *Report) {
 	} else {
 		t := fix.FromPeak{Peak: rep.PeakBytes, Average: rep.AverageBytes, Factor: 1.5}.Target()
 		rep.RecommendedRequestBytes, rep.RecommendedLimitBytes = *t.Request, *t.Limit
+		rep.sizedBy = "1.5x the peak"
+		if floor := recommend.Base(); float64(rep.PeakBytes)*1.5 < floor.Floor {
+			rep.sizedBy = fmt.Sprintf("1.5x the peak is under %s, %s", mib(int64(floor.Floor)), floor.FloorWhy)
+		}
 	}
 	rep.Explanation = explain(rep)
 }
@@ -572,7 +581,7 @@ func explain(rep *Report) string {
 	case rep.PeakIsLowerBound:
 		fmt.Fprintf(&b, " The run was cut short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: %s, and profile it again.", outOfMemoryAdvice(rep.RuntimeOutOfMemory))
 	default:
-		fmt.Fprintf(&b, " From this run: request %s, limit %s (1.5x the peak); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes))
+		fmt.Fprintf(&b, " From this run: request %s, limit %s (%s); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes), rep.sizedBy)
 	}
 	return b.String()
 }

@@ -68,6 +68,19 @@ func run(t *testing.T, argv []string, o Options) *Report {
 	return rep
 }
 
+// A command that uses almost nothing is still sized at the 4Mi a
+// container runs in (its cgroup holds the runtime's own start too), not
+// at 1.5x its peak.
+func TestTinyPeakSizedAtTheFloor(t *testing.T) {
+	rep := run(t, []string{"/bin/true"}, Options{})
+	if rep.ExitCode != 0 || rep.PeakBytes*3/2 >= 4<<20 {
+		t.Fatalf("exit %d, peak %s: want a peak under 2.7Mi", rep.ExitCode, Human(rep.PeakBytes))
+	}
+	if rep.RecommendedLimitBytes != 4<<20 || rep.RecommendedRequestBytes != 4<<20 || !strings.Contains(rep.Explanation, "request 4.0Mi, limit 4.0Mi (1.5x the peak is under 4.0Mi, the smallest a container runs in)") {
+		t.Errorf("request %d, limit %d: %s", rep.RecommendedRequestBytes, rep.RecommendedLimitBytes, rep.Explanation)
+	}
+}
+
 func TestGoAllocatorWithoutLimit(t *testing.T) {
 	rep := run(t, alloc.Argv(48), Options{})
 	if rep.KilledByKernel || rep.ExitCode != 0 {
