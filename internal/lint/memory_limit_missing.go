@@ -30,8 +30,8 @@ func (r *memoryLimitMissing) CheckWorkload(ctx *Context, w *Workload) {
 		}
 	}
 	for _, c := range running {
-		if limited(c) {
-			continue
+		if limited(c) || invalid(c.Resources.MemoryLimit) {
+			continue // memory-quantity-invalid says what is written
 		}
 		msg := fmt.Sprintf("%s has no memory limit: it can grow until the node runs out of memory, and then the kernel or the kubelet's eviction may kill any pod on the node. Set resources.limits.memory (`oomdoctor recommend` sizes it from real usage).", describe(w, c))
 		if len(limitedNames) > 0 {

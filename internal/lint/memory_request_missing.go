@@ -20,7 +20,7 @@ func (r *memoryRequestMissing) CheckWorkload(ctx *Context, w *Workload) {
 		return
 	}
 	for _, c := range runningContainers(w.Spec) {
-		if c.Resources.MemoryRequest.Set() || limited(c) {
+		if c.Resources.MemoryRequest.Set() || limited(c) || invalid(c.Resources.MemoryRequest) || invalid(c.Resources.MemoryLimit) {
 			continue
 		}
 		ctx.Report(Finding{Object: w.Object, Path: c.Resources.Path + ".requests.memory", Container: c.Name,

@@ -33,9 +33,10 @@ func suspicious(text string) bool {
 }
 
 // CheckWorkload reports memory quantities written with "m" (milli: 512m is
-// 0.512 bytes) or as a bare number under 1 MiB (512 is 512 bytes): no
+// 0.512 bytes) or as a bare number, for under 1 MiB (512 is 512 bytes): no
 // container runs in that, and the kubelet or the runtime fails to start it
-// or it is killed at once.
+// or it is killed at once. Millibytes for a real size (512000000000m, as
+// a VPA may write them) are odd but meant.
 func (r *memoryUnitMistake) CheckWorkload(ctx *Context, w *Workload) {
 	check := func(q *manifest.Quantity, container, what string) {
 		if q == nil || !suspicious(q.Text) {
@@ -43,7 +44,7 @@ func (r *memoryUnitMistake) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		var meant string
 		switch {
-		case millibytesRe.MatchString(q.Text):
+		case millibytesRe.MatchString(q.Text) && q.Bytes() < 1<<20:
 			meant = millibytesRe.FindStringSubmatch(q.Text)[1] + "Mi"
 			ctx.Report(Finding{Object: w.Object, Path: q.Path, Container: container,
 				Message: fmt.Sprintf("%s %q is in millibytes (m means milli: %s is %s bytes), not mebibytes: write %s.", what, q.Text, q.Text, millis(q.Text), meant),
@@ -55,17 +56,7 @@ func (r *memoryUnitMistake) CheckWorkload(ctx *Context, w *Workload) {
 				Fix:     fix(fmt.Sprintf("write %s", meant), set(q.Path, meant))})
 		}
 	}
-	for _, c := range w.Spec.AllContainers() {
-		check(c.Resources.MemoryRequest, c.Name, fmt.Sprintf("the memory request of %s", c.Describe()))
-		check(c.Resources.MemoryLimit, c.Name, fmt.Sprintf("the memory limit of %s", c.Describe()))
-	}
-	if w.Spec.Resources != nil {
-		check(w.Spec.Resources.MemoryRequest, "", "the pod's memory request")
-		check(w.Spec.Resources.MemoryLimit, "", "the pod's memory limit")
-	}
-	for _, v := range w.Spec.Volumes {
-		check(v.SizeLimit, "", fmt.Sprintf("the sizeLimit of volume %q", v.Name))
-	}
+	memoryQuantities(w, check)
 }
 
 // millis writes "512m" as "0.512".

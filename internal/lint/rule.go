@@ -46,6 +46,24 @@ func appendItem(path string, kv ...string) model.LintEdit {
 // limited tells whether a container has a memory limit.
 func limited(c *manifest.Container) bool { return c.Resources.MemoryLimit.Set() }
 
+// memoryQuantities calls check with each memory quantity of a workload
+// (each container's request and limit, the pod's, each volume's
+// sizeLimit), the container it belongs to ("" for none) and its name in
+// words.
+func memoryQuantities(w *Workload, check func(q *manifest.Quantity, container, what string)) {
+	for _, c := range w.Spec.AllContainers() {
+		check(c.Resources.MemoryRequest, c.Name, fmt.Sprintf("the memory request of %s", c.Describe()))
+		check(c.Resources.MemoryLimit, c.Name, fmt.Sprintf("the memory limit of %s", c.Describe()))
+	}
+	if w.Spec.Resources != nil {
+		check(w.Spec.Resources.MemoryRequest, "", "the pod's memory request")
+		check(w.Spec.Resources.MemoryLimit, "", "the pod's memory limit")
+	}
+	for _, v := range w.Spec.Volumes {
+		check(v.SizeLimit, "", fmt.Sprintf("the sizeLimit of volume %q", v.Name))
+	}
+}
+
 // mib writes bytes as a quantity.
 func mib(b int64) string { return manifest.FormatBytes(b) }
 
