@@ -193,3 +193,45 @@ func TestFixChartPartial(t *testing.T) {
 		t.Errorf("--partial with -f: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// A values key an alias gives is set at its anchor when every key that
+// reads it is set alike (the anchor's own key, read by no template, with
+// them); for one alone, refused with the other named.
+func TestFixChartAnchoredValues(t *testing.T) {
+	chart := t.TempDir()
+	values := filepath.Join(chart, "values.yaml")
+	text := "defaults: &res\n  limits:\n    memory: 256Mi # shared\napi:\n  resources: *res\nworker:\n  resources: *res\n"
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+		"values.yaml": text,
+		"templates/deployments.yaml": `{{- range $n := list "api" "worker" }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: {{ $n }}}
+spec:
+  template:
+    spec:
+      containers:
+      - name: {{ $n }}
+        image: x
+        resources:
+          {{- toYaml (index $.Values $n).resources | nindent 10 }}
+{{- end }}
+`,
+	}
+	for name, data := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(chart, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(chart, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runWithStdin("", "fix", "--chart", chart, "deployment/api", "--memory-limit", "512Mi", "--write")
+	if r.code != 1 || !strings.Contains(r.stderr, "would also change worker.resources.limits.memory, which reads the same text through a YAML anchor") || mustRead(t, values) != text {
+		t.Errorf("api alone: exit %d\n%s\n%s", r.code, r.stderr, mustRead(t, values))
+	}
+	r = runWithStdin("", "fix", "--chart", chart, "--memory-limit", "512Mi", "--write")
+	if want := strings.Replace(text, "256Mi", "512Mi", 1); r.code != 0 || mustRead(t, values) != want {
+		t.Errorf("both: exit %d\n%s\n%s\nwant\n%s", r.code, r.stderr, mustRead(t, values), want)
+	}
+}

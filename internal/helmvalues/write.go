@@ -260,7 +260,10 @@ func setKeys(vf *ValuesFile, as []Assignment, lists []manifest.Edit) ([]byte, er
 		edits = append(edits, manifest.Edit{Op: manifest.OpSet, Path: a.Key(), Value: a.To, Plain: a.plain()})
 	}
 	edits = append(edits, lists...)
-	return manifest.ApplyEdits(vf.Path, data, manifest.ObjectRef{Doc: 0, Item: -1}, edits)
+	// A key an alias gives (api: {resources: *res}) is set at its anchor
+	// when every key that reads it is set alike; the chart's render
+	// checks the outcome.
+	return manifest.ApplyEditsWith(vf.Path, data, manifest.ObjectRef{Doc: 0, Item: -1}, edits, manifest.EditOptions{ThroughAliases: true})
 }
 
 // blockEmpty turns the empty mappings `key: {}` the assignments go into

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -73,6 +74,22 @@ type ObjectRef struct{ Doc, Item int }
 // documents stay as they were. Each edit is made on a fresh parse of the
 // text the previous one left.
 func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, error) {
+	return ApplyEditsWith(name, data, ref, edits, EditOptions{})
+}
+
+// EditOptions change how ApplyEditsWith edits.
+type EditOptions struct {
+	// ThroughAliases edits a field reached through an alias at its
+	// anchor, when the anchor is in the object; the anchor's own place
+	// then counts as edited too, and every other field that reads it
+	// must be edited alike. For a values file, whose anchor's place is
+	// often a key no template reads (defaults: &res), checked by
+	// rendering the chart.
+	ThroughAliases bool
+}
+
+// ApplyEditsWith is ApplyEdits with options.
+func ApplyEditsWith(name string, data []byte, ref ObjectRef, edits []Edit, opts EditOptions) ([]byte, error) {
 	if len(edits) == 0 {
 		return data, nil
 	}
@@ -95,6 +112,7 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 	// An edit through an alias is made last: an edit of its anchor
 	// before it may have made it already.
 	pending := edits
+	checked := slices.Clone(edits)
 	for pass := 0; len(pending) > 0; pass++ {
 		var later []Edit
 		for _, e := range pending {
@@ -109,6 +127,14 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 				later = append(later, e)
 				continue
 			}
+			if errors.As(err, &ee) && ee.alias && opts.ThroughAliases {
+				obj, _ := t.object(ref)
+				if at, ok := atAnchor(obj, e.Path); ok {
+					e.Path = at
+					checked = append(checked, e)
+					err = t.edit(ref, e)
+				}
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -119,7 +145,7 @@ func ApplyEdits(name string, data []byte, ref ObjectRef, edits []Edit) ([]byte, 
 		pending = later
 	}
 	if shared {
-		if err := verify(name, before, data, ref, edits, obj0); err != nil {
+		if err := verify(name, before, data, ref, checked, obj0); err != nil {
 			return nil, err
 		}
 	}

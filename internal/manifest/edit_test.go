@@ -460,3 +460,26 @@ spec:
       requests: {memory: 64Mi}
       limits: *lim
 `
+
+// ThroughAliases edits a field an alias gives at its anchor, the anchor's
+// own place counted as edited, when every other reader is edited alike.
+func TestEditThroughAliases(t *testing.T) {
+	in := "defaults: &res\n  limits: {memory: 256Mi}\napi:\n  resources: *res\nlist:\n- *res\nworker:\n  resources: *res\n"
+	opts := EditOptions{ThroughAliases: true}
+	all := []Edit{
+		{Op: OpSet, Path: "api.resources.limits.memory", Value: "1Gi"},
+		{Op: OpSet, Path: "list[0].limits.memory", Value: "1Gi"},
+		{Op: OpSet, Path: "worker.resources.limits.memory", Value: "1Gi"},
+	}
+	got, err := ApplyEditsWith("v.yaml", []byte(in), ObjectRef{Item: -1}, all, opts)
+	if want := strings.Replace(in, "256Mi", "1Gi", 1); err != nil || string(got) != want {
+		t.Errorf("all alike: %v\n%s\nwant\n%s", err, got, want)
+	}
+	_, err = ApplyEditsWith("v.yaml", []byte(in), ObjectRef{Item: -1}, all[:2], opts)
+	if err == nil || !strings.Contains(err.Error(), "v.yaml:8: editing ") || !strings.Contains(err.Error(), "would also change worker.resources.limits.memory") {
+		t.Errorf("one reader left: %v", err)
+	}
+	if _, err := ApplyEdits("v.yaml", []byte(in), ObjectRef{Item: -1}, all); err == nil || !strings.Contains(err.Error(), "goes through the alias *res") {
+		t.Errorf("without the option: %v", err)
+	}
+}

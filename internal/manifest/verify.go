@@ -286,3 +286,86 @@ func verify(name string, before any, data []byte, ref ObjectRef, edits []Edit, o
 	}
 	return &EditError{File: name, Line: line, Msg: fmt.Sprintf("%s cannot be edited where it is written: a YAML anchor gives its value (an alias or a <<: merge key); write the field out in full, then run again", paths[0])}
 }
+
+// atAnchor is the path, from obj, of the field that path reaches through
+// an alias: the alias's anchor's place in obj, then the rest of path.
+// False when path goes through no alias or the anchor is not in obj.
+func atAnchor(obj *yaml.Node, path string) (string, bool) {
+	parts := splitPath(path)
+	cur := obj
+	for i, p := range parts {
+		if p.name != "" {
+			if cur.Kind == yaml.AliasNode {
+				return rebase(obj, cur, parts[i:])
+			}
+			if cur.Kind != yaml.MappingNode {
+				return "", false
+			}
+			if cur = valueOf(cur, p.name); cur == nil {
+				return "", false
+			}
+		}
+		if p.index >= 0 {
+			if cur.Kind == yaml.AliasNode {
+				rest := append([]pathPart{{index: p.index}}, parts[i+1:]...)
+				return rebase(obj, cur, rest)
+			}
+			if cur.Kind != yaml.SequenceNode || p.index >= len(cur.Content) {
+				return "", false
+			}
+			cur = cur.Content[p.index]
+		}
+	}
+	if cur.Kind == yaml.AliasNode {
+		return rebase(obj, cur, nil)
+	}
+	return "", false
+}
+
+// valueOf is a mapping's own value of key, or nil.
+func valueOf(m *yaml.Node, key string) *yaml.Node {
+	_, v := ownKey(m, key)
+	return v
+}
+
+// rebase is the path of alias's anchor in obj followed by rest.
+func rebase(obj, alias *yaml.Node, rest []pathPart) (string, bool) {
+	at, ok := pathTo(obj, alias.Alias, "")
+	if !ok {
+		return "", false
+	}
+	for _, p := range rest {
+		if p.name != "" {
+			at = JoinPath(at, p.name)
+		}
+		if p.index >= 0 {
+			at = IndexPath(at, p.index)
+		}
+	}
+	return at, true
+}
+
+// pathTo is the path from n to target in the text (not through aliases).
+func pathTo(n, target *yaml.Node, path string) (string, bool) {
+	if n == target {
+		return path, true
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Tag == "!!merge" {
+				continue
+			}
+			if p, ok := pathTo(n.Content[i+1], target, JoinPath(path, n.Content[i].Value)); ok {
+				return p, true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if p, ok := pathTo(c, target, IndexPath(path, i)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
