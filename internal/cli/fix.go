@@ -443,6 +443,15 @@ func (o *FixOptions) Run() error {
 	}
 	failed = failed || planFailed
 	o.printPlan(results)
+	if o.Write {
+		// Every file is checked before any is written: a read-only one
+		// would stop the run halfway.
+		for _, r := range results {
+			if err := fix.Writable(r.File); r.Changed() && r.File != manifest.StdinName && err != nil {
+				return fmt.Errorf("%w; no file was changed", err)
+			}
+		}
+	}
 	changed := 0
 	for _, r := range results {
 		if !r.Changed() {

@@ -231,7 +231,14 @@ spec:
 		t.Errorf("api alone: exit %d\n%s\n%s", r.code, r.stderr, mustRead(t, values))
 	}
 	r = runWithStdin("", "fix", "--chart", chart, "--memory-limit", "512Mi", "--write")
-	if want := strings.Replace(text, "256Mi", "512Mi", 1); r.code != 0 || mustRead(t, values) != want {
+	want := strings.Replace(text, "256Mi", "512Mi", 1)
+	if r.code != 0 || mustRead(t, values) != want {
 		t.Errorf("both: exit %d\n%s\n%s\nwant\n%s", r.code, r.stderr, mustRead(t, values), want)
+	}
+	// A read-only values file is left as it is.
+	os.Chmod(values, 0o444)
+	r = runWithStdin("", "fix", "--chart", chart, "--memory-limit", "1Gi", "--write")
+	if r.code != 1 || !strings.Contains(r.stderr, values+" is read-only (mode 0444)") || !strings.Contains(r.stderr, "no values file was changed") || mustRead(t, values) != want {
+		t.Errorf("read-only: exit %d\n%s", r.code, r.stderr)
 	}
 }

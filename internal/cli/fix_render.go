@@ -60,6 +60,13 @@ type sourceChange struct {
 // writeChanges writes the changed files with --write, each atomically,
 // and otherwise prints their unified diff; then says how many (of noun).
 func (o *FixOptions) writeChanges(changes []sourceChange, noun string) error {
+	if o.Write {
+		for _, c := range changes {
+			if err := fix.Writable(c.path); err != nil {
+				return fmt.Errorf("%w; no %s was changed", err, noun)
+			}
+		}
+	}
 	for _, c := range changes {
 		switch {
 		case o.Write:

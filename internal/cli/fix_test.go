@@ -206,6 +206,25 @@ spec:
 	}
 }
 
+// A read-only file is not replaced (renaming over it would work), and is
+// found before any other file is written.
+func TestFixLeavesReadOnlyFiles(t *testing.T) {
+	dir := t.TempDir()
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - {name: a, image: a}\n"
+	rw, ro := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	os.WriteFile(rw, []byte(fmt.Sprintf(pod, "a")), 0o644)
+	os.WriteFile(ro, []byte(fmt.Sprintf(pod, "b")), 0o444)
+	r := runWithStdin("", "fix", "-f", rw, "-f", ro, "--memory-limit", "256Mi", "--write")
+	if r.code != 1 || !strings.Contains(r.stderr, "error: "+ro+" is read-only (mode 0444): make it writable (chmod u+w "+ro+") to change it; no file was changed") {
+		t.Errorf("exit %d, want 1 and the read-only file named:\n%s", r.code, r.stderr)
+	}
+	for _, f := range []string{rw, ro} {
+		if strings.Contains(mustRead(t, f), "256Mi") {
+			t.Errorf("%s was changed", f)
+		}
+	}
+}
+
 func TestFixStdinPrintsTheManifest(t *testing.T) {
 	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p} # keep\nspec:\n  containers:\n  - name: a\n    image: a\n"
 	r := runWithStdin(in, "fix", "-f", "-", "--memory-limit", "256Mi")

@@ -75,6 +75,9 @@ func WriteAtomic(path string, data []byte) (err error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	if err := Writable(path); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".oomdoctor-*")
 	if err != nil {
 		return err
@@ -101,4 +104,22 @@ func WriteAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Writable says why WriteAtomic would not replace a file: a file whose
+// owner may not write it (chmod a-w, a file kept read-only on purpose)
+// is not replaced, though renaming over it would work. Nil for a file
+// that does not exist yet.
+func Writable(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o200 == 0 {
+		return fmt.Errorf("%s is read-only (mode %04o): make it writable (chmod u+w %s) to change it", path, st.Mode().Perm(), path)
+	}
+	return nil
 }
