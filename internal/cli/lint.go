@@ -184,11 +184,20 @@ func (o *LintOptions) Run() error {
 	// let garbage grow further before it runs, spending less CPU on it.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	rep, err := lint.New(o.cfg).Run(files, o.In)
-	if err != nil {
-		var pe *manifest.ParseError
-		if errors.As(err, &pe) {
-			return asUsage(err)
+	var unparsed lint.Unparsed
+	if errors.As(err, &unparsed) {
+		// The other files are linted and reported; those that do not
+		// parse are said after, and make the exit code 2.
+		var st *exitStatus
+		if err := o.report(rep, infos); err != nil && !errors.As(err, &st) {
+			return err
 		}
+		for _, e := range unparsed {
+			fmt.Fprintf(o.ErrOut, "error: %v (not linted)\n", e)
+		}
+		return &exitStatus{code: ExitUsage}
+	}
+	if err != nil {
 		var fe *fs.PathError
 		if errors.As(err, &fe) {
 			return usagef("cannot read %s: %v", fe.Path, fe.Err)

@@ -60,14 +60,24 @@ func TestLintExitCodes(t *testing.T) {
 	}
 }
 
+// A file that does not parse is an error (exit 2), said after the report
+// of the others, which are linted all the same.
 func TestLintBrokenFileIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := runWithStdin("", "lint", "-f", dir)
-	if r.code != 2 || !strings.Contains(r.stderr, filepath.Join(dir, "a.yaml")+":") {
+	if r.code != 2 || !strings.Contains(r.stderr, "error: "+filepath.Join(dir, "a.yaml")+":4: invalid YAML") || !strings.Contains(r.stderr, "(not linted)\n") {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+	good := "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers:\n  - {name: b, image: b}\n"
+	if err := os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runWithStdin("", "lint", "-f", dir, "-o", "json")
+	if r.code != 2 || !strings.Contains(r.stdout, `"rule": "memory-limit-missing"`) || !strings.Contains(r.stderr, "a.yaml:4: invalid YAML") {
+		t.Errorf("with a good file beside it: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
 

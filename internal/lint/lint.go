@@ -188,13 +188,33 @@ func New(cfg *Config) *Linter {
 }
 
 // Run lints the files (as manifest.ExpandInputs gives them; "-" is stdin)
-// and returns the report. A file that does not parse is an error.
+// and returns the report. Files that do not parse are left out (their
+// documents before the one that breaks are linted) and returned as
+// Unparsed with the report of the rest; a file that cannot be read is
+// an error.
 func (l *Linter) Run(files []string, stdin io.Reader) (*model.LintReport, error) {
-	err := manifest.Read(files, stdin, &l.stats, l.object)
+	var unparsed Unparsed
+	err := manifest.ReadEach(files, stdin, &l.stats, l.object, func(pe *manifest.ParseError) { unparsed = append(unparsed, pe) })
 	if err != nil {
 		return nil, err
 	}
-	return l.end(), nil
+	rep := l.end()
+	if len(unparsed) > 0 {
+		return rep, unparsed
+	}
+	return rep, nil
+}
+
+// Unparsed are the files Run left out because they do not parse; the
+// report it returns with them holds the others.
+type Unparsed []*manifest.ParseError
+
+func (u Unparsed) Error() string {
+	msgs := make([]string, len(u))
+	for i, e := range u {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
 }
 
 // File is a manifest file's name and content, for RunFiles.

@@ -132,12 +132,25 @@ func isManifestFile(name string) bool {
 // any size and number stream through. The first file that does not parse
 // stops the read with a ParseError.
 func Read(files []string, stdin io.Reader, stats *Stats, fn func(*Object) error) error {
+	return ReadEach(files, stdin, stats, fn, nil)
+}
+
+// ReadEach is Read that goes on past a file that does not parse: it is
+// given to unparsed (its documents before the one that breaks were read),
+// and the next file is read. With unparsed nil it is Read.
+func ReadEach(files []string, stdin io.Reader, stats *Stats, fn func(*Object) error, unparsed func(*ParseError)) error {
 	if stats == nil {
 		stats = &Stats{}
 	}
 	br := bufio.NewReaderSize(nil, 64<<10) // one buffer for every file
 	for _, f := range files {
-		if err := readFile(f, stdin, br, stats, fn); err != nil {
+		err := readFile(f, stdin, br, stats, fn)
+		var pe *ParseError
+		if unparsed != nil && errors.As(err, &pe) {
+			unparsed(pe)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}
