@@ -107,11 +107,9 @@ func applyToTree(root any, e Edit) any {
 			if !ok {
 				m = map[string]any{}
 			}
-			inner := p
-			inner.name = ""
 			v, keep := m[p.name], true
 			if p.index >= 0 {
-				v, keep = indexed(v, inner, i, at)
+				v, keep = indexed(v, p, i, at)
 			} else {
 				v, keep = at(v, i+1)
 			}
