@@ -97,17 +97,20 @@ func ApplyEditsWith(name string, data []byte, ref ObjectRef, edits []Edit, opts 
 	if err != nil {
 		return nil, err
 	}
-	obj0, err := t.object(ref)
-	if err != nil {
+	if _, err := t.object(ref); err != nil {
 		return nil, err
 	}
-	// An object whose text YAML repeats elsewhere (an alias, a merge
+	// A document whose text YAML repeats elsewhere (an alias, a merge
 	// key) is read before and after the edits; each must change its
-	// own field alone.
+	// own field alone, in this object and in the document's others.
+	root0, prefix := t.docs[ref.Doc].Content[0], ""
+	if ref.Item >= 0 {
+		prefix = IndexPath("items", ref.Item)
+	}
 	var before any
-	shared := shares(obj0)
+	shared := shares(root0)
 	if shared {
-		before = readTree(obj0)
+		before = readTree(root0)
 	}
 	// An edit through an alias is made last: an edit of its anchor
 	// before it may have made it already.
@@ -145,7 +148,7 @@ func ApplyEditsWith(name string, data []byte, ref ObjectRef, edits []Edit, opts 
 		pending = later
 	}
 	if shared {
-		if err := verify(name, before, data, ref, checked, obj0); err != nil {
+		if err := verify(name, before, data, ref.Doc, prefix, checked, root0); err != nil {
 			return nil, err
 		}
 	}

@@ -272,6 +272,13 @@ items:
 			err:   "m.yaml:11: editing spec.containers[0].resources.limits.memory would also change spec.containers[1].resources.limits.memory, which reads the same text through a YAML anchor",
 		},
 		{
+			name:  "an anchor another List item's alias repeats is not edited for this one",
+			in:    "kind: Other\n---\nkind: List\nitems:\n- kind: Pod\n  spec: {resources: &r {memory: 1Gi}}\n- kind: Pod\n  spec: {resources: *r}\n",
+			ref:   ObjectRef{Doc: 1, Item: 0},
+			edits: []Edit{{Op: OpSet, Path: "spec.resources.memory", Value: "2Gi"}},
+			err:   "m.yaml:8: editing items[0].spec.resources.memory would also change items[1].spec.resources.memory",
+		},
+		{
 			name: "an anchor an alias repeats is edited when both change alike, the alias's edit first",
 			in:   anchoredLimits,
 			edits: []Edit{

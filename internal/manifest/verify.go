@@ -251,38 +251,49 @@ func shares(n *yaml.Node) bool {
 	return false
 }
 
-// verify checks that the text of an object that shares (shares) reads
-// after the edits as before but for the edits.
-func verify(name string, before any, data []byte, ref ObjectRef, edits []Edit, obj0 *yaml.Node) error {
+// verify checks that the document of an object whose document shares
+// (shares: an alias may reach from one List item into another) reads
+// after the edits as before but for the edits. before and root0 are the
+// document's before; the edits' paths are the object's, under prefix in
+// the document (items[2] for a List's item).
+func verify(name string, before any, data []byte, doc int, prefix string, edits []Edit, root0 *yaml.Node) error {
 	t, err := newText(name, data)
 	if err != nil {
 		return editorBroke(name, err)
 	}
-	obj, err := t.object(ref)
-	if err != nil {
-		return err
+	if doc >= len(t.docs) || len(t.docs[doc].Content) == 0 {
+		return editorBroke(name, fmt.Errorf("no document %d", doc))
 	}
 	want := before
+	var paths []string
 	for _, e := range edits {
+		e.Path = under(prefix, e.Path)
 		want = applyToTree(want, e)
+		paths = append(paths, e.Path)
 	}
-	path, differs := treeDiff(want, readTree(obj), "")
+	path, differs := treeDiff(want, readTree(t.docs[doc].Content[0]), "")
 	if !differs {
 		return nil
 	}
-	var paths []string
-	for _, e := range edits {
-		if e.Path == path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(path, e.Path+"[") {
-			paths = []string{e.Path}
+	for _, p := range paths {
+		if p == path || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			paths = []string{p}
 			break
 		}
-		paths = append(paths, e.Path)
 	}
-	line := sharedLine(obj0, path)
+	line := sharedLine(root0, path)
 	if len(paths) == 1 && paths[0] != path && !strings.HasPrefix(path, paths[0]) || len(paths) > 1 {
 		return &EditError{File: name, Line: line, Msg: fmt.Sprintf("editing %s would also change %s, which reads the same text through a YAML anchor (an alias or a <<: merge key); write the field out in full where it should differ, then run again", strings.Join(paths, ", "), path)}
 	}
 	return &EditError{File: name, Line: line, Msg: fmt.Sprintf("%s cannot be edited where it is written: a YAML anchor gives its value (an alias or a <<: merge key); write the field out in full, then run again", paths[0])}
+}
+
+// under is path under prefix (a path of the document to the object).
+func under(prefix, path string) string {
+	if prefix == "" || strings.HasPrefix(path, "[") {
+		return prefix + path
+	}
+	return prefix + "." + path
 }
 
 // atAnchor is the path, from obj, of the field that path reaches through
