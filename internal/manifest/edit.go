@@ -168,6 +168,7 @@ func (t *text) edit(ref ObjectRef, e Edit) error {
 		return err
 	}
 	t.plain = e.Plain
+	t.json = jsonStyle(t.docs[ref.Doc].Content[0])
 	switch e.Op {
 	case OpSet:
 		return t.set(obj, e.Path, e.Value)
@@ -183,7 +184,9 @@ func (t *text) edit(ref ObjectRef, e Edit) error {
 // pending splice.
 type text struct {
 	// plain says the edit's value is written as it is (Edit.Plain).
-	plain  bool
+	plain bool
+	// json: the document is written as JSON (jsonStyle).
+	json   bool
 	name   string
 	data   []byte
 	lines  []int // byte offset of each line's start
@@ -456,6 +459,9 @@ func (t *text) replaceScalar(n *yaml.Node, value string, inFlow bool) error {
 		if inFlow {
 			with = flowText(with)
 		}
+		if t.json && (with != value || plainTag(value) == "!!str") {
+			with = doubleQuote(value) // a string in JSON is double-quoted
+		}
 	}
 	t.replace(start, end, with)
 	return nil
@@ -676,7 +682,11 @@ func (t *text) fillEmpty(s step, names []string, value string) error {
 		return t.errorf(s.key, "unexpected text after the key")
 	}
 	if len(names) == 0 {
-		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+valueText(value, t.plain)+comment)
+		text := valueText(value, t.plain)
+		if t.json {
+			text = t.flowValue(value, t.plain)
+		}
+		t.replace(keyStart+colon+1, keyStart+len(strings.TrimRight(lineText, "\r\n")), " "+text+comment)
 		return nil
 	}
 	indent := s.key.Column - 1 + t.indentStep()
@@ -734,15 +744,45 @@ func (t *text) blockLines(indent int, names []string, value string) string {
 func scalarItem(item []KV) bool { return len(item) == 1 && item[0].Key == "" }
 
 // flowItem writes one list item in flow style: {a: 1, b: x}, or a scalar.
-func flowItem(item []KV) string {
+func (t *text) flowItem(item []KV) string {
 	if scalarItem(item) {
-		return flowText(valueText(item[0].Value, item[0].Plain))
+		return t.flowValue(item[0].Value, item[0].Plain)
 	}
 	parts := make([]string, len(item))
 	for i, kv := range item {
-		parts[i] = flowText(keyText(kv.Key)) + ": " + flowText(valueText(kv.Value, kv.Plain))
+		parts[i] = t.flowKey(kv.Key) + ": " + t.flowValue(kv.Value, kv.Plain)
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// flowKey is a key written into a flow mapping: double-quoted in a JSON
+// document, as JSON needs.
+func (t *text) flowKey(k string) string {
+	if t.json {
+		return doubleQuote(k)
+	}
+	return flowText(keyText(k))
+}
+
+// flowValue is a value written into a flow collection: in a JSON
+// document a number or a bool as it is (plain), anything else
+// double-quoted.
+func (t *text) flowValue(v string, plain bool) string {
+	if t.json {
+		if text := valueText(v, plain); text == v && plain && plainTag(v) != "!!str" {
+			return v
+		}
+		return doubleQuote(v)
+	}
+	return flowText(valueText(v, plain))
+}
+
+// jsonStyle tells whether a document is written as JSON: a flow mapping
+// whose first key is double-quoted. What is added to it is written so
+// that it stays JSON.
+func jsonStyle(root *yaml.Node) bool {
+	return root != nil && root.Kind == yaml.MappingNode && root.Style&yaml.FlowStyle != 0 &&
+		len(root.Content) > 0 && root.Content[0].Style&yaml.DoubleQuotedStyle != 0
 }
 
 // itemLines writes one list item of scalars in block style.
@@ -772,15 +812,15 @@ func (t *text) insertFlow(m *yaml.Node, names []string, value string, item []KV)
 	var inner string
 	switch {
 	case item != nil:
-		inner = "[" + flowItem(item) + "]"
+		inner = "[" + t.flowItem(item) + "]"
 	default:
-		inner = flowText(valueText(value, t.plain))
+		inner = t.flowValue(value, t.plain)
 	}
 	for i := len(names) - 1; i >= 0; i-- {
 		if i == len(names)-1 {
-			inner = flowText(keyText(names[i])) + ": " + inner
+			inner = t.flowKey(names[i]) + ": " + inner
 		} else {
-			inner = flowText(keyText(names[i])) + ": {" + inner + "}"
+			inner = t.flowKey(names[i]) + ": {" + inner + "}"
 		}
 	}
 	if len(m.Content) > 0 {
@@ -1029,7 +1069,7 @@ func (t *text) appendItem(obj *yaml.Node, path string, item []KV) error {
 		if err != nil {
 			return t.errorf(list, "%v", err)
 		}
-		inner := flowItem(item)
+		inner := t.flowItem(item)
 		if len(list.Content) > 0 {
 			inner = ", " + inner
 		}

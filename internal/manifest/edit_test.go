@@ -315,6 +315,18 @@ items:
 			want: "a: !!str \"2Gi\"\nb: &m '2Gi' # c\nc: &n !!str 2Gi\nd: !<tag:yaml.org,2002:str> 2Gi\ne: {f: &o 2Gi, g: 2}\nh: !!str |\n  -Xmx2g\n",
 		},
 		{
+			name: "a JSON document stays JSON: keys and strings added double-quoted, a number replaced by a string quoted",
+			in:   `{"kind": "Pod", "spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}], "resources": {"limits": {"memory": 536870912}, "requests": {"memory": null}}}, {"name": "b"}]}}` + "\n",
+			edits: []Edit{
+				{Op: OpAppend, Path: "spec.containers[0].env", Item: []KV{{Key: "GOMEMLIMIT", Value: "900MiB"}, {Key: "n", Value: "3", Plain: true}}},
+				{Op: OpSet, Path: "spec.containers[0].resources.limits.memory", Value: "1Gi"},
+				{Op: OpSet, Path: "spec.containers[0].resources.requests.memory", Value: "512Mi"},
+				{Op: OpSet, Path: "spec.containers[1].resources.limits.memory", Value: "256Mi"},
+				{Op: OpSet, Path: "spec.replicas", Value: "2", Plain: true},
+			},
+			want: `{"kind": "Pod", "spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}, {"GOMEMLIMIT": "900MiB", "n": 3}], "resources": {"limits": {"memory": "1Gi"}, "requests": {"memory": "512Mi"}}}, {"name": "b", "resources": {"limits": {"memory": "256Mi"}}}], "replicas": 2}}` + "\n",
+		},
+		{
 			name:  "a value its tag does not fit",
 			in:    "a: !!int 1073741824\n",
 			edits: []Edit{{Op: OpSet, Path: "a", Value: "2Gi"}},
