@@ -311,8 +311,13 @@ func quantity(n *yaml.Node, path string) *Quantity {
 	return q
 }
 
-// FormatBytes prints bytes as a Kubernetes quantity: 512Mi, 1536Mi, 2Gi.
+// FormatBytes prints bytes as a Kubernetes quantity: 512Mi, 1536Mi, 2Gi;
+// a size in whole megabytes that is no whole MiB in decimal units (1G,
+// 500M, as given), not as bytes (1000000000).
 func FormatBytes(b int64) string {
+	if b%(1<<20) != 0 && b%1_000_000 == 0 {
+		return resource.NewQuantity(b, resource.DecimalSI).String()
+	}
 	return resource.NewQuantity(b, resource.BinarySI).String()
 }
 

@@ -33,3 +33,17 @@ func TestUnrenderedTemplate(t *testing.T) {
 		t.Errorf("a collection key without a template: %v", err)
 	}
 }
+
+// Sizes print in binary units, or in decimal ones for whole megabytes
+// that are no whole MiB (as a user gives 1G), never as a long number of
+// bytes when a unit writes it exactly.
+func TestFormatBytes(t *testing.T) {
+	for b, want := range map[int64]string{
+		512 << 20: "512Mi", 1536 << 20: "1536Mi", 2 << 30: "2Gi", 1_000_000_000: "1G",
+		1_500_000_000: "1500M", 999_999_999: "999999999", 1536000 << 10: "1500Mi", 4096: "4Ki",
+	} {
+		if got := FormatBytes(b); got != want {
+			t.Errorf("FormatBytes(%d) = %s, want %s", b, got, want)
+		}
+	}
+}
