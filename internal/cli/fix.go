@@ -447,7 +447,10 @@ func (o *FixOptions) Run() error {
 		// Every file is checked before any is written: a read-only one
 		// would stop the run halfway.
 		for _, r := range results {
-			if err := fix.Writable(r.File); r.Changed() && r.File != manifest.StdinName && err != nil {
+			if !r.Changed() || r.File == manifest.StdinName {
+				continue
+			}
+			if err := fix.Writable(r.File); err != nil {
 				return fmt.Errorf("%w; no file was changed", err)
 			}
 		}

@@ -70,12 +70,12 @@ func WriteAtomic(path string, data []byte) (err error) {
 	owner := -1
 	var group int
 	if st, err := os.Stat(path); err == nil {
+		if err := readOnly(path, st); err != nil {
+			return err
+		}
 		perm = st.Mode().Perm()
 		owner, group = fileOwner(st)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err := Writable(path); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".oomdoctor-*")
@@ -118,6 +118,11 @@ func Writable(path string) error {
 	if err != nil {
 		return err
 	}
+	return readOnly(path, st)
+}
+
+// readOnly is Writable's error for a file of that mode, or nil.
+func readOnly(path string, st os.FileInfo) error {
 	if st.Mode().Perm()&0o200 == 0 {
 		return fmt.Errorf("%s is read-only (mode %04o): make it writable (chmod u+w %s) to change it", path, st.Mode().Perm(), path)
 	}

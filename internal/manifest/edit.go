@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -115,7 +114,7 @@ func ApplyEditsWith(name string, data []byte, ref ObjectRef, edits []Edit, opts 
 	// An edit through an alias is made last: an edit of its anchor
 	// before it may have made it already.
 	pending := edits
-	checked := slices.Clone(edits)
+	checked := edits[:len(edits):len(edits)] // an append copies
 	for pass := 0; len(pending) > 0; pass++ {
 		var later []Edit
 		for _, e := range pending {
@@ -769,8 +768,8 @@ func (t *text) flowKey(k string) string {
 // double-quoted.
 func (t *text) flowValue(v string, plain bool) string {
 	if t.json {
-		if text := valueText(v, plain); text == v && plain && plainTag(v) != "!!str" {
-			return v
+		if plain && valueText(v, plain) == v && plainTag(v) != "!!str" {
+			return v // a number or a bool
 		}
 		return doubleQuote(v)
 	}
