@@ -24,6 +24,7 @@ type ProfileOptions struct {
 	Limit      string
 	Interval   time.Duration
 	Load       string
+	Duration   time.Duration
 	Output     string
 	FailOnKill bool
 	Root       string
@@ -44,10 +45,17 @@ With --limit the command runs under that memory limit, as in a container: the re
 whether the kernel's OOM killer struck, which process (from the kernel log), whether it was
 the main process, and the scope; or whether the runtime gave up first (a Java
 OutOfMemoryError is an exception, not a kill). --load runs a load generator beside it for as
-long as it runs. The cgroup is removed at the end, also on Ctrl-C. Needs root.`,
+long as it runs.
+
+A server runs until stopped: --duration stops it after that long, and Ctrl-C stops it at
+once; either way it gets SIGTERM (after Ctrl-C, a second to exit on the terminal's own SIGINT
+first), then SIGKILL 10 seconds later, and the report is of the run until then. A command
+that fails by itself (an exit code other than 0, or a signal, with no OOM kill) sizes nothing.
+The cgroup is removed at the end. Needs root.`,
 		Example: `  oomdoctor profile -- ./server --port 8080
   oomdoctor profile --limit 256Mi -- java -Xmx512m -jar app.jar
-  oomdoctor profile --limit 512Mi --load 'hey -z 60s http://127.0.0.1:8080/' -- ./server`,
+  oomdoctor profile --limit 512Mi --load 'hey -z 60s http://127.0.0.1:8080/' -- ./server
+  oomdoctor profile --duration 10m -- ./server --port 8080`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.ArgsLenAtDash() < 0 && len(args) > 0 || len(args) == 0 {
@@ -60,6 +68,7 @@ long as it runs. The cgroup is removed at the end, also on Ctrl-C. Needs root.`,
 	f.StringVar(&o.Limit, "limit", "", "Memory limit to run under, e.g. 256Mi (default: none).")
 	f.DurationVar(&o.Interval, "interval", o.Interval, "Time between samples.")
 	f.StringVar(&o.Load, "load", "", "A shell command to run beside it as load (outside its cgroup), stopped when it ends.")
+	f.DurationVar(&o.Duration, "duration", 0, "Stop the command after this long (SIGTERM, then SIGKILL 10s later), e.g. 10m for a server (default: until it exits, or Ctrl-C).")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: text or json.")
 	f.BoolVar(&o.FailOnKill, "fail-on-kill", false, "Exit 1 when the kernel OOM-killed a process of the command.")
 	f.StringVar(&o.Root, "root", o.Root, "Root of the filesystem holding /sys/fs/cgroup.")
@@ -80,6 +89,9 @@ func (o *ProfileOptions) Run(cmd *cobra.Command, args []string) error {
 		}
 		limit = q.Value()
 	}
+	if o.Duration < 0 {
+		return usagef("--duration %s: give a positive duration, like 10m", o.Duration)
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("profile needs root to create a memory cgroup")
 	}
@@ -92,7 +104,7 @@ func (o *ProfileOptions) Run(cmd *cobra.Command, args []string) error {
 		out = o.ErrOut // the command's own output must not mix with the JSON
 	}
 	rep, err := profile.Run(cmd.Context(), args, profile.Options{
-		Hierarchy: h, Limit: limit, Interval: o.Interval, Load: o.Load, Kmsg: o.Kmsg,
+		Hierarchy: h, Limit: limit, Interval: o.Interval, Load: o.Load, Kmsg: o.Kmsg, Duration: o.Duration,
 		Stdin: o.In, Stdout: out, Stderr: o.ErrOut,
 	})
 	var klogErr *profile.KernelLogError
@@ -123,6 +135,12 @@ func writeProfile(w io.Writer, rep *profile.Report) {
 	if rep.Signal != "" {
 		status += " (" + rep.Signal + ")"
 	}
+	switch rep.Stopped {
+	case profile.StoppedInterrupt:
+		status = "interrupted, " + status
+	case profile.StoppedDuration:
+		status = "stopped after --duration, " + status
+	}
 	fmt.Fprintf(w, "ran %.1fs in cgroup %s (%s), %s\n", float64(rep.DurationMs)/1000, rep.Cgroup, rep.CgroupVersion, status)
 	var pts []chart.Point
 	for _, s := range rep.Timeline {
@@ -147,6 +165,8 @@ func writeProfile(w io.Writer, rep *profile.Report) {
 		fmt.Fprintf(w, "recommended: none from this run (its peak is a lower bound); next: --limit %s\n", qty(rep.NextLimitBytes))
 	case rep.PeakIsLowerBound:
 		fmt.Fprintf(w, "recommended: none from this run (its peak is a lower bound)\n")
+	case rep.Failed:
+		fmt.Fprintf(w, "recommended: none from this run (the command failed)\n")
 	default:
 		fmt.Fprintf(w, "recommended: requests.memory %s, limits.memory %s\n", qty(rep.RecommendedRequestBytes), qty(rep.RecommendedLimitBytes))
 	}

@@ -101,3 +101,20 @@ func TestProfileUsageErrors(t *testing.T) {
 		t.Errorf("missing command: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// --duration stops a command that runs on, and its run is sized; a
+// command that fails by itself is not.
+func TestProfileDurationAndFailure(t *testing.T) {
+	r := run("profile", "--duration", "300ms", "--interval", "20ms", "--", "sleep", "60")
+	if r.code != 0 || !strings.Contains(r.stderr, "stopped after --duration, exit code 143 (terminated)") || !strings.Contains(r.stderr, "recommended: requests.memory 4Mi, limits.memory 4Mi") {
+		t.Errorf("--duration: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = run("profile", "--interval", "20ms", "--", "/bin/sh", "-c", "echo no such file >&2; exit 3")
+	if r.code != 0 || !strings.Contains(r.stderr, "The command failed (exit code 3, after ") || !strings.Contains(r.stderr, "recommended: none from this run (the command failed)") {
+		t.Errorf("failed command: exit %d:\n%s", r.code, r.stderr)
+	}
+	r = run("profile", "--duration", "-1s", "--", "true")
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "--duration -1s: give a positive duration") {
+		t.Errorf("--duration -1s: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -48,7 +48,27 @@ type Options struct {
 	// discards it; one writer may be both).
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Duration, when set, ends the run after that long: the command is
+	// asked to stop (SIGTERM), as a server profiled for a while is.
+	Duration time.Duration
+	// StopGrace is how long a command asked to stop (Duration, or ctx
+	// done: Ctrl-C) has to exit before everything in its cgroup is
+	// killed (default 10s).
+	StopGrace time.Duration
 }
+
+// Why a run ended before the command did by itself (Report.Stopped).
+const (
+	// StoppedInterrupt: profile was interrupted (Ctrl-C, SIGTERM).
+	StoppedInterrupt = "interrupt"
+	// StoppedDuration: Options.Duration ran out.
+	StoppedDuration = "duration"
+)
+
+// interruptWait is how long a command has, after profile is
+// interrupted, to exit on the signal a terminal's Ctrl-C sent it too,
+// before it is sent SIGTERM.
+const interruptWait = time.Second
 
 // KernelLogAuto reads /dev/kmsg, or through syslog(2) where the device
 // cannot be opened (a container without it); when neither can be read
@@ -140,6 +160,17 @@ type Report struct {
 	// ExitCode is the command's exit code; Signal the signal that ended it.
 	ExitCode int    `json:"exitCode"`
 	Signal   string `json:"signal,omitempty"`
+	// Stopped says why the run ended before the command ended by itself:
+	// StoppedInterrupt or StoppedDuration ("" when it ended by itself).
+	// The peak is the run's until then, and sizes the recommendation.
+	Stopped string `json:"stopped,omitempty"`
+	// StoppedAtMs is when it was asked to stop, from the start.
+	StoppedAtMs int64 `json:"stoppedAtMs,omitempty"`
+	// Failed is true when the command failed by itself: a non-zero exit
+	// code or a signal, with no OOM kill, no runtime out-of-memory error,
+	// and not stopped by profile. A failed run's peak says little of what
+	// the command needs: nothing is sized from it.
+	Failed bool `json:"failed,omitempty"`
 	// KilledByKernel is true when the kernel's OOM killer killed a process
 	// of the cgroup (counted by the cgroup's oom_kill counter).
 	KilledByKernel bool     `json:"killedByKernel"`
@@ -176,7 +207,7 @@ type Report struct {
 	// Recommended request and limit from the peak and the average: the
 	// troubleshooting guide's rule (limit 1.5x the peak, request the
 	// average), rounded up to MiB, and at least the 4Mi a container
-	// runs in. Absent when PeakIsLowerBound.
+	// runs in. Absent when PeakIsLowerBound or Failed.
 	RecommendedRequestBytes int64    `json:"recommendedRequestBytes,omitempty"`
 	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes,omitempty"`
 	Explanation             string   `json:"explanation"`
@@ -355,6 +386,25 @@ func Run(ctx context.Context, argv []string, o Options) (*Report, error) {
 		rep.Timeline = append(rep.Timeline, s)
 	}
 	sample()
+	// Stopping: Options.Duration, or ctx done (Ctrl-C, which a terminal
+	// sends the command as well), asks the command to stop, then kills
+	// what is left after StopGrace. The report is of the run until then.
+	grace := o.StopGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	var durationC, termC, killC <-chan time.Time
+	if o.Duration > 0 {
+		t := time.NewTimer(o.Duration)
+		defer t.Stop()
+		durationC = t.C
+	}
+	ctxDone := ctx.Done()
+	stop := func(why string, wait time.Duration) {
+		ctxDone, durationC = nil, nil
+		rep.Stopped, rep.StoppedAtMs = why, time.Since(start).Milliseconds()
+		termC = time.After(wait)
+	}
 loop:
 	for {
 		select {
@@ -362,14 +412,19 @@ loop:
 			break loop
 		case <-tick.C:
 			sample()
-		case <-ctx.Done():
+		case <-durationC:
+			stop(StoppedDuration, 0)
+		case <-ctxDone:
+			stop(StoppedInterrupt, interruptWait)
+		case <-termC:
+			termC = nil
+			// As the kubelet stops a container: SIGTERM to the main
+			// process alone, which stops its children its own way.
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			killC = time.After(grace)
+		case <-killC:
+			killC = nil
 			killAll(g)
-			<-done
-			if load != nil {
-				_ = syscall.Kill(-load.Process.Pid, syscall.SIGKILL)
-				_ = load.Wait()
-			}
-			return nil, ctx.Err()
 		}
 	}
 	rep.DurationMs = time.Since(start).Milliseconds()
@@ -513,11 +568,14 @@ func summarize(rep *Report) {
 	// the guide's rule applied to it would size a limit the command is
 	// killed at again.
 	rep.PeakIsLowerBound = rep.KilledByKernel || rep.RuntimeOutOfMemory != ""
-	if rep.PeakIsLowerBound {
+	rep.Failed = !rep.PeakIsLowerBound && rep.Stopped == "" && rep.ExitCode != 0
+	switch {
+	case rep.Failed:
+	case rep.PeakIsLowerBound:
 		if rep.KilledByKernel && rep.LimitBytes > 0 && !systemWide(rep) {
 			rep.NextLimitBytes = (2*rep.LimitBytes + 1<<20 - 1) &^ (1<<20 - 1)
 		}
-	} else {
+	default:
 		t := fix.FromPeak{Peak: rep.PeakBytes, Average: rep.AverageBytes, Factor: 1.5}.Target()
 		rep.RecommendedRequestBytes, rep.RecommendedLimitBytes = *t.Request, *t.Limit
 		rep.sizedBy = "1.5x the peak"
@@ -573,11 +631,25 @@ func explain(rep *Report) string {
 	default:
 		fmt.Fprintf(&b, "The peak charge was %s (anon %s, page cache %s, shmem/tmpfs %s at the highest sample), the average %s.", mib(rep.PeakBytes), mib(rep.AtPeak.Anon), mib(rep.AtPeak.File), mib(rep.AtPeak.Shmem), mib(rep.AverageBytes))
 	}
+	switch rep.Stopped {
+	case StoppedInterrupt:
+		fmt.Fprintf(&b, " The run was interrupted after %s and the command stopped", seconds(rep.StoppedAtMs))
+	case StoppedDuration:
+		fmt.Fprintf(&b, " The run was stopped after %s, as asked", seconds(rep.StoppedAtMs))
+	}
+	if rep.Stopped != "" {
+		if rep.Signal == "killed" && !rep.KilledByKernel {
+			fmt.Fprintf(&b, " (it did not exit on SIGTERM, and was killed %s later)", seconds(rep.DurationMs-rep.StoppedAtMs))
+		}
+		b.WriteString(": the figures are of the run until then.")
+	}
 	switch {
 	case rep.KilledByKernel && rep.NextLimitBytes > 0:
 		fmt.Fprintf(&b, " The kill cut the run short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: profile it again under --limit %dMi (twice this one), or without --limit, to measure its real peak.", rep.NextLimitBytes>>20)
 	case rep.KilledByKernel:
 		b.WriteString(" The machine ran out of memory before the command finished, so its peak is only a lower bound of what it needs, and nothing is sized from it: profile it where more memory is free.")
+	case rep.Failed:
+		fmt.Fprintf(&b, " The command failed (%s) with no OOM kill: a failed run's peak says little of what it needs, and nothing is sized from it: make it run (its error output is above) and profile it again.", ending(rep))
 	case rep.PeakIsLowerBound:
 		fmt.Fprintf(&b, " The run was cut short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: %s, and profile it again.", outOfMemoryAdvice(rep.RuntimeOutOfMemory))
 	default:
@@ -585,6 +657,16 @@ func explain(rep *Report) string {
 	}
 	return b.String()
 }
+
+// ending says how a command ended: its exit code, or the signal.
+func ending(rep *Report) string {
+	if rep.Signal != "" {
+		return fmt.Sprintf("ended by the signal %q, after %s", rep.Signal, seconds(rep.DurationMs))
+	}
+	return fmt.Sprintf("exit code %d, after %s", rep.ExitCode, seconds(rep.DurationMs))
+}
+
+func seconds(ms int64) string { return fmt.Sprintf("%.1fs", float64(ms)/1000) }
 
 // Human prints a measured size for people: 19.9Mi, 1.2Gi.
 func Human(b int64) string {

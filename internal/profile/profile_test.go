@@ -378,18 +378,70 @@ func TestLoadGeneratorRunsAndStops(t *testing.T) {
 	}
 }
 
-// Cancelling (Ctrl-C) kills everything in the cgroup and removes it.
-func TestCancelRemovesCgroup(t *testing.T) {
+// Ctrl-C (ctx done) stops the command and reports the run until then:
+// a server is profiled until it is stopped. The shell ignores nothing,
+// but its background sleep holds the output open after it dies: that
+// one is killed after the grace, and the cgroup is removed.
+func TestInterruptReportsTheRun(t *testing.T) {
 	h := hierarchy(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
-	_, err := Run(ctx, []string{"/bin/sh", "-c", "sleep 60 & sleep 60"}, Options{Hierarchy: h, Stdout: io.Discard, Stderr: io.Discard})
-	if err != context.Canceled {
-		t.Fatalf("err %v, want context.Canceled", err)
+	rep, err := Run(ctx, []string{"/bin/sh", "-c", "sleep 60 & sleep 60"}, Options{Hierarchy: h, Stdout: io.Discard, Stderr: io.Discard, StopGrace: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stopped != StoppedInterrupt || rep.StoppedAtMs < 300 || rep.StoppedAtMs > 5000 || rep.Failed || rep.RecommendedLimitBytes < 4<<20 {
+		t.Errorf("stopped %q at %dms, failed %v, limit %d: want interrupted about 300ms in and sized", rep.Stopped, rep.StoppedAtMs, rep.Failed, rep.RecommendedLimitBytes)
+	}
+	if rep.DurationMs > 20000 {
+		t.Errorf("ran %dms after a stop at %dms", rep.DurationMs, rep.StoppedAtMs)
+	}
+	if !strings.Contains(rep.Explanation, "The run was interrupted after 0.") || !strings.Contains(rep.Explanation, "the figures are of the run until then") {
+		t.Errorf("explanation: %s", rep.Explanation)
 	}
 	left, _ := filepath.Glob(filepath.Join(h.Dir, fmt.Sprintf("oomdoctor-profile-%d-*", os.Getpid())))
 	if len(left) != 0 {
 		t.Errorf("cgroups left: %v", left)
+	}
+}
+
+// --duration stops a command that would run on: SIGTERM ends sleep, and
+// its run is sized; one that ignores SIGTERM is killed after the grace,
+// and the report says so.
+func TestDurationStopsTheCommand(t *testing.T) {
+	rep := run(t, []string{"sleep", "60"}, Options{Duration: 300 * time.Millisecond, StopGrace: 5 * time.Second})
+	if rep.Stopped != StoppedDuration || rep.Signal != "terminated" || rep.ExitCode != 143 || rep.Failed || rep.RecommendedLimitBytes != 4<<20 {
+		t.Errorf("stopped %q, signal %q, exit %d, failed %v, limit %d", rep.Stopped, rep.Signal, rep.ExitCode, rep.Failed, rep.RecommendedLimitBytes)
+	}
+	if strings.Contains(rep.Explanation, "did not exit") || !strings.Contains(rep.Explanation, "The run was stopped after 0.3s, as asked: the figures") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+
+	rep = run(t, []string{"/bin/sh", "-c", "trap '' TERM; sleep 60"}, Options{Duration: 200 * time.Millisecond, StopGrace: 300 * time.Millisecond})
+	if rep.Stopped != StoppedDuration || rep.Signal != "killed" || rep.Failed || rep.KilledByKernel {
+		t.Errorf("stopped %q, signal %q, failed %v, OOM %v", rep.Stopped, rep.Signal, rep.Failed, rep.KilledByKernel)
+	}
+	if !strings.Contains(rep.Explanation, "(it did not exit on SIGTERM, and was killed 0.3s later)") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
+// A command that fails by itself, by its exit code or a signal that is
+// not an OOM kill, sizes nothing: its peak is of a run that did not do
+// its work.
+func TestFailedRunSizesNothing(t *testing.T) {
+	for argv, want := range map[string]string{
+		"exit 3":        "The command failed (exit code 3, after ",
+		"kill -SEGV $$": `The command failed (ended by the signal "segmentation fault", after `,
+		"kill -9 $$":    `The command failed (ended by the signal "killed", after `,
+	} {
+		rep := run(t, []string{"/bin/sh", "-c", argv}, Options{})
+		if !rep.Failed || rep.KilledByKernel || rep.PeakIsLowerBound || rep.RecommendedLimitBytes != 0 || rep.RecommendedRequestBytes != 0 {
+			t.Errorf("%s: failed %v, OOM %v, lower bound %v, request %d, limit %d; want failed, nothing sized", argv, rep.Failed, rep.KilledByKernel, rep.PeakIsLowerBound, rep.RecommendedRequestBytes, rep.RecommendedLimitBytes)
+		}
+		if !strings.Contains(rep.Explanation, want) || !strings.Contains(rep.Explanation, "nothing is sized from it") {
+			t.Errorf("%s: explanation: %s", argv, rep.Explanation)
+		}
 	}
 }
 
