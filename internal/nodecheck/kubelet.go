@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	kubeletv1beta1 "k8s.io/kubelet/config/v1beta1"
 	"sigs.k8s.io/yaml"
 )
@@ -67,24 +66,7 @@ func init() {
 		}
 
 		// Eviction: the kubelet's defense before the kernel's.
-		hard, hardSet := k.EvictionHard["memory.available"]
-		switch {
-		case k.EvictionHard == nil:
-			add("kubelet-eviction", Pass, "hard eviction at memory.available<100Mi (the default)", "", "evictionHard: not set")
-		case !hardSet:
-			add("kubelet-eviction", Warn, "no hard eviction threshold on memory.available",
-				"evictionHard is set without memory.available: the kubelet may not evict before the kernel's OOM killer acts on the whole node. Set memory.available (for example 500Mi or 5%).",
-				fmt.Sprintf("evictionHard: %v", k.EvictionHard))
-		case isZeroThreshold(hard):
-			add("kubelet-eviction", Warn, "hard eviction on memory is disabled ("+hard+")",
-				"With no eviction the node runs until the kernel OOM-kills, picking by oom_score_adj. Set memory.available (for example 500Mi or 5%).",
-				"evictionHard.memory.available: "+hard)
-		default:
-			add("kubelet-eviction", Pass, "hard eviction at memory.available<"+hard, "", "evictionHard.memory.available: "+hard)
-		}
-		if soft, ok := k.EvictionSoft["memory.available"]; ok {
-			add("kubelet-eviction-soft", Pass, "soft eviction at memory.available<"+soft, "", "evictionSoft.memory.available: "+soft)
-		}
+		evictionChecks(l, add)
 
 		// Reserved memory: without it the pods may take what the system needs.
 		sys, kube := k.SystemReserved["memory"], k.KubeReserved["memory"]
@@ -121,17 +103,6 @@ func init() {
 		}
 		return out
 	})
-}
-
-// isZeroThreshold tells whether an eviction threshold disables eviction:
-// 0, 0% or 100%.
-func isZeroThreshold(s string) bool {
-	s = strings.TrimSpace(s)
-	if s == "0%" || s == "100%" {
-		return true
-	}
-	q, err := resource.ParseQuantity(s)
-	return err == nil && q.IsZero()
 }
 
 func orNone(s string) string {
