@@ -7,6 +7,7 @@ package usage
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -144,11 +145,11 @@ func interleaved(head []byte, whole bool) bool {
 		} else {
 			break // a line cut where the start ends
 		}
-		j := bytes.IndexByte(line, ',')
-		if j <= 0 {
+		name, _, err := seriesName(line)
+		if err != nil {
 			continue
 		}
-		if name := line[:j]; !bytes.Equal(name, cur) {
+		if !bytes.Equal(name, cur) {
 			if seen[string(name)] {
 				return true
 			}
@@ -229,11 +230,12 @@ func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error)
 		if errors.Is(err, bufio.ErrBufferFull) {
 			return fmt.Errorf("line %d is longer than 1 MiB: not a trace", line+1)
 		}
-		if len(raw) == 0 && err != nil {
-			if err == io.EOF {
-				break
-			}
-			return err
+		if err != nil && err != io.EOF {
+			// A line cut by a failed read is not parsed.
+			return readError(line, err)
+		}
+		if len(raw) == 0 && err == io.EOF {
+			break
 		}
 		line++
 		raw = bytes.TrimRight(raw, "\r\n")
@@ -263,16 +265,63 @@ func scanRows(br *bufio.Reader, row func(line int, name []byte, x Sample) error)
 	return nil
 }
 
-func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
+// seriesName splits a row's first field, the series name, from the
+// rest. A name in double quotes (CSV quoting: a comma inside, "" for a
+// quote) is unquoted, in a new slice when it holds "".
+func seriesName(b []byte) (name, rest []byte, err error) {
+	if len(b) > 0 && b[0] == '"' {
+		var quoted bool
+		for i := 1; i < len(b); i++ {
+			if b[i] != '"' {
+				continue
+			}
+			if i+1 < len(b) && b[i+1] == '"' {
+				quoted = true
+				i++
+				continue
+			}
+			name, rest = b[1:i], b[i+1:]
+			if len(rest) == 0 || rest[0] != ',' {
+				return nil, nil, errors.New("the quoted series name is not followed by a comma")
+			}
+			if quoted {
+				name = bytes.ReplaceAll(name, []byte(`""`), []byte(`"`))
+			}
+			if len(name) == 0 {
+				return nil, nil, errors.New("no series name")
+			}
+			return name, rest[1:], nil
+		}
+		return nil, nil, errors.New("the series name's opening quote is never closed")
+	}
 	i := bytes.IndexByte(b, ',')
 	switch {
 	case i < 0:
-		return nil, 0, 0, 0, errors.New("no comma: columns are separated by commas")
+		return nil, nil, errors.New("no comma: columns are separated by commas")
 	case i == 0:
-		return nil, 0, 0, 0, errors.New("no series name")
+		return nil, nil, errors.New("no series name")
 	}
-	name, b = b[:i], b[i+1:]
-	i = bytes.IndexByte(b, ',')
+	return b[:i], b[i+1:], nil
+}
+
+// readError says what a read that failed after line means: a gzip
+// file cut short or damaged, most often.
+func readError(line int, err error) error {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("after line %d: the compressed data ends early: the file is cut short (a download or copy that did not finish?)", line)
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, new(flate.CorruptInputError)):
+		return fmt.Errorf("after line %d: the compressed data is damaged (%v)", line, err)
+	}
+	return fmt.Errorf("after line %d: %w", line, err)
+}
+
+func parseRow(b []byte) (name []byte, t int64, u, p float64, err error) {
+	name, b, err = seriesName(b)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	i := bytes.IndexByte(b, ',')
 	if i < 0 {
 		return nil, 0, 0, 0, errors.New("no usage column")
 	}

@@ -1,8 +1,13 @@
 package usage
 
 import (
+	"bytes"
 	"cmp"
+	"compress/gzip"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +34,39 @@ func TestReadTraceTimeUnits(t *testing.T) {
 	got := readSamples(t, in, func(_ *Series, x Sample) int64 { return x.T })
 	if want := []int64{1700000000, 1700000300, 1700000600, 1700000900}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// A series name in CSV quotes may hold commas and quotes ("" for one):
+// a Prometheus label set, a name a spreadsheet quoted. Interleaving is
+// judged by the whole name.
+func TestReadTraceQuotedNames(t *testing.T) {
+	in := "series,unix_seconds,usage_bytes\n\"shop/cart,0\",100,1\n\"say \"\"hi\"\"\",100,2\n\"shop/cart,0\",400,3\nplain,1,4\n"
+	got := readSamples(t, in, func(s *Series, x Sample) string { return s.Name + ":" + itoa(x.T) + "/" + ftoa(x.Usage) })
+	if want := `shop/cart,0:100/1 shop/cart,0:400/3 say "hi":100/2 plain:1/4`; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
+
+// A gzip trace cut short (a download that did not finish) says so, and
+// after which line, rather than "unexpected EOF"; the line it cut is not
+// read as a row.
+func TestReadTraceCutShort(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for i := range 20000 {
+		fmt.Fprintf(zw, "s%d,%d,%d\n", i/1000, 1_700_000_000+300*(i%1000), 1000+i)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.csv.gz")
+	if err := os.WriteFile(path, buf.Bytes()[:buf.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := ReadTraceFile(path, func(*Series) error { return nil })
+	if err == nil || !regexp.MustCompile(`cut.csv.gz: after line [0-9]+: the compressed data ends early: the file is cut short`).MatchString(err.Error()) {
+		t.Errorf("a gzip trace cut in half: %v", err)
 	}
 }
 
@@ -64,6 +102,10 @@ func TestReadTraceErrors(t *testing.T) {
 		"a,1,2\na,2,3,1e16\n":           `line 2: provisioned "1e16"`,
 		"a,1,2\na,2,1125899906842625\n": `line 2: usage "1125899906842625"`,
 		"a,1,2\na,2\n":                  "no usage column",
+		// A quoted name that does not end well.
+		"\"a,1,2\n":         "line 1: the series name's opening quote is never closed",
+		"\"a\"x,1,2\n":      "line 1: the quoted series name is not followed by a comma",
+		"a,1,2\n\"\",1,2\n": "line 2: no series name",
 		// A first line with numbers in it is a row gone wrong, not a
 		// header to skip.
 		"a,xx,100\na,2,3\n":         `line 1: time "xx" is not unix seconds`,
