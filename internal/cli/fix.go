@@ -631,7 +631,7 @@ func (o *FixOptions) planWarnings(results []*fix.Result) {
 		if unused := o.recs.Unused(); len(unused) > 0 {
 			var names []string
 			for _, r := range unused[:min(len(unused), 5)] {
-				names = append(names, recName(r))
+				names = append(names, fix.RecName(r))
 			}
 			if len(unused) > 5 {
 				names = append(names, fmt.Sprintf("%d more", len(unused)-5))

@@ -86,7 +86,11 @@ func (o *FixOptions) RunApply(cmd *cobra.Command) error {
 				fmt.Fprintf(o.ErrOut, "note: %s/%s (namespace %s) left alone: %v\n", w.Kind, w.Name, w.Namespace, err)
 				continue
 			}
-			targets = append(targets, fix.ApplyTarget{Kind: k, Namespace: w.Namespace, Name: w.Name})
+			t := fix.ApplyTarget{Kind: k, Namespace: w.Namespace, Name: w.Name}
+			if t.Namespace == "" {
+				t.Namespace = ns // an item without one: the context's, as kubectl
+			}
+			targets = append(targets, t)
 		}
 		if len(targets) == 0 {
 			where := ""
@@ -258,7 +262,7 @@ func (o *FixOptions) applyOne(ctx context.Context, c kubernetes.Interface, t fix
 		for _, r := range recs {
 			for _, x := range r.Warnings {
 				said[x] = true // an HPA's, said again by the check below
-				obj.Warnings = append(obj.Warnings, recName(r)+": "+x)
+				obj.Warnings = append(obj.Warnings, fix.RecName(r)+": "+x)
 			}
 		}
 	}
@@ -354,16 +358,10 @@ func recWarnings(w io.Writer, v fix.Values) {
 	}
 }
 
-// recName names a recommendation's container: Deployment shop/cart
-// container cart.
-func recName(r model.Recommendation) string {
-	return fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container)
-}
-
 func printWarnings(w io.Writer, rs []model.Recommendation, indent string) {
 	for _, r := range rs {
 		for _, x := range r.Warnings {
-			fmt.Fprintf(w, "%swarning: %s: %s\n", indent, recName(r), x)
+			fmt.Fprintf(w, "%swarning: %s: %s\n", indent, fix.RecName(r), x)
 		}
 	}
 }

@@ -90,6 +90,7 @@ func TestFixErrors(t *testing.T) {
 	inMi := recs("mi.json", `{"workload": {"kind": "Pod", "name": "p"}, "container": "a", "memoryLimitBytes": 512}`)
 	above := recs("above.json", `{"workload": {"kind": "Pod", "name": "p"}, "container": "a", "memoryRequestBytes": 2147483648, "memoryLimitBytes": 1073741824}`)
 	noContainer := recs("nocontainer.json", `{"workload": {"kind": "Pod", "name": "p"}, "memoryLimitBytes": 1073741824}`)
+	twice := recs("twice.json", `{"workload": {"kind": "Pod", "name": "p", "namespace": "default"}, "container": "a", "memoryLimitBytes": 1073741824}, {"workload": {"kind": "pod", "name": "p", "namespace": "default"}, "container": "a", "memoryLimitBytes": 2147483648}`)
 	cases := []struct {
 		name string
 		args []string
@@ -102,6 +103,7 @@ func TestFixErrors(t *testing.T) {
 		{"negative recommendation", []string{"fix", "-f", two, "--recommendations", negative}, 2, "negative.json: items[0]: Pod p container a: memoryLimitBytes -5: want a positive number of bytes; nothing was changed"},
 		{"recommendation in Mi", []string{"fix", "-f", two, "--recommendations", inMi}, 2, "memoryLimitBytes 512 is 512 bytes, too small for any container: the field is in bytes (536870912 for 512Mi)"},
 		{"recommended request above limit", []string{"fix", "-f", two, "--recommendations", above}, 2, "memoryRequestBytes 2147483648 (2Gi) is above memoryLimitBytes 1073741824 (1Gi)"},
+		{"two items for one container", []string{"fix", "-f", two, "--recommendations", twice}, 2, "twice.json: items[0] and items[1] both size Pod default/p container a, differently (request none, limit 1Gi; request none, limit 2Gi): keep one; nothing was changed"},
 		{"recommendation without container", []string{"fix", "-f", two, "--recommendations", noContainer}, 2, `items[0]: workload {kind: "Pod", name: "p"}, container "": each item names`},
 		{"which container", []string{"fix", "-f", two, "--memory-limit", "1Gi"}, 2, "say which with --container"},
 		{"no such container", []string{"fix", "-f", two, "--memory-limit", "1Gi", "-c", "z"}, 2, `no container "z" (containers: a, b)`},

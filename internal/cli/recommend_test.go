@@ -186,6 +186,21 @@ func TestRecommendFeedsFix(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "note: 1 of the 1 recommendations match no container in the files (Deployment prod/api container app): check the files given with -f") || !strings.Contains(r.stderr, "Nothing to change.") {
 		t.Errorf("a recommendation for another namespace: exit %d\n%s", r.code, r.stderr)
 	}
+	// An item without a namespace (written by hand) sizes the workload of
+	// its name in any namespace.
+	anywhere := strings.Replace(r0, `"namespace": "shop"`, `"namespace": ""`, 1)
+	recsAnywhere := filepath.Join(dir, "recs-anywhere.json")
+	if err := os.WriteFile(recsAnywhere, []byte(anywhere), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "fresh.yaml")
+	if err := os.WriteFile(fresh, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run("fix", "-f", fresh, "--recommendations", recsAnywhere)
+	if r.code != 0 || !strings.Contains(r.stderr, "Deployment shop/api container app: memory limit") || strings.Contains(r.stderr, "match no container") {
+		t.Errorf("a recommendation without namespace: exit %d\n%s", r.code, r.stderr)
+	}
 	// -o yaml is the same document: fix reads it too, to the same result.
 	r = run("recommend", "--trace", tracePath, "-o", "yaml")
 	recsYAML := filepath.Join(dir, "recs.yaml")

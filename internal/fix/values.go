@@ -120,9 +120,22 @@ func ParseRecommendations(path string, data []byte) (*FromRecommendations, error
 	if recs.Kind != model.RecommendationsKind {
 		return nil, fmt.Errorf("%s: kind is %q, want %s (oomdoctor recommend -o json or -o yaml writes one)", path, recs.Kind, model.RecommendationsKind)
 	}
+	first := map[string]int{}
 	for i, r := range recs.Items {
 		if err := checkRecommendation(r); err != nil {
 			return nil, fmt.Errorf("%s: items[%d]: %w; nothing was changed", path, i, err)
+		}
+		// Two items for one container (documents joined, one edited):
+		// the same sizes are one item; different ones are for the user
+		// to choose, not for the last to win unsaid.
+		key := recKey(r.Workload.Namespace, r.Workload.Kind, r.Workload.Name, r.Container)
+		j, seen := first[key]
+		if !seen {
+			first[key] = i
+			continue
+		}
+		if p := recs.Items[j]; !sameSize(p.MemoryRequestBytes, r.MemoryRequestBytes) || !sameSize(p.MemoryLimitBytes, r.MemoryLimitBytes) {
+			return nil, fmt.Errorf("%s: items[%d] and items[%d] both size %s, differently (%s; %s): keep one; nothing was changed", path, j, i, RecName(p), sizes(p), sizes(r))
 		}
 	}
 	return NewFromRecommendations(recs), nil
@@ -136,10 +149,7 @@ func checkRecommendation(r model.Recommendation) error {
 	if r.Workload.Kind == "" || r.Workload.Name == "" || r.Container == "" {
 		return fmt.Errorf("workload {kind: %q, name: %q}, container %q: each item names its workload's kind and name, and the container", r.Workload.Kind, r.Workload.Name, r.Container)
 	}
-	name := fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container)
-	if r.Workload.Namespace == "" {
-		name = fmt.Sprintf("%s %s container %s", r.Workload.Kind, r.Workload.Name, r.Container)
-	}
+	name := RecName(r)
 	for _, v := range []struct {
 		field string
 		b     *int64
@@ -156,6 +166,28 @@ func checkRecommendation(r model.Recommendation) error {
 		return fmt.Errorf("%s: memoryRequestBytes %d (%s) is above memoryLimitBytes %d (%s): the API server refuses a request above the limit", name, *r.MemoryRequestBytes, manifest.FormatBytes(*r.MemoryRequestBytes), *r.MemoryLimitBytes, manifest.FormatBytes(*r.MemoryLimitBytes))
 	}
 	return nil
+}
+
+// RecName names a recommendation's container: Deployment shop/api
+// container app.
+func RecName(r model.Recommendation) string {
+	if r.Workload.Namespace == "" {
+		return fmt.Sprintf("%s %s container %s", r.Workload.Kind, r.Workload.Name, r.Container)
+	}
+	return fmt.Sprintf("%s %s/%s container %s", r.Workload.Kind, r.Workload.Namespace, r.Workload.Name, r.Container)
+}
+
+func sameSize(a, b *int64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+
+// sizes writes an item's request and limit: request 128Mi, limit 256Mi.
+func sizes(r model.Recommendation) string {
+	size := func(b *int64) string {
+		if b == nil {
+			return "none"
+		}
+		return manifest.FormatBytes(*b)
+	}
+	return "request " + size(r.MemoryRequestBytes) + ", limit " + size(r.MemoryLimitBytes)
 }
 
 // NewFromRecommendations gives each container what recs says for it.
@@ -195,6 +227,12 @@ func (f *FromRecommendations) For(w *manifest.Workload) (map[string]Target, erro
 			// any namespace only when there is one such.
 			key, r, ok = f.anyNamespace(w.Kind, w.Name, c.Name)
 		}
+		if !ok && w.Namespace != "" {
+			// A recommendation without namespace (written by hand) is
+			// for the workload of that name in any namespace.
+			key = recKey("", w.Kind, w.Name, c.Name)
+			r, ok = f.byKey[key]
+		}
 		if !ok {
 			continue
 		}
@@ -230,11 +268,16 @@ func (f *FromRecommendations) Len() int { return len(f.byKey) }
 // Of are the recommendations for a workload's containers, by container
 // name order.
 func (f *FromRecommendations) Of(namespace, kind, name string) []model.Recommendation {
-	prefix := recKey(namespace, kind, name, "")
 	var out []model.Recommendation
-	for _, k := range slices.Sorted(maps.Keys(f.byKey)) {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, f.byKey[k])
+	for _, ns := range []string{namespace, ""} {
+		prefix := recKey(ns, kind, name, "")
+		for _, k := range slices.Sorted(maps.Keys(f.byKey)) {
+			if strings.HasPrefix(k, prefix) {
+				out = append(out, f.byKey[k])
+			}
+		}
+		if len(out) > 0 || namespace == "" {
+			break
 		}
 	}
 	return out
