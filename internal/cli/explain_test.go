@@ -20,6 +20,7 @@ func TestExplainTargets(t *testing.T) {
 		{[]string{"deploy/nope", "-n", "shop"}, ExitUsage, "", "Deployment shop/nope not found in the snapshot"},
 		{[]string{"deploy/cart", "-n", "payments"}, ExitUsage, "", "Deployment payments/cart not found in the snapshot"},
 		{[]string{"cart-7c9d8f6b5-x2kqp/nope", "-n", "shop"}, ExitUsage, "", "pod shop/cart-7c9d8f6b5-x2kqp, container nope: no such container (its containers: cart, envoy)"},
+		{[]string{"svc/cart", "-n", "shop"}, ExitUsage, "", `"svc/cart": "svc" is not a kind of workload: give a pod, deployment (deploy),`},
 		{[]string{"cart-7c9d8f6b5-x2kqp", "-n", "shop"}, 0, "Pod shop/cart-7c9d8f6b5-x2kqp, container cart (Deployment/cart)", ""},
 	} {
 		r := run(append([]string{"explain", "--snapshot", exampleSnapshot}, tc.args...)...)

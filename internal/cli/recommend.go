@@ -768,5 +768,9 @@ func canonicalKind(k string) (string, error) {
 	case "po", "pod", "pods":
 		return "Pod", nil
 	}
-	return fix.NormalizeKind(k)
+	kind, err := fix.NormalizeKind(k)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a kind of workload: give a pod, deployment (deploy), statefulset (sts), daemonset (ds), replicaset (rs), job or cronjob (cj)", k)
+	}
+	return kind, nil
 }
