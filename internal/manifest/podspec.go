@@ -323,6 +323,13 @@ func FormatBytes(b int64) string {
 
 // Describe names a container for messages: container "app" (init).
 func (c *Container) Describe() string {
+	if c.Name == "" {
+		// Knative and other CRDs allow a lone container without a name.
+		if c.Kind == RegularContainer {
+			return "the unnamed container"
+		}
+		return fmt.Sprintf("the unnamed %s container", c.Kind)
+	}
 	if c.Kind == RegularContainer {
 		return fmt.Sprintf("container %q", c.Name)
 	}

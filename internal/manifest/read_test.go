@@ -47,3 +47,17 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+// A container without a name (Knative's lone container) is described as
+// such, not as container "".
+func TestDescribeUnnamedContainer(t *testing.T) {
+	for c, want := range map[*Container]string{
+		{Name: "app", Kind: RegularContainer}: `container "app"`,
+		{Kind: RegularContainer}:              "the unnamed container",
+		{Kind: InitContainer}:                 "the unnamed init container",
+	} {
+		if got := c.Describe(); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
+	}
+}
