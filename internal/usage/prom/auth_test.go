@@ -140,9 +140,23 @@ func TestCheckOtherErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A 404 is not a matter of credentials.
-	if err := c.Check(context.Background()); err == nil || strings.Contains(err.Error(), "credentials") || !strings.Contains(err.Error(), "404") {
+	// A 404 is not a matter of credentials: it is the wrong address or
+	// path.
+	if err := c.Check(context.Background()); err == nil || strings.Contains(err.Error(), "credentials") || !strings.Contains(err.Error(), "no Prometheus query API at "+srv.URL+" (404 Not Found for its /api/v1/ paths): check --prometheus-url: the address, and the path when Prometheus is served under a prefix") {
 		t.Errorf("Check on a 404: %v", err)
+	}
+	// A web page where the API's JSON should be: a login page, Grafana.
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html><body>Sign in</body></html>")
+	}))
+	defer page.Close()
+	pc, err := New(Config{URL: page.URL, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "the server at "+page.URL+" answered with a web page, not Prometheus' API") {
+		t.Errorf("Check on a web page: %v", err)
 	}
 	srv.Close()
 	if err := c.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot reach Prometheus at "+srv.URL) {

@@ -265,6 +265,12 @@ func (r *run) reach(err error) error {
 		if code := refusedCode(pe); code != 0 {
 			return r.c.credentials(code, pe.Detail)
 		}
+		switch {
+		case pe.Type == v1.ErrClient && strings.HasPrefix(pe.Msg, "client error: 404"):
+			return fmt.Errorf("no Prometheus query API at %s (404 Not Found for its /api/v1/ paths): check %s: the address, and the path when Prometheus is served under a prefix (--web.route-prefix, say http://HOST:9090/prometheus); a Grafana URL is not one, its Prometheus data source's URL is", r.c.url, r.c.flag())
+		case pe.Type == v1.ErrBadResponse && strings.Contains(pe.Msg, "found <"):
+			return fmt.Errorf("the server at %s answered with a web page, not Prometheus' API (a login page, a proxy's or a load balancer's error, a Grafana?): check %s", r.c.url, r.c.flag())
+		}
 		return fmt.Errorf("the query was refused by Prometheus at %s: %s", r.c.url, msg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
