@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -103,10 +104,22 @@ func (o *Options) Run(ctx context.Context, restConfig func() (*rest.Config, erro
 	if o.NodeName == "" && !o.Standalone {
 		return usagef("give the node's name with --node-name (in a DaemonSet, from the downward API's spec.nodeName through $NODE_NAME)")
 	}
+	if o.NodeName == "" {
+		// Standalone: the node label is this machine's name.
+		if host, err := os.Hostname(); err == nil {
+			o.NodeName = host
+		}
+	}
 	switch o.Log {
 	case "json", "text", "none":
 	default:
 		return usagef("unknown --log format %q: valid formats are json, none, text", o.Log)
+	}
+	if o.Retention < 0 {
+		return usagef("--metrics-retention %s: give a duration of 0 or more (0 drops a deleted pod's series at once)", o.Retention)
+	}
+	if _, err := os.Stat(filepath.Join(o.Proc, "self", "cgroup")); err != nil {
+		return usagef("--proc %s is not a proc filesystem (no self/cgroup in it): give the host's /proc, with hostPID", o.Proc)
 	}
 	h, err := cgroup.Detect(o.Root, cgroup.RealStatFS)
 	if err != nil {
