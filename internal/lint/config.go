@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -82,10 +86,44 @@ func LoadConfig(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, fmt.Errorf("%s: %v", path, configError(err))
 	}
 	cfg.file = path
 	return cfg, cfg.Validate()
+}
+
+// configFields name the config's parts and their fields, for errors on
+// an unknown field: the decoder names the Go type.
+var configFields = map[string]struct {
+	what string
+	of   any
+}{
+	"lint.Config":     {"the config", Config{}},
+	"lint.RuleConfig": {"a rule's settings", RuleConfig{}},
+	"lint.IgnoreRule": {"an ignore entry", IgnoreRule{}},
+}
+
+var unknownField = regexp.MustCompile(`field (\S+) not found in type (\S+)`)
+
+// configError words a decoding error for the config's author: an
+// unknown field says where it was and which fields there are.
+func configError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return unknownField.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := unknownField.FindStringSubmatch(m)
+		part, ok := configFields[sub[2]]
+		if !ok {
+			return m
+		}
+		var names []string
+		t := reflect.TypeOf(part.of)
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); tag != "" && tag != "-" {
+				names = append(names, tag)
+			}
+		}
+		return fmt.Sprintf("unknown field %s in %s (its fields: %s)", sub[1], part.what, strings.Join(names, ", "))
+	})
 }
 
 // Validate checks the config against the rules that exist.
@@ -107,7 +145,8 @@ func (c *Config) Validate() error {
 	for _, r := range Rules(DefaultConfig()) {
 		known[r.ID()] = true
 	}
-	for id, rc := range c.Rules {
+	for _, id := range slices.Sorted(maps.Keys(c.Rules)) { // the same error first, every run
+		rc := c.Rules[id]
 		if !known[id] {
 			return fmt.Errorf("%s: rules: no rule %q (oomdoctor lint --list-rules shows them)", where, id)
 		}

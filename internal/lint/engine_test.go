@@ -90,7 +90,9 @@ ignore:
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for name, tc := range map[string]struct{ content, want string }{
-		"unknown field":   {"kind: LintConfig\nfailon: error\n", "field failon not found"},
+		"unknown field":   {"kind: LintConfig\nfailon: error\n", "line 2: unknown field failon in the config (its fields: apiVersion, kind, failOn, rules, ignore)"},
+		"rule field":      {"rules:\n  besteffort-pod: {enabled: false}\n", "line 2: unknown field enabled in a rule's settings (its fields: disabled, severity,"},
+		"ignore field":    {"ignore:\n- rule: besteffort-pod\n", "line 2: unknown field rule in an ignore entry (its fields: rules, kinds,"},
 		"unknown rule":    {"rules:\n  no-such-rule: {disabled: true}\n", `no rule "no-such-rule"`},
 		"bad severity":    {"rules:\n  besteffort-pod: {severity: fatal}\n", "severity \"fatal\""},
 		"bad failOn":      {"failOn: sometimes\n", "failOn \"sometimes\""},
