@@ -36,11 +36,11 @@ func (r *jvmHeap) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		sev := model.SeverityError
 		msg := fmt.Sprintf("%s: the JVM heap %s (%s, %s) is %s of the memory limit %s, leaving too little for metaspace, code cache, thread stacks and GC: the kernel will kill the JVM before it can throw OutOfMemoryError.",
-			describe(w, c), mib(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
+			describe(w, c), about(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
 		if verdict == runtimes.HeapTight {
 			sev = model.SeverityWarning
 			msg = fmt.Sprintf("%s: the JVM heap %s (%s, %s) is %s of the memory limit %s: under load the rest of the JVM (metaspace, code cache, threads, GC, direct buffers) is likely to push it over and the kernel kills it.",
-				describe(w, c), mib(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
+				describe(w, c), about(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
 		}
 		fit := runtimes.FitHeap(runtimes.JVM, limit)
 		newFlag := runtimes.JVMSizeFlag(fit)

@@ -67,6 +67,15 @@ func memoryQuantities(w *Workload, check func(q *manifest.Quantity, container, w
 // mib writes bytes as a quantity.
 func mib(b int64) string { return manifest.FormatBytes(b) }
 
+// about writes a computed size for reading: a quantity when it is a whole
+// MiB or MB, else in MiB with one decimal (972.8Mi, not 1020054732).
+func about(b int64) string {
+	if b%(1<<20) == 0 || b%1_000_000 == 0 || b < 1<<20 {
+		return mib(b)
+	}
+	return fmt.Sprintf("%.1fMi", float64(b)/(1<<20))
+}
+
 // percent writes a share as "78%".
 func percent(part, whole int64) string {
 	if whole == 0 {
