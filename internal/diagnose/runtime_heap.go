@@ -91,6 +91,13 @@ func inspected(c *corev1.Container, cms map[string]*corev1.ConfigMap) runtimes.C
 		switch {
 		case e.ValueFrom == nil:
 			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value})
+		case e.ValueFrom.ResourceFieldRef != nil:
+			ref := e.ValueFrom.ResourceFieldRef
+			d := ""
+			if !ref.Divisor.IsZero() {
+				d = ref.Divisor.String()
+			}
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, ResourceField: ref.Resource, Divisor: d})
 		case e.ValueFrom.ConfigMapKeyRef != nil:
 			ref := e.ValueFrom.ConfigMapKeyRef
 			if cm := cms[ref.Name]; cm != nil {
@@ -226,6 +233,18 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 				lintFix(in, &c.Fix, fromConfigMap(info.GoMemLimitSet))
 			}
 			return c
+		}
+		if f := info.GoMemLimitFrom; f != nil {
+			// The downward API: the limit itself (divisor 1) leaves the
+			// GC no room; with a divisor Go reads a bare number of bytes
+			// and collects all the time, which keeps memory low.
+			if info.GoMemLimitFor(limit) != limit {
+				return nil
+			}
+			return &model.Cause{Confidence: model.High, ConfidenceWhy: "GOMEMLIMIT is in the spec",
+				Summary:  fmt.Sprintf("GOMEMLIMIT comes from the limit itself (the downward API's %s): 100%% of the %s limit, so the Go runtime lets the heap grow to all the container may use before it collects hard.", f.Resource, size(lim)),
+				Evidence: []model.Evidence{{What: "GOMEMLIMIT", Value: "valueFrom.resourceFieldRef " + f.Resource + " (100% of the limit)", Source: "pod spec"}},
+				Fix:      model.Fix{Text: "Set GOMEMLIMIT to 90% of the limit, as a value in place of the resourceFieldRef.", Flag: runtimes.HeapFlag(info, limit)}}
 		}
 		if info.GoMemLimitSet == nil {
 			c := &model.Cause{Confidence: model.Low, ConfidenceWhy: "a missing GOMEMLIMIT only kills when the live heap is over about half the limit; usage history shows whether it is",

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -24,6 +25,10 @@ type goMemLimitAbove struct{ rule }
 func (r *goMemLimitAbove) CheckWorkload(ctx *Context, w *Workload) {
 	for _, c := range w.Spec.AllContainers() {
 		info := w.Runtime(c)
+		if info.GoMemLimitFrom != nil && limited(c) {
+			r.fromLimit(ctx, w, c, info)
+			continue
+		}
 		if info.GoMemLimitSet == nil || info.GoMemLimit == 0 || !limited(c) {
 			continue
 		}
@@ -48,4 +53,29 @@ func (r *goMemLimitAbove) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		ctx.Report(f)
 	}
+}
+
+// fromLimit reports GOMEMLIMIT from the downward API's limits.memory: the
+// limit itself (divisor 1), at 100% of it; or, with a divisor, a bare
+// number Go reads as bytes (2048 for 2Gi over 1Mi), so small that the GC
+// runs all the time. The fix writes the value in its place.
+func (r *goMemLimitAbove) fromLimit(ctx *Context, w *Workload, c *manifest.Container, info runtimes.Info) {
+	ref := info.GoMemLimitFrom
+	limit := c.Resources.MemoryLimit.Bytes()
+	got := info.GoMemLimitFor(limit)
+	if got == 0 {
+		return // requests.memory or another resource: not the limit's
+	}
+	want := runtimes.GoMemLimitValue(int64(runtimes.GoMemLimitShare * float64(limit)))
+	msg := fmt.Sprintf("%s takes GOMEMLIMIT from the memory limit itself (valueFrom.resourceFieldRef %s): %s, 100%% of it, so the Go garbage collector does not work harder before the kernel kills the process. GOMEMLIMIT counts only the Go runtime's memory; set it to about 90%% of the limit: %s.", describe(w, c), ref.Resource, c.Resources.MemoryLimit.Text, want)
+	if ref.DivisorBytes > 1 {
+		msg = fmt.Sprintf("%s takes GOMEMLIMIT from its memory limit over the divisor %s (valueFrom.resourceFieldRef %s): the bare number %d, which Go reads as %d bytes, so the garbage collector runs without pause (up to half the CPU) and the program crawls. Write the value with Go's unit instead, about 90%% of the limit: %s.", describe(w, c), ref.Divisor, ref.Resource, got, got, want)
+	}
+	f := Finding{Object: w.Object, Path: ref.Path, Container: c.Name, Message: msg}
+	if f.Path == "" {
+		f.Path = c.Path
+	} else {
+		f.Fix = fix("set GOMEMLIMIT="+want+" in place of the resourceFieldRef", remove(ref.Path+".valueFrom"), set(ref.Path+".value", want))
+	}
+	ctx.Report(f)
 }

@@ -29,7 +29,7 @@ type goMemLimitMissing struct {
 func (r *goMemLimitMissing) CheckWorkload(ctx *Context, w *Workload) {
 	for _, c := range w.Spec.AllContainers() {
 		info := w.Runtime(c)
-		if info.Runtime != runtimes.Go || info.GoMemLimitSet != nil || !limited(c) {
+		if info.Runtime != runtimes.Go || info.GoMemLimitSet != nil || info.GoMemLimitFrom != nil || !limited(c) {
 			continue
 		}
 		limit := c.Resources.MemoryLimit.Bytes()

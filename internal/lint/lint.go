@@ -354,6 +354,8 @@ func RuntimeContainer(w *manifest.Workload, c *manifest.Container, data func(nam
 			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: data(e.ConfigMap)[e.ConfigMapKey], Path: field(e.ConfigMap, e.ConfigMapKey)})
 		case !e.FromOther:
 			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, Value: e.Value, Path: e.Path + ".value"})
+		case e.ResourceField != "":
+			rc.Env = append(rc.Env, runtimes.Env{Name: e.Name, ResourceField: e.ResourceField, Divisor: e.Divisor, Path: e.Path})
 		}
 	}
 	for _, m := range c.Mounts {

@@ -122,8 +122,11 @@ type EnvVar struct {
 	ConfigMap, ConfigMapKey string
 	// FromOther is set for values from Secrets, fields or resources.
 	FromOther bool
-	Node      *yaml.Node
-	Path      string
+	// ResourceField and Divisor are a resourceFieldRef's (the downward
+	// API: limits.memory, the limit in bytes over the divisor).
+	ResourceField, Divisor string
+	Node                   *yaml.Node
+	Path                   string
 }
 
 // EnvSource is one envFrom entry.
@@ -270,6 +273,9 @@ func readContainer(n *yaml.Node, path string, kind ContainerKind) *Container {
 				v.ConfigMap, v.ConfigMapKey = ScalarValue(Child(ref, "name")), ScalarValue(Child(ref, "key"))
 			} else {
 				v.FromOther = true
+				if ref := Child(from, "resourceFieldRef"); ref != nil {
+					v.ResourceField, v.Divisor = ScalarValue(Child(ref, "resource")), ScalarValue(Child(ref, "divisor"))
+				}
 			}
 		}
 		c.Env = append(c.Env, v)

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ---- Go
@@ -21,13 +23,29 @@ func isGo(env map[string]Env, repo string) bool {
 var goMemLimitRe = regexp.MustCompile(`^(\d+)(B|KiB|MiB|GiB|TiB)?$`)
 
 func inspectGo(env map[string]Env, info *Info) {
-	if e, ok := env["GOMEMLIMIT"]; ok {
+	if e, ok := env["GOMEMLIMIT"]; ok && e.ResourceField != "" {
+		d := int64(1)
+		if q, err := resource.ParseQuantity(e.Divisor); err == nil && q.Value() > 0 {
+			d = q.Value()
+		}
+		info.GoMemLimitFrom = &FieldRef{Resource: e.ResourceField, Divisor: e.Divisor, DivisorBytes: d, Path: e.Path}
+	} else if ok {
 		info.GoMemLimitSet = &Setting{Flag: "GOMEMLIMIT=" + e.Value, Source: "GOMEMLIMIT", Path: e.Path, Value: e.Value}
 		info.GoMemLimit = ParseGoMemLimit(e.Value)
 	}
 	if e, ok := env["GOGC"]; ok {
 		info.GOGC = e.Value
 	}
+}
+
+// GoMemLimitFor is the GOMEMLIMIT the Go runtime reads from the
+// downward API under a memory limit: the limit over the divisor, a bare
+// number Go takes as bytes (0 when it is not the limit's).
+func (i Info) GoMemLimitFor(limit int64) int64 {
+	if i.GoMemLimitFrom == nil || i.GoMemLimitFrom.Resource != "limits.memory" {
+		return 0
+	}
+	return (limit + i.GoMemLimitFrom.DivisorBytes - 1) / i.GoMemLimitFrom.DivisorBytes
 }
 
 // ParseGoMemLimit reads GOMEMLIMIT's format (bytes with an optional B,

@@ -48,6 +48,10 @@ type File struct{ Text, From, ConfigMap, Key, Path string }
 // Env is one environment variable with a literal value.
 type Env struct {
 	Name, Value string
+	// ResourceField is set for a value from the downward API's
+	// resourceFieldRef (limits.memory), with its Divisor ("" for 1);
+	// Value is then empty.
+	ResourceField, Divisor string
 	// Path locates the env entry for edits ("" when unknown).
 	Path string
 }
@@ -91,7 +95,20 @@ type Info struct {
 	// Go: GOMEMLIMIT (bytes, 0 when unset or off) and GOGC.
 	GoMemLimit    int64
 	GoMemLimitSet *Setting
-	GOGC          string
+	// GoMemLimitFrom is GOMEMLIMIT taken from the downward API
+	// (resourceFieldRef): its value follows the limit (GoMemLimitFor).
+	GoMemLimitFrom *FieldRef
+	GOGC           string
+}
+
+// FieldRef is an env value from the downward API's resourceFieldRef.
+type FieldRef struct {
+	// Resource is limits.memory, requests.memory, ...; Divisor the
+	// divisor as written ("" for 1), DivisorBytes its value.
+	Resource, Divisor string
+	DivisorBytes      int64
+	// Path is the env entry (for edits; "" when unknown).
+	Path string
 }
 
 // Inspect looks at a container and says which runtime it runs and its heap
