@@ -597,6 +597,47 @@ func TestFixLintReadsEveryFile(t *testing.T) {
 	}
 }
 
+// Two lint fixes of one field (two flags of one JAVA_TOOL_OPTIONS, from
+// two rules) both hold, in the env value and in a ConfigMap of the
+// files.
+func TestFixLintTwoFlagsOfOneField(t *testing.T) {
+	const deploy = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: j, namespace: a}
+spec:
+  template:
+    spec:
+      containers:
+      - name: a
+        image: eclipse-temurin:21
+        env:
+        - name: JAVA_TOOL_OPTIONS
+          value: "-Xmx3g -Xss1Mi -XX:+UseG1GC"
+        resources: {requests: {memory: 2Gi}, limits: {memory: 2Gi}}
+`
+	const cm = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: jvm, namespace: a}
+data:
+  opts: "-Xmx3g -Xss1Mi -XX:+UseG1GC"
+`
+	fromCM := strings.Replace(deploy, `          value: "-Xmx3g -Xss1Mi -XX:+UseG1GC"`, `          valueFrom: {configMapKeyRef: {name: jvm, key: opts}}`, 1)
+	for _, tc := range []struct {
+		name, file, text, want string
+	}{
+		{"env value", "d.yaml", deploy, `"-Xmx1536m -Xss1m -XX:+UseG1GC"`},
+		{"ConfigMap", "d.yaml", cm + "---\n" + fromCM, `opts: "-Xmx1536m -Xss1m -XX:+UseG1GC"`},
+	} {
+		dir := t.TempDir()
+		writeFiles(t, dir, tc.file, tc.text)
+		r := run("fix", "-f", dir, "--lint", "--write")
+		got, _ := os.ReadFile(filepath.Join(dir, tc.file))
+		if r.code != 0 || !strings.Contains(string(got), tc.want) || !strings.Contains(r.stderr, "(jvm-heap-exceeds-limit)") || !strings.Contains(r.stderr, "(jvm-memory-flag-invalid)") {
+			t.Errorf("%s: exit %d\n%s\n%s", tc.name, r.code, r.stderr, got)
+		}
+	}
+}
+
 // fix --lint makes lint's fixes of values read from a ConfigMap of the
 // files in the ConfigMap: a maxmemory in a mounted redis.conf, a heap
 // flag in env from one. Another reader for which lint asks nothing keeps

@@ -151,14 +151,24 @@ func ApplyConfigMapEdits(results []*Result, cms ConfigMaps) {
 		cm := cms[f.cm]
 		name := strings.TrimPrefix(f.cm, "/") // no namespace written
 		first := list[0]
+		// Each workload's edits of the key, made in turn on its text
+		// (two flags of one JAVA_TOOL_OPTIONS both hold); the value set
+		// is the one every workload asks for.
+		wants := map[string]string{}
 		var askers []string
-		same := true
 		for _, e := range list {
-			if !slices.Contains(askers, e.For) {
+			cur, seen := wants[e.For]
+			if !seen {
+				cur = cm.Data[e.Key]
 				askers = append(askers, e.For)
 			}
-			same = same && e.Edit.Value == first.Edit.Value
+			wants[e.For] = e.Edit.Rewrite(cur)
 		}
+		same := true
+		for _, w := range askers {
+			same = same && wants[w] == wants[first.For]
+		}
+		first.Edit.Value, first.Edit.From, first.Edit.To = wants[first.For], "", ""
 		sort.Strings(askers)
 		var others []string
 		for _, w := range cm.readers(first.Key) {

@@ -30,7 +30,7 @@ func Edits(f model.LintFinding) []manifest.Edit {
 	}
 	edits := make([]manifest.Edit, len(f.Fix.Edits))
 	for i, e := range f.Fix.Edits {
-		edits[i] = manifest.Edit{Op: manifest.EditOp(e.Op), Path: e.Path, Value: e.Value}
+		edits[i] = manifest.Edit{Op: manifest.EditOp(e.Op), Path: e.Path, Value: e.Value, From: e.From, To: e.To}
 		for _, kv := range e.Item {
 			edits[i].Item = append(edits[i].Item, manifest.KV{Key: kv.Key, Value: kv.Value})
 		}

@@ -102,7 +102,9 @@ func replaceFlag(s *runtimes.Setting, newFlag string) (model.LintEdit, bool) {
 	if s == nil || s.Path == "" {
 		return model.LintEdit{}, false
 	}
-	return set(s.Path, strings.Replace(s.Value, s.Flag, newFlag, 1)), true
+	e := set(s.Path, strings.Replace(s.Value, s.Flag, newFlag, 1))
+	e.From, e.To = s.Flag, newFlag // another flag of the field may be fixed too
+	return e, true
 }
 
 // where says where a setting is written, for messages.

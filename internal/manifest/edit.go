@@ -36,6 +36,22 @@ type Edit struct {
 	// Item is the mapping to append, in key order; a single KV with no
 	// Key is a scalar item (a kustomization's literal: - KEY=value).
 	Item []KV `json:"item,omitempty"`
+	// From and To make a set a rewrite of part of the field's text: the
+	// text it has when the edit is made, with From replaced by To (Value
+	// is then what it gives on the text its maker read). Two such edits
+	// of one field (two flags of one JAVA_TOOL_OPTIONS) both hold.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+}
+
+// Rewrite is the value an edit sets on a field whose text is now cur:
+// cur with From replaced by To for a rewrite whose From cur still holds,
+// else Value.
+func (e Edit) Rewrite(cur string) string {
+	if e.From != "" && strings.Contains(cur, e.From) {
+		return strings.Replace(cur, e.From, e.To, 1)
+	}
+	return e.Value
 }
 
 // KV is one key and scalar value of an appended item.
@@ -170,6 +186,9 @@ func (t *text) edit(ref ObjectRef, e Edit) error {
 	t.json = jsonStyle(t.docs[ref.Doc].Content[0])
 	switch e.Op {
 	case OpSet:
+		if n, ok := Lookup(obj, e.Path); ok && e.From != "" && n.Kind == yaml.ScalarNode {
+			return t.set(obj, e.Path, e.Rewrite(n.Value))
+		}
 		return t.set(obj, e.Path, e.Value)
 	case OpRemove:
 		return t.remove(obj, e.Path)

@@ -95,6 +95,10 @@ type LintEdit struct {
 	Path  string   `json:"path"`
 	Value string   `json:"value,omitempty"`
 	Item  []KeyVal `json:"item,omitempty"`
+	// From and To: a set that rewrites part of the field's text (From
+	// replaced by To); Value is the result on the text lint read.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
 // KeyVal is one key and value of an appended item.

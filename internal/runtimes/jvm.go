@@ -96,6 +96,8 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 				info.MaxRAMBytes = jvmSize(maxRAMRe.FindStringSubmatch(w.text)[1])
 			case w.text == noContainers:
 				info.ContainerSupportOff = set
+			case malformedJVMFlag(w.text):
+				info.BadFlags = append(info.BadFlags, set)
 			}
 		}
 	}
@@ -105,6 +107,87 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 	case percent != nil:
 		info.Heap = percent
 	}
+}
+
+// The JVM's memory flags and the values it takes: a whole number with
+// an optional k, m, g or t; a percentage as a bare number.
+var (
+	jvmSizeFlags    = []string{"-Xmx", "-Xms", "-Xss", "-Xmn", "-XX:MaxHeapSize=", "-XX:InitialHeapSize=", "-XX:MinHeapSize=", "-XX:MaxRAM=", "-XX:MaxMetaspaceSize=", "-XX:MetaspaceSize=", "-XX:MaxDirectMemorySize=", "-XX:ReservedCodeCacheSize=", "-XX:MaxNewSize=", "-XX:NewSize="}
+	jvmPercentFlags = []string{"-XX:MaxRAMPercentage=", "-XX:InitialRAMPercentage=", "-XX:MinRAMPercentage="}
+	jvmSizeValue    = regexp.MustCompile(`^\d+[kKmMgGtT]?$`)
+	jvmPercentValue = regexp.MustCompile(`^\d+(\.\d+)?$`)
+)
+
+// malformedJVMFlag tells whether a word is one of the JVM's memory flags
+// with a value it refuses at start ("Invalid maximum heap size:
+// -Xmx1Gi", "Improperly specified VM option 'MaxRAMPercentage=75%'"),
+// so the JVM does not start at all.
+func malformedJVMFlag(w string) bool {
+	for _, f := range jvmPercentFlags {
+		if v, ok := strings.CutPrefix(w, f); ok {
+			return !jvmPercentValue.MatchString(v)
+		}
+	}
+	for _, f := range jvmSizeFlags {
+		if v, ok := strings.CutPrefix(w, f); ok {
+			return !jvmSizeValue.MatchString(v)
+		}
+	}
+	return false
+}
+
+// MeantJVMFlag rewrites a malformed memory flag as the JVM takes it,
+// when what it means is clear: Kubernetes' units (-Xmx1Gi: -Xmx1024m),
+// a B (-Xmx1536MB: -Xmx1536m), a fraction (-Xmx1.5g: -Xmx1536m), a
+// percent sign (MaxRAMPercentage=75%: 75.0). ok is false otherwise.
+func MeantJVMFlag(w string) (string, bool) {
+	for _, f := range jvmPercentFlags {
+		if v, ok := strings.CutPrefix(w, f); ok {
+			p, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "%"), 64)
+			if err != nil || p <= 0 || p > 100 {
+				return "", false
+			}
+			return f + strconv.FormatFloat(p, 'f', 1, 64), true
+		}
+	}
+	for _, f := range jvmSizeFlags {
+		v, ok := strings.CutPrefix(w, f)
+		if !ok {
+			continue
+		}
+		// As the JVM means its units: powers of 1024, whatever the case
+		// or the B.
+		v = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i")
+		mult := 1.0
+		if n := len(v); n > 0 {
+			switch v[n-1] {
+			case 'k', 'K':
+				mult = 1 << 10
+			case 'm', 'M':
+				mult = 1 << 20
+			case 'g', 'G':
+				mult = 1 << 30
+			case 't', 'T':
+				mult = 1 << 40
+			}
+			if mult > 1 {
+				v = v[:n-1]
+			}
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || x <= 0 {
+			return "", false
+		}
+		b := int64(x * mult)
+		switch {
+		case b >= 1<<20 && b%(1<<20) == 0:
+			return fmt.Sprintf("%s%dm", f, b>>20), true
+		case b >= 1<<10 && b%(1<<10) == 0:
+			return fmt.Sprintf("%s%dk", f, b>>10), true
+		}
+		return fmt.Sprintf("%s%d", f, b), true
+	}
+	return "", false
 }
 
 var (

@@ -90,6 +90,9 @@ type Info struct {
 	MaxRAMBytes int64
 	// JVM: -XX:-UseContainerSupport makes it ignore the cgroup limit.
 	ContainerSupportOff *Setting
+	// JVM: memory flags the JVM refuses at start (-Xmx1Gi, -Xmx1.5g,
+	// MaxRAMPercentage=75%): it does not start.
+	BadFlags []*Setting
 	// JVM: the JDK version read from the image tag.
 	JDK JDKVersion
 	// Go: GOMEMLIMIT (bytes, 0 when unset or off) and GOGC.

@@ -1,0 +1,45 @@
+package lint
+
+import (
+	"fmt"
+
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
+
+const ruleJVMFlagInvalid = "jvm-memory-flag-invalid"
+
+func init() {
+	register(func(*Config) Rule {
+		return &jvmFlagInvalid{rule{ruleJVMFlagInvalid, "error", "A JVM memory flag the JVM refuses: it does not start"}}
+	})
+}
+
+type jvmFlagInvalid struct{ rule }
+
+// CheckWorkload reports JVM memory flags written in a form the JVM
+// refuses as it starts (-Xmx1Gi, -Xmx1.5g, -Xmx1536MB,
+// -XX:MaxRAMPercentage=75%): "Could not create the Java Virtual
+// Machine", at every restart. Kubernetes' units beside them are the
+// usual slip. The fix writes what the flag means in the JVM's form.
+func (r *jvmFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
+	for _, c := range w.Spec.AllContainers() {
+		info := w.Runtime(c)
+		if info.Runtime != runtimes.JVM {
+			continue
+		}
+		for _, s := range info.BadFlags {
+			msg := fmt.Sprintf("%s passes %s %s, which the JVM refuses as it starts (\"Could not create the Java Virtual Machine\"): the container exits at once, at every restart. The JVM takes sizes as a whole number with k, m, g or t (-Xmx1536m, -Xmx2g: not Kubernetes' Mi or Gi, no B, no fraction) and percentages as a bare number (-XX:MaxRAMPercentage=75.0).", describe(w, c), s.Flag, where(s))
+			f := Finding{Object: w.Object, Path: s.Path, Container: c.Name, Message: msg}
+			if f.Path == "" {
+				f.Path = c.Path
+			}
+			if meant, ok := runtimes.MeantJVMFlag(s.Flag); ok {
+				f.Message += " It means " + meant + "."
+				if e, ok := replaceFlag(s, meant); ok {
+					f.Fix = fix(fmt.Sprintf("replace %s with %s %s", s.Flag, meant, where(s)), e)
+				}
+			}
+			ctx.Report(f)
+		}
+	}
+}
