@@ -104,8 +104,56 @@ func inspectNode(cmd []word, env map[string]Env, info *Info) {
 			mib, _ := strconv.ParseInt(m[1], 10, 64)
 			info.HeapBytes = mib << 20
 			info.Heap = &Setting{Flag: w.text, Source: w.source, Path: w.path, Value: w.value}
+		} else if _, v, ok := nodeSizeFlag(w.text); ok && !nodeMiB.MatchString(v) {
+			info.BadFlags = append(info.BadFlags, &Setting{Flag: w.text, Source: w.source, Path: w.path, Value: w.value})
 		}
 	}
+}
+
+// V8's heap size flags take a whole number of MiB, nothing else: "illegal
+// value for flag --max-old-space-size=1Gi of type size_t", and node
+// exits.
+var (
+	nodeSizeFlagRe = regexp.MustCompile(`^(--max[-_]old[-_]space[-_]size|--max[-_]semi[-_]space[-_]size)=(.*)$`)
+	nodeMiB        = regexp.MustCompile(`^\d+$`)
+)
+
+func nodeSizeFlag(w string) (flag, value string, ok bool) {
+	m := nodeSizeFlagRe.FindStringSubmatch(w)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// MeantNodeFlag rewrites a V8 size flag V8 refuses as the MiB it means,
+// when a unit says what that is (1Gi, 2g, 1536MB: 1024, 2048, 1536); ok
+// is false otherwise (1.5 could be GiB or MiB).
+func MeantNodeFlag(w string) (string, bool) {
+	flag, v, ok := nodeSizeFlag(w)
+	if !ok {
+		return "", false
+	}
+	v = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i")
+	mult := 0.0
+	if n := len(v); n > 0 {
+		switch v[n-1] {
+		case 'm', 'M':
+			mult = 1
+		case 'g', 'G':
+			mult = 1 << 10
+		case 't', 'T':
+			mult = 1 << 20
+		}
+		if mult > 0 {
+			v = v[:n-1]
+		}
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if mult == 0 || err != nil || x <= 0 || x*mult != float64(int64(x*mult)) {
+		return "", false
+	}
+	return flag + "=" + strconv.FormatInt(int64(x*mult), 10), true
 }
 
 // NodeHeapFlag writes --max-old-space-size for bytes (in MiB).

@@ -90,8 +90,9 @@ type Info struct {
 	MaxRAMBytes int64
 	// JVM: -XX:-UseContainerSupport makes it ignore the cgroup limit.
 	ContainerSupportOff *Setting
-	// JVM: memory flags the JVM refuses at start (-Xmx1Gi, -Xmx1.5g,
-	// MaxRAMPercentage=75%): it does not start.
+	// JVM and Node.js: memory flags the runtime refuses at start
+	// (-Xmx1Gi, -Xmx1.5g, MaxRAMPercentage=75%, --max-old-space-size=1Gi):
+	// it does not start.
 	BadFlags []*Setting
 	// JVM: the JDK version read from the image tag.
 	JDK JDKVersion
