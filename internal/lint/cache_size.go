@@ -33,6 +33,9 @@ func (r *cacheSize) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		limit := c.Resources.MemoryLimit.Bytes()
 		fit := runtimes.ServerSizeFit(info, limit)
+		if info.BadSize != nil {
+			continue // cache-size-invalid says what is wrong
+		}
 		if info.Size == nil {
 			if info.Server == runtimes.Redis && !info.ConfigFile {
 				ctx.Report(Finding{Object: w.Object, Path: c.Path, Container: c.Name, Severity: model.SeverityInfo,

@@ -32,6 +32,9 @@ type ServerInfo struct {
 	// the option before it ("--maxmemory", "-m", "--memory-limit=").
 	Size      *Setting
 	Directive string
+	// BadSize is a maxmemory Redis refuses as it starts ("argument must
+	// be a memory value": 1Gi, 1.5gb), with Directive; Size is then nil.
+	BadSize *Setting
 	// Joined is set when the value is written onto its directive
 	// ("-m1024", "--memory-limit=1024").
 	Joined bool
@@ -121,10 +124,12 @@ func inspectRedis(args []word, why string, files map[string]File) ServerInfo {
 				}
 				switch strings.ToLower(fields[0]) {
 				case "maxmemory":
+					set := &Setting{Flag: val, Source: f.From, Path: f.Path, Value: f.Text, Line: ln + 1}
+					info.Directive = fields[0]
 					if n, ok := ParseRedisBytes(val); ok {
-						info.Bytes = n
-						info.Size = &Setting{Flag: val, Source: f.From, Path: f.Path, Value: f.Text, Line: ln + 1}
-						info.Directive = fields[0]
+						info.Bytes, info.Size, info.BadSize = n, set, nil
+					} else if val != "" {
+						info.Bytes, info.Size, info.BadSize = 0, nil, set
 					}
 				case "save":
 					snapshots = strings.Trim(val, `"'`) != ""
@@ -142,10 +147,15 @@ func inspectRedis(args []word, why string, files map[string]File) ServerInfo {
 		}
 		switch directive {
 		case "--maxmemory":
-			if n, ok := ParseRedisBytes(next); ok && next != "" {
-				info.Bytes = n
-				info.Size = &Setting{Flag: next, Source: args[i+1].source, Path: args[i+1].path, Value: args[i+1].value}
-				info.Directive = w.text
+			if next == "" {
+				break
+			}
+			set := &Setting{Flag: next, Source: args[i+1].source, Path: args[i+1].path, Value: args[i+1].value}
+			info.Directive = w.text
+			if n, ok := ParseRedisBytes(next); ok {
+				info.Bytes, info.Size, info.BadSize = n, set, nil
+			} else {
+				info.Bytes, info.Size, info.BadSize = 0, nil, set
 			}
 		case "--save":
 			// --save "" (nothing, or an empty word, follows) turns them off.
@@ -175,6 +185,28 @@ func ParseRedisBytes(s string) (int64, bool) {
 	}
 	mult := map[string]int64{"": 1, "b": 1, "k": 1e3, "kb": 1 << 10, "m": 1e6, "mb": 1 << 20, "g": 1e9, "gb": 1 << 30}[m[2]]
 	return n * mult, true
+}
+
+// MeantRedisBytes reads a maxmemory Redis refuses as the amount it
+// means: Kubernetes' units (1Gi, 512Mi), a fraction of Redis' binary ones
+// (1.5gb). ok is false when it is no amount.
+func MeantRedisBytes(s string) (int64, bool) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := 0.0
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"ki", 1 << 10}, {"mi", 1 << 20}, {"gi", 1 << 30}, {"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}} {
+		if v, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = v, u.mult
+			break
+		}
+	}
+	x, err := strconv.ParseFloat(t, 64)
+	if mult == 0 || err != nil || x <= 0 {
+		return 0, false
+	}
+	return int64(x * mult), true
 }
 
 // RedisBytes writes bytes in Redis' binary units: "768mb".
