@@ -242,7 +242,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if err := fix.WriteAtomic(o.HTML, page.Bytes()); err != nil {
-			return fmt.Errorf("writing %s: %w", o.HTML, err)
+			return err
 		}
 		fmt.Fprintf(o.ErrOut, "wrote %s\n", o.HTML)
 	}

@@ -467,7 +467,7 @@ func (o *FixOptions) Run() error {
 		switch {
 		case o.Write:
 			if err := fix.WriteAtomic(r.File, r.Fixed); err != nil {
-				return fmt.Errorf("writing %s: %w", r.File, err)
+				return err
 			}
 		case o.PatchDir != "":
 		case r.File == manifest.StdinName:

@@ -71,7 +71,7 @@ func (o *FixOptions) writeChanges(changes []sourceChange, noun string) error {
 		switch {
 		case o.Write:
 			if err := fix.WriteAtomic(c.path, c.fixed); err != nil {
-				return fmt.Errorf("writing %s: %w", c.path, err)
+				return err
 			}
 		case c.original == nil:
 			fmt.Fprint(o.Out, newFileDiff(c.path, c.fixed))

@@ -57,12 +57,32 @@ func splitLines(s string) []string {
 // the same folder, with the file's permissions (0644 for a new one) and,
 // when it can, its owner, synced, then renamed over it, so a reader sees
 // the old or the new file, never half of one. A symbolic link is followed:
-// the file it points to is replaced and the link stays a link.
-func WriteAtomic(path string, data []byte) (err error) {
+// the file it points to is replaced and the link stays a link. Its
+// errors name the file.
+func WriteAtomic(path string, data []byte) error {
+	err := writeAtomic(path, data)
+	var said *writeError
+	if err != nil && !errors.As(err, &said) {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return err
+}
+
+// writeError is an error of WriteAtomic's that says what to do, the
+// file named.
+type writeError struct{ msg string }
+
+func (e *writeError) Error() string { return e.msg }
+
+func writeErrorf(format string, args ...any) error {
+	return &writeError{fmt.Sprintf(format, args...)}
+}
+
+func writeAtomic(path string, data []byte) (err error) {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
 		target, err := filepath.EvalSymlinks(path)
 		if err != nil {
-			return fmt.Errorf("%s is a symbolic link to a file that cannot be read: %w", path, err)
+			return writeErrorf("%s is a symbolic link to a file that cannot be read: %v", path, err)
 		}
 		path = target
 	}
@@ -70,6 +90,9 @@ func WriteAtomic(path string, data []byte) (err error) {
 	owner := -1
 	var group int
 	if st, err := os.Stat(path); err == nil {
+		if st.IsDir() {
+			return writeErrorf("%s is a folder: give the name of a file to write", path)
+		}
 		if err := readOnly(path, st); err != nil {
 			return err
 		}
@@ -80,6 +103,12 @@ func WriteAtomic(path string, data []byte) (err error) {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".oomdoctor-*")
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return writeErrorf("cannot write %s: the folder %s does not exist (create it first)", path, filepath.Dir(path))
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return writeErrorf("cannot write %s: no permission to create files in %s (a file is written beside it first, then renamed over it)", path, filepath.Dir(path))
+		}
 		return err
 	}
 	defer func() {
@@ -124,7 +153,7 @@ func Writable(path string) error {
 // readOnly is Writable's error for a file of that mode, or nil.
 func readOnly(path string, st os.FileInfo) error {
 	if st.Mode().Perm()&0o200 == 0 {
-		return fmt.Errorf("%s is read-only (mode %04o): make it writable (chmod u+w %s) to change it", path, st.Mode().Perm(), path)
+		return writeErrorf("%s is read-only (mode %04o): make it writable (chmod u+w %s) to change it", path, st.Mode().Perm(), path)
 	}
 	return nil
 }

@@ -107,3 +107,19 @@ func TestDiffOfAnAbsolutePathApplies(t *testing.T) {
 		t.Errorf("applied: %q, want %q", got, r.Fixed)
 	}
 }
+
+// What cannot be written says why and what to do, the file named once.
+func TestWriteAtomicErrors(t *testing.T) {
+	dir := t.TempDir()
+	for path, want := range map[string]string{
+		dir: dir + " is a folder: give the name of a file to write",
+		filepath.Join(dir, "missing", "out.html"): "cannot write " + filepath.Join(dir, "missing", "out.html") + ": the folder " + filepath.Join(dir, "missing") + " does not exist (create it first)",
+	} {
+		if err := WriteAtomic(path, []byte("x")); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", path, err, want)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*oomdoctor-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
