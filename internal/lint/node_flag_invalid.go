@@ -2,6 +2,8 @@ package lint
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -15,6 +17,9 @@ func init() {
 }
 
 type nodeFlagInvalid struct{ rule }
+
+// nodeSpaced finds a V8 size flag with its value as the next word.
+var nodeSpaced = regexp.MustCompile(`((--max[-_]old[-_]space[-_]size|--max[-_]semi[-_]space[-_]size)\s+([0-9]+))(?:\s|$)`)
 
 // CheckWorkload reports --max-old-space-size (or --max-semi-space-size)
 // with a value V8 refuses: it takes a whole number of MiB and nothing
@@ -32,7 +37,15 @@ func (r *nodeFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 			if f.Path == "" {
 				f.Path = c.Path
 			}
-			if meant, ok := runtimes.MeantNodeFlag(s.Flag); ok {
+			if m := spacedValue(nodeSpaced, s.Value, s.Flag); m != nil && s.Path != "" {
+				// --max-old-space-size 1536 in NODE_OPTIONS: the value
+				// is the next word, which V8 does not take.
+				meant := s.Flag + "=" + m[3]
+				f.Message += " It means " + meant + "."
+				e := set(s.Path, strings.Replace(s.Value, m[1], meant, 1))
+				e.From, e.To = m[1], meant
+				f.Fix = fix(fmt.Sprintf("replace %s with %s %s", m[1], meant, where(s)), e)
+			} else if meant, ok := runtimes.MeantNodeFlag(s.Flag); ok {
 				f.Message += " It means " + meant + "."
 				if e, ok := replaceFlag(s, meant); ok {
 					f.Fix = fix(fmt.Sprintf("replace %s with %s %s", s.Flag, meant, where(s)), e)

@@ -114,10 +114,12 @@ func inspectNode(cmd []word, env map[string]Env, info *Info) {
 // value for flag --max-old-space-size=1Gi of type size_t", and node
 // exits.
 var (
-	nodeSizeFlagRe = regexp.MustCompile(`^(--max[-_]old[-_]space[-_]size|--max[-_]semi[-_]space[-_]size)=(.*)$`)
+	nodeSizeFlagRe = regexp.MustCompile(`^(--max[-_]old[-_]space[-_]size|--max[-_]semi[-_]space[-_]size)(?:=(.*))?$`)
 	nodeMiB        = regexp.MustCompile(`^\d+$`)
 )
 
+// nodeSizeFlag splits a V8 size flag into its name and value; a flag with
+// no "=" has none (V8 does not take the next word as its value).
 func nodeSizeFlag(w string) (flag, value string, ok bool) {
 	m := nodeSizeFlagRe.FindStringSubmatch(w)
 	if m == nil {
