@@ -59,7 +59,8 @@ type Options struct {
 
 // Why a run ended before the command did by itself (Report.Stopped).
 const (
-	// StoppedInterrupt: profile was interrupted (Ctrl-C, SIGTERM).
+	// StoppedInterrupt: profile was interrupted (Ctrl-C, SIGTERM), or
+	// the command was (SIGINT, or exit code 130), whichever was first.
 	StoppedInterrupt = "interrupt"
 	// StoppedDuration: Options.Duration ran out.
 	StoppedDuration = "duration"
@@ -441,9 +442,17 @@ loop:
 	killAll(g)
 
 	rep.ExitCode = cmd.ProcessState.ExitCode()
+	interrupted := false
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		rep.Signal = ws.Signal().String()
 		rep.ExitCode = 128 + int(ws.Signal())
+		interrupted = ws.Signal() == syscall.SIGINT
+	}
+	// A terminal's Ctrl-C reaches the command as it reaches profile: the
+	// command may end before profile hears of it. Ended by SIGINT, or
+	// with the code shells give after one (130), it was interrupted too.
+	if rep.Stopped == "" && (ctx.Err() != nil || interrupted || rep.ExitCode == 130) {
+		rep.Stopped, rep.StoppedAtMs = StoppedInterrupt, rep.DurationMs
 	}
 	if rep.KilledByKernel && klog != nil {
 		// The kernel writes its report as it kills; give it a moment

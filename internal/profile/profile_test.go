@@ -406,6 +406,15 @@ func TestInterruptReportsTheRun(t *testing.T) {
 	}
 }
 
+// Ctrl-C reaches the command too, and it may end before profile hears
+// of it: a command ended by SIGINT was interrupted, not failed.
+func TestCommandInterruptedFirst(t *testing.T) {
+	rep := run(t, []string{"/bin/sh", "-c", "kill -INT $$"}, Options{})
+	if rep.Stopped != StoppedInterrupt || rep.Failed || rep.Signal != "interrupt" || rep.RecommendedLimitBytes != 4<<20 {
+		t.Errorf("stopped %q, failed %v, signal %q, limit %d: want interrupted and sized", rep.Stopped, rep.Failed, rep.Signal, rep.RecommendedLimitBytes)
+	}
+}
+
 // --duration stops a command that would run on: SIGTERM ends sleep, and
 // its run is sized; one that ignores SIGTERM is killed after the grace,
 // and the report says so.

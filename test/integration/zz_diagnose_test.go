@@ -146,7 +146,7 @@ func TestExplainWithPrometheus(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "svc/x"}, "cannot"},
+		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "svc/x"}, `"svc" is not a kind of workload: give a pod, deployment (deploy)`},
 		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "a/b/c"}, "name a pod"},
 		{[]string{"explain", "--kubeconfig", cp.Kubeconfig, "-n", "diag", "nope", "-o", "xml"}, "unknown output format"},
 	} {
