@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -20,17 +19,6 @@ type jvmFlagInvalid struct{ rule }
 
 // jvmSpaced finds -Xmx, -Xms, -Xmn or -Xss with its size as the next word.
 var jvmSpaced = regexp.MustCompile(`((-Xm[xsn]|-Xss)\s+([0-9]+[kKmMgGtT]?))(?:\s|$)`)
-
-// spacedValue finds flag written with its value as the next word in an
-// options string (re's groups: the two words, the flag, the value).
-func spacedValue(re *regexp.Regexp, options, flag string) []string {
-	for _, m := range re.FindAllStringSubmatch(options, -1) {
-		if m[2] == flag {
-			return m
-		}
-	}
-	return nil
-}
 
 // CheckWorkload reports JVM memory flags written in a form the JVM
 // refuses as it starts (-Xmx1Gi, -Xmx1.5g, -Xmx1536MB,
@@ -49,20 +37,7 @@ func (r *jvmFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 			if f.Path == "" {
 				f.Path = c.Path
 			}
-			if m := spacedValue(jvmSpaced, s.Value, s.Flag); m != nil && s.Path != "" {
-				// -Xmx 1g in JAVA_TOOL_OPTIONS: the size is the next
-				// word, which the JVM does not take.
-				meant := s.Flag + m[3]
-				f.Message += " It means " + meant + "."
-				e := set(s.Path, strings.Replace(s.Value, m[1], meant, 1))
-				e.From, e.To = m[1], meant
-				f.Fix = fix(fmt.Sprintf("replace %s with %s %s", m[1], meant, where(s)), e)
-			} else if meant, ok := runtimes.MeantJVMFlag(s.Flag); ok {
-				f.Message += " It means " + meant + "."
-				if e, ok := replaceFlag(s, meant); ok {
-					f.Fix = fix(fmt.Sprintf("replace %s with %s %s", s.Flag, meant, where(s)), e)
-				}
-			}
+			rewriteBadFlag(&f, s, jvmSpaced, "", runtimes.MeantJVMFlag)
 			ctx.Report(f)
 		}
 	}

@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -37,20 +36,7 @@ func (r *nodeFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 			if f.Path == "" {
 				f.Path = c.Path
 			}
-			if m := spacedValue(nodeSpaced, s.Value, s.Flag); m != nil && s.Path != "" {
-				// --max-old-space-size 1536 in NODE_OPTIONS: the value
-				// is the next word, which V8 does not take.
-				meant := s.Flag + "=" + m[3]
-				f.Message += " It means " + meant + "."
-				e := set(s.Path, strings.Replace(s.Value, m[1], meant, 1))
-				e.From, e.To = m[1], meant
-				f.Fix = fix(fmt.Sprintf("replace %s with %s %s", m[1], meant, where(s)), e)
-			} else if meant, ok := runtimes.MeantNodeFlag(s.Flag); ok {
-				f.Message += " It means " + meant + "."
-				if e, ok := replaceFlag(s, meant); ok {
-					f.Fix = fix(fmt.Sprintf("replace %s with %s %s", s.Flag, meant, where(s)), e)
-				}
-			}
+			rewriteBadFlag(&f, s, nodeSpaced, "=", runtimes.MeantNodeFlag)
 			ctx.Report(f)
 		}
 	}

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -105,6 +106,33 @@ func replaceFlag(s *runtimes.Setting, newFlag string) (model.LintEdit, bool) {
 	e := set(s.Path, strings.Replace(s.Value, s.Flag, newFlag, 1))
 	e.From, e.To = s.Flag, newFlag // another flag of the field may be fixed too
 	return e, true
+}
+
+// rewriteBadFlag adds to a finding about a runtime flag the runtime
+// refuses (s) what it means and the fix that writes it: a flag whose
+// value is the next word of an options variable (spaced's groups: both
+// words, the flag, the value) is joined to it with join; another is
+// rewritten as meant reads it, when it can.
+func rewriteBadFlag(f *Finding, s *runtimes.Setting, spaced *regexp.Regexp, join string, meant func(string) (string, bool)) {
+	for _, m := range spaced.FindAllStringSubmatch(s.Value, -1) {
+		if m[2] != s.Flag || s.Path == "" {
+			continue
+		}
+		to := s.Flag + join + m[3]
+		f.Message += " It means " + to + "."
+		e := set(s.Path, strings.Replace(s.Value, m[1], to, 1))
+		e.From, e.To = m[1], to
+		f.Fix = fix(fmt.Sprintf("replace %s with %s %s", m[1], to, where(s)), e)
+		return
+	}
+	to, ok := meant(s.Flag)
+	if !ok {
+		return
+	}
+	f.Message += " It means " + to + "."
+	if e, ok := replaceFlag(s, to); ok {
+		f.Fix = fix(fmt.Sprintf("replace %s with %s %s", s.Flag, to, where(s)), e)
+	}
 }
 
 // where says where a setting is written, for messages.

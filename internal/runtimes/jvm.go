@@ -157,28 +157,12 @@ func MeantJVMFlag(w string) (string, bool) {
 		}
 		// As the JVM means its units: powers of 1024, whatever the case
 		// or the B.
-		v = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i")
-		mult := 1.0
-		if n := len(v); n > 0 {
-			switch v[n-1] {
-			case 'k', 'K':
-				mult = 1 << 10
-			case 'm', 'M':
-				mult = 1 << 20
-			case 'g', 'G':
-				mult = 1 << 30
-			case 't', 'T':
-				mult = 1 << 40
-			}
-			if mult > 1 {
-				v = v[:n-1]
-			}
-		}
+		v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i"))
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil || x <= 0 {
 			return "", false
 		}
-		b := int64(x * mult)
+		b := int64(x * float64(mult))
 		switch {
 		case b >= 1<<20 && b%(1<<20) == 0:
 			return fmt.Sprintf("%s%dm", f, b>>20), true
@@ -195,23 +179,28 @@ var (
 	threadStackRe = regexp.MustCompile(`^-XX:ThreadStackSize=(\d+)$`)
 )
 
+// binaryUnit splits a trailing k, m, g or t (either case, powers of
+// 1024) from a size: the number's text and the multiplier (1 for none).
+func binaryUnit(v string) (string, int64) {
+	if n := len(v); n > 0 {
+		switch v[n-1] {
+		case 'k', 'K':
+			return v[:n-1], 1 << 10
+		case 'm', 'M':
+			return v[:n-1], 1 << 20
+		case 'g', 'G':
+			return v[:n-1], 1 << 30
+		case 't', 'T':
+			return v[:n-1], 1 << 40
+		}
+	}
+	return v, 1
+}
+
 // jvmSize reads a JVM size: bytes, or k/m/g/t (powers of 1024).
 func jvmSize(s string) int64 {
-	mult := int64(1)
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		mult = 1 << 10
-	case 'm', 'M':
-		mult = 1 << 20
-	case 'g', 'G':
-		mult = 1 << 30
-	case 't', 'T':
-		mult = 1 << 40
-	}
-	if mult > 1 {
-		s = s[:len(s)-1]
-	}
-	n, _ := strconv.ParseInt(s, 10, 64)
+	num, mult := binaryUnit(s)
+	n, _ := strconv.ParseInt(num, 10, 64)
 	return n * mult
 }
 

@@ -136,26 +136,13 @@ func MeantNodeFlag(w string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	v = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i")
-	mult := 0.0
-	if n := len(v); n > 0 {
-		switch v[n-1] {
-		case 'm', 'M':
-			mult = 1
-		case 'g', 'G':
-			mult = 1 << 10
-		case 't', 'T':
-			mult = 1 << 20
-		}
-		if mult > 0 {
-			v = v[:n-1]
-		}
-	}
+	v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i"))
 	x, err := strconv.ParseFloat(v, 64)
-	if mult == 0 || err != nil || x <= 0 || x*mult != float64(int64(x*mult)) {
-		return "", false
+	mib := x * float64(mult) / (1 << 20)
+	if mult < 1<<20 || err != nil || x <= 0 || mib != float64(int64(mib)) {
+		return "", false // no unit (or k) says how much is meant; or not whole MiB
 	}
-	return flag + "=" + strconv.FormatInt(int64(x*mult), 10), true
+	return flag + "=" + strconv.FormatInt(int64(mib), 10), true
 }
 
 // NodeHeapFlag writes --max-old-space-size for bytes (in MiB).
