@@ -10,7 +10,7 @@ const ruleCacheSizeInvalid = "cache-size-invalid"
 
 func init() {
 	register(func(*Config) Rule {
-		return &cacheSizeInvalid{rule{ruleCacheSizeInvalid, "error", "A Redis maxmemory Redis refuses: it does not start"}}
+		return &cacheSizeInvalid{rule{ruleCacheSizeInvalid, "error", "A Redis maxmemory that Redis cannot read: it does not start"}}
 	})
 }
 
