@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
@@ -30,6 +31,20 @@ func (r *jvmFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 		info := w.Runtime(c)
 		if info.Runtime != runtimes.JVM {
 			continue
+		}
+		if x, m := info.InitialHeap, info.Heap; x != nil && m != nil && info.HeapBytes > 0 && info.InitialHeapBytes > info.HeapBytes {
+			// -Xms above -Xmx: "Initial heap size set to a larger value
+			// than the maximum heap size", and no JVM.
+			to := "-Xms" + strings.TrimPrefix(strings.TrimPrefix(m.Flag, "-Xmx"), "-XX:MaxHeapSize=")
+			f := Finding{Object: w.Object, Path: x.Path, Container: c.Name,
+				Message: fmt.Sprintf("%s passes %s %s above the maximum heap %s %s, which the JVM refuses as it starts (\"Initial heap size set to a larger value than the maximum heap size\"): the container exits at once, at every restart. Keep the initial heap at or under the maximum: %s.", describe(w, c), x.Flag, where(x), m.Flag, where(m), to)}
+			if f.Path == "" {
+				f.Path = c.Path
+			}
+			if e, ok := replaceFlag(x, to); ok {
+				f.Fix = fix(fmt.Sprintf("replace %s with %s %s", x.Flag, to, where(x)), e)
+			}
+			ctx.Report(f)
 		}
 		for _, s := range info.BadFlags {
 			msg := fmt.Sprintf("%s passes %s %s, which the JVM refuses as it starts (\"Could not create the Java Virtual Machine\"): the container exits at once, at every restart. The JVM takes sizes as a whole number with k, m, g or t (-Xmx1536m, -Xmx2g: not Kubernetes' Mi or Gi, no B, no fraction) and percentages as a bare number (-XX:MaxRAMPercentage=75.0).", describe(w, c), s.Flag, where(s))

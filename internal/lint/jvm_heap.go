@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -25,7 +26,7 @@ type jvmHeap struct{ rule }
 func (r *jvmHeap) CheckWorkload(ctx *Context, w *Workload) {
 	for _, c := range w.Spec.AllContainers() {
 		info := w.Runtime(c)
-		if info.Runtime != runtimes.JVM || info.Heap == nil || !limited(c) {
+		if info.Runtime != runtimes.JVM || info.Heap == nil && info.InitialHeap == nil || !limited(c) {
 			continue
 		}
 		limit := c.Resources.MemoryLimit.Bytes()
@@ -34,26 +35,35 @@ func (r *jvmHeap) CheckWorkload(ctx *Context, w *Workload) {
 		if verdict == runtimes.HeapFits {
 			continue
 		}
+		// Without -Xmx, -Xms raises the maximum heap to itself.
+		set, how := info.Heap, ""
+		fromXms := info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes
+		if fromXms {
+			set, how = info.InitialHeap, ": with no -Xmx, the JVM raises its maximum heap to the initial one"
+		}
 		sev := model.SeverityError
-		msg := fmt.Sprintf("%s: the JVM heap %s (%s, %s) is %s of the memory limit %s, leaving too little for metaspace, code cache, thread stacks and GC: the kernel will kill the JVM before it can throw OutOfMemoryError.",
-			describe(w, c), about(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
+		msg := fmt.Sprintf("%s: the JVM heap %s (%s, %s%s) is %s of the memory limit %s, leaving too little for metaspace, code cache, thread stacks and GC: the kernel will kill the JVM before it can throw OutOfMemoryError.",
+			describe(w, c), about(heap), set.Flag, where(set), how, percent(heap, limit), c.Resources.MemoryLimit.Text)
 		if verdict == runtimes.HeapTight {
 			sev = model.SeverityWarning
-			msg = fmt.Sprintf("%s: the JVM heap %s (%s, %s) is %s of the memory limit %s: under load the rest of the JVM (metaspace, code cache, threads, GC, direct buffers) is likely to push it over and the kernel kills it.",
-				describe(w, c), about(heap), info.Heap.Flag, where(info.Heap), percent(heap, limit), c.Resources.MemoryLimit.Text)
+			msg = fmt.Sprintf("%s: the JVM heap %s (%s, %s%s) is %s of the memory limit %s: under load the rest of the JVM (metaspace, code cache, threads, GC, direct buffers) is likely to push it over and the kernel kills it.",
+				describe(w, c), about(heap), set.Flag, where(set), how, percent(heap, limit), c.Resources.MemoryLimit.Text)
 		}
 		fit := runtimes.FitHeap(runtimes.JVM, limit)
 		newFlag := runtimes.JVMSizeFlag(fit)
-		if info.HeapPercent > 0 && info.HeapBytes == 0 {
+		switch {
+		case fromXms:
+			newFlag = "-Xms" + strings.TrimPrefix(newFlag, "-Xmx")
+		case info.HeapPercent > 0 && info.HeapBytes == 0:
 			newFlag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))
 		}
-		f := Finding{Object: w.Object, Path: info.Heap.Path, Container: c.Name, Severity: sev}
+		f := Finding{Object: w.Object, Path: set.Path, Container: c.Name, Severity: sev}
 		if f.Path == "" {
 			f.Path = c.Path
 		}
 		msg += fmt.Sprintf(" A heap of %s fits: %s.", mib(fit), newFlag)
-		if e, ok := replaceFlag(info.Heap, newFlag); ok {
-			f.Fix = fix(fmt.Sprintf("replace %s with %s %s", info.Heap.Flag, newFlag, where(info.Heap)), e)
+		if e, ok := replaceFlag(set, newFlag); ok {
+			f.Fix = fix(fmt.Sprintf("replace %s with %s %s", set.Flag, newFlag, where(set)), e)
 		}
 		f.Message = msg
 		ctx.Report(f)

@@ -44,6 +44,7 @@ var (
 	maxHeapRe    = regexp.MustCompile(`^-XX:MaxHeapSize=(\d+[kKmMgGtT]?)$`)
 	maxRAMPctRe  = regexp.MustCompile(`^-XX:MaxRAMPercentage=(\d+(?:\.\d+)?)$`)
 	maxRAMRe     = regexp.MustCompile(`^-XX:MaxRAM=(\d+[kKmMgGtT]?)$`)
+	xmsRe        = regexp.MustCompile(`^(?:-Xms|-XX:InitialHeapSize=)(\d+[kKmMgGtT]?)$`)
 	noContainers = "-XX:-UseContainerSupport"
 )
 
@@ -92,6 +93,8 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 			case maxRAMPctRe.MatchString(w.text):
 				info.HeapPercent, _ = strconv.ParseFloat(maxRAMPctRe.FindStringSubmatch(w.text)[1], 64)
 				percent = set
+			case xmsRe.MatchString(w.text):
+				info.InitialHeapBytes, info.InitialHeap = jvmSize(xmsRe.FindStringSubmatch(w.text)[1]), set
 			case maxRAMRe.MatchString(w.text):
 				info.MaxRAMBytes = jvmSize(maxRAMRe.FindStringSubmatch(w.text)[1])
 			case w.text == noContainers:
@@ -229,9 +232,10 @@ func EffectiveJVMHeap(info Info, limit int64) int64 {
 	case info.HeapBytes > 0:
 		return info.HeapBytes
 	case info.HeapPercent > 0:
-		return int64(float64(mem) * info.HeapPercent / 100)
+		// The JVM raises the maximum heap to the initial one.
+		return max(int64(float64(mem)*info.HeapPercent/100), info.InitialHeapBytes)
 	}
-	return DefaultJVMHeap(mem)
+	return max(DefaultJVMHeap(mem), info.InitialHeapBytes)
 }
 
 // JDKVersion is a JDK's version as far as an image tag tells it.

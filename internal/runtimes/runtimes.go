@@ -82,6 +82,10 @@ type Info struct {
 	HeapBytes   int64
 	HeapPercent float64
 	Heap        *Setting
+	// JVM: the initial heap (-Xms, -XX:InitialHeapSize). Without -Xmx the
+	// JVM raises its maximum heap to it; above -Xmx it does not start.
+	InitialHeapBytes int64
+	InitialHeap      *Setting
 	// JVM: the thread stack size (-Xss, -XX:ThreadStackSize), with the
 	// setting; 0 when not set (1 MiB on 64-bit Linux).
 	StackBytes int64

@@ -124,3 +124,52 @@ func TestJVMThreadStacks(t *testing.T) {
 		}
 	}
 }
+
+// Without -Xmx the JVM raises its maximum heap to -Xms (checked with
+// OpenJDK 17: -XX:MaxRAM=1g -Xms1g gives MaxHeapSize 1g); with -Xmx,
+// -Xmx decides.
+func TestJVMInitialHeapRaisesTheMaximum(t *testing.T) {
+	for _, tc := range []struct {
+		opts string
+		want int64
+	}{
+		{"-Xms1g", 1 << 30},
+		{"-Xms128m", 256 << 20}, // a quarter of 1Gi, the default, is more
+		{"-Xms512m -XX:MaxRAMPercentage=25", 512 << 20},
+		{"-XX:InitialHeapSize=700m -XX:MaxRAMPercentage=75", 768 << 20},
+		{"-Xms2g -Xmx1g", 1 << 30},
+	} {
+		info := Inspect(Container{Image: "eclipse-temurin:21", Env: []Env{{Name: "JAVA_TOOL_OPTIONS", Value: tc.opts}}})
+		if got := EffectiveJVMHeap(info, 1<<30); got != tc.want {
+			t.Errorf("%s under 1Gi: heap %d, want %d", tc.opts, got, tc.want)
+		}
+	}
+}
+
+// The JVM's and V8's refused memory flags, and what they mean.
+func TestBadMemoryFlags(t *testing.T) {
+	for w, want := range map[string]string{
+		"-Xmx1Gi": "-Xmx1024m", "-Xms1.5g": "-Xms1536m", "-Xmx1536MB": "-Xmx1536m", "-Xss1Mi": "-Xss1m",
+		"-XX:MaxRAMPercentage=75%": "-XX:MaxRAMPercentage=75.0", "-Xmx": "",
+	} {
+		if !malformedJVMFlag(w) {
+			t.Errorf("%s: not seen as malformed", w)
+		}
+		if got, _ := MeantJVMFlag(w); got != want {
+			t.Errorf("%s means %q, want %q", w, got, want)
+		}
+	}
+	for _, w := range []string{"-Xmx1536m", "-Xms2G", "-Xss512k", "-XX:MaxRAMPercentage=75", "-XX:MaxRAMPercentage=75.5", "-XshowSettings:vm", "-Xmixed"} {
+		if malformedJVMFlag(w) {
+			t.Errorf("%s: seen as malformed", w)
+		}
+	}
+	for w, want := range map[string]string{
+		"--max-old-space-size=1Gi": "--max-old-space-size=1024", "--max-old-space-size=2g": "--max-old-space-size=2048",
+		"--max_old_space_size=1536MB": "--max_old_space_size=1536", "--max-old-space-size=1.5": "", "--max-old-space-size=512k": "",
+	} {
+		if got, _ := MeantNodeFlag(w); got != want {
+			t.Errorf("%s means %q, want %q", w, got, want)
+		}
+	}
+}
