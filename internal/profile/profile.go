@@ -25,6 +25,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/cgroup"
 	"github.com/oomdoctor/oomdoctor/internal/fix"
 	"github.com/oomdoctor/oomdoctor/internal/kmsg"
+	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
 )
 
@@ -590,6 +591,8 @@ func summarize(rep *Report) {
 		rep.sizedBy = "1.5x the peak"
 		if floor := recommend.Base(); float64(rep.PeakBytes)*1.5 < floor.Floor {
 			rep.sizedBy = fmt.Sprintf("1.5x the peak is under %s, %s", mib(int64(floor.Floor)), floor.FloorWhy)
+		} else if rep.RecommendedRequestBytes > fix.RoundUp(rep.AverageBytes) {
+			rep.sizedBy += fmt.Sprintf("; the request is 1/%g of the limit, not the average %s: one far under the limit lets the scheduler overcommit the node", float64(model.MaxLimitRequestRatio), mib(rep.AverageBytes))
 		}
 	}
 	rep.Explanation = explain(rep)

@@ -137,6 +137,23 @@ func TestKilledRunSizesNothing(t *testing.T) {
 	}
 }
 
+// A short spike over a low average: the request is a quarter of the
+// limit, not the average, which would let the scheduler overcommit the
+// node (lint's memory-request-far-below-limit).
+func TestSpikeRequestAtAQuarterOfTheLimit(t *testing.T) {
+	rep := &Report{PeakBytes: 200 << 20, Timeline: []Sample{{Usage: 200 << 20}}}
+	for range 39 {
+		rep.Timeline = append(rep.Timeline, Sample{Usage: 5 << 20})
+	}
+	summarize(rep)
+	if rep.RecommendedLimitBytes != 300<<20 || rep.RecommendedRequestBytes != 75<<20 {
+		t.Errorf("request %s, limit %s: want 75Mi and 300Mi", Human(rep.RecommendedRequestBytes), Human(rep.RecommendedLimitBytes))
+	}
+	if !strings.Contains(rep.Explanation, "the request is 1/4 of the limit, not the average 9.9Mi") {
+		t.Errorf("explanation: %s", rep.Explanation)
+	}
+}
+
 // Without a limit, the kill is the machine's; a limit twice none is no
 // advice. The report is built from the counts, as after a run on a full
 // machine.
