@@ -323,6 +323,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 			}
 		}
 	}
+	if o.FromPeak == "" && (o.Average != "" || cmd.Flags().Changed("factor")) {
+		return usagef("--average and --factor go with --from-peak PEAK (the rule of thumb sizes from both)")
+	}
 	switch {
 	case o.MemoryRequest != "" || o.MemoryLimit != "":
 		req, err := parseQuantity("memory-request", o.MemoryRequest)
@@ -351,6 +354,9 @@ func (o *FixOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		p := fix.FromPeak{Container: o.Container, Peak: *peak, Factor: o.Factor}
 		if avg != nil {
+			if *avg > *peak {
+				return usagef("--average %s is above --from-peak %s: an average of the usage is at most its peak", o.Average, o.FromPeak)
+			}
 			p.Average = *avg
 		}
 		o.values = p

@@ -114,6 +114,8 @@ func TestFixErrors(t *testing.T) {
 		{"two sources", []string{"fix", "-f", two, "--lint", "--memory-limit", "1Gi"}, 2, "exactly one of"},
 		{"request above limit", []string{"fix", "-f", two, "--memory-limit", "1Gi", "--memory-request", "2Gi", "-c", "a"}, 2, "above --memory-limit"},
 		{"millibytes", []string{"fix", "-f", two, "--memory-limit", "512m", "-c", "a"}, 2, "did you mean 512Mi"},
+		{"average above the peak", []string{"fix", "-f", two, "--from-peak", "700Mi", "--average", "900Mi", "-c", "a"}, 2, "--average 900Mi is above --from-peak 700Mi"},
+		{"average without a peak", []string{"fix", "-f", two, "--memory-limit", "1Gi", "--average", "300Mi", "-c", "a"}, 2, "--average and --factor go with --from-peak PEAK"},
 		{"bytes", []string{"fix", "-f", two, "--memory-limit", "512", "-c", "a"}, 2, "512 is 512 bytes: too small for any container (did you mean 512Mi?)"},
 		{"kibibytes", []string{"fix", "-f", two, "--from-peak", "1500Ki", "-c", "a"}, 2, "1500Ki is 1536000 bytes: too small for any container, which needs at least 4Mi\n"},
 		{"write to stdin", []string{"fix", "-f", "-", "--lint", "--write"}, 2, "cannot write to standard input"},

@@ -73,8 +73,12 @@ func (p FromPeak) Target() Target {
 	// (an average under a short spike) overcommits the node, and lint's
 	// memory-request-far-below-limit flags it. Raised as recommend does.
 	if low := RoundUp(int64(math.Ceil(float64(limit) / model.MaxLimitRequestRatio))); req < low {
+		what := "the average " + manifest.FormatBytes(req)
+		if p.Average == 0 {
+			what = "the peak " + manifest.FormatBytes(req)
+		}
+		why += fmt.Sprintf(", the request raised to the limit / %g (%s is %.0fx under the limit)", float64(model.MaxLimitRequestRatio), what, float64(limit)/float64(req))
 		req = low
-		why += fmt.Sprintf(", the request raised to the limit / %g (the average %s is %.0fx under the limit)", float64(model.MaxLimitRequestRatio), manifest.FormatBytes(RoundUp(p.Average)), float64(limit)/float64(max(RoundUp(p.Average), 1)))
 	}
 	// A container's cgroup holds the runtime's own start (runc init)
 	// too: nothing under the floor runs, whatever the command's peak.

@@ -18,6 +18,7 @@ func TestFromPeakTarget(t *testing.T) {
 		{FromPeak{Peak: 200 << 20, Average: 150 << 20, Factor: 1.5}, 150 << 20, 300 << 20, "1.5x the peak of 200Mi"},
 		{FromPeak{Peak: 200 << 20, Average: 10 << 20, Factor: 1.5}, 75 << 20, 300 << 20, "the request raised to the limit / 4 (the average 10Mi is 30x under the limit)"},
 		{FromPeak{Peak: 200 << 20, Factor: 1.5}, 200 << 20, 300 << 20, "1.5x the peak of 200Mi"},
+		{FromPeak{Peak: 100 << 20, Factor: 10}, 250 << 20, 1000 << 20, "the request raised to the limit / 4 (the peak 100Mi is 10x under the limit)"},
 		{FromPeak{Peak: 1 << 20, Average: 1 << 20, Factor: 1.5}, 4 << 20, 4 << 20, "raised to the floor 4Mi"},
 	} {
 		got := tc.p.Target()
