@@ -208,8 +208,9 @@ type Report struct {
 	NextLimitBytes int64 `json:"nextLimitBytes,omitempty"`
 	// Recommended request and limit from the peak and the average: the
 	// troubleshooting guide's rule (limit 1.5x the peak, request the
-	// average), rounded up to MiB, and at least the 4Mi a container
-	// runs in. Absent when PeakIsLowerBound or Failed.
+	// average, but at least a quarter of the limit), rounded up to MiB,
+	// and at least the 4Mi a container runs in. Absent when
+	// PeakIsLowerBound or Failed.
 	RecommendedRequestBytes int64    `json:"recommendedRequestBytes,omitempty"`
 	RecommendedLimitBytes   int64    `json:"recommendedLimitBytes,omitempty"`
 	Explanation             string   `json:"explanation"`
