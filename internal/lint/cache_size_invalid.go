@@ -2,7 +2,10 @@ package lint
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
+	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
@@ -10,7 +13,7 @@ const ruleCacheSizeInvalid = "cache-size-invalid"
 
 func init() {
 	register(func(*Config) Rule {
-		return &cacheSizeInvalid{rule{ruleCacheSizeInvalid, "error", "A Redis maxmemory that Redis cannot read: it does not start"}}
+		return &cacheSizeInvalid{rule{ruleCacheSizeInvalid, "error", "A Redis maxmemory Redis cannot read (it does not start), or a Memcached -m it misreads"}}
 	})
 }
 
@@ -25,7 +28,11 @@ func (r *cacheSizeInvalid) CheckWorkload(ctx *Context, w *Workload) {
 	for _, c := range runningContainers(w.Spec) {
 		info := w.Server(c)
 		bad := info.BadSize
-		if info.Server != runtimes.Redis || bad == nil {
+		if bad == nil {
+			continue
+		}
+		if info.Server == runtimes.Memcached {
+			r.memcached(ctx, w, c, info)
 			continue
 		}
 		where := ""
@@ -51,4 +58,36 @@ func (r *cacheSizeInvalid) CheckWorkload(ctx *Context, w *Workload) {
 		}
 		ctx.Report(f)
 	}
+}
+
+// memcached reports a -m that Memcached misreads: it takes the number the
+// text starts with as MiB, whatever follows (checked with memcached
+// 1.6.18: -m 2Gi is a 2 MiB cache, -m 8g 8 MiB, and -m 1Gi does not
+// start: "Cannot set item size limit higher than 1/2 of memory max").
+func (r *cacheSizeInvalid) memcached(ctx *Context, w *Workload, c *manifest.Container, info runtimes.ServerInfo) {
+	bad := info.BadSize
+	digits := strings.TrimLeft(bad.Flag, "0123456789")
+	read, _ := strconv.ParseInt(bad.Flag[:len(bad.Flag)-len(digits)], 10, 64)
+	what := fmt.Sprintf("a cache of %d MiB", read)
+	if read < 2 {
+		what = "under 2 MiB it does not start (\"Cannot set item size limit higher than 1/2 of memory max\")"
+	}
+	f := Finding{Object: w.Object, Path: bad.Path, Container: c.Name,
+		Message: fmt.Sprintf("%s: Memcached is given %s %s, which it reads as %d MiB (the number the text starts with, in MiB, whatever follows): %s. -m takes a whole number of MiB.", describe(w, c), info.Directive, bad.Flag, read, what)}
+	if f.Path == "" {
+		f.Path = c.Path
+	}
+	if mib, ok := runtimes.MeantMemcachedMiB(bad.Flag); ok && mib > 0 {
+		value := strconv.FormatInt(mib, 10)
+		if limited(c) {
+			value = info.SizeValue(min(mib<<20, runtimes.ServerSizeFit(info, c.Resources.MemoryLimit.Bytes())))
+		}
+		f.Message += " Write " + info.SizeFlag(value) + "."
+		fixed := info
+		fixed.Size = bad
+		if path, text, ok := fixed.SizeEdit(value); ok {
+			f.Fix = fix("use "+info.SizeFlag(value), set(path, text))
+		}
+	}
+	ctx.Report(f)
 }

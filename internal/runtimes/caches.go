@@ -256,15 +256,50 @@ func inspectMemcached(args []word, why string) ServerInfo {
 		default:
 			continue
 		}
-		n, err := strconv.ParseInt(val, 10, 64)
-		if err != nil || n <= 0 {
+		n, exact := memcachedMiB(val)
+		if n <= 0 && exact {
 			continue
 		}
-		info.Bytes = n << 20
-		info.Size = &Setting{Flag: val, Source: at.source, Path: at.path, Value: at.value}
+		set := &Setting{Flag: val, Source: at.source, Path: at.path, Value: at.value}
 		info.Directive, info.Joined = directive, joined
+		if !exact {
+			info.Bytes, info.Size, info.BadSize = 0, nil, set
+			continue
+		}
+		info.Bytes, info.Size, info.BadSize = n<<20, set, nil
 	}
 	return info
+}
+
+// memcachedMiB reads -m as Memcached does: the number its text starts
+// with, in MiB, whatever follows (1.6.18 reads -m 2Gi as 2 MiB and 8g as
+// 8 MiB). exact is false when something other than a MiB unit follows
+// (m, mb, any case), so the number read is not the one meant.
+func memcachedMiB(val string) (n int64, exact bool) {
+	i := 0
+	for i < len(val) && val[i] >= '0' && val[i] <= '9' {
+		i++
+	}
+	n, _ = strconv.ParseInt(val[:i], 10, 64)
+	switch strings.ToLower(val[i:]) {
+	case "", "m", "mb":
+		return n, i > 0
+	}
+	return n, false
+}
+
+// MeantMemcachedMiB reads a -m Memcached misreads as the MiB it means
+// (2Gi, 8g, 1.5G, 65536k); ok is false when it is no amount.
+func MeantMemcachedMiB(val string) (int64, bool) {
+	v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(val), "B"), "i"))
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || x <= 0 || mult == 1 && strings.Contains(v, ".") {
+		return 0, false // a bare fraction: GiB or MiB?
+	}
+	if mult == 1 {
+		mult = 1 << 20 // a bare number is MiB
+	}
+	return int64(x*float64(mult)) >> 20, true
 }
 
 // SizeValue writes bytes as the server's setting takes them: "768mb" for

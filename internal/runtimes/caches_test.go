@@ -140,3 +140,38 @@ func TestSizeEditConfigFile(t *testing.T) {
 		t.Error("a file with no field was edited")
 	}
 }
+
+// Memcached reads -m as the number its text starts with, in MiB
+// (memcached 1.6.18: -m 2Gi gives maxbytes 2097152, -m 512M 536870912).
+func TestMemcachedSizes(t *testing.T) {
+	for _, tc := range []struct {
+		args      []string
+		bytes     int64
+		bad       string
+		meantMiB  int64
+		meantKnow bool
+	}{
+		{[]string{"-m", "2048"}, 2048 << 20, "", 0, false},
+		{[]string{"-m", "512M"}, 512 << 20, "", 0, false},
+		{[]string{"--memory-limit=1024mb"}, 1024 << 20, "", 0, false},
+		{[]string{"-m", "2Gi"}, 0, "2Gi", 2048, true},
+		{[]string{"-m8g"}, 0, "8g", 8192, true},
+		{[]string{"-m", "65536k"}, 0, "65536k", 64, true},
+		{[]string{"-m", "1.5"}, 0, "1.5", 0, false},
+		{[]string{"-m", "2Gi", "-m", "64"}, 64 << 20, "", 0, false}, // the last wins
+	} {
+		info := InspectServer(Container{Image: "memcached:1.6", Args: tc.args})
+		bad := ""
+		if info.BadSize != nil {
+			bad = info.BadSize.Flag
+		}
+		if info.Bytes != tc.bytes || bad != tc.bad {
+			t.Errorf("%v: %d bytes, bad %q; want %d, %q", tc.args, info.Bytes, bad, tc.bytes, tc.bad)
+		}
+		if bad != "" {
+			if mib, ok := MeantMemcachedMiB(bad); mib != tc.meantMiB || ok != tc.meantKnow {
+				t.Errorf("%s means %d MiB (%v), want %d (%v)", bad, mib, ok, tc.meantMiB, tc.meantKnow)
+			}
+		}
+	}
+}
