@@ -599,6 +599,29 @@ func TestFixLintReadsEveryFile(t *testing.T) {
 	}
 }
 
+// A lower limit moves -Xms when there is no -Xmx: the JVM raises its
+// maximum heap to the initial one, so -Xms1g under 1Gi is a 1g heap.
+func TestFixMovesXmsWithoutXmx(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, "d.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: j, namespace: a}
+spec:
+  template:
+    spec:
+      containers:
+      - name: a
+        image: eclipse-temurin:21
+        env: [{name: JAVA_TOOL_OPTIONS, value: "-Xms1g -XX:+UseG1GC"}]
+        resources: {requests: {memory: 2Gi}, limits: {memory: 2Gi}}
+`)
+	r := run("fix", "-f", dir, "--memory-limit", "1Gi", "--write")
+	got, _ := os.ReadFile(filepath.Join(dir, "d.yaml"))
+	if r.code != 0 || !strings.Contains(string(got), `"-Xms768m -XX:+UseG1GC"`) || !strings.Contains(r.stderr, "-Xms1g → -Xms768m in JAVA_TOOL_OPTIONS, so the heap fits the new limit") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stderr, got)
+	}
+}
+
 // Two lint fixes of one field (two flags of one JAVA_TOOL_OPTIONS, from
 // two rules) both hold, in the env value and in a ConfigMap of the
 // files.

@@ -297,6 +297,7 @@ func TestRuntimeHeap(t *testing.T) {
 		"ConfigMap not read":               {&Input{Finding: f, Pod: pod(fromCM)}, want{needs: "JAVA_TOOL_OPTIONS from configmap jvm"}},
 		"jvm heap fits":                    {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xmx256m", "-jar", "app.jar"}})}, want{}},
 		"jvm tight":                        {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xmx400m", "-jar", "app.jar"}})}, want{conf: model.Medium, text: "-Xmx384m"}},
+		"jvm Xms without Xmx":              {&Input{Finding: f1g, Pod: pod(corev1.Container{Image: "eclipse-temurin:17", Args: []string{"java", "-Xms1g", "-jar", "app.jar"}})}, want{conf: model.High, text: "-Xms768m"}},
 		"old jdk":                          {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "openjdk:8u151-jre", Command: []string{"java", "-jar", "app.jar"}})}, want{conf: model.Medium, text: "8u151"}},
 		"go memlimit above":                {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "example/api", Env: env("GOMEMLIMIT", "600MiB")})}, want{conf: model.High, text: "GOMEMLIMIT=460MiB"}},
 		"go memlimit from the limit":       {&Input{Finding: f512, Pod: pod(corev1.Container{Image: "example/api", Env: []corev1.EnvVar{{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"}}}}})}, want{conf: model.High, text: "GOMEMLIMIT=460MiB"}},

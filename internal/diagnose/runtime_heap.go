@@ -181,7 +181,13 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 			d.noHeapFix(in, info, &c.Fix)
 			return c
 		}
-		if info.Heap == nil {
+		// Without -Xmx, -Xms raises the maximum heap to itself.
+		heap, set := runtimes.EffectiveJVMHeap(info, limit), info.Heap
+		fromXms := info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes
+		if fromXms {
+			set = info.InitialHeap
+		}
+		if set == nil {
 			switch info.JDK.Cgroups() {
 			case runtimes.SupportNone:
 				c := &model.Cause{Confidence: model.Medium, ConfidenceWhy: "the JDK version comes from the image tag",
@@ -200,20 +206,27 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 			}
 			return d.stacks(info, runtimes.EffectiveJVMHeap(info, limit), limit, where)
 		}
-		heap := runtimes.EffectiveJVMHeap(info, limit)
 		v := runtimes.JudgeHeap(runtimes.JVM, heap, limit)
 		if v == runtimes.HeapFits {
 			return d.stacks(info, heap, limit, where)
 		}
+		how := ""
+		if fromXms {
+			how = ", with no -Xmx: the JVM raises its maximum heap to the initial one"
+		}
 		c := &model.Cause{
-			Summary:  fmt.Sprintf("The JVM heap %s (%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), info.Heap.Flag, pct(float64(heap), lim), size(lim)),
-			Evidence: []model.Evidence{{What: "JVM heap setting", Value: fmt.Sprintf("%s %s = %s (%s of the limit)", info.Heap.Flag, where(info.Heap), size(float64(heap)), pct(float64(heap), lim)), Source: "pod spec"}},
+			Summary:  fmt.Sprintf("The JVM heap %s (%s%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), set.Flag, how, pct(float64(heap), lim), size(lim)),
+			Evidence: []model.Evidence{{What: "JVM heap setting", Value: fmt.Sprintf("%s %s = %s (%s of the limit)", set.Flag, where(set), size(float64(heap)), pct(float64(heap), lim)), Source: "pod spec"}},
 			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.HeapFlag(info, limit)},
 		}
-		if info.HeapPercent > 0 && info.HeapBytes == 0 {
+		switch {
+		case fromXms:
+			c.Fix.Flag = "-Xms" + strings.TrimPrefix(runtimes.JVMSizeFlag(fit), "-Xmx")
+			c.Fix.Text = fmt.Sprintf("Lower the initial heap to %s (or set -Xmx to %s), or raise the limit.", c.Fix.Flag, runtimes.JVMSizeFlag(fit))
+		case info.HeapPercent > 0 && info.HeapBytes == 0:
 			c.Fix.Text = fmt.Sprintf("Lower the heap to %s, or raise the limit.", c.Fix.Flag)
 		}
-		lintFix(in, &c.Fix, fromConfigMap(info.Heap))
+		lintFix(in, &c.Fix, fromConfigMap(set))
 		if v == runtimes.HeapTooBig {
 			c.Confidence, c.ConfidenceWhy = model.High, "a heap at 90% of the limit or closer than 64Mi to it leaves the rest of the JVM no room: a kill is close to certain"
 		} else {

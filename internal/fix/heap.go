@@ -22,14 +22,15 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 	raises := false // the others move only down, to fit
 	switch info.Runtime {
 	case runtimes.JVM:
-		if info.Heap == nil {
-			return nil, nil, nil
-		}
 		heap := runtimes.EffectiveJVMHeap(info, limit)
-		if runtimes.JudgeHeap(runtimes.JVM, heap, limit) != runtimes.HeapTooBig {
+		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
+		if info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes {
+			// With no -Xmx, -Xms is the maximum heap: it is what moves.
+			set, newFlag = info.InitialHeap, "-Xms"+strings.TrimPrefix(runtimes.JVMSizeFlag(runtimes.FitHeap(runtimes.JVM, limit)), "-Xmx")
+		}
+		if set == nil || runtimes.JudgeHeap(runtimes.JVM, heap, limit) != runtimes.HeapTooBig {
 			return nil, nil, nil
 		}
-		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
 	case runtimes.Node:
 		if info.Heap == nil {
 			return nil, nil, nil
