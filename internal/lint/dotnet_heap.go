@@ -45,8 +45,12 @@ func (r *dotnetHeap) CheckWorkload(ctx *Context, w *Workload) {
 		if info.HeapBytes == 0 {
 			newValue = runtimes.DotNetPercentValue(int(fit * 100 / limit))
 		}
+		read := fmt.Sprintf("%.0f%%", info.HeapPercent) // read as hexadecimal: 0x4B is 75%
+		if info.HeapBytes > 0 {
+			read = about(heap)
+		}
 		f := Finding{Object: w.Object, Path: info.Heap.Path, Container: c.Name, Severity: sev,
-			Message: fmt.Sprintf("%s: %s (read as hexadecimal: %s) lets the GC heap take %s of the memory limit %s; the runtime, JIT and native memory need the rest, so the kernel kills the process before the GC throws OutOfMemoryException (the default is %d%%). Use %s=%s.", describe(w, c), info.Heap.Flag, mib(heap), percent(heap, limit), c.Resources.MemoryLimit.Text, runtimes.DotNetDefaultPercent, info.Heap.Source, newValue)}
+			Message: fmt.Sprintf("%s: %s (read as hexadecimal: %s) lets the GC heap take %s of the memory limit %s; the runtime, JIT and native memory need the rest, so the kernel kills the process before the GC throws OutOfMemoryException (the default is %d%%). Use %s=%s.", describe(w, c), info.Heap.Flag, read, percent(heap, limit), c.Resources.MemoryLimit.Text, runtimes.DotNetDefaultPercent, info.Heap.Source, newValue)}
 		if f.Path == "" {
 			f.Path = c.Path
 		} else {

@@ -71,8 +71,11 @@ func mib(b int64) string { return manifest.FormatBytes(b) }
 // about writes a computed size for reading: a quantity when it is a whole
 // MiB or MB, else in MiB with one decimal (972.8Mi, not 1020054732).
 func about(b int64) string {
-	if b%(1<<20) == 0 || b%1_000_000 == 0 || b < 1<<20 {
+	switch {
+	case b%(1<<20) == 0 || b%1_000_000 == 0 || b < 1<<20:
 		return mib(b)
+	case b >= 10<<30:
+		return fmt.Sprintf("%.1fGi", float64(b)/(1<<30))
 	}
 	return fmt.Sprintf("%.1fMi", float64(b)/(1<<20))
 }

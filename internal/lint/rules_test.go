@@ -178,3 +178,40 @@ spec:
 		}
 	}
 }
+
+// Sizes a rule computes read as sizes: a heap from a percentage, a
+// decimal value read as hexadecimal (not 1020054732 or 70656464932), and a
+// percentage read as hexadecimal as a percentage.
+func TestComputedSizesRead(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "d.yaml", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: a}
+spec:
+  template:
+    spec:
+      containers:
+      - name: jvm
+        image: eclipse-temurin:21
+        env: [{name: JDK_JAVA_OPTIONS, value: "-XX:MaxRAMPercentage=95.0"}]
+        resources: {requests: {memory: 1Gi}, limits: {memory: 1Gi}}
+      - name: bytes
+        image: mcr.microsoft.com/dotnet/aspnet:8.0
+        env: [{name: DOTNET_GCHeapHardLimit, value: "1073741824"}]
+        resources: {requests: {memory: 2Gi}, limits: {memory: 2Gi}}
+      - name: percent
+        image: mcr.microsoft.com/dotnet/aspnet:8.0
+        env: [{name: DOTNET_GCHeapHardLimitPercent, value: "75"}]
+        resources: {requests: {memory: 2Gi}, limits: {memory: 2Gi}}
+`)
+	rep := lintFile(t, p)
+	var all []string
+	for _, f := range rep.Findings {
+		all = append(all, f.Message)
+	}
+	text := strings.Join(all, "\n")
+	for _, want := range []string{"the JVM heap 972.8Mi (-XX:MaxRAMPercentage=95.0", "DOTNET_GCHeapHardLimit=1073741824 (read as hexadecimal: 65.8Gi)", "DOTNET_GCHeapHardLimitPercent=75 (read as hexadecimal: 117%)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no finding says %q:\n%s", want, text)
+		}
+	}
+}
