@@ -202,6 +202,7 @@ func lintEdits(w *manifest.Workload, fs []model.LintFinding) (edits []manifest.E
 			changes = append(changes, c)
 		}
 	}
+	manifest.RewritesLast(edits)
 	return edits, changes, cmEdits
 }
 

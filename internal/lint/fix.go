@@ -1,6 +1,9 @@
 package lint
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 )
@@ -10,6 +13,12 @@ import (
 // left out. Each object's edits are made in finding order, on the text the
 // previous ones left.
 func ApplyFixes(file string, data []byte, findings []model.LintFinding) ([]byte, error) {
+	// A fix that rewrites part of a field holds on whatever text it
+	// finds; one that sets a whole field does not: those go first.
+	findings = slices.Clone(findings)
+	slices.SortStableFunc(findings, func(a, b model.LintFinding) int {
+		return cmp.Compare(btoi(rewrites(a)), btoi(rewrites(b)))
+	})
 	for _, f := range findings {
 		if f.Fix == nil || f.File != file {
 			continue
@@ -36,4 +45,16 @@ func Edits(f model.LintFinding) []manifest.Edit {
 		}
 	}
 	return edits
+}
+
+// rewrites tells whether a finding's fix rewrites part of a field.
+func rewrites(f model.LintFinding) bool {
+	return f.Fix != nil && slices.ContainsFunc(f.Fix.Edits, func(e model.LintEdit) bool { return e.From != "" })
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
@@ -20,6 +21,25 @@ type jvmFlagInvalid struct{ rule }
 
 // jvmSpaced finds -Xmx, -Xms, -Xmn or -Xss with its size as the next word.
 var jvmSpaced = regexp.MustCompile(`((-Xm[xsn]|-Xss)\s+([0-9]+[kKmMgGtT]?))(?:\s|$)`)
+
+// dropFlag removes a flag from an options variable's text (with the
+// space that parts it from the next one); ok is false for a flag that is
+// a command or args item of its own, or not in the manifest.
+func dropFlag(s *runtimes.Setting) (model.LintEdit, bool) {
+	if s.Path == "" || s.Value == s.Flag {
+		return model.LintEdit{}, false
+	}
+	from := s.Flag + " "
+	if !strings.Contains(s.Value, from) {
+		from = " " + s.Flag
+	}
+	if !strings.Contains(s.Value, from) {
+		return model.LintEdit{}, false
+	}
+	e := set(s.Path, strings.Replace(s.Value, from, "", 1))
+	e.From, e.To = from, ""
+	return e, true
+}
 
 // CheckWorkload reports JVM memory flags written in a form the JVM
 // refuses as it starts (-Xmx1Gi, -Xmx1.5g, -Xmx1536MB,
@@ -45,6 +65,22 @@ func (r *jvmFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 				f.Fix = fix(fmt.Sprintf("replace %s with %s %s", x.Flag, to, where(x)), e)
 			}
 			ctx.Report(f)
+		}
+		if info.JDK.Cgroups() == runtimes.SupportNone && !info.IgnoresUnknown {
+			// 8 before 8u191, and 9: "Unrecognized VM option", no JVM.
+			for _, s := range info.NewerFlags {
+				f := Finding{Object: w.Object, Path: s.Path, Container: c.Name,
+					Message: fmt.Sprintf("%s passes %s %s, which its JDK (%s, %s) does not know: it came with JDK 10 and 8u191, and an older JVM stops at it (\"Unrecognized VM option\", \"Could not create the Java Virtual Machine\"), at every restart. Move to a JDK that reads container limits (8u372+, 11.0.16+, 17+), or set the heap with -Xmx.", describe(w, c), s.Flag, where(s), info.JDK, info.Why)}
+				if f.Path == "" {
+					f.Path = c.Path
+				}
+				if e, ok := dropFlag(s); ok {
+					// Within an options variable; jvm-old-jdk-no-heap
+					// sets -Xmx beside it.
+					f.Fix = fix(fmt.Sprintf("remove %s %s", s.Flag, where(s)), e)
+				}
+				ctx.Report(f)
+			}
 		}
 		for _, s := range info.BadFlags {
 			msg := fmt.Sprintf("%s passes %s %s, which the JVM refuses as it starts (\"Could not create the Java Virtual Machine\"): the container exits at once, at every restart. The JVM takes sizes as a whole number with k, m, g or t (-Xmx1536m, -Xmx2g: not Kubernetes' Mi or Gi, no B, no fraction) and percentages as a bare number (-XX:MaxRAMPercentage=75.0).", describe(w, c), s.Flag, where(s))

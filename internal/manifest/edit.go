@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -51,7 +53,32 @@ func (e Edit) Rewrite(cur string) string {
 	if e.From != "" && strings.Contains(cur, e.From) {
 		return strings.Replace(cur, e.From, e.To, 1)
 	}
+	if f := strings.TrimSpace(e.From); e.To == "" && f != "" {
+		// A flag removed with the space beside it, which another edit
+		// moved: the space on its other side, or none.
+		for _, from := range []string{f + " ", " " + f, f} {
+			if strings.Contains(cur, from) {
+				return strings.Replace(cur, from, "", 1)
+			}
+		}
+	}
 	return e.Value
+}
+
+// RewritesLast orders edits so that the rewrites of part of a field
+// (From) come after the edits that set a whole field: a rewrite holds
+// on whatever text it finds, a whole value does not.
+func RewritesLast(edits []Edit) {
+	slices.SortStableFunc(edits, func(a, b Edit) int {
+		return cmp.Compare(btoi(a.From != ""), btoi(b.From != ""))
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // KV is one key and scalar value of an appended item.

@@ -61,3 +61,30 @@ func TestDescribeUnnamedContainer(t *testing.T) {
 		}
 	}
 }
+
+// A rewrite holds on the text it finds: a flag removed with the space
+// after it, once another edit put it last, goes with the space before.
+func TestEditRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		e        Edit
+		cur, out string
+	}{
+		{Edit{Value: "-Xmx1g -Xss1m", From: "-Xss1Mi", To: "-Xss1m"}, "-Xmx768m -Xss1Mi", "-Xmx768m -Xss1m"},
+		{Edit{Value: "-XX:+UseContainerSupport", From: "-XX:MaxRAMPercentage=75.0 ", To: ""}, "-XX:+UseContainerSupport -XX:MaxRAMPercentage=75.0 -Xmx768m", "-XX:+UseContainerSupport -Xmx768m"},
+		{Edit{Value: "-A", From: " -B", To: ""}, "-B -Xmx768m", "-Xmx768m"},
+		{Edit{Value: "whole", From: "-Q", To: "-R"}, "nothing of it", "whole"},
+	} {
+		if got := tc.e.Rewrite(tc.cur); got != tc.out {
+			t.Errorf("%+v on %q: %q, want %q", tc.e, tc.cur, got, tc.out)
+		}
+	}
+	edits := []Edit{{Path: "a", From: "x"}, {Path: "b"}, {Path: "c", From: "y"}, {Path: "d"}}
+	RewritesLast(edits)
+	var order []string
+	for _, e := range edits {
+		order = append(order, e.Path)
+	}
+	if got := strings.Join(order, ""); got != "bdac" {
+		t.Errorf("order %s, want bdac", got)
+	}
+}

@@ -77,6 +77,12 @@ func inspectJVM(words []word, env map[string]Env, info *Info) {
 				continue
 			}
 			set := &Setting{Flag: w.text, Source: w.source, Path: w.path, Value: w.value}
+			if newerJVMFlag(w.text) {
+				info.NewerFlags = append(info.NewerFlags, set)
+			}
+			if w.text == "-XX:+IgnoreUnrecognizedVMOptions" {
+				info.IgnoresUnknown = true
+			}
 			switch {
 			case xssRe.MatchString(w.text):
 				info.StackBytes, info.Stack = jvmSize(xssRe.FindStringSubmatch(w.text)[1]), set
@@ -120,6 +126,17 @@ var (
 	jvmSizeValue    = regexp.MustCompile(`^\d+[kKmMgGtT]?$`)
 	jvmPercentValue = regexp.MustCompile(`^\d+(\.\d+)?$`)
 )
+
+// newerJVMFlag tells whether a flag came with JDK 10 (and 8u191): a JDK
+// older than that stops at it ("Unrecognized VM option").
+func newerJVMFlag(w string) bool {
+	for _, f := range []string{"-XX:MaxRAMPercentage=", "-XX:InitialRAMPercentage=", "-XX:MinRAMPercentage=", "-XX:+UseContainerSupport", "-XX:-UseContainerSupport"} {
+		if strings.HasPrefix(w, f) {
+			return true
+		}
+	}
+	return false
+}
 
 // malformedJVMFlag tells whether a word is one of the JVM's memory flags
 // with a value it refuses at start ("Invalid maximum heap size:

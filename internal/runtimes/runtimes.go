@@ -98,6 +98,11 @@ type Info struct {
 	// (-Xmx1Gi, -Xmx1.5g, MaxRAMPercentage=75%, --max-old-space-size=1Gi):
 	// it does not start.
 	BadFlags []*Setting
+	// JVM: flags older JDKs (8 before 8u191, 9) do not know and refuse to
+	// start with (MaxRAMPercentage, UseContainerSupport, ...), unless
+	// -XX:+IgnoreUnrecognizedVMOptions is given (IgnoresUnknown).
+	NewerFlags     []*Setting
+	IgnoresUnknown bool
 	// JVM: the JDK version read from the image tag.
 	JDK JDKVersion
 	// Go: GOMEMLIMIT (bytes, 0 when unset or off) and GOGC.
