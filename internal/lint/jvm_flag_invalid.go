@@ -41,11 +41,13 @@ func dropFlag(s *runtimes.Setting) (model.LintEdit, bool) {
 	return e, true
 }
 
-// CheckWorkload reports JVM memory flags written in a form the JVM
-// refuses as it starts (-Xmx1Gi, -Xmx1.5g, -Xmx1536MB,
-// -XX:MaxRAMPercentage=75%): "Could not create the Java Virtual
-// Machine", at every restart. Kubernetes' units beside them are the
-// usual slip. The fix writes what the flag means in the JVM's form.
+// CheckWorkload reports JVM memory flags the JVM refuses as it starts:
+// written in a form it cannot read (-Xmx1Gi, -Xmx1.5g, -Xmx1536MB,
+// -XX:MaxRAMPercentage=75%; Kubernetes' units beside them are the usual
+// slip), -Xms above -Xmx, or flags its JDK is too old to know
+// (MaxRAMPercentage before 8u191). "Could not create the Java Virtual
+// Machine", at every restart. The fix writes what the flag means in the
+// JVM's form, or removes the flag an old JDK does not know.
 func (r *jvmFlagInvalid) CheckWorkload(ctx *Context, w *Workload) {
 	for _, c := range w.Spec.AllContainers() {
 		info := w.Runtime(c)
