@@ -182,11 +182,8 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 			return c
 		}
 		// Without -Xmx, -Xms raises the maximum heap to itself.
-		heap, set := runtimes.EffectiveJVMHeap(info, limit), info.Heap
-		fromXms := info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes
-		if fromXms {
-			set = info.InitialHeap
-		}
+		heap := runtimes.EffectiveJVMHeap(info, limit)
+		set, fitFlag, fromXms := runtimes.JVMHeapSetting(info, limit)
 		if set == nil {
 			switch info.JDK.Cgroups() {
 			case runtimes.SupportNone:
@@ -217,11 +214,10 @@ func (d runtimeHeap) judge(in *Input, info runtimes.Info, limit int64) *model.Ca
 		c := &model.Cause{
 			Summary:  fmt.Sprintf("The JVM heap %s (%s%s) is %s of the %s limit: metaspace, code cache, thread stacks, GC and direct buffers do not fit beside it, so the kernel kills the JVM before it can throw OutOfMemoryError.", size(float64(heap)), set.Flag, how, pct(float64(heap), lim), size(lim)),
 			Evidence: []model.Evidence{{What: "JVM heap setting", Value: fmt.Sprintf("%s %s = %s (%s of the limit)", set.Flag, where(set), size(float64(heap)), pct(float64(heap), lim)), Source: "pod spec"}},
-			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: runtimes.HeapFlag(info, limit)},
+			Fix:      model.Fix{Text: fmt.Sprintf("Lower the heap to %s (75%% of the limit, at least 128Mi below it), or raise the limit so the heap is at most 75%% of it.", runtimes.JVMSizeFlag(fit)), Flag: fitFlag},
 		}
 		switch {
 		case fromXms:
-			c.Fix.Flag = "-Xms" + strings.TrimPrefix(runtimes.JVMSizeFlag(fit), "-Xmx")
 			c.Fix.Text = fmt.Sprintf("Lower the initial heap to %s (or set -Xmx to %s), or raise the limit.", c.Fix.Flag, runtimes.JVMSizeFlag(fit))
 		case info.HeapPercent > 0 && info.HeapBytes == 0:
 			c.Fix.Text = fmt.Sprintf("Lower the heap to %s, or raise the limit.", c.Fix.Flag)

@@ -22,13 +22,9 @@ func heapEdits(w *manifest.Workload, c *manifest.Container, rc runtimes.Containe
 	raises := false // the others move only down, to fit
 	switch info.Runtime {
 	case runtimes.JVM:
-		heap := runtimes.EffectiveJVMHeap(info, limit)
-		set, newFlag = info.Heap, runtimes.HeapFlag(info, limit)
-		if info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes {
-			// With no -Xmx, -Xms is the maximum heap: it is what moves.
-			set, newFlag = info.InitialHeap, "-Xms"+strings.TrimPrefix(runtimes.JVMSizeFlag(runtimes.FitHeap(runtimes.JVM, limit)), "-Xmx")
-		}
-		if set == nil || runtimes.JudgeHeap(runtimes.JVM, heap, limit) != runtimes.HeapTooBig {
+		// With no -Xmx, an -Xms is the maximum heap: it is what moves.
+		set, newFlag, _ = runtimes.JVMHeapSetting(info, limit)
+		if set == nil || runtimes.JudgeHeap(runtimes.JVM, runtimes.EffectiveJVMHeap(info, limit), limit) != runtimes.HeapTooBig {
 			return nil, nil, nil
 		}
 	case runtimes.Node:

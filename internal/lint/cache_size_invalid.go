@@ -3,7 +3,6 @@ package lint
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -66,8 +65,7 @@ func (r *cacheSizeInvalid) CheckWorkload(ctx *Context, w *Workload) {
 // start: "Cannot set item size limit higher than 1/2 of memory max").
 func (r *cacheSizeInvalid) memcached(ctx *Context, w *Workload, c *manifest.Container, info runtimes.ServerInfo) {
 	bad := info.BadSize
-	digits := strings.TrimLeft(bad.Flag, "0123456789")
-	read, _ := strconv.ParseInt(bad.Flag[:len(bad.Flag)-len(digits)], 10, 64)
+	read, _ := runtimes.MemcachedMiB(bad.Flag)
 	what := fmt.Sprintf("a cache of %d MiB", read)
 	if read < 2 {
 		what = "under 2 MiB it does not start (\"Cannot set item size limit higher than 1/2 of memory max\")"

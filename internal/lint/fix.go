@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/oomdoctor/oomdoctor/internal/manifest"
@@ -16,9 +15,7 @@ func ApplyFixes(file string, data []byte, findings []model.LintFinding) ([]byte,
 	// A fix that rewrites part of a field holds on whatever text it
 	// finds; one that sets a whole field does not: those go first.
 	findings = slices.Clone(findings)
-	slices.SortStableFunc(findings, func(a, b model.LintFinding) int {
-		return cmp.Compare(btoi(rewrites(a)), btoi(rewrites(b)))
-	})
+	slices.SortStableFunc(findings, func(a, b model.LintFinding) int { return manifest.RewritesAfter(rewrites(a), rewrites(b)) })
 	for _, f := range findings {
 		if f.Fix == nil || f.File != file {
 			continue
@@ -50,11 +47,4 @@ func Edits(f model.LintFinding) []manifest.Edit {
 // rewrites tells whether a finding's fix rewrites part of a field.
 func rewrites(f model.LintFinding) bool {
 	return f.Fix != nil && slices.ContainsFunc(f.Fix.Edits, func(e model.LintEdit) bool { return e.From != "" })
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/runtimes"
@@ -35,11 +34,10 @@ func (r *jvmHeap) CheckWorkload(ctx *Context, w *Workload) {
 		if verdict == runtimes.HeapFits {
 			continue
 		}
-		// Without -Xmx, -Xms raises the maximum heap to itself.
-		set, how := info.Heap, ""
-		fromXms := info.HeapBytes == 0 && info.InitialHeap != nil && heap == info.InitialHeapBytes
+		set, newFlag, fromXms := runtimes.JVMHeapSetting(info, limit)
+		how := ""
 		if fromXms {
-			set, how = info.InitialHeap, ": with no -Xmx, the JVM raises its maximum heap to the initial one"
+			how = ": with no -Xmx, the JVM raises its maximum heap to the initial one"
 		}
 		sev := model.SeverityError
 		msg := fmt.Sprintf("%s: the JVM heap %s (%s, %s%s) is %s of the memory limit %s, leaving too little for metaspace, code cache, thread stacks and GC: the kernel will kill the JVM before it can throw OutOfMemoryError.",
@@ -50,13 +48,6 @@ func (r *jvmHeap) CheckWorkload(ctx *Context, w *Workload) {
 				describe(w, c), about(heap), set.Flag, where(set), how, percent(heap, limit), c.Resources.MemoryLimit.Text)
 		}
 		fit := runtimes.FitHeap(runtimes.JVM, limit)
-		newFlag := runtimes.JVMSizeFlag(fit)
-		switch {
-		case fromXms:
-			newFlag = "-Xms" + strings.TrimPrefix(newFlag, "-Xmx")
-		case info.HeapPercent > 0 && info.HeapBytes == 0:
-			newFlag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))
-		}
 		f := Finding{Object: w.Object, Path: set.Path, Container: c.Name, Severity: sev}
 		if f.Path == "" {
 			f.Path = c.Path

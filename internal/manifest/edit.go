@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -69,16 +68,19 @@ func (e Edit) Rewrite(cur string) string {
 // (From) come after the edits that set a whole field: a rewrite holds
 // on whatever text it finds, a whole value does not.
 func RewritesLast(edits []Edit) {
-	slices.SortStableFunc(edits, func(a, b Edit) int {
-		return cmp.Compare(btoi(a.From != ""), btoi(b.From != ""))
-	})
+	slices.SortStableFunc(edits, func(a, b Edit) int { return RewritesAfter(a.From != "", b.From != "") })
 }
 
-func btoi(b bool) int {
-	if b {
+// RewritesAfter orders two edits (or fixes) by whether each is a rewrite
+// of part of a field: rewrites after, for a stable sort.
+func RewritesAfter(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
 		return 1
 	}
-	return 0
+	return -1
 }
 
 // KV is one key and scalar value of an appended item.
@@ -213,8 +215,10 @@ func (t *text) edit(ref ObjectRef, e Edit) error {
 	t.json = jsonStyle(t.docs[ref.Doc].Content[0])
 	switch e.Op {
 	case OpSet:
-		if n, ok := Lookup(obj, e.Path); ok && e.From != "" && n.Kind == yaml.ScalarNode {
-			return t.set(obj, e.Path, e.Rewrite(n.Value))
+		if e.From != "" {
+			if n, ok := Lookup(obj, e.Path); ok && n.Kind == yaml.ScalarNode {
+				return t.set(obj, e.Path, e.Rewrite(n.Value))
+			}
 		}
 		return t.set(obj, e.Path, e.Value)
 	case OpRemove:

@@ -256,7 +256,7 @@ func inspectMemcached(args []word, why string) ServerInfo {
 		default:
 			continue
 		}
-		n, exact := memcachedMiB(val)
+		n, exact := MemcachedMiB(val)
 		if n <= 0 && exact {
 			continue
 		}
@@ -271,11 +271,11 @@ func inspectMemcached(args []word, why string) ServerInfo {
 	return info
 }
 
-// memcachedMiB reads -m as Memcached does: the number its text starts
+// MemcachedMiB reads -m as Memcached does: the number its text starts
 // with, in MiB, whatever follows (1.6.18 reads -m 2Gi as 2 MiB and 8g as
 // 8 MiB). exact is false when something other than a MiB unit follows
 // (m, mb, any case), so the number read is not the one meant.
-func memcachedMiB(val string) (n int64, exact bool) {
+func MemcachedMiB(val string) (n int64, exact bool) {
 	i := 0
 	for i < len(val) && val[i] >= '0' && val[i] <= '9' {
 		i++
@@ -291,7 +291,7 @@ func memcachedMiB(val string) (n int64, exact bool) {
 // MeantMemcachedMiB reads a -m Memcached misreads as the MiB it means
 // (2Gi, 8g, 1.5G, 65536k); ok is false when it is no amount.
 func MeantMemcachedMiB(val string) (int64, bool) {
-	v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(val), "B"), "i"))
+	v, mult := meantUnit(val)
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || x <= 0 || mult == 1 && strings.Contains(v, ".") {
 		return 0, false // a bare fraction: GiB or MiB?

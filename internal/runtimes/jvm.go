@@ -177,7 +177,7 @@ func MeantJVMFlag(w string) (string, bool) {
 		}
 		// As the JVM means its units: powers of 1024, whatever the case
 		// or the B.
-		v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i"))
+		v, mult := meantUnit(v)
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil || x <= 0 {
 			return "", false
@@ -198,6 +198,12 @@ var (
 	xssRe         = regexp.MustCompile(`^-Xss(\d+[kKmMgG]?)$`)
 	threadStackRe = regexp.MustCompile(`^-XX:ThreadStackSize=(\d+)$`)
 )
+
+// meantUnit splits the unit from a size written as people write them
+// (1Gi, 1536MB, 2g): spaces, a B and an i dropped, then binaryUnit.
+func meantUnit(v string) (string, int64) {
+	return binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i"))
+}
 
 // binaryUnit splits a trailing k, m, g or t (either case, powers of
 // 1024) from a size: the number's text and the multiplier (1 for none).
@@ -253,6 +259,17 @@ func EffectiveJVMHeap(info Info, limit int64) int64 {
 		return max(int64(float64(mem)*info.HeapPercent/100), info.InitialHeapBytes)
 	}
 	return max(DefaultJVMHeap(mem), info.InitialHeapBytes)
+}
+
+// JVMHeapSetting is the setting that decides a JVM's maximum heap under a
+// limit (nil when none does) and the flag that makes the heap fit the
+// limit: -Xmx or MaxRAMPercentage as HeapFlag writes it, or, with no
+// -Xmx and an -Xms the JVM raises its maximum to (initial), an -Xms.
+func JVMHeapSetting(info Info, limit int64) (set *Setting, fitFlag string, initial bool) {
+	if info.HeapBytes == 0 && info.InitialHeap != nil && EffectiveJVMHeap(info, limit) == info.InitialHeapBytes {
+		return info.InitialHeap, "-Xms" + strings.TrimPrefix(JVMSizeFlag(FitHeap(JVM, limit)), "-Xmx"), true
+	}
+	return info.Heap, HeapFlag(info, limit), false
 }
 
 // JDKVersion is a JDK's version as far as an image tag tells it.

@@ -136,7 +136,7 @@ func MeantNodeFlag(w string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	v, mult := binaryUnit(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(v), "B"), "i"))
+	v, mult := meantUnit(v)
 	x, err := strconv.ParseFloat(v, 64)
 	mib := x * float64(mult) / (1 << 20)
 	if mult < 1<<20 || err != nil || x <= 0 || mib != float64(int64(mib)) {
