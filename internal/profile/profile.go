@@ -16,7 +16,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +26,7 @@ import (
 	"github.com/oomdoctor/oomdoctor/internal/kmsg"
 	"github.com/oomdoctor/oomdoctor/internal/model"
 	"github.com/oomdoctor/oomdoctor/internal/recommend"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
 // Options say how to profile.
@@ -180,7 +180,8 @@ type Report struct {
 	Victims        []Victim `json:"victims,omitempty"`
 	// RuntimeOutOfMemory is the runtime's own out-of-memory message, when
 	// it printed one (Java OutOfMemoryError, V8 heap out of memory, Go
-	// runtime: out of memory): a heap limit reached, not a kill.
+	// runtime: out of memory; runtimes.FindOutOfMemory): a heap limit
+	// reached, or memory refused, not a kill.
 	RuntimeOutOfMemory string `json:"runtimeOutOfMemory,omitempty"`
 	// KernelLog is the kernel log the victims were read from: a device
 	// or "syslog"; empty when none was read.
@@ -521,38 +522,10 @@ func killAll(g *cgroup.Group) {
 	}
 }
 
-var runtimeOOMRe = regexp.MustCompile(`java\.lang\.OutOfMemoryError[^\n]*|JavaScript heap out of memory|fatal error: runtime: out of memory|System\.OutOfMemoryException[^\n]*|MemoryError`)
-
-// outOfMemoryAdvice says what to raise after a runtime's out-of-memory
-// message msg. The JVM, V8 and .NET size their heap from the cgroup's
-// limit when no flag sets it, so a larger --limit raises it too; Go and
-// Python have no heap limit: the system refused them memory.
-func outOfMemoryAdvice(msg string) string {
-	if !heapLimited(msg) {
-		// Go and Python have no heap limit: an allocation was refused,
-		// by a ulimit -v or the machine's overcommit policy, not by the
-		// cgroup.
-		return "lift what refused the allocation (ulimit -v, or vm.overcommit_memory 2 and the commit limit)"
-	}
-	switch {
-	case strings.Contains(msg, "java.lang.OutOfMemoryError"):
-		return "raise the JVM's limit that ran out (the heap: -Xmx, or -XX:MaxRAMPercentage, 25% of the limit when neither is set; Metaspace, direct buffers and threads have their own flags)"
-	case strings.Contains(msg, "JavaScript heap"):
-		return "raise V8's heap limit (--max-old-space-size in MiB, in NODE_OPTIONS or the arguments; unset, it is about half the limit)"
-	}
-	return "raise the .NET heap limit (DOTNET_GCHeapHardLimit or DOTNET_GCHeapHardLimitPercent; unset, 75% of the limit)"
-}
-
-// heapLimited tells whether a runtime's out-of-memory message comes from
-// a heap limit of its own (the JVM, V8, .NET), not from an allocation the
-// system refused (Go, Python).
-func heapLimited(msg string) bool {
-	return strings.Contains(msg, "java.lang.OutOfMemoryError") || strings.Contains(msg, "JavaScript heap") || strings.Contains(msg, "System.OutOfMemoryException")
-}
-
 // runtimeOOM finds a runtime's own out-of-memory message.
 func runtimeOOM(stderr []byte) string {
-	return runtimeOOMRe.FindString(string(stderr))
+	oom, _ := runtimes.FindOutOfMemory(string(stderr))
+	return oom.Message
 }
 
 func summarize(rep *Report) {
@@ -616,6 +589,7 @@ func systemWide(rep *Report) bool {
 
 func explain(rep *Report) string {
 	var b strings.Builder
+	oom, _ := runtimes.FindOutOfMemory(rep.RuntimeOutOfMemory)
 	switch {
 	case rep.KilledByKernel:
 		fmt.Fprintf(&b, "The kernel's OOM killer killed %d process(es) in the cgroup: its charge reached the %s limit (anon %s, page cache %s, shmem/tmpfs %s at the highest sample).",
@@ -633,7 +607,7 @@ func explain(rep *Report) string {
 		if rep.AtPeak.Shmem > rep.AtPeak.Anon {
 			b.WriteString(" Most of the charge was shmem/tmpfs: files in a memory-backed folder count against the limit and cannot be reclaimed.")
 		}
-	case rep.RuntimeOutOfMemory != "" && heapLimited(rep.RuntimeOutOfMemory):
+	case rep.RuntimeOutOfMemory != "" && oom.HeapLimited():
 		fmt.Fprintf(&b, "No kernel kill: the runtime ran out of its own heap first (%s) and exited with code %d. Its heap limit is below the memory limit, so it fails with an out-of-memory error, not an OOM kill; the peak charge was %s.",
 			rep.RuntimeOutOfMemory, rep.ExitCode, mib(rep.PeakBytes))
 	case rep.RuntimeOutOfMemory != "":
@@ -664,7 +638,7 @@ func explain(rep *Report) string {
 	case rep.Failed:
 		fmt.Fprintf(&b, " The command failed (%s) with no OOM kill: a failed run's peak says little of what it needs, and nothing is sized from it: make it run (its error output is above) and profile it again.", ending(rep))
 	case rep.PeakIsLowerBound:
-		fmt.Fprintf(&b, " The run was cut short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: %s, and profile it again.", outOfMemoryAdvice(rep.RuntimeOutOfMemory))
+		fmt.Fprintf(&b, " The run was cut short, so its peak is only a lower bound of what the command needs, and nothing is sized from it: %s, and profile it again.", oom.Advice())
 	default:
 		fmt.Fprintf(&b, " From this run: request %s, limit %s (%s); a longer run under real load is a better base (--load).", mib(rep.RecommendedRequestBytes), mib(rep.RecommendedLimitBytes), rep.sizedBy)
 	}

@@ -180,6 +180,7 @@ func TestOutOfMemoryAdvice(t *testing.T) {
 		"JavaScript heap out of memory":               "--max-old-space-size",
 		"System.OutOfMemoryException: Array":          "DOTNET_GCHeapHardLimit",
 		"fatal error: runtime: out of memory":         "ulimit -v",
+		"fatal error: out of memory":                  "ulimit -v",
 		"MemoryError":                                 "ulimit -v",
 	} {
 		rep := &Report{RuntimeOutOfMemory: msg, LimitBytes: 256 << 20, PeakBytes: 140 << 20}
@@ -475,8 +476,10 @@ func TestFailedRunSizesNothing(t *testing.T) {
 func TestRuntimeOOMMessages(t *testing.T) {
 	for in, want := range map[string]string{
 		"Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n\tat Hog.main": "java.lang.OutOfMemoryError: Java heap space",
-		"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory":       "JavaScript heap out of memory",
-		"fatal error: runtime: out of memory\n\nruntime stack:":                                   "fatal error: runtime: out of memory",
+		"FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory":       "Reached heap limit Allocation failed - JavaScript heap out of memory",
+		"fatal error: runtime: out of memory\n\nruntime stack:":                                   "runtime: out of memory",
+		// Go 1.26 says what it could not allocate, then "fatal error: out of memory".
+		"runtime: out of memory: cannot allocate 4194304-byte block (276561920 in use)\nfatal error: out of memory": "runtime: out of memory: cannot allocate 4194304-byte block (276561920 in use)",
 		"Killed": "",
 	} {
 		if got := runtimeOOM([]byte(in)); got != want {
