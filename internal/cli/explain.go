@@ -41,6 +41,7 @@ type ExplainOptions struct {
 	Snapshot  string
 	Output    string
 	HTML      string
+	Logs      bool
 	Now       func() time.Time
 	prom      *promFlags
 
@@ -55,15 +56,19 @@ func NewExplainCommand(flags *genericclioptions.ConfigFlags, streams genericioop
 }
 
 func newExplainCommand(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, now func() time.Time) *cobra.Command {
-	o := &ExplainOptions{flags: flags, IOStreams: streams, Output: "text", Now: now, prom: newPromFlags(flags, streams.ErrOut)}
+	o := &ExplainOptions{flags: flags, IOStreams: streams, Output: "text", Logs: true, Now: now, prom: newPromFlags(flags, streams.ErrOut)}
 	cmd := &cobra.Command{
 		Use:   "explain (POD[/CONTAINER] | TYPE/NAME) [-n NAMESPACE]",
 		Short: "Explain why a container was killed: timeline, memory chart, causes with evidence, and the fix",
 		Long: `Explain one pod's (or every pod of a workload's) kills in depth: a timeline of the kills,
 a chart of memory over time against the request and the limit with the kills marked, every
 cause oomdoctor finds (limit-too-low, memory-leak, request-limit-gap, node-pressure,
-extra-processes, runtime-heap, page-cache, tmpfs-volume, not-oom) with its confidence, its
+extra-processes, runtime-heap, page-cache, tmpfs-volume, not-oom, runtime-oom) with its confidence, its
 evidence in numbers and the fix, and what data would decide the causes it cannot.
+
+A container of the target whose last run exited with an error its status does not
+explain has its log's last lines read (kubectl logs --previous) for its runtime's own
+out-of-memory error (runtime-oom); --logs=false reads none.
 
 Usage history comes from --prometheus-url (working set, RSS, page cache, limits and kills, at
 --step, 5m by default). --html FILE also writes a self-contained HTML page with the same
@@ -85,6 +90,7 @@ content and the chart drawn as SVG (no network fetches).`,
 	f.StringVar(&o.Snapshot, "snapshot", "", "Read a snapshot folder or file instead of a live cluster.")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format: text, json or yaml.")
 	f.StringVar(&o.HTML, "html", "", "Also write a self-contained HTML report (chart as SVG) to this file.")
+	f.BoolVar(&o.Logs, "logs", o.Logs, "Read the log of the target's containers that exited with an error, for their runtime's out-of-memory error (needs get on pods/log).")
 	o.prom.add(f)
 	return cmd
 }
@@ -119,6 +125,9 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command) error {
 		o.kind, o.name, o.Container = "Pod", parts[1], parts[2]
 	default:
 		return usagef("%q: name a pod (POD or POD/CONTAINER) or a workload (deploy/NAME, sts/NAME, ds/NAME, job/NAME, cronjob/NAME)", o.Target)
+	}
+	if o.Snapshot != "" && cmd.Flags().Changed("logs") && o.Logs {
+		return usagef("--logs reads the containers' logs from a live cluster; a snapshot holds none (a termination message is read without it)")
 	}
 	if o.Snapshot != "" {
 		for _, name := range clusterFlags {
@@ -186,6 +195,14 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 			m, notes, err := h(ctx, mine)
 			hists = m
 			return m, notes, err
+		}
+	}
+	if o.Logs && live != nil {
+		opts.Logs = func(ctx context.Context, r scan.LogRequest) (string, error) {
+			if !o.matches(&model.Finding{Namespace: r.Namespace, Pod: r.Pod, Container: r.Container, Workload: r.Workload}) {
+				return "", nil
+			}
+			return live.Log(ctx, r.Namespace, r.Pod, r.Container, r.Previous, r.Lines, r.Bytes)
 		}
 	}
 	rep, err := scan.Run(ctx, src, opts)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -30,6 +31,7 @@ type ScanOptions struct {
 	Snapshot      string
 	ChunkSize     int64
 	Watch         bool
+	Logs          bool
 	prom          *promFlags
 	// Now gives the current time; tests set it.
 	Now func() time.Time
@@ -61,7 +63,11 @@ scan reads the state and last state of regular, init, native sidecar and ephemer
 containers, pods evicted for memory pressure, and the node events SystemOOM (kubelet)
 and OOMKilling (node-problem-detector). A container killed by SIGKILL (exit code 137)
 without an OOM reason is reported as not-oom: a liveness probe or another sender
-killed it, or containerd misreported an OOM kill as Error.
+killed it, or containerd misreported an OOM kill as Error. A container whose runtime
+ran out of its own memory and exited (a Java OutOfMemoryError, V8's heap limit, Go or
+Python refused memory) is runtime-oom, read from its termination message (which holds
+its log's last lines with terminationMessagePolicy: FallbackToLogsOnError) or, with
+--logs, from its log.
 
 scan reads every namespace unless -n is given (-A is the default; the namespace of
 your kubeconfig context is not used). It works offline on a snapshot folder written
@@ -110,6 +116,7 @@ func (o *ScanOptions) AddFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Snapshot, "snapshot", "", "Read a snapshot folder or file instead of a live cluster.")
 	f.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Objects per list request (paged lists, as kubectl's --chunk-size).")
 	f.BoolVarP(&o.Watch, "watch", "w", false, "After the report, watch the cluster and print every new kill as it happens, until Ctrl-C.")
+	f.BoolVar(&o.Logs, "logs", false, "Also read the last lines of the log of every container whose last run exited with an error its status does not explain, for its runtime's out-of-memory error (runtime-oom): one request each; needs get on pods/log.")
 	o.prom.add(f)
 }
 
@@ -127,6 +134,9 @@ func (o *ScanOptions) Complete(cmd *cobra.Command) error {
 	}
 	if o.Snapshot != "" && o.Watch {
 		return usagef("--watch follows a live cluster; a snapshot does not change")
+	}
+	if o.Snapshot != "" && o.Logs {
+		return usagef("--logs reads the containers' logs from a live cluster; a snapshot holds none (a termination message is read without it)")
 	}
 	if o.Snapshot != "" {
 		for _, name := range clusterFlags {
@@ -172,6 +182,11 @@ func (o *ScanOptions) Run(cmd *cobra.Command) error {
 		Now:       o.Now(),
 		Diagnose:  true,
 		KubeFlags: kubeFlags(o.flags, live != nil),
+	}
+	if o.Logs && live != nil {
+		opts.Logs = func(ctx context.Context, r scan.LogRequest) (string, error) {
+			return live.Log(ctx, r.Namespace, r.Pod, r.Container, r.Previous, r.Lines, r.Bytes)
+		}
 	}
 	if o.prom.set() {
 		now := o.Now // live: up to each read (scan -w's kills told later)

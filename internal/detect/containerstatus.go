@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 	"github.com/oomdoctor/oomdoctor/internal/words"
 )
 
@@ -23,48 +24,140 @@ const (
 type termination struct {
 	field string // "state" or "lastState"
 	t     *corev1.ContainerStateTerminated
+	// oom is the runtime's out-of-memory error of an error exit, read
+	// from the termination message or the run's log (fromLog).
+	oom     *runtimes.OutOfMemory
+	fromLog bool
 }
 
 // ContainerFindings returns a finding for every container of the pod (regular,
 // init, sidecar, ephemeral) whose current or last termination was an OOM kill
-// (oom-killed) or a SIGKILL for another reason (not-oom). A container with
-// both an OOM kill and another SIGKILL is reported once, as oom-killed, with
-// the other termination as evidence.
+// (oom-killed), an error exit whose termination message shows the runtime's
+// own out-of-memory error (runtime-oom), or a SIGKILL for another reason
+// (not-oom). A container with several is reported once, as the first of
+// those, with the other termination as evidence.
 func ContainerFindings(pod *corev1.Pod) []model.Finding {
 	specs := containerSpecs(pod)
 	var out []model.Finding
+	for _, cs := range containerStatuses(pod) {
+		if f, ok := containerFinding(pod, specs, cs, ""); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// containerStatuses are the statuses of the pod's init, regular and
+// ephemeral containers, in that order.
+func containerStatuses(pod *corev1.Pod) []*corev1.ContainerStatus {
+	var out []*corev1.ContainerStatus
 	for _, list := range [][]corev1.ContainerStatus{
 		pod.Status.InitContainerStatuses,
 		pod.Status.ContainerStatuses,
 		pod.Status.EphemeralContainerStatuses,
 	} {
 		for i := range list {
-			if f, ok := containerFinding(pod, specs, &list[i]); ok {
-				out = append(out, f)
-			}
+			out = append(out, &list[i])
 		}
 	}
 	return out
 }
 
-func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev1.ContainerStatus) (model.Finding, bool) {
-	var terms []termination
-	if t := cs.State.Terminated; t != nil {
-		terms = append(terms, termination{"state", t})
+// LogTarget is a container whose last run ended in an error its status
+// does not explain: the run's log may show the runtime's out-of-memory
+// error, which the termination message holds only with
+// terminationMessagePolicy FallbackToLogsOnError.
+type LogTarget struct {
+	Container string
+	// Previous says the run is the container's previous one (kubectl
+	// logs --previous): it has been restarted since.
+	Previous bool
+}
+
+// LogTargets are the pod's containers whose latest run exited with an
+// error (an exit code that is neither 0 nor SIGKILL's 137, no OOM kill)
+// and whose status shows neither an OOM kill nor a runtime out-of-memory
+// error.
+func LogTargets(pod *corev1.Pod) []LogTarget {
+	specs := containerSpecs(pod)
+	var out []LogTarget
+	for _, cs := range containerStatuses(pod) {
+		t, previous := latestRun(cs)
+		if t == nil || !errorExit(t) {
+			continue
+		}
+		if f, ok := containerFinding(pod, specs, cs, ""); ok && (f.Type == model.OOMKilled || f.Type == model.RuntimeOOM) {
+			continue
+		}
+		out = append(out, LogTarget{Container: cs.Name, Previous: previous})
 	}
-	if t := cs.LastTerminationState.Terminated; t != nil {
-		terms = append(terms, termination{"lastState", t})
-	}
-	var ooms, sigkills []termination
-	for _, t := range terms {
-		switch {
-		case t.t.Reason == reasonOOMKilled || killedStarting(t.t):
-			ooms = append(ooms, t)
-		case t.t.ExitCode == sigkillExitCode:
-			sigkills = append(sigkills, t)
+	return out
+}
+
+// LogFinding returns the runtime-oom finding of a container whose log, of
+// the run LogTargets named, shows the runtime's out-of-memory error; false
+// when it does not.
+func LogFinding(pod *corev1.Pod, container, log string) (model.Finding, bool) {
+	for _, cs := range containerStatuses(pod) {
+		if cs.Name != container || log == "" {
+			continue
+		}
+		if f, ok := containerFinding(pod, containerSpecs(pod), cs, log); ok && f.Type == model.RuntimeOOM {
+			return f, true
 		}
 	}
-	if len(ooms) == 0 && len(sigkills) == 0 {
+	return model.Finding{}, false
+}
+
+// latestRun is the container's latest finished run, whose log the API
+// keeps: the current state when it is terminated, else the last one
+// (previous).
+func latestRun(cs *corev1.ContainerStatus) (t *corev1.ContainerStateTerminated, previous bool) {
+	if cs.State.Terminated != nil {
+		return cs.State.Terminated, false
+	}
+	return cs.LastTerminationState.Terminated, true
+}
+
+// errorExit tells whether a run ended by exiting with an error on its own:
+// not 0, not SIGKILL's 137, no OOM kill.
+func errorExit(t *corev1.ContainerStateTerminated) bool {
+	return t.ExitCode != 0 && t.ExitCode != sigkillExitCode && t.Reason != reasonOOMKilled && !killedStarting(t)
+}
+
+// containerFinding is the container's finding, if any; log, when given,
+// is the log of its latest run (latestRun).
+func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev1.ContainerStatus, log string) (model.Finding, bool) {
+	var terms []termination
+	if t := cs.State.Terminated; t != nil {
+		terms = append(terms, termination{field: "state", t: t})
+	}
+	if t := cs.LastTerminationState.Terminated; t != nil {
+		terms = append(terms, termination{field: "lastState", t: t})
+	}
+	logged, _ := latestRun(cs)
+	var ooms, runtimeOOMs, sigkills []termination
+	for i := range terms {
+		t := &terms[i]
+		switch {
+		case t.t.Reason == reasonOOMKilled || killedStarting(t.t):
+			ooms = append(ooms, *t)
+		case t.t.ExitCode == sigkillExitCode:
+			sigkills = append(sigkills, *t)
+		case errorExit(t.t):
+			if o, ok := runtimes.FindOutOfMemory(t.t.Message); ok {
+				o.From = "termination message"
+				t.oom = &o
+			} else if o, ok := runtimes.FindOutOfMemory(log); ok && t.t == logged {
+				o.From = "log"
+				t.oom, t.fromLog = &o, true
+			}
+			if t.oom != nil {
+				runtimeOOMs = append(runtimeOOMs, *t)
+			}
+		}
+	}
+	if len(ooms) == 0 && len(runtimeOOMs) == 0 && len(sigkills) == 0 {
 		return model.Finding{}, false
 	}
 
@@ -97,11 +190,17 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 
 	main := ooms
 	f.Type = model.OOMKilled
-	if len(ooms) == 0 {
+	switch {
+	case len(ooms) > 0:
+	case len(runtimeOOMs) > 0:
+		main = runtimeOOMs
+		f.Type = model.RuntimeOOM
+	default:
 		main = sigkills
 		f.Type = model.NotOOM
 	}
 	latest := latestTermination(main)
+	f.OutOfMemory = latest.oom
 	f.Kills = int32(len(main))
 	f.LastKill = timeOf(latest.t.FinishedAt)
 	code := latest.t.ExitCode
@@ -118,9 +217,12 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 	if f.CrashLoop {
 		f.Evidence = append(f.Evidence, "state.waiting.reason=CrashLoopBackOff")
 	}
-	if f.Type == model.OOMKilled {
+	switch f.Type {
+	case model.OOMKilled:
 		f.Explanation = explainOOM(pod, &f, latest)
-	} else {
+	case model.RuntimeOOM:
+		f.Explanation = explainRuntimeOOM(&f, latest)
+	default:
 		f.Explanation = explainNotOOM(&f)
 	}
 	return f, true
@@ -155,6 +257,12 @@ func describeTermination(t termination) string {
 	}
 	if !t.t.FinishedAt.IsZero() {
 		s += " finishedAt=" + t.t.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	switch {
+	case t.oom != nil && t.fromLog:
+		s += "; its log: " + t.oom.Message
+	case t.oom != nil:
+		s += "; its message: " + t.oom.Message
 	}
 	return s
 }
@@ -229,6 +337,32 @@ func memoryVolume(pod *corev1.Pod) string {
 		}
 	}
 	return ""
+}
+
+func explainRuntimeOOM(f *model.Finding, latest termination) string {
+	var b strings.Builder
+	o := latest.oom
+	name := o.Runtime.Name()
+	if o.HeapLimited() {
+		fmt.Fprintf(&b, "Not an OOM kill: %s ran out of memory inside the container (%s) and the process exited with code %d.", name, o.Message, latest.t.ExitCode)
+		switch o.Kind {
+		case runtimes.OOMHeap:
+			fmt.Fprintf(&b, " The limit it reached is %s's own, below the container's memory limit", name)
+			if f.MemoryLimitBytes != nil {
+				fmt.Fprintf(&b, " of %s", formatBytes(*f.MemoryLimitBytes))
+			}
+			b.WriteString(", so a higher memory limit alone helps only where the runtime sizes its heap from it.")
+		default:
+			b.WriteString(" What ran out is not the container's memory limit, so raising it does not help.")
+		}
+	} else {
+		fmt.Fprintf(&b, "Not an OOM kill: %s was refused memory (%s) and the process exited with code %d. It has no heap limit of its own, and a memory cgroup never refuses an allocation (it reclaims, then kills): the system refused it, a ulimit -v or the node's vm.overcommit_memory=2.", name, o.Message, latest.t.ExitCode)
+	}
+	fmt.Fprintf(&b, " To do: %s.", o.Advice())
+	if f.CrashLoop {
+		fmt.Fprintf(&b, " It is in CrashLoopBackOff after %s.", words.Count(f.Restarts, "restart"))
+	}
+	return b.String()
 }
 
 func explainNotOOM(f *model.Finding) string {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/oomdoctor/oomdoctor/internal/model"
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
 )
 
 var t0 = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
@@ -22,6 +23,16 @@ func at(minutesAgo int) metav1.Time {
 func term(reason string, code int32, minutesAgo int) *corev1.ContainerStateTerminated {
 	return &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code, FinishedAt: at(minutesAgo)}
 }
+
+// said is a termination with a message: what the program wrote to its
+// termination log, or with terminationMessagePolicy FallbackToLogsOnError
+// the last lines of its log.
+func said(t *corev1.ContainerStateTerminated, message string) *corev1.ContainerStateTerminated {
+	t.Message = message
+	return t
+}
+
+const javaHeap = "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space\n\tat Hog.main(Hog.java:2)\n"
 
 func limits(req, lim string) corev1.ResourceRequirements {
 	r := corev1.ResourceRequirements{Requests: corev1.ResourceList{}, Limits: corev1.ResourceList{}}
@@ -128,6 +139,47 @@ func TestContainerFindings(t *testing.T) {
 				LastTerminationState: corev1.ContainerState{Terminated: term("OOMKilled", 137, 30)},
 			}}
 		}), []want{{model.OOMKilled, "app", model.RegularContainer, 1, 137, 30, "limit of 256Mi", false}}},
+		{"a Java OutOfMemoryError in the message is runtime-oom", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+				Name: "app", RestartCount: 4,
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				LastTerminationState: corev1.ContainerState{Terminated: said(term("Error", 1, 2), javaHeap)},
+			}}
+		}), []want{{model.RuntimeOOM, "app", model.RegularContainer, 1, 1, 2, "Not an OOM kill: the JVM ran out of memory inside the container (java.lang.OutOfMemoryError: Java heap space) and the process exited with code 1. The limit it reached is the JVM's own, below the container's memory limit of 256Mi", true}}},
+		{"V8's heap limit with SIGABRT is runtime-oom, both runs counted", pod(func(p *corev1.Pod) {
+			v8 := "<--- JS stacktrace --->\n\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n----- Native stack trace -----\n"
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+				Name:                 "app",
+				State:                corev1.ContainerState{Terminated: said(term("Error", 134, 1), v8)},
+				LastTerminationState: corev1.ContainerState{Terminated: said(term("Error", 134, 6), v8)},
+			}}
+		}), []want{{model.RuntimeOOM, "app", model.RegularContainer, 2, 134, 1, "--max-old-space-size", false}}},
+		{"Go refused memory: not the cgroup", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: said(term("Error", 2, 3), "runtime: out of memory: cannot allocate 4194304-byte block (276561920 in use)\nfatal error: out of memory\n")}}}
+		}), []want{{model.RuntimeOOM, "app", model.RegularContainer, 1, 2, 3, "vm.overcommit_memory=2", false}}},
+		{"a JVM that cannot start threads is told that memory is not it", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: said(term("Error", 1, 3), "java.lang.OutOfMemoryError: unable to create native thread: possibly out of memory or process/resource limits reached")}}}
+		}), []want{{model.RuntimeOOM, "app", model.RegularContainer, 1, 1, 3, "pids limit", false}}},
+		{"an error exit whose message says nothing of memory is no finding", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: said(term("Error", 1, 3), "panic: open /config.yaml: no such file or directory")}}}
+		}), nil},
+		{"a message of a clean exit is no finding", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: said(term("Completed", 0, 3), javaHeap)}}}
+		}), nil},
+		{"an OOM kill outranks a runtime's out-of-memory error, which stays as evidence", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+				Name:                 "app",
+				State:                corev1.ContainerState{Terminated: said(term("Error", 1, 1), javaHeap)},
+				LastTerminationState: corev1.ContainerState{Terminated: term("OOMKilled", 137, 30)},
+			}}
+		}), []want{{model.OOMKilled, "app", model.RegularContainer, 1, 137, 30, "limit of 256Mi", false}}},
+		{"a runtime's out-of-memory error outranks a SIGKILL", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+				Name:                 "app",
+				State:                corev1.ContainerState{Terminated: term("Error", 137, 1)},
+				LastTerminationState: corev1.ContainerState{Terminated: said(term("Error", 3, 30), "Terminating due to java.lang.OutOfMemoryError: Java heap space")},
+			}}
+		}), []want{{model.RuntimeOOM, "app", model.RegularContainer, 1, 3, 30, "exited with code 3", false}}},
 		{"no limit at all: the node ran out", pod(func(p *corev1.Pod) {
 			p.Spec.Containers[0].Resources = corev1.ResourceRequirements{}
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", State: corev1.ContainerState{Terminated: term("OOMKilled", 137, 1)}}}
@@ -158,6 +210,64 @@ func TestContainerFindings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An OOM-killed container's earlier out-of-memory error of its runtime is
+// evidence of the kill's finding; the error itself is kept whole only on a
+// runtime-oom finding.
+func TestRuntimeOOMEvidence(t *testing.T) {
+	p := pod(func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{
+			Name:                 "app",
+			State:                corev1.ContainerState{Terminated: said(term("Error", 1, 1), javaHeap)},
+			LastTerminationState: corev1.ContainerState{Terminated: term("OOMKilled", 137, 30)},
+		}}
+	})
+	f := ContainerFindings(p)[0]
+	if f.Type != model.OOMKilled || f.OutOfMemory != nil {
+		t.Errorf("an OOM kill with a runtime's error beside it: %s %+v", f.Type, f.OutOfMemory)
+	}
+	if !strings.Contains(strings.Join(f.Evidence, "\n"), "state.terminated: reason=Error exitCode=1 finishedAt=2026-11-27T07:59:00Z; its message: java.lang.OutOfMemoryError: Java heap space") {
+		t.Errorf("evidence %q", f.Evidence)
+	}
+}
+
+// The log of a container's latest run is read for the runtime's error
+// when its status does not show one: the previous run's when it has been
+// restarted, else its own.
+func TestLogTargetsAndLogFinding(t *testing.T) {
+	p := pod(func(p *corev1.Pod) {
+		p.Status.InitContainerStatuses = []corev1.ContainerStatus{
+			{Name: "init", State: corev1.ContainerState{Terminated: term("Completed", 0, 9)}},
+			{Name: "proxy", State: corev1.ContainerState{Terminated: term("Error", 2, 3)}},
+		}
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{
+			{Name: "app", RestartCount: 3, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}, LastTerminationState: corev1.ContainerState{Terminated: term("Error", 1, 2)}},
+			{Name: "told", State: corev1.ContainerState{Terminated: said(term("Error", 1, 2), javaHeap)}},
+			{Name: "killed", State: corev1.ContainerState{Terminated: term("OOMKilled", 137, 2)}},
+			{Name: "sigkill", State: corev1.ContainerState{Terminated: term("Error", 137, 2)}},
+		}
+	})
+	got := LogTargets(p)
+	want := []LogTarget{{Container: "proxy"}, {Container: "app", Previous: true}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("log targets %+v, want %+v", got, want)
+	}
+	f, ok := LogFinding(p, "app", "starting\n"+javaHeap)
+	if !ok || f.Type != model.RuntimeOOM || f.Container != "app" || *f.OutOfMemory != (runtimes.OutOfMemory{Runtime: runtimes.JVM, Kind: runtimes.OOMHeap, Message: "java.lang.OutOfMemoryError: Java heap space", From: "log"}) || !f.CrashLoop {
+		t.Fatalf("log finding %v %+v", ok, f)
+	}
+	if !strings.Contains(strings.Join(f.Evidence, "\n"), "exitCode=1 finishedAt=2026-11-27T07:58:00Z; its log: java.lang.OutOfMemoryError") {
+		t.Errorf("evidence %q", f.Evidence)
+	}
+	for _, log := range []string{"", "panic: no config"} {
+		if f, ok := LogFinding(p, "app", log); ok {
+			t.Errorf("log %q: finding %+v", log, f)
+		}
+	}
+	if f, ok := LogFinding(p, "nosuch", javaHeap); ok {
+		t.Errorf("a container the pod does not have: %+v", f)
 	}
 }
 

@@ -140,6 +140,11 @@ func Diagnose(in *Input) ([]model.Cause, []model.Undecided) {
 	var causes []model.Cause
 	var undecided []model.Undecided
 	for _, d := range Detectors() {
+		if (in.Finding.Type == model.RuntimeOOM) != (d.ID() == model.CauseRuntimeOOM) {
+			// Nothing was killed: the causes of kills do not apply, and
+			// the runtime's error says what ran out.
+			continue
+		}
 		c, needs := d.Detect(in)
 		switch {
 		case c != nil:
@@ -164,7 +169,7 @@ func Diagnose(in *Input) ([]model.Cause, []model.Undecided) {
 // setting or a mechanism comes before the generic "the limit is too low",
 // which is true of every kill at some level.
 var specificity = map[model.CauseID]int{
-	model.CauseNotOOM: 0, model.CauseRuntimeHeap: 1, model.CauseMemoryLeak: 2, model.CauseTmpfsVolume: 3, model.CausePageCache: 4,
+	model.CauseNotOOM: 0, model.CauseRuntimeOOM: 0, model.CauseRuntimeHeap: 1, model.CauseMemoryLeak: 2, model.CauseTmpfsVolume: 3, model.CausePageCache: 4,
 	model.CauseExtraProcesses: 5, model.CauseNodePressure: 6, model.CauseRequestLimitGap: 7, model.CauseLimitTooLow: 8,
 }
 

@@ -109,6 +109,8 @@ func timeline(f *model.Finding, h *diagnose.History) []Event {
 			what = "OOM kill (the last one the status keeps)"
 		case model.NotOOM:
 			what = "SIGKILL, not an OOM kill"
+		case model.RuntimeOOM:
+			what = "out of memory in the runtime, not an OOM kill: " + f.OutOfMemory.Message
 		}
 		if f.Reason != "" {
 			what += ", reason " + f.Reason

@@ -45,7 +45,7 @@ svg text{font:11px sans-serif;fill:#444}
 </style></head><body>
 <h1>Why {{.E.Target}} was killed</h1>
 <p class="muted">oomdoctor explain, data as of {{when .E.AsOf}} UTC</p>
-{{if not .Items}}<p>No OOM kill, eviction or SIGKILL found.</p>{{end}}
+{{if not .Items}}<p>No OOM kill, eviction, SIGKILL or runtime out-of-memory error found.</p>{{end}}
 {{range $i, $it := .Items}}
 <section class="finding" id="finding-{{$i}}">
 <h2>{{$it.Heading}}</h2>

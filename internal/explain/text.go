@@ -13,7 +13,7 @@ import (
 // WriteText writes the explanation for a terminal.
 func WriteText(w io.Writer, e *Explanation) error {
 	if len(e.Items) == 0 {
-		_, err := fmt.Fprintf(w, "No OOM kill, eviction or SIGKILL found for %s.\n", e.Target)
+		_, err := fmt.Fprintf(w, "No OOM kill, eviction, SIGKILL or runtime out-of-memory error found for %s.\n", e.Target)
 		return err
 	}
 	for i, it := range e.Items {

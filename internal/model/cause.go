@@ -35,10 +35,14 @@ const (
 	CauseTmpfsVolume CauseID = "tmpfs-volume"
 	// CauseNotOOM: the container was SIGKILLed (exit 137) for another reason.
 	CauseNotOOM CauseID = "not-oom"
+	// CauseRuntimeOOM: the runtime reported it was out of memory (a
+	// runtime-oom finding): its own heap limit, another of its limits, or
+	// memory the system refused, and not the container's limit.
+	CauseRuntimeOOM CauseID = "runtime-oom"
 )
 
 // CauseIDs lists every cause, in the order reports show them.
-var CauseIDs = []CauseID{CauseLimitTooLow, CauseMemoryLeak, CauseRequestLimitGap, CauseNodePressure, CauseExtraProcesses, CauseRuntimeHeap, CausePageCache, CauseTmpfsVolume, CauseNotOOM}
+var CauseIDs = []CauseID{CauseLimitTooLow, CauseMemoryLeak, CauseRequestLimitGap, CauseNodePressure, CauseExtraProcesses, CauseRuntimeHeap, CausePageCache, CauseTmpfsVolume, CauseNotOOM, CauseRuntimeOOM}
 
 // Confidence says how sure a cause is.
 type Confidence string

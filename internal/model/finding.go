@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/oomdoctor/oomdoctor/internal/runtimes"
+)
 
 // FindingType says what scan saw. The values are part of the output contract
 // (json, yaml, and later sarif and metrics labels): never rename or reuse one.
@@ -14,6 +18,12 @@ const (
 	// not report an OOM kill: a failed liveness probe, a kill -9, a preStop
 	// timeout, or the containerd race that reports Error instead of OOMKilled.
 	NotOOM FindingType = "not-oom"
+	// RuntimeOOM: the runtime inside the container reported it was out of
+	// memory (a Java OutOfMemoryError, V8's heap limit, Go's or Python's
+	// refused allocation) and the process exited with an error: no kernel
+	// OOM kill, and a higher memory limit alone may not help. Read from
+	// the termination message or, when asked, the container's log.
+	RuntimeOOM FindingType = "runtime-oom"
 	// Eviction: the kubelet evicted the pod because the node ran short of
 	// memory. Not a kernel OOM kill; the fix is different.
 	Eviction FindingType = "eviction"
@@ -27,7 +37,7 @@ const (
 )
 
 // FindingTypes lists every finding type, in the order reports count them.
-var FindingTypes = []FindingType{OOMKilled, NotOOM, Eviction, SystemOOM, KernelOOMKill}
+var FindingTypes = []FindingType{OOMKilled, NotOOM, RuntimeOOM, Eviction, SystemOOM, KernelOOMKill}
 
 // ContainerKind tells which list of the pod spec a container comes from.
 type ContainerKind string
@@ -94,6 +104,8 @@ type Finding struct {
 	MemoryLimitBytes    *int64 `json:"memoryLimitBytes,omitempty"`
 	PodMemoryLimitBytes *int64 `json:"podMemoryLimitBytes,omitempty"`
 	QOSClass            string `json:"qosClass,omitempty"`
+	// OutOfMemory is the runtime's own error of a runtime-oom finding.
+	OutOfMemory *runtimes.OutOfMemory `json:"outOfMemory,omitempty"`
 	// Process and PID name the victim when a kernel report gave them.
 	Process string `json:"process,omitempty"`
 	PID     int64  `json:"pid,omitempty"`

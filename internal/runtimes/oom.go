@@ -42,6 +42,9 @@ type OutOfMemory struct {
 	// Message is the error as printed, one line
 	// ("java.lang.OutOfMemoryError: Java heap space").
 	Message string `json:"message"`
+	// From says where it was read, set by the reader: "termination
+	// message", "log".
+	From string `json:"from,omitempty"`
 }
 
 // oomPatterns are the runtimes' out-of-memory errors, the most telling
@@ -110,6 +113,23 @@ func oomKind(r Runtime, msg string) OOMKind {
 		}
 	}
 	return OOMHeap
+}
+
+// Name names the runtime in a sentence: "the JVM", "Node.js (V8)".
+func (r Runtime) Name() string {
+	switch r {
+	case JVM:
+		return "the JVM"
+	case Node:
+		return "Node.js (V8)"
+	case DotNet:
+		return ".NET"
+	case Go:
+		return "the Go runtime"
+	case Python:
+		return "Python"
+	}
+	return "the runtime"
 }
 
 // HeapLimited tells whether the error comes from a limit of the runtime's

@@ -45,7 +45,7 @@ func (s *scanner) notePod(pod *corev1.Pod, hasFindings bool) {
 		return
 	}
 	if hasFindings {
-		s.specs[source.ObjectKey{Namespace: pod.Namespace, Name: pod.Name}] = pod.DeepCopy()
+		s.notePodSpec(pod)
 	}
 	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return
@@ -60,6 +60,13 @@ func (s *scanner) notePod(pod *corev1.Pod, hasFindings bool) {
 	n.requests += req
 	n.limits += lim
 	n.unlimited += unbounded
+}
+
+// notePodSpec keeps the spec of a pod with findings, for diagnosis.
+func (s *scanner) notePodSpec(pod *corev1.Pod) {
+	if s.opts.Diagnose {
+		s.specs[source.ObjectKey{Namespace: pod.Namespace, Name: pod.Name}] = pod.DeepCopy()
+	}
 }
 
 // noteEvent keeps the events diagnosis reads: the node's, and the node
@@ -94,7 +101,7 @@ func (s *scanner) diagnoseFindings(ctx context.Context, r *workload.Resolver) {
 		seen := map[Target]bool{}
 		for _, k := range s.findings {
 			t := Target{Namespace: k.f.Namespace, Pod: k.f.Pod, Container: k.f.Container}
-			if k.f.Pod == "" || seen[t] || (k.f.Type != model.OOMKilled && k.f.Type != model.Eviction) {
+			if k.f.Pod == "" || seen[t] || (k.f.Type != model.OOMKilled && k.f.Type != model.Eviction && k.f.Type != model.RuntimeOOM) {
 				continue
 			}
 			seen[t] = true

@@ -37,6 +37,10 @@ type Options struct {
 	// KubeFlags are the kubeconfig flags the diagnosis' fix commands
 	// carry (" --context prod"), so that they change the cluster scanned.
 	KubeFlags string
+	// Logs, when set, reads the logs of the containers whose last run
+	// exited with an error their status does not explain, for the
+	// runtime's out-of-memory error (a runtime-oom finding).
+	Logs LogFunc
 	// BeforeEvents, when set, runs once the pods are read, before the
 	// events are; an error ends the scan. scan -w waits there for its
 	// watch's first lists (Watcher.Synced).
@@ -70,9 +74,11 @@ type scanner struct {
 	pods     map[source.ObjectKey]podInfo
 	nodes    map[string]bool
 	findings []found
-	probes   map[string][]string // ns/pod/container → liveness failures
-	warnings []model.Warning
-	summary  model.ScanSummary
+	// logTargets are the containers whose logs are read (Options.Logs).
+	logTargets []logTarget
+	probes     map[string][]string // ns/pod/container → liveness failures
+	warnings   []model.Warning
+	summary    model.ScanSummary
 
 	// for diagnosis
 	specs      map[source.ObjectKey]*corev1.Pod
@@ -113,6 +119,7 @@ func Run(ctx context.Context, src source.Source, opts Options) (*model.ScanRepor
 	s.attachProbeFailures()
 	s.correlateKernelKills()
 	resolver := s.readOwners(ctx)
+	s.readLogs(ctx, resolver)
 	s.diagnoseFindings(ctx, resolver)
 	return s.report(resolver), nil
 }
@@ -152,6 +159,7 @@ func (s *scanner) readPods(ctx context.Context) error {
 		}
 		found, evicted := podFindings(pod)
 		s.notePod(pod, len(found) > 0)
+		s.noteLogTargets(pod, controller)
 		for _, f := range found {
 			s.add(f, controller)
 		}
@@ -329,13 +337,19 @@ func (s *scanner) matchingContainerKill(k model.Finding) *model.Finding {
 func (s *scanner) readOwners(ctx context.Context) *workload.Resolver {
 	r := &workload.Resolver{Owners: map[source.OwnerKind]map[source.ObjectKey]metav1.OwnerReference{}}
 	need := map[source.OwnerKind]map[string]bool{}
-	for _, k := range s.findings {
-		if kind := workload.NeedsList(k.controller); kind != "" {
+	needs := func(namespace string, controller *metav1.OwnerReference) {
+		if kind := workload.NeedsList(controller); kind != "" {
 			if need[kind] == nil {
 				need[kind] = map[string]bool{}
 			}
-			need[kind][k.f.Namespace] = true
+			need[kind][namespace] = true
 		}
+	}
+	for _, k := range s.findings {
+		needs(k.f.Namespace, k.controller)
+	}
+	for _, t := range s.logTargets {
+		needs(t.pod.Namespace, t.controller)
 	}
 	for _, kind := range []source.OwnerKind{source.ReplicaSets, source.Jobs} {
 		namespaces := need[kind]

@@ -122,6 +122,9 @@ func StartControlPlane(ctx context.Context, opts Options) (cp *ControlPlane, err
 		"--authorization-mode=RBAC",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
+		// The test node's name (e2e-node) resolves nowhere: reach its
+		// kubelet (logs, exec) at its address, 127.0.0.1.
+		"--kubelet-preferred-address-types=InternalIP",
 		admission,
 	}
 	args = append(args, opts.ExtraAPIServerArgs...)

@@ -339,6 +339,9 @@ func (n *Node) waitNodeReady(ctx context.Context) error {
 				if c.Type == corev1.NodeReady {
 					last = fmt.Sprintf("Ready=%s (%s: %s)", c.Status, c.Reason, c.Message)
 					if c.Status == corev1.ConditionTrue {
+						if err := n.setAddress(ctx, node); err != nil {
+							return err
+						}
 						return n.waitServiceAccount(ctx, metav1.NamespaceDefault)
 					}
 				}
@@ -352,6 +355,21 @@ func (n *Node) waitNodeReady(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// setAddress gives the node the address its kubelet serves at,
+// 127.0.0.1, when it has none: the kubelet refuses a loopback --node-ip
+// and reports no address, so the API server could not reach it for
+// logs. The kubelet's status updates keep an address it cannot work out.
+func (n *Node) setAddress(ctx context.Context, node *corev1.Node) error {
+	if len(node.Status.Addresses) > 0 {
+		return nil
+	}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: NodeName}}
+	if _, err := n.Client.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("giving node %s its address: %w", NodeName, err)
+	}
+	return nil
 }
 
 // Namespace creates a namespace and waits until its default ServiceAccount

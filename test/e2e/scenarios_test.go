@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -208,6 +209,72 @@ func TestLivenessProbeKillIsNotOOM(t *testing.T) {
 	if c := fs[0].TopCause(); c == nil || c.ID != model.CauseNotOOM || c.Confidence != model.High {
 		t.Errorf("probe-killed: top cause %+v, want not-oom, high (the probe's failures)", c)
 	}
+}
+
+// 6b. A runtime out of memory is not a kill: a JVM whose heap (-Xmx16m)
+// fills exits with code 1 (OutOfMemoryError), a Go program refused
+// memory exits with code 2 ("out of memory"), both far under their
+// limits, no OOMKilled. The JVM's termination message holds its log's end
+// (FallbackToLogsOnError): runtime-oom in a plain scan. The Go program's
+// error comes before the stacks of its 60 goroutines, past the 2KB the
+// kubelet keeps and past the 200 lines scan --logs reads first: --logs
+// reads its previous run's log further back, through the API server and
+// the kubelet. explain reads it by itself.
+func TestRuntimeOutOfMemoryIsNotAKill(t *testing.T) {
+	t.Parallel()
+	sc := workloads.RuntimeOutOfMemoryScenario(javaClasses(t))
+	ns := namespace(t, "e2e-"+sc.Name)
+	if err := sc.Create(context.Background(), node.Client, ns); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, ns, sc.Selector(), 3*time.Minute, sc.Reached, sc.Done)
+	check := func(f model.Finding, container, runtime, kind, message, from, fix string, code int32) {
+		t.Helper()
+		o := f.OutOfMemory
+		if f.Type != model.RuntimeOOM || f.Container != container || o == nil || string(o.Runtime) != runtime || string(o.Kind) != kind ||
+			o.From != from || !strings.HasPrefix(o.Message, message) || f.ExitCode == nil || *f.ExitCode != code {
+			t.Errorf("%s: finding %+v, out of memory %+v", container, f, o)
+		}
+		if c := f.TopCause(); c == nil || c.ID != model.CauseRuntimeOOM || len(f.Causes) != 1 || !strings.Contains(c.Fix.Text+c.Fix.Flag, fix) {
+			t.Errorf("%s: causes %+v, want runtime-oom alone, with %q in its fix", container, f.Causes, fix)
+		}
+	}
+	const javaHeap, goRefused = "java.lang.OutOfMemoryError: Java heap space", "runtime: out of memory: cannot allocate"
+	fs := findings(scan(t, "-n", ns))
+	if len(fs) != 1 {
+		t.Fatalf("scan without --logs: %+v, want the JVM's runtime-oom alone", fs)
+	}
+	// -Xmx16m under 256Mi: the heap that fits is 128Mi.
+	check(fs[0], "jvm", "jvm", "heap", javaHeap, "termination message", "-Xmx128m", 1)
+	rep := scan(t, "-n", ns, "--logs")
+	if fs = findings(rep); len(fs) != 2 || len(rep.Warnings) != 0 {
+		t.Fatalf("scan --logs: %+v, warnings %+v; want both containers", fs, rep.Warnings)
+	}
+	byName := map[string]model.Finding{fs[0].Container: fs[0], fs[1].Container: fs[1]}
+	check(byName["jvm"], "jvm", "jvm", "heap", javaHeap, "termination message", "-Xmx128m", 1)
+	check(byName["go"], "go", "go", "refused", goRefused, "log", "ulimit -v", 2)
+	code, out, errOut := oomdoctor("explain", "-n", ns, "runtime-oom/go")
+	if code != 0 || !strings.Contains(out, "runtime-oom") || !strings.Contains(out, goRefused) {
+		t.Errorf("explain runtime-oom/go: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// javaClasses compiles Hog, which fills the JVM's heap, into a folder of
+// its own and returns it.
+func javaClasses(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := "public class Hog { public static void main(String[] a) { java.util.List<byte[]> l = new java.util.ArrayList<>(); while (true) l.add(new byte[1 << 20]); } }\n"
+	if err := os.WriteFile(filepath.Join(dir, "Hog.java"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(workloads.JavaHome+"/bin/javac", "-d", dir, filepath.Join(dir, "Hog.java")).CombinedOutput(); err != nil {
+		t.Fatalf("javac (make deps installs openjdk-17-jdk-headless): %v\n%s", err, out)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // 7. The whole loop: a Deployment OOM-killed in a loop is fixed with

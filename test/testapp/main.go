@@ -11,6 +11,9 @@
 //	testapp -tmpfs /scratch -tmpfs-mib 100   write 100 MiB into a file on a tmpfs
 //	testapp -ignore-sigterm             let only SIGKILL stop it (exit code 137)
 //	testapp -exit 0                     exit at once with this code (for exec probes)
+//	testapp -refuse-after 32 -alloc 200  let the system refuse memory 32 MiB on (RLIMIT_AS),
+//	                                    so the Go runtime itself dies "out of memory" (exit code 2)
+//	testapp -goroutines 50 ...           park 50 goroutines first (a crash prints all their stacks)
 //
 // With GOMEMLIMIT set, it first prints the memory limit the Go runtime took.
 package main
@@ -23,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -38,9 +42,20 @@ func main() {
 	tmpfsMiB := flag.Int("tmpfs-mib", 0, "MiB to write into -tmpfs")
 	ignoreTerm := flag.Bool("ignore-sigterm", false, "ignore SIGTERM")
 	exit := flag.Int("exit", -1, "exit at once with this code")
+	refuseAfter := flag.Int("refuse-after", 0, "MiB of address space more than now that the system grants (RLIMIT_AS); 0: no limit")
+	goroutines := flag.Int("goroutines", 0, "goroutines to park before anything else")
 	flag.Parse()
 	if *exit >= 0 {
 		os.Exit(*exit)
+	}
+	for range *goroutines {
+		go func() { select {} }()
+	}
+	if *refuseAfter > 0 {
+		if err := limitAddressSpace(*refuseAfter); err != nil {
+			fmt.Fprintln(os.Stderr, "testapp:", err)
+			os.Exit(1)
+		}
 	}
 	if *ignoreTerm {
 		signal.Ignore(syscall.SIGTERM)
@@ -85,6 +100,27 @@ func main() {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// limitAddressSpace lets the process map n MiB more than it has mapped
+// now: past that, mmap fails, as under a ulimit -v or a node with
+// vm.overcommit_memory=2, and the Go runtime dies of it.
+func limitAddressSpace(n int) error {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return err
+	}
+	var kb uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
+			fmt.Sscan(v, &kb)
+		}
+	}
+	if kb == 0 {
+		return fmt.Errorf("no VmSize in /proc/self/status")
+	}
+	lim := kb<<10 + uint64(n)*mib
+	return syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: lim, Max: lim})
 }
 
 // fill writes n MiB to a file, at pace MiB/s when pace > 0.

@@ -5,6 +5,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -243,6 +244,24 @@ func (t countingTransport) WrappedRoundTripper() http.RoundTripper { return t.ne
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
 	return t.next.RoundTrip(r)
+}
+
+// Log reads the end of a container's log: its last lines, at most
+// maxBytes from the first of them; of its previous run (kubectl logs
+// --previous), or of its current one.
+func (s *Source) Log(ctx context.Context, namespace, pod, container string, previous bool, lines, maxBytes int64) (string, error) {
+	s.requests.Add(1)
+	b, err := s.client.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{Container: container, Previous: previous, TailLines: &lines, LimitBytes: &maxBytes}).DoRaw(ctx)
+	if err != nil {
+		// The API server's reason is in the body ("no preferred addresses
+		// found", the kubelet unreachable); the error says "unknown".
+		var st metav1.Status
+		if json.Unmarshal(b, &st) == nil && st.Kind == "Status" && st.Message != "" && !apierrors.IsForbidden(err) && !apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("reading the log of %s/%s container %s: %s", namespace, pod, container, st.Message)
+		}
+		return "", err
+	}
+	return string(b), nil
 }
 
 // ConfigMap reads one ConfigMap (for env that comes from it).

@@ -136,6 +136,26 @@ var Scenarios = []Scenario{
 	},
 }
 
+// RuntimeOutOfMemoryScenario runs RuntimeOutOfMemory (its JVM's classes
+// in the folder given) until both containers have run out of memory and
+// restarted, so that their previous runs' logs are kept. It kills
+// nothing, so it is not among the Scenarios the example shows.
+func RuntimeOutOfMemoryScenario(classes string) Scenario {
+	return Scenario{
+		Name: "runtime-oom", Reached: "the JVM exited with code 1 and the Go program with 2, each restarted",
+		Object: pods(func(ns string) *corev1.Pod { return RuntimeOutOfMemory(ns, classes) }),
+		Done: func(p *corev1.Pod) bool {
+			for c, code := range map[string]int32{"jvm": 1, "go": 2} {
+				cs := Status(p, c)
+				if cs == nil || cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != code {
+					return false
+				}
+			}
+			return true
+		},
+	}
+}
+
 // Find returns the scenario of that name.
 func Find(name string) Scenario {
 	for _, s := range Scenarios {

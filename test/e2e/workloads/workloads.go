@@ -118,6 +118,36 @@ func ProbeKilled(ns string) *corev1.Pod {
 	return pod(ns, "probe-killed", spec(c))
 }
 
+// RuntimeOutOfMemory is a pod whose two containers' runtimes run out of
+// their own memory, far under their 256Mi limits, and exit; no kernel
+// kill. "jvm" runs the host's JDK (mounted read-only from /usr) on
+// classes, a folder holding Hog.class, with -Xmx16m: an OutOfMemoryError,
+// exit code 1, whose log's end the kubelet writes into its termination
+// message (FallbackToLogsOnError). "go" is the test program refused
+// memory 32 MiB on (RLIMIT_AS): the Go runtime's "out of memory", exit
+// code 2, then the stacks of its 60 goroutines, which only its log keeps.
+func RuntimeOutOfMemory(ns, classes string) *corev1.Pod {
+	jvm := corev1.Container{
+		Name: "jvm", Image: cluster.TestImage, ImagePullPolicy: corev1.PullNever, Resources: memory("32Mi", "256Mi"),
+		Command:                  []string{JavaHome + "/bin/java", "-Xmx16m", "-Xshare:off", "-XX:TieredStopAtLevel=1", "-cp", "/classes", "Hog"},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "usr", MountPath: "/usr", ReadOnly: true}, {Name: "lib", MountPath: "/lib", ReadOnly: true},
+			{Name: "lib64", MountPath: "/lib64", ReadOnly: true}, {Name: "classes", MountPath: "/classes", ReadOnly: true},
+		},
+	}
+	goApp := app("go", memory("32Mi", "256Mi"), "-goroutines", "60", "-refuse-after", "32", "-alloc", "200")
+	s := spec(jvm, goApp)
+	host := func(name, path string) corev1.Volume {
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path}}}
+	}
+	s.Volumes = []corev1.Volume{host("usr", "/usr"), host("lib", "/usr/lib"), host("lib64", "/usr/lib64"), host("classes", classes)}
+	return pod(ns, "runtime-oom", s)
+}
+
+// JavaHome is the host's JDK (make deps installs openjdk-17-jdk-headless).
+const JavaHome = "/usr/lib/jvm/java-17-openjdk-amd64"
+
 // GoService is a Deployment whose Go program takes GOMEMLIMIT from a
 // ConfigMap (envFrom) under a 1Gi limit, and that ConfigMap: 900MiB, what
 // a limit lowered to 512Mi leaves no room for.
