@@ -25,9 +25,8 @@ type termination struct {
 	field string // "state" or "lastState"
 	t     *corev1.ContainerStateTerminated
 	// oom is the runtime's out-of-memory error of an error exit, read
-	// from the termination message or the run's log (fromLog).
-	oom     *runtimes.OutOfMemory
-	fromLog bool
+	// from the termination message or the run's log (its From says).
+	oom *runtimes.OutOfMemory
 }
 
 // ContainerFindings returns a finding for every container of the pod (regular,
@@ -150,7 +149,7 @@ func containerFinding(pod *corev1.Pod, specs map[string]containerSpec, cs *corev
 				t.oom = &o
 			} else if o, ok := runtimes.FindOutOfMemory(log); ok && t.t == logged {
 				o.From = "log"
-				t.oom, t.fromLog = &o, true
+				t.oom = &o
 			}
 			if t.oom != nil {
 				runtimeOOMs = append(runtimeOOMs, *t)
@@ -259,7 +258,7 @@ func describeTermination(t termination) string {
 		s += " finishedAt=" + t.t.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
 	}
 	switch {
-	case t.oom != nil && t.fromLog:
+	case t.oom != nil && t.oom.From == "log":
 		s += "; its log: " + t.oom.Message
 	case t.oom != nil:
 		s += "; its message: " + t.oom.Message
