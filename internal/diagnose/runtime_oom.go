@@ -108,7 +108,7 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 	name := info.Runtime.Name()
 	if heap > 0 && float64(heap) < 0.9*float64(fit) {
 		c.Summary = fmt.Sprintf("Not an OOM kill: the heap of %s (%s, %s of the %s limit) ran out (%s) while the container had room: the heap is sized below what the limit allows.", name, size(float64(heap)), pct(float64(heap), lim), size(lim), o.Message)
-		c.Fix = model.Fix{Text: fmt.Sprintf("Raise the heap to %s (%s: the most that leaves the rest of the runtime room, 75%% of the limit and at least %s below it). If it still runs out, the program needs more than this limit allows, or leaks (a heap dump tells: -XX:+HeapDumpOnOutOfMemoryError, node --heapsnapshot-near-heap-limit): then raise the limit and the heap together.", size(float64(fit)), flag, size(float64(runtimes.MinOverhead(info.Runtime)))), Flag: flag}
+		c.Fix = model.Fix{Text: fmt.Sprintf("Raise the heap to %s (%s: the most that leaves the rest of the runtime room, 75%% of the limit and at least %s below it). If it still runs out, the program needs more than this limit allows, or leaks (%s): then raise the limit and the heap together.", size(float64(fit)), flag, size(float64(runtimes.MinOverhead(info.Runtime))), heapDump(info.Runtime)), Flag: flag}
 		return
 	}
 	// The heap already takes what the limit leaves: the limit must grow
@@ -118,7 +118,7 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 	newLimit = (newLimit + (64 << 20) - 1) / (64 << 20) * (64 << 20)
 	newFit := runtimes.FitHeap(info.Runtime, newLimit)
 	c.Summary = fmt.Sprintf("Not an OOM kill: the heap of %s (%s, %s of the %s limit) ran out (%s): it already takes what the limit leaves beside the rest of the runtime, so the program needs more memory than the limit gives, or leaks.", name, size(float64(heap)), pct(float64(heap), lim), size(lim), o.Message)
-	text := fmt.Sprintf("Raise the limit to %s, with the heap %s (%s), or find what fills the heap (a heap dump: -XX:+HeapDumpOnOutOfMemoryError, node --heapsnapshot-near-heap-limit).", quantity(newLimit), size(float64(newFit)), "%s")
+	text := fmt.Sprintf("Raise the limit to %s, with the heap %s (%s), or find what fills the heap (%s).", quantity(newLimit), size(float64(newFit)), "%s", heapDump(info.Runtime))
 	newFlag := runtimes.HeapFlag(info, newLimit)
 	// A heap sized as a share of the limit follows it: the command that
 	// sets the limit sets the heap. An explicit size does not.
@@ -138,6 +138,18 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 		c.Fix.Text += " The heap does not follow the limit as set: change both."
 		c.Fix.Command, c.Fix.ChartCommand = "", ""
 	}
+}
+
+// heapDump says how a runtime's heap is dumped when it runs out, to see
+// what fills it.
+func heapDump(r runtimes.Runtime) string {
+	switch r {
+	case runtimes.JVM:
+		return "a heap dump tells: -XX:+HeapDumpOnOutOfMemoryError"
+	case runtimes.Node:
+		return "a heap snapshot tells: --heapsnapshot-near-heap-limit=1"
+	}
+	return "a dump tells: dotnet-dump collect, or DOTNET_DbgEnableMiniDump=1"
 }
 
 func exitCode(f *model.Finding) int32 {
