@@ -41,12 +41,18 @@ func (d runtimeOOM) Detect(in *Input) (*model.Cause, string) {
 	}
 	switch o.Kind {
 	case runtimes.OOMRefused:
-		c.Summary = fmt.Sprintf("Not an OOM kill: %s was refused memory (%s). It has no heap limit, and a memory cgroup never refuses an allocation: a ulimit -v in the image or entrypoint, or the node's vm.overcommit_memory=2, did.", o.Runtime, o.Message)
+		c.Summary = fmt.Sprintf("Not an OOM kill: %s was refused memory (%s). It has no heap limit, and a memory cgroup never refuses an allocation: a ulimit -v in the image or entrypoint, or the node's vm.overcommit_memory=2, did.", o.Runtime.Name(), o.Message)
 		c.Fix = model.Fix{Text: "Look for a ulimit -v (RLIMIT_AS) in the image's entrypoint, and at the node's vm.overcommit_memory and CommitLimit (oomdoctor node --local on the node); a higher memory limit does not help."}
 		return c, ""
 	case runtimes.OOMHeap:
 	default:
-		c.Summary = fmt.Sprintf("Not an OOM kill: the JVM ran out of %s (%s), not of its heap or the container's limit.", o.Kind, o.Message)
+		what := map[runtimes.OOMKind]string{
+			runtimes.OOMMetaspace: "ran out of Metaspace, where it keeps classes",
+			runtimes.OOMDirect:    "ran out of direct buffer memory",
+			runtimes.OOMThreads:   "could not start a thread",
+			runtimes.OOMArraySize: "was asked for an array larger than it allows",
+		}[o.Kind]
+		c.Summary = fmt.Sprintf("Not an OOM kill: the JVM %s (%s); neither its heap nor the container's limit ran out.", what, o.Message)
 		c.Fix = model.Fix{Text: upperFirst(o.Advice()) + "."}
 		return c, ""
 	}
