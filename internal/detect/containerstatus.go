@@ -78,19 +78,31 @@ type LogTarget struct {
 // and whose status shows neither an OOM kill nor a runtime out-of-memory
 // error.
 func LogTargets(pod *corev1.Pod) []LogTarget {
-	specs := containerSpecs(pod)
 	var out []LogTarget
 	for _, cs := range containerStatuses(pod) {
-		t, previous := latestRun(cs)
-		if t == nil || !errorExit(t) {
-			continue
+		if t, previous := latestRun(cs); t != nil && errorExit(t) && !told(cs) {
+			out = append(out, LogTarget{Container: cs.Name, Previous: previous})
 		}
-		if f, ok := containerFinding(pod, specs, cs, ""); ok && (f.Type == model.OOMKilled || f.Type == model.RuntimeOOM) {
-			continue
-		}
-		out = append(out, LogTarget{Container: cs.Name, Previous: previous})
 	}
 	return out
+}
+
+// told tells whether a container's status already shows an OOM kill or
+// its runtime's out-of-memory error: what makes its finding oom-killed or
+// runtime-oom.
+func told(cs *corev1.ContainerStatus) bool {
+	for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+		switch {
+		case t == nil:
+		case t.Reason == reasonOOMKilled || killedStarting(t):
+			return true
+		case errorExit(t):
+			if _, ok := runtimes.FindOutOfMemory(t.Message); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // LogFinding returns the runtime-oom finding of a container whose log, of

@@ -87,7 +87,7 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 		flag = runtimes.JVMSizeFlag(fit)
 		if info.HeapBytes == 0 {
 			// A percentage follows the limit.
-			flag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/lim)
+			flag = runtimes.JVMPercentFlag(fit, limit)
 		}
 	case runtimes.Node:
 		if info.Heap == nil {
@@ -99,8 +99,8 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 		}
 		flag = runtimes.NodeHeapFlag(fit)
 	case runtimes.DotNet:
-		heap = int64(0.75 * lim)
-		setting = "DOTNET_GCHeapHardLimitPercent's default, 75% of the limit"
+		heap = int64(runtimes.DotNetDefaultPercent * lim / 100)
+		setting = fmt.Sprintf("DOTNET_GCHeapHardLimitPercent's default, %d%% of the limit", runtimes.DotNetDefaultPercent)
 		if info.Heap != nil {
 			heap = info.HeapBytes
 			if heap == 0 {
@@ -124,21 +124,20 @@ func (d runtimeOOM) heap(in *Input, c *model.Cause, info runtimes.Info, o *runti
 	newLimit = (newLimit + (64 << 20) - 1) / (64 << 20) * (64 << 20)
 	newFit := runtimes.FitHeap(info.Runtime, newLimit)
 	c.Summary = fmt.Sprintf("Not an OOM kill: the heap of %s (%s, %s of the %s limit) ran out (%s): it already takes what the limit leaves beside the rest of the runtime, so the program needs more memory than the limit gives, or leaks.", name, size(float64(heap)), pct(float64(heap), lim), size(lim), o.Message)
-	text := fmt.Sprintf("Raise the limit to %s, with the heap %s (%s), or find what fills the heap (%s).", quantity(newLimit), size(float64(newFit)), "%s", heapDump(info.Runtime))
 	newFlag := runtimes.HeapFlag(info, newLimit)
 	// A heap sized as a share of the limit follows it: the command that
 	// sets the limit sets the heap. An explicit size does not.
 	follows := false
 	switch {
 	case info.Runtime == runtimes.JVM && info.HeapBytes == 0:
-		newFlag = fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(newFit)*100/float64(newLimit))
+		newFlag = runtimes.JVMPercentFlag(newFit, newLimit)
 		follows = info.HeapPercent >= runtimes.HeapShare*100
 	case info.Runtime == runtimes.Node && info.Heap == nil:
 		newFlag = runtimes.NodeHeapFlag(newFit)
 	case info.Runtime == runtimes.DotNet:
 		follows = info.HeapBytes == 0
 	}
-	c.Fix = resourcesFix(in, fmt.Sprintf(text, newFlag), 0, newLimit)
+	c.Fix = resourcesFix(in, fmt.Sprintf("Raise the limit to %s, with the heap %s (%s), or find what fills the heap (%s).", quantity(newLimit), size(float64(newFit)), newFlag, heapDump(info.Runtime)), 0, newLimit)
 	c.Fix.Flag = newFlag
 	if !follows {
 		c.Fix.Text += " The heap does not follow the limit as set: change both."

@@ -91,7 +91,7 @@ func HeapFlag(info Info, limit int64) string {
 	switch info.Runtime {
 	case JVM:
 		if info.HeapPercent > 0 && info.HeapBytes == 0 {
-			return fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(fit)*100/float64(limit))
+			return JVMPercentFlag(fit, limit)
 		}
 		return JVMSizeFlag(fit)
 	case Go:
@@ -105,4 +105,10 @@ func HeapFlag(info Info, limit int64) string {
 		return "DOTNET_GCHeapHardLimitPercent=" + DotNetPercentValue(int(float64(fit)*100/float64(limit)))
 	}
 	return ""
+}
+
+// JVMPercentFlag is the -XX:MaxRAMPercentage that gives a JVM this heap
+// under the limit (and follows the limit when it changes).
+func JVMPercentFlag(heap, limit int64) string {
+	return fmt.Sprintf("-XX:MaxRAMPercentage=%.1f", float64(heap)*100/float64(limit))
 }

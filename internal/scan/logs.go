@@ -69,8 +69,13 @@ func (s *scanner) noteLogTargets(pod *corev1.Pod, controller *metav1.OwnerRefere
 	if s.opts.Logs == nil {
 		return
 	}
-	for _, t := range detect.LogTargets(pod) {
-		s.logTargets = append(s.logTargets, logTarget{pod: pod.DeepCopy(), target: t, controller: controller})
+	targets := detect.LogTargets(pod)
+	if len(targets) == 0 {
+		return
+	}
+	kept := pod.DeepCopy()
+	for _, t := range targets {
+		s.logTargets = append(s.logTargets, logTarget{pod: kept, target: t, controller: controller})
 	}
 }
 
